@@ -1,0 +1,1 @@
+"""grading: turns readings into scores, judge work and reports."""

@@ -1,0 +1,4 @@
+"""omr: turns pixels into readings. Never imports ``grading``."""
+
+__all__ = ["__version__"]
+__version__ = "0.1.0"

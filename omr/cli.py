@@ -1,0 +1,154 @@
+"""The ``omr`` command. The only place that reads ``sys.argv`` and maps exceptions to exit codes.
+
+Results go to stdout (or files); progress and logs go to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import ExitCode, OmrError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} must be at least 1")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="omr", description="Print, read and grade answer-sheet scans (Vietnamese contests and school exams).")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    s = sub.add_parser("sheet", help="render a layout as a print-ready PDF answer sheet")
+    s.add_argument("layout", help="layout.json, or a contest folder holding one")
+    s.add_argument("--out", "-o", required=True, help="PDF file to write")
+    s.add_argument("--roster", help="CSV (participant_id,name[,unit]): one personalised sheet per participant")
+    s.add_argument("--copies", type=_positive_int, default=1, help="blank sheets to print without a roster")
+
+    s = sub.add_parser("layout", help="validate a layout and print its geometry")
+    s.add_argument("layout")
+    s.add_argument("--json", action="store_true", help="print every bubble, fiducial, QR and essay box as JSON")
+
+    s = sub.add_parser("samples", help="generate filled, degraded scans with ground truth")
+    s.add_argument("--layout", default=None, help="layout.json (default: the demo layout)")
+    s.add_argument("--profile", choices=("clean", "scanner", "phone"), default="scanner")
+    s.add_argument("-n", type=_positive_int, default=20, help="number of sheets")
+    s.add_argument("--out", "-o", required=True, help="folder to write (sheets/ and truth.jsonl)")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--workers", type=_positive_int, default=None, help="processes (default: all cores)")
+    s.add_argument("--format", choices=("jpg", "png", "pdf"), default="jpg",
+                   help="jpg/png: one image per sheet; pdf: all sheets as embedded JPEG pages of one PDF")
+    s.add_argument("--extras", action="store_true",
+                   help="also write pages that are not sheets (blank, essay, half sheet) expected to be rejected")
+
+    s = sub.add_parser("read", help="read scans: marked options, participant and version per page (JSON Lines)")
+    s.add_argument("inputs", nargs="+", help="files or folders (recursive): JPEG, PNG, TIFF, PDF")
+    s.add_argument("--layout", required=True, help="layout.json, or a contest folder holding one")
+    s.add_argument("--json-out", required=True, help="JSON Lines file to write ('-' for stdout)")
+    s.add_argument("--workers", type=_positive_int, default=None, help="processes (default: all cores)")
+    s.add_argument("--detail", action="store_true", help="add measured fills and per-stage timings")
+
+    s = sub.add_parser("demo", help="generate a small sample contest, read it and print a summary")
+    s.add_argument("--out", default="out/demo")
+    s.add_argument("-n", type=_positive_int, default=24)
+    s.add_argument("--workers", type=_positive_int, default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(_dispatch(args))
+    except OmrError as exc:
+        print(f"omr {args.command}: error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print(f"omr {args.command}: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped into `head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.OK)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "sheet":
+        return _cmd_sheet(args)
+    if args.command == "layout":
+        return _cmd_layout(args)
+    if args.command == "samples":
+        return _cmd_samples(args)
+    if args.command == "read":
+        return _cmd_read(args)
+    if args.command == "demo":
+        return _cmd_demo(args)
+    raise AssertionError(args.command)
+
+
+def _cmd_sheet(args: argparse.Namespace) -> int:
+    from .layout import load_layout
+    from .sheet import read_roster, render_sheets
+
+    layout = load_layout(args.layout)
+    participants = read_roster(args.roster) if args.roster else None
+    n = render_sheets(layout, args.out, participants=participants, copies=args.copies)
+    print(f"wrote {n} page(s) to {args.out}", file=sys.stderr)
+    return ExitCode.OK
+
+
+def _cmd_layout(args: argparse.Namespace) -> int:
+    from .layout import GroupKind, load_layout
+
+    layout = load_layout(args.layout)
+    if args.json:
+        json.dump(layout.geometry_json(), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        n_q = len(layout.question_groups)
+        print(f"{layout.id} ({layout.contest}): {layout.width_mm:g}×{layout.height_mm:g} mm, {n_q} questions, "
+              f"{len(layout.digit_groups(GroupKind.PARTICIPANT))}-digit participant id, "
+              f"{len(layout.digit_groups(GroupKind.VERSION))}-digit version, {len(layout.essays)} essay box(es), "
+              f"{len(layout.centres_mm)} bubbles — valid")
+    return ExitCode.OK
+
+
+def _default_layout() -> Path:
+    return Path(__file__).resolve().parent.parent / "answer_keys" / "demo" / "layout.json"
+
+
+def _cmd_samples(args: argparse.Namespace) -> int:
+    from samples.generator import generate_set
+
+    from .layout import load_layout
+
+    layout = load_layout(args.layout or _default_layout())
+    summary = generate_set(layout, Path(args.out), profile=args.profile, n=args.n, seed=args.seed,
+                           workers=args.workers, fmt=args.format, extras=args.extras)
+    print(json.dumps(summary, ensure_ascii=False))
+    return ExitCode.OK
+
+
+def _cmd_read(args: argparse.Namespace) -> int:
+    from .layout import load_layout
+    from .read import ReadOptions, read_inputs
+
+    layout = load_layout(args.layout)
+    opts = ReadOptions(workers=args.workers or os.cpu_count() or 1, detail=args.detail)
+    summary = read_inputs(args.inputs, layout, json_out=args.json_out, options=opts)
+    return summary.exit_code
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.out), n=args.n, workers=args.workers or os.cpu_count() or 1)

@@ -1,0 +1,79 @@
+"""Exceptions that carry exit codes. Exactly one place (``omr.cli``) maps them to a process exit.
+
+Per-file problems inside a batch are *not* raised to the top: they become ``SheetFailure`` records and the
+batch goes on (see ``omr.records``). The exceptions here are for things that stop a whole command.
+"""
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    INTERNAL = 1                 # a bug: please report it with the traceback
+    BAD_ARGS = 2                 # argparse uses 2 as well
+    FINISHED_WITH_FLAGS = 3      # everything read, some pages need a human (flagged)
+    FINISHED_WITH_REJECTS = 4    # finished, some files/pages could not be read at all (rejected)
+    BAD_LAYOUT = 5               # the layout or answer key is invalid
+    MISSING_DEPENDENCY = 6       # a program, language pack or font is not installed
+    DATABASE = 7                 # the results store cannot be opened or written
+    OUTPUT = 8                   # an output path cannot be written
+    INPUT = 9                    # a single-input command got an unreadable input
+    NOT_YET = 10                 # a feature that is not built yet
+    INTERRUPTED = 130            # Ctrl-C
+
+
+class OmrError(Exception):
+    """Base class: a message that says what to do next, and an exit code."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, details: list[str] | tuple[str, ...] = ()):
+        super().__init__(message)
+        self.message = message
+        self.details = tuple(details)
+
+    def __str__(self) -> str:
+        if not self.details:
+            return self.message
+        return self.message + "\n" + "\n".join(f"  - {d}" for d in self.details)
+
+
+class BadArguments(OmrError):
+    exit_code = ExitCode.BAD_ARGS
+
+
+class LayoutError(OmrError):
+    """The sheet layout (or an answer key) is invalid. ``details`` lists every problem with its field path."""
+
+    exit_code = ExitCode.BAD_LAYOUT
+
+
+class MissingDependency(OmrError):
+    exit_code = ExitCode.MISSING_DEPENDENCY
+
+
+class OutputError(OmrError):
+    exit_code = ExitCode.OUTPUT
+
+
+class InputError(OmrError):
+    """A single input that a command needed could not be read (in a batch this becomes a rejection)."""
+
+    exit_code = ExitCode.INPUT
+
+
+class NotYet(OmrError):
+    exit_code = ExitCode.NOT_YET
+
+
+class AlignmentError(Exception):
+    """The page could not be mapped onto the layout. Carries a reason code and a human message.
+
+    Raised by ``omr.align``; the batch turns it into a rejected page. Never a NaN matrix or ``None``.
+    """
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -1,0 +1,144 @@
+"""Records passed between stages: frozen, slotted, picklable. Closed sets are Enums.
+
+``SheetReading`` and ``SheetFailure`` are what a worker returns for one page; their ``to_json`` is the
+``omr read`` JSON-Lines contract (field names are promises to users' scripts: add, never rename).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class Status(enum.Enum):
+    OK = "ok"
+    FLAGGED = "flagged"
+    REJECTED = "rejected"
+
+
+class MarkState(enum.Enum):
+    BLANK = "blank"
+    MARKED = "marked"
+    AMBIGUOUS = "ambiguous"     # between the page's blank and marked levels: a human decides
+    ERASED = "erased"           # a light smudge next to a clear mark: ignored, recorded
+
+
+class Reject(enum.Enum):
+    """Why a file or page could not be read at all. ``value`` is the machine code in the JSON."""
+
+    NOT_FOUND = "not_found"
+    UNSUPPORTED_TYPE = "unsupported_type"
+    EMPTY_FILE = "empty_file"
+    TOO_LARGE = "too_large"
+    CORRUPT = "corrupt"
+    TRUNCATED = "truncated"
+    ENCRYPTED = "encrypted"
+    TOO_SMALL = "too_small"           # image too small to hold a sheet at a readable resolution
+    NOT_A_SHEET = "not_a_sheet"       # no fiducials at all: blank page, essay page, a photo of something else
+    PARTIAL_SHEET = "partial_sheet"   # some fiducials found, not enough to align: half a sheet, cut off
+    BAD_ALIGNMENT = "bad_alignment"   # fiducials found but they do not fit the layout (residuals too large)
+    WRONG_LAYOUT = "wrong_layout"     # the QR names another contest or layout
+    TIMEOUT = "timeout"
+    INTERNAL = "internal_error"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Page:
+    """One page image: grayscale uint8 (rows, cols), where it came from, and its resolution."""
+
+    image: np.ndarray
+    source: str
+    page: int                 # 1-based page number in the source file
+    dpi: float | None         # from the file when known; estimated by alignment otherwise
+    scale: float = 1.0        # the decoder's reduction (2 = decoded at half resolution)
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    target: str               # "question" | "participant" | "version" | "page"
+    key: str | None           # question id, or digit position, or None for the whole page/field
+    reason: str               # machine code, e.g. "ambiguous_mark", "multiple_marks_in_digit"
+    message: str              # what a judge reads
+    confidence: float         # 0..1: how sure the machine is of what it reported
+    values: tuple[float, ...] = ()   # the measured fill of each option (for the judge's overlay)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"question": "17", ...}``, ``{"participant": 3, ...}`` (digit position, or null), ``{"page": null}``."""
+        key: Any = self.key
+        if self.target in ("participant", "version") and key is not None:
+            key = int(key)
+        d: dict[str, Any] = {self.target: key, "reason": self.reason, "message": self.message,
+                             "confidence": round(self.confidence, 3)}
+        if self.values:
+            d["fills"] = [round(v, 3) for v in self.values]
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRead:
+    """What one question (or one ID digit column) says: the chosen labels and the evidence."""
+
+    key: str
+    marked: str                        # labels in order ("" blank, "AC" two marks); digits for id columns
+    states: tuple[MarkState, ...]      # one per option
+    fills: tuple[float, ...]           # measured fill per option, 0 = paper, 1 = ink
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class SheetReading:
+    source: str
+    page: int
+    layout: str
+    status: Status
+    participant: str | None
+    version: str | None
+    answers: dict[str, str]
+    flags: tuple[Flag, ...]
+    qr: dict[str, str] | None = None             # decoded QR payload fields, if any
+    participant_bubbles: str | None = None       # what the ID bubbles say ("12?456" with ? unreadable)
+    version_bubbles: str | None = None
+    groups: tuple[GroupRead, ...] = ()
+    alignment: dict[str, float] = field(default_factory=dict)   # residual_mm, rotation_deg, dpi …
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self, *, detail: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "source": self.source, "page": self.page, "status": self.status.value, "layout": self.layout,
+            "participant": self.participant, "version": self.version, "answers": dict(self.answers),
+            "flags": [f.to_json() for f in self.flags],
+            "qr": self.qr, "participant_bubbles": self.participant_bubbles,
+            "version_bubbles": self.version_bubbles,
+            "alignment": {k: round(v, 4) for k, v in self.alignment.items()},
+        }
+        if detail:
+            d["fills"] = {g.key: [round(v, 3) for v in g.fills] for g in self.groups}
+            d["timings_ms"] = {k: round(v, 2) for k, v in self.timings_ms.items()}
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class SheetFailure:
+    """A file or page that could not be read: never lost, always with a reason."""
+
+    source: str
+    page: int | None          # None when the whole file failed before pages were known
+    reason_code: Reject
+    reason: str               # human-readable: what happened and what to do
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def status(self) -> Status:
+        return Status.REJECTED
+
+    def to_json(self, *, detail: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "source": self.source, "page": self.page, "status": Status.REJECTED.value,
+            "participant": None, "version": None, "answers": {}, "flags": [],
+            "reason_code": self.reason_code.value, "reason": self.reason,
+        }
+        if detail:
+            d["timings_ms"] = {k: round(v, 2) for k, v in self.timings_ms.items()}
+        return d

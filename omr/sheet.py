@@ -1,0 +1,270 @@
+"""Render a layout as a print-ready PDF answer sheet (reportlab).
+
+Four ArUco fiducials at the corners, a QR code (contest, layout, page, participant), Vietnamese labels in an
+embedded TrueType font, bubbles with their option letters, question numbers and short instructions.
+With a roster, one personalised sheet per participant (name and ID printed, ID in the QR) in one PDF.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from .errors import InputError, MissingDependency, OutputError
+from .layout import GroupKind, Layout
+from .qrpayload import QrPayload
+
+# Fonts with every Vietnamese letter (Debian's fonts-liberation 1.x lacks 92 of them: not listed).
+_FONT_CANDIDATES = (
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+    ("/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf",
+     "/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf"),
+)
+FONT, FONT_BOLD = "OmrSans", "OmrSans-Bold"
+
+INSTRUCTIONS = (
+    "Dùng bút chì đen hoặc bút mực đen/xanh.",
+    "Tô kín một ô tròn cho mỗi câu hỏi.",
+    "Muốn sửa: tẩy thật sạch ô cũ rồi tô ô mới.",
+    "Ghi số báo danh và mã đề vào ô vuông,",
+    "rồi tô các ô số tương ứng bên dưới.",
+    "Không viết, không gạch vào bốn ô vuông",
+    "đen ở bốn góc và vào mã QR.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    id: str
+    name: str
+    unit: str = ""
+
+
+def register_fonts() -> None:
+    """Embed a TrueType font with Vietnamese glyphs (idempotent)."""
+    if FONT in pdfmetrics.getRegisteredFontNames():
+        return
+    for regular, bold in _FONT_CANDIDATES:
+        if Path(regular).exists() and Path(bold).exists():
+            pdfmetrics.registerFont(TTFont(FONT, regular))
+            pdfmetrics.registerFont(TTFont(FONT_BOLD, bold))
+            return
+    raise MissingDependency(
+        "no font with Vietnamese glyphs found; install one: apt-get install fonts-dejavu-core "
+        "(or fonts-liberation2)", details=[r for r, _ in _FONT_CANDIDATES])
+
+
+def read_roster(path: str | Path) -> list[Participant]:
+    """A CSV with columns ``participant_id`` (or ``id``), ``name``, optional ``unit``; UTF-8 (BOM allowed)."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read roster {path}: {exc}") from None
+    out, problems, seen = [], [], set()
+    for n, row in enumerate(rows, start=2):
+        pid = (row.get("participant_id") or row.get("id") or "").strip()
+        name = (row.get("name") or "").strip()
+        if not pid or not name:
+            problems.append(f"line {n}: needs participant_id and name")
+            continue
+        if pid in seen:
+            problems.append(f"line {n}: participant_id {pid} appears twice")
+        seen.add(pid)
+        out.append(Participant(pid, name, (row.get("unit") or "").strip()))
+    if problems or not out:
+        raise InputError(f"roster {path} has problems" if problems else f"roster {path} is empty",
+                         details=problems)
+    return out
+
+
+def _y(layout: Layout, y_mm: float) -> float:
+    """Layout y (mm from the top) → PDF y (points from the bottom)."""
+    return (layout.height_mm - y_mm) * mm
+
+
+def _draw_fiducials(c: Canvas, layout: Layout) -> None:
+    dictionary = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, layout.aruco_dictionary))
+    for marker_id, rect in enumerate(layout.fiducial_rects()):
+        cells = cv2.aruco.generateImageMarker(dictionary, marker_id, dictionary.markerSize + 2, borderBits=1)
+        n = cells.shape[0]
+        cell = rect.w_mm / n
+        c.setFillGray(0)
+        for r in range(n):
+            for col in range(n):
+                if cells[r, col] == 0:
+                    x = rect.x_mm + col * cell
+                    y = rect.y_mm + (r + 1) * cell
+                    # overlap a hair so that no white seam appears between black cells when rasterised
+                    c.rect(x * mm, _y(layout, y), cell * mm + 0.05, cell * mm + 0.05, stroke=0, fill=1)
+
+
+def _draw_qr(c: Canvas, layout: Layout, payload: QrPayload) -> None:
+    size = layout.qr.w_mm * mm
+    widget = QrCodeWidget(payload.encode(), barLevel="M", barBorder=3, barWidth=size, barHeight=size)
+    d = Drawing(size, size)
+    d.add(widget)
+    renderPDF.draw(d, c, layout.qr.x_mm * mm, _y(layout, layout.qr.y_mm + layout.qr.h_mm))
+
+
+def _bubble(c: Canvas, layout: Layout, x_mm: float, y_mm: float, label: str) -> None:
+    r = layout.bubble_r_mm
+    c.setStrokeGray(0.15)
+    c.setLineWidth(0.6)
+    c.circle(x_mm * mm, _y(layout, y_mm), r * mm, stroke=1, fill=0)
+    c.setFillGray(0.45)
+    size = 6.0 if len(label) == 1 else 4.5
+    c.setFont(FONT, size)
+    c.drawCentredString(x_mm * mm, _y(layout, y_mm) - size * 0.35, label)
+
+
+def _draw_digit_grid(c: Canvas, layout: Layout, kind: GroupKind, title: str, value: str | None) -> None:
+    groups = layout.digit_groups(kind)
+    if not groups:
+        return
+    r = layout.bubble_r_mm
+    first = layout.centres_mm[groups[0].first]
+    last = layout.centres_mm[groups[-1].first + groups[-1].size - 1]
+    left, right = first[1] - r - 1.5, last[1] + r + 1.5
+    top_box = first[0] - r - 7.0
+    c.setFillGray(0)
+    c.setFont(FONT_BOLD, 8)
+    c.drawCentredString((left + right) / 2 * mm, _y(layout, top_box - 1.8), title)
+    c.setStrokeGray(0)
+    c.setLineWidth(0.5)
+    c.rect(left * mm, _y(layout, last[0] + r + 1.5), (right - left) * mm, (last[0] + r + 1.5 - top_box) * mm)
+    for i, g in enumerate(groups):
+        x = layout.centres_mm[g.first][1]
+        # a box to write the digit by hand above each column
+        c.setLineWidth(0.4)
+        c.rect((x - 2.6) * mm, _y(layout, top_box + 5.6), 5.2 * mm, 5.2 * mm)
+        if value is not None and i < len(value):
+            c.setFont(FONT_BOLD, 10)
+            c.setFillGray(0)
+            c.drawCentredString(x * mm, _y(layout, top_box + 4.3), value[i])
+        for lab, idx in zip(g.labels, g.indices):
+            yy, xx = layout.centres_mm[idx]
+            _bubble(c, layout, xx, yy, lab)
+
+
+def _draw_page(c: Canvas, layout: Layout, participant: Participant | None, page: int = 1) -> None:
+    w = layout.width_mm
+    _draw_fiducials(c, layout)
+    _draw_qr(c, layout, QrPayload(layout.contest, layout.id, page, participant.id if participant else None))
+
+    c.setFillGray(0)
+    c.setFont(FONT_BOLD, 14)
+    c.drawCentredString(w / 2 * mm, _y(layout, 14), layout.title)
+    if layout.subtitle:
+        c.setFont(FONT, 8.5)
+        c.drawCentredString(w / 2 * mm, _y(layout, 19.5), layout.subtitle)
+
+    fields = (("Họ và tên", participant.name if participant else ""),
+              ("Đơn vị / Trường", participant.unit if participant else ""),
+              ("Số báo danh", participant.id if participant else ""))
+    x0, x1 = 22.0, layout.qr.x_mm - 6
+    for i, (label, value) in enumerate(fields):
+        y = 30 + i * 7
+        c.setFont(FONT, 9.5)
+        c.setFillGray(0)
+        c.drawString(x0 * mm, _y(layout, y), f"{label}:")
+        lx = x0 + c.stringWidth(f"{label}: ", FONT, 9.5) / mm
+        if value:
+            c.setFont(FONT_BOLD, 10)
+            c.drawString(lx * mm, _y(layout, y), value)
+        else:
+            c.setDash(0.6, 1.6)
+            c.setLineWidth(0.4)
+            c.line(lx * mm, _y(layout, y + 0.6), x1 * mm, _y(layout, y + 0.6))
+            c.setDash()
+
+    _draw_digit_grid(c, layout, GroupKind.PARTICIPANT, "SỐ BÁO DANH", participant.id if participant else None)
+    _draw_digit_grid(c, layout, GroupKind.VERSION, "MÃ ĐỀ", None)
+    _draw_instructions(c, layout)
+
+    r = layout.bubble_r_mm
+    for g in layout.question_groups:
+        yy, xx = layout.centres_mm[g.first]
+        c.setFillGray(0)
+        c.setFont(FONT_BOLD, 8)
+        c.drawRightString((xx - r - 1.6) * mm, _y(layout, yy) - 2.8, f"{g.key}.")
+        for lab, idx in zip(g.labels, g.indices):
+            by, bx = layout.centres_mm[idx]
+            _bubble(c, layout, bx, by, lab)
+
+    for e in layout.essays:
+        c.setStrokeGray(0)
+        c.setLineWidth(0.5)
+        c.rect(e.rect.x_mm * mm, _y(layout, e.rect.y_mm + e.rect.h_mm), e.rect.w_mm * mm, e.rect.h_mm * mm)
+        c.setFont(FONT_BOLD, 9)
+        c.drawString((e.rect.x_mm + 2) * mm, _y(layout, e.rect.y_mm + 4.5), e.label or e.id)
+
+    c.setFont(FONT, 6.5)
+    c.setFillGray(0.3)
+    footer = f"{layout.contest} · {layout.id} · trang {page}"
+    c.drawCentredString(w / 2 * mm, _y(layout, layout.height_mm - layout.fiducial_inset_mm - 2), footer)
+
+
+def _draw_instructions(c: Canvas, layout: Layout) -> None:
+    """The instruction box sits to the right of the digit grids, above the questions."""
+    grids = [g for g in layout.groups if g.kind is not GroupKind.QUESTION]
+    if grids:
+        right = max(layout.centres_mm[g.first][1] for g in grids) + layout.bubble_r_mm + 8
+        top = min(layout.centres_mm[g.first][0] for g in grids) - layout.bubble_r_mm - 7
+    else:
+        right, top = 22.0, 52.0
+    x, w = max(right, 100.0), layout.width_mm - layout.fiducial_inset_mm - 4 - max(right, 100.0)
+    if w < 50:
+        return
+    c.setFillGray(0)
+    c.setFont(FONT_BOLD, 9)
+    c.drawString((x + 2) * mm, _y(layout, top + 4), "HƯỚNG DẪN TÔ PHIẾU")
+    c.setFont(FONT, 8.2)
+    for i, line in enumerate(INSTRUCTIONS):
+        c.drawString((x + 2) * mm, _y(layout, top + 9 + i * 4.1), line)
+    # right and wrong examples
+    y = top + 9 + len(INSTRUCTIONS) * 4.1 + 3
+    c.drawString((x + 2) * mm, _y(layout, y + 1), "Đúng:")
+    c.setFillGray(0)
+    c.circle((x + 14) * mm, _y(layout, y), layout.bubble_r_mm * mm, stroke=1, fill=1)
+    c.drawString((x + 20) * mm, _y(layout, y + 1), "Sai:")
+    for k, mark in enumerate(("✓", "✗", "•")):
+        cx = x + 30 + k * 7
+        c.setFillGray(0)
+        c.circle(cx * mm, _y(layout, y), layout.bubble_r_mm * mm, stroke=1, fill=0)
+        c.setFont(FONT, 8)
+        c.drawCentredString(cx * mm, _y(layout, y) - 2.6, mark)
+        c.setFont(FONT, 8.2)
+
+
+def render_sheets(layout: Layout, out: str | Path, *, participants: list[Participant] | None = None,
+                  copies: int = 1) -> int:
+    """Write a PDF with one page per participant (or ``copies`` blank sheets). Returns the page count."""
+    register_fonts()
+    out = Path(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        c = Canvas(str(out), pagesize=(layout.width_mm * mm, layout.height_mm * mm), pageCompression=1)
+    except OSError as exc:
+        raise OutputError(f"cannot write {out}: {exc}") from None
+    c.setTitle(f"{layout.title} — {layout.contest}")
+    c.setCreator("omr sheet")
+    pages = participants if participants else [None] * copies
+    for p in pages:
+        _draw_page(c, layout, p)
+        c.showPage()
+    try:
+        c.save()
+    except OSError as exc:
+        raise OutputError(f"cannot write {out}: {exc}") from None
+    return len(pages)

@@ -1,0 +1,1 @@
+"""A generator of realistic filled scans with ground truth (the yardstick for accuracy claims)."""
