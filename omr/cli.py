@@ -152,3 +152,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     return run_demo(Path(args.out), n=args.n, workers=args.workers or os.cpu_count() or 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

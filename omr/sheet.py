@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -109,12 +107,19 @@ def _draw_fiducials(c: Canvas, layout: Layout) -> None:
                     c.rect(x * mm, _y(layout, y), cell * mm + 0.05, cell * mm + 0.05, stroke=0, fill=1)
 
 
-def _draw_qr(c: Canvas, layout: Layout, payload: QrPayload) -> None:
-    size = layout.qr.w_mm * mm
-    widget = QrCodeWidget(payload.encode(), barLevel="M", barBorder=3, barWidth=size, barHeight=size)
-    d = Drawing(size, size)
-    d.add(widget)
-    renderPDF.draw(d, c, layout.qr.x_mm * mm, _y(layout, layout.qr.y_mm + layout.qr.h_mm))
+def _draw_qr(c: Canvas, layout: Layout, payload: QrPayload, border: int = 3) -> None:
+    """Draw the QR modules as filled squares (no renderer defaults: only our embedded font is referenced)."""
+    qr = QrCodeWidget(payload.encode(), barLevel="M").qr
+    qr.make()
+    n = qr.getModuleCount()
+    cell = layout.qr.w_mm / (n + 2 * border)
+    c.setFillGray(0)
+    for r, row in enumerate(qr.modules):
+        for col, dark in enumerate(row):
+            if dark:
+                x = layout.qr.x_mm + (col + border) * cell
+                y = layout.qr.y_mm + (r + border + 1) * cell
+                c.rect(x * mm, _y(layout, y), cell * mm + 0.05, cell * mm + 0.05, stroke=0, fill=1)
 
 
 def _bubble(c: Canvas, layout: Layout, x_mm: float, y_mm: float, label: str) -> None:
@@ -254,7 +259,8 @@ def render_sheets(layout: Layout, out: str | Path, *, participants: list[Partici
     out = Path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        c = Canvas(str(out), pagesize=(layout.width_mm * mm, layout.height_mm * mm), pageCompression=1)
+        c = Canvas(str(out), pagesize=(layout.width_mm * mm, layout.height_mm * mm), pageCompression=1,
+                   initialFontName=FONT, initialFontSize=10)
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc}") from None
     c.setTitle(f"{layout.title} — {layout.contest}")

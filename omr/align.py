@@ -1,0 +1,186 @@
+"""Find the sheet: ArUco fiducials → homography from layout mm to image pixels → checked fit.
+
+``align`` returns an ``Alignment`` or raises ``AlignmentError`` with a reason code; it never returns a
+transform it has not checked. Marker ids say which corner is which, so any rotation (90°, 180°, 270°
+included), skew and phone-photo perspective map the same way.
+
+Search order (cheapest first): the four corner windows of the image; then the whole image at a small scale
+to locate markers anywhere (phone photos), refined at full scale; then the whole image with the detector's
+default multi-scale thresholds.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import AlignmentError
+from .layout import Layout
+
+MAX_RESIDUAL_MM = 0.6        # fiducial corners must reproject within this (RMS)
+MIN_MARKERS = 3
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Alignment:
+    H: np.ndarray               # 3×3: layout (x_mm, y_mm, 1) → image (x_px, y_px, w), pixel-centre convention
+    residual_mm: float          # RMS reprojection error of the fiducial corners
+    px_per_mm: float            # mean scale near the page centre
+    markers: int                # how many fiducials were used (3 or 4)
+    rotation_deg: float         # page rotation in the image, counter-clockwise positive, -180..180
+    search: str                 # which search found them: "corners" | "coarse" | "full"
+
+    def map_mm(self, pts_xy_mm: np.ndarray) -> np.ndarray:
+        """(n, 2) points (x, y) in mm → (n, 2) image points (x, y) in pixels."""
+        p = np.asarray(pts_xy_mm, dtype=np.float64).reshape(-1, 1, 2)
+        return cv2.perspectiveTransform(p, self.H).reshape(-1, 2)
+
+    def as_json(self) -> dict[str, float]:
+        return {"residual_mm": self.residual_mm, "px_per_mm": self.px_per_mm,
+                "dpi": self.px_per_mm * 25.4, "rotation_deg": self.rotation_deg, "markers": float(self.markers)}
+
+
+def _detector(dictionary: str, win: int | None, min_perimeter_rate: float) -> cv2.aruco.ArucoDetector:
+    d = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, dictionary))
+    p = cv2.aruco.DetectorParameters()
+    if win is not None:
+        p.adaptiveThreshWinSizeMin = win
+        p.adaptiveThreshWinSizeMax = win
+        p.adaptiveThreshWinSizeStep = 10
+    p.minMarkerPerimeterRate = min_perimeter_rate
+    p.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
+    return cv2.aruco.ArucoDetector(d, p)
+
+
+# Detectors are plain objects built from constants; cache them per process (no shared mutable state).
+_DETECTORS: dict[tuple, cv2.aruco.ArucoDetector] = {}
+
+
+def _get_detector(dictionary: str, win: int | None, rate: float) -> cv2.aruco.ArucoDetector:
+    key = (dictionary, win, rate)
+    det = _DETECTORS.get(key)
+    if det is None:
+        det = _DETECTORS[key] = _detector(dictionary, win, rate)
+    return det
+
+
+def _detect(det: cv2.aruco.ArucoDetector, image: np.ndarray, offset: tuple[float, float] = (0.0, 0.0),
+            scale: float = 1.0) -> dict[int, np.ndarray]:
+    corners, ids, _ = det.detectMarkers(image)
+    out: dict[int, np.ndarray] = {}
+    if ids is None:
+        return out
+    for c, i in zip(corners, ids.ravel()):
+        if 0 <= i <= 3 and int(i) not in out:
+            out[int(i)] = c.reshape(4, 2).astype(np.float64) * scale + np.asarray(offset)
+    return out
+
+
+def _window_size(marker_px: float) -> int:
+    """An adaptive-threshold window about the size of one marker cell, odd, ≥ 3."""
+    w = int(marker_px / 3) | 1
+    return max(3, min(w, 51))
+
+
+def find_fiducials(image: np.ndarray, layout: Layout) -> tuple[dict[int, np.ndarray], str]:
+    """Marker id → its 4 corners (x, y) in image pixels, and which search found them."""
+    h, w = image.shape
+    # expected marker size if the page fills the image (scanner); phone photos are smaller
+    px_per_mm = max(h, w) / max(layout.height_mm, layout.width_mm)
+    marker_px = layout.fiducial_size_mm * px_per_mm
+    dictionary = layout.aruco_dictionary
+
+    # 1. corner windows (scanners: the page fills the image, markers are near its corners)
+    win = _window_size(marker_px)
+    det = _get_detector(dictionary, win, 0.05)
+    wh, ww = int(h * 0.24), int(w * 0.3)
+    found: dict[int, np.ndarray] = {}
+    for y0, x0 in ((0, 0), (0, w - ww), (h - wh, w - ww), (h - wh, 0)):
+        for k, v in _detect(det, image[y0:y0 + wh, x0:x0 + ww], (x0, y0)).items():
+            found.setdefault(k, v)
+    if len(found) == 4:
+        return found, "corners"
+
+    # 2. whole image at a small scale (long side ~700 px), then refine each marker in a full-scale window
+    f = min(1.0, 700.0 / max(h, w))
+    small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else image
+    coarse: dict[int, np.ndarray] = {}
+    for wsmall in (_window_size(marker_px * f * 0.7), 7, 15):
+        for k, v in _detect(_get_detector(dictionary, wsmall, 0.01), small, scale=1.0 / f).items():
+            coarse.setdefault(k, v)
+        if len(coarse) == 4:
+            break
+    for k, c in coarse.items():
+        if k in found:
+            continue
+        side = float(np.max(np.linalg.norm(c - np.roll(c, 1, axis=0), axis=1)))
+        pad = int(side * 1.2) + 8
+        x0, y0 = (int(max(0, v)) for v in (c[:, 0].min() - pad, c[:, 1].min() - pad))
+        x1, y1 = int(min(w, c[:, 0].max() + pad)), int(min(h, c[:, 1].max() + pad))
+        refined = _detect(_get_detector(dictionary, _window_size(side), 0.05), image[y0:y1, x0:x1], (x0, y0))
+        found[k] = refined.get(k, c)
+    if len(found) == 4:
+        return found, "coarse"
+
+    # 3. whole image, the detector's own multi-scale thresholds (slow; rare)
+    for k, v in _detect(_get_detector(dictionary, None, 0.01), image).items():
+        found.setdefault(k, v)
+    return found, "full"
+
+
+def align(image: np.ndarray, layout: Layout, *, max_residual_mm: float = MAX_RESIDUAL_MM) -> Alignment:
+    """Estimate and check the mapping from the layout (mm) to ``image`` (grayscale uint8)."""
+    if image.ndim != 2 or image.dtype != np.uint8:
+        raise ValueError(f"align expects a 2-D uint8 image, got {image.dtype} with shape {image.shape}")
+    found, search = find_fiducials(image, layout)
+    if len(found) == 0:
+        raise AlignmentError("not_a_sheet", "no corner markers found: this page is not an answer sheet of "
+                                            "this layout (blank page, essay page or another document?)")
+    if len(found) < MIN_MARKERS:
+        raise AlignmentError("partial_sheet", f"only {len(found)} of 4 corner markers found "
+                                              f"({_names(found)}): the sheet is cut off, folded or covered; "
+                                              "scan the whole sheet again")
+    ref = layout.fiducial_corners_mm()
+    ids = sorted(found)
+    src = np.concatenate([ref[i] for i in ids])
+    dst = np.concatenate([found[i] for i in ids])
+    H, _ = cv2.findHomography(src, dst, 0)
+    if H is None or not np.all(np.isfinite(H)):
+        raise AlignmentError("bad_alignment", "the corner markers do not form a sheet (degenerate geometry)")
+
+    centre = np.array([[layout.width_mm / 2, layout.height_mm / 2]])
+    c_px = cv2.perspectiveTransform(centre.reshape(-1, 1, 2), H).reshape(2)
+    dx = cv2.perspectiveTransform((centre + [1.0, 0.0]).reshape(-1, 1, 2), H).reshape(2) - c_px
+    dy = cv2.perspectiveTransform((centre + [0.0, 1.0]).reshape(-1, 1, 2), H).reshape(2) - c_px
+    px_per_mm = math.sqrt(abs(dx[0] * dy[1] - dx[1] * dy[0]))
+    if not np.isfinite(px_per_mm) or px_per_mm < 2.0:
+        raise AlignmentError("bad_alignment", f"the sheet is too small in the image ({px_per_mm * 25.4:.0f} "
+                                              "dpi); scan at 150 dpi or more")
+    if dx[0] * dy[1] - dx[1] * dy[0] < 0:
+        raise AlignmentError("bad_alignment", "the sheet appears mirrored; scan the printed side normally")
+
+    proj = cv2.perspectiveTransform(src.reshape(-1, 1, 2), H).reshape(-1, 2)
+    residual_mm = float(np.sqrt(np.mean(np.sum((proj - dst) ** 2, axis=1)))) / px_per_mm
+    if residual_mm > max_residual_mm:
+        raise AlignmentError("bad_alignment", f"the corner markers do not fit the layout (residual "
+                                              f"{residual_mm:.2f} mm > {max_residual_mm} mm): the sheet is "
+                                              "curled or folded, or it is another layout")
+    # the page must also lie (mostly) inside the image, or bubbles would be read off-image
+    page = np.array([[0, 0], [layout.width_mm, 0], [layout.width_mm, layout.height_mm], [0, layout.height_mm]],
+                    dtype=np.float64)
+    corners = cv2.perspectiveTransform(page.reshape(-1, 1, 2), H).reshape(-1, 2)
+    h, w = image.shape
+    slack = 10 * px_per_mm     # the 8-mm margin outside the markers may be cut off by a scanner
+    if (corners[:, 0].min() < -slack or corners[:, 1].min() < -slack
+            or corners[:, 0].max() > w - 1 + slack or corners[:, 1].max() > h - 1 + slack):
+        raise AlignmentError("partial_sheet", "part of the sheet lies outside the image; scan the whole sheet")
+    rotation = math.degrees(math.atan2(-dx[1], dx[0]))
+    return Alignment(H=H, residual_mm=residual_mm, px_per_mm=px_per_mm, markers=len(ids),
+                     rotation_deg=rotation, search=search)
+
+
+def _names(found: dict[int, np.ndarray]) -> str:
+    from .layout import CORNERS
+    return ", ".join(CORNERS[i] for i in sorted(found)) or "none"

@@ -1,0 +1,169 @@
+"""Bubbles: measure how dark each one is, then decide per group with a confidence.
+
+Measure, then decide: ``measure_fills`` only measures (one vectorised gather of sample points mapped through
+the alignment); ``classify`` decides and attaches a confidence; nothing here draws or prints.
+
+The fill of a bubble is the darkness of the darker half of the samples inside it, relative to the paper
+just outside that bubble (so uneven light and shadows cancel) and to the page's black (the fiducials' black
+cells, so low-contrast scans and grey pencil scale the same way): 0 = paper, 1 = printed black. Taking the
+darker half makes a mark that covers half the bubble read as dark as a full one, while a light erasure, a
+tick or a stray dot stays light.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .align import Alignment
+from .layout import Group, Layout
+from .records import MarkState
+
+
+@dataclass(frozen=True, slots=True)
+class Fills:
+    fill: np.ndarray           # (n_bubbles,) darker-half darkness, 0 = paper, 1 = black
+    mean: np.ndarray           # (n_bubbles,) mean darkness over the whole inside (coverage-weighted)
+    ring: np.ndarray           # (n_bubbles,) darkness of the ring just outside the bubble (overflow, crossings)
+    black: float               # the page's black reflectance (fiducials), 0..1
+    paper: float               # median paper grey level (0..255)
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    blank: float               # typical fill of an empty bubble on this page
+    mark: float                # typical fill of a marked bubble on this page
+    lo: float                  # ≤ lo: blank
+    hi: float                  # ≥ hi: marked; between: ambiguous (or erased next to a clear mark)
+
+
+# Sample pattern, in units of the bubble radius: inside disc (rings 0, .22, .42, .6) and an outer ring.
+def _disc_pattern() -> np.ndarray:
+    pts = [(0.0, 0.0)]
+    for rad, n in ((0.22, 6), (0.42, 12), (0.6, 18)):
+        a = np.linspace(0, 2 * np.pi, n, endpoint=False) + rad
+        pts += list(zip(rad * np.cos(a), rad * np.sin(a)))
+    return np.asarray(pts)
+
+
+_INSIDE = _disc_pattern()                                   # (37, 2) as (dx, dy) / r
+_RING_ANGLES = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+RING_GAP_MM = 0.75                                          # ring radius = r + gap
+
+
+def _sample(image: np.ndarray, pts_xy: np.ndarray) -> np.ndarray:
+    """Nearest-pixel gather; points off the image read as white (255) so they never look marked."""
+    h, w = image.shape
+    c = np.rint(pts_xy[..., 0]).astype(np.intp)
+    r = np.rint(pts_xy[..., 1]).astype(np.intp)
+    inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+    out = np.full(r.shape, 255, dtype=np.float32)
+    out[inside] = image[r[inside], c[inside]]
+    return out
+
+
+def black_level(image: np.ndarray, alignment: Alignment, layout: Layout) -> tuple[float, float]:
+    """(black grey level, paper grey level next to it), sampled on the fiducials' black border cells."""
+    pts = []
+    for rect in layout.fiducial_rects():
+        cell = rect.w_mm / 6.0
+        t = np.linspace(0.5, 5.5, 6) * cell
+        for along in t:
+            pts += [(rect.x_mm + along, rect.y_mm + cell / 2), (rect.x_mm + along, rect.y_mm + rect.h_mm - cell / 2),
+                    (rect.x_mm + cell / 2, rect.y_mm + along), (rect.x_mm + rect.w_mm - cell / 2, rect.y_mm + along)]
+    black = _sample(image, alignment.map_mm(np.asarray(pts)))
+    # paper: a ring 2 mm outside each marker
+    around = []
+    for rect in layout.fiducial_rects():
+        for a in np.linspace(0, 1, 8, endpoint=False):
+            around += [(rect.x_mm - 1.5 + a * (rect.w_mm + 3), rect.y_mm - 1.5),
+                       (rect.x_mm - 1.5 + a * (rect.w_mm + 3), rect.y_mm + rect.h_mm + 1.5)]
+    paper = _sample(image, alignment.map_mm(np.asarray(around)))
+    return float(np.median(black)), float(np.percentile(paper, 75))
+
+
+def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fills:
+    """Measure every bubble of ``layout`` on ``image`` (grayscale uint8). Pure: no decisions."""
+    r = layout.bubble_r_mm
+    centres_xy = layout.centres_mm[:, ::-1]                       # (n, 2) as (x, y) mm
+    n = len(centres_xy)
+    inside_mm = centres_xy[:, None, :] + _INSIDE[None, :, :] * r
+    ring_r = r + RING_GAP_MM
+    ring_mm = centres_xy[:, None, :] + ring_r * np.stack([np.cos(_RING_ANGLES), np.sin(_RING_ANGLES)], -1)[None]
+    pts = np.concatenate([inside_mm, ring_mm], axis=1)           # (n, 37 + 16, 2)
+    px = alignment.map_mm(pts.reshape(-1, 2)).reshape(n, -1, 2)
+    vals = _sample(image, px)
+    inside, ring = vals[:, :len(_INSIDE)], vals[:, len(_INSIDE):]
+
+    black_px, paper_near_black = black_level(image, alignment, layout)
+    paper_local = np.percentile(ring, 75, axis=1)                 # robust to marks overflowing part of it
+    paper_local = np.maximum(paper_local, 1.0)
+    black_refl = min(0.9, black_px / max(paper_near_black, 1.0))  # 0 = perfect black; low contrast → larger
+    ink_span = 1.0 - black_refl
+
+    refl = inside / paper_local[:, None]
+    k = len(_INSIDE) // 2 + 1
+    darker_half = np.partition(refl, k - 1, axis=1)[:, :k]        # the k darkest samples
+    fill = (1.0 - darker_half.mean(axis=1)) / ink_span
+    mean = (1.0 - refl.mean(axis=1)) / ink_span
+    ring_dark = (1.0 - np.median(ring / paper_local[:, None], axis=1)) / ink_span
+    return Fills(fill=np.clip(fill, -0.5, 1.5), mean=np.clip(mean, -0.5, 1.5), ring=np.clip(ring_dark, -0.5, 1.5),
+                 black=float(black_refl), paper=float(np.median(paper_local)))
+
+
+# Decision constants (fractions of the gap between this page's blank and marked levels)
+LO_FRACTION = 0.28
+HI_FRACTION = 0.50
+ERASED_RATIO = 0.55            # a middling bubble ≤ this × the clear mark in its group is an erasure
+MIN_CONTRAST = 0.18            # marked level must exceed blank level by this much, else thresholds are fixed
+DEFAULT_BLANK, DEFAULT_MARK = 0.08, 0.60
+
+
+def page_thresholds(fill: np.ndarray, groups: tuple[Group, ...]) -> Thresholds:
+    """Adapt the blank/marked levels to this page (pencil vs pen, contrast, blur)."""
+    maxes, rest = [], []
+    for g in groups:
+        f = fill[g.first:g.first + g.size]
+        i = int(np.argmax(f))
+        maxes.append(f[i])
+        rest.append(np.delete(f, i))
+    maxes_a = np.asarray(maxes)
+    blank = float(np.median(np.concatenate(rest))) if rest else DEFAULT_BLANK
+    # the typical mark: median of the group maxima that stand clearly above the blank level
+    clear = maxes_a[maxes_a > blank + MIN_CONTRAST]
+    mark = float(np.median(clear)) if len(clear) >= max(3, len(groups) // 10) else DEFAULT_MARK
+    if mark - blank < MIN_CONTRAST * 1.5:
+        blank, mark = DEFAULT_BLANK, DEFAULT_MARK
+    span = mark - blank
+    return Thresholds(blank=blank, mark=mark, lo=blank + LO_FRACTION * span, hi=blank + HI_FRACTION * span)
+
+
+def classify_group(fill: np.ndarray, th: Thresholds) -> tuple[tuple[MarkState, ...], float]:
+    """States for one group's bubbles and a confidence 0..1 in the group's reading."""
+    states = []
+    strongest = float(fill.max()) if len(fill) else 0.0
+    for v in fill:
+        if v >= th.hi:
+            states.append(MarkState.MARKED)
+        elif v <= th.lo:
+            states.append(MarkState.BLANK)
+        elif strongest >= th.hi and v <= ERASED_RATIO * strongest and strongest - v >= 0.5 * (th.mark - th.blank):
+            states.append(MarkState.ERASED)
+        else:
+            states.append(MarkState.AMBIGUOUS)
+    # confidence: how far the closest bubble is from the decision line it had to pass
+    span = max(th.mark - th.blank, 1e-6)
+    margins = []
+    for v, s in zip(fill, states):
+        if s is MarkState.MARKED:
+            margins.append((v - th.hi) / span)
+        elif s is MarkState.BLANK:
+            margins.append((th.lo - v) / span)
+        elif s is MarkState.ERASED:
+            margins.append(min(strongest * ERASED_RATIO - v, v - th.lo) / span)
+        else:
+            margins.append(0.0)
+    conf = float(np.clip(0.5 + 2.0 * min(margins), 0.0, 1.0)) if margins else 0.0
+    if any(s is MarkState.AMBIGUOUS for s in states):
+        conf = min(conf, 0.5)
+    return tuple(states), conf

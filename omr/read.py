@@ -1,0 +1,261 @@
+"""Reading: one page → a ``SheetReading`` (or a ``SheetFailure``), and a batch of files → JSON Lines.
+
+``read_page`` is the pure per-page pipeline: align → QR → measure → decide → identify.
+``read_inputs`` is the batch: discover files, plan their pages, read them on a process pool (or its serial
+twin with one worker), write one JSON object per page in input order, and account for every file and page.
+Workers get small picklable task records and return records; only the parent writes output and progress.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+import numpy as np
+
+from .align import align
+from .errors import AlignmentError, ExitCode, OutputError
+from .identify import decide_participant, digits_from_groups, read_qr
+from .layout import Group, GroupKind, Layout
+from .load import LoadOptions, PageRef, discover, load_page, plan_pages
+from .marks import classify_group, measure_fills, page_thresholds
+from .progress import Progress
+from .records import Flag, GroupRead, MarkState, Page, Reject, SheetFailure, SheetReading, Status
+
+Record = SheetReading | SheetFailure
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    workers: int = 1
+    detail: bool = False
+    chunk_pages: int = 8                      # pages per task sent to a worker
+    load: LoadOptions = field(default_factory=LoadOptions)
+
+
+def _group_reads(fill: np.ndarray, groups: tuple[Group, ...], th) -> tuple[GroupRead, ...]:
+    out = []
+    for g in groups:
+        f = fill[g.first:g.first + g.size]
+        states, conf = classify_group(f, th)
+        marked = "".join(lab for lab, s in zip(g.labels, states) if s is MarkState.MARKED)
+        out.append(GroupRead(g.key, marked, states, tuple(float(v) for v in f), conf))
+    return tuple(out)
+
+
+def read_page(page: Page, layout: Layout) -> Record:
+    """The whole per-page pipeline. Pure apart from timing; never raises for a bad page."""
+    t0 = time.perf_counter()
+    try:
+        al = align(page.image, layout)
+    except AlignmentError as exc:
+        return SheetFailure(page.source, page.page, Reject(exc.code), exc.message,
+                            {"align": (time.perf_counter() - t0) * 1000})
+    t1 = time.perf_counter()
+    qr = read_qr(page.image, al, layout)
+    if qr.payload and (qr.payload.contest != layout.contest or qr.payload.layout != layout.id):
+        return SheetFailure(page.source, page.page, Reject.WRONG_LAYOUT,
+                            f"the QR code says contest {qr.payload.contest!r}, layout {qr.payload.layout!r}; "
+                            f"this run reads {layout.contest!r}/{layout.id!r}: read it with the right --layout")
+    t2 = time.perf_counter()
+    fills = measure_fills(page.image, al, layout)
+    qgroups = layout.question_groups
+    th = page_thresholds(fills.fill, qgroups)
+    q_reads = _group_reads(fills.fill, qgroups, th)
+    id_reads = _group_reads(fills.fill, layout.digit_groups(GroupKind.PARTICIPANT), th)
+    ver_reads = _group_reads(fills.fill, layout.digit_groups(GroupKind.VERSION), th)
+    t3 = time.perf_counter()
+
+    flags: list[Flag] = []
+    answers: dict[str, str] = {}
+    for g in q_reads:
+        answers[g.key] = g.marked
+        if any(s is MarkState.AMBIGUOUS for s in g.states):
+            flags.append(Flag("question", g.key, "ambiguous_mark",
+                              f"Câu {g.key}: có ô tô mờ hoặc tô chưa kín, cần người chấm xem lại",
+                              g.confidence, g.fills))
+
+    pid_value, pid_text, pid_flags = digits_from_groups(id_reads, "participant")
+    participant, p_flags = decide_participant(qr, pid_value, pid_text, pid_flags)
+    flags = p_flags + flags
+    version: str | None = None
+    ver_text = None
+    if ver_reads:
+        version, ver_text, v_flags = digits_from_groups(ver_reads, "version")
+        flags = flags[:len(p_flags)] + v_flags + flags[len(p_flags):]
+    t4 = time.perf_counter()
+    alignment = al.as_json()
+    alignment["blank_level"] = th.blank
+    alignment["mark_level"] = th.mark
+    alignment["black"] = fills.black
+    alignment["qr_ok"] = 1.0 if qr.payload else 0.0
+    return SheetReading(
+        source=page.source, page=page.page, layout=layout.id,
+        status=Status.FLAGGED if flags else Status.OK,
+        participant=participant, version=version, answers=answers, flags=tuple(flags),
+        qr=qr.payload.as_dict() if qr.payload else None,
+        participant_bubbles=pid_text or None, version_bubbles=ver_text,
+        groups=q_reads + id_reads + ver_reads, alignment=alignment,
+        timings_ms={"align": (t1 - t0) * 1000, "identify": (t2 - t1 + t4 - t3) * 1000,
+                    "marks": (t3 - t2) * 1000})
+
+
+def read_ref(ref: PageRef, layout: Layout, options: LoadOptions) -> Record:
+    """Load and read one page; any unexpected error becomes an INTERNAL failure (the batch goes on)."""
+    t0 = time.perf_counter()
+    try:
+        page = load_page(ref, options)
+        if isinstance(page, SheetFailure):
+            return page
+        t1 = time.perf_counter()
+        rec = read_page(page, layout)
+        decode_ms = (t1 - t0) * 1000
+        if isinstance(rec, SheetReading):
+            return _with_timing(rec, decode=decode_ms, scale=page.scale)
+        return SheetFailure(rec.source, rec.page, rec.reason_code, rec.reason, {**rec.timings_ms, "decode": decode_ms})
+    except MemoryError:
+        return SheetFailure(ref.path, ref.index + 1, Reject.TOO_LARGE, "out of memory while reading this page")
+    except Exception as exc:  # noqa: BLE001 — a bad page must never kill the batch; reported with its type
+        return SheetFailure(ref.path, ref.index + 1, Reject.INTERNAL,
+                            f"internal error {type(exc).__name__}: {exc} (please report this file)")
+
+
+def _with_timing(rec: SheetReading, *, decode: float, scale: float) -> SheetReading:
+    from dataclasses import replace
+    return replace(rec, timings_ms={"decode": decode, **rec.timings_ms},
+                   alignment={**rec.alignment, "decode_scale": float(scale)})
+
+
+# -- worker side ------------------------------------------------------------------------------------
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(layout: Layout, options: LoadOptions) -> None:
+    import cv2
+    cv2.setNumThreads(1)
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    _WORKER["layout"] = layout
+    _WORKER["options"] = options
+
+
+def _work(refs: list[PageRef]) -> list[Record]:
+    layout, options = _WORKER["layout"], _WORKER["options"]
+    return [read_ref(r, layout, options) for r in refs]  # type: ignore[arg-type]
+
+
+def _chunks(items: list[PageRef], n: int) -> Iterator[list[PageRef]]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def run_pages(refs: list[PageRef], layout: Layout, options: ReadOptions) -> Iterator[Record]:
+    """Read pages in input order: serially with one worker, else on a process pool. Ctrl-C cancels."""
+    if options.workers <= 1 or len(refs) <= 1:
+        _init_worker(layout, options.load)
+        for ref in refs:
+            yield read_ref(ref, layout, options.load)
+        return
+    chunk = max(1, min(options.chunk_pages, len(refs) // (options.workers * 4) or 1))
+    with ProcessPoolExecutor(max_workers=options.workers, initializer=_init_worker,
+                             initargs=(layout, options.load)) as pool:
+        futures = [pool.submit(_work, c) for c in _chunks(refs, chunk)]
+        try:
+            for fut in futures:
+                yield from fut.result()
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+
+
+# -- the batch --------------------------------------------------------------------------------------
+@dataclass
+class ReadSummary:
+    files: int = 0
+    pages: int = 0
+    status: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def add(self, rec: Record) -> None:
+        self.pages += 1
+        self.status[rec.status.value] += 1
+        if isinstance(rec, SheetFailure):
+            self.reasons[rec.reason_code.value] += 1
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.status["rejected"]:
+            return ExitCode.FINISHED_WITH_REJECTS
+        if self.status["flagged"]:
+            return ExitCode.FINISHED_WITH_FLAGS
+        return ExitCode.OK
+
+    def text(self, workers: int) -> str:
+        rate = self.pages / self.seconds if self.seconds > 0 else 0.0
+        lines = [f"read {self.files} file(s), {self.pages} page(s) in {self.seconds:.1f} s "
+                 f"({rate:.1f} pages/s, {workers} worker(s))",
+                 f"  ok {self.status['ok']} · flagged {self.status['flagged']} · rejected {self.status['rejected']}"]
+        if self.reasons:
+            lines.append("  rejected because: " + ", ".join(f"{k} {v}" for k, v in self.reasons.most_common()))
+        return "\n".join(lines)
+
+
+def plan(inputs: list[str], options: LoadOptions) -> tuple[list[str], list[PageRef], list[SheetFailure]]:
+    """Files found, the pages to read, and the files rejected before reading (each with a reason)."""
+    files, failures = discover(inputs)
+    refs: list[PageRef] = []
+    for f in files:
+        planned = plan_pages(f, options)
+        if isinstance(planned, SheetFailure):
+            failures.append(planned)
+        else:
+            refs.extend(planned)
+    return files, refs, failures
+
+
+def _open_out(path: str) -> IO[str]:
+    if path == "-":
+        return sys.stdout
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "w", encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc}") from None
+
+
+def read_inputs(inputs: list[str], layout: Layout, *, json_out: str, options: ReadOptions,
+                progress: bool = True) -> ReadSummary:
+    from .load import check_dependencies
+
+    check_dependencies()
+    out = _open_out(json_out)
+    t0 = time.perf_counter()
+    summary = ReadSummary()
+    try:
+        files, refs, failures = plan(inputs, options.load)
+        summary.files = len(files) + sum(1 for f in failures if f.reason_code is Reject.NOT_FOUND)
+        with Progress(total=len(refs) + len(failures), label="reading", enabled=progress) as bar:
+            for rec in _records(failures, run_pages(refs, layout, options)):
+                out.write(json.dumps(rec.to_json(detail=options.detail), ensure_ascii=False) + "\n")
+                summary.add(rec)
+                bar.advance()
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        else:
+            out.flush()
+    summary.seconds = time.perf_counter() - t0
+    print(summary.text(options.workers), file=sys.stderr)
+    return summary
+
+
+def _records(first: Iterable[Record], rest: Iterable[Record]) -> Iterator[Record]:
+    yield from first
+    yield from rest
