@@ -91,17 +91,25 @@ def find_fiducials(image: np.ndarray, layout: Layout) -> tuple[dict[int, np.ndar
     px_per_mm = max(h, w) / max(layout.height_mm, layout.width_mm)
     marker_px = layout.fiducial_size_mm * px_per_mm
     dictionary = layout.aruco_dictionary
+    searched: set[int] = set()            # image corners (TL, TR, BR, BL) whose window held a marker
 
-    # 1. corner windows (scanners: the page fills the image, markers are near its corners)
+    # 1. corner windows (scanners: the page fills the image, markers are near its corners); a small window
+    #    first (cost grows with area), a larger one only for corners where the small one found nothing
     win = _window_size(marker_px)
-    det = _get_detector(dictionary, win, 0.05)
-    wh, ww = int(h * 0.24), int(w * 0.3)
     found: dict[int, np.ndarray] = {}
-    for y0, x0 in ((0, 0), (0, w - ww), (h - wh, w - ww), (h - wh, 0)):
-        for k, v in _detect(det, image[y0:y0 + wh, x0:x0 + ww], (x0, y0)).items():
-            found.setdefault(k, v)
-    if len(found) == 4:
-        return found, "corners"
+    for fh, fw, rate in ((0.15, 0.2, 0.2), (0.3, 0.38, 0.08)):
+        det = _get_detector(dictionary, win, rate)
+        wh, ww = int(h * fh), int(w * fw)
+        for corner, (y0, x0) in enumerate(((0, 0), (0, w - ww), (h - wh, w - ww), (h - wh, 0))):
+            if corner in searched:
+                continue
+            hits = _detect(det, image[y0:y0 + wh, x0:x0 + ww], (x0, y0))
+            if hits:
+                searched.add(corner)
+            for k, v in hits.items():
+                found.setdefault(k, v)
+        if len(found) == 4:
+            return found, "corners"
 
     # 2. whole image at a small scale (long side ~700 px), then refine each marker in a full-scale window
     f = min(1.0, 700.0 / max(h, w))

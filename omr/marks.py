@@ -119,18 +119,28 @@ MIN_CONTRAST = 0.18            # marked level must exceed blank level by this mu
 DEFAULT_BLANK, DEFAULT_MARK = 0.08, 0.60
 
 
+def _group_max(fill: np.ndarray, groups: tuple[Group, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-group maximum, per-bubble group number, bubble indices and group starts within them."""
+    starts = np.fromiter((g.first for g in groups), dtype=np.intp, count=len(groups))
+    sizes = np.fromiter((g.size for g in groups), dtype=np.intp, count=len(groups))
+    idx = np.concatenate([np.arange(g.first, g.first + g.size) for g in groups]) if groups else np.empty(0, np.intp)
+    sub = fill[idx]
+    local_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(groups) else np.empty(0, np.intp)
+    gmax = np.maximum.reduceat(sub, local_starts) if len(groups) else np.empty(0)
+    return gmax, np.repeat(np.arange(len(groups)), sizes), idx, local_starts
+
+
 def page_thresholds(fill: np.ndarray, groups: tuple[Group, ...]) -> Thresholds:
     """Adapt the blank/marked levels to this page (pencil vs pen, contrast, blur)."""
-    maxes, rest = [], []
-    for g in groups:
-        f = fill[g.first:g.first + g.size]
-        i = int(np.argmax(f))
-        maxes.append(f[i])
-        rest.append(np.delete(f, i))
-    maxes_a = np.asarray(maxes)
-    blank = float(np.median(np.concatenate(rest))) if rest else DEFAULT_BLANK
+    if not groups:
+        return Thresholds(DEFAULT_BLANK, DEFAULT_MARK, DEFAULT_BLANK + LO_FRACTION * (DEFAULT_MARK - DEFAULT_BLANK),
+                          DEFAULT_BLANK + HI_FRACTION * (DEFAULT_MARK - DEFAULT_BLANK))
+    gmax, gid, idx, _ = _group_max(fill, groups)
+    sub = fill[idx]
+    rest = sub[sub < gmax[gid]]
+    blank = float(np.median(rest)) if len(rest) else DEFAULT_BLANK
     # the typical mark: median of the group maxima that stand clearly above the blank level
-    clear = maxes_a[maxes_a > blank + MIN_CONTRAST]
+    clear = gmax[gmax > blank + MIN_CONTRAST]
     mark = float(np.median(clear)) if len(clear) >= max(3, len(groups) // 10) else DEFAULT_MARK
     if mark - blank < MIN_CONTRAST * 1.5:
         blank, mark = DEFAULT_BLANK, DEFAULT_MARK
@@ -138,32 +148,33 @@ def page_thresholds(fill: np.ndarray, groups: tuple[Group, ...]) -> Thresholds:
     return Thresholds(blank=blank, mark=mark, lo=blank + LO_FRACTION * span, hi=blank + HI_FRACTION * span)
 
 
-def classify_group(fill: np.ndarray, th: Thresholds) -> tuple[tuple[MarkState, ...], float]:
-    """States for one group's bubbles and a confidence 0..1 in the group's reading."""
-    states = []
-    strongest = float(fill.max()) if len(fill) else 0.0
-    for v in fill:
-        if v >= th.hi:
-            states.append(MarkState.MARKED)
-        elif v <= th.lo:
-            states.append(MarkState.BLANK)
-        elif strongest >= th.hi and v <= ERASED_RATIO * strongest and strongest - v >= 0.5 * (th.mark - th.blank):
-            states.append(MarkState.ERASED)
-        else:
-            states.append(MarkState.AMBIGUOUS)
-    # confidence: how far the closest bubble is from the decision line it had to pass
+# States as small integers while vectorised; mapped to MarkState at the edge.
+STATE_ORDER = (MarkState.BLANK, MarkState.MARKED, MarkState.AMBIGUOUS, MarkState.ERASED)
+_BLANK, _MARKED, _AMBIGUOUS, _ERASED = range(4)
+
+
+def classify(fill: np.ndarray, groups: tuple[Group, ...], th: Thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decide every bubble of ``groups`` at once.
+
+    Returns (bubble indices, state codes per bubble (index into STATE_ORDER), confidence per group 0..1).
+    A bubble between the blank and marked levels is ambiguous, unless its group holds a clear mark far darker
+    than it (then it is an erasure: recorded, not an answer).
+    """
+    gmax, gid, idx, starts = _group_max(fill, groups)
+    f = fill[idx]
+    strongest = gmax[gid]
     span = max(th.mark - th.blank, 1e-6)
-    margins = []
-    for v, s in zip(fill, states):
-        if s is MarkState.MARKED:
-            margins.append((v - th.hi) / span)
-        elif s is MarkState.BLANK:
-            margins.append((th.lo - v) / span)
-        elif s is MarkState.ERASED:
-            margins.append(min(strongest * ERASED_RATIO - v, v - th.lo) / span)
-        else:
-            margins.append(0.0)
-    conf = float(np.clip(0.5 + 2.0 * min(margins), 0.0, 1.0)) if margins else 0.0
-    if any(s is MarkState.AMBIGUOUS for s in states):
-        conf = min(conf, 0.5)
-    return tuple(states), conf
+    state = np.full(len(f), _AMBIGUOUS, dtype=np.int8)
+    state[f <= th.lo] = _BLANK
+    state[f >= th.hi] = _MARKED
+    erased = ((state == _AMBIGUOUS) & (strongest >= th.hi) & (f <= ERASED_RATIO * strongest)
+              & (strongest - f >= 0.5 * span))
+    state[erased] = _ERASED
+    margin = np.where(state == _MARKED, (f - th.hi) / span,
+             np.where(state == _BLANK, (th.lo - f) / span,
+             np.where(state == _ERASED, np.minimum(strongest * ERASED_RATIO - f, f - th.lo) / span, 0.0)))
+    gmin = np.minimum.reduceat(margin, starts) if len(groups) else np.empty(0)
+    conf = np.clip(0.5 + 2.0 * gmin, 0.0, 1.0)
+    has_amb = np.maximum.reduceat((state == _AMBIGUOUS).astype(np.int8), starts) if len(groups) else np.empty(0)
+    conf = np.where(has_amb > 0, np.minimum(conf, 0.5), conf)
+    return idx, state, conf

@@ -24,7 +24,7 @@ from .errors import AlignmentError, ExitCode, OutputError
 from .identify import decide_participant, digits_from_groups, read_qr
 from .layout import Group, GroupKind, Layout
 from .load import LoadOptions, PageRef, discover, load_page, plan_pages
-from .marks import classify_group, measure_fills, page_thresholds
+from .marks import STATE_ORDER, classify, measure_fills, page_thresholds
 from .progress import Progress
 from .records import Flag, GroupRead, MarkState, Page, Reject, SheetFailure, SheetReading, Status
 
@@ -40,12 +40,16 @@ class ReadOptions:
 
 
 def _group_reads(fill: np.ndarray, groups: tuple[Group, ...], th) -> tuple[GroupRead, ...]:
-    out = []
-    for g in groups:
-        f = fill[g.first:g.first + g.size]
-        states, conf = classify_group(f, th)
-        marked = "".join(lab for lab, s in zip(g.labels, states) if s is MarkState.MARKED)
-        out.append(GroupRead(g.key, marked, states, tuple(float(v) for v in f), conf))
+    if not groups:
+        return ()
+    idx, state, conf = classify(fill, groups, th)
+    out, k = [], 0
+    for g, c in zip(groups, conf.tolist()):
+        codes = state[k:k + g.size].tolist()
+        states = tuple(STATE_ORDER[s] for s in codes)
+        marked = "".join(lab for lab, s in zip(g.labels, codes) if s == 1)
+        out.append(GroupRead(g.key, marked, states, tuple(fill[idx[k:k + g.size]].tolist()), c))
+        k += g.size
     return tuple(out)
 
 
