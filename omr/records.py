@@ -30,7 +30,10 @@ class Reject(enum.Enum):
 
     NOT_FOUND = "not_found"
     UNSUPPORTED_TYPE = "unsupported_type"
+    UNREADABLE = "unreadable"          # exists but cannot be opened or listed (permissions)
     EMPTY_FILE = "empty_file"
+    NO_PAGES = "no_pages"
+    TOO_MANY_PAGES = "too_many_pages"
     TOO_LARGE = "too_large"
     CORRUPT = "corrupt"
     TRUNCATED = "truncated"
