@@ -300,7 +300,7 @@ def test_corrupt_and_truncated_pdf(tmp_path, a4_jpeg):
 def test_pdf_with_zero_pages(tmp_path):
     path = str(tmp_path / "nopages.pdf")
     pikepdf.new().save(path)
-    r = _rejected(plan_pages(path, OPTS), Reject.EMPTY_FILE)
+    r = _rejected(plan_pages(path, OPTS), Reject.NO_PAGES)
     assert "no pages" in r.reason
 
 
