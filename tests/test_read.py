@@ -1,0 +1,242 @@
+"""Per-stage tests of the reader on small exact inputs, and the batch's accounting."""
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from omr.align import align
+from omr.errors import AlignmentError, ExitCode
+from omr.identify import decide_participant, digits_from_groups, QrResult
+from omr.layout import GroupKind, layout_from_dict
+from omr.marks import STATE_ORDER, Thresholds, classify, measure_fills, page_thresholds
+from omr.qrpayload import QrPayload
+from omr.read import read_page
+from omr.records import Flag, GroupRead, MarkState, Page, Reject, Status
+from omr.sheet import Participant, render_sheets
+from tests.conftest import DEMO_LAYOUT
+
+DPI = 150
+PPM = DPI / 25.4
+
+
+def rasterise(pdf, dpi=DPI, page=1):
+    png = subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-f", str(page), "-l", str(page), "-png", str(pdf)],
+                         check=True, capture_output=True, timeout=60).stdout
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+
+
+@pytest.fixture(scope="module")
+def blank_sheet(tmp_path_factory, demo_layout):
+    pdf = tmp_path_factory.mktemp("read") / "sheets.pdf"
+    render_sheets(demo_layout, pdf, participants=[Participant("123456", "Đỗ Minh Châu")])
+    return rasterise(pdf)
+
+
+def fill(img, layout, idx, grey=40, frac=0.85, dx=0.0):
+    y, x = layout.centres_mm[idx]
+    cv2.circle(img, (int(round((x + dx) * PPM)), int(round(y * PPM))), int(layout.bubble_r_mm * frac * PPM), grey, -1)
+
+
+def marked_sheet(blank, layout, answers, participant=None, version="101", grey=40):
+    img = blank.copy()
+    for g in layout.question_groups:
+        for lab in answers.get(g.key, ""):
+            fill(img, layout, g.first + g.labels.index(lab), grey)
+    for kind, value in ((GroupKind.PARTICIPANT, participant), (GroupKind.VERSION, version)):
+        if value:
+            for d, g in zip(value, layout.digit_groups(kind)):
+                fill(img, layout, g.first + int(d), grey)
+    return img
+
+
+def rotation_matrix(shape, deg, pad=120):
+    """Pad by ``pad`` then rotate about the centre into a canvas that holds the whole rotated page."""
+    h, w = shape[0] + 2 * pad, shape[1] + 2 * pad
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), deg, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * sin + w * cos + 0.5), int(h * cos + w * sin + 0.5)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    return m, (nw, nh)
+
+
+def rotate(img, deg, pad=120):
+    m, size = rotation_matrix(img.shape, deg, pad)
+    img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+    return cv2.warpAffine(img, m, size, flags=cv2.INTER_LINEAR, borderValue=255)
+
+
+# -- decisions on exact numbers -----------------------------------------------------------------------
+def tiny_layout(n_questions=3, options=4):
+    return layout_from_dict({
+        "id": "t", "contest": "t", "paper": {"width_mm": 210, "height_mm": 297}, "qr": {"x_mm": 150, "y_mm": 30},
+        "questions": {"options": list("ABCDEFGH"[:options]),
+                      "blocks": [{"first": 1, "count": n_questions, "x_mm": 30, "y_mm": 30}]}})
+
+
+def test_classify_marked_blank_ambiguous_erased():
+    lay = tiny_layout()
+    th = Thresholds(blank=0.1, mark=0.7, lo=0.1 + 0.28 * 0.6, hi=0.1 + 0.5 * 0.6)
+    fills = np.array([0.75, 0.08, 0.10, 0.09,      # clear A
+                      0.80, 0.30, 0.07, 0.09,      # clear A with a light erasure on B
+                      0.32, 0.07, 0.09, 0.08])     # a lone light mark on A → doubt
+    idx, state, conf = classify(fills, lay.question_groups, th)
+    states = [STATE_ORDER[s] for s in state]
+    assert states[:4] == [MarkState.MARKED, MarkState.BLANK, MarkState.BLANK, MarkState.BLANK]
+    assert states[4:8] == [MarkState.MARKED, MarkState.ERASED, MarkState.BLANK, MarkState.BLANK]
+    assert states[8] is MarkState.AMBIGUOUS
+    assert conf[0] > 0.9 and conf[2] <= 0.5
+
+
+def test_thresholds_adapt_to_light_pencil():
+    lay = tiny_layout(n_questions=40)
+    rng = np.random.default_rng(3)
+    f = rng.normal(0.08, 0.02, 160)
+    f[::4] = rng.normal(0.45, 0.04, 40)              # light pencil marks on option A
+    th = page_thresholds(f, lay.question_groups)
+    assert 0.40 < th.mark < 0.50 and 0.05 < th.blank < 0.11
+    assert th.lo < th.hi < 0.35                       # a 0.45 pencil mark is clearly marked on this page
+
+
+def test_digits_and_participant_decisions():
+    blank = (MarkState.BLANK,) * 10
+
+    def col(key, digit=None, extra=None):
+        st = list(blank)
+        for d in (digit, extra):
+            if d is not None:
+                st[d] = MarkState.MARKED
+        marked = "".join(str(i) for i, s in enumerate(st) if s is MarkState.MARKED)
+        return GroupRead(key, marked, tuple(st), (0.0,) * 10, 0.9)
+
+    value, text, flags = digits_from_groups((col("1", 4), col("2", 2)), "participant")
+    assert (value, text, flags) == ("42", "42", [])
+    value, text, flags = digits_from_groups((col("1", 4), col("2", 2, 7), col("3")), "participant")
+    assert value is None and text == "4??"
+    assert [(f.key, f.reason) for f in flags] == [("2", "multiple_marks_in_digit"), ("3", "blank_digit")]
+
+    qr = QrResult(QrPayload("c", "l", 1, "123456"), None)
+    assert decide_participant(qr, None, "??????", [Flag("participant", str(i), "blank_digit", "", 0.0)
+                                                    for i in range(1, 7)]) == ("123456", [])
+    assert decide_participant(qr, "123456", "123456", []) == ("123456", [])
+    pid, flags = decide_participant(qr, "123457", "123457", [])
+    assert pid == "123456" and flags[0].reason == "participant_mismatch"
+    none = QrResult(None, "not_found")
+    assert decide_participant(none, "654321", "654321", []) == ("654321", [])
+    pid, flags = decide_participant(none, None, "65?321", [Flag("participant", "3", "blank_digit", "", 0.0)])
+    assert pid is None and flags[0].reason == "blank_digit"
+
+
+# -- alignment ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("deg", [0, 7.5, 90, 180, 270, -96])
+def test_alignment_any_rotation(blank_sheet, demo_layout, deg):
+    img = rotate(blank_sheet, deg)
+    al = align(img, demo_layout)
+    assert al.markers == 4 and al.residual_mm < 0.15
+    assert abs(((al.rotation_deg - deg) + 180) % 360 - 180) < 0.3
+    assert abs(al.px_per_mm - PPM) < 0.05
+    # the bubble of question 1, option A lands where rotating its printed position says
+    y, x = demo_layout.centres_mm[demo_layout.question_groups[0].first]
+    expected = np.array([x * PPM - 0.5 + 120, y * PPM - 0.5 + 120, 1.0])
+    m, _ = rotation_matrix(blank_sheet.shape, deg)
+    got = al.map_mm(np.array([[x, y]]))[0]
+    assert np.abs(got - m @ expected).max() < 1.0
+
+
+def test_perspective_photo_aligns(blank_sheet, demo_layout):
+    h, w = blank_sheet.shape
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[180, 140], [w + 60, 60], [w + 10, h + 200], [120, h + 120]])
+    big = cv2.warpPerspective(blank_sheet, cv2.getPerspectiveTransform(src, dst), (w + 300, h + 320),
+                              borderValue=90)
+    al = align(big, demo_layout)
+    assert al.residual_mm < 0.3
+
+
+def test_blank_page_and_half_sheet_are_rejected_with_reasons(blank_sheet, demo_layout):
+    with pytest.raises(AlignmentError, match="no corner markers") as ei:
+        align(np.full((1754, 1240), 235, np.uint8), demo_layout)
+    assert ei.value.code == "not_a_sheet"
+    half = blank_sheet[: blank_sheet.shape[0] // 2]
+    with pytest.raises(AlignmentError, match="only 2 of 4 corner markers") as ei:
+        align(half, demo_layout)
+    assert ei.value.code == "partial_sheet"
+
+
+# -- whole page -----------------------------------------------------------------------------------------
+def test_read_page_reads_marks_ids_and_version_exactly(blank_sheet, demo_layout):
+    rng = np.random.default_rng(7)
+    answers = {g.key: g.labels[rng.integers(0, 4)] for g in demo_layout.question_groups}
+    answers["5"] = ""            # skipped
+    answers["6"] = "AC"          # two clear marks: read as both, not a doubt
+    img = rotate(marked_sheet(blank_sheet, demo_layout, answers, participant="123456", version="103"), 183)
+    ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 60])
+    page = Page(cv2.imdecode(jpg, cv2.IMREAD_GRAYSCALE), "x.jpg", 1, None)
+    r = read_page(page, demo_layout)
+    assert r.status is Status.OK, [f.to_json() for f in r.flags]
+    assert r.answers == answers
+    assert (r.participant, r.version, r.participant_bubbles) == ("123456", "103", "123456")
+    assert r.qr == {"contest": "demo", "layout": "demo-a4-100", "page": "1", "participant": "123456"}
+
+
+def test_light_smudge_beside_a_mark_is_not_an_answer_but_alone_it_is_a_doubt(blank_sheet, demo_layout):
+    answers = {g.key: "B" for g in demo_layout.question_groups}
+    answers["2"] = ""
+    img = marked_sheet(blank_sheet, demo_layout, answers, participant="123456")
+    g1, g2 = demo_layout.question_groups[0], demo_layout.question_groups[1]
+    fill(img, demo_layout, g1.first + 0, grey=215)          # erased A beside the clear B of question 1
+    fill(img, demo_layout, g2.first + 3, grey=175, frac=0.7)  # a faint lone mark on question 2
+    r = read_page(Page(img, "x.png", 1, DPI), demo_layout)
+    assert r.answers["1"] == "B"
+    assert "1" not in {f.key for f in r.flags}
+    assert [f.key for f in r.flags if f.target == "question"] == ["2"]
+    assert r.status is Status.FLAGGED
+    flag = next(f for f in r.flags if f.key == "2")
+    assert flag.reason == "ambiguous_mark" and len(flag.values) == 4 and flag.confidence <= 0.5
+
+
+def test_participant_mismatch_between_qr_and_bubbles_is_flagged(blank_sheet, demo_layout):
+    img = marked_sheet(blank_sheet, demo_layout, {"1": "A"}, participant="123465")
+    r = read_page(Page(img, "x.png", 1, DPI), demo_layout)
+    assert r.participant == "123456"
+    assert any(f.reason == "participant_mismatch" for f in r.flags) and r.status is Status.FLAGGED
+
+
+def test_sheet_of_another_layout_is_rejected(tmp_path, demo_layout):
+    raw = json.loads(DEMO_LAYOUT.read_text(encoding="utf-8"))
+    raw["id"] = "other-layout"
+    other = layout_from_dict(raw)
+    render_sheets(other, tmp_path / "o.pdf", copies=1)
+    r = read_page(Page(rasterise(tmp_path / "o.pdf"), "o", 1, DPI), demo_layout)
+    assert r.reason_code is Reject.WRONG_LAYOUT and "other-layout" in r.reason
+
+
+def test_omr_read_accounts_for_every_file(tmp_path, blank_sheet, demo_layout):
+    inp = tmp_path / "in"
+    (inp / "sub").mkdir(parents=True)
+    img = marked_sheet(blank_sheet, demo_layout, {g.key: "D" for g in demo_layout.question_groups},
+                       participant="123456", version="102")
+    ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    (inp / "good.jpg").write_bytes(jpg.tobytes())
+    (inp / "sub" / "cut.jpg").write_bytes(jpg.tobytes()[:5000])
+    (inp / "sub" / "blank.png").write_bytes(cv2.imencode(".png", np.full((1754, 1240), 240, np.uint8))[1].tobytes())
+    (inp / "readme.txt").write_text("không phải bài thi", encoding="utf-8")
+    out = tmp_path / "r.jsonl"
+    for workers in ("1", "2"):
+        p = subprocess.run([sys.executable, "-m", "omr.cli", "read", str(inp), str(tmp_path / "missing.jpg"),
+                            "--layout", str(DEMO_LAYOUT), "--json-out", str(out), "--workers", workers],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == ExitCode.FINISHED_WITH_REJECTS, p.stderr
+        rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+        by = {(r["source"].rsplit("/", 1)[-1]): r for r in rows}
+        assert len(rows) == 5
+        assert by["good.jpg"]["status"] == "ok" and by["good.jpg"]["answers"]["100"] == "D"
+        assert by["good.jpg"]["participant"] == "123456" and by["good.jpg"]["version"] == "102"
+        assert by["cut.jpg"]["reason_code"] == "truncated"
+        assert by["blank.png"]["reason_code"] == "not_a_sheet" and by["blank.png"]["page"] == 1
+        assert by["readme.txt"]["reason_code"] == "unsupported_type"
+        assert by["missing.jpg"]["reason_code"] == "not_found"
+        assert "ok 1 · flagged 0 · rejected 4" in p.stderr
