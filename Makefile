@@ -22,6 +22,7 @@ $(STAMP): setup.cfg pyproject.toml
 run: install
 	$(BIN)/omr demo --out $(DEMO)
 
+test: SYSTEM_EXTRA = postgresql
 test: install
 	$(BIN)/python -m pytest -q
 

@@ -1,0 +1,120 @@
+"""Throughput and accuracy of ``omr read`` on a generated sample set with ground truth.
+
+    .venv/bin/python -m bench.read_bench --profile scanner -n 500 [--format jpg|pdf] [--workers 1,2]
+
+Generates the set once under bench/data/ (reused on later runs with the same profile, n, seed and format),
+reads it with each worker count, and prints: sheets/s, per-stage ms (median over pages), CPU ms per page,
+peak memory, and accuracy against the truth (exact / flagged / silent errors for answers, ids, versions).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--profile", default="scanner", choices=("clean", "scanner", "phone"))
+    ap.add_argument("-n", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--format", default="jpg", choices=("jpg", "png", "pdf"))
+    ap.add_argument("--workers", default=f"1,{os.cpu_count() or 1}", help="comma-separated worker counts")
+    ap.add_argument("--data", default=str(ROOT / "bench" / "data"))
+    ap.add_argument("--json", help="also write the figures as JSON here")
+    args = ap.parse_args(argv)
+
+    from omr.layout import load_layout
+    from omr.read import ReadOptions, read_inputs
+    from samples.evaluate import evaluate, load_jsonl
+    from samples.generator import generate_set
+
+    layout = load_layout(ROOT / "answer_keys" / "demo" / "layout.json")
+    set_dir = Path(args.data) / f"{args.profile}-{args.n}-s{args.seed}-{args.format}"
+    if not (set_dir / "truth.jsonl").exists():
+        t = time.perf_counter()
+        print(f"generating {args.n} {args.profile} sheets into {set_dir} …", file=sys.stderr)
+        generate_set(layout, set_dir, profile=args.profile, n=args.n, seed=args.seed, workers=None,
+                     fmt=args.format, extras=False)
+        print(f"generated in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    truth = load_jsonl(set_dir / "truth.jsonl")
+
+    runs = []
+    for w in [int(x) for x in args.workers.split(",") if x]:
+        out = set_dir / f"readings-w{w}.jsonl"
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        summary = read_inputs([str(set_dir / "sheets")], layout, json_out=str(out),
+                              options=ReadOptions(workers=w, detail=True), progress=False)
+        wall = time.perf_counter() - t
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = sum(b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime for a, b in zip(cpu0, cpu1))
+        rows = load_jsonl(out)
+        stages: dict[str, list[float]] = {}
+        for r in rows:
+            for k, v in (r.get("timings_ms") or {}).items():
+                stages.setdefault(k, []).append(v)
+        runs.append({"workers": w, "pages": summary.pages, "wall_s": round(wall, 2),
+                     "sheets_per_s": round(summary.pages / wall, 1),
+                     "cpu_ms_per_page": round(cpu * 1000 / max(summary.pages, 1), 1),
+                     "stage_ms_median": {k: round(statistics.median(v), 2) for k, v in stages.items()},
+                     "status": dict(summary.status)})
+        ev = evaluate(rows, truth, root=set_dir)
+    peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    report = {"command": "python -m bench.read_bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
+              "date": time.strftime("%Y-%m-%d"), "commit": commit(), "machine": machine(),
+              "set": str(set_dir.relative_to(ROOT) if set_dir.is_relative_to(ROOT) else set_dir),
+              "profile": args.profile, "format": args.format, "sheets": args.n, "runs": runs,
+              "peak_rss_mb_per_process": round(peak_mb, 1), "accuracy": ev.as_json()}
+    acc = ev.as_json()
+    print(f"$ {report['command']}")
+    print(f"{report['date']} commit {report['commit']} on {report['machine']}")
+    print(f"set: {report['set']} ({args.n} {args.profile} sheets, {args.format})")
+    for r in runs:
+        print(f"  workers {r['workers']}: {r['sheets_per_s']} sheets/s ({r['wall_s']} s wall), "
+              f"{r['cpu_ms_per_page']} CPU ms/page, stages (median ms): {r['stage_ms_median']}")
+    print(f"  peak RSS per process: {report['peak_rss_mb_per_process']} MB")
+    print(f"  questions {acc['questions']}: exact {acc['questions_exact_share']:.4%}, flagged "
+          f"{acc['questions_flagged_share']:.3%}, silent errors {acc['questions_silent_errors']}")
+    print(f"  participant ids: {acc['participant']}; versions: {acc['version']}")
+    print(f"  sheet pages by status: {acc['sheet_page_status']}; flag reasons: {acc['flag_reasons']}")
+    for ex in acc["silent_error_examples"][:10]:
+        print(f"    silent: {ex}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

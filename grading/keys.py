@@ -1,0 +1,478 @@
+"""Answer keys as data: one key per test version (mã đề), validated against the sheet layout.
+
+File format (``answer_keys/<contest>/keys.json``)::
+
+    {
+      "contest": "demo",                  # optional; must equal the layout's contest when given
+      "layout": "demo-a4-100",            # optional; must equal the layout's id when given
+      "points": 1,                        # default points per question (int, "1/3", "0.25", 0.25)
+      "penalty": 0,                       # default points taken off for a WRONG (or MULTIPLE) answer
+      "sections": [                       # optional; subtotals. Questions: "1-40", "45", 46, or a list
+        {"name": "Phần I", "questions": "1-40", "points": "1/4"},
+        {"name": "Phần II", "questions": ["41-99", 100], "penalty": "1/3"}
+      ],
+      "versions": {
+        "101": {
+          "answers": "ABCD ABCD ...",     # compact form: one option letter per question in layout order;
+                                          # spaces are ignored (only for single-letter option labels)
+          "questions": {                  # per question: the accepted answer, or an object that overrides
+            "7": ["A", "C"],              #   alternatives: marking A alone OR C alone is correct
+            "8": "AC",                    #   all-of: exactly A and C must both be marked
+            "9": {"accept": "B", "points": "1/3", "penalty": "1/3"},
+            "10": {"cancelled": "award"}  #   cancelled: "award" (everyone gets the points) or "drop"
+          }                               #   (removed from the total and the maximum)
+        }
+      }
+    }
+
+Points come from the question, else its section, else the file's default (1). Penalties likewise (0).
+Every question of the layout needs an accepted answer in every version, unless it is cancelled.
+Keys starting with ``_`` (and ``title``, ``note``, ``comment``) are free-form comments.
+
+``load_keys`` / ``keys_from_dict`` report *every* problem at once, each with the path of the bad field
+(``versions.101.questions.9.points: ...``), as one ``LayoutError``. Marks are ``Fraction`` throughout.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import math
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from omr.errors import LayoutError
+from omr.layout import GroupKind, Layout
+
+COMMENT_KEYS = frozenset({"title", "note", "comment"})
+_TOP_KEYS = frozenset({"contest", "layout", "points", "penalty", "sections", "versions"})
+_SECTION_KEYS = frozenset({"name", "questions", "points", "penalty"})
+_VERSION_KEYS = frozenset({"answers", "questions"})
+_ITEM_KEYS = frozenset({"accept", "points", "penalty", "cancelled"})
+MAX_POINTS = Fraction(1000)
+
+
+class Cancelled(enum.Enum):
+    AWARD = "award"   # everyone gets the question's points (it stays in the maximum)
+    DROP = "drop"     # the question is removed: 0 points, and not in the maximum
+
+
+@dataclass(frozen=True, slots=True)
+class KeyItem:
+    question: str                            # question id as in the layout ("17")
+    options: tuple[str, ...]                 # the layout's option labels for this question
+    accept: tuple[frozenset[str], ...]       # alternatives; each is the exact set of marks that is correct
+    points: Fraction
+    penalty: Fraction = Fraction(0)          # taken off for WRONG / MULTIPLE (stored positive)
+    cancelled: Cancelled | None = None
+    section: str | None = None
+
+    @property
+    def single_answer(self) -> bool:
+        """True when every accepted alternative is one mark (so two marks can never be right)."""
+        return all(len(a) == 1 for a in self.accept)
+
+    def accept_text(self) -> list[str]:
+        """Alternatives as strings in option order: ``["A", "C"]`` or ``["AC"]``."""
+        return [_labels_text(a, self.options) for a in self.accept]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    name: str
+    questions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerKey:
+    version: str
+    items: tuple[KeyItem, ...]               # in layout order
+
+    def item(self, question: str) -> KeyItem | None:
+        for it in self.items:
+            if it.question == question:
+                return it
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class KeySet:
+    """All versions' keys for one contest and layout."""
+
+    contest: str
+    layout: str
+    version_digits: int                      # the layout's version digit count (0: no version field)
+    sections: tuple[Section, ...]
+    keys: tuple[AnswerKey, ...]
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        return tuple(k.version for k in self.keys)
+
+    def get(self, version: str | None) -> AnswerKey | None:
+        """The key for ``version``, or ``None``. Never a default version — except that a layout without a
+        version field has exactly one key, which is then the key of every sheet."""
+        if version is None:
+            if self.version_digits == 0 and len(self.keys) == 1:
+                return self.keys[0]
+            return None
+        for k in self.keys:
+            if k.version == version:
+                return k
+        return None
+
+    def cancel(self, version: str, question: str, rule: Cancelled | None) -> KeySet:
+        """A copy with one question cancelled (or un-cancelled with ``rule=None``)."""
+        key = self.get(version)
+        if key is None or key.item(question) is None:
+            raise LayoutError(f"cannot cancel question {question!r} of version {version!r}: no such key entry",
+                              details=[f"versions: {', '.join(self.versions)}"])
+        if rule is None and not key.item(question).accept:  # type: ignore[union-attr]
+            raise LayoutError(f"question {question} of version {version} has no accepted answer; it must stay "
+                              "cancelled")
+        items = tuple(replace(it, cancelled=rule) if it.question == question else it for it in key.items)
+        return replace(self, keys=tuple(replace(k, items=items) if k.version == version else k
+                                        for k in self.keys))
+
+    # -- serialisation (the store keeps the exact keys that produced each score) ----------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "contest": self.contest, "layout": self.layout, "version_digits": self.version_digits,
+            "sections": [{"name": s.name, "questions": list(s.questions)} for s in self.sections],
+            "versions": {k.version: [{
+                "question": it.question, "options": list(it.options), "accept": it.accept_text(),
+                "points": str(it.points), "penalty": str(it.penalty),
+                "cancelled": it.cancelled.value if it.cancelled else None, "section": it.section,
+            } for it in k.items] for k in self.keys},
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> KeySet:
+        """Inverse of ``to_json`` (a document this code wrote; use ``keys_from_dict`` for user files)."""
+        keys = []
+        for version, items in d["versions"].items():
+            keys.append(AnswerKey(version, tuple(KeyItem(
+                question=it["question"], options=tuple(it["options"]),
+                accept=tuple(split_labels(a, tuple(it["options"])) for a in it["accept"]),
+                points=Fraction(it["points"]), penalty=Fraction(it["penalty"]),
+                cancelled=Cancelled(it["cancelled"]) if it["cancelled"] else None, section=it["section"],
+            ) for it in items)))
+        return cls(contest=d["contest"], layout=d["layout"], version_digits=int(d["version_digits"]),
+                   sections=tuple(Section(s["name"], tuple(s["questions"])) for s in d["sections"]),
+                   keys=tuple(keys))
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the canonical JSON: which keys produced a score."""
+        text = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _labels_text(labels: frozenset[str], options: tuple[str, ...]) -> str:
+    return "".join(o for o in options if o in labels)
+
+
+def split_labels(text: str, options: tuple[str, ...]) -> frozenset[str] | None:
+    """``"AC"`` → {"A", "C"} using the question's labels (longest label first); ``None`` if it does not parse."""
+    if text in options:
+        return frozenset((text,))
+    out: set[str] = set()
+    by_length = sorted(options, key=len, reverse=True)
+    i = 0
+    while i < len(text):
+        for lab in by_length:
+            if text.startswith(lab, i):
+                out.add(lab)
+                i += len(lab)
+                break
+        else:
+            return None
+    return frozenset(out)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Loading and validation
+# ---------------------------------------------------------------------------------------------------
+def parse_fraction(value: Any) -> Fraction:
+    """``1``, ``0.25``, ``"1/3"``, ``"0.25"`` → Fraction. Raises ValueError for anything else, NaN, inf."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number or a fraction like \"1/3\", got {value!r}")
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"must be finite, got {value!r}")
+        return Fraction(str(value))   # 0.1 → 1/10, not the binary approximation
+    if isinstance(value, str):
+        try:
+            return Fraction(value.strip())
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"{value!r} is not a number or a fraction like \"1/3\"") from None
+    raise ValueError(f"must be a number or a fraction like \"1/3\", got {type(value).__name__}")
+
+
+def _ranges(ids: list[str]) -> str:
+    """["1","2","3","7"] → "1-3, 7" (ids are numeric strings in the layouts we print)."""
+    nums = sorted(int(i) for i in ids)
+    out: list[str] = []
+    start = prev = nums[0]
+    for n in nums[1:] + [None]:  # type: ignore[list-item]
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(out)
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append(f"{path}: {message}")
+
+    def fraction(self, obj: dict, key: str, path: str, default: Fraction) -> Fraction:
+        if key not in obj:
+            return default
+        full = f"{path}.{key}" if path else key
+        try:
+            v = parse_fraction(obj[key])
+        except ValueError as exc:
+            self.add(full, str(exc))
+            return default
+        if v < 0:
+            self.add(full, f"{obj[key]!r} is negative; penalties are written as positive amounts")
+            return default
+        if v > MAX_POINTS:
+            self.add(full, f"{obj[key]!r} is more than {MAX_POINTS}")
+            return default
+        return v
+
+    def unknown(self, obj: dict, allowed: frozenset[str], path: str) -> None:
+        for k in obj:
+            if k not in allowed and k not in COMMENT_KEYS and not str(k).startswith("_"):
+                self.add(f"{path}.{k}" if path else str(k),
+                         f"unknown field; expected one of {', '.join(sorted(allowed))}")
+
+
+def _question_spec(p: _Problems, spec: Any, path: str, known: dict[str, int]) -> list[str]:
+    """ "1-40" / "45" / 46 / a list of those → question ids, each checked against the layout."""
+    parts = spec if isinstance(spec, list) else [spec]
+    if not parts:
+        p.add(path, "an empty list; give question numbers like \"1-40\"")
+    out: list[str] = []
+    for j, part in enumerate(parts):
+        where = f"{path}[{j}]" if isinstance(spec, list) else path
+        if isinstance(part, int) and not isinstance(part, bool):
+            lo = hi = part
+        elif isinstance(part, str) and part.strip():
+            a, sep, b = part.partition("-")
+            if not a.strip().isdigit() or (sep and not b.strip().isdigit()):
+                p.add(where, f"{part!r} is not a question number or a range like \"1-40\"")
+                continue
+            lo, hi = int(a), int(b) if sep else int(a)
+        else:
+            p.add(where, f"{part!r} is not a question number or a range like \"1-40\"")
+            continue
+        if hi < lo:
+            p.add(where, f"the range {part!r} runs backwards")
+            continue
+        bad = [str(n) for n in range(lo, hi + 1) if str(n) not in known]
+        if bad:
+            p.add(where, f"question(s) {_ranges(bad)} are not on the layout (it has {_ranges(list(known))})")
+        out.extend(str(n) for n in range(lo, hi + 1) if str(n) in known)
+    return out
+
+
+def _accept(p: _Problems, raw: Any, path: str, options: tuple[str, ...]) -> tuple[frozenset[str], ...] | None:
+    """A string (one option, or several letters that must all be marked) or a list of alternatives."""
+    alts = raw if isinstance(raw, list) else [raw]
+    if isinstance(raw, list) and not raw:
+        p.add(path, "an empty list; give at least one accepted answer")
+        return None
+    out: list[frozenset[str]] = []
+    ok = True
+    for j, a in enumerate(alts):
+        where = f"{path}[{j}]" if isinstance(raw, list) else path
+        if not isinstance(a, str) or not a.strip():
+            p.add(where, f"must be an option label such as {options[0]!r}, got {a!r}")
+            ok = False
+            continue
+        labels = split_labels(a.strip(), options)
+        if labels is None:
+            p.add(where, f"{a!r} is not one of the options {', '.join(options)} (or several of them, like "
+                         f"{options[0] + options[1]!r})")
+            ok = False
+            continue
+        if labels in out:
+            p.add(where, f"{a!r} is listed twice")
+            ok = False
+            continue
+        out.append(labels)
+    return tuple(out) if ok else None
+
+
+def keys_from_dict(raw: Any, layout: Layout, *, source: str = "<keys>") -> KeySet:
+    """Validate a parsed keys document against ``layout``. Raises ``LayoutError`` listing every problem."""
+    if not isinstance(raw, dict):
+        raise LayoutError(f"{source}: an answer-key file is a JSON object", details=[f"got {type(raw).__name__}"])
+    p = _Problems()
+    p.unknown(raw, _TOP_KEYS, "")
+    for field, expected in (("contest", layout.contest), ("layout", layout.id)):
+        if field in raw and raw[field] != expected:
+            p.add(field, f"{raw[field]!r} does not match the layout's {field} {expected!r}")
+
+    groups = layout.question_groups
+    options_of = {g.key: g.labels for g in groups}
+    order = {g.key: i for i, g in enumerate(groups)}
+    base_points = p.fraction(raw, "points", "", Fraction(1))
+    base_penalty = p.fraction(raw, "penalty", "", Fraction(0))
+
+    # -- sections ------------------------------------------------------------------------------------
+    sections: list[Section] = []
+    section_of: dict[str, str] = {}
+    sec_points: dict[str, tuple[Fraction, Fraction]] = {}
+    raw_sections = raw.get("sections", [])
+    if not isinstance(raw_sections, list):
+        p.add("sections", "must be a list of {\"name\": ..., \"questions\": \"1-40\"}")
+        raw_sections = []
+    for i, s in enumerate(raw_sections):
+        path = f"sections[{i}]"
+        if not isinstance(s, dict):
+            p.add(path, "must be an object with name and questions")
+            continue
+        p.unknown(s, _SECTION_KEYS, path)
+        name = s.get("name")
+        if not isinstance(name, str) or not name.strip():
+            p.add(f"{path}.name", f"must be a non-empty string, got {name!r}")
+            name = f"#{i + 1}"
+        elif name in sec_points:
+            p.add(f"{path}.name", f"section {name!r} is defined twice")
+        if "questions" not in s:
+            p.add(f"{path}.questions", "missing")
+            qs: list[str] = []
+        else:
+            qs = _question_spec(p, s["questions"], f"{path}.questions", order)
+        clash = sorted({q for q in qs if q in section_of}, key=int)
+        if clash:
+            others = sorted({section_of[q] for q in clash})
+            p.add(f"{path}.questions", f"question(s) {_ranges(clash)} are already in section(s) "
+                                       f"{', '.join(map(repr, others))}")
+        seen_here: list[str] = []
+        for q in qs:
+            if q not in section_of:
+                section_of[q] = name
+                seen_here.append(q)
+        sections.append(Section(name, tuple(sorted(seen_here, key=order.__getitem__))))
+        sec_points[name] = (p.fraction(s, "points", path, base_points),
+                            p.fraction(s, "penalty", path, base_penalty))
+
+    # -- versions ------------------------------------------------------------------------------------
+    digits = len(layout.digit_groups(GroupKind.VERSION))
+    versions = raw.get("versions")
+    keys: list[AnswerKey] = []
+    if not isinstance(versions, dict) or not versions:
+        p.add("versions", "missing or empty; give one key per test version, e.g. {\"101\": {\"answers\": ...}}")
+        versions = {}
+    if digits == 0 and len(versions) > 1:
+        p.add("versions", f"the layout has no version field, so there can be only one key; got "
+                          f"{len(versions)} ({', '.join(versions)})")
+    for version, vraw in versions.items():
+        vpath = f"versions.{version}"
+        if digits and not (len(version) == digits and version.isascii() and version.isdigit()):
+            p.add(vpath, f"version {version!r} must be {digits} digits (the layout's version field has "
+                         f"{digits} digit columns)")
+        if not isinstance(vraw, dict):
+            p.add(vpath, "must be an object with \"answers\" and/or \"questions\"")
+            continue
+        p.unknown(vraw, _VERSION_KEYS, vpath)
+        accepts: dict[str, tuple[frozenset[str], ...] | None] = {}
+        overrides: dict[str, dict[str, Any]] = {}
+
+        compact = vraw.get("answers")
+        if compact is not None:
+            if not isinstance(compact, str):
+                p.add(f"{vpath}.answers", "must be a string of option letters, one per question")
+            else:
+                letters = "".join(compact.split())
+                if len(letters) != len(groups):
+                    p.add(f"{vpath}.answers", f"{len(letters)} letters for {len(groups)} questions")
+                for g, ch in zip(groups, letters):
+                    if ch in g.labels:
+                        accepts[g.key] = (frozenset(ch),)
+                    else:
+                        p.add(f"{vpath}.answers", f"question {g.key}: {ch!r} is not one of {', '.join(g.labels)}")
+                        accepts[g.key] = None
+
+        qraw = vraw.get("questions", {})
+        if not isinstance(qraw, dict):
+            p.add(f"{vpath}.questions", "must be an object {\"<question>\": <answer or {accept, points, ...}>}")
+            qraw = {}
+        for q, entry in qraw.items():
+            qpath = f"{vpath}.questions.{q}"
+            if q not in options_of:
+                p.add(qpath, f"question {q!r} is not on the layout (it has {_ranges(list(order))})")
+                continue
+            if isinstance(entry, dict):
+                p.unknown(entry, _ITEM_KEYS, qpath)
+                overrides[q] = entry
+                if "accept" in entry:
+                    accepts[q] = _accept(p, entry["accept"], f"{qpath}.accept", options_of[q])
+            else:
+                accepts[q] = _accept(p, entry, qpath, options_of[q])
+
+        items: list[KeyItem] = []
+        missing: list[str] = []
+        for g in groups:
+            q = g.key
+            ov = overrides.get(q, {})
+            qpath = f"{vpath}.questions.{q}"
+            cancelled = None
+            if "cancelled" in ov:
+                c = ov["cancelled"]
+                try:
+                    cancelled = Cancelled(c) if c is not None else None
+                except ValueError:
+                    p.add(f"{qpath}.cancelled", f"{c!r} is not \"award\" or \"drop\"")
+            sec = section_of.get(q)
+            dpoints, dpenalty = sec_points[sec] if sec is not None else (base_points, base_penalty)
+            points = p.fraction(ov, "points", qpath, dpoints)
+            penalty = p.fraction(ov, "penalty", qpath, dpenalty)
+            acc = accepts.get(q, ())
+            if q not in accepts and cancelled is None:
+                missing.append(q)
+            items.append(KeyItem(question=q, options=g.labels, accept=acc or (), points=points, penalty=penalty,
+                                 cancelled=cancelled, section=sec))
+        if missing:
+            p.add(vpath, f"no accepted answer for question(s) {_ranges(missing)}; give them in \"answers\" or "
+                         "\"questions\" (or cancel them)")
+        keys.append(AnswerKey(version, tuple(items)))
+
+    if p.items:
+        raise LayoutError(f"{source}: the answer key has {len(p.items)} problem(s); fix them and try again",
+                          details=p.items)
+    return KeySet(contest=layout.contest, layout=layout.id, version_digits=digits, sections=tuple(sections),
+                  keys=tuple(sorted(keys, key=lambda k: k.version)))
+
+
+def load_keys(path: str | Path, layout: Layout) -> KeySet:
+    """Read and validate ``keys.json`` (or a contest folder holding one) against ``layout``."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "keys.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LayoutError(f"answer-key file {path} does not exist; pass --keys PATH to a keys.json") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LayoutError(f"cannot read answer-key file {path}: {exc}") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LayoutError(f"{path} is not valid JSON",
+                          details=[f"line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+    return keys_from_dict(raw, layout, source=str(path))

@@ -1,0 +1,130 @@
+"""Scoring: a pure function from a sheet's answers and version to a ``SheetScore`` (Fractions throughout).
+
+Rules, per question (first that applies):
+
+1. cancelled ``award`` → CANCELLED, full points (in the maximum); cancelled ``drop`` → CANCELLED, 0 points,
+   and the question leaves the maximum.
+2. the question has an open flag (``open_flags``) → UNREADABLE, 0 points until a human resolves it; the
+   question stays in the maximum and is listed in ``SheetScore.needs_review``. An answer string that does
+   not parse into the question's option labels is UNREADABLE too (and also listed).
+3. nothing marked → BLANK, 0 points, never a penalty.
+4. the set of marks equals one accepted alternative → CORRECT, the question's points.
+5. more than one mark on a *single-answer* question (every alternative is one option) → MULTIPLE: scored
+   exactly like a wrong answer (0 points minus the penalty), but kept apart for item analysis and judges.
+6. anything else → WRONG, minus the penalty (0 when the key has no penalty).
+
+An unknown or missing version gives ``status = NO_KEY`` with no per-question results and a message for the
+judge: never a silent default version.
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from .keys import Cancelled, KeySet, split_labels
+
+
+class Outcome(enum.Enum):
+    CORRECT = "correct"
+    WRONG = "wrong"
+    BLANK = "blank"
+    MULTIPLE = "multiple"
+    CANCELLED = "cancelled"
+    UNREADABLE = "unreadable"
+
+
+class ScoreStatus(enum.Enum):
+    SCORED = "scored"
+    NO_KEY = "no_key"       # also the flag reason a judge sees
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionScore:
+    question: str
+    outcome: Outcome
+    marked: str              # what counted: the effective marks ("" blank, "AC" two marks)
+    points: Fraction         # may be negative (penalty)
+    max_points: Fraction     # 0 for a dropped question
+
+
+@dataclass(frozen=True, slots=True)
+class SectionScore:
+    name: str
+    points: Fraction
+    max_points: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class SheetScore:
+    status: ScoreStatus
+    version: str | None
+    questions: tuple[QuestionScore, ...]
+    sections: tuple[SectionScore, ...]
+    total: Fraction
+    max_total: Fraction
+    message: str = ""       # why there is no score (NO_KEY), for the judge
+
+    @property
+    def needs_review(self) -> tuple[str, ...]:
+        """Question ids scored 0 only because they are unreadable / still flagged."""
+        return tuple(q.question for q in self.questions if q.outcome is Outcome.UNREADABLE)
+
+    def to_json(self) -> dict[str, Any]:
+        """Fractions as exact strings ("41/3"); floats only where a reader wants them."""
+        return {
+            "status": self.status.value, "version": self.version, "message": self.message,
+            "total": str(self.total), "max_total": str(self.max_total),
+            "total_float": float(self.total), "max_total_float": float(self.max_total),
+            "sections": [{"name": s.name, "points": str(s.points), "max_points": str(s.max_points)}
+                         for s in self.sections],
+            "questions": {q.question: {"outcome": q.outcome.value, "marked": q.marked, "points": str(q.points),
+                                       "max_points": str(q.max_points)} for q in self.questions},
+            "needs_review": list(self.needs_review),
+        }
+
+
+def score_sheet(answers: Mapping[str, str], version: str | None, keys: KeySet, *,
+                open_flags: Collection[str] = frozenset()) -> SheetScore:
+    """Score one sheet. ``answers``: question id → marked labels (missing = blank). ``open_flags``: question
+    ids whose reading a human has not yet resolved."""
+    key = keys.get(version)
+    if key is None:
+        have = ", ".join(keys.versions) or "none"
+        what = "no version was read" if version is None else f"there is no answer key for version {version!r}"
+        return SheetScore(status=ScoreStatus.NO_KEY, version=version, questions=(), sections=(),
+                          total=Fraction(0), max_total=Fraction(0),
+                          message=f"{what} (keys exist for {have}); a judge must enter the version from the sheet")
+
+    out: list[QuestionScore] = []
+    for it in key.items:
+        raw = answers.get(it.question, "") or ""
+        if it.cancelled is Cancelled.AWARD:
+            out.append(QuestionScore(it.question, Outcome.CANCELLED, raw, it.points, it.points))
+            continue
+        if it.cancelled is Cancelled.DROP:
+            out.append(QuestionScore(it.question, Outcome.CANCELLED, raw, Fraction(0), Fraction(0)))
+            continue
+        marks = split_labels(raw, it.options) if raw else frozenset()
+        if it.question in open_flags or marks is None:
+            outcome, pts = Outcome.UNREADABLE, Fraction(0)
+        elif not marks:
+            outcome, pts = Outcome.BLANK, Fraction(0)
+        elif marks in it.accept:
+            outcome, pts = Outcome.CORRECT, it.points
+        elif len(marks) > 1 and it.single_answer:
+            outcome, pts = Outcome.MULTIPLE, -it.penalty
+        else:
+            outcome, pts = Outcome.WRONG, -it.penalty
+        marked = raw if marks is None else "".join(o for o in it.options if o in marks)
+        out.append(QuestionScore(it.question, outcome, marked, pts, it.points))
+
+    by_q = {q.question: q for q in out}
+    sections = tuple(SectionScore(s.name, sum((by_q[q].points for q in s.questions), Fraction(0)),
+                                  sum((by_q[q].max_points for q in s.questions), Fraction(0)))
+                     for s in keys.sections)
+    return SheetScore(status=ScoreStatus.SCORED, version=key.version, questions=tuple(out), sections=sections,
+                      total=sum((q.points for q in out), Fraction(0)),
+                      max_total=sum((q.max_points for q in out), Fraction(0)))
