@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from .errors import ExitCode, OmrError
 
@@ -64,11 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: list[str] | None = None, *,
+         extend: Callable[[argparse._SubParsersAction], dict[str, Handler]] | None = None) -> int:
+    """Parse, dispatch, and map exceptions to exit codes. ``extend`` adds subcommands from another package
+    (``grading.cli`` adds grade/status/resolve/… this way, so that ``omr`` never imports ``grading``)."""
     parser = build_parser()
+    handlers: dict[str, Handler] = {}
+    if extend is not None:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        handlers = extend(sub)
     args = parser.parse_args(argv)
     try:
-        return int(_dispatch(args))
+        handler = handlers.get(args.command)
+        return int(handler(args) if handler else _dispatch(args))
     except OmrError as exc:
         print(f"omr {args.command}: error: {exc}", file=sys.stderr)
         return int(exc.exit_code)
