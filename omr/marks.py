@@ -24,7 +24,9 @@ from .records import MarkState
 class Fills:
     fill: np.ndarray           # (n_bubbles,) darker-half darkness, 0 = paper, 1 = black
     mean: np.ndarray           # (n_bubbles,) mean darkness over the whole inside (coverage-weighted)
-    ring: np.ndarray           # (n_bubbles,) darkness of the ring just outside the bubble (overflow, crossings)
+    ring: np.ndarray           # (n_bubbles,) median darkness of the ring just outside the bubble (overflow)
+    cross: np.ndarray          # (n_bubbles,) X arms reaching far beyond the bubble (3 of 4 diagonals) − ring
+    cross_near: np.ndarray     # (n_bubbles,) the same on the near ring only (weaker evidence)
     black: float               # the page's black reflectance (fiducials), 0..1
     paper: float               # median paper grey level (0..255)
 
@@ -47,8 +49,14 @@ def _disc_pattern() -> np.ndarray:
 
 
 _INSIDE = _disc_pattern()                                   # (37, 2) as (dx, dy) / r
-_RING_ANGLES = np.linspace(0, 2 * np.pi, 16, endpoint=False)
-RING_GAP_MM = 0.75                                          # ring radius = r + gap
+_RING_N = 32
+_RING_ANGLES = np.arange(_RING_N) * (2 * np.pi / _RING_N)
+RING_GAP_MM = 0.8                                           # ring radius = r + gap
+# the four diagonal sectors (45° ± 22.5°, …): an X drawn over a bubble reaches beyond it in three or four
+_SECTORS = np.array([[(k * 8 + 4 + d) % _RING_N for d in range(-2, 3)] for k in range(4)])
+# the X's arms are looked for further out too, on the diagonals only (clear of neighbouring bubbles there)
+CROSS_GAP_MM = 1.6
+_CROSS_ANGLES = _RING_ANGLES[_SECTORS.ravel()]
 
 
 def _sample(image: np.ndarray, pts_xy: np.ndarray) -> np.ndarray:
@@ -90,10 +98,13 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     inside_mm = centres_xy[:, None, :] + _INSIDE[None, :, :] * r
     ring_r = r + RING_GAP_MM
     ring_mm = centres_xy[:, None, :] + ring_r * np.stack([np.cos(_RING_ANGLES), np.sin(_RING_ANGLES)], -1)[None]
-    pts = np.concatenate([inside_mm, ring_mm], axis=1)           # (n, 37 + 16, 2)
+    far = r + CROSS_GAP_MM
+    far_mm = centres_xy[:, None, :] + far * np.stack([np.cos(_CROSS_ANGLES), np.sin(_CROSS_ANGLES)], -1)[None]
+    pts = np.concatenate([inside_mm, ring_mm, far_mm], axis=1)   # (n, 37 + 32 + 20, 2)
     px = alignment.map_mm(pts.reshape(-1, 2)).reshape(n, -1, 2)
     vals = _sample(image, px)
-    inside, ring = vals[:, :len(_INSIDE)], vals[:, len(_INSIDE):]
+    n_in, n_ring = len(_INSIDE), _RING_N
+    inside, ring, far_vals = vals[:, :n_in], vals[:, n_in:n_in + n_ring], vals[:, n_in + n_ring:]
 
     black_px, paper_near_black = black_level(image, alignment, layout)
     paper_local = np.percentile(ring, 75, axis=1)                 # robust to marks overflowing part of it
@@ -106,15 +117,26 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     darker_half = np.partition(refl, k - 1, axis=1)[:, :k]        # the k darkest samples
     fill = (1.0 - darker_half.mean(axis=1)) / ink_span
     mean = (1.0 - refl.mean(axis=1)) / ink_span
-    ring_dark = (1.0 - np.median(ring / paper_local[:, None], axis=1)) / ink_span
+    ring_refl = ring / paper_local[:, None]
+    ring_dark = (1.0 - np.median(ring_refl, axis=1)) / ink_span
+    # an X: its arms cross the near ring AND reach the far diagonal points in at least three of four sectors
+    near = (1.0 - ring_refl[:, _SECTORS].min(axis=2)) / ink_span                    # (n, 4) darkest per sector
+    far_refl = far_vals.reshape(n, 4, 5) / paper_local[:, None, None]
+    far_dark = (1.0 - far_refl.min(axis=2)) / ink_span
+    both = np.minimum(near, far_dark)
+    cross = np.sort(both, axis=1)[:, 1] - ring_dark                                 # 3rd darkest of 4
+    cross_near = np.sort(near, axis=1)[:, 1] - ring_dark
     return Fills(fill=np.clip(fill, -0.5, 1.5), mean=np.clip(mean, -0.5, 1.5), ring=np.clip(ring_dark, -0.5, 1.5),
-                 black=float(black_refl), paper=float(np.median(paper_local)))
+                 cross=np.clip(cross, -0.5, 1.5), cross_near=np.clip(cross_near, -0.5, 1.5), black=float(black_refl), paper=float(np.median(paper_local)))
 
 
 # Decision constants (fractions of the gap between this page's blank and marked levels)
 LO_FRACTION = 0.28
 HI_FRACTION = 0.50
 ERASED_RATIO = 0.55            # a middling bubble ≤ this × the clear mark in its group is an erasure
+UNEVEN_RATIO = 0.75            # two marks where the lighter is < this × the darker: maybe an erasure → a doubt
+CROSS_LEVEL = 0.15             # X arms far beyond a marked bubble (Fills.cross): crossed out → a doubt
+CROSS_NEAR_LEVEL = 0.3         # weaker X evidence, enough when the question has two or more marks
 MIN_CONTRAST = 0.18            # marked level must exceed blank level by this much, else thresholds are fixed
 DEFAULT_BLANK, DEFAULT_MARK = 0.08, 0.60
 
@@ -178,3 +200,22 @@ def classify(fill: np.ndarray, groups: tuple[Group, ...], th: Thresholds) -> tup
     has_amb = np.maximum.reduceat((state == _AMBIGUOUS).astype(np.int8), starts) if len(groups) else np.empty(0)
     conf = np.where(has_amb > 0, np.minimum(conf, 0.5), conf)
     return idx, state, conf
+
+
+def group_doubts(fills: Fills, groups: tuple[Group, ...], idx: np.ndarray, state: np.ndarray) -> dict[int, str]:
+    """Groups whose clear marks are still doubtful, by group number: ``crossed_out`` (X strokes reach beyond a
+    marked bubble) or ``uneven_marks`` (two marks, one much lighter: perhaps an erasure that was not clean)."""
+    out: dict[int, str] = {}
+    marked = state == _MARKED
+    k = 0
+    for gi, g in enumerate(groups):
+        sel = idx[k:k + g.size][marked[k:k + g.size]]
+        k += g.size
+        if len(sel) == 0:
+            continue
+        if np.any(fills.cross[sel] >= CROSS_LEVEL) or (
+                len(sel) >= 2 and np.any(fills.cross_near[sel] >= CROSS_NEAR_LEVEL)):
+            out[gi] = "crossed_out"
+        elif len(sel) >= 2 and fills.fill[sel].min() < UNEVEN_RATIO * fills.fill[sel].max():
+            out[gi] = "uneven_marks"
+    return out

@@ -24,7 +24,7 @@ from .errors import AlignmentError, ExitCode, OutputError
 from .identify import decide_participant, digits_from_groups, read_qr
 from .layout import Group, GroupKind, Layout
 from .load import LoadOptions, PageRef, discover, load_page, plan_pages
-from .marks import STATE_ORDER, classify, measure_fills, page_thresholds
+from .marks import STATE_ORDER, Fills, classify, group_doubts, measure_fills, page_thresholds
 from .progress import Progress
 from .records import Flag, GroupRead, MarkState, Page, Reject, SheetFailure, SheetReading, Status
 
@@ -39,18 +39,31 @@ class ReadOptions:
     load: LoadOptions = field(default_factory=LoadOptions)
 
 
-def _group_reads(fill: np.ndarray, groups: tuple[Group, ...], th) -> tuple[GroupRead, ...]:
+_DOUBT_TEXT = {
+    "ambiguous_mark": "Câu {q}: có ô tô mờ hoặc tô chưa kín, cần người chấm xem lại",
+    "crossed_out": "Câu {q}: có ô bị gạch chéo (có thể thí sinh đã huỷ lựa chọn), cần người chấm xem lại",
+    "uneven_marks": "Câu {q}: hai ô tô đậm nhạt khác nhau (có thể một ô đã tẩy chưa sạch), cần người chấm xem lại",
+}
+
+
+def _group_reads(fills: Fills, groups: tuple[Group, ...], th) -> tuple[tuple[GroupRead, ...], dict[str, str]]:
+    """Per-group readings, and the doubt reason of each doubtful group by key."""
     if not groups:
-        return ()
-    idx, state, conf = classify(fill, groups, th)
+        return (), {}
+    idx, state, conf = classify(fills.fill, groups, th)
+    doubts = {groups[i].key: reason for i, reason in group_doubts(fills, groups, idx, state).items()}
     out, k = [], 0
     for g, c in zip(groups, conf.tolist()):
         codes = state[k:k + g.size].tolist()
         states = tuple(STATE_ORDER[s] for s in codes)
         marked = "".join(lab for lab, s in zip(g.labels, codes) if s == 1)
-        out.append(GroupRead(g.key, marked, states, tuple(fill[idx[k:k + g.size]].tolist()), c))
+        if MarkState.AMBIGUOUS in states:
+            doubts[g.key] = "ambiguous_mark"
+        elif g.key in doubts:
+            c = min(c, 0.5)
+        out.append(GroupRead(g.key, marked, states, tuple(fills.fill[idx[k:k + g.size]].tolist()), c))
         k += g.size
-    return tuple(out)
+    return tuple(out), doubts
 
 
 def read_page(page: Page, layout: Layout) -> Record:
@@ -71,19 +84,18 @@ def read_page(page: Page, layout: Layout) -> Record:
     fills = measure_fills(page.image, al, layout)
     qgroups = layout.question_groups
     th = page_thresholds(fills.fill, qgroups)
-    q_reads = _group_reads(fills.fill, qgroups, th)
-    id_reads = _group_reads(fills.fill, layout.digit_groups(GroupKind.PARTICIPANT), th)
-    ver_reads = _group_reads(fills.fill, layout.digit_groups(GroupKind.VERSION), th)
+    q_reads, q_doubts = _group_reads(fills, qgroups, th)
+    id_reads, _ = _group_reads(fills, layout.digit_groups(GroupKind.PARTICIPANT), th)
+    ver_reads, _ = _group_reads(fills, layout.digit_groups(GroupKind.VERSION), th)
     t3 = time.perf_counter()
 
     flags: list[Flag] = []
     answers: dict[str, str] = {}
     for g in q_reads:
         answers[g.key] = g.marked
-        if any(s is MarkState.AMBIGUOUS for s in g.states):
-            flags.append(Flag("question", g.key, "ambiguous_mark",
-                              f"Câu {g.key}: có ô tô mờ hoặc tô chưa kín, cần người chấm xem lại",
-                              g.confidence, g.fills))
+        reason = q_doubts.get(g.key)
+        if reason:
+            flags.append(Flag("question", g.key, reason, _DOUBT_TEXT[reason].format(q=g.key), g.confidence, g.fills))
 
     pid_value, pid_text, pid_flags = digits_from_groups(id_reads, "participant")
     participant, p_flags = decide_participant(qr, pid_value, pid_text, pid_flags)

@@ -121,7 +121,9 @@ def evaluate(readings: Iterable[dict[str, Any]], truth: Iterable[dict[str, Any]]
                                            "truth": want, "read": got, "ambiguous": qid in ambiguous,
                                            "marks": t.get("marks", {}).get(qid),
                                            "fills": (r.get("fills") or {}).get(qid)})
-        _field(ev.participant, t.get("participant"), bool(t.get("participant_ambiguous")),
+        # on a personalised sheet the printed name and ID (and the QR) say who it is, whatever the bubbles say
+        want_pid = t.get("qr_participant") or t.get("participant")
+        _field(ev.participant, want_pid, bool(t.get("participant_ambiguous")) and not t.get("qr_participant"),
                None if rejected else r.get("participant"), rejected or flagged_p)
         if "version" in t:
             _field(ev.version, t.get("version"), bool(t.get("version_ambiguous")),
