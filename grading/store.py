@@ -316,6 +316,13 @@ class Store:
                     else "the database may be damaged or changed by another program")
             raise DatabaseError(f"cannot {action} in {self.url}: {_explain(exc)}; {hint}") from exc
 
+    @contextmanager
+    def read_tx(self, action: str) -> Iterator[Connection]:
+        """A read-only transaction for reports (status, export) that query the tables above directly;
+        failures become ``DatabaseError`` like every other store call."""
+        with self._tx(action, read=True) as conn:
+            yield conn
+
     def _ensure_schema(self) -> None:
         with self._tx("create the results tables") as conn:
             if conn.dialect.name == "postgresql":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from collections import Counter
@@ -152,12 +153,19 @@ def _with_timing(rec: SheetReading, *, decode: float, scale: float) -> SheetRead
 _WORKER: dict[str, object] = {}
 
 
-def _init_worker(layout: Layout, options: LoadOptions) -> None:
+def _init_worker(layout: Layout, options: LoadOptions, *, in_pool: bool = False) -> None:
     import cv2
+    if in_pool:
+        # only the parent handles Ctrl-C (it cancels pending work); workers racing it can hang the pool
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     _WORKER["layout"] = layout
     _WORKER["options"] = options
+
+
+def _init_worker_in_pool(layout: Layout, options: LoadOptions) -> None:
+    _init_worker(layout, options, in_pool=True)
 
 
 def _work(refs: list[PageRef]) -> list[Record]:
@@ -178,7 +186,7 @@ def run_pages(refs: list[PageRef], layout: Layout, options: ReadOptions) -> Iter
             yield read_ref(ref, layout, options.load)
         return
     chunk = max(1, min(options.chunk_pages, len(refs) // (options.workers * 4) or 1))
-    with ProcessPoolExecutor(max_workers=options.workers, initializer=_init_worker,
+    with ProcessPoolExecutor(max_workers=options.workers, initializer=_init_worker_in_pool,
                              initargs=(layout, options.load)) as pool:
         futures = [pool.submit(_work, c) for c in _chunks(refs, chunk)]
         try:

@@ -43,6 +43,7 @@ class Reject(enum.Enum):
     PARTIAL_SHEET = "partial_sheet"   # some fiducials found, not enough to align: half a sheet, cut off
     BAD_ALIGNMENT = "bad_alignment"   # fiducials found but they do not fit the layout (residuals too large)
     WRONG_LAYOUT = "wrong_layout"     # the QR names another contest or layout
+    DUPLICATE = "duplicate"           # the same bytes as another submission (grading keeps the first)
     TIMEOUT = "timeout"
     INTERNAL = "internal_error"
 

@@ -1,0 +1,373 @@
+"""Grade a whole contest: files → content hashes → pages → readings → one stored, scored submission per file.
+
+The parent process does all the bookkeeping and every write; the reader's own executor (``omr.read.run_pages``,
+a process pool with a serial twin) or a Dask cluster reads the pages. Steps:
+
+1. ``load_contest``: layout and keys, validated against each other (``LayoutError``, exit 5), before anything else.
+2. ``discover`` the inputs; hash each file (sha256, streamed). A file whose content the store already holds
+   is skipped (a re-run or a resumed run adds nothing). A second file with the same content as another one
+   (in this run or already stored under another path) is recorded as a *rejected* submission whose reason
+   says ``duplicate of <path>`` — never dropped silently. Its stored hash is derived from the content hash
+   and its own path, so re-runs skip it too.
+3. ``plan_pages``: a file rejected here is recorded at once (with its hash, size and the failure).
+4. Pages are read in input order; as soon as the last page of a file is in, the parent records the whole file
+   in ONE transaction (``Store.record_submission``). A ``kill -9`` therefore loses at most the files being
+   read; the next run reads exactly those again.
+
+Inputs that do not exist (or cannot be opened at all) have no content to identify them by: they are reported
+in the run's summary and make the exit code 4, but they are not stored as submissions.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import sqlalchemy as sa
+
+from omr.errors import ExitCode, LayoutError, MissingDependency, OmrError
+from omr.layout import Layout, load_layout
+from omr.load import LoadOptions, PageRef, discover, plan_pages
+from omr.progress import Progress
+from omr.read import ReadOptions, run_pages
+from omr.records import Reject, SheetFailure, SheetReading, Status
+
+from .keys import KeySet, load_keys
+from .store import Store, flags, pages, submissions
+
+Record = SheetReading | SheetFailure
+_HASH_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Contest:
+    folder: Path
+    layout: Layout
+    keys: KeySet
+
+
+def load_contest(folder: str | Path) -> Contest:
+    """The contest folder's ``layout.json`` and ``keys.json``, each valid and consistent (``LayoutError``)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LayoutError(f"contest folder {folder} does not exist; pass --contest DIR, a folder holding "
+                          "layout.json and keys.json (for example answer_keys/demo)")
+    layout = load_layout(folder / "layout.json")
+    keys = load_keys(folder / "keys.json", layout)
+    return Contest(folder, layout, keys)
+
+
+@dataclass(frozen=True, slots=True)
+class GradeOptions:
+    workers: int = 1
+    scheduler: str | None = None           # a Dask scheduler address (tcp://host:port), else local processes
+    chunk_pages: int = 16                  # pages per task sent to a worker
+    progress: bool = True
+    load: LoadOptions = field(default_factory=LoadOptions)
+
+
+@dataclass
+class RunTally:
+    """What one ``grade`` run did (the store's accounting is ``Accounting``)."""
+
+    files: int = 0                         # files found
+    already: int = 0                       # skipped: their content is already recorded
+    recorded: int = 0                      # new submissions written by this run (duplicates included)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)      # (path, duplicate of)
+    not_recorded: list[SheetFailure] = field(default_factory=list)       # inputs with no content to store
+    pages_read: int = 0
+    page_status: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"files": self.files, "already_recorded": self.already, "recorded": self.recorded,
+                "duplicates": len(self.duplicates), "not_recorded": len(self.not_recorded),
+                "pages_read": self.pages_read, "pages": dict(self.page_status),
+                "seconds": round(self.seconds, 3), "interrupted": self.interrupted}
+
+    def text(self, how: str) -> str:
+        rate = self.pages_read / self.seconds if self.seconds > 0 else 0.0
+        lines = [f"this run: {self.files} file(s) found · {self.recorded} recorded · {self.already} already "
+                 f"recorded (skipped) · {len(self.duplicates)} duplicate(s) · {self.pages_read} page(s) read in "
+                 f"{self.seconds:.1f} s ({rate:.1f} pages/s, {how})"]
+        for path, of in self.duplicates:
+            lines.append(f"  duplicate: {path} (same content as {of})")
+        for f in self.not_recorded:
+            lines.append(f"  not recorded ({f.reason_code.value}): {f.reason}")
+        if self.interrupted:
+            lines.append("  INTERRUPTED: what is recorded stays; run the same command again to finish")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class _File:
+    path: str
+    digest: str
+    size: int
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hashing
+# ---------------------------------------------------------------------------------------------------
+def file_digest(path: str) -> tuple[str, int]:
+    """sha256 hex digest and size of a file, read in 1 MiB blocks. Raises ``OSError``."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(_HASH_BLOCK):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def duplicate_digest(content_digest: str, path: str) -> str:
+    """The stored hash of a duplicate: one per (content, path), so a re-run recognises it and skips it."""
+    return hashlib.sha256(f"duplicate\0{content_digest}\0{path}".encode("utf-8")).hexdigest()
+
+
+def _same_path(a: str, b: str) -> bool:
+    return a == b or os.path.realpath(a) == os.path.realpath(b)
+
+
+def _sources_by_hash(store: Store) -> dict[str, str]:
+    with store.read_tx("list recorded files") as conn:
+        return dict(conn.execute(sa.select(submissions.c.content_hash, submissions.c.source)).all())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading: local processes or a Dask cluster; both yield records in input order
+# ---------------------------------------------------------------------------------------------------
+ReadPages = Callable[[list[PageRef], Layout, GradeOptions], Iterator[Record]]
+
+
+def read_local(refs: list[PageRef], layout: Layout, options: GradeOptions) -> Iterator[Record]:
+    return run_pages(refs, layout, ReadOptions(workers=options.workers, chunk_pages=options.chunk_pages,
+                                               load=options.load))
+
+
+class SchedulerError(OmrError):
+    """The Dask scheduler named with ``--scheduler`` cannot be used."""
+
+    exit_code = ExitCode.MISSING_DEPENDENCY
+
+
+def check_scheduler(address: str, *, timeout_s: float = 5.0) -> None:
+    """Before the first sheet: Dask is installed and the scheduler answers (``SchedulerError`` otherwise)."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise MissingDependency("--scheduler needs Dask: pip install 'dask[distributed]' (on this machine and "
+                                "on the workers), or run without --scheduler") from None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls"):
+        return                                   # other protocols: let Dask itself connect
+    try:
+        host, port = parts.hostname, parts.port or 8786
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except (OSError, ValueError) as exc:
+        raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {exc}; check the address "
+                             "(tcp://host:8786) and that the scheduler is running, or run without --scheduler") \
+            from None
+
+
+def _read_chunk(refs: list[PageRef], layout: Layout, load: LoadOptions) -> list[Record]:
+    """A Dask task: read a few pages on a cluster worker (never raises for a bad page)."""
+    from omr.read import read_ref
+
+    return [read_ref(r, layout, load) for r in refs]
+
+
+def read_dask(refs: list[PageRef], layout: Layout, options: GradeOptions) -> Iterator[Record]:
+    """Read pages on an existing Dask cluster, ``chunk_pages`` pages per task, yielding records in input order.
+    Workers only read (they need this package installed and the scans at the same paths); the parent writes.
+    Ctrl-C (or any error) cancels the tasks not yet done."""
+    if not refs:
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise MissingDependency("--scheduler needs Dask: pip install 'dask[distributed]' (on this machine and "
+                                "on the workers), or run without --scheduler") from None
+    try:
+        client = Client(options.scheduler, timeout=15, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SchedulerError(f"cannot reach the Dask scheduler at {options.scheduler}: {exc}; check the address "
+                             "(tcp://host:8786) and that the scheduler is running, or run without --scheduler") \
+            from None
+    futures: list[Any] = []
+    try:
+        layout_f = client.scatter(layout, broadcast=True)
+        n = max(1, options.chunk_pages)
+        futures = [client.submit(_read_chunk, refs[i:i + n], layout_f, options.load, pure=False)
+                   for i in range(0, len(refs), n)]
+        for fut in futures:
+            yield from fut.result()
+    finally:
+        if futures:
+            client.cancel(futures)
+        client.close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# The batch
+# ---------------------------------------------------------------------------------------------------
+def grade(inputs: list[str], contest: Contest, store: Store, options: GradeOptions, *,
+          run_id: int | None = None, read_pages: ReadPages | None = None,
+          tally: RunTally | None = None) -> RunTally:
+    """Grade ``inputs`` into ``store``. Returns this run's tally; the store holds the results.
+
+    ``read_pages`` replaces the page reader (tests inject faults this way). Pass ``tally`` to keep the counts
+    when ``KeyboardInterrupt`` propagates (``tally.interrupted`` is then set): every submission recorded
+    before it stays recorded, and the next run resumes after it.
+    """
+    if read_pages is None:
+        read_pages = read_dask if options.scheduler else read_local
+    t0 = time.perf_counter()
+    tally = RunTally() if tally is None else tally
+    keys = contest.keys
+
+    def record(f: _File, results: list[Record], *, source: str | None = None) -> None:
+        res = store.record_submission(source or f.path, f.digest, f.size, results, keys, run_id=run_id)
+        if res.created:
+            tally.recorded += 1
+        else:
+            tally.already += 1
+
+    try:
+        found, missing = discover(inputs)
+        tally.files = len(found)
+        tally.not_recorded.extend(missing)
+        known = _sources_by_hash(store)
+        seen: dict[str, str] = {}                       # content digest → first path in this run
+        new: list[_File] = []
+        for given in found:
+            path = os.path.abspath(given)
+            try:
+                digest, size = file_digest(path)
+            except OSError as exc:
+                code = Reject.NOT_FOUND if isinstance(exc, FileNotFoundError) else Reject.UNREADABLE
+                tally.not_recorded.append(SheetFailure(path, None, code, f"{path} cannot be read "
+                                                       f"({exc.strerror or exc}); check it and run again"))
+                continue
+            original = seen.get(digest)
+            if original is None and digest in known and not _same_path(known[digest], path):
+                original = known[digest]
+            if original is None:
+                if digest in known:
+                    tally.already += 1
+                    continue
+                seen[digest] = path
+                new.append(_File(path, digest, size))
+                continue
+            dup = _File(path, duplicate_digest(digest, path), size)
+            tally.duplicates.append((path, original))
+            if dup.digest in known:
+                tally.already += 1
+                continue
+            record(dup, [SheetFailure(path, None, Reject.DUPLICATE,
+                                      f"duplicate of {original}: the same file content was already submitted; "
+                                      "remove one of the two copies (nothing from this copy is counted)")])
+
+        refs: list[PageRef] = []
+        reading: list[tuple[_File, int]] = []          # files whose pages are read, with their page counts
+        for f in new:
+            planned = plan_pages(f.path, options.load)
+            if isinstance(planned, SheetFailure):
+                record(f, [planned])
+                continue
+            refs.extend(planned)
+            reading.append((f, len(planned)))
+
+        with Progress(total=len(refs), label="grading", enabled=options.progress) as bar:
+            pending = iter(reading)
+            current, need = next(pending, (None, 0))
+            buf: list[Record] = []
+            for rec in read_pages(refs, contest.layout, options):
+                tally.pages_read += 1
+                tally.page_status[rec.status.value] += 1
+                if current is None or rec.source != current.path:
+                    raise AssertionError(f"page of {rec.source} arrived while reading "
+                                         f"{current.path if current else 'nothing'}")
+                buf.append(rec)
+                if len(buf) == need:
+                    record(current, buf)
+                    buf = []
+                    current, need = next(pending, (None, 0))
+                bar.advance()
+            if current is not None:
+                raise AssertionError(f"the reader stopped before the last page of {current.path}")
+    except KeyboardInterrupt:
+        tally.interrupted = True
+        raise
+    finally:
+        tally.seconds = time.perf_counter() - t0
+    return tally
+
+
+# ---------------------------------------------------------------------------------------------------
+# Accounting from the store (``omr grade`` ends with it; ``omr status`` prints it again)
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Accounting:
+    counts: dict[str, int]                 # Store.counts()
+    rejected_by: dict[str, int]            # rejected pages by reason code
+    open_flags_by: dict[str, int]          # open flags by reason
+
+    @property
+    def exit_code(self) -> ExitCode:
+        c = self.counts
+        if c["submissions_rejected"] or c["pages_rejected"]:
+            return ExitCode.FINISHED_WITH_REJECTS
+        if c["submissions_flagged"] or c["pages_flagged"] or c["flags_open"]:
+            return ExitCode.FINISHED_WITH_FLAGS
+        return ExitCode.OK
+
+    def text(self) -> str:
+        c = self.counts
+        rows = [("graded (ok)", "ok"), ("flagged", "flagged"), ("rejected", "rejected")]
+        lines = [f"{'':<14}{'files':>8}{'pages':>8}"]
+        for label, s in rows:
+            lines.append(f"{label:<14}{c[f'submissions_{s}']:>8}{c[f'pages_{s}']:>8}")
+        lines.append(f"{'total':<14}{c['submissions']:>8}{c['pages']:>8}")
+        lines.append(f"pages scored: {c['pages_graded']} final · open flags: {c['flags_open']} · "
+                     f"resolved flags: {c['flags_resolved']} · pages without a key: {c['pages_no_key']}")
+        if self.rejected_by:
+            lines.append("rejected because: " + ", ".join(f"{k} {v}" for k, v in _by_count(self.rejected_by)))
+        if self.open_flags_by:
+            lines.append("open flags: " + ", ".join(f"{k} {v}" for k, v in _by_count(self.open_flags_by)))
+        return "\n".join(lines)
+
+
+def _by_count(d: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def accounting(store: Store) -> Accounting:
+    counts = store.counts()
+    with store.read_tx("count rejections and flags") as conn:
+        rejected = dict(conn.execute(
+            sa.select(sa.func.coalesce(pages.c.reason_code, "unknown"), sa.func.count())
+            .where(pages.c.status == Status.REJECTED.value).group_by(pages.c.reason_code)).all())
+        open_flags = dict(conn.execute(
+            sa.select(flags.c.reason, sa.func.count()).where(flags.c.state == "open")
+            .group_by(flags.c.reason)).all())
+    return Accounting(counts, {str(k): int(v) for k, v in rejected.items()},
+                      {str(k): int(v) for k, v in open_flags.items()})
+
+
+def run_exit_code(tally: RunTally, acc: Accounting) -> ExitCode:
+    """The store's state decides (so a re-run returns the same code); inputs that were not even there
+    count as rejects of this run."""
+    if tally.not_recorded:
+        return ExitCode.FINISHED_WITH_REJECTS
+    return acc.exit_code

@@ -1,0 +1,200 @@
+"""Exports: the results table (one row per participant), per-question statistics and the open issues.
+
+``export(store, contest, "results.xlsx")`` writes three sheets: ``results``, ``items``, ``issues``.
+``export(store, contest, "results.csv")`` writes the results table as UTF-8 with a BOM (so Excel on Windows
+shows Vietnamese names correctly) and two siblings, ``results.items.csv`` and ``results.issues.csv``.
+
+The frames are built by pure functions over what the store returns (``results_table``, ``item_table``,
+``issues_table``); only ``export`` touches files. Totals are decimals for sorting and sums, and the exact
+fraction is kept as text (``total_exact``, e.g. ``"37/5"``). Ranks are competition ranks over exact totals:
+ties share a rank and the next rank skips (1, 2, 2, 4).
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from omr.errors import BadArguments, OutputError
+from omr.records import Status
+
+from .batch import Contest
+from .store import Store, flags, pages, scores, submissions
+
+ROSTER = "roster.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    id: int
+    questions: dict[str, dict[str, str]] | None      # scores.questions (None: not scored)
+    answers: dict[str, str]                          # the machine reading (used when there is no score)
+
+
+def _pages(store: Store) -> tuple[dict[int, _Page], dict[int, int]]:
+    q = (sa.select(pages.c.id, pages.c.reading, scores.c.status, scores.c.questions)
+         .outerjoin(scores, scores.c.page_id == pages.c.id)
+         .where(pages.c.status != Status.REJECTED.value))
+    with store.read_tx("read answers for the export") as conn:
+        out = {r.id: _Page(r.id, r.questions if r.status == "scored" else None,
+                           dict((r.reading or {}).get("answers") or {})) for r in conn.execute(q)}
+        open_flags = dict(conn.execute(sa.select(flags.c.page_id, sa.func.count())
+                                       .where(flags.c.state == "open").group_by(flags.c.page_id)).all())
+    return out, {int(k): int(v) for k, v in open_flags.items()}
+
+
+def competition_ranks(totals: list[Fraction | None]) -> list[int | None]:
+    """1 + the number of strictly greater totals; ``None`` stays unranked."""
+    ranked = sorted((t for t in totals if t is not None), reverse=True)
+    first: dict[Fraction, int] = {}
+    for i, t in enumerate(ranked):
+        first.setdefault(t, i + 1)
+    return [None if t is None else first[t] for t in totals]
+
+
+def _roster(contest: Contest) -> list[Any] | None:
+    from omr.sheet import read_roster
+
+    path = contest.folder / ROSTER
+    return read_roster(path) if path.is_file() else None
+
+
+def results_table(store: Store, contest: Contest) -> Any:
+    """One row per participant (roster participants without a sheet: status ``absent``)."""
+    import pandas as pd
+
+    frame = store.results_frame()
+    page_info, open_by_page = _pages(store)
+    questions = [g.key for g in contest.layout.question_groups]
+    section_cols = [c for c in frame.columns if c.startswith("section: ")]
+    roster = _roster(contest)
+    people = {p.id: p for p in roster} if roster else {}
+
+    rows: list[dict[str, Any]] = []
+    for r in frame.to_dict("records"):
+        pid = r["participant"] if isinstance(r["participant"], str) else None
+        page_ids = [int(x) for x in str(r["page_ids"]).split(";") if x]
+        person = people.get(pid) if pid else None
+        exact = r["total_exact"] if isinstance(r["total_exact"], str) else None
+        row: dict[str, Any] = {
+            "participant_id": pid, "name": person.name if person else None, "unit": person.unit if person else None,
+            "version": r["version"] if isinstance(r["version"], str) else None, "status": r["status"],
+            "total": float(Fraction(exact)) if exact is not None else math.nan, "total_exact": exact,
+            "max_total": r["max_total"], "rank": None,
+            "open_flags": sum(open_by_page.get(p, 0) for p in page_ids),
+        }
+        for c in section_cols:
+            row[c] = r[c]
+        one = page_info.get(page_ids[0]) if len(page_ids) == 1 else None
+        for q in questions:
+            if one is None:
+                row[f"answer {q}"], row[f"points {q}"] = None, math.nan
+            elif one.questions is not None and q in one.questions:
+                row[f"answer {q}"] = one.questions[q]["marked"]
+                row[f"points {q}"] = float(Fraction(one.questions[q]["points"]))
+            else:
+                row[f"answer {q}"], row[f"points {q}"] = one.answers.get(q, ""), math.nan
+        row["pages"], row["sources"] = r["pages"], r["sources"]
+        rows.append(row)
+    seen = {row["participant_id"] for row in rows}
+    for p in roster or []:
+        if p.id not in seen:
+            rows.append({"participant_id": p.id, "name": p.name, "unit": p.unit, "version": None,
+                         "status": "absent", "total": math.nan, "total_exact": None, "max_total": math.nan,
+                         "rank": None, "open_flags": 0, "pages": 0, "sources": ""})
+    ranks = competition_ranks([Fraction(row["total_exact"]) if row["total_exact"] else None for row in rows])
+    for row, rank in zip(rows, ranks):
+        row["rank"] = rank
+    order = {p.id: i for i, p in enumerate(roster or [])}
+    rows.sort(key=lambda row: (row["participant_id"] is None, order.get(row["participant_id"], len(order)),
+                               row["participant_id"] or ""))
+    cols = ["participant_id", "name", "unit", "version", "status", "total", "total_exact", "max_total", "rank",
+            "open_flags", *section_cols, *[f"answer {q}" for q in questions], *[f"points {q}" for q in questions],
+            "pages", "sources"]
+    df = pd.DataFrame(rows, columns=cols)
+    df["rank"] = df["rank"].astype("Int64")
+    df["open_flags"] = df["open_flags"].astype("int64")
+    df["pages"] = df["pages"].astype("int64")
+    return df
+
+
+def item_table(store: Store, contest: Contest) -> Any:
+    """Per question, over every scored page: share correct / blank / multiple, and the share marking each
+    option (a page marking two options counts for both)."""
+    import pandas as pd
+
+    page_info, _ = _pages(store)
+    scored = [p.questions for p in page_info.values() if p.questions is not None]
+    options = list(dict.fromkeys(lab for g in contest.layout.question_groups for lab in g.labels))
+    rows = []
+    for g in contest.layout.question_groups:
+        seen = [qs[g.key] for qs in scored if g.key in qs]
+        n = len(seen)
+        count = defaultdict(int)
+        for s in seen:
+            count["outcome:" + s["outcome"]] += 1
+            for lab in g.labels:
+                if lab in s["marked"]:
+                    count[lab] += 1
+        row: dict[str, Any] = {"question": g.key, "sheets": n}
+        for what in ("correct", "wrong", "blank", "multiple", "cancelled", "unreadable"):
+            row[f"share {what}"] = count["outcome:" + what] / n if n else math.nan
+        for lab in options:
+            row[f"share {lab}"] = count[lab] / n if n and lab in g.labels else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def issues_table(store: Store) -> Any:
+    """Every open flag and every rejected file or page, with its reason."""
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    for f in store.list_flags(state="open"):
+        rows.append({"kind": "flag", "flag_id": f["id"], "source": f["source"], "page": f["page_no"],
+                     "participant": f["participant"], "target": f["target"], "key": f["key"],
+                     "reason": f["reason"], "message": f["message"]})
+    q = (sa.select(submissions.c.source, pages.c.page_no, pages.c.reason_code, pages.c.reason)
+         .join(submissions, submissions.c.id == pages.c.submission_id)
+         .where(pages.c.status == Status.REJECTED.value).order_by(submissions.c.id, pages.c.page_no))
+    with store.read_tx("read rejections for the export") as conn:
+        for r in conn.execute(q):
+            rows.append({"kind": "rejected", "flag_id": None, "source": r.source, "page": r.page_no or None,
+                         "participant": None, "target": "page" if r.page_no else "file", "key": None,
+                         "reason": r.reason_code, "message": r.reason})
+    df = pd.DataFrame(rows, columns=["kind", "flag_id", "source", "page", "participant", "target", "key",
+                                     "reason", "message"])
+    df["flag_id"] = df["flag_id"].astype("Int64")
+    df["page"] = df["page"].astype("Int64")
+    return df
+
+
+def export(store: Store, contest: Contest, out: str | Path) -> list[Path]:
+    """Write the export; returns the files written."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise BadArguments(f"cannot export to {out.name}: name the output results.xlsx or results.csv")
+    results, items, issues = results_table(store, contest), item_table(store, contest), issues_table(store)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".xlsx":
+            import pandas as pd
+
+            with pd.ExcelWriter(out, engine="openpyxl") as xw:
+                for name, df in (("results", results), ("items", items), ("issues", issues)):
+                    df.to_excel(xw, sheet_name=name, index=False, freeze_panes=(1, 0))
+            return [out]
+        items_path = out.with_name(out.stem + ".items.csv")
+        issues_path = out.with_name(out.stem + ".issues.csv")
+        for df, path in ((results, out), (items, items_path), (issues, issues_path)):
+            df.to_csv(path, index=False, encoding="utf-8-sig")
+        return [out, items_path, issues_path]
+    except OSError as exc:
+        raise OutputError(f"cannot write {out}: {exc}; choose a writable --out (and close the file if it is "
+                          "open in Excel)") from None
