@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("jpg", "png", "pdf"), default="jpg",
                    help="jpg/png: one image per sheet; pdf: all sheets as embedded JPEG pages of one PDF")
     s.add_argument("--extras", action="store_true",
-                   help="also write pages that are not sheets (blank, essay, half sheet) expected to be rejected")
+                   help="also write pages that are not sheets (blank, essay, half sheet, a photo of something else) "
+                        "that a reader must reject")
 
     s = sub.add_parser("read", help="read scans: marked options, participant and version per page (JSON Lines)")
     s.add_argument("inputs", nargs="+", help="files or folders (recursive): JPEG, PNG, TIFF, PDF")
