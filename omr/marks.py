@@ -27,6 +27,7 @@ class Fills:
     ring: np.ndarray           # (n_bubbles,) median darkness of the ring just outside the bubble (overflow)
     cross: np.ndarray          # (n_bubbles,) X arms reaching far beyond the bubble (3 of 4 diagonals) − ring
     cross_near: np.ndarray     # (n_bubbles,) the same on the near ring only (weaker evidence)
+    arms: np.ndarray           # (n_bubbles,) narrow dark runs crossing the near ring (strokes, at any angle)
     black: float               # the page's black reflectance (fiducials), 0..1
     paper: float               # median paper grey level (0..255)
 
@@ -57,6 +58,8 @@ _SECTORS = np.array([[(k * 8 + 4 + d) % _RING_N for d in range(-2, 3)] for k in 
 # the X's arms are looked for further out too, on the diagonals only (clear of neighbouring bubbles there)
 CROSS_GAP_MM = 1.6
 _CROSS_ANGLES = _RING_ANGLES[_SECTORS.ravel()]
+ARM_LEVEL = 0.3                # a ring sample this dark (0 paper … 1 black) belongs to a stroke
+ARM_MAX_FRACTION = 0.45        # more of the ring dark than this is an overflowing fill, not strokes
 
 
 def _sample(image: np.ndarray, pts_xy: np.ndarray) -> np.ndarray:
@@ -126,8 +129,13 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     both = np.minimum(near, far_dark)
     cross = np.sort(both, axis=1)[:, 1] - ring_dark                                 # 3rd darkest of 4
     cross_near = np.sort(near, axis=1)[:, 1] - ring_dark
+    # strokes leaving the bubble at any angle: separate narrow dark runs on the near ring (an overflowing
+    # fill darkens one wide arc instead)
+    dark = (1.0 - ring_refl) / ink_span > ARM_LEVEL
+    runs = (dark & ~np.roll(dark, 1, axis=1)).sum(axis=1)
+    arms = np.where(dark.mean(axis=1) <= ARM_MAX_FRACTION, runs, 0)
     return Fills(fill=np.clip(fill, -0.5, 1.5), mean=np.clip(mean, -0.5, 1.5), ring=np.clip(ring_dark, -0.5, 1.5),
-                 cross=np.clip(cross, -0.5, 1.5), cross_near=np.clip(cross_near, -0.5, 1.5), black=float(black_refl), paper=float(np.median(paper_local)))
+                 cross=np.clip(cross, -0.5, 1.5), cross_near=np.clip(cross_near, -0.5, 1.5), arms=arms, black=float(black_refl), paper=float(np.median(paper_local)))
 
 
 # Decision constants (fractions of the gap between this page's blank and marked levels)
@@ -137,6 +145,7 @@ ERASED_RATIO = 0.55            # a middling bubble ≤ this × the clear mark in
 UNEVEN_RATIO = 0.75            # two marks where the lighter is < this × the darker: maybe an erasure → a doubt
 CROSS_LEVEL = 0.15             # X arms far beyond a marked bubble (Fills.cross): crossed out → a doubt
 CROSS_NEAR_LEVEL = 0.3         # weaker X evidence, enough when the question has two or more marks
+MIN_ARMS = 3                   # strokes leaving a bubble in 3+ places: crossed out (when 2+ marks)
 MIN_CONTRAST = 0.18            # marked level must exceed blank level by this much, else thresholds are fixed
 DEFAULT_BLANK, DEFAULT_MARK = 0.08, 0.60
 
@@ -214,7 +223,8 @@ def group_doubts(fills: Fills, groups: tuple[Group, ...], idx: np.ndarray, state
         if len(sel) == 0:
             continue
         if np.any(fills.cross[sel] >= CROSS_LEVEL) or (
-                len(sel) >= 2 and np.any(fills.cross_near[sel] >= CROSS_NEAR_LEVEL)):
+                len(sel) >= 2 and (np.any(fills.cross_near[sel] >= CROSS_NEAR_LEVEL)
+                                   or np.any(fills.arms[sel] >= MIN_ARMS))):
             out[gi] = "crossed_out"
         elif len(sel) >= 2 and fills.fill[sel].min() < UNEVEN_RATIO * fills.fill[sel].max():
             out[gi] = "uneven_marks"
