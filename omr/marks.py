@@ -12,6 +12,7 @@ tick or a stray dot stays light.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -27,7 +28,7 @@ class Fills:
     ring: np.ndarray           # (n_bubbles,) median darkness of the ring just outside the bubble (overflow)
     cross: np.ndarray          # (n_bubbles,) X arms reaching far beyond the bubble (3 of 4 diagonals) − ring
     cross_near: np.ndarray     # (n_bubbles,) the same on the near ring only (weaker evidence)
-    arms: np.ndarray           # (n_bubbles,) narrow dark runs crossing the near ring (strokes, at any angle)
+    ring_samples: np.ndarray   # (n_bubbles, 32) darkness around each bubble (strokes leaving it, at any angle)
     black: float               # the page's black reflectance (fiducials), 0..1
     paper: float               # median paper grey level (0..255)
 
@@ -58,8 +59,6 @@ _SECTORS = np.array([[(k * 8 + 4 + d) % _RING_N for d in range(-2, 3)] for k in 
 # the X's arms are looked for further out too, on the diagonals only (clear of neighbouring bubbles there)
 CROSS_GAP_MM = 1.6
 _CROSS_ANGLES = _RING_ANGLES[_SECTORS.ravel()]
-ARM_LEVEL = 0.3                # a ring sample this dark (0 paper … 1 black) belongs to a stroke
-ARM_MAX_FRACTION = 0.45        # more of the ring dark than this is an overflowing fill, not strokes
 
 
 def _sample(image: np.ndarray, pts_xy: np.ndarray) -> np.ndarray:
@@ -129,46 +128,84 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     both = np.minimum(near, far_dark)
     cross = np.sort(both, axis=1)[:, 1] - ring_dark                                 # 3rd darkest of 4
     cross_near = np.sort(near, axis=1)[:, 1] - ring_dark
-    # strokes leaving the bubble at any angle: separate narrow dark runs on the near ring (an overflowing
-    # fill darkens one wide arc instead)
-    dark = (1.0 - ring_refl) / ink_span > ARM_LEVEL
-    runs = (dark & ~np.roll(dark, 1, axis=1)).sum(axis=1)
-    arms = np.where(dark.mean(axis=1) <= ARM_MAX_FRACTION, runs, 0)
+    ring_samples = ((1.0 - ring_refl) / ink_span).astype(np.float32)
     return Fills(fill=np.clip(fill, -0.5, 1.5), mean=np.clip(mean, -0.5, 1.5), ring=np.clip(ring_dark, -0.5, 1.5),
-                 cross=np.clip(cross, -0.5, 1.5), cross_near=np.clip(cross_near, -0.5, 1.5), arms=arms, black=float(black_refl), paper=float(np.median(paper_local)))
+                 cross=np.clip(cross, -0.5, 1.5), cross_near=np.clip(cross_near, -0.5, 1.5),
+                 ring_samples=ring_samples, black=float(black_refl), paper=float(np.median(paper_local)))
 
 
-# Decision constants (fractions of the gap between this page's blank and marked levels)
-LO_FRACTION = 0.28
-HI_FRACTION = 0.50
+# Decision constants (fractions of the gap between this page's blank and marked levels, or of its mark level)
+LO_FRACTION = 0.22            # blanks reach ~0.16 of the blank→mark span; faint marks and ticks start ~0.26
+HI_FRACTION = 0.60            # clear fills are ≥ ~0.7; lone erasures reach ~0.55
 ERASED_RATIO = 0.55            # a middling bubble ≤ this × the clear mark in its group is an erasure
 UNEVEN_RATIO = 0.75            # two marks where the lighter is < this × the darker: maybe an erasure → a doubt
 CROSS_LEVEL = 0.15             # X arms far beyond a marked bubble (Fills.cross): crossed out → a doubt
-CROSS_NEAR_LEVEL = 0.3         # weaker X evidence, enough when the question has two or more marks
+CROSS_NEAR_RATIO = 0.45        # weaker X evidence (× the page's mark level), enough when a question has 2+ marks
+ARM_RATIO, ARM_FLOOR = 0.5, 0.18   # a ring sample darker than max(floor, ratio × mark level) is a stroke
+ARM_MAX_FRACTION = 0.45        # more of the ring dark than this is an overflowing fill, not strokes
 MIN_ARMS = 3                   # strokes leaving a bubble in 3+ places: crossed out (when 2+ marks)
 MIN_CONTRAST = 0.18            # marked level must exceed blank level by this much, else thresholds are fixed
+MIN_LABEL_SAMPLES = 5          # bubbles per printed label needed to estimate that label's own blank level
 DEFAULT_BLANK, DEFAULT_MARK = 0.08, 0.60
 
 
-def _group_max(fill: np.ndarray, groups: tuple[Group, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-group maximum, per-bubble group number, bubble indices and group starts within them."""
-    starts = np.fromiter((g.first for g in groups), dtype=np.intp, count=len(groups))
+@dataclass(frozen=True, slots=True, eq=False)
+class GroupIndex:
+    """Vectorised view of a tuple of groups (contiguous runs of bubbles). Built once per layout."""
+
+    idx: np.ndarray            # bubble indices of all groups, in order
+    gid: np.ndarray            # group number of each of those bubbles
+    starts: np.ndarray         # where each group starts within ``idx``
+    label_id: np.ndarray       # printed-label class of each bubble (same letter/digit → same class)
+    n_labels: int
+
+
+@lru_cache(maxsize=64)
+def group_index(groups: tuple[Group, ...]) -> GroupIndex:
     sizes = np.fromiter((g.size for g in groups), dtype=np.intp, count=len(groups))
-    idx = np.concatenate([np.arange(g.first, g.first + g.size) for g in groups]) if groups else np.empty(0, np.intp)
-    sub = fill[idx]
-    local_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(groups) else np.empty(0, np.intp)
-    gmax = np.maximum.reduceat(sub, local_starts) if len(groups) else np.empty(0)
-    return gmax, np.repeat(np.arange(len(groups)), sizes), idx, local_starts
+    idx = (np.concatenate([np.arange(g.first, g.first + g.size) for g in groups]) if groups
+           else np.empty(0, np.intp))
+    labels: dict[str, int] = {}
+    label_id = np.fromiter((labels.setdefault(lab, len(labels)) for g in groups for lab in g.labels),
+                           dtype=np.intp, count=len(idx))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp) if len(groups) else np.empty(0, np.intp)
+    for a in (idx, sizes, label_id, starts):
+        a.setflags(write=False)
+    return GroupIndex(idx=idx, gid=np.repeat(np.arange(len(groups)), sizes), starts=starts,
+                      label_id=label_id, n_labels=len(labels))
+
+
+def normalise_labels(fill: np.ndarray, groups: tuple[Group, ...]) -> np.ndarray:
+    """Remove each printed label's own darkness (an "A" prints darker than a "C") from the fills of
+    ``groups``: every label's median level is moved to the common median. Returns a new array."""
+    out = fill.astype(np.float64, copy=True)
+    gi = group_index(groups)
+    if not len(gi.idx):
+        return out
+    sub = fill[gi.idx]
+    # each label's blank level, from bubbles that are not their group's darkest (those may be marked): a
+    # participant who answers "B" everywhere leaves too few unmarked B's, and B is then not adjusted
+    unmarked = sub < np.maximum.reduceat(sub, gi.starts)[gi.gid]
+    counts = np.bincount(gi.label_id[unmarked], minlength=gi.n_labels)
+    base = np.array([np.median(sub[unmarked & (gi.label_id == k)]) if counts[k] >= MIN_LABEL_SAMPLES else np.nan
+                     for k in range(gi.n_labels)])
+    if np.all(np.isnan(base)):
+        return out
+    shift = np.nan_to_num(base - np.nanmedian(base))
+    out[gi.idx] = sub - shift[gi.label_id]
+    return out
 
 
 def page_thresholds(fill: np.ndarray, groups: tuple[Group, ...]) -> Thresholds:
     """Adapt the blank/marked levels to this page (pencil vs pen, contrast, blur)."""
     if not groups:
-        return Thresholds(DEFAULT_BLANK, DEFAULT_MARK, DEFAULT_BLANK + LO_FRACTION * (DEFAULT_MARK - DEFAULT_BLANK),
-                          DEFAULT_BLANK + HI_FRACTION * (DEFAULT_MARK - DEFAULT_BLANK))
-    gmax, gid, idx, _ = _group_max(fill, groups)
-    sub = fill[idx]
-    rest = sub[sub < gmax[gid]]
+        span = DEFAULT_MARK - DEFAULT_BLANK
+        return Thresholds(DEFAULT_BLANK, DEFAULT_MARK, DEFAULT_BLANK + LO_FRACTION * span,
+                          DEFAULT_BLANK + HI_FRACTION * span)
+    gi = group_index(groups)
+    sub = fill[gi.idx]
+    gmax = np.maximum.reduceat(sub, gi.starts)
+    rest = sub[sub < gmax[gi.gid]]
     blank = float(np.median(rest)) if len(rest) else DEFAULT_BLANK
     # the typical mark: median of the group maxima that stand clearly above the blank level
     clear = gmax[gmax > blank + MIN_CONTRAST]
@@ -191,9 +228,11 @@ def classify(fill: np.ndarray, groups: tuple[Group, ...], th: Thresholds) -> tup
     A bubble between the blank and marked levels is ambiguous, unless its group holds a clear mark far darker
     than it (then it is an erasure: recorded, not an answer).
     """
-    gmax, gid, idx, starts = _group_max(fill, groups)
-    f = fill[idx]
-    strongest = gmax[gid]
+    gi = group_index(groups)
+    if not len(gi.idx):
+        return gi.idx, np.empty(0, np.int8), np.empty(0)
+    f = fill[gi.idx]
+    strongest = np.maximum.reduceat(f, gi.starts)[gi.gid]
     span = max(th.mark - th.blank, 1e-6)
     state = np.full(len(f), _AMBIGUOUS, dtype=np.int8)
     state[f <= th.lo] = _BLANK
@@ -204,28 +243,34 @@ def classify(fill: np.ndarray, groups: tuple[Group, ...], th: Thresholds) -> tup
     margin = np.where(state == _MARKED, (f - th.hi) / span,
              np.where(state == _BLANK, (th.lo - f) / span,
              np.where(state == _ERASED, np.minimum(strongest * ERASED_RATIO - f, f - th.lo) / span, 0.0)))
-    gmin = np.minimum.reduceat(margin, starts) if len(groups) else np.empty(0)
-    conf = np.clip(0.5 + 2.0 * gmin, 0.0, 1.0)
-    has_amb = np.maximum.reduceat((state == _AMBIGUOUS).astype(np.int8), starts) if len(groups) else np.empty(0)
+    conf = np.clip(0.5 + 2.0 * np.minimum.reduceat(margin, gi.starts), 0.0, 1.0)
+    has_amb = np.maximum.reduceat((state == _AMBIGUOUS).astype(np.int8), gi.starts)
     conf = np.where(has_amb > 0, np.minimum(conf, 0.5), conf)
-    return idx, state, conf
+    return gi.idx, state, conf
 
 
-def group_doubts(fills: Fills, groups: tuple[Group, ...], idx: np.ndarray, state: np.ndarray) -> dict[int, str]:
-    """Groups whose clear marks are still doubtful, by group number: ``crossed_out`` (X strokes reach beyond a
-    marked bubble) or ``uneven_marks`` (two marks, one much lighter: perhaps an erasure that was not clean)."""
-    out: dict[int, str] = {}
+def group_doubts(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state: np.ndarray,
+                 th: Thresholds) -> dict[int, str]:
+    """Groups whose clear marks are still doubtful, by group number: ``crossed_out`` (strokes leave a marked
+    bubble like the arms of an X) or ``uneven_marks`` (two marks, one much lighter: perhaps an erasure that was
+    not clean). ``fill`` is the (normalised) fill the decisions used; ``state`` comes from ``classify``."""
+    gi = group_index(groups)
+    if not len(gi.idx):
+        return {}
     marked = state == _MARKED
-    k = 0
-    for gi, g in enumerate(groups):
-        sel = idx[k:k + g.size][marked[k:k + g.size]]
-        k += g.size
-        if len(sel) == 0:
-            continue
-        if np.any(fills.cross[sel] >= CROSS_LEVEL) or (
-                len(sel) >= 2 and (np.any(fills.cross_near[sel] >= CROSS_NEAR_LEVEL)
-                                   or np.any(fills.arms[sel] >= MIN_ARMS))):
-            out[gi] = "crossed_out"
-        elif len(sel) >= 2 and fills.fill[sel].min() < UNEVEN_RATIO * fills.fill[sel].max():
-            out[gi] = "uneven_marks"
+    n_marked = np.add.reduceat(marked.astype(np.intp), gi.starts)
+    ring = fills.ring_samples[gi.idx]
+    dark = ring > max(ARM_FLOOR, ARM_RATIO * th.mark)
+    runs = (dark & ~np.roll(dark, 1, axis=1)).sum(axis=1)
+    arms = np.where(dark.mean(axis=1) <= ARM_MAX_FRACTION, runs, 0)
+    strong = marked & (fills.cross[gi.idx] >= CROSS_LEVEL)
+    weak = marked & ((fills.cross_near[gi.idx] >= CROSS_NEAR_RATIO * th.mark) | (arms >= MIN_ARMS))
+    crossed = (np.maximum.reduceat(strong.astype(np.int8), gi.starts) > 0) | (
+        (np.maximum.reduceat(weak.astype(np.int8), gi.starts) > 0) & (n_marked >= 2))
+    f = fill[gi.idx]
+    lightest = np.minimum.reduceat(np.where(marked, f, np.inf), gi.starts)
+    darkest = np.maximum.reduceat(np.where(marked, f, -np.inf), gi.starts)
+    uneven = (n_marked >= 2) & (lightest < UNEVEN_RATIO * darkest)
+    out = {int(g): "crossed_out" for g in np.flatnonzero(crossed)}
+    out.update({int(g): "uneven_marks" for g in np.flatnonzero(uneven & ~crossed)})
     return out

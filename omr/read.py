@@ -8,6 +8,7 @@ Workers get small picklable task records and return records; only the parent wri
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import sys
@@ -25,7 +26,7 @@ from .errors import AlignmentError, ExitCode, OutputError
 from .identify import decide_participant, digits_from_groups, read_qr
 from .layout import Group, GroupKind, Layout
 from .load import LoadOptions, PageRef, discover, load_page, plan_pages
-from .marks import STATE_ORDER, Fills, classify, group_doubts, measure_fills, page_thresholds
+from .marks import STATE_ORDER, Fills, classify, group_doubts, measure_fills, normalise_labels, page_thresholds
 from .progress import Progress
 from .records import Flag, GroupRead, MarkState, Page, Reject, SheetFailure, SheetReading, Status
 
@@ -47,22 +48,26 @@ _DOUBT_TEXT = {
 }
 
 
-def _group_reads(fills: Fills, groups: tuple[Group, ...], th) -> tuple[tuple[GroupRead, ...], dict[str, str]]:
+def _group_reads(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], th,
+                 with_doubts: bool = False) -> tuple[tuple[GroupRead, ...], dict[str, str]]:
     """Per-group readings, and the doubt reason of each doubtful group by key."""
     if not groups:
         return (), {}
-    idx, state, conf = classify(fills.fill, groups, th)
-    doubts = {groups[i].key: reason for i, reason in group_doubts(fills, groups, idx, state).items()}
+    idx, state, conf = classify(fill, groups, th)
+    doubts = ({groups[i].key: reason for i, reason in group_doubts(fills, fill, groups, state, th).items()}
+              if with_doubts else {})
+    values = fill[idx].tolist()
+    codes = state.tolist()
     out, k = [], 0
     for g, c in zip(groups, conf.tolist()):
-        codes = state[k:k + g.size].tolist()
-        states = tuple(STATE_ORDER[s] for s in codes)
-        marked = "".join(lab for lab, s in zip(g.labels, codes) if s == 1)
-        if MarkState.AMBIGUOUS in states:
+        gcodes = codes[k:k + g.size]
+        states = tuple(STATE_ORDER[s] for s in gcodes)
+        marked = "".join(lab for lab, s in zip(g.labels, gcodes) if s == 1)
+        if 2 in gcodes:                                   # an ambiguous bubble
             doubts[g.key] = "ambiguous_mark"
         elif g.key in doubts:
             c = min(c, 0.5)
-        out.append(GroupRead(g.key, marked, states, tuple(fills.fill[idx[k:k + g.size]].tolist()), c))
+        out.append(GroupRead(g.key, marked, states, tuple(values[k:k + g.size]), c))
         k += g.size
     return tuple(out), doubts
 
@@ -84,10 +89,14 @@ def read_page(page: Page, layout: Layout) -> Record:
     t2 = time.perf_counter()
     fills = measure_fills(page.image, al, layout)
     qgroups = layout.question_groups
-    th = page_thresholds(fills.fill, qgroups)
-    q_reads, q_doubts = _group_reads(fills, qgroups, th)
-    id_reads, _ = _group_reads(fills, layout.digit_groups(GroupKind.PARTICIPANT), th)
-    ver_reads, _ = _group_reads(fills, layout.digit_groups(GroupKind.VERSION), th)
+    pgroups = layout.digit_groups(GroupKind.PARTICIPANT)
+    vgroups = layout.digit_groups(GroupKind.VERSION)
+    fill = normalise_labels(fills.fill, qgroups)
+    fill = normalise_labels(fill, pgroups + vgroups)
+    th = page_thresholds(fill, qgroups)
+    q_reads, q_doubts = _group_reads(fills, fill, qgroups, th, with_doubts=True)
+    id_reads, _ = _group_reads(fills, fill, pgroups, th)
+    ver_reads, _ = _group_reads(fills, fill, vgroups, th)
     t3 = time.perf_counter()
 
     flags: list[Flag] = []
@@ -173,6 +182,14 @@ def _work(refs: list[PageRef]) -> list[Record]:
     return [read_ref(r, layout, options) for r in refs]  # type: ignore[arg-type]
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Workers start from a fork server, never by forking this process: a parent that has already run
+    OpenCV/zxing (or any threads) can leave a lock held in a forked child, which then hangs forever."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["omr.read"])
+    return ctx
+
+
 def _chunks(items: list[PageRef], n: int) -> Iterator[list[PageRef]]:
     for i in range(0, len(items), n):
         yield items[i:i + n]
@@ -186,8 +203,8 @@ def run_pages(refs: list[PageRef], layout: Layout, options: ReadOptions) -> Iter
             yield read_ref(ref, layout, options.load)
         return
     chunk = max(1, min(options.chunk_pages, len(refs) // (options.workers * 4) or 1))
-    with ProcessPoolExecutor(max_workers=options.workers, initializer=_init_worker_in_pool,
-                             initargs=(layout, options.load)) as pool:
+    with ProcessPoolExecutor(max_workers=options.workers, mp_context=_pool_context(),
+                             initializer=_init_worker_in_pool, initargs=(layout, options.load)) as pool:
         futures = [pool.submit(_work, c) for c in _chunks(refs, chunk)]
         try:
             for fut in futures:

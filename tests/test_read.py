@@ -188,7 +188,7 @@ def test_light_smudge_beside_a_mark_is_not_an_answer_but_alone_it_is_a_doubt(bla
     img = marked_sheet(blank_sheet, demo_layout, answers, participant="123456")
     g1, g2 = demo_layout.question_groups[0], demo_layout.question_groups[1]
     fill(img, demo_layout, g1.first + 0, grey=215)          # erased A beside the clear B of question 1
-    fill(img, demo_layout, g2.first + 3, grey=175, frac=0.7)  # a faint lone mark on question 2
+    fill(img, demo_layout, g2.first + 3, grey=160, frac=0.7)  # a faint lone mark on question 2
     r = read_page(Page(img, "x.png", 1, DPI), demo_layout)
     assert r.answers["1"] == "B"
     assert "1" not in {f.key for f in r.flags}
