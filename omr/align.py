@@ -78,6 +78,28 @@ def _detect(det: cv2.aruco.ArucoDetector, image: np.ndarray, offset: tuple[float
     return out
 
 
+DETECT_MARKER_PX = 34.0      # markers larger than this are searched in a downscaled copy of the window
+
+
+def _detect_window(det: cv2.aruco.ArucoDetector, window: np.ndarray, offset: tuple[int, int],
+                   f: float) -> dict[int, np.ndarray]:
+    """Detect in ``window`` scaled by ``f`` (≤ 1: cost grows with pixels), then refine the corners on the
+    full-resolution window so that precision does not depend on the scale used for finding them."""
+    if f >= 0.8:
+        return _detect(det, window, offset)
+    small = cv2.resize(window, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    hits = _detect(det, small, scale=1.0 / f)
+    if not hits:
+        return {}
+    # scale back to pixel-centre coordinates of the full window: x_full = (x_small + 0.5) / f - 0.5
+    pts = np.concatenate([v + (0.5 / f - 0.5) for v in hits.values()]).astype(np.float32).reshape(-1, 1, 2)
+    half = max(2, int(round(0.6 / f)))
+    cv2.cornerSubPix(window, pts, (half, half), (-1, -1),
+                     (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 20, 0.01))
+    pts = pts.reshape(-1, 4, 2).astype(np.float64) + np.asarray(offset, dtype=np.float64)
+    return {k: pts[i] for i, k in enumerate(hits)}
+
+
 def _window_size(marker_px: float) -> int:
     """An adaptive-threshold window about the size of one marker cell, odd, ≥ 3."""
     w = int(marker_px / 3) | 1
@@ -95,7 +117,8 @@ def find_fiducials(image: np.ndarray, layout: Layout) -> tuple[dict[int, np.ndar
 
     # 1. corner windows (scanners: the page fills the image, markers are near its corners); a small window
     #    first (cost grows with area), a larger one only for corners where the small one found nothing
-    win = _window_size(marker_px)
+    f = min(1.0, DETECT_MARKER_PX / marker_px)
+    win = _window_size(marker_px * (f if f < 0.8 else 1.0))
     found: dict[int, np.ndarray] = {}
     for fh, fw, rate in ((0.15, 0.2, 0.2), (0.3, 0.38, 0.08)):
         det = _get_detector(dictionary, win, rate)
@@ -103,7 +126,7 @@ def find_fiducials(image: np.ndarray, layout: Layout) -> tuple[dict[int, np.ndar
         for corner, (y0, x0) in enumerate(((0, 0), (0, w - ww), (h - wh, w - ww), (h - wh, 0))):
             if corner in searched:
                 continue
-            hits = _detect(det, image[y0:y0 + wh, x0:x0 + ww], (x0, y0))
+            hits = _detect_window(det, image[y0:y0 + wh, x0:x0 + ww], (x0, y0), f)
             if hits:
                 searched.add(corner)
             for k, v in hits.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -112,14 +112,19 @@ class Layout:
     groups: tuple[Group, ...]
     centres_mm: np.ndarray     # (n_bubbles, 2) float64, (row, col) = (y, x); read-only
     group_of: np.ndarray       # (n_bubbles,) int: index into ``groups``; read-only
+    by_kind: dict[GroupKind, tuple[Group, ...]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        # the same tuple object every time: the reader caches vectorised indices by identity
+        self.by_kind.update({k: tuple(g for g in self.groups if g.kind is k) for k in GroupKind})
 
     # -- derived views -------------------------------------------------------------------------------
     @property
     def question_groups(self) -> tuple[Group, ...]:
-        return tuple(g for g in self.groups if g.kind is GroupKind.QUESTION)
+        return self.by_kind[GroupKind.QUESTION]
 
     def digit_groups(self, kind: GroupKind) -> tuple[Group, ...]:
-        return tuple(g for g in self.groups if g.kind is kind)
+        return self.by_kind[kind]
 
     @property
     def question_ids(self) -> tuple[str, ...]:

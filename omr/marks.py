@@ -12,7 +12,6 @@ tick or a stray dot stays light.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -160,8 +159,22 @@ class GroupIndex:
     n_labels: int
 
 
-@lru_cache(maxsize=64)
+_GROUP_INDEX: dict[int, tuple[tuple[Group, ...], "GroupIndex"]] = {}
+
+
 def group_index(groups: tuple[Group, ...]) -> GroupIndex:
+    """Cached by the identity of ``groups`` (a layout hands out the same tuple every time)."""
+    hit = _GROUP_INDEX.get(id(groups))
+    if hit is not None and hit[0] is groups:
+        return hit[1]
+    if len(_GROUP_INDEX) > 256:
+        _GROUP_INDEX.clear()
+    gi = _build_group_index(groups)
+    _GROUP_INDEX[id(groups)] = (groups, gi)
+    return gi
+
+
+def _build_group_index(groups: tuple[Group, ...]) -> GroupIndex:
     sizes = np.fromiter((g.size for g in groups), dtype=np.intp, count=len(groups))
     idx = (np.concatenate([np.arange(g.first, g.first + g.size) for g in groups]) if groups
            else np.empty(0, np.intp))
@@ -186,13 +199,25 @@ def normalise_labels(fill: np.ndarray, groups: tuple[Group, ...]) -> np.ndarray:
     # each label's blank level, from bubbles that are not their group's darkest (those may be marked): a
     # participant who answers "B" everywhere leaves too few unmarked B's, and B is then not adjusted
     unmarked = sub < np.maximum.reduceat(sub, gi.starts)[gi.gid]
-    counts = np.bincount(gi.label_id[unmarked], minlength=gi.n_labels)
-    base = np.array([np.median(sub[unmarked & (gi.label_id == k)]) if counts[k] >= MIN_LABEL_SAMPLES else np.nan
-                     for k in range(gi.n_labels)])
+    base = _medians_by_label(sub[unmarked], gi.label_id[unmarked], gi.n_labels)
     if np.all(np.isnan(base)):
         return out
     shift = np.nan_to_num(base - np.nanmedian(base))
     out[gi.idx] = sub - shift[gi.label_id]
+    return out
+
+
+def _medians_by_label(values: np.ndarray, labels: np.ndarray, n_labels: int) -> np.ndarray:
+    """Median of ``values`` per label (NaN where a label has fewer than MIN_LABEL_SAMPLES): one sort."""
+    order = np.lexsort((values, labels))
+    v, lab = values[order], labels[order]
+    counts = np.bincount(lab, minlength=n_labels)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    lo_i = first + (counts - 1) // 2
+    hi_i = first + counts // 2
+    ok = counts >= MIN_LABEL_SAMPLES
+    out = np.full(n_labels, np.nan)
+    out[ok] = (v[lo_i[ok]] + v[hi_i[ok]]) / 2
     return out
 
 
