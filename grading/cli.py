@@ -55,8 +55,14 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     contest_args(s)
     s.add_argument("--out", "-o", required=True, help="results.xlsx or results.csv")
 
+    s = sub.add_parser("annotate", help="write each graded page straightened, with every answer marked "
+                                        "correct / wrong / to review and a legend (JPEG per page)")
+    contest_args(s)
+    s.add_argument("--out", "-o", required=True, help="folder for the annotated pages")
+    s.add_argument("--participant", default=None, help="only this participant's pages")
+
     return {"grade": _cmd_grade, "status": _cmd_status, "flags": _cmd_flags, "resolve": _cmd_resolve,
-            "rescore": _cmd_rescore, "export": _cmd_export}
+            "rescore": _cmd_rescore, "export": _cmd_export, "annotate": _cmd_annotate}
 
 
 def _db_url(args: argparse.Namespace, *, must_exist: bool) -> str:
@@ -183,6 +189,21 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     return omr_main(argv, extend=register)
+
+
+def _cmd_annotate(args: argparse.Namespace) -> int:
+    from grading.annotate import annotate
+    from grading.batch import load_contest
+    from grading.store import Store
+
+    contest = load_contest(args.contest)
+    with Store.open(_db_url(args, must_exist=True)) as store:
+        written, problems = annotate(store, contest.layout, Path(args.out), participant=args.participant)
+    for p in problems:
+        print(f"omr annotate: {p}", file=sys.stderr)
+    print(f"wrote {written} annotated page(s) to {args.out}" + (f"; {len(problems)} could not be drawn"
+                                                                 if problems else ""))
+    return ExitCode.FINISHED_WITH_REJECTS if problems else ExitCode.OK
 
 
 if __name__ == "__main__":

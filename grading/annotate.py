@@ -1,0 +1,174 @@
+"""``omr annotate``: per graded page, the sheet straightened to the layout with every question marked
+correct / wrong / to review, the right answer shown where the participant missed it, and a legend.
+
+For people to check the machine's work and to return to participants. ``overlay`` only draws; fetching pages
+and re-finding the sheet in its scan happen in ``annotate``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import cv2
+import numpy as np
+import sqlalchemy as sa
+
+from omr.align import align
+from omr.errors import AlignmentError, OutputError
+from omr.layout import GroupKind, Layout
+from omr.load import LoadOptions, load_page, plan_pages
+from omr.records import SheetFailure
+
+from .keys import AnswerKey, KeySet
+from .store import Store, keysets, pages, scores, flags as flags_t, submissions
+
+PX_PER_MM = 6.0        # ≈ 152 dpi: enough to see every mark, small enough to mail back
+# BGR colours
+GREEN, RED, ORANGE, BLUE, GREY = (40, 160, 40), (40, 40, 220), (0, 140, 255), (200, 110, 20), (150, 150, 150)
+LEGEND = (("Đúng", GREEN), ("Sai", RED), ("Đáp án đúng", BLUE), ("Cần người chấm xem lại", ORANGE),
+          ("Bỏ trống", GREY))
+
+
+@dataclass(frozen=True, slots=True)
+class PageToAnnotate:
+    page_id: int
+    source: str
+    page_no: int
+    participant: str | None
+    version: str | None
+    questions: dict[str, dict[str, Any]]     # SheetScore.to_json()["questions"]
+    key: AnswerKey | None
+    open_flags: tuple[tuple[str, str | None], ...]   # (target, key)
+
+
+def straighten(image: np.ndarray, H: np.ndarray, layout: Layout, px_per_mm: float = PX_PER_MM) -> np.ndarray:
+    """The page warped onto the layout's canvas (colour, so that the overlay can be drawn in colour)."""
+    # canvas pixel (x, y) ↔ layout mm (x / s, y / s) ↔ image H @ (mm, 1)
+    to_mm = np.diag([1.0 / px_per_mm, 1.0 / px_per_mm, 1.0])
+    M = H @ to_mm
+    size = (int(round(layout.width_mm * px_per_mm)), int(round(layout.height_mm * px_per_mm)))
+    flat = cv2.warpPerspective(image, M, size, flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP, borderValue=255)
+    return cv2.cvtColor(flat, cv2.COLOR_GRAY2BGR)
+
+
+def overlay(canvas: np.ndarray, layout: Layout, page: PageToAnnotate, px_per_mm: float = PX_PER_MM) -> np.ndarray:
+    """Draw the outcome of every question on ``canvas`` (a straightened page); returns a new image."""
+    out = canvas.copy()
+    r = int(round((layout.bubble_r_mm + 0.6) * px_per_mm))
+    open_q = {k for t, k in page.open_flags if t == "question"}
+
+    def centre(i: int) -> tuple[int, int]:
+        y, x = layout.centres_mm[i]
+        return int(round(x * px_per_mm)), int(round(y * px_per_mm))
+
+    for g in layout.question_groups:
+        q = page.questions.get(g.key, {})
+        marked = q.get("marked", "")
+        outcome = q.get("outcome")
+        item = page.key.item(g.key) if page.key else None
+        accepted = set().union(*item.accept) if item and item.accept else set()
+        for lab, i in zip(g.labels, g.indices):
+            if lab in marked:
+                colour = GREEN if outcome == "correct" else RED if outcome in ("wrong", "multiple") else ORANGE
+                cv2.circle(out, centre(i), r, colour, 2, cv2.LINE_AA)
+            elif lab in accepted and outcome not in ("correct", "cancelled"):
+                cv2.circle(out, centre(i), r, BLUE, 2, cv2.LINE_AA)
+        first, last = centre(g.first), centre(g.first + g.size - 1)
+        if g.key in open_q or outcome == "unreadable":
+            cv2.rectangle(out, (first[0] - r - 3, first[1] - r - 3), (last[0] + r + 3, last[1] + r + 3), ORANGE, 2)
+        elif outcome == "blank":
+            cv2.line(out, (first[0] - r, first[1] + r + 1), (last[0] + r, last[1] + r + 1), GREY, 1)
+
+    for kind, target in ((GroupKind.PARTICIPANT, "participant"), (GroupKind.VERSION, "version")):
+        gs = layout.digit_groups(kind)
+        if gs and any(t == target for t, _ in page.open_flags):
+            a, b = centre(gs[0].first), centre(gs[-1].first + gs[-1].size - 1)
+            cv2.rectangle(out, (a[0] - r - 4, a[1] - r - 4), (b[0] + r + 4, b[1] + r + 4), ORANGE, 3)
+    return _legend(out, page)
+
+
+def _legend(img: np.ndarray, page: PageToAnnotate) -> np.ndarray:
+    """A strip under the page: who, the version, and what each colour means (Vietnamese text via PIL)."""
+    from PIL import Image, ImageDraw, ImageFont
+    from omr.sheet import _FONT_CANDIDATES
+
+    strip = np.full((70, img.shape[1], 3), 255, np.uint8)
+    pil = Image.fromarray(cv2.cvtColor(strip, cv2.COLOR_BGR2RGB))
+    d = ImageDraw.Draw(pil)
+    font_path = next((b for _, b in _FONT_CANDIDATES if Path(b).exists()), None)
+    font = ImageFont.truetype(font_path, 16) if font_path else ImageFont.load_default()
+    who = f"Số báo danh: {page.participant or '?'}   Mã đề: {page.version or '?'}   ({Path(page.source).name}, trang {page.page_no})"
+    d.text((12, 6), who, fill=(0, 0, 0), font=font)
+    x = 12
+    for text, (b, g, r) in LEGEND:
+        d.ellipse((x, 40, x + 16, 56), outline=(r, g, b), width=3)
+        d.text((x + 22, 38), text, fill=(0, 0, 0), font=font)
+        x += 34 + int(d.textlength(text, font=font))
+    strip = cv2.cvtColor(np.asarray(pil), cv2.COLOR_RGB2BGR)
+    return np.vstack([img, strip])
+
+
+def pages_to_annotate(store: Store, *, participant: str | None = None) -> Iterator[PageToAnnotate]:
+    """Every read (not rejected) page with its current score, key and open flags."""
+    with store.read_tx("reading pages to annotate") as conn:
+        q = (sa.select(pages.c.id, submissions.c.source, pages.c.page_no, pages.c.participant, pages.c.version,
+                       scores.c.questions, scores.c.key_digest)
+             .select_from(pages.join(submissions, pages.c.submission_id == submissions.c.id)
+                          .outerjoin(scores, scores.c.page_id == pages.c.id))
+             .where(pages.c.status != "rejected", pages.c.page_no > 0)
+             .order_by(pages.c.participant, submissions.c.source, pages.c.page_no))
+        if participant is not None:
+            q = q.where(pages.c.participant == participant)
+        rows = conn.execute(q).all()
+        digests = {r.key_digest for r in rows if r.key_digest}
+        keysets_by = {d.digest: KeySet.from_json(_json(d.data)) for d in conn.execute(
+            sa.select(keysets.c.digest, keysets.c.data).where(keysets.c.digest.in_(digests)))} if digests else {}
+        open_flags: dict[int, list[tuple[str, str | None]]] = {}
+        for f in conn.execute(sa.select(flags_t.c.page_id, flags_t.c.target, flags_t.c.key)
+                              .where(flags_t.c.state == "open")):
+            open_flags.setdefault(f.page_id, []).append((f.target, f.key))
+    for r in rows:
+        ks = keysets_by.get(r.key_digest) if r.key_digest else None
+        yield PageToAnnotate(r.id, r.source, r.page_no, r.participant, r.version,
+                             _json(r.questions) if r.questions is not None else {},
+                             ks.get(r.version) if ks else None, tuple(open_flags.get(r.id, ())))
+
+
+def _json(v: Any) -> Any:
+    return json.loads(v) if isinstance(v, str) else v
+
+
+def annotate(store: Store, layout: Layout, out_dir: Path, *, participant: str | None = None,
+             options: LoadOptions = LoadOptions()) -> tuple[int, list[str]]:
+    """Write one JPEG per page; returns (pages written, problems — e.g. a scan moved since grading)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out_dir}: {exc}") from None
+    written, problems = 0, []
+    for p in pages_to_annotate(store, participant=participant):
+        refs = plan_pages(p.source, options)
+        if isinstance(refs, SheetFailure) or p.page_no > len(refs):
+            problems.append(f"{p.source} page {p.page_no}: the scan cannot be opened any more "
+                            f"({refs.reason if isinstance(refs, SheetFailure) else 'page missing'})")
+            continue
+        page = load_page(refs[p.page_no - 1], options)
+        if isinstance(page, SheetFailure):
+            problems.append(f"{p.source} page {p.page_no}: {page.reason}")
+            continue
+        try:
+            al = align(page.image, layout)
+        except AlignmentError as exc:
+            problems.append(f"{p.source} page {p.page_no}: {exc.message}")
+            continue
+        img = overlay(straighten(page.image, al.H, layout), layout, p)
+        name = f"{p.participant or 'unknown'}_{Path(p.source).stem}_p{p.page_no}.jpg"
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        try:
+            (out_dir / name).write_bytes(buf.tobytes())
+        except OSError as exc:
+            raise OutputError(f"cannot write {out_dir / name}: {exc}") from None
+        written += 1
+    return written, problems

@@ -1,0 +1,74 @@
+"""Annotated sheets: the right colours in the right places, and the command end to end."""
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from grading.annotate import BLUE, GREEN, ORANGE, PX_PER_MM, RED, PageToAnnotate, overlay
+from grading.keys import load_keys
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTEST = ROOT / "answer_keys" / "demo"
+
+
+def colour_near(img, layout, idx, colour, px_per_mm=PX_PER_MM):
+    """Pixels of exactly ``colour`` on the ring drawn around bubble ``idx``."""
+    y, x = layout.centres_mm[idx] * px_per_mm
+    r = int(round((layout.bubble_r_mm + 0.6) * px_per_mm))
+    patch = img[int(y) - r - 3:int(y) + r + 4, int(x) - r - 3:int(x) + r + 4]
+    return int(np.all(patch == np.array(colour, np.uint8), axis=-1).sum())
+
+
+def test_overlay_marks_correct_wrong_missing_answer_and_doubts(demo_layout):
+    keys = load_keys(CONTEST, demo_layout)
+    key = keys.get("101")
+    q = {g.key: g for g in demo_layout.question_groups}
+    right1 = sorted(set().union(*key.item("1").accept))[0]
+    wrong2 = next(lab for lab in "ABCD" if lab not in set().union(*key.item("2").accept))
+    page = PageToAnnotate(1, "x.jpg", 1, "123456", "101",
+                          {"1": {"outcome": "correct", "marked": right1},
+                           "2": {"outcome": "wrong", "marked": wrong2},
+                           "3": {"outcome": "unreadable", "marked": ""}},
+                          key, (("question", "3"),))
+    h, w = int(297 * PX_PER_MM), int(210 * PX_PER_MM)
+    img = overlay(np.full((h, w, 3), 255, np.uint8), demo_layout, page)
+    assert img.shape[0] > h                                   # the legend strip is added below
+    g1, g2, g3 = q["1"], q["2"], q["3"]
+    assert colour_near(img, demo_layout, g1.first + g1.labels.index(right1), GREEN) > 20
+    assert colour_near(img, demo_layout, g2.first + g2.labels.index(wrong2), RED) > 20
+    right2 = sorted(set().union(*key.item("2").accept))[0]
+    assert colour_near(img, demo_layout, g2.first + g2.labels.index(right2), BLUE) > 20
+    assert colour_near(img, demo_layout, g3.first, ORANGE) > 10     # the box around a question under review
+    assert colour_near(img, demo_layout, g1.first + g1.labels.index(right1), RED) == 0
+
+
+def test_omr_annotate_writes_one_image_per_graded_page(tmp_path):
+    scans = ROOT / "samples" / "set-small" / "scanner" / "sheets"
+    files = sorted(scans.glob("*.jpg"))[:2]
+    db = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    omr = [sys.executable, "-m", "grading.cli"]
+    g = subprocess.run(omr + ["grade", *map(str, files), "--contest", str(CONTEST), "--db", db, "--workers", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert g.returncode in (0, 3), g.stderr
+    out = tmp_path / "annotated"
+    a = subprocess.run(omr + ["annotate", "--contest", str(CONTEST), "--db", db, "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert a.returncode == 0, a.stderr
+    images = sorted(out.glob("*.jpg"))
+    assert len(images) == 2 and "wrote 2 annotated page(s)" in a.stdout
+    img = cv2.imread(str(images[0]))
+    assert img.shape[1] == int(round(210 * PX_PER_MM))
+    # a moved scan is reported, not fatal, and the exit code says something was left out
+    moved = tmp_path / "moved"
+    db2 = f"sqlite:///{tmp_path / 'r2.sqlite'}"
+    copy = tmp_path / "one.jpg"
+    copy.write_bytes(files[0].read_bytes())
+    subprocess.run(omr + ["grade", str(copy), "--contest", str(CONTEST), "--db", db2, "--workers", "1"],
+                   capture_output=True, text=True, timeout=300)
+    copy.unlink()
+    a = subprocess.run(omr + ["annotate", "--contest", str(CONTEST), "--db", db2, "--out", str(moved)],
+                       capture_output=True, text=True, timeout=300)
+    assert a.returncode == 4 and "cannot be opened any more" in a.stderr
