@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
               + f"stages (median wall ms per page): {r['stage_ms_median']}")
     print(f"  peak RSS per process: {report['peak_rss_mb_per_process']} MB")
     print(f"  questions {acc['questions']}: exact {acc['questions_exact_share']:.4%}, flagged "
-          f"{acc['questions_flagged_share']:.3%}, silent errors {acc['questions_silent_errors']}")
+          f"{acc['questions_flagged_share']:.3%}, silent errors {acc['questions_silent_errors']} "
+          f"(right or flagged: {1 - acc['questions_silent_errors'] / max(acc['questions'], 1):.4%})")
+    print(f"  question flags vs truth: {acc['question_flags_vs_truth']}")
     print(f"  participant ids: {acc['participant']}; versions: {acc['version']}")
     print(f"  sheet pages by status: {acc['sheet_page_status']}; flag reasons: {acc['flag_reasons']}")
     for ex in acc["silent_error_examples"][:10]:

@@ -15,7 +15,7 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
@@ -100,6 +100,10 @@ def read_page(page: Page, layout: Layout) -> Record:
     t3 = time.perf_counter()
 
     flags: list[Flag] = []
+    if al.markers < 4:
+        flags.append(Flag("page", None, "three_markers",
+                          "Chỉ tìm thấy 3/4 góc phiếu: vị trí các ô có thể lệch, cần người chấm xem lại cả phiếu",
+                          0.5))
     answers: dict[str, str] = {}
     for g in q_reads:
         answers[g.key] = g.marked
@@ -132,6 +136,18 @@ def read_page(page: Page, layout: Layout) -> Record:
                     "marks": (t3 - t2) * 1000})
 
 
+FULL_RESOLUTION_BELOW_DPI = 120.0
+_RETRY_CODES = (Reject.NOT_A_SHEET, Reject.PARTIAL_SHEET, Reject.BAD_ALIGNMENT)
+
+
+def _second_look(rec: Record) -> bool:
+    """A page decoded at reduced scale deserves a full-resolution look when the sheet came out small (a phone
+    photo where the sheet fills a third of the frame), a marker was missed, or no sheet was found at all."""
+    if isinstance(rec, SheetFailure):
+        return rec.reason_code in _RETRY_CODES
+    return rec.alignment.get("dpi", 0.0) < FULL_RESOLUTION_BELOW_DPI or rec.alignment.get("markers", 4) < 4
+
+
 def read_ref(ref: PageRef, layout: Layout, options: LoadOptions) -> Record:
     """Load and read one page; any unexpected error becomes an INTERNAL failure (the batch goes on)."""
     t0 = time.perf_counter()
@@ -141,6 +157,10 @@ def read_ref(ref: PageRef, layout: Layout, options: LoadOptions) -> Record:
             return page
         t1 = time.perf_counter()
         rec = read_page(page, layout)
+        if page.scale > 1 and _second_look(rec):
+            full = load_page(ref, replace(options, target_long_side_px=1 << 30))
+            if not isinstance(full, SheetFailure):
+                page, rec = full, read_page(full, layout)
         decode_ms = (t1 - t0) * 1000
         if isinstance(rec, SheetReading):
             return _with_timing(rec, decode=decode_ms, scale=page.scale)
@@ -153,7 +173,6 @@ def read_ref(ref: PageRef, layout: Layout, options: LoadOptions) -> Record:
 
 
 def _with_timing(rec: SheetReading, *, decode: float, scale: float) -> SheetReading:
-    from dataclasses import replace
     return replace(rec, timings_ms={"decode": decode, **rec.timings_ms},
                    alignment={**rec.alignment, "decode_scale": float(scale)})
 

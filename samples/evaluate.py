@@ -27,6 +27,7 @@ class Evaluation:
     missing: int = 0                                             # truth pages with no reading at all
     silent_examples: list[dict[str, Any]] = field(default_factory=list)
     flag_reasons: Counter = field(default_factory=Counter)
+    flags_vs_truth: Counter = field(default_factory=Counter)     # question flags: truth ambiguous or not
 
     def share(self, counter: Counter, key: str) -> float:
         n = sum(counter.values())
@@ -44,6 +45,7 @@ class Evaluation:
             "participant": dict(self.participant), "version": dict(self.version),
             "non_sheet_pages": dict(self.non_sheets),
             "flag_reasons": dict(self.flag_reasons),
+            "question_flags_vs_truth": dict(self.flags_vs_truth),
             "silent_error_examples": self.silent_examples[:20],
         }
 
@@ -53,7 +55,7 @@ class Evaluation:
         lines = [
             f"sheet pages {self.pages} (reader status: {dict(self.pages_status)}), missing {self.missing}",
             f"questions {n}: exact {self.share(q, 'exact'):.4%}, flagged {self.share(q, 'flagged'):.3%}, "
-            f"silent errors {q['silent_error']}",
+            f"silent errors {q['silent_error']}; question flags vs truth: {dict(self.flags_vs_truth)}",
             f"participant ids: {dict(self.participant)}",
             f"versions: {dict(self.version)}",
         ]
@@ -116,6 +118,9 @@ def evaluate(readings: Iterable[dict[str, Any]], truth: Iterable[dict[str, Any]]
         for qid, want in t["answers"].items():
             got = None if rejected else r["answers"].get(qid)
             outcome = _field(ev.questions, want, qid in ambiguous, got, rejected or qid in flagged_q)
+            if qid in flagged_q:
+                ev.flags_vs_truth["truth_ambiguous" if qid in ambiguous else
+                                  "needless" if got == want else "caught_misread"] += 1
             if outcome == "silent_error" and len(ev.silent_examples) < 50:
                 ev.silent_examples.append({"file": t["file"], "page": t.get("page", 1), "question": qid,
                                            "truth": want, "read": got, "ambiguous": qid in ambiguous,

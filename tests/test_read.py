@@ -240,3 +240,33 @@ def test_omr_read_accounts_for_every_file(tmp_path, blank_sheet, demo_layout):
         assert by["readme.txt"]["reason_code"] == "unsupported_type"
         assert by["missing.jpg"]["reason_code"] == "not_found"
         assert "ok 1 · flagged 0 · rejected 4" in p.stderr
+
+
+def test_a_page_aligned_on_three_markers_is_flagged_for_review(blank_sheet, demo_layout):
+    img = marked_sheet(blank_sheet, demo_layout, {g.key: "C" for g in demo_layout.question_groups},
+                       participant="123456")
+    rect = demo_layout.fiducial_rects()[2]                      # cover the bottom-right marker
+    x0, y0 = int((rect.x_mm - 1) * PPM), int((rect.y_mm - 1) * PPM)
+    img[y0:y0 + int((rect.h_mm + 2) * PPM), x0:x0 + int((rect.w_mm + 2) * PPM)] = 250
+    r = read_page(Page(img, "x.png", 1, DPI), demo_layout)
+    assert r.alignment["markers"] == 3
+    assert r.status is Status.FLAGGED and [f.reason for f in r.flags if f.target == "page"] == ["three_markers"]
+    assert r.answers["100"] == "C"
+
+
+def test_a_small_sheet_in_a_big_photo_gets_a_full_resolution_second_look(tmp_path, blank_sheet, demo_layout):
+    from omr.load import LoadOptions, plan_pages
+    from omr.read import read_ref
+
+    sheet = marked_sheet(blank_sheet, demo_layout, {g.key: "A" for g in demo_layout.question_groups},
+                         participant="123456")
+    small = cv2.resize(sheet, None, fx=0.75, fy=0.75, interpolation=cv2.INTER_AREA)   # ~112 dpi
+    photo = np.full((3600, 2700), 120, np.uint8)                # a desk around a sheet covering ~1/4 of it
+    photo[900:900 + small.shape[0], 700:700 + small.shape[1]] = small
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes())
+    ref = plan_pages(str(path), LoadOptions())[0]
+    rec = read_ref(ref, demo_layout, LoadOptions())
+    assert rec.alignment["decode_scale"] == 1.0                 # the first look was at ½ scale (≈56 dpi)
+    assert 100 < rec.alignment["dpi"] < 125
+    assert rec.answers["1"] == "A" and rec.participant == "123456"
