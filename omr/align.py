@@ -171,8 +171,8 @@ def align(image: np.ndarray, layout: Layout, *, max_residual_mm: float = MAX_RES
                                             "this layout (blank page, essay page or another document?)")
     if len(found) < MIN_MARKERS:
         raise AlignmentError("partial_sheet", f"only {len(found)} of 4 corner markers found "
-                                              f"({_names(found)}): the sheet is cut off, folded or covered; "
-                                              "scan the whole sheet again")
+                                              f"({_names(found)}): the sheet is cut off, folded, covered or too "
+                                              "blurred; scan or photograph the whole sheet again, flat and sharp")
     ref = layout.fiducial_corners_mm()
     ids = sorted(found)
     src = np.concatenate([ref[i] for i in ids])
