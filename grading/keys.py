@@ -34,6 +34,7 @@ Keys starting with ``_`` (and ``title``, ``note``, ``comment``) are free-form co
 """
 from __future__ import annotations
 
+import copy
 import enum
 import hashlib
 import json
@@ -138,6 +139,10 @@ class KeySet:
 
     # -- serialisation (the store keeps the exact keys that produced each score) ----------------------
     def to_json(self) -> dict[str, Any]:
+        """The canonical document (computed once per KeySet object: the store asks for it per submission)."""
+        return copy.deepcopy(_derived(self)[0])
+
+    def _to_json(self) -> dict[str, Any]:
         return {
             "contest": self.contest, "layout": self.layout, "version_digits": self.version_digits,
             "sections": [{"name": s.name, "questions": list(s.questions)} for s in self.sections],
@@ -166,8 +171,23 @@ class KeySet:
     @property
     def digest(self) -> str:
         """sha256 of the canonical JSON: which keys produced a score."""
-        text = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return _derived(self)[1]
+
+
+# KeySets are immutable; their JSON and digest are derived once per object (cached by identity, the object
+# kept alive by the cache entry so an id is never reused while it is cached).
+_DERIVED: dict[int, tuple[KeySet, dict[str, Any], str]] = {}
+
+
+def _derived(ks: KeySet) -> tuple[dict[str, Any], str]:
+    hit = _DERIVED.get(id(ks))
+    if hit is None or hit[0] is not ks:
+        if len(_DERIVED) > 64:
+            _DERIVED.clear()
+        doc = ks._to_json()
+        text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        hit = _DERIVED[id(ks)] = (ks, doc, hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return hit[1], hit[2]
 
 
 def _labels_text(labels: frozenset[str], options: tuple[str, ...]) -> str:

@@ -19,6 +19,7 @@ judge: never a silent default version.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -122,9 +123,16 @@ def score_sheet(answers: Mapping[str, str], version: str | None, keys: KeySet, *
         out.append(QuestionScore(it.question, outcome, marked, pts, it.points))
 
     by_q = {q.question: q for q in out}
-    sections = tuple(SectionScore(s.name, sum((by_q[q].points for q in s.questions), Fraction(0)),
-                                  sum((by_q[q].max_points for q in s.questions), Fraction(0)))
+    sections = tuple(SectionScore(s.name, _fsum([by_q[q].points for q in s.questions]),
+                                  _fsum([by_q[q].max_points for q in s.questions]))
                      for s in keys.sections)
     return SheetScore(status=ScoreStatus.SCORED, version=key.version, questions=tuple(out), sections=sections,
-                      total=sum((q.points for q in out), Fraction(0)),
-                      max_total=sum((q.max_points for q in out), Fraction(0)))
+                      total=_fsum([q.points for q in out]), max_total=_fsum([q.max_points for q in out]))
+
+
+def _fsum(values: list[Fraction]) -> Fraction:
+    """Exact sum of Fractions over one common denominator (a chain of Fraction additions is ~10× slower)."""
+    if not values:
+        return Fraction(0)
+    d = math.lcm(*{v.denominator for v in values})
+    return Fraction(sum(v.numerator * (d // v.denominator) for v in values), d)
