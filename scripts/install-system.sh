@@ -2,7 +2,7 @@
 # Install the Debian packages the project needs, only those that are missing (no-op when all are there).
 # Usage: scripts/install-system.sh [extra packages...]
 set -euo pipefail
-PKGS=(tesseract-ocr tesseract-ocr-vie poppler-utils fonts-dejavu-core fonts-liberation2 "$@")
+PKGS=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-script-viet tesseract-ocr-osd poppler-utils fonts-dejavu-core fonts-liberation2 "$@")
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

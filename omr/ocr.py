@@ -1,0 +1,742 @@
+"""OCR of essay pages (typed or handwritten, scanned or photographed) with Tesseract.
+
+    ocr_page(ref)       a page of an input file: a born-digital PDF page's own text layer, else OCR of the
+                        page decoded at full resolution
+    ocr_image(image)    OCR of one grayscale page image, preprocessing included
+
+Preprocessing, in order (each step measures on a small copy and transforms the full-resolution page once):
+
+1. page finding: a sheet lying in a photo is found by its edges (``omr.pagefind``) and warped flat onto A4 at
+   ``options.dpi``; when no plausible outline exists (a scan, or the sheet fills the frame) the whole image is
+   used as it is;
+2. the lighting is flattened (the page divided by a large-blur estimate of its background);
+3. text direction (0° vs 90°) and skew (up to ±12°) from projection profiles of the ink, corrected in one
+   rotation; then the page is cropped to its text block;
+4. upside down or not: first a vote of the text lines (Vietnamese print has far more ink above the x-height
+   band than below it: ~2 ms, decisive on typed pages), then Tesseract's orientation detection (``osd`` data,
+   ~0.3 s) when the vote is unsure, then the better word confidence of two readings of a strip of the page;
+5. recognition (``--psm 3``), words, confidences and paragraphs taken from Tesseract's TSV.
+
+Engines: ``"tesserocr"`` keeps one Tesseract per process loaded (PyPI wheel ``tesserocr``, which bundles its
+own Tesseract and reads Debian's language data), ``"pytesseract"`` runs the ``tesseract`` program once per
+call through ``omr.external.run`` (the same thing the pytesseract package does, with our timeout/kill
+wrapper); ``"auto"`` takes tesserocr when it can be imported. Every call has a deadline: a timeout degrades
+(partial or empty text, and a warning), a crash raises :class:`OcrEngineError`. Tesseract's OpenMP threads
+are limited to one (``OMP_THREAD_LIMIT=1``) in the environment of the call.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from . import external, pagefind
+from .errors import MissingDependency
+from .load import LoadOptions, PageRef, load_page
+from .records import Page, Reject, SheetFailure
+
+__all__ = ["OcrResult", "OcrOptions", "OcrEngineError", "FULL_RESOLUTION", "check_ocr_dependencies",
+           "ocr_image", "ocr_page", "tessdata_dir"]
+
+FULL_RESOLUTION = LoadOptions(target_long_side_px=1 << 30, rasterise_dpi=300)
+
+_TESSDATA_CANDIDATES = ("/usr/share/tesseract-ocr/5/tessdata", "/usr/share/tesseract-ocr/4.00/tessdata",
+                        "/usr/share/tessdata", "/usr/local/share/tessdata", "/opt/homebrew/share/tessdata")
+_APT_LANG = {"vie": "tesseract-ocr-vie", "Vietnamese": "tesseract-ocr-script-viet", "eng": "tesseract-ocr-eng",
+             "osd": "tesseract-ocr-osd"}
+_MIN_TEXT_LAYER_CHARS = 20
+# Second reading of degraded typed pages: for these languages, a page whose mean confidence lies in this range
+# (well-read typed pages score ≥ 95.6 in bench/ocr_bench.py, handwriting-like ≤ 62.5, blurred phone photos
+# 88–94) is read again with the script model, and that reading is kept when it is more confident and not
+# shorter (the script model reads blurred diacritics better: phone CER 2.6 % → 1.7 % over 6 pages, but costs
+# ~35 % more time on every page, so it is not the default).
+_SECOND_OPINION: dict[str, str] = {"vie": "Vietnamese"}
+_SECOND_OPINION_CONF = (75.0, 94.5)
+_MIN_TEXT_WITH_IMAGE = 300        # letters: less than this next to an image is a stamp on a scan
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+@dataclass(frozen=True, slots=True)
+class OcrResult:
+    text: str                 # UTF-8, NFC-normalised, paragraphs separated by blank lines
+    mean_conf: float          # 0..100, word confidences averaged (weighted by word length); 100 for a text layer
+    words: int
+    reliable: bool            # False when mean_conf is low (handwriting): text kept for search, the UI says so
+    engine: str               # e.g. "tesseract 5.5.4 vie (tesserocr)" or "text layer"
+    source: str               # "ocr" | "text_layer"
+    seconds: float
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OcrOptions:
+    lang: str = "vie"         # bench: scans 0.09 % CER (Vietnamese script model 0.13 %, and ~35 % slower)
+    engine: str = "auto"      # "pytesseract" | "tesserocr" | "auto" (tesserocr when importable: model kept loaded)
+    timeout_s: float = 120.0
+    dpi: int = 300            # raster resolution for warped photos and rasterised PDF pages
+    min_reliable_conf: float = 75.0   # bench: typed pages 88.8–96.6 (worst: blurred photos), handwriting-like
+    #                                   51–62.5; 75 lies in the gap (a typed page at 63.8 was a photo read at 18 % CER)
+
+
+class OcrEngineError(Exception):
+    """Tesseract crashed or failed on a page (not a timeout). ``ocr_page`` turns it into a ``SheetFailure``."""
+
+
+# ---------------------------------------------------------------------------------------- dependencies
+
+def tessdata_dir() -> str | None:
+    """Where Tesseract's language data lives: ``TESSDATA_PREFIX`` or the usual Debian/Homebrew places."""
+    env = os.environ.get("TESSDATA_PREFIX")
+    if env and os.path.isdir(env):
+        return env
+    for d in _TESSDATA_CANDIDATES:
+        if os.path.isfile(os.path.join(d, "eng.traineddata")) or os.path.isfile(os.path.join(d, "vie.traineddata")):
+            return d
+    return None
+
+
+def _has_lang(lang: str) -> bool:
+    path = tessdata_dir()
+    return path is not None and os.path.isfile(os.path.join(path, f"{lang}.traineddata"))
+
+
+def _langs(lang: str) -> list[str]:
+    return [x for x in lang.split("+") if x]
+
+
+def _apt_for(lang: str) -> str:
+    return _APT_LANG.get(lang, f"tesseract-ocr-{lang.lower()}")
+
+
+def _want_tesserocr(options: OcrOptions) -> bool:
+    if options.engine == "tesserocr":
+        return True
+    if options.engine == "pytesseract":
+        return False
+    if options.engine != "auto":
+        raise ValueError(f"unknown OCR engine {options.engine!r}; use 'tesserocr', 'pytesseract' or 'auto'")
+    try:
+        import tesserocr  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def check_ocr_dependencies(options: OcrOptions = OcrOptions()) -> None:
+    """Raise ``MissingDependency`` (with the apt-get/pip advice) when the engine or language data is missing."""
+    langs = _langs(options.lang)
+    if not langs:
+        raise MissingDependency("no OCR language given; use --ocr-lang vie")
+    if _want_tesserocr(options):
+        try:
+            import tesserocr
+        except ImportError:
+            raise MissingDependency("the Python package 'tesserocr' is not installed; install it with "
+                                    "'pip install tesserocr' (or choose the 'pytesseract' engine)") from None
+        path = tessdata_dir()
+        if path is None:
+            raise MissingDependency("Tesseract's language data was not found; install it with 'sudo apt-get "
+                                    "install tesseract-ocr tesseract-ocr-vie' or set TESSDATA_PREFIX to the "
+                                    "folder holding vie.traineddata")
+        have = set(tesserocr.get_languages(path)[1])
+    else:
+        external.require_program("tesseract", advice="install it with 'sudo apt-get install tesseract-ocr "
+                                                     "tesseract-ocr-vie' and run the command again")
+        try:
+            out = external.run(["tesseract", "--list-langs"], timeout=30).decode("utf-8", "replace")
+        except external.ExternalError as exc:
+            raise MissingDependency(f"the program 'tesseract' does not run ({exc}); reinstall it with "
+                                    "'sudo apt-get install --reinstall tesseract-ocr'") from None
+        have = {ln.strip() for ln in out.splitlines()[1:] if ln.strip()}
+        path = tessdata_dir() or "Tesseract's tessdata folder"
+    missing = [lg for lg in langs if lg not in have]
+    if missing:
+        pkgs = " ".join(_apt_for(lg) for lg in missing)
+        raise MissingDependency(
+            f"Tesseract has no language data for {', '.join(repr(m) for m in missing)} (no "
+            f"{missing[0]}.traineddata in {path}); install it with 'sudo apt-get install {pkgs}' or choose "
+            f"another language (installed: {', '.join(sorted(have)) or 'none'})")
+
+
+# --------------------------------------------------------------------------------------------- engines
+
+class _Engine(Protocol):
+    name: str
+
+    def tsv(self, image: np.ndarray, *, dpi: int, psm: int, timeout_s: float) -> tuple[str, bool]: ...
+
+    def osd(self, image: np.ndarray, *, dpi: int, timeout_s: float) -> tuple[int, float] | None: ...
+
+
+_ENV = ("env", "OMP_THREAD_LIMIT=1")
+
+
+class _CliEngine:
+    """One ``tesseract`` process per call (what pytesseract does), through ``omr.external.run``."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self.name = f"tesseract {_cli_version()} {lang} (pytesseract)"
+
+    def tsv(self, image: np.ndarray, *, dpi: int, psm: int, timeout_s: float) -> tuple[str, bool]:
+        ok, buf = cv2.imencode(".pgm", image)
+        if not ok:
+            raise OcrEngineError("the page image could not be encoded for Tesseract")
+        args = [*_ENV, "tesseract", "stdin", "stdout", "-l", self.lang, "--psm", str(psm), "--dpi", str(dpi),
+                "-c", "tessedit_do_invert=0", "tsv"]
+        try:
+            out = external.run(args, timeout=timeout_s, input=buf.tobytes())
+        except external.ExternalTimeout:
+            return "", True
+        except external.ExternalError as exc:
+            raise OcrEngineError(f"Tesseract failed: {exc}") from None
+        return out.decode("utf-8", "replace"), False
+
+    def osd(self, image: np.ndarray, *, dpi: int, timeout_s: float) -> tuple[int, float] | None:
+        ok, buf = cv2.imencode(".pgm", image)
+        args = [*_ENV, "tesseract", "stdin", "stdout", "-l", "osd", "--psm", "0", "--dpi", str(dpi)]
+        try:
+            out = external.run(args, timeout=timeout_s, input=buf.tobytes()).decode("utf-8", "replace")
+        except external.ExternalError:
+            return None                        # too few characters, timeout: the caller decides otherwise
+        rot, conf = None, 0.0
+        for line in out.splitlines():
+            if line.startswith("Rotate:"):
+                rot = int(line.split(":")[1])
+            elif line.startswith("Orientation confidence:"):
+                conf = float(line.split(":")[1])
+        return None if rot is None else (rot, conf)
+
+
+_CLI_VERSION: list[str] = []
+
+
+def _cli_version() -> str:
+    if not _CLI_VERSION:
+        try:
+            out = external.run(["tesseract", "--version"], timeout=30).decode("utf-8", "replace")
+            _CLI_VERSION.append(out.split()[1] if out.startswith("tesseract") else "?")
+        except external.ExternalError:
+            return "?"
+    return _CLI_VERSION[0]
+
+
+class _TesserocrEngine:
+    """A Tesseract kept loaded in this process (tesserocr). Not thread-safe inside: calls are serialised."""
+
+    def __init__(self, lang: str, path: str):
+        import tesserocr
+
+        self._tesserocr = tesserocr
+        self.lang = lang
+        self._lock = threading.Lock()
+        try:
+            self._api = tesserocr.PyTessBaseAPI(path=path, lang=lang, psm=tesserocr.PSM.AUTO)
+        except RuntimeError as exc:
+            raise MissingDependency(f"Tesseract could not load the language {lang!r} from {path} ({exc}); "
+                                    f"install it with 'sudo apt-get install {_apt_for(lang)}'") from None
+        self._api.SetVariable("tessedit_do_invert", "0")
+        self._osd_api = None
+        self._path = path
+        version = tesserocr.tesseract_version().split()[1]
+        self.name = f"tesseract {version} {lang} (tesserocr)"
+
+    def _set(self, api, image: np.ndarray, dpi: int) -> None:
+        img = np.ascontiguousarray(image)
+        api.SetImageBytes(img.tobytes(), img.shape[1], img.shape[0], 1, img.shape[1])
+        api.SetSourceResolution(int(dpi))
+
+    def tsv(self, image: np.ndarray, *, dpi: int, psm: int, timeout_s: float) -> tuple[str, bool]:
+        with self._lock:
+            api = self._api
+            try:
+                api.SetPageSegMode(int(psm))
+                self._set(api, image, dpi)
+                ok = api.Recognize(timeout=max(1, int(timeout_s * 1000)))
+                text = api.GetTSVText(0) or "" if ok else self._partial(api)
+            except RuntimeError as exc:
+                raise OcrEngineError(f"Tesseract failed: {exc}") from None
+            finally:
+                api.Clear()
+        return text, not ok
+
+    @staticmethod
+    def _partial(api) -> str:
+        try:
+            return api.GetTSVText(0) or ""
+        except RuntimeError:
+            return ""
+
+    def osd(self, image: np.ndarray, *, dpi: int, timeout_s: float) -> tuple[int, float] | None:
+        with self._lock:
+            if self._osd_api is None:
+                try:
+                    self._osd_api = self._tesserocr.PyTessBaseAPI(path=self._path, lang="osd",
+                                                                  psm=self._tesserocr.PSM.OSD_ONLY)
+                except RuntimeError:
+                    return None
+            api = self._osd_api
+            self._set(api, image, dpi)
+            try:
+                res = api.DetectOrientationScript()
+            except RuntimeError:
+                res = None
+            finally:
+                api.Clear()
+        if not res:
+            return None
+        # orient_deg is the clockwise rotation of the image; the CLI's "Rotate:" is the correction (same value)
+        return int(res["orient_deg"]), float(res["orient_conf"])
+
+
+_ENGINES: dict[tuple[str, str, str], _Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _engine(options: OcrOptions) -> _Engine:
+    """The engine for these options, created once per process (the tesserocr one keeps its model loaded)."""
+    kind = "tesserocr" if _want_tesserocr(options) else "pytesseract"
+    path = tessdata_dir() or ""
+    key = (kind, options.lang, path)
+    with _ENGINES_LOCK:
+        eng = _ENGINES.get(key)
+        if eng is None:
+            if kind == "tesserocr":
+                if not path:
+                    check_ocr_dependencies(options)        # raises with the install advice
+                eng = _TesserocrEngine(options.lang, path)
+            else:
+                eng = _CliEngine(options.lang)
+            _ENGINES[key] = eng
+    return eng
+
+
+# ------------------------------------------------------------------------------------------- TSV → text
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    text: str
+    mean_conf: float
+    words: int
+
+
+def _parse_tsv(tsv: str) -> _Words:
+    """Words with their confidences; lines joined by spaces, paragraphs (block/par) by a blank line."""
+    paras: list[list[list[str]]] = []
+    key_par, key_line = None, None
+    total_w = total_c = 0.0
+    n = 0
+    for row in tsv.splitlines():
+        cols = row.split("\t")
+        if len(cols) < 12 or cols[0] != "5":
+            continue
+        word = cols[11].strip()
+        if not word:
+            continue
+        try:
+            conf = float(cols[10])
+        except ValueError:
+            continue
+        kp, kl = (cols[2], cols[3]), (cols[2], cols[3], cols[4])
+        if kp != key_par:
+            paras.append([])
+            key_par, key_line = kp, None
+        if kl != key_line:
+            paras[-1].append([])
+            key_line = kl
+        paras[-1][-1].append(word)
+        if conf >= 0:
+            weight = len(word)
+            total_w += weight
+            total_c += weight * conf
+        n += 1
+    text = "\n\n".join(" ".join(" ".join(line) for line in p) for p in paras if p)
+    return _Words(unicodedata.normalize("NFC", text), total_c / total_w if total_w else 0.0, n)
+
+
+# ---------------------------------------------------------------------------------------- preprocessing
+
+def _flatten(gray: np.ndarray) -> np.ndarray:
+    """Divide by a large-blur estimate of the paper (text erased by a max filter first): even lighting."""
+    h, w = gray.shape
+    f = 8
+    small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    bg = cv2.medianBlur(bg, 5)
+    bg = cv2.GaussianBlur(bg, (0, 0), 3)
+    bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.divide(gray, np.maximum(bg, 1), scale=255)
+
+
+def _ink_mask(small: np.ndarray) -> np.ndarray:
+    """Ink on a flattened page at low resolution, without blobs touching the border (scan edges, table)."""
+    if (small < 200).mean() < 0.0005:              # nothing dark at all: Otsu would split paper noise
+        return np.zeros_like(small)
+    thr = min(200.0, float(cv2.threshold(small, 0, 255, cv2.THRESH_OTSU)[0]))
+    mask = (small < thr).astype(np.uint8) * 255
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    h, w = mask.shape
+    keep = np.zeros(n, bool)
+    x, y, bw, bh, area = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3], stats[:, 4]
+    touches = (x <= 1) | (y <= 1) | (x + bw >= w - 1) | (y + bh >= h - 1)
+    keep[1:] = ~touches[1:] & (area[1:] >= 2) & (bh[1:] < 0.2 * h) & (bw[1:] < 0.9 * w)
+    return np.where(keep[lab], 255, 0).astype(np.uint8)
+
+
+def _profile_score(ys: np.ndarray) -> float:
+    """How peaky the projection of points is (1 ≈ uniform; text lines give 2–5)."""
+    lo = int(math.floor(ys.min()))
+    hist = np.bincount((ys - lo).astype(np.int64))
+    extent = max(1, len(hist))
+    return float((hist.astype(np.float64) ** 2).sum() * extent / (len(ys) ** 2))
+
+
+def _best_angle(xs: np.ndarray, ys: np.ndarray, angles: np.ndarray) -> tuple[float, float]:
+    best = (-1.0, 0.0)
+    for a in angles:
+        r = math.radians(a)
+        proj = ys * math.cos(r) - xs * math.sin(r)
+        sc = _profile_score(proj)
+        if sc > best[0]:
+            best = (sc, float(a))
+    return best[1], best[0]
+
+
+def _direction_and_skew(mask: np.ndarray) -> tuple[int, float, float]:
+    """(quarter turns to make text lines horizontal (0 or 1), skew in degrees, line score)."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 50:
+        return 0, 0.0, 0.0
+    if len(xs) > 40000:
+        idx = np.random.default_rng(0).choice(len(xs), 40000, replace=False)
+        xs, ys = xs[idx], ys[idx]
+    xs = xs.astype(np.float64)
+    ys = ys.astype(np.float64)
+    coarse = np.arange(-12.0, 12.01, 1.0)
+    a0, s0 = _best_angle(xs, ys, coarse)
+    a1, s1 = _best_angle(ys, -xs, coarse)           # the same on the page turned a quarter
+    turn = 0
+    if s1 > s0 * 1.15:
+        turn, a0, xs, ys = 1, a1, ys, -xs
+    fine = np.arange(a0 - 1.0, a0 + 1.001, 0.1)
+    a, s = _best_angle(xs, ys, fine)
+    return turn, a, s
+
+
+def _rotate(img: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Rotate about the centre, growing the canvas so nothing is cut; background white."""
+    h, w = img.shape
+    M = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle_deg, 1.0)
+    c, s = abs(M[0, 0]), abs(M[0, 1])
+    W, H = int(math.ceil(w * c + h * s)), int(math.ceil(w * s + h * c))
+    M[0, 2] += (W - w) / 2
+    M[1, 2] += (H - h) / 2
+    return cv2.warpAffine(img, M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=255)
+
+
+def _text_box(mask: np.ndarray, f: float, shape: tuple[int, int], pad: int) -> tuple[int, int, int, int] | None:
+    """Bounding box (r0, r1, c0, c1) at full resolution of the ink in a low-resolution mask."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return None
+    r0 = max(0, int(ys.min() * f) - pad)
+    r1 = min(shape[0], int((ys.max() + 1) * f) + pad)
+    c0 = max(0, int(xs.min() * f) - pad)
+    c1 = min(shape[1], int((xs.max() + 1) * f) + pad)
+    return r0, r1, c0, c1
+
+
+def _small(img: np.ndarray, long_px: int = 1500) -> tuple[np.ndarray, float]:
+    h, w = img.shape
+    f = max(1.0, max(h, w) / long_px)
+    return cv2.resize(img, (max(1, round(w / f)), max(1, round(h / f))), interpolation=cv2.INTER_AREA), f
+
+
+# ------------------------------------------------------------------------------------------------- OCR
+
+class _Deadline:
+    def __init__(self, seconds: float):
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+
+def _marks_vote(mask: np.ndarray) -> bool | None:
+    """Upside down by the shape of the text lines: True/False when clear, None when unsure.
+
+    Vietnamese print carries far more ink above the x-height band (ascenders, capitals and the tone and vowel
+    marks) than below it (descenders, the dot below): typed pages measure 2.1–2.5 upright and 0.39–0.47
+    upside down; handwriting, whose lines merge, lands in between and is left to Tesseract's OSD.
+    """
+    prof = (mask > 0).sum(1).astype(np.float64)
+    ink = prof > 0
+    edges = np.flatnonzero(np.diff(np.r_[0, ink.astype(np.int8), 0]))
+    runs = [(a, b) for a, b in zip(edges[::2], edges[1::2]) if b - a >= 3]
+    if len(runs) < 5:
+        return None
+    heights = np.array([b - a for a, b in runs], np.float64)
+    med = float(np.median(heights))
+    above = below = 0.0
+    up = down = 0
+    for (a, b), hgt in zip(runs, heights):
+        if not 0.5 * med <= hgt <= 1.8 * med:
+            continue                              # merged lines or specks
+        seg = prof[a:b]
+        core = np.flatnonzero(seg >= 0.5 * seg.max())
+        ab, be = float(seg[:core[0]].sum()), float(seg[core[-1] + 1:].sum())
+        above += ab
+        below += be
+        up += ab > be
+        down += be > ab
+    n = up + down
+    if n < 5:
+        return None
+    ratio = above / max(below, 1.0)
+    if ratio >= 1.8 and up >= 0.85 * n:
+        return False
+    if ratio <= 0.55 and down >= 0.85 * n:
+        return True
+    return None
+
+
+def _upside_down(engine: _Engine, page: np.ndarray, mask: np.ndarray, dpi: int, deadline: _Deadline) -> bool:
+    """Is the (deskewed, cropped) page upside down? The marks vote, then OSD, then a two-way confidence test."""
+    vote = _marks_vote(mask)
+    if vote is not None:
+        return vote
+    budget = min(10.0, deadline.left())
+    if budget <= 0:
+        return False
+    small = page
+    osd_dpi = dpi
+    if dpi > 200:                                    # OSD needs ~150 dpi at most: 4× fewer pixels
+        small = cv2.resize(page, (page.shape[1] // 2, page.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        osd_dpi = dpi // 2
+    res = engine.osd(small, dpi=osd_dpi, timeout_s=budget)
+    if res is not None and res[1] >= 1.5 and res[0] in (0, 180):
+        return res[0] == 180
+    # unsure: read a strip of the page both ways and keep the more confident reading
+    h = page.shape[0]
+    strip = page[int(h * 0.35):int(h * 0.55)]
+    confs = []
+    for img in (strip, np.ascontiguousarray(strip[::-1, ::-1])):
+        left = min(10.0, deadline.left())
+        if left <= 0:
+            return False
+        tsv, _ = engine.tsv(img, dpi=dpi, psm=6, timeout_s=left)
+        confs.append(_parse_tsv(tsv).mean_conf)
+    return confs[1] > confs[0] + 5
+
+
+def ocr_image(image: np.ndarray, options: OcrOptions = OcrOptions()) -> OcrResult:
+    """OCR one page image (grayscale uint8; colour is converted). Never raises for a bad page: blank → empty.
+
+    Raises ``MissingDependency`` when the engine or language data is missing, ``OcrEngineError`` when
+    Tesseract crashes, ``ValueError`` for an array that is not an image.
+    """
+    t0 = time.perf_counter()
+    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
+        raise ValueError("ocr_image needs a 2-D grayscale uint8 image")
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY if image.shape[2] == 3 else cv2.COLOR_BGRA2GRAY)
+    if image.dtype != np.uint8:
+        raise ValueError(f"ocr_image needs a uint8 image, got {image.dtype}")
+    if options.timeout_s <= 0:
+        raise ValueError("timeout_s must be positive")
+    deadline = _Deadline(options.timeout_s)
+    engine = _engine(options)
+    warnings: list[str] = []
+
+    def result(words: _Words | None, name: str | None = None) -> OcrResult:
+        w = words or _Words("", 0.0, 0)
+        return OcrResult(w.text, round(w.mean_conf, 2), w.words,
+                         bool(w.words > 0 and w.mean_conf >= options.min_reliable_conf), name or engine.name,
+                         "ocr", time.perf_counter() - t0, tuple(warnings))
+
+    # 1. the sheet in a photo
+    page = image
+    dpi = max(70, min(600, int(round(max(image.shape) / (pagefind.A4_MM[1] / 25.4)))))
+    try:
+        found = pagefind.find_page(image)
+    except pagefind.PageNotFound:
+        found = None
+    if found is not None:
+        page, _ = pagefind.warp_to_a4(image, found.corners, dpi=options.dpi)
+        dpi = options.dpi
+        warnings.append("page found by edges (photo): warped flat to A4")
+    # 2. even lighting
+    page = _flatten(page)
+    # 3. direction and skew, then the text block
+    small, f = _small(page)
+    mask = _ink_mask(small)
+    if cv2.countNonZero(mask) < 30:
+        warnings.append("blank page: no ink found")
+        return result(None)
+    turn, skew, _ = _direction_and_skew(mask)
+    if turn:
+        page = np.ascontiguousarray(np.rot90(page, 1))     # a quarter counter-clockwise
+        mask = np.ascontiguousarray(np.rot90(mask, 1))
+    if abs(skew) >= 0.15:
+        page = _rotate(page, skew)
+        small, f = _small(page)
+        mask = _ink_mask(small)
+    box = _text_box(mask, f, page.shape, pad=int(0.2 * dpi))
+    if box is None:
+        warnings.append("blank page: no ink found")
+        return result(None)
+    r0, r1, c0, c1 = box
+    page = np.ascontiguousarray(page[r0:r1, c0:c1])
+    # 4. upside down?
+    if _upside_down(engine, page, mask, dpi, deadline):
+        page = np.ascontiguousarray(page[::-1, ::-1])
+    # 5. recognition
+    left = deadline.left()
+    if left <= 0.05:
+        warnings.append(f"timeout: page not recognised within {options.timeout_s:g} s")
+        return result(None)
+    tsv, timed_out = engine.tsv(page, dpi=dpi, psm=3, timeout_s=left)
+    words = _parse_tsv(tsv)
+    if timed_out:
+        warnings.append(f"timeout: page {'partly' if words.words else 'not'} recognised within "
+                        f"{options.timeout_s:g} s")
+    # 6. a degraded typed page (blurred photo): a second reading with the script model, keep the surer one
+    second = _SECOND_OPINION.get(options.lang)
+    lo, hi = _SECOND_OPINION_CONF
+    if (second is not None and not timed_out and lo <= words.mean_conf < hi and deadline.left() > 1.0
+            and _has_lang(second)):
+        other = _engine(dataclasses.replace(options, lang=second))
+        tsv2, timed_out2 = other.tsv(page, dpi=dpi, psm=3, timeout_s=deadline.left())
+        words2 = _parse_tsv(tsv2)
+        if not timed_out2 and words2.mean_conf > words.mean_conf and words2.words >= 0.97 * words.words:
+            warnings.append(f"degraded page: read again with '{second}' (confidence {words.mean_conf:.1f} → "
+                            f"{words2.mean_conf:.1f})")
+            return result(words2, other.name)
+    return result(words)
+
+
+# --------------------------------------------------------------------------------------- text layer (PDF)
+
+def _visible_text(path: str, index: int) -> tuple[bool, bool]:
+    """(draws visible text — not only an invisible OCR layer —, draws an image) for PDF page ``index``."""
+    import pikepdf
+
+    with pikepdf.open(path) as pdf:
+        page = pdf.pages[index]
+        seen: set[tuple[int, int]] = set()
+        images = [False]
+
+        def scan(obj, depth: int) -> bool:
+            try:
+                instructions = pikepdf.parse_content_stream(obj)
+            except pikepdf.PdfError:
+                return False
+            mode = 0
+            stack: list[int] = []
+            xobjs = None
+            try:
+                res = obj.get("/Resources")
+                xobjs = res.get("/XObject") if res is not None else None
+            except (AttributeError, pikepdf.PdfError):
+                xobjs = None
+            for ins in instructions:
+                op = str(ins.operator)
+                if op == "q":
+                    stack.append(mode)
+                elif op == "Q" and stack:
+                    mode = stack.pop()
+                elif op == "Tr":
+                    mode = int(ins.operands[0])
+                elif op in ("Tj", "TJ", "'", '"') and mode != 3:
+                    return True
+                elif op == "Do" and depth < 3 and xobjs is not None:
+                    x = xobjs.get(str(ins.operands[0]))
+                    if x is not None and x.get("/Subtype") == "/Image":
+                        images[0] = True
+                    if x is not None and x.get("/Subtype") == "/Form" and x.objgen not in seen:
+                        seen.add(x.objgen)
+                        if scan(x, depth + 1):
+                            return True
+            return False
+
+        return scan(page, 0), images[0]
+
+
+def _clean_layout_text(raw: str) -> str:
+    """pdftotext -layout output → paragraphs (blank-line separated) of space-joined lines, NFC."""
+    text = unicodedata.normalize("NFC", raw.replace("\f", "\n"))
+    paras, cur = [], []
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if line:
+            cur.append(line)
+        elif cur:
+            paras.append(" ".join(cur))
+            cur = []
+    if cur:
+        paras.append(" ".join(cur))
+    return "\n\n".join(paras)
+
+
+def _text_layer(ref: PageRef, timeout_s: float) -> tuple[str | None, list[str]]:
+    """(the page's own text, warnings); text None when the page must be recognised by OCR instead."""
+    try:
+        visible, image = _visible_text(ref.path, ref.index)
+    except Exception:  # noqa: BLE001 — an odd PDF: let the loader decide what it is
+        return None, []
+    if not visible:
+        return None, []
+    n = str(ref.index + 1)
+    try:
+        raw = external.run(["pdftotext", "-layout", "-enc", "UTF-8", "-f", n, "-l", n, ref.path, "-"],
+                           timeout=timeout_s)
+    except external.ExternalError as exc:
+        return None, [f"text layer not read ({exc}): page recognised by OCR instead"]
+    text = _clean_layout_text(raw.decode("utf-8", "replace"))
+    letters = sum(ch.isalpha() for ch in text)
+    if letters < _MIN_TEXT_LAYER_CHARS:
+        return None, []
+    if image and letters < _MIN_TEXT_WITH_IMAGE:      # a scan with a stamped header/footer ("Scanned with …")
+        return None, []
+    if text.count("\ufffd") > 0.02 * letters:
+        return None, ["text layer unusable (its fonts have no character mapping): page recognised by OCR instead"]
+    return text, []
+
+
+def ocr_page(ref: PageRef, options: OcrOptions = OcrOptions(), load: LoadOptions = FULL_RESOLUTION
+             ) -> OcrResult | SheetFailure:
+    """The text of one page: a born-digital PDF page's text layer, else OCR of the page at full resolution.
+
+    ``load`` is used with its reduced decoding switched off (OCR needs every pixel) and PDF pages rasterised
+    at ``options.dpi``. Bad pages and engine crashes come back as ``SheetFailure``; a missing engine or
+    language raises ``MissingDependency`` (check it once with ``check_ocr_dependencies`` before a batch).
+    """
+    t0 = time.perf_counter()
+    warns: list[str] = []
+    if ref.kind == "pdf":
+        text, warns = _text_layer(ref, options.timeout_s)
+        if text is not None:
+            return OcrResult(text, 100.0, len(text.split()), True, "text layer", "text_layer",
+                             time.perf_counter() - t0, tuple(warns))
+    load = dataclasses.replace(load, target_long_side_px=1 << 30, rasterise_dpi=options.dpi)
+    page = load_page(ref, load)
+    if isinstance(page, SheetFailure):
+        return page
+    assert isinstance(page, Page)
+    try:
+        res = ocr_image(page.image, options)
+    except OcrEngineError as exc:
+        return SheetFailure(ref.path, ref.index + 1, Reject.INTERNAL,
+                            f"page {ref.index + 1} of {os.path.basename(ref.path)} could not be recognised: "
+                            f"{exc}; please report this with the file")
+    return dataclasses.replace(res, seconds=time.perf_counter() - t0, warnings=(*warns, *res.warnings))

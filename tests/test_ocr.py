@@ -1,0 +1,272 @@
+"""omr.ocr: typed Vietnamese read back, text layers taken as they are, rotations, photos, blanks, timeouts."""
+from __future__ import annotations
+
+import unicodedata
+
+import cv2
+import numpy as np
+import pytest
+
+from omr import pagefind
+from omr.errors import MissingDependency
+from omr.load import LoadOptions, plan_pages
+from omr.ocr import OcrOptions, OcrResult, _parse_tsv, check_ocr_dependencies, ocr_image, ocr_page
+
+SERIF = "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf"
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+PARAGRAPH = unicodedata.normalize("NFC", (
+    "Dịch vụ công trực tuyến giúp người dân ở Thành phố Hà Nội nộp hồ sơ, theo dõi tiến độ và nhận kết quả "
+    "mà không phải xếp hàng. Mỗi bước xử lý đều được ghi lại, có thời hạn rõ ràng, nên người nộp biết hồ sơ "
+    "của mình đang nằm ở đâu. Nhiều người cao tuổi vẫn cần được hướng dẫn cách chụp giấy tờ cho rõ nét và "
+    "cách nhận mã xác thực qua tin nhắn."))
+
+ENGINES = ["tesserocr", "pytesseract"]
+
+
+def _engine_param(name: str):
+    if name == "tesserocr":
+        pytest.importorskip("tesserocr")
+    return name
+
+
+def levenshtein(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def cer(truth: str, got: str) -> float:
+    t, g = " ".join(truth.split()), " ".join(got.split())
+    return levenshtein(t, g) / len(t)
+
+
+def render(text: str, *, width: int = 2480, height: int = 1100, dpi: int = 300, margin: int = 295) -> np.ndarray:
+    """Liberation Serif 14 pt at ``dpi`` (Times New Roman metrics), wrapped, on white."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(SERIF, 14 / 72 * dpi)
+    im = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(im)
+    y, line = margin, []
+    for word in text.split():
+        if line and font.getlength(" ".join(line + [word])) > width - 2 * margin:
+            draw.text((margin, y), " ".join(line), font=font, fill=0)
+            y += int(14 / 72 * dpi * 1.3)
+            line = []
+        line.append(word)
+    draw.text((margin, y), " ".join(line), font=font, fill=0)
+    return np.asarray(im).copy()
+
+
+@pytest.fixture(scope="module")
+def paragraph_image() -> np.ndarray:
+    return render(PARAGRAPH)
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_typed_vietnamese_reads_back_with_diacritics(paragraph_image, engine):
+    res = ocr_image(paragraph_image, OcrOptions(engine=_engine_param(engine)))
+    assert isinstance(res, OcrResult)
+    assert res.source == "ocr" and engine in res.engine
+    assert res.text == unicodedata.normalize("NFC", res.text)
+    rate = cer(PARAGRAPH, res.text)
+    assert rate <= 0.01, f"CER {rate:.2%}: {res.text!r}"
+    assert "Dịch vụ công trực tuyến" in res.text
+    assert "Thành phố Hà Nội" in res.text
+    assert res.reliable and res.mean_conf >= 85
+    assert res.words == len(res.text.split())
+
+
+def test_upside_down_scan_file_is_read(tmp_path, paragraph_image):
+    page = np.full((3508, 2480), 255, np.uint8)
+    page[300:300 + paragraph_image.shape[0]] = paragraph_image
+    upside = np.ascontiguousarray(page[::-1, ::-1])
+    path = tmp_path / "scan.jpg"
+    cv2.imwrite(str(path), upside, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    refs = plan_pages(str(path), LoadOptions())
+    assert isinstance(refs, list)
+    res = ocr_page(refs[0])
+    assert isinstance(res, OcrResult), res
+    assert res.source == "ocr"
+    assert cer(PARAGRAPH, res.text) <= 0.01, res.text
+    assert "Thành phố Hà Nội" in res.text
+
+
+def test_upside_down_short_text_falls_back_to_orientation_detection():
+    text = "Thành phố Hà Nội triển khai dịch vụ công trực tuyến cho mọi người dân trong toàn thành phố."
+    img = render(text, height=600)
+    res = ocr_image(np.ascontiguousarray(img[::-1, ::-1]))          # two lines: too few for the marks vote
+    assert cer(text, res.text) <= 0.02, res.text
+
+
+def test_quarter_turned_and_skewed_page_is_read(paragraph_image):
+    img = np.ascontiguousarray(np.rot90(paragraph_image, -1))            # fed sideways
+    h, w = img.shape
+    M = cv2.getRotationMatrix2D((w / 2, h / 2), 3.0, 1.0)                 # and 3° skewed
+    img = cv2.warpAffine(img, M, (w, h), borderValue=255)
+    res = ocr_image(img)
+    assert cer(PARAGRAPH, res.text) <= 0.015, res.text
+    assert "Dịch vụ công trực tuyến" in res.text
+
+
+# ------------------------------------------------------------------------------------------------ photos
+
+def _photo(page: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The page lying in perspective on a grey textured table, with a light gradient; and its true corners."""
+    h, w = page.shape
+    FW, FH = 2000, 2600
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64) - 0.5
+    dst = np.array([[260, 230], [1720, 300], [1820, 2380], [170, 2310]], np.float64)
+    H = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
+    rng = np.random.default_rng(5)
+    table = cv2.resize(rng.uniform(70, 110, (FH // 20, FW // 20)).astype(np.float32), (FW, FH))
+    frame = table.astype(np.uint8)
+    cv2.warpPerspective(page, H, (FW, FH), dst=frame, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_TRANSPARENT)
+    light = np.linspace(0.75, 1.0, FW, dtype=np.float32)[None, :] * np.ones((FH, 1), np.float32)
+    frame = cv2.multiply(frame, light, dtype=cv2.CV_8U)
+    frame = cv2.GaussianBlur(frame, (0, 0), 0.7)
+    noise = rng.normal(0, 3, frame.shape).astype(np.int16)
+    return cv2.add(frame, noise, dtype=cv2.CV_8U), dst
+
+
+def test_phone_photo_is_found_dewarped_and_read(paragraph_image):
+    page = np.full((3508, 2480), 255, np.uint8)
+    page[250:250 + paragraph_image.shape[0]] = paragraph_image
+    photo, truth = _photo(page)
+    found = pagefind.find_page(photo)
+    err = np.linalg.norm(found.corners - truth, axis=1)
+    assert err.max() <= 3.0, (found.corners, truth)
+    res = ocr_image(photo)
+    assert any(w.startswith("page found by edges") for w in res.warnings)
+    assert cer(PARAGRAPH, res.text) <= 0.02, res.text
+    assert "Thành phố Hà Nội" in res.text
+
+
+def test_page_filling_the_frame_is_not_warped():
+    frame = np.full((1400, 1000), 240, np.uint8)
+    with pytest.raises(pagefind.PageNotFound):
+        pagefind.find_page(frame)
+
+
+# ----------------------------------------------------------------------------------------- text layers
+
+def test_born_digital_pdf_page_gives_its_text_layer(tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("DejaVuSans", DEJAVU))
+    paras = [["Bài làm", ], ["Dịch vụ công trực tuyến giúp người dân tiết kiệm thời gian.",
+                             "Thành phố Hà Nội đã đưa nhiều thủ tục lên mạng."],
+             ["Đoạn thứ hai: quyền và nghĩa vụ của công dân."]]
+    path = tmp_path / "essay.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    for page_no in (1, 2):
+        c.setFont("DejaVuSans", 14)
+        y = 780
+        for para in paras:
+            for line in para:
+                c.drawString(72, y, f"{line} (trang {page_no})" if line == para[-1] and para is paras[-1] else line)
+                y -= 20
+            y -= 20                       # a blank line's worth between paragraphs
+        c.showPage()
+    c.save()
+    refs = plan_pages(str(path), LoadOptions())
+    assert isinstance(refs, list) and len(refs) == 2
+    res = ocr_page(refs[1])
+    assert isinstance(res, OcrResult), res
+    assert res.source == "text_layer" and res.engine == "text layer"
+    assert res.text == ("Bài làm\n\n"
+                        "Dịch vụ công trực tuyến giúp người dân tiết kiệm thời gian. "
+                        "Thành phố Hà Nội đã đưa nhiều thủ tục lên mạng.\n\n"
+                        "Đoạn thứ hai: quyền và nghĩa vụ của công dân. (trang 2)")
+    assert res.mean_conf == 100.0 and res.reliable and res.words == len(res.text.split())
+
+
+def test_scanned_pdf_page_is_recognised_not_taken_as_text(tmp_path, paragraph_image):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+    from PIL import Image
+
+    path = tmp_path / "scan.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    w_pt = A4[0]
+    h_pt = w_pt * paragraph_image.shape[0] / paragraph_image.shape[1]
+    c.drawImage(ImageReader(Image.fromarray(paragraph_image)), 0, A4[1] - h_pt, w_pt, h_pt)
+    c.showPage()
+    c.save()
+    refs = plan_pages(str(path), LoadOptions())
+    res = ocr_page(refs[0])
+    assert isinstance(res, OcrResult), res
+    assert res.source == "ocr"
+    assert "Dịch vụ công trực tuyến" in res.text
+
+
+# ------------------------------------------------------------------------------------ degraded outcomes
+
+def test_blank_page_gives_empty_unreliable_text():
+    rng = np.random.default_rng(1)
+    blank = cv2.add(np.full((3508, 2480), 245, np.uint8), rng.normal(0, 2, (3508, 2480)).astype(np.int16),
+                    dtype=cv2.CV_8U)
+    res = ocr_image(blank)
+    assert res.text == "" and res.words == 0
+    assert res.reliable is False and res.mean_conf == 0.0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_timeout_degrades_with_a_warning(paragraph_image, engine):
+    res = ocr_image(paragraph_image, OcrOptions(engine=_engine_param(engine), timeout_s=0.02))
+    assert any(w.startswith("timeout") for w in res.warnings), res.warnings
+    assert res.seconds < 5
+
+
+def test_low_confidence_is_unreliable(paragraph_image):
+    strict = OcrOptions(min_reliable_conf=99.9)
+    res = ocr_image(paragraph_image, strict)
+    assert res.words > 0 and res.mean_conf < 99.9 and res.reliable is False
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_missing_language_data_is_a_missing_dependency(engine):
+    with pytest.raises(MissingDependency, match=r"'xyz'.*apt-get install tesseract-ocr-xyz"):
+        check_ocr_dependencies(OcrOptions(lang="xyz", engine=_engine_param(engine)))
+
+
+def test_installed_language_passes_the_check():
+    check_ocr_dependencies(OcrOptions())
+
+
+def test_tsv_paragraphs_and_length_weighted_confidence():
+    head = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    rows = [
+        "5\t1\t1\t1\t1\t1\t0\t0\t1\t1\t90\tMột",
+        "5\t1\t1\t1\t2\t1\t0\t0\t1\t1\t60\thai",
+        "4\t1\t1\t2\t1\t0\t0\t0\t1\t1\t-1\t",
+        "5\t1\t1\t2\t1\t1\t0\t0\t1\t1\t30\tba.",
+        "5\t1\t2\t1\t1\t1\t0\t0\t1\t1\t-1\t ",
+    ]
+    w = _parse_tsv("\n".join([head, *rows]))
+    assert w.text == "Một hai\n\nba."
+    assert w.words == 3
+    assert w.mean_conf == pytest.approx((90 * 3 + 60 * 3 + 30 * 3) / 9)
+
+
+def test_not_an_image_is_a_value_error():
+    with pytest.raises(ValueError, match="uint8"):
+        ocr_image(np.zeros((100, 100), np.float32))
+
+
+def test_tesseract_failure_is_a_typed_error(paragraph_image):
+    from omr.ocr import OcrEngineError, _CliEngine
+
+    with pytest.raises(OcrEngineError, match="Tesseract failed"):
+        _CliEngine("xyz").tsv(paragraph_image, dpi=300, psm=3, timeout_s=30)
