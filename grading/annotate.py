@@ -117,7 +117,7 @@ def pages_to_annotate(store: Store, *, participant: str | None = None) -> Iterat
                        scores.c.questions, scores.c.key_digest)
              .select_from(pages.join(submissions, pages.c.submission_id == submissions.c.id)
                           .outerjoin(scores, scores.c.page_id == pages.c.id))
-             .where(pages.c.status != "rejected", pages.c.page_no > 0)
+             .where(pages.c.status.notin_(["rejected", "essay"]), pages.c.page_no > 0)
              .order_by(pages.c.participant, submissions.c.source, pages.c.page_no))
         if participant is not None:
             q = q.where(pages.c.participant == participant)

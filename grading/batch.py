@@ -10,6 +10,8 @@ a process pool with a serial twin) or a Dask cluster reads the pages. Steps:
    says ``duplicate of <path>`` — never dropped silently. Its stored hash is derived from the content hash
    and its own path, so re-runs skip it too.
 3. ``plan_pages``: a file rejected here is recorded at once (with its hash, size and the failure).
+   A submission is a sequence of pages: pages the reader finds no sheet on (``not_a_sheet``) are recorded as the
+   submission's *essay pages* (``grading.essays.assign_essay_pages``), each essay pending OCR (``omr ocr``).
 4. Pages are read in input order; as soon as the last page of a file is in, the parent records the whole file
    in ONE transaction (``Store.record_submission``). A ``kill -9`` therefore loses at most the files being
    read; the next run reads exactly those again.
@@ -38,8 +40,9 @@ from omr.progress import Progress
 from omr.read import ReadOptions, run_pages
 from omr.records import Reject, SheetFailure, SheetReading, Status
 
+from .essays import assign_essay_pages
 from .keys import KeySet, load_keys
-from .store import Store, flags, pages, submissions
+from .store import EssayCounts, Store, flags, pages, submissions
 
 Record = SheetReading | SheetFailure
 _HASH_BLOCK = 1 << 20
@@ -187,35 +190,49 @@ def _read_chunk(refs: list[PageRef], layout: Layout, load: LoadOptions) -> list[
     return [read_ref(r, layout, load) for r in refs]
 
 
-def read_dask(refs: list[PageRef], layout: Layout, options: GradeOptions) -> Iterator[Record]:
-    """Read pages on an existing Dask cluster, ``chunk_pages`` pages per task, yielding records in input order.
-    Workers only read (they need this package installed and the scans at the same paths); the parent writes.
-    Ctrl-C (or any error) cancels the tasks not yet done."""
-    if not refs:
-        return
+def dask_client(address: str) -> Any:
+    """A client of the Dask scheduler at ``address`` (``MissingDependency`` / ``SchedulerError`` otherwise)."""
     try:
         from distributed import Client
     except ImportError:
         raise MissingDependency("--scheduler needs Dask: pip install 'dask[distributed]' (on this machine and "
                                 "on the workers), or run without --scheduler") from None
     try:
-        client = Client(options.scheduler, timeout=15, set_as_default=False)
+        return Client(address, timeout=15, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise SchedulerError(f"cannot reach the Dask scheduler at {options.scheduler}: {exc}; check the address "
+        raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {exc}; check the address "
                              "(tcp://host:8786) and that the scheduler is running, or run without --scheduler") \
             from None
+
+
+def dask_map(address: str, fn: Callable[..., list[Any]], items: list[Any], *, chunk: int, shared: Any,
+             args: tuple[Any, ...] = ()) -> Iterator[Any]:
+    """Run ``fn(items[i:i+chunk], shared, *args)`` (a list of results) as tasks on the Dask cluster at ``address``
+    and yield every result, chunk after chunk in input order. ``shared`` is sent to every worker once.
+    Workers only compute (they need this package installed and the files at the same paths); the parent writes.
+    Ctrl-C (or any error) cancels the tasks not yet done."""
+    if not items:
+        return
+    client = dask_client(address)
     futures: list[Any] = []
     try:
-        layout_f = client.scatter(layout, broadcast=True)
-        n = max(1, options.chunk_pages)
-        futures = [client.submit(_read_chunk, refs[i:i + n], layout_f, options.load, pure=False)
-                   for i in range(0, len(refs), n)]
+        shared_f = client.scatter(shared, broadcast=True) if shared is not None else None
+        n = max(1, chunk)
+        futures = [client.submit(fn, items[i:i + n], shared_f, *args, pure=False)
+                   for i in range(0, len(items), n)]
         for fut in futures:
             yield from fut.result()
     finally:
         if futures:
             client.cancel(futures)
         client.close()
+
+
+def read_dask(refs: list[PageRef], layout: Layout, options: GradeOptions) -> Iterator[Record]:
+    """Read pages on an existing Dask cluster, ``chunk_pages`` pages per task, yielding records in input order."""
+    assert options.scheduler is not None
+    return dask_map(options.scheduler, _read_chunk, refs, chunk=options.chunk_pages, shared=layout,
+                    args=(options.load,))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -235,9 +252,16 @@ def grade(inputs: list[str], contest: Contest, store: Store, options: GradeOptio
     t0 = time.perf_counter()
     tally = RunTally() if tally is None else tally
     keys = contest.keys
+    regions = tuple(e.id for e in contest.layout.essays)
 
-    def record(f: _File, results: list[Record], *, source: str | None = None) -> None:
-        res = store.record_submission(source or f.path, f.digest, f.size, results, keys, run_id=run_id)
+    def record(f: _File, results: list[Record], *, read: bool = False) -> None:
+        # pages that are not answer sheets are the submission's essay pages (never rejected)
+        assigned = assign_essay_pages(results)
+        if read:
+            for r in assigned:
+                tally.page_status[r.status if isinstance(r.status, str) else r.status.value] += 1
+        res = store.record_submission(f.path, f.digest, f.size, assigned, keys, run_id=run_id,
+                                      essay_regions=regions)
         if res.created:
             tally.recorded += 1
         else:
@@ -294,13 +318,12 @@ def grade(inputs: list[str], contest: Contest, store: Store, options: GradeOptio
             buf: list[Record] = []
             for rec in read_pages(refs, contest.layout, options):
                 tally.pages_read += 1
-                tally.page_status[rec.status.value] += 1
                 if current is None or rec.source != current.path:
                     raise AssertionError(f"page of {rec.source} arrived while reading "
                                          f"{current.path if current else 'nothing'}")
                 buf.append(rec)
                 if len(buf) == need:
-                    record(current, buf)
+                    record(current, buf, read=True)
                     buf = []
                     current, need = next(pending, (None, 0))
                 bar.advance()
@@ -322,6 +345,7 @@ class Accounting:
     counts: dict[str, int]                 # Store.counts()
     rejected_by: dict[str, int]            # rejected pages by reason code
     open_flags_by: dict[str, int]          # open flags by reason
+    essays: EssayCounts | None = None      # essay pages and regions, and their OCR
 
     @property
     def exit_code(self) -> ExitCode:
@@ -338,6 +362,9 @@ class Accounting:
         lines = [f"{'':<14}{'files':>8}{'pages':>8}"]
         for label, s in rows:
             lines.append(f"{label:<14}{c[f'submissions_{s}']:>8}{c[f'pages_{s}']:>8}")
+        e = self.essays
+        if e is not None and e.pages:
+            lines.append(f"{'essay pages':<14}{'':>8}{e.pages:>8}")
         lines.append(f"{'total':<14}{c['submissions']:>8}{c['pages']:>8}")
         lines.append(f"pages scored: {c['pages_graded']} final · open flags: {c['flags_open']} · "
                      f"resolved flags: {c['flags_resolved']} · pages without a key: {c['pages_no_key']}")
@@ -345,6 +372,12 @@ class Accounting:
             lines.append("rejected because: " + ", ".join(f"{k} {v}" for k, v in _by_count(self.rejected_by)))
         if self.open_flags_by:
             lines.append("open flags: " + ", ".join(f"{k} {v}" for k, v in _by_count(self.open_flags_by)))
+        if e is not None and (e.pages or e.regions):
+            lines.append(f"essays: {e.pages} page(s) ({e.no_participant} without a participant), {e.regions} "
+                         f"region(s) · OCR pending {e.pending}, done {e.done} ({e.unreliable} low confidence), "
+                         f"failed {e.failed}"
+                         + (f" · near-duplicate pairs {e.duplicate_pairs}" if e.duplicate_pairs else "")
+                         + (" — run `omr ocr --contest DIR`" if e.pending else ""))
         return "\n".join(lines)
 
 
@@ -362,7 +395,7 @@ def accounting(store: Store) -> Accounting:
             sa.select(flags.c.reason, sa.func.count()).where(flags.c.state == "open")
             .group_by(flags.c.reason)).all())
     return Accounting(counts, {str(k): int(v) for k, v in rejected.items()},
-                      {str(k): int(v) for k, v in open_flags.items()})
+                      {str(k): int(v) for k, v in open_flags.items()}, store.essay_counts())
 
 
 def run_exit_code(tally: RunTally, acc: Accounting) -> ExitCode:

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from omr.cli import Handler, _positive_int, main as omr_main
 from omr.errors import ExitCode
@@ -30,6 +31,33 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     s.add_argument("--workers", type=_positive_int, default=None, help="processes (default: all cores)")
     s.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="read pages on an existing Dask cluster (tcp://host:port) instead of local processes")
+    s.add_argument("--ocr", choices=("inline", "later"), default="later",
+                   help="essays: 'later' (default) registers them pending for `omr ocr`; 'inline' reads them "
+                        "at the end of this run")
+
+    s = sub.add_parser("ocr", help="recognise essay text: the contest's pending essays (resumable), or one FILE "
+                                   "printed to stdout")
+    s.add_argument("file", nargs="?", metavar="FILE", help="an image or PDF to read (no store involved)")
+    s.add_argument("--contest", default=None, metavar="DIR", help="contest folder: OCR its pending essays")
+    s.add_argument("--db", default=None, metavar="URL", help="results store (default: DIR/out/results.sqlite)")
+    s.add_argument("--workers", type=_positive_int, default=None, help="processes (default: all cores)")
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the OCR on an existing Dask cluster (tcp://host:port) instead of local processes")
+    s.add_argument("--retry-failed", action="store_true", help="also read again the essays whose OCR failed")
+    s.add_argument("--lang", default=None, help="Tesseract language(s) (default: vie)")
+
+    s = sub.add_parser("duplicates", help="find near-duplicate essays (shared passages), store and list them")
+    contest_args(s)
+    s.add_argument("--threshold", type=_fraction_arg, default=None,
+                   help="containment (share of the shorter essay's 5-word runs found in the other) from which "
+                        "a pair is reported, above 0 and at most 1 (default 0.5)")
+
+    s = sub.add_parser("search", help="full-text search in the essays' recognised text")
+    s.add_argument("query", metavar="QUERY", help="words that must all appear (Vietnamese, with diacritics)")
+    contest_args(s)
+    s.add_argument("--plain", action="store_true", help="match without diacritics (hoc finds học, hộc, …)")
+    s.add_argument("--blind", action="store_true", help="do not show participant ids (anonymous codes only)")
+    s.add_argument("--limit", type=_positive_int, default=50, help="at most this many essays (default 50)")
 
     s = sub.add_parser("status", help="what the results store holds: files and pages by status, reasons, flags")
     contest_args(s)
@@ -55,6 +83,12 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     contest_args(s)
     s.add_argument("--out", "-o", required=True, help="results.xlsx or results.csv")
 
+    s = sub.add_parser("demo", help="generate a small sample contest, read it, compare with the truth, grade "
+                                    "it into SQLite and export (what `make run` runs)")
+    s.add_argument("--out", default="out/demo")
+    s.add_argument("-n", type=_positive_int, default=24)
+    s.add_argument("--workers", type=_positive_int, default=None)
+
     s = sub.add_parser("annotate", help="write each graded page straightened, with every answer marked "
                                         "correct / wrong / to review and a legend (JPEG per page)")
     contest_args(s)
@@ -62,7 +96,18 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     s.add_argument("--participant", default=None, help="only this participant's pages")
 
     return {"grade": _cmd_grade, "status": _cmd_status, "flags": _cmd_flags, "resolve": _cmd_resolve,
-            "rescore": _cmd_rescore, "export": _cmd_export, "annotate": _cmd_annotate}
+            "rescore": _cmd_rescore, "export": _cmd_export, "annotate": _cmd_annotate, "demo": _cmd_demo, "ocr": _cmd_ocr,
+            "duplicates": _cmd_duplicates, "search": _cmd_search}
+
+
+def _fraction_arg(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < v <= 1.0:
+        raise argparse.ArgumentTypeError(f"{v} must be above 0 and at most 1")
+    return v
 
 
 def _db_url(args: argparse.Namespace, *, must_exist: bool) -> str:
@@ -87,6 +132,10 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
     contest = load_contest(args.contest)            # exit 5 before anything else
     check_dependencies()                            # exit 6
+    ocr_run = None
+    if args.ocr == "inline":
+        ocr_run = _ocr_run_options(args)
+        _check_ocr(ocr_run)                         # exit 6 (or 10 while omr.ocr is not installed)
     if args.scheduler:
         check_scheduler(args.scheduler)             # exit 6
     options = GradeOptions(workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler)
@@ -102,11 +151,156 @@ def _cmd_grade(args: argparse.Namespace) -> int:
             store.finish_run(run_id, tally.as_json())
             raise
         store.finish_run(run_id, tally.as_json())
+        ocr_tally = None
+        if ocr_run is not None:
+            ocr_tally = _run_ocr_stage(store, contest.layout, ocr_run, how)
         acc = accounting(store)
         print(f"contest {contest.layout.contest} ({contest.folder}) — results in {store.url}")
         print(tally.text(how))
+        if ocr_tally is not None:
+            print(ocr_tally.text(how))
         print(acc.text())
-        return run_exit_code(tally, acc)
+        code = run_exit_code(tally, acc)
+        if ocr_tally is not None:
+            from grading.essays import ocr_exit_code
+
+            code = max(code, ocr_exit_code(store), key=_severity)
+        return code
+
+
+def _severity(code: int) -> int:
+    """rejects (4) > flags (3) > ok (0), for combining the exit codes of two stages of one command."""
+    return {ExitCode.OK: 0, ExitCode.FINISHED_WITH_FLAGS: 1, ExitCode.FINISHED_WITH_REJECTS: 2}.get(code, 3)
+
+
+# -- essays ---------------------------------------------------------------------------------------------------
+def _ocr_run_options(args: argparse.Namespace) -> Any:
+    """The OCR stage's options from the command line (``OmrError`` when ``omr.ocr`` is missing)."""
+    from grading.essays import OcrRunOptions
+
+    ocr = _ocr_options(args)
+    return OcrRunOptions(workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler,
+                         retry_failed=getattr(args, "retry_failed", False), ocr=ocr)
+
+
+def _ocr_options(args: argparse.Namespace) -> Any:
+    from omr.errors import NotYet
+
+    try:
+        from omr.ocr import OcrOptions
+    except ImportError as exc:
+        raise NotYet(f"essay OCR needs the omr.ocr module, which is not installed in this build ({exc}); "
+                     "update omr-grader, or grade with --ocr later and run `omr ocr` once it is there") from None
+    lang = getattr(args, "lang", None)
+    return OcrOptions(lang=lang) if lang else OcrOptions()
+
+
+def _check_ocr(run: Any) -> None:
+    from omr.ocr import check_ocr_dependencies
+
+    check_ocr_dependencies(run.ocr)
+
+
+def _run_ocr_stage(store: Any, layout: Any, run: Any, how: str) -> Any:
+    from grading.essays import OcrTally, ocr_pending
+
+    tally = OcrTally()
+    try:
+        ocr_pending(store, layout, run, tally)
+    except KeyboardInterrupt:
+        print(tally.text(how), file=sys.stderr)
+        raise
+    return tally
+
+
+def _cmd_ocr(args: argparse.Namespace) -> int:
+    from omr.errors import BadArguments
+
+    if (args.file is None) == (args.contest is None):
+        raise BadArguments("give either FILE (print its text) or --contest DIR (read the contest's pending essays)")
+    if args.file is not None:
+        if args.db or args.retry_failed:
+            raise BadArguments("--db and --retry-failed go with --contest, not with FILE")
+        return _ocr_one_file(args)
+    from grading.batch import accounting, check_scheduler, load_contest
+    from grading.essays import ocr_exit_code
+    from grading.store import Store
+
+    contest = load_contest(args.contest)            # exit 5
+    run = _ocr_run_options(args)
+    _check_ocr(run)                                 # exit 6 before the first essay
+    if args.scheduler:
+        check_scheduler(args.scheduler)
+    how = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{run.workers} worker(s)"
+    with Store.open(_db_url(args, must_exist=True)) as store:
+        tally = _run_ocr_stage(store, contest.layout, run, how)
+        acc = accounting(store)
+        print(tally.text(how))
+        print(acc.text())
+        return ocr_exit_code(store)
+
+
+def _ocr_one_file(args: argparse.Namespace) -> int:
+    from grading.essays import OcrRunOptions, ocr_file
+
+    run = OcrRunOptions(workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler,
+                        ocr=_ocr_options(args), progress=False)
+    _check_ocr(run)
+    worst = ExitCode.OK
+    for out in ocr_file(args.file, run):
+        if out.result is None:
+            print(f"== {args.file} page {out.key}: FAILED: {out.failure}", file=sys.stderr)
+            worst = ExitCode.FINISHED_WITH_REJECTS
+            continue
+        r = out.result
+        print(f"== {args.file} page {out.key} ({r.source}, {r.engine}, confidence {r.mean_conf:.0f}, "
+              f"{r.words} word(s){'' if r.reliable else ', LOW CONFIDENCE'})"
+              + "".join(f"\n   warning: {w}" for w in r.warnings), file=sys.stderr)
+        sys.stdout.write(r.text if r.text.endswith("\n") or not r.text else r.text + "\n")
+        sys.stdout.flush()
+        if not r.reliable and worst == ExitCode.OK:
+            worst = ExitCode.FINISHED_WITH_FLAGS
+    return worst
+
+
+def _cmd_duplicates(args: argparse.Namespace) -> int:
+    from grading.batch import load_contest
+    from grading.essays import find_duplicates, load_essay_questions
+    from grading.store import Store
+
+    load_contest(args.contest)                      # exit 5
+    questions = load_essay_questions(args.contest)  # exit 5
+    with Store.open(_db_url(args, must_exist=True)) as store:
+        found, new = find_duplicates(store, questions, threshold=args.threshold)
+        n_essays = len(store.essay_texts())
+    rows = [("essay", "essay", "similarity", "containment", "first shared passage")]
+    for f in found:
+        first = " ".join(str(f.passages[0]["text"]).split()) if f.passages else ""
+        rows.append((f.code_a, f.code_b, f"{f.similarity:.2f}", f"{f.containment:.2f}",
+                     (first[:120] + "…") if len(first) > 120 else first))
+    if found:
+        print(_table(rows))
+    print(f"{len(found)} near-duplicate pair(s) among {n_essays} essay(s) read ({new} new)"
+          + (f", {len(questions)} question statement(s) ignored" if questions else ""), file=sys.stderr)
+    return ExitCode.FINISHED_WITH_FLAGS if found else ExitCode.OK
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from grading.essays import snippet
+    from grading.store import Store
+
+    with Store.open(_db_url(args, must_exist=True)) as store:
+        rows = store.search_essays(args.query, plain=args.plain, limit=args.limit)
+    head = ("essay",) + (() if args.blind else ("participant",)) + ("text",)
+    out = [head]
+    for r in rows:
+        who = () if args.blind else (r["participant"] or "(unassigned)",)
+        out.append((r["anon_code"],) + who + (snippet(r["text"] or "", args.query, plain=args.plain),))
+    if rows:
+        print(_table(out))
+    print(f"{len(rows)} essay(s) match {args.query!r}" + (" (without diacritics)" if args.plain else ""),
+          file=sys.stderr)
+    return ExitCode.OK
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -204,6 +398,13 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
     print(f"wrote {written} annotated page(s) to {args.out}" + (f"; {len(problems)} could not be drawn"
                                                                  if problems else ""))
     return ExitCode.FINISHED_WITH_REJECTS if problems else ExitCode.OK
+
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from grading.demo import run_demo
+
+    return run_demo(Path(args.out), n=args.n, workers=args.workers or os.cpu_count() or 1)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""``omr demo``: print a sample contest's sheets, fill and "scan" them, read them back, and compare.
-
-Everything lands under one output folder; the summary on stdout says where.
+"""``omr demo`` (what ``make run`` runs): print a sample contest's sheet, fill and "scan" sheets, read them back
+and compare with the ground truth, then grade them into an SQLite results store and export the results —
+with the same commands a user types. Everything lands under one output folder; the summary says where.
 """
 from __future__ import annotations
 
@@ -9,19 +9,21 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import ExitCode
-from .layout import load_layout
+from omr.errors import ExitCode
+from omr.layout import load_layout
 
 
 def run_demo(out: Path, *, n: int, workers: int) -> int:
     from samples.evaluate import evaluate, load_jsonl
     from samples.generator import generate_set
 
-    from .read import ReadOptions, read_inputs
-    from .sheet import render_sheets
+    from omr.read import ReadOptions, read_inputs
+    from omr.sheet import render_sheets
 
-    layout_path = Path(__file__).resolve().parent.parent / "answer_keys" / "demo" / "layout.json"
-    layout = load_layout(layout_path)
+    from .cli import main as omr_main
+
+    contest = Path(__file__).resolve().parent.parent / "answer_keys" / "demo"
+    layout = load_layout(contest / "layout.json")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     render_sheets(layout, out / "blank-sheet.pdf", copies=1)
@@ -29,17 +31,24 @@ def run_demo(out: Path, *, n: int, workers: int) -> int:
     set_dir = out / "scans"
     generate_set(layout, set_dir, profile="scanner", n=n, seed=2026, workers=workers, fmt="jpg", extras=True)
     t1 = time.perf_counter()
-    print(f"[2/3] reading {set_dir / 'sheets'} with {workers} worker(s)…", file=sys.stderr)
+    print(f"[2/4] reading {set_dir / 'sheets'} with {workers} worker(s)…", file=sys.stderr)
     readings_path = out / "readings.jsonl"
     summary = read_inputs([str(set_dir / "sheets")], layout, json_out=str(readings_path),
                           options=ReadOptions(workers=workers, detail=True))
     t2 = time.perf_counter()
-    print("[3/3] comparing with the ground truth…", file=sys.stderr)
+    print("[3/4] comparing with the ground truth…", file=sys.stderr)
     ev = evaluate(load_jsonl(readings_path), load_jsonl(set_dir / "truth.jsonl"), root=set_dir)
     (out / "evaluation.json").write_text(json.dumps(ev.as_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"[4/4] grading into {out / 'results.sqlite'} and exporting…", file=sys.stderr)
+    db = f"sqlite:///{(out / 'results.sqlite').resolve()}"
+    print("$ omr grade …", flush=True)
+    graded = omr_main(["grade", str(set_dir / "sheets"), "--contest", str(contest), "--db", db,
+                       "--workers", str(workers)])
+    exported = omr_main(["export", "--contest", str(contest), "--db", db, "--out", str(out / "results.xlsx")])
+    t3 = time.perf_counter()
 
     print(f"demo contest: {layout.contest} / {layout.id}, {n} sheets")
-    print(f"  generated in {t1 - t0:.1f} s, read in {t2 - t1:.1f} s")
+    print(f"  generated in {t1 - t0:.1f} s, read in {t2 - t1:.1f} s, graded and exported in {t3 - t2:.1f} s")
     print("  " + summary.text(workers).replace("\n", "\n  "))
     print("  accuracy against the ground truth:")
     print("    " + ev.text().replace("\n", "\n    "))
@@ -48,8 +57,14 @@ def run_demo(out: Path, *, n: int, workers: int) -> int:
     print(f"  scans + ground truth : {set_dir}/sheets, {set_dir}/truth.jsonl")
     print(f"  readings (JSON Lines): {readings_path}")
     print(f"  evaluation           : {out / 'evaluation.json'}")
+    print(f"  results store        : {out / 'results.sqlite'}  (omr status --contest {contest} --db {db})")
+    print(f"  results table        : {out / 'results.xlsx'}")
     # the demo succeeds when every page is accounted for (flags and rejected non-sheets are expected)
     if ev.missing:
         print(f"error: {ev.missing} page(s) of the sample set have no reading", file=sys.stderr)
         return int(ExitCode.INTERNAL)
+    # grading ends 0/3/4 (flags and the rejected non-sheet pages are expected here); anything else failed
+    if graded not in (ExitCode.OK, ExitCode.FINISHED_WITH_FLAGS, ExitCode.FINISHED_WITH_REJECTS) or exported:
+        print(f"error: grading exited {graded}, export exited {exported}", file=sys.stderr)
+        return int(graded or exported)
     return int(ExitCode.OK)

@@ -24,12 +24,26 @@ has no key, resolved by a judge entering the version; ``unreadable_answer`` (tar
 answer does not parse into the question's options. A ``no_key`` flag is closed automatically when a later
 ``rescore`` brings a key for that version.
 
+Essays (schema v2): a page that is not an answer sheet is an *essay page* (page status ``essay``, never
+``rejected``) of the participant of its submission's answer sheet; a submission with no answer sheet at all keeps
+its pages as essay pages with no participant and an open ``unmatched_essay`` flag (target ``participant``: a
+judge resolving it with a participant id assigns the pages). Each essay box of the layout on a sheet page is an
+essay *region*. Every essay page or region is one ``essays`` row (OCR ``pending`` → ``done``/``failed``, with a
+random anonymous code such as ``BT-7K3Q9``) and one anonymous ``essay_tasks`` row for the judges. An essay's
+``participant`` follows the effective participant of the page that owns it (a judge's decision included).
+Full-text search: an FTS5 table ``essays_fts`` kept in sync by triggers (SQLite); a generated ``tsv`` tsvector
+column with a GIN index (PostgreSQL). ``duplicate_pairs`` holds near-duplicate essays, once per pair.
+
+Schema versions: 1 (submissions … audit); 2 adds ``essays``, ``essay_tasks``, ``duplicate_pairs`` and the search
+index. Opening a version-1 database migrates it in place (new tables only; every row is kept).
+
 Resolution values: ``question`` → the marks that count (``"B"``, ``"AC"``, ``""`` for blank); ``participant``
 and ``version`` → the whole field (``"012345"``, ``"102"``); ``page`` → a free note (no effect on scores).
 """
 from __future__ import annotations
 
 import math
+import secrets
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -52,7 +66,11 @@ from omr.records import SheetFailure, SheetReading, Status
 from .keys import KeySet, split_labels
 from .score import ScoreStatus, SheetScore, score_sheet
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+ESSAY = "essay"             # the page status of an essay page (besides omr.records.Status' ok | flagged | rejected)
+UNMATCHED_ESSAY = "unmatched_essay"
+ANON_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"   # no 0/O, 1/I: read aloud and typed without mistakes
+ANON_PREFIX = "BT-"
 SYSTEM = "system"           # ``who`` of machine actions
 _CHUNK = 500                # ids per IN (...) list
 _PG_LOCK_KEY = 0x6F6D7231   # advisory lock serialising schema creation ("omr1")
@@ -176,7 +194,77 @@ audit = sa.Table(
     sa.Column("before", _JSON),
     sa.Column("after", _JSON),
 )
+# -- schema v2: essays ------------------------------------------------------------------------------
+essays = sa.Table(
+    "essays", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("page_id", sa.Integer, sa.ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),                 # page | region
+    sa.Column("region_id", sa.Text),                                 # the layout's essay box id (kind region)
+    sa.Column("owner_page_id", sa.Integer, sa.ForeignKey("pages.id", ondelete="SET NULL")),  # whose participant
+    sa.Column("participant", sa.String(64)),                         # effective (follows the owner page)
+    sa.Column("anon_code", sa.String(16), nullable=False, unique=True),   # random, never from the participant
+    sa.Column("ocr_state", sa.String(8), nullable=False),            # pending | done | failed
+    sa.Column("text", sa.Text),
+    sa.Column("text_plain", sa.Text),                                # diacritics stripped (matching, --plain)
+    sa.Column("mean_conf", sa.Float),
+    sa.Column("reliable", sa.Boolean),
+    sa.Column("engine", sa.Text),
+    sa.Column("source", sa.String(16)),                              # ocr | text_layer
+    sa.Column("warnings", _JSON),
+    sa.Column("seconds", sa.Float),
+    sa.Column("ocr_at", _TS),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.UniqueConstraint("page_id", "region_id", name="uq_essays_page_region"),
+    sa.Index("ux_essays_whole_page", "page_id", unique=True, sqlite_where=sa.text("kind = 'page'"),
+             postgresql_where=sa.text("kind = 'page'")),
+    sa.Index("ix_essays_state", "ocr_state"),
+    sa.Index("ix_essays_participant", "participant"),
+    sa.Index("ix_essays_owner", "owner_page_id"),
+)
+essay_tasks = sa.Table(
+    "essay_tasks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("essay_id", sa.Integer, sa.ForeignKey("essays.id", ondelete="CASCADE"), nullable=False, unique=True),
+    sa.Column("anon_code", sa.String(16), nullable=False),          # what the judge sees: no name, no unit
+    sa.Column("question", sa.Text),                                 # the essay question (region id), if known
+    sa.Column("state", sa.String(16), nullable=False),              # open | assigned | judged
+    sa.Column("created_at", _TS, nullable=False),
+)
+duplicate_pairs = sa.Table(
+    "duplicate_pairs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("essay_a", sa.Integer, sa.ForeignKey("essays.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("essay_b", sa.Integer, sa.ForeignKey("essays.id", ondelete="CASCADE"), nullable=False),  # a < b
+    sa.Column("similarity", sa.Float, nullable=False),
+    sa.Column("containment", sa.Float, nullable=False),
+    sa.Column("passages", _JSON, nullable=False),
+    sa.Column("found_at", _TS, nullable=False),
+    sa.UniqueConstraint("essay_a", "essay_b", name="uq_duplicate_pairs"),
+    sa.CheckConstraint("essay_a < essay_b", name="ck_duplicate_pairs_order"),
+)
 TABLES = tuple(metadata.tables)
+V2_TABLES = ("essays", "essay_tasks", "duplicate_pairs")
+
+_SQLITE_SEARCH = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS essays_fts USING fts5(text, text_plain, content='essays', "
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 0')",
+    "CREATE TRIGGER IF NOT EXISTS essays_fts_ai AFTER INSERT ON essays BEGIN "
+    "INSERT INTO essays_fts(rowid, text, text_plain) VALUES (new.id, new.text, new.text_plain); END",
+    "CREATE TRIGGER IF NOT EXISTS essays_fts_ad AFTER DELETE ON essays BEGIN "
+    "INSERT INTO essays_fts(essays_fts, rowid, text, text_plain) VALUES ('delete', old.id, old.text, old.text_plain);"
+    " END",
+    "CREATE TRIGGER IF NOT EXISTS essays_fts_au AFTER UPDATE OF text, text_plain ON essays BEGIN "
+    "INSERT INTO essays_fts(essays_fts, rowid, text, text_plain) VALUES ('delete', old.id, old.text, old.text_plain);"
+    " INSERT INTO essays_fts(rowid, text, text_plain) VALUES (new.id, new.text, new.text_plain); END",
+)
+# weights: A = the text as read, B = without diacritics (an exact search asks for :A, a --plain one for :B)
+_PG_SEARCH = (
+    "ALTER TABLE essays ADD COLUMN IF NOT EXISTS tsv tsvector GENERATED ALWAYS AS ("
+    "setweight(to_tsvector('simple'::regconfig, coalesce(text, '')), 'A') || "
+    "setweight(to_tsvector('simple'::regconfig, coalesce(text_plain, '')), 'B')) STORED",
+    "CREATE INDEX IF NOT EXISTS ix_essays_tsv ON essays USING GIN (tsv)",
+)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -187,6 +275,54 @@ class RecordResult:
     submission_id: int
     created: bool            # False: this content was already recorded (nothing was changed)
     source: str              # the source path stored for it (the first one seen)
+
+
+@dataclass(frozen=True, slots=True)
+class EssayPage:
+    """A page of a submission that is not an answer sheet: recorded as an essay page (status ``essay``).
+
+    ``owner_page``: the page number (in the same submission) whose participant this page takes — the answer
+    sheet it belongs to, or for a submission without one the first essay page (``None`` on that first page:
+    it gets the ``unmatched_essay`` flag and a judge assigns the participant)."""
+
+    reading: SheetFailure            # what the reader said about the page (kept as its machine reading)
+    owner_page: int | None
+
+    @property
+    def source(self) -> str:
+        return self.reading.source
+
+    @property
+    def page(self) -> int | None:
+        return self.reading.page
+
+    @property
+    def status(self) -> str:
+        return ESSAY
+
+
+@dataclass(frozen=True, slots=True)
+class EssayCounts:
+    pages: int               # essay pages
+    no_participant: int      # essay pages without a participant (yet)
+    regions: int             # essay regions of answer sheets
+    pending: int
+    done: int
+    failed: int
+    unreliable: int          # done, but the OCR's confidence is low (the text is kept for search)
+    duplicate_pairs: int
+
+
+@dataclass(frozen=True, slots=True)
+class EssayToRead:
+    """An essay waiting for OCR: where its page is, and what part of it (``region_id`` for an essay box)."""
+
+    id: int
+    source: str
+    content_hash: str
+    page_no: int
+    kind: str                # page | region
+    region_id: str | None
 
 
 @dataclass(slots=True)
@@ -200,6 +336,8 @@ class _PageState:
     participant: str | None
     version: str | None
     open_flags: list[Any] = field(default_factory=list)     # flag rows (id, target, key, reason)
+    essay: bool = False                                      # an essay page: never scored
+    participant_decided: bool = False                        # a judge set the participant
 
     @property
     def open_questions(self) -> set[str]:
@@ -248,6 +386,7 @@ class Store:
         self.engine = engine
         self.url = shown_url                     # password hidden: safe for messages and logs
         self._keys_cache: dict[str, KeySet] = {}
+        self._keysets_committed: set[str] = set()   # digests known to be in the keysets table
 
     # -- opening --------------------------------------------------------------------------------------
     @classmethod
@@ -340,12 +479,17 @@ class Store:
                 raise DatabaseError(
                     f"{self.url} was written by a newer omr-grader (schema version {found}; this program knows "
                     f"up to {SCHEMA_VERSION}); upgrade omr-grader (pip install -U omr-grader) or pass another --db")
-            if found is not None and found < SCHEMA_VERSION:
+            if found is not None and found < 1:
                 raise DatabaseError(f"{self.url} has schema version {found} and there is no migration to "
                                     f"{SCHEMA_VERSION}; re-run into a new --db")
+            # version 1 → 2 adds tables only: create_all makes the missing ones and leaves every row in place
             metadata.create_all(conn)
+            for ddl in (_PG_SEARCH if conn.dialect.name == "postgresql" else _SQLITE_SEARCH):
+                conn.exec_driver_sql(ddl)
             if found is None:
                 conn.execute(sa.insert(schema_version).values(id=1, version=SCHEMA_VERSION, updated_at=_now()))
+            elif found < SCHEMA_VERSION:
+                conn.execute(sa.update(schema_version).values(version=SCHEMA_VERSION, updated_at=_now()))
 
     # -- runs -----------------------------------------------------------------------------------------
     def start_run(self, args: dict[str, Any]) -> int:
@@ -365,18 +509,22 @@ class Store:
             return set(conn.execute(sa.select(submissions.c.content_hash)).scalars())
 
     def record_submission(self, source: str, content_hash: str, size: int,
-                          results: Sequence[SheetReading | SheetFailure], keys: KeySet | None, *,
-                          run_id: int | None = None) -> RecordResult:
-        """Write a submission with its pages, flags and (when ``keys`` is given) scores, in ONE transaction.
-        Recording a ``content_hash`` that is already there changes nothing."""
+                          results: Sequence[SheetReading | SheetFailure | EssayPage], keys: KeySet | None, *,
+                          run_id: int | None = None, essay_regions: Sequence[str] = ()) -> RecordResult:
+        """Write a submission with its pages, flags, (when ``keys`` is given) scores and essays (pending OCR,
+        each with an anonymous judging task) in ONE transaction. ``essay_regions``: the layout's essay box ids,
+        one essay per box on every answer-sheet page read. Recording a ``content_hash`` that is already there
+        changes nothing."""
         if len(content_hash) != 64 or any(c not in "0123456789abcdef" for c in content_hash):
             raise ValueError(f"content_hash must be a lowercase sha256 hex digest, got {content_hash!r}")
         page_nos = [r.page or 0 for r in results]
         if len(set(page_nos)) != len(page_nos):
             raise ValueError(f"{source}: page numbers repeat in the results: {page_nos}")
         for r in results:
-            if not isinstance(r, (SheetReading, SheetFailure)):
-                raise TypeError(f"results hold SheetReading/SheetFailure records, got {type(r).__name__}")
+            if not isinstance(r, (SheetReading, SheetFailure, EssayPage)):
+                raise TypeError(f"results hold SheetReading/SheetFailure/EssayPage records, got {type(r).__name__}")
+            if isinstance(r, EssayPage) and r.owner_page is not None and r.owner_page not in page_nos:
+                raise ValueError(f"{source}: essay page {r.page} belongs to page {r.owner_page}, not in the results")
         now = _now()
         with self._tx(f"record {source}") as conn:
             ins = _insert(conn, submissions).values(
@@ -391,22 +539,25 @@ class Store:
             page_ids = []
             for r in results:
                 page_ids.append(self._insert_page(conn, sid, r, now))
-            if keys is not None:
-                digest = self._ensure_keyset(conn, keys, now)
-                states = _load_states(conn, page_ids)
-                for pid in page_ids:
-                    st = states[pid]
-                    if not st.rejected:
-                        self._score_page(conn, st, keys, digest, SYSTEM, now)
-            else:
-                for st in _load_states(conn, page_ids).values():
+            _insert_essays(conn, results, page_ids, tuple(essay_regions), now)
+            digest = self._ensure_keyset(conn, keys, now) if keys is not None else None
+            states = _load_states(conn, page_ids)
+            for pid in page_ids:
+                st = states[pid]
+                if keys is not None and digest is not None and not st.rejected and not st.essay:
+                    self._score_page(conn, st, keys, digest, SYSTEM, now)
+                else:
                     _update_page_status(conn, st)
             _update_submission_status(conn, [sid])
             return RecordResult(int(sid), True, source)
 
     @staticmethod
-    def _insert_page(conn: Connection, sid: int, r: SheetReading | SheetFailure, now: datetime) -> int:
-        if isinstance(r, SheetFailure):
+    def _insert_page(conn: Connection, sid: int, r: SheetReading | SheetFailure | EssayPage, now: datetime) -> int:
+        if isinstance(r, EssayPage):
+            reading = {**r.reading.to_json(detail=True), "status": ESSAY, "essay": {"owner_page": r.owner_page}}
+            values = dict(status=ESSAY, reason_code=None, reason=None, layout=None, participant=None, version=None,
+                          reading=reading)
+        elif isinstance(r, SheetFailure):
             values = dict(status=Status.REJECTED.value, reason_code=r.reason_code.value, reason=r.reason,
                           layout=None, participant=None, version=None, reading=r.to_json(detail=True))
         else:
@@ -426,10 +577,14 @@ class Store:
 
     def _ensure_keyset(self, conn: Connection, keys: KeySet, now: datetime) -> str:
         digest = keys.digest
+        if digest in self._keysets_committed:       # written by an earlier, committed transaction: skip
+            return digest
         conn.execute(_insert(conn, keysets).values(digest=digest, contest=keys.contest, layout=keys.layout,
                                                    data=keys.to_json(), created_at=now)
                      .on_conflict_do_nothing(index_elements=["digest"]))
         self._keys_cache[digest] = keys
+        # remembered only once this transaction has committed (a rollback would take the row away again)
+        sa.event.listen(conn, "commit", lambda _conn: self._keysets_committed.add(digest), once=True)
         return digest
 
     def _keyset(self, conn: Connection, digest: str) -> KeySet:
@@ -521,10 +676,10 @@ class Store:
         now = _now()
         with self._tx("re-score") as conn:
             digest = self._ensure_keyset(conn, keys, now)
-            page_ids = list(conn.execute(sa.select(pages.c.id).where(pages.c.status != Status.REJECTED.value)
+            scored = pages.c.status.notin_([Status.REJECTED.value, ESSAY])
+            page_ids = list(conn.execute(sa.select(pages.c.id).where(scored)
                                          .order_by(pages.c.id).with_for_update()).scalars())
-            sub_ids = sorted(set(conn.execute(sa.select(pages.c.submission_id)
-                                              .where(pages.c.status != Status.REJECTED.value)).scalars()))
+            sub_ids = sorted(set(conn.execute(sa.select(pages.c.submission_id).where(scored)).scalars()))
             for chunk in _chunks(sub_ids):
                 conn.execute(sa.select(submissions.c.id).where(submissions.c.id.in_(chunk))
                              .order_by(submissions.c.id).with_for_update()).all()
@@ -547,6 +702,113 @@ class Store:
                 before={"keys": sorted({v[2] for v in old.values()}), "totals": before_changed},
                 after={"keys": [digest], "totals": after_changed, "pages": len(page_ids)}))
             return len(page_ids)
+
+    # -- essays ---------------------------------------------------------------------------------------
+    def essays_to_ocr(self, *, retry_failed: bool = False) -> list[EssayToRead]:
+        """Essays whose OCR is pending (and failed ones with ``retry_failed``), by source and page."""
+        states = ["pending", "failed"] if retry_failed else ["pending"]
+        q = (sa.select(essays.c.id, essays.c.kind, essays.c.region_id, pages.c.page_no, submissions.c.source,
+                       submissions.c.content_hash)
+             .join(pages, pages.c.id == essays.c.page_id).join(submissions, submissions.c.id == pages.c.submission_id)
+             .where(essays.c.ocr_state.in_(states)).order_by(submissions.c.id, pages.c.page_no, essays.c.id))
+        with self._tx("list the essays to read", read=True) as conn:
+            return [EssayToRead(r.id, r.source, r.content_hash, r.page_no, r.kind, r.region_id)
+                    for r in conn.execute(q)]
+
+    def save_ocr(self, essay_id: int, result: Any) -> bool:
+        """Store an OCR result (``omr.ocr.OcrResult``): text, its diacritic-free twin, confidence, engine.
+        Only an essay not yet done is written (a re-run never writes twice); returns whether it was."""
+        from .duplicates import strip_diacritics
+
+        text = result.text or ""
+        values = dict(ocr_state="done", text=text, text_plain=strip_diacritics(text),
+                      mean_conf=float(result.mean_conf), reliable=bool(result.reliable), engine=result.engine,
+                      source=result.source, warnings=list(result.warnings), seconds=float(result.seconds),
+                      ocr_at=_now())
+        with self._tx(f"store the text of essay {essay_id}") as conn:
+            n = conn.execute(sa.update(essays).where(essays.c.id == essay_id, essays.c.ocr_state != "done")
+                             .values(**values)).rowcount
+        return n == 1
+
+    def fail_ocr(self, essay_id: int, reason: str) -> bool:
+        """Mark a pending essay's OCR failed, with the reason (kept in ``warnings``)."""
+        with self._tx(f"mark essay {essay_id} failed") as conn:
+            n = conn.execute(sa.update(essays).where(essays.c.id == essay_id, essays.c.ocr_state != "done")
+                             .values(ocr_state="failed", warnings=[reason], ocr_at=_now())).rowcount
+        return n == 1
+
+    def essay_counts(self) -> EssayCounts:
+        with self._tx("count essays", read=True) as conn:
+            ep = conn.execute(sa.select(sa.func.count(), sa.func.count(pages.c.participant))
+                              .where(pages.c.status == ESSAY)).one()
+            by = Counter(dict(conn.execute(sa.select(essays.c.ocr_state, sa.func.count())
+                                           .group_by(essays.c.ocr_state)).all()))
+            regions = conn.execute(sa.select(sa.func.count()).select_from(essays)
+                                   .where(essays.c.kind == "region")).scalar_one()
+            unreliable = conn.execute(sa.select(sa.func.count()).select_from(essays).where(
+                essays.c.ocr_state == "done", essays.c.reliable.is_(False))).scalar_one()
+            dups = conn.execute(sa.select(sa.func.count()).select_from(duplicate_pairs)).scalar_one()
+        return EssayCounts(pages=int(ep[0]), no_participant=int(ep[0] - ep[1]), regions=int(regions),
+                           pending=int(by["pending"]), done=int(by["done"]), failed=int(by["failed"]),
+                           unreliable=int(unreliable), duplicate_pairs=int(dups))
+
+    def essay_texts(self) -> list[tuple[int, str, str]]:
+        """(essay id, anon code, text) of every essay read, in id order."""
+        with self._tx("read the essays' texts", read=True) as conn:
+            return [(int(r.id), r.anon_code, r.text or "") for r in conn.execute(
+                sa.select(essays.c.id, essays.c.anon_code, essays.c.text)
+                .where(essays.c.ocr_state == "done").order_by(essays.c.id))]
+
+    def record_duplicate_pairs(self, pairs: Sequence[tuple[int, int, float, float, list[dict[str, Any]]]]) -> int:
+        """Store near-duplicate pairs ``(essay a, essay b, similarity, containment, passages)`` with a < b; a pair
+        already stored keeps its row (and ``found_at``) with the new figures. Returns how many are new."""
+        now = _now()
+        new = 0
+        with self._tx("store duplicate essays") as conn:
+            for a, b, sim, cont, passages in pairs:
+                if not a < b:
+                    raise ValueError(f"duplicate pair ({a}, {b}): the first essay id must be the smaller")
+                ins = _insert(conn, duplicate_pairs).values(essay_a=a, essay_b=b, similarity=float(sim),
+                                                            containment=float(cont), passages=passages, found_at=now)
+                ins = ins.on_conflict_do_nothing(index_elements=["essay_a", "essay_b"]).returning(duplicate_pairs.c.id)
+                if conn.execute(ins).scalar() is not None:
+                    new += 1
+                else:
+                    conn.execute(sa.update(duplicate_pairs).where(duplicate_pairs.c.essay_a == a,
+                                                                  duplicate_pairs.c.essay_b == b)
+                                 .values(similarity=float(sim), containment=float(cont), passages=passages))
+        return new
+
+    def search_essays(self, query: str, *, plain: bool = False, limit: int = 50) -> list[dict[str, Any]]:
+        """Essays whose text holds every word of ``query`` (full-text index; ``plain``: compared without
+        diacritics). Best first; each row: id, anon_code, participant, text, ocr_state, reliable."""
+        import re
+        import unicodedata
+
+        words = re.findall(r"\w+", unicodedata.normalize("NFC", query))
+        if plain:
+            from .duplicates import strip_diacritics
+
+            words = [w for w in re.findall(r"\w+", strip_diacritics(" ".join(words)))]
+        if not words:
+            raise BadArguments(f"{query!r} has no word to search for")
+        cols = (essays.c.id, essays.c.anon_code, essays.c.participant, essays.c.text, essays.c.ocr_state,
+                essays.c.reliable)
+        with self._tx("search the essays", read=True) as conn:
+            if conn.dialect.name == "postgresql":
+                tsq = " & ".join(f"'{w.lower()}':{'B' if plain else 'A'}" for w in words)
+                q = sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), tsq)
+                tsv = sa.literal_column("essays.tsv")
+                rows = conn.execute(sa.select(*cols).where(tsv.op("@@")(q))
+                                    .order_by(sa.func.ts_rank(tsv, q).desc(), essays.c.id).limit(limit))
+            else:
+                match = "{%s} : (%s)" % ("text_plain" if plain else "text",
+                                         " AND ".join(f'"{w}"' for w in words))
+                fts = sa.table("essays_fts", sa.column("rowid"), sa.column("rank"))
+                rows = conn.execute(sa.select(*cols).join(fts, fts.c.rowid == essays.c.id)
+                                    .where(sa.text("essays_fts MATCH :m").bindparams(m=match))
+                                    .order_by(fts.c.rank, essays.c.id).limit(limit))
+            return [dict(r._mapping) for r in rows]
 
     # -- reading back ---------------------------------------------------------------------------------
     def list_flags(self, *, state: str | None = "open") -> list[dict[str, Any]]:
@@ -596,7 +858,7 @@ class Store:
                        scores.c.sections)
              .join(submissions, submissions.c.id == pages.c.submission_id)
              .outerjoin(scores, scores.c.page_id == pages.c.id)
-             .where(pages.c.status != Status.REJECTED.value).order_by(pages.c.id))
+             .where(pages.c.status.notin_([Status.REJECTED.value, ESSAY])).order_by(pages.c.id))
         with self._tx("read results", read=True) as conn:
             rows = conn.execute(q).all()
         groups: dict[Any, list[Any]] = defaultdict(list)
@@ -671,6 +933,7 @@ def _load_states(conn: Connection, page_ids: Sequence[int]) -> dict[int, _PageSt
             reading = r.reading
             out[r.id] = _PageState(id=r.id, submission_id=r.submission_id,
                                    rejected=reading.get("status") == Status.REJECTED.value,
+                                   essay=reading.get("status") == ESSAY,
                                    answers=dict(reading.get("answers") or {}),
                                    participant=reading.get("participant"), version=reading.get("version"))
         for r in conn.execute(sa.select(resolutions.c.page_id, resolutions.c.target, resolutions.c.key,
@@ -681,12 +944,54 @@ def _load_states(conn: Connection, page_ids: Sequence[int]) -> dict[int, _PageSt
                 st.answers[r.key] = r.value
             elif r.target == "participant":
                 st.participant = r.value
+                st.participant_decided = True
             elif r.target == "version":
                 st.version = r.value
         for r in conn.execute(sa.select(flags.c.id, flags.c.page_id, flags.c.target, flags.c.key, flags.c.reason)
                               .where(flags.c.page_id.in_(chunk), flags.c.state == "open").order_by(flags.c.id)):
             out[r.page_id].open_flags.append(r)
     return out
+
+
+def _new_anon_codes(conn: Connection, n: int, avoid: set[str]) -> list[str]:
+    """``n`` random codes like ``BT-7K3Q9`` not yet used and containing none of ``avoid`` (participant ids)."""
+    out: list[str] = []
+    while len(out) < n:
+        cand = {ANON_PREFIX + "".join(secrets.choice(ANON_ALPHABET) for _ in range(5)) for _ in range(n - len(out))}
+        cand -= set(out)
+        cand = {c for c in cand if not any(p and p.upper() in c for p in avoid)}
+        taken = set(conn.execute(sa.select(essays.c.anon_code).where(essays.c.anon_code.in_(cand))).scalars())
+        fresh = list(cand - taken)
+        secrets.SystemRandom().shuffle(fresh)
+        out.extend(fresh)
+    return out
+
+
+def _insert_essays(conn: Connection, results: Sequence[SheetReading | SheetFailure | EssayPage],
+                   page_ids: Sequence[int], regions: tuple[str, ...], now: datetime) -> None:
+    """One essay (pending OCR) and one anonymous judging task per essay page and per essay box of every sheet
+    page; the ``unmatched_essay`` flag on the first page of a submission that has no answer sheet."""
+    pid_by_no = {(r.page or 0): pid for r, pid in zip(results, page_ids)}
+    n_essay_pages = sum(1 for r in results if isinstance(r, EssayPage))
+    rows: list[dict[str, Any]] = []
+    for r, pid in zip(results, page_ids):
+        if isinstance(r, EssayPage):
+            rows.append(dict(page_id=pid, kind="page", region_id=None,
+                             owner_page_id=None if r.owner_page is None else pid_by_no[r.owner_page]))
+            if r.owner_page is None:
+                _add_flag(conn, pid, "participant", None, UNMATCHED_ESSAY,
+                          f"no answer sheet in this submission: its {n_essay_pages} page(s) are essays without a "
+                          "participant; assign one (resolve this flag with the participant id)", now)
+        elif isinstance(r, SheetReading):
+            rows.extend(dict(page_id=pid, kind="region", region_id=region, owner_page_id=pid) for region in regions)
+    if not rows:
+        return
+    avoid = {r.participant for r in results if isinstance(r, SheetReading) and r.participant}
+    for row, code in zip(rows, _new_anon_codes(conn, len(rows), avoid)):
+        eid = conn.execute(sa.insert(essays).values(**row, participant=None, anon_code=code, ocr_state="pending",
+                                                    created_at=now).returning(essays.c.id)).scalar_one()
+        conn.execute(sa.insert(essay_tasks).values(essay_id=eid, anon_code=code, question=row["region_id"],
+                                                   state="open", created_at=now))
 
 
 def _add_flag(conn: Connection, page_id: int, target: str, key: str | None, reason: str, message: str,
@@ -699,22 +1004,53 @@ def _add_flag(conn: Connection, page_id: int, target: str, key: str | None, reas
 
 
 def _update_page_status(conn: Connection, st: _PageState) -> None:
-    status = (Status.REJECTED if st.rejected else Status.FLAGGED if st.open_flags else Status.OK).value
+    """Write the page's effective status and participant, and carry the participant to its essays and to the
+    essay pages it owns (except those a judge assigned to someone himself)."""
+    if st.essay:
+        status = ESSAY
+        if not st.participant_decided:
+            owner = conn.execute(sa.select(pages.c.participant)
+                                 .select_from(essays.join(pages, pages.c.id == essays.c.owner_page_id))
+                                 .where(essays.c.page_id == st.id, essays.c.kind == "page")).first()
+            if owner is not None:
+                st.participant = owner.participant
+    else:
+        status = (Status.REJECTED if st.rejected else Status.FLAGGED if st.open_flags else Status.OK).value
     conn.execute(sa.update(pages).where(pages.c.id == st.id).values(
         status=status, participant=st.participant, version=st.version))
+    conn.execute(sa.update(essays).where(essays.c.page_id == st.id, essays.c.participant.is_distinct_from(
+        st.participant)).values(participant=st.participant))
+    owned = list(conn.execute(sa.select(essays.c.page_id).where(
+        essays.c.owner_page_id == st.id, essays.c.kind == "page", essays.c.page_id != st.id)).scalars())
+    if owned:
+        decided = set(conn.execute(sa.select(resolutions.c.page_id).where(
+            resolutions.c.page_id.in_(owned), resolutions.c.target == "participant")).scalars())
+        follow = [i for i in owned if i not in decided]
+        if follow:
+            conn.execute(sa.update(pages).where(pages.c.id.in_(follow)).values(participant=st.participant))
+            conn.execute(sa.update(essays).where(essays.c.page_id.in_(follow)).values(participant=st.participant))
 
 
 def _update_submission_status(conn: Connection, sub_ids: Sequence[int]) -> None:
-    """ok: every page ok; rejected: every page rejected; flagged: anything else (nothing is silent)."""
+    """ok: every page ok; rejected: every page rejected; flagged: anything else (nothing is silent).
+    Essay pages are neutral unless they carry an open flag (then the submission is flagged)."""
     for chunk in _chunks(sub_ids):
         by_sub: dict[int, set[str]] = defaultdict(set)
-        for sid, status in conn.execute(sa.select(pages.c.submission_id, pages.c.status)
-                                        .where(pages.c.submission_id.in_(chunk))):
+        has_pages: set[int] = set()
+        n_open = (sa.select(sa.func.count()).where(flags.c.page_id == pages.c.id, flags.c.state == "open")
+                  .scalar_subquery())
+        for sid, status, n in conn.execute(sa.select(pages.c.submission_id, pages.c.status, n_open)
+                                           .where(pages.c.submission_id.in_(chunk))):
+            has_pages.add(sid)
+            if status == ESSAY:          # essay pages count only through their open flags (unmatched_essay …)
+                if n:
+                    by_sub[sid].add(Status.FLAGGED.value)
+                continue
             by_sub[sid].add(status)
         for sid in chunk:
             sts = by_sub.get(sid, set())
             if sts == {Status.OK.value} or not sts:
-                status = Status.OK.value if sts else Status.REJECTED.value
+                status = Status.OK.value if sts or sid in has_pages else Status.REJECTED.value
             elif sts == {Status.REJECTED.value}:
                 status = Status.REJECTED.value
             else:

@@ -59,10 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=_positive_int, default=None, help="processes (default: all cores)")
     s.add_argument("--detail", action="store_true", help="add measured fills and per-stage timings")
 
-    s = sub.add_parser("demo", help="generate a small sample contest, read it and print a summary")
-    s.add_argument("--out", default="out/demo")
-    s.add_argument("-n", type=_positive_int, default=24)
-    s.add_argument("--workers", type=_positive_int, default=None)
     return p
 
 
@@ -103,8 +99,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_samples(args)
     if args.command == "read":
         return _cmd_read(args)
-    if args.command == "demo":
-        return _cmd_demo(args)
     raise AssertionError(args.command)
 
 
@@ -159,12 +153,6 @@ def _cmd_read(args: argparse.Namespace) -> int:
     opts = ReadOptions(workers=args.workers or os.cpu_count() or 1, detail=args.detail)
     summary = read_inputs(args.inputs, layout, json_out=args.json_out, options=opts)
     return summary.exit_code
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    return run_demo(Path(args.out), n=args.n, workers=args.workers or os.cpu_count() or 1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,127 @@
+-- omr-grader results store, schema version 1, postgresql (frozen: the v1 -> v2 migration test builds a v1 database from it)
+
+CREATE TABLE audit (
+	id SERIAL NOT NULL, 
+	at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	who TEXT NOT NULL, 
+	action VARCHAR(32) NOT NULL, 
+	target TEXT NOT NULL, 
+	before JSONB, 
+	after JSONB, 
+	PRIMARY KEY (id)
+);
+
+CREATE TABLE keysets (
+	digest VARCHAR(64) NOT NULL, 
+	contest TEXT NOT NULL, 
+	layout TEXT NOT NULL, 
+	data JSONB NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (digest)
+);
+
+CREATE TABLE runs (
+	id SERIAL NOT NULL, 
+	started_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	finished_at TIMESTAMP WITH TIME ZONE, 
+	args JSONB, 
+	counts JSONB, 
+	PRIMARY KEY (id)
+);
+
+CREATE TABLE schema_version (
+	id INTEGER NOT NULL, 
+	version INTEGER NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (id)
+);
+
+CREATE TABLE submissions (
+	id SERIAL NOT NULL, 
+	source TEXT NOT NULL, 
+	content_hash VARCHAR(64) NOT NULL, 
+	size BIGINT NOT NULL, 
+	n_pages INTEGER NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	first_seen TIMESTAMP WITH TIME ZONE NOT NULL, 
+	last_run INTEGER, 
+	PRIMARY KEY (id), 
+	UNIQUE (content_hash), 
+	FOREIGN KEY(last_run) REFERENCES runs (id)
+);
+
+CREATE TABLE pages (
+	id SERIAL NOT NULL, 
+	submission_id INTEGER NOT NULL, 
+	page_no INTEGER NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	reason_code VARCHAR(32), 
+	reason TEXT, 
+	layout TEXT, 
+	participant VARCHAR(64), 
+	version VARCHAR(16), 
+	reading JSONB NOT NULL, 
+	read_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT uq_pages_submission_page UNIQUE (submission_id, page_no), 
+	FOREIGN KEY(submission_id) REFERENCES submissions (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_pages_participant ON pages (participant);
+
+CREATE TABLE flags (
+	id SERIAL NOT NULL, 
+	page_id INTEGER NOT NULL, 
+	target VARCHAR(16) NOT NULL, 
+	key VARCHAR(32), 
+	reason VARCHAR(64) NOT NULL, 
+	message TEXT NOT NULL, 
+	confidence FLOAT NOT NULL, 
+	fills JSONB, 
+	origin VARCHAR(16) NOT NULL, 
+	state VARCHAR(16) NOT NULL, 
+	resolution JSONB, 
+	resolved_by TEXT, 
+	resolved_at TIMESTAMP WITH TIME ZONE, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(page_id) REFERENCES pages (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_flags_page_state ON flags (page_id, state);
+
+CREATE TABLE scores (
+	id SERIAL NOT NULL, 
+	page_id INTEGER NOT NULL, 
+	participant VARCHAR(64), 
+	version VARCHAR(16), 
+	status VARCHAR(16) NOT NULL, 
+	total TEXT NOT NULL, 
+	total_float FLOAT NOT NULL, 
+	max_total TEXT NOT NULL, 
+	max_float FLOAT NOT NULL, 
+	questions JSONB NOT NULL, 
+	sections JSONB NOT NULL, 
+	needs_review JSONB NOT NULL, 
+	key_digest VARCHAR(64) NOT NULL, 
+	computed_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (id), 
+	UNIQUE (page_id), 
+	FOREIGN KEY(page_id) REFERENCES pages (id) ON DELETE CASCADE, 
+	FOREIGN KEY(key_digest) REFERENCES keysets (digest)
+);
+
+CREATE TABLE resolutions (
+	id SERIAL NOT NULL, 
+	page_id INTEGER NOT NULL, 
+	flag_id INTEGER, 
+	target VARCHAR(16) NOT NULL, 
+	key VARCHAR(32), 
+	value TEXT NOT NULL, 
+	who TEXT NOT NULL, 
+	at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	PRIMARY KEY (id), 
+	FOREIGN KEY(page_id) REFERENCES pages (id) ON DELETE CASCADE, 
+	FOREIGN KEY(flag_id) REFERENCES flags (id)
+);
+
+CREATE INDEX ix_resolutions_page ON resolutions (page_id);
