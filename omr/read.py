@@ -15,9 +15,10 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -214,24 +215,52 @@ def _chunks(items: list[PageRef], n: int) -> Iterator[list[PageRef]]:
         yield items[i:i + n]
 
 
-def run_pages(refs: list[PageRef], layout: Layout, options: ReadOptions) -> Iterator[Record]:
-    """Read pages in input order: serially with one worker, else on a process pool. Ctrl-C cancels."""
+def run_pages(refs: list[PageRef], layout: Layout, options: ReadOptions, *,
+              work: Callable[[list[PageRef]], list[Record]] | None = None) -> Iterator[Record]:
+    """Read pages in input order: serially with one worker, else on a process pool. Ctrl-C cancels.
+
+    A worker process that dies (a crash in a decoder, the kernel's OOM killer) breaks the pool; the batch goes
+    on: the pages of the chunk that was waiting are read again one by one, each in a fresh process, and a
+    page that kills its process again becomes a ``SheetFailure`` — never a lost page, never a dead batch.
+    ``work`` replaces the worker function (tests pass one that crashes on purpose).
+    """
+    work = work or _work
     if options.workers <= 1 or len(refs) <= 1:
         _init_worker(layout, options.load)
         for ref in refs:
             yield read_ref(ref, layout, options.load)
         return
-    chunk = max(1, min(options.chunk_pages, len(refs) // (options.workers * 4) or 1))
-    with ProcessPoolExecutor(max_workers=options.workers, mp_context=_pool_context(),
+    size = max(1, min(options.chunk_pages, len(refs) // (options.workers * 4) or 1))
+    chunks = list(_chunks(refs, size))
+    done = 0
+    while done < len(chunks):
+        try:
+            for recs in _pool_map(work, chunks[done:], layout, options, options.workers):
+                done += 1
+                yield from recs
+        except BrokenProcessPool:
+            for ref in chunks[done]:
+                try:
+                    yield from next(_pool_map(work, [[ref]], layout, options, 1))
+                except BrokenProcessPool:
+                    yield SheetFailure(ref.path, ref.index + 1, Reject.INTERNAL,
+                                       "the reading process crashed on this page (it was tried twice, alone the "
+                                       "second time); the rest of the batch was read — please report this file")
+            done += 1
+
+
+def _pool_map(work: Callable[[list[PageRef]], list[Record]], chunks: list[list[PageRef]], layout: Layout,
+              options: ReadOptions, workers: int) -> Iterator[list[Record]]:
+    """Results of ``work`` over ``chunks``, in order, from a fresh pool; cancels what is pending on exit."""
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(),
                              initializer=_init_worker_in_pool, initargs=(layout, options.load)) as pool:
-        futures = [pool.submit(_work, c) for c in _chunks(refs, chunk)]
+        futures = [pool.submit(work, c) for c in chunks]
         try:
             for fut in futures:
-                yield from fut.result()
-        except BaseException:
+                yield fut.result()
+        finally:
             for fut in futures:
                 fut.cancel()
-            raise
 
 
 # -- the batch --------------------------------------------------------------------------------------

@@ -270,3 +270,33 @@ def test_a_small_sheet_in_a_big_photo_gets_a_full_resolution_second_look(tmp_pat
     assert rec.alignment["decode_scale"] == 1.0                 # the first look was at ½ scale (≈56 dpi)
     assert 100 < rec.alignment["dpi"] < 125
     assert rec.answers["1"] == "A" and rec.participant == "123456"
+
+
+def crash_on_bad(refs):
+    """A worker function that kills its own process on a page named 'bad' (as a segfault would)."""
+    import os as _os
+
+    from omr.read import _work
+    if any("bad" in r.path for r in refs):
+        _os._exit(139)
+    return _work(refs)
+
+
+def test_a_worker_that_dies_does_not_kill_the_batch(tmp_path, blank_sheet, demo_layout):
+    from omr.load import LoadOptions, plan_pages
+    from omr.read import ReadOptions, run_pages
+
+    img = marked_sheet(blank_sheet, demo_layout, {g.key: "B" for g in demo_layout.question_groups},
+                       participant="123456")
+    jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes()
+    names = [f"s{i:02d}.jpg" for i in range(12)]
+    names[5] = "bad.jpg"
+    refs = []
+    for n in names:
+        (tmp_path / n).write_bytes(jpg)
+        refs += plan_pages(str(tmp_path / n), LoadOptions())
+    recs = list(run_pages(refs, demo_layout, ReadOptions(workers=2, chunk_pages=2), work=crash_on_bad))
+    assert [r.source.rsplit("/", 1)[-1] for r in recs] == names          # every page once, in order
+    bad = recs[5]
+    assert bad.status is Status.REJECTED and bad.reason_code is Reject.INTERNAL and "crashed" in bad.reason
+    assert all(r.status is Status.OK and r.answers["7"] == "B" for i, r in enumerate(recs) if i != 5)
