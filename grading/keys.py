@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from omr.errors import LayoutError
-from omr.layout import GroupKind, Layout
+from omr.layout import GroupKind, Layout, read_json_document
 
 COMMENT_KEYS = frozenset({"title", "note", "comment"})
 _TOP_KEYS = frozenset({"contest", "layout", "points", "penalty", "sections", "versions"})
@@ -481,18 +481,6 @@ def keys_from_dict(raw: Any, layout: Layout, *, source: str = "<keys>") -> KeySe
 
 def load_keys(path: str | Path, layout: Layout) -> KeySet:
     """Read and validate ``keys.json`` (or a contest folder holding one) against ``layout``."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "keys.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LayoutError(f"answer-key file {path} does not exist; pass --keys PATH to a keys.json") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LayoutError(f"cannot read answer-key file {path}: {exc}") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LayoutError(f"{path} is not valid JSON",
-                          details=[f"line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+    raw, path = read_json_document(path, file_name="keys.json", what="answer-key file",
+                                   hint="put the answer keys in keys.json in the contest folder (--contest DIR)")
     return keys_from_dict(raw, layout, source=str(path))

@@ -419,20 +419,27 @@ def _overlap(a: Rect, b: Rect, margin: float) -> bool:
                 or a.y_mm + a.h_mm + margin <= b.y_mm or b.y_mm + b.h_mm + margin <= a.y_mm)
 
 
-def load_layout(path: str | Path) -> Layout:
-    """Read and validate a layout file (or a contest folder holding ``layout.json``)."""
+def read_json_document(path: str | Path, *, file_name: str, what: str, hint: str) -> tuple[Any, Path]:
+    """Read a contest's JSON file (``path`` may be the contest folder holding ``file_name``); every failure is
+    a ``LayoutError`` that says what to do (``hint``). Returns the parsed document and the file's path."""
     path = Path(path)
     if path.is_dir():
-        path = path / "layout.json"
+        path = path / file_name
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise LayoutError(f"layout file {path} does not exist; pass --layout PATH to a layout.json") from None
+        raise LayoutError(f"{what} {path} does not exist; {hint}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise LayoutError(f"cannot read layout file {path}: {exc}") from None
+        raise LayoutError(f"cannot read {what} {path}: {exc}") from None
     try:
-        raw = json.loads(text)
+        return json.loads(text), path
     except json.JSONDecodeError as exc:
         raise LayoutError(f"{path} is not valid JSON",
                           details=[f"line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+
+
+def load_layout(path: str | Path) -> Layout:
+    """Read and validate a layout file (or a contest folder holding ``layout.json``)."""
+    raw, path = read_json_document(path, file_name="layout.json", what="layout file",
+                                   hint="pass --layout PATH to a layout.json (or a contest folder holding one)")
     return layout_from_dict(raw, source=str(path))
