@@ -16,16 +16,10 @@ from omr.qrpayload import QrPayload
 from omr.read import read_page
 from omr.records import Flag, GroupRead, MarkState, Page, Reject, Status
 from omr.sheet import Participant, render_sheets
-from tests.conftest import DEMO_LAYOUT
+from tests.conftest import DEMO_LAYOUT, rasterise
 
 DPI = 150
 PPM = DPI / 25.4
-
-
-def rasterise(pdf, dpi=DPI, page=1):
-    png = subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-f", str(page), "-l", str(page), "-png", str(pdf)],
-                         check=True, capture_output=True, timeout=60).stdout
-    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,10 @@ from omr.errors import ExitCode, InputError
 from omr.identify import read_qr
 from omr.qrpayload import QrPayload, decode_payload
 from omr.sheet import Participant, read_roster, render_sheets
+from tests.conftest import rasterise
 
 PEOPLE = [Participant("012345", "Nguyễn Thị Hương Giang", "Quận Ba Đình"),
           Participant("998877", "Trần Đức Việt", "Sở Giáo dục và Đào tạo")]
-
-
-def rasterise(pdf, dpi, page=1):
-    png = subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-f", str(page), "-l", str(page), "-png", str(pdf)],
-                         check=True, capture_output=True, timeout=60).stdout
-    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
 
 
 @pytest.fixture(scope="module")
