@@ -22,7 +22,7 @@ $(STAMP): setup.cfg pyproject.toml
 run: install
 	$(BIN)/omr demo --out $(DEMO)
 
-test: SYSTEM_EXTRA = postgresql
+test: SYSTEM_EXTRA = postgresql chromium
 test: install
 	$(BIN)/python -m pytest -q
 

@@ -95,7 +95,20 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     s.add_argument("--out", "-o", required=True, help="folder for the annotated pages")
     s.add_argument("--participant", default=None, help="only this participant's pages")
 
-    return {"grade": _cmd_grade, "status": _cmd_status, "flags": _cmd_flags, "resolve": _cmd_resolve,
+    s = sub.add_parser("judges", help="accounts of the judges' web app")
+    jsub = s.add_subparsers(dest="judges_cmd", required=True, metavar="ACTION")
+    a = jsub.add_parser("add", help="create a judge's account and print its one-time password (shown once)")
+    a.add_argument("name", metavar="NAME", help="login (one word)")
+    a.add_argument("--unit", required=True, help="the judge's unit (school, board …)")
+    a.add_argument("--role", choices=("judge", "admin"), default="judge", help="admin also sees /admin")
+    contest_args(a)
+
+    s = sub.add_parser("review", help="serve the judges' web app (flag queue, keyboard decisions) with uvicorn")
+    contest_args(s)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=_positive_int, default=8000, help="port (default 8000)")
+
+    return {"judges": _cmd_judges, "review": _cmd_review, "grade": _cmd_grade, "status": _cmd_status, "flags": _cmd_flags, "resolve": _cmd_resolve,
             "rescore": _cmd_rescore, "export": _cmd_export, "annotate": _cmd_annotate, "demo": _cmd_demo, "ocr": _cmd_ocr,
             "duplicates": _cmd_duplicates, "search": _cmd_search}
 
@@ -184,13 +197,8 @@ def _ocr_run_options(args: argparse.Namespace) -> Any:
 
 
 def _ocr_options(args: argparse.Namespace) -> Any:
-    from omr.errors import NotYet
+    from omr.ocr import OcrOptions
 
-    try:
-        from omr.ocr import OcrOptions
-    except ImportError as exc:
-        raise NotYet(f"essay OCR needs the omr.ocr module, which is not installed in this build ({exc}); "
-                     "update omr-grader, or grade with --ocr later and run `omr ocr` once it is there") from None
     lang = getattr(args, "lang", None)
     return OcrOptions(lang=lang) if lang else OcrOptions()
 
@@ -399,6 +407,33 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
                                                                  if problems else ""))
     return ExitCode.FINISHED_WITH_REJECTS if problems else ExitCode.OK
 
+
+
+def _cmd_judges(args: argparse.Namespace) -> int:
+    from grading.judges import Role, add_judge
+    from grading.store import Store
+
+    with Store.open(_db_url(args, must_exist=False)) as store:
+        password = add_judge(store, args.name, unit=args.unit, role=Role(args.role))
+    print(f"judge {args.name} ({args.role}, {args.unit}) created; one-time password (shown only now, to be "
+          f"changed at the first login):", file=sys.stderr)
+    print(password)
+    return ExitCode.OK
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from grading.batch import load_contest
+    from grading.store import Store
+    from grading.webapp.app import create_app
+
+    contest = load_contest(args.contest)
+    with Store.open(_db_url(args, must_exist=True)) as store:
+        app = create_app(store, contest.layout)
+        print(f"omr review: serving {store.url} on http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)
+    return ExitCode.OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

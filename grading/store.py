@@ -35,7 +35,8 @@ Full-text search: an FTS5 table ``essays_fts`` kept in sync by triggers (SQLite)
 column with a GIN index (PostgreSQL). ``duplicate_pairs`` holds near-duplicate essays, once per pair.
 
 Schema versions: 1 (submissions … audit); 2 adds ``essays``, ``essay_tasks``, ``duplicate_pairs`` and the search
-index. Opening a version-1 database migrates it in place (new tables only; every row is kept).
+index; 3 adds ``judges`` (accounts of the web app, scrypt password hashes) and ``web_sessions`` (only the hash of
+a session token is stored). Opening an older database migrates it in place (new tables only; every row is kept).
 
 Resolution values: ``question`` → the marks that count (``"B"``, ``"AC"``, ``""`` for blank); ``participant``
 and ``version`` → the whole field (``"012345"``, ``"102"``); ``page`` → a free note (no effect on scores).
@@ -66,7 +67,7 @@ from omr.records import SheetFailure, SheetReading, Status
 from .keys import KeySet, split_labels
 from .score import ScoreStatus, SheetScore, score_sheet
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ESSAY = "essay"             # the page status of an essay page (besides omr.records.Status' ok | flagged | rejected)
 UNMATCHED_ESSAY = "unmatched_essay"
 ANON_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"   # no 0/O, 1/I: read aloud and typed without mistakes
@@ -243,8 +244,29 @@ duplicate_pairs = sa.Table(
     sa.UniqueConstraint("essay_a", "essay_b", name="uq_duplicate_pairs"),
     sa.CheckConstraint("essay_a < essay_b", name="ck_duplicate_pairs_order"),
 )
+# -- schema v3: the judges' web app --------------------------------------------------------------------
+judges = sa.Table(
+    "judges", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),    # the login
+    sa.Column("unit", sa.Text, nullable=False),
+    sa.Column("role", sa.String(8), nullable=False),                  # judge | admin
+    sa.Column("password_hash", sa.Text, nullable=False),              # "scrypt$n$r$p$salt$hash" (base64)
+    sa.Column("must_change", sa.Boolean, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+)
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),         # sha256 of the cookie's token
+    sa.Column("judge_id", sa.Integer, sa.ForeignKey("judges.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("expires_at", _TS, nullable=False),
+    sa.Index("ix_web_sessions_judge", "judge_id"),
+)
 TABLES = tuple(metadata.tables)
 V2_TABLES = ("essays", "essay_tasks", "duplicate_pairs")
+V3_TABLES = ("judges", "web_sessions")
 
 _SQLITE_SEARCH = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS essays_fts USING fts5(text, text_plain, content='essays', "
@@ -456,6 +478,12 @@ class Store:
             raise DatabaseError(f"cannot {action} in {self.url}: {_explain(exc)}; {hint}") from exc
 
     @contextmanager
+    def write_tx(self, action: str) -> Iterator[Connection]:
+        """A read-write transaction for modules that own their tables (``grading.judges``: accounts, sessions)."""
+        with self._tx(action) as conn:
+            yield conn
+
+    @contextmanager
     def read_tx(self, action: str) -> Iterator[Connection]:
         """A read-only transaction for reports (status, export) that query the tables above directly;
         failures become ``DatabaseError`` like every other store call."""
@@ -482,7 +510,7 @@ class Store:
             if found is not None and found < 1:
                 raise DatabaseError(f"{self.url} has schema version {found} and there is no migration to "
                                     f"{SCHEMA_VERSION}; re-run into a new --db")
-            # version 1 → 2 adds tables only: create_all makes the missing ones and leaves every row in place
+            # versions 1 → 2 → 3 add tables only: create_all makes the missing ones and leaves every row in place
             metadata.create_all(conn)
             for ddl in (_PG_SEARCH if conn.dialect.name == "postgresql" else _SQLITE_SEARCH):
                 conn.exec_driver_sql(ddl)

@@ -509,7 +509,7 @@ def test_a_version_1_database_is_migrated_and_keeps_its_rows(store_url):
 
     with Store.open(store_url) as store:
         with store.read_tx("t") as conn:
-            assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION == 2
+            assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION == 3
             for t in ("essays", "essay_tasks", "duplicate_pairs"):
                 assert conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() == 0
         assert {t: _dump(store.engine, t) for t in ("submissions", "pages", "flags")} == before

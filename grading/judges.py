@@ -1,0 +1,156 @@
+"""Judges' accounts and web sessions (schema v3 tables ``judges`` and ``web_sessions``).
+
+Passwords: ``hashlib.scrypt`` with a random 16-byte salt, stored with its parameters as
+``scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>`` so that the cost can be raised later without breaking old hashes.
+A new account gets a one-time password (``secrets.token_urlsafe``) that is shown once and must be changed at
+the first login. Sessions: the browser holds a random token; the store keeps only its SHA-256, with the
+session's CSRF token and expiry.
+"""
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from omr.errors import BadArguments
+
+from .store import Store, judges, web_sessions
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2 ** 14, 8, 1, 32
+SESSION_HOURS = 12
+MIN_PASSWORD = 10
+
+
+class Role(enum.Enum):
+    JUDGE = "judge"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Judge:
+    id: int
+    name: str
+    unit: str
+    role: Role
+    must_change: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    judge: Judge
+    csrf_token: str
+    expires_at: datetime
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode("ascii")
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    salt = secrets.token_bytes(16) if salt is None else salt
+    h = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=SCRYPT_LEN)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(h)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        algo, n, r, p, salt, want = stored.split("$")
+        if algo != "scrypt":
+            return False
+        want_b = base64.b64decode(want)
+        got = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                             dklen=len(want_b), maxmem=256 * 1024 * 1024)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, want_b)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _judge(row: sa.Row) -> Judge:
+    return Judge(id=row.id, name=row.name, unit=row.unit, role=Role(row.role), must_change=bool(row.must_change))
+
+
+def add_judge(store: Store, name: str, *, unit: str, role: Role = Role.JUDGE) -> str:
+    """Create an account; returns its one-time password (only its hash is stored)."""
+    name, unit = name.strip(), unit.strip()
+    if not name or any(c.isspace() for c in name) or len(name) > 64:
+        raise BadArguments(f"{name!r} is not a login: use one word without spaces (at most 64 characters)")
+    if not unit:
+        raise BadArguments("give the judge's unit (--unit)")
+    password = secrets.token_urlsafe(12)
+    with store.write_tx("add a judge") as conn:
+        if conn.execute(sa.select(judges.c.id).where(judges.c.name == name)).first() is not None:
+            raise BadArguments(f"there is already a judge named {name!r}; choose another login")
+        conn.execute(sa.insert(judges).values(name=name, unit=unit, role=role.value,
+                                              password_hash=hash_password(password), must_change=True,
+                                              created_at=_now()))
+    return password
+
+
+def list_judges(store: Store) -> list[Judge]:
+    with store.read_tx("list judges") as conn:
+        return [_judge(r) for r in conn.execute(sa.select(judges).order_by(judges.c.name))]
+
+
+def authenticate(store: Store, name: str, password: str) -> Judge | None:
+    """The judge when the password is right, else ``None`` (the same work either way)."""
+    with store.read_tx("check a password") as conn:
+        row = conn.execute(sa.select(judges).where(judges.c.name == name.strip())).first()
+    if row is None:
+        verify_password(password, hash_password("x"))     # spend the same time: no account probing by timing
+        return None
+    return _judge(row) if verify_password(password, row.password_hash) else None
+
+
+def set_password(store: Store, judge_id: int, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise BadArguments(f"a password needs at least {MIN_PASSWORD} characters")
+    with store.write_tx("change a password") as conn:
+        conn.execute(sa.update(judges).where(judges.c.id == judge_id).values(
+            password_hash=hash_password(password), must_change=False))
+
+
+def open_session(store: Store, judge: Judge) -> tuple[str, str]:
+    """A new session: returns (cookie token, CSRF token); the store keeps the token's hash only."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = _now()
+    with store.write_tx("open a session") as conn:
+        conn.execute(sa.delete(web_sessions).where(web_sessions.c.expires_at < now))
+        conn.execute(sa.insert(web_sessions).values(token_hash=_token_hash(token), judge_id=judge.id,
+                                                    csrf_token=csrf, created_at=now,
+                                                    expires_at=now + timedelta(hours=SESSION_HOURS)))
+    return token, csrf
+
+
+def session_for(store: Store, token: str | None) -> Session | None:
+    if not token:
+        return None
+    with store.read_tx("check a session") as conn:
+        row = conn.execute(sa.select(web_sessions.c.csrf_token, web_sessions.c.expires_at, judges)
+                           .join(judges, judges.c.id == web_sessions.c.judge_id)
+                           .where(web_sessions.c.token_hash == _token_hash(token))).first()
+    if row is None:
+        return None
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=timezone.utc)
+    if expires < _now():
+        return None
+    return Session(judge=_judge(row), csrf_token=row.csrf_token, expires_at=expires)
+
+
+def close_session(store: Store, token: str | None) -> None:
+    if token:
+        with store.write_tx("close a session") as conn:
+            conn.execute(sa.delete(web_sessions).where(web_sessions.c.token_hash == _token_hash(token)))

@@ -1,0 +1,284 @@
+"""The FastAPI application: server-rendered pages (Jinja2), plain JS for the keyboard, no outside resources.
+
+Every page needs a session (else 303 to /login); every POST carries the session's CSRF token (else 403);
+/admin is for admins only (403 for judges). A judge's decision goes through ``Store.resolve_flag`` (which
+re-scores the page and audits before/after) and the browser moves on to the next open flag.
+"""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from omr.errors import BadArguments
+from omr.layout import Layout
+
+from .. import judges as J
+from ..store import Store, flags, pages, scores, submissions
+from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, LoginThrottle, same_token
+from .images import PictureError, page_canvas, png, question_crop
+
+HERE = Path(__file__).resolve().parent
+PAGE_SIZE = 50
+BLANK_LABEL = "Bỏ trống"
+TARGET_LABELS = {"question": "Câu", "participant": "Số báo danh", "version": "Mã đề", "page": "Trang"}
+COUNT_LABELS = (("submissions", "Tệp bài làm"), ("submissions_ok", "Tệp đã chấm xong"),
+                ("submissions_flagged", "Tệp cần xem lại"), ("submissions_rejected", "Tệp bị loại"),
+                ("pages", "Trang"), ("pages_graded", "Trang đã có điểm"), ("pages_flagged", "Trang cần xem lại"),
+                ("pages_no_key", "Trang chưa có đáp án"), ("pages_rejected", "Trang bị loại"),
+                ("flags_open", "Cờ đang mở"), ("flags_resolved", "Cờ đã xử lý"))
+
+
+class _LoginRequired(Exception):
+    pass
+
+
+class _PasswordChangeRequired(Exception):
+    pass
+
+
+class _Forbidden(Exception):
+    def __init__(self, message: str):
+        self.message = message
+
+
+def create_app(store: Store, layout: Layout, *, throttle: LoginThrottle | None = None,
+               secure_cookies: bool = False) -> FastAPI:
+    """The app over an open store and the contest's layout (for cropping questions)."""
+    app = FastAPI(title="Chấm thi – giám khảo", docs_url=None, redoc_url=None, openapi_url=None)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    throttle = throttle or LoginThrottle()
+
+    def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+        resp = templates.TemplateResponse(request, name, ctx, status_code=status)
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    # -- session handling ------------------------------------------------------------------------------
+    def session(request: Request) -> J.Session:
+        s = J.session_for(store, request.cookies.get(SESSION_COOKIE))
+        if s is None:
+            raise _LoginRequired()
+        return s
+
+    def ready(s: J.Session = Depends(session)) -> J.Session:
+        if s.judge.must_change:
+            raise _PasswordChangeRequired()
+        return s
+
+    def admin(s: J.Session = Depends(ready)) -> J.Session:
+        if s.judge.role is not J.Role.ADMIN:
+            raise _Forbidden("Trang này chỉ dành cho quản trị viên.")
+        return s
+
+    async def check_csrf(request: Request, s: J.Session) -> None:
+        form = await request.form()
+        if not same_token(form.get("csrf"), s.csrf_token):     # type: ignore[arg-type]
+            raise _Forbidden("Thiếu hoặc sai mã chống giả mạo (CSRF). Hãy tải lại trang rồi thử lại.")
+
+    def csrf_ok(session_dep: Callable[..., J.Session]) -> Callable[..., Any]:
+        async def dep(request: Request, s: J.Session = Depends(session_dep)) -> J.Session:
+            await check_csrf(request, s)
+            return s
+        return dep
+
+    @app.exception_handler(_LoginRequired)
+    async def _to_login(request: Request, exc: _LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(_PasswordChangeRequired)
+    async def _to_password(request: Request, exc: _PasswordChangeRequired) -> Response:
+        return RedirectResponse("/password", status_code=303)
+
+    @app.exception_handler(_Forbidden)
+    async def _forbidden(request: Request, exc: _Forbidden) -> Response:
+        return render(request, "error.html", 403, title="Không được phép", message=exc.message, judge=None)
+
+    # -- login / logout / password ---------------------------------------------------------------------
+    def login_page(request: Request, status: int = 200, error: str = "") -> HTMLResponse:
+        token = secrets.token_urlsafe(32)
+        resp = render(request, "login.html", status, login_csrf=token, error=error, judge=None)
+        resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies,
+                        path="/login")
+        return resp
+
+    @app.get("/login", response_class=HTMLResponse)
+    def get_login(request: Request) -> Response:
+        return login_page(request)
+
+    @app.post("/login")
+    def post_login(request: Request, username: str = Form(""), password: str = Form(""),
+                   csrf: str = Form("")) -> Response:
+        if not same_token(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
+            return render(request, "error.html", 403, title="Không được phép",
+                          message="Phiên đăng nhập đã hết hạn. Hãy tải lại trang đăng nhập.", judge=None)
+        ip = request.client.host if request.client else "?"
+        wait = throttle.retry_after(username, ip)
+        if wait:
+            resp = login_page(request, 429, f"Sai mật khẩu quá nhiều lần. Hãy thử lại sau {wait} giây.")
+            resp.headers["Retry-After"] = str(wait)
+            return resp
+        judge = J.authenticate(store, username, password)
+        if judge is None:
+            throttle.failed(username, ip)
+            return login_page(request, 401, "Tên đăng nhập hoặc mật khẩu không đúng.")
+        throttle.succeeded(username, ip)
+        token, _ = J.open_session(store, judge)
+        resp = RedirectResponse("/password" if judge.must_change else "/flags", status_code=303)
+        resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookies,
+                        max_age=J.SESSION_HOURS * 3600, path="/")
+        resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+        return resp
+
+    @app.post("/logout")
+    async def post_logout(request: Request, s: J.Session = Depends(csrf_ok(session))) -> Response:
+        J.close_session(store, request.cookies.get(SESSION_COOKIE))
+        resp = RedirectResponse("/login", status_code=303)
+        resp.delete_cookie(SESSION_COOKIE, path="/")
+        return resp
+
+    @app.get("/password", response_class=HTMLResponse)
+    def get_password(request: Request, s: J.Session = Depends(session)) -> Response:
+        return render(request, "password.html", judge=s.judge, csrf=s.csrf_token, error="")
+
+    @app.post("/password")
+    async def post_password(request: Request, s: J.Session = Depends(csrf_ok(session))) -> Response:
+        form = await request.form()
+        new, again = str(form.get("new_password", "")), str(form.get("again", ""))
+        error = ""
+        if new != again:
+            error = "Hai lần nhập mật khẩu mới không giống nhau."
+        else:
+            try:
+                J.set_password(store, s.judge.id, new)
+            except BadArguments:
+                error = f"Mật khẩu mới cần ít nhất {J.MIN_PASSWORD} ký tự."
+        if error:
+            return render(request, "password.html", 400, judge=s.judge, csrf=s.csrf_token, error=error)
+        return RedirectResponse("/flags", status_code=303)
+
+    # -- the flag queue --------------------------------------------------------------------------------
+    def open_flag_rows(offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        q = (sa.select(flags.c.id, flags.c.target, flags.c.key, flags.c.reason, flags.c.confidence,
+                       pages.c.id.label("page_id"), pages.c.page_no, pages.c.participant, pages.c.version,
+                       submissions.c.source)
+             .join(pages, pages.c.id == flags.c.page_id).join(submissions, submissions.c.id == pages.c.submission_id)
+             .where(flags.c.state == "open").order_by(flags.c.id))
+        with store.read_tx("list open flags") as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(flags).where(flags.c.state == "open")).scalar()
+            rows = [dict(r._mapping) for r in conn.execute(q.offset(offset).limit(limit))]
+        return rows, int(total or 0)
+
+    def next_open_flag(after: int) -> int | None:
+        with store.read_tx("find the next flag") as conn:
+            nxt = conn.execute(sa.select(sa.func.min(flags.c.id)).where(flags.c.state == "open",
+                                                                        flags.c.id > after)).scalar()
+            if nxt is None:
+                nxt = conn.execute(sa.select(sa.func.min(flags.c.id)).where(flags.c.state == "open")).scalar()
+        return nxt
+
+    def flag_detail(flag_id: int) -> dict[str, Any] | None:
+        q = (sa.select(flags, pages.c.page_no, pages.c.participant, pages.c.version, submissions.c.source,
+                       scores.c.total, scores.c.max_total, scores.c.status.label("score_status"))
+             .join(pages, pages.c.id == flags.c.page_id).join(submissions, submissions.c.id == pages.c.submission_id)
+             .outerjoin(scores, scores.c.page_id == pages.c.id).where(flags.c.id == flag_id))
+        with store.read_tx("read a flag") as conn:
+            row = conn.execute(q).first()
+        return None if row is None else dict(row._mapping)
+
+    @app.get("/")
+    def home(s: J.Session = Depends(ready)) -> Response:
+        return RedirectResponse("/flags", status_code=303)
+
+    @app.get("/flags", response_class=HTMLResponse)
+    def get_flags(request: Request, page: int = 1, done: int | None = None,
+                  s: J.Session = Depends(ready)) -> Response:
+        page = max(1, page)
+        rows, total = open_flag_rows((page - 1) * PAGE_SIZE, PAGE_SIZE)
+        n_pages = max(1, -(-total // PAGE_SIZE))
+        return render(request, "flags.html", judge=s.judge, csrf=s.csrf_token, rows=rows, total=total,
+                      page=page, n_pages=n_pages, labels=TARGET_LABELS, done=flag_detail(done) if done else None)
+
+    @app.get("/flags/{flag_id}", response_class=HTMLResponse)
+    def get_flag(request: Request, flag_id: int, done: int | None = None, error: str = "",
+                 s: J.Session = Depends(ready)) -> Response:
+        f = flag_detail(flag_id)
+        if f is None:
+            return render(request, "error.html", 404, title="Không tìm thấy", judge=s.judge, csrf=s.csrf_token,
+                          message=f"Không có cờ số {flag_id}.")
+        options: tuple[str, ...] = ()
+        if f["target"] == "question":
+            g = next((g for g in layout.question_groups if g.key == f["key"]), None)
+            options = tuple(g.labels) if g else ()
+        _, n_open = open_flag_rows(0, 0)
+        return render(request, "flag.html", judge=s.judge, csrf=s.csrf_token, f=f, options=options,
+                      blank_label=BLANK_LABEL, labels=TARGET_LABELS, n_open=n_open,
+                      done=flag_detail(done) if done else None, error=error)
+
+    @app.post("/flags/{flag_id}/resolve")
+    async def post_resolve(flag_id: int, request: Request, s: J.Session = Depends(csrf_ok(ready))) -> Response:
+        form = await request.form()
+        value = str(form.get("value", ""))
+        f = flag_detail(flag_id)
+        if f is None:
+            return RedirectResponse("/flags", status_code=303)
+        if f["state"] != "open":
+            return RedirectResponse(f"/flags/{flag_id}", status_code=303)
+        try:
+            store.resolve_flag(flag_id, value, who=s.judge.name)
+        except BadArguments as exc:
+            f_detail = flag_detail(flag_id)
+            options = ()
+            if f_detail and f_detail["target"] == "question":
+                g = next((g for g in layout.question_groups if g.key == f_detail["key"]), None)
+                options = tuple(g.labels) if g else ()
+            _, n_open = open_flag_rows(0, 0)
+            return render(request, "flag.html", 400, judge=s.judge, csrf=s.csrf_token, f=f_detail,
+                          options=options, blank_label=BLANK_LABEL, labels=TARGET_LABELS, n_open=n_open,
+                          done=None, error=f"Giá trị không hợp lệ: {exc}")
+        nxt = next_open_flag(flag_id)
+        where = f"/flags/{nxt}?done={flag_id}" if nxt is not None else f"/flags?done={flag_id}"
+        return RedirectResponse(where, status_code=303)
+
+    # -- pictures --------------------------------------------------------------------------------------
+    def picture(build: Callable[[], bytes]) -> Response:
+        try:
+            data = build()
+        except PictureError as exc:
+            return Response(f"Không vẽ được ảnh: {exc}", status_code=404, media_type="text/plain; charset=utf-8")
+        return Response(data, media_type="image/png", headers={"Cache-Control": "private, no-store"})
+
+    @app.get("/flags/{flag_id}/crop.png")
+    def get_crop(flag_id: int, s: J.Session = Depends(ready)) -> Response:
+        f = flag_detail(flag_id)
+        if f is None:
+            return Response(status_code=404)
+
+        def build() -> bytes:
+            canvas = page_canvas(store, layout, f["page_id"])
+            if f["target"] != "question":
+                return png(canvas.image)
+            return png(question_crop(canvas, layout, f["key"], f["fills"]))
+        return picture(build)
+
+    @app.get("/pages/{page_id}/image")
+    def get_page_image(page_id: int, s: J.Session = Depends(ready)) -> Response:
+        return picture(lambda: png(page_canvas(store, layout, page_id).image))
+
+    # -- admin -----------------------------------------------------------------------------------------
+    @app.get("/admin", response_class=HTMLResponse)
+    def get_admin(request: Request, s: J.Session = Depends(admin)) -> Response:
+        counts = store.counts()
+        rows = [(label, counts.get(k, 0)) for k, label in COUNT_LABELS]
+        return render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows,
+                      judges=J.list_judges(store))
+
+    return app

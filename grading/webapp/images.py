@@ -1,0 +1,81 @@
+"""Pictures for the judges: a flagged question cut from its straightened page with the measured fills written
+beside each bubble, and the whole page. The drawing reuses ``grading.annotate`` (``straighten``, ``overlay``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import cv2
+import numpy as np
+
+from omr.align import align
+from omr.errors import AlignmentError
+from omr.layout import Layout
+from omr.load import LoadOptions, load_page, plan_pages
+from omr.records import SheetFailure
+
+from ..annotate import ORANGE, PX_PER_MM, PageToAnnotate, overlay, straighten, pages_to_annotate
+from ..store import Store
+
+
+class PictureError(Exception):
+    """The page's scan cannot be opened or re-aligned any more (moved, changed since grading)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Canvas:
+    image: np.ndarray          # straightened page with the overlay, legend strip under it (BGR)
+    page: PageToAnnotate
+
+
+def page_canvas(store: Store, layout: Layout, page_id: int, *, options: LoadOptions = LoadOptions()) -> Canvas:
+    """The page straightened with ``annotate.overlay`` drawn on it, but without the key: a judge decides what
+    was marked, so the right answers are not shown (no blue rings)."""
+    page = next((p for p in pages_to_annotate(store) if p.page_id == page_id), None)
+    if page is None:
+        raise PictureError(f"page {page_id} is not a graded answer page")
+    page = replace(page, key=None)
+    refs = plan_pages(page.source, options)
+    if isinstance(refs, SheetFailure) or page.page_no > len(refs):
+        raise PictureError(f"{page.source}: the scan cannot be opened any more")
+    img = load_page(refs[page.page_no - 1], options)
+    if isinstance(img, SheetFailure):
+        raise PictureError(f"{page.source} page {page.page_no}: {img.reason}")
+    try:
+        al = align(img.image, layout)
+    except AlignmentError as exc:
+        raise PictureError(f"{page.source} page {page.page_no}: {exc.message}") from None
+    return Canvas(overlay(straighten(img.image, al.H, layout), layout, page), page)
+
+
+def question_crop(canvas: Canvas, layout: Layout, question: str, fills: Any, *, margin_mm: float = 9.0,
+                  scale: float = 2.0) -> np.ndarray:
+    """The question's row of bubbles with some context, enlarged, each bubble's measured fill written under it."""
+    g = next((g for g in layout.question_groups if g.key == question), None)
+    if g is None:
+        raise PictureError(f"question {question} is not on the layout {layout.id}")
+    s = PX_PER_MM
+    ys = [layout.centres_mm[i][0] for i in g.indices]
+    xs = [layout.centres_mm[i][1] for i in g.indices]
+    h, w = canvas.image.shape[:2]
+    top, bottom = max(0, int((min(ys) - margin_mm) * s)), min(h, int((max(ys) + margin_mm) * s))
+    left, right = max(0, int((min(xs) - margin_mm * 2) * s)), min(w, int((max(xs) + margin_mm) * s))
+    crop = canvas.image[top:bottom, left:right]
+    crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    values = list(fills or [])
+    band = np.full((34, crop.shape[1], 3), 255, np.uint8)       # the fills, in a band under the crop
+    for k, i in enumerate(g.indices[:len(values)]):
+        x = layout.centres_mm[i][1]
+        cx = int((x * s - left) * scale)
+        text = f"{g.labels[k]} {float(values[k]):.2f}"
+        (tw, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 2)
+        cv2.putText(band, text, (cx - tw // 2, 23), cv2.FONT_HERSHEY_SIMPLEX, 0.6, ORANGE, 2, cv2.LINE_AA)
+    crop = np.vstack([crop, band])
+    return crop
+
+
+def png(img: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    if not ok:
+        raise PictureError("cannot encode the picture")
+    return buf.tobytes()

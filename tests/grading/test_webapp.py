@@ -1,0 +1,300 @@
+"""The judges' web app in a real headless Chromium (Playwright) against a live ``omr review`` server.
+
+The store is graded from one rendered sheet (demo layout, version 101, every answer right) whose question 2 is a
+faint mark: the reader flags it and the page scores 99/5 until a judge decides. Screenshots of the login, flag
+and admin pages go to docs/screenshots/.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from grading.judges import (Role, add_judge, authenticate, hash_password, list_judges, verify_password)
+from grading.keys import load_keys
+from grading.store import SCHEMA_VERSION, Store
+from grading.webapp.auth import LoginThrottle
+from grading_support import DEMO, ROOT
+from omr.errors import BadArguments, ExitCode
+from omr.layout import GroupKind
+from omr.sheet import Participant, render_sheets
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = ROOT / "docs" / "screenshots"
+PPM = 150 / 25.4
+NEW_PASSWORD = "mat-khau-moi-2026"
+
+
+def rasterise(pdf: Path) -> np.ndarray:
+    png = subprocess.run(["pdftoppm", "-r", "150", "-gray", "-f", "1", "-l", "1", "-png", str(pdf)],
+                         check=True, capture_output=True, timeout=60).stdout
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+
+
+# -- unit tests: passwords, throttle, migration ------------------------------------------------------------
+def test_password_hash_is_salted_scrypt_with_its_parameters():
+    h1, h2 = hash_password("bí mật 123"), hash_password("bí mật 123")
+    assert h1 != h2                                       # random salt
+    algo, n, r, p, salt, digest = h1.split("$")
+    assert (algo, n, r, p) == ("scrypt", str(2 ** 14), "8", "1") and salt and digest
+    assert verify_password("bí mật 123", h1) and not verify_password("bí mật 124", h1)
+    assert not verify_password("x", "md5$abc")
+
+
+def test_login_throttle_refuses_after_five_failures_for_sixty_seconds():
+    now = [1000.0]
+    t = LoginThrottle(limit=5, window=60, clock=lambda: now[0])
+    for _ in range(5):
+        assert t.retry_after("gk1", "10.0.0.1") == 0
+        t.failed("GK1", "10.0.0.1")
+    assert t.retry_after("gk1", "10.0.0.1") == 60
+    assert t.retry_after("gk1", "10.0.0.2") == 0          # per username AND address
+    now[0] += 59.5
+    assert t.retry_after("gk1", "10.0.0.1") == 1
+    now[0] += 0.6
+    assert t.retry_after("gk1", "10.0.0.1") == 0
+
+
+def test_v2_store_migrates_to_v3_keeping_rows(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    with Store.open(url) as store:
+        run_id = store.start_run({"inputs": ["a.jpg"]})
+        with store.write_tx("make it v2") as conn:
+            conn.execute(sa.text("DROP TABLE web_sessions"))
+            conn.execute(sa.text("DROP TABLE judges"))
+            conn.execute(sa.text("UPDATE schema_version SET version = 2"))
+    with Store.open(url) as store:
+        with store.read_tx("t") as conn:
+            assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION == 3
+            assert conn.execute(sa.text("SELECT id, args FROM runs")).all() == [(run_id, '{"inputs": ["a.jpg"]}')]
+            assert conn.execute(sa.text("SELECT count(*) FROM judges")).scalar() == 0
+        pw = add_judge(store, "gk9", unit="THPT Chu Văn An")
+        assert authenticate(store, "gk9", pw) is not None and authenticate(store, "gk9", pw + "x") is None
+        with store.read_tx("t") as conn:
+            stored = conn.execute(sa.text("SELECT password_hash, must_change FROM judges")).one()
+        assert pw not in stored[0] and stored[0].startswith("scrypt$") and stored[1]
+        with pytest.raises(BadArguments, match="already a judge named 'gk9'"):
+            add_judge(store, "gk9", unit="x")
+
+
+# -- the live server ---------------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _omr(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "grading.cli", *args], capture_output=True, text=True,
+                          timeout=180, cwd=ROOT, env=env)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, demo_layout):
+    """A graded contest (one sheet, question 2 faint → flagged), judges, and `omr review` on a free port."""
+    L = demo_layout
+    d = tmp_path_factory.mktemp("webapp")
+    contest = d / "contest"
+    contest.mkdir()
+    for name in ("layout.json", "keys.json"):
+        (contest / name).write_bytes((DEMO / name).read_bytes())
+    render_sheets(L, d / "sheet.pdf", participants=[Participant("000201", "Lê Thu Hà", "10A3")])
+    img = rasterise(d / "sheet.pdf")
+    answers = {it.question: it.accept_text()[0] for it in load_keys(DEMO, L).get("101").items}
+
+    def fill(idx: int, grey: int = 40, frac: float = 0.85) -> None:
+        y, x = L.centres_mm[idx]
+        cv2.circle(img, (int(round(x * PPM)), int(round(y * PPM))), int(L.bubble_r_mm * frac * PPM), grey, -1)
+
+    for g in L.question_groups:
+        fill(g.first + g.labels.index(answers[g.key]), *((175, 0.7) if g.key == "2" else ()))
+    for kind, value in ((GroupKind.PARTICIPANT, "000201"), (GroupKind.VERSION, "101")):
+        for digit, g in zip(value, L.digit_groups(kind)):
+            fill(g.first + int(digit))
+    scan = d / "scan.jpg"
+    cv2.imwrite(str(scan), img, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+    p = _omr("grade", str(scan), "--contest", str(contest), "--workers", "1")
+    assert p.returncode == ExitCode.FINISHED_WITH_FLAGS, p.stderr
+
+    p = _omr("judges", "add", "quantri", "--unit", "Sở GD&ĐT", "--role", "admin", "--contest", str(contest))
+    assert p.returncode == ExitCode.OK, p.stderr
+    admin_pw = p.stdout.strip()
+    assert len(admin_pw) >= 16 and "\n" not in admin_pw
+    with Store.open(url) as store:
+        judge_pw = add_judge(store, "gk1", unit="THPT Chu Văn An")
+        other_pw = add_judge(store, "gk2", unit="THPT Lê Quý Đôn")
+        (flag,) = store.list_flags()
+        assert {j.name: j.role for j in list_judges(store)}["quantri"] is Role.ADMIN
+        with store.read_tx("t") as conn:
+            assert admin_pw not in str(conn.execute(sa.text("SELECT password_hash FROM judges")).all())
+
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = d / "server.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "grading.cli", "review", "--contest", str(contest),
+                                   "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/login", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"omr review did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.1)
+        yield {"base": base, "url": url, "flag": flag, "right": answers["2"],
+               "pw": {"quantri": admin_pw, "gk1": judge_pw, "gk2": other_pw}}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _csrf(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, html[:500]
+    return m.group(1)
+
+
+def _login(client: httpx.Client, name: str, password: str) -> httpx.Response:
+    page = client.get("/login")
+    return client.post("/login", data={"username": name, "password": password, "csrf": _csrf(page.text)})
+
+
+@pytest.fixture(scope="module")
+def judge_client(site):
+    """gk1 logged in over HTTP (first login: the one-time password is replaced)."""
+    with httpx.Client(base_url=site["base"], follow_redirects=False, timeout=10) as c:
+        r = _login(c, "gk1", site["pw"]["gk1"])
+        assert r.status_code == 303 and r.headers["location"] == "/password"
+        assert c.get("/flags").headers["location"] == "/password"       # nothing else before the change
+        form = c.get("/password")
+        r = c.post("/password", data={"csrf": _csrf(form.text), "new_password": NEW_PASSWORD, "again": NEW_PASSWORD})
+        assert r.status_code == 303 and r.headers["location"] == "/flags"
+        yield c
+
+
+def _rows(url: str, sql: str, **params) -> list[tuple]:
+    with Store.open(url) as store, store.read_tx("test query") as conn:
+        return [tuple(r) for r in conn.execute(sa.text(sql), params)]
+
+
+def test_unauthenticated_requests_go_to_login(site):
+    with httpx.Client(base_url=site["base"], follow_redirects=False, timeout=10) as c:
+        for path in ("/", "/flags", f"/flags/{site['flag']['id']}", f"/flags/{site['flag']['id']}/crop.png",
+                     f"/pages/{site['flag']['page_id']}/image", "/admin"):
+            r = c.get(path)
+            assert (r.status_code, r.headers.get("location")) == (303, "/login"), path
+        r = c.post(f"/flags/{site['flag']['id']}/resolve", data={"value": "A"})
+        assert (r.status_code, r.headers.get("location")) == (303, "/login")
+
+
+def test_session_cookie_is_httponly_strict_and_only_its_hash_is_stored(site):
+    with httpx.Client(base_url=site["base"], follow_redirects=False, timeout=10) as c:
+        r = _login(c, "quantri", site["pw"]["quantri"])
+        assert r.status_code == 303
+        cookie = r.headers["set-cookie"]
+        assert "omr_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie.replace(
+            "SameSite=Strict", "SameSite=strict")
+        token = c.cookies["omr_session"]
+    stored = _rows(site["url"], "SELECT token_hash FROM web_sessions")
+    assert stored and all(token not in h for (h,) in stored)
+
+
+def test_post_without_csrf_token_is_refused(site, judge_client):
+    fid = site["flag"]["id"]
+    for data in ({"value": site["right"]}, {"value": site["right"], "csrf": "forged"}):
+        r = judge_client.post(f"/flags/{fid}/resolve", data=data)
+        assert r.status_code == 403
+    assert judge_client.post("/logout", data={}).status_code == 403
+    assert _rows(site["url"], "SELECT state FROM flags WHERE id = :i", i=fid) == [("open",)]
+    assert _rows(site["url"], "SELECT count(*) FROM resolutions") == [(0,)]
+
+
+def test_judge_gets_403_on_admin(judge_client):
+    r = judge_client.get("/admin")
+    assert r.status_code == 403 and "quản trị" in r.text
+
+
+def test_five_wrong_passwords_then_429(site):
+    with httpx.Client(base_url=site["base"], follow_redirects=False, timeout=10) as c:
+        for _ in range(5):
+            assert _login(c, "gk2", "sai-mat-khau").status_code == 401
+        r = _login(c, "gk2", site["pw"]["gk2"])          # even the right password, for 60 s
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 50
+        assert "omr_session" not in c.cookies
+
+
+def test_judge_resolves_the_flag_with_the_keyboard_in_chromium(site):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    fid = site["flag"]["id"]
+    (before,) = _rows(site["url"], "SELECT s.total FROM scores s JOIN flags f ON f.page_id = s.page_id "
+                                   "WHERE f.id = :i", i=fid)
+    assert before == ("99/5",)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1100, "height": 820}, locale="vi-VN").new_page()
+            page.goto(site["base"] + "/flags/" + str(fid))
+            assert page.url.endswith("/login")
+            page.fill("#username", "quantri")
+            page.fill("#password", site["pw"]["quantri"])
+            page.screenshot(path=str(SHOTS / "login.png"))
+            page.click("button[type=submit]")
+            page.wait_for_url("**/password")
+            page.fill("#new_password", NEW_PASSWORD)
+            page.fill("#again", NEW_PASSWORD)
+            page.click("form[action='/password'] button[type=submit]")
+            page.wait_for_url("**/flags")
+            assert "1 cờ đang mở" in page.inner_text("h1")
+            page.click(f"a[href='/flags/{fid}']")
+            page.wait_for_url(f"**/flags/{fid}")
+            page.wait_for_function("document.getElementById('crop').complete && "
+                                   "document.getElementById('crop').naturalWidth > 100")
+            assert page.inner_text("#score") == "99/5"
+            whole = page.request.get(site["base"] + page.get_attribute("#whole-page", "href"))
+            assert whole.status == 200 and whole.headers["content-type"] == "image/png"
+            page.screenshot(path=str(SHOTS / "flag.png"))
+
+            page.keyboard.press(site["right"].lower())
+            page.wait_for_url(f"**/flags?done={fid}")
+            assert page.inner_text("#done-score") == "20"
+            assert "Không còn cờ nào" in page.inner_text("main")
+
+            page.goto(site["base"] + "/admin")
+            assert "Cờ đã xử lý" in page.inner_text("main")
+            page.screenshot(path=str(SHOTS / "admin.png"))
+        finally:
+            browser.close()
+
+    assert _rows(site["url"], "SELECT state, resolved_by FROM flags WHERE id = :i", i=fid) == [("resolved", "quantri")]
+    assert _rows(site["url"], "SELECT s.total FROM scores s JOIN flags f ON f.page_id = s.page_id WHERE f.id = :i",
+                 i=fid) == [("20",)]
+    (who, target), = _rows(site["url"], "SELECT who, target FROM audit WHERE action = 'resolve_flag'")
+    assert who == "quantri" and target.endswith("question:2")
+    for name in ("login", "flag", "admin"):
+        assert 0 < (SHOTS / f"{name}.png").stat().st_size < 300_000
