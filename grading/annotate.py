@@ -27,6 +27,8 @@ from .store import Store, keysets, pages, scores, flags as flags_t, submissions
 PX_PER_MM = 6.0        # ≈ 152 dpi: enough to see every mark, small enough to mail back
 # BGR colours
 GREEN, RED, ORANGE, BLUE, GREY = (40, 160, 40), (40, 40, 220), (0, 140, 255), (200, 110, 20), (150, 150, 150)
+NEUTRAL = (70, 70, 70)       # "the machine read this mark" without saying whether it is right (judges' view)
+READ_ONLY = "read"           # an outcome that hides correctness
 LEGEND = (("Đúng", GREEN), ("Sai", RED), ("Đáp án đúng", BLUE), ("Cần người chấm xem lại", ORANGE),
           ("Bỏ trống", GREY))
 
@@ -71,7 +73,8 @@ def overlay(canvas: np.ndarray, layout: Layout, page: PageToAnnotate, px_per_mm:
         accepted = set().union(*item.accept) if item and item.accept else set()
         for lab, i in zip(g.labels, g.indices):
             if lab in marked:
-                colour = GREEN if outcome == "correct" else RED if outcome in ("wrong", "multiple") else ORANGE
+                colour = (GREEN if outcome == "correct" else RED if outcome in ("wrong", "multiple")
+                          else NEUTRAL if outcome == READ_ONLY else ORANGE)
                 cv2.circle(out, centre(i), r, colour, 2, cv2.LINE_AA)
             elif lab in accepted and outcome not in ("correct", "cancelled"):
                 cv2.circle(out, centre(i), r, BLUE, 2, cv2.LINE_AA)
@@ -110,7 +113,8 @@ def _legend(img: np.ndarray, page: PageToAnnotate) -> np.ndarray:
     return np.vstack([img, strip])
 
 
-def pages_to_annotate(store: Store, *, participant: str | None = None) -> Iterator[PageToAnnotate]:
+def pages_to_annotate(store: Store, *, participant: str | None = None,
+                      page_id: int | None = None) -> Iterator[PageToAnnotate]:
     """Every read (not rejected) page with its current score, key and open flags."""
     with store.read_tx("reading pages to annotate") as conn:
         q = (sa.select(pages.c.id, submissions.c.source, pages.c.page_no, pages.c.participant, pages.c.version,
@@ -121,6 +125,8 @@ def pages_to_annotate(store: Store, *, participant: str | None = None) -> Iterat
              .order_by(pages.c.participant, submissions.c.source, pages.c.page_no))
         if participant is not None:
             q = q.where(pages.c.participant == participant)
+        if page_id is not None:
+            q = q.where(pages.c.id == page_id)
         rows = conn.execute(q).all()
         digests = {r.key_digest for r in rows if r.key_digest}
         keysets_by = {d.digest: KeySet.from_json(_json(d.data)) for d in conn.execute(

@@ -14,7 +14,7 @@ from omr.layout import Layout
 from omr.load import LoadOptions, load_page, plan_pages
 from omr.records import SheetFailure
 
-from ..annotate import ORANGE, PX_PER_MM, PageToAnnotate, overlay, straighten, pages_to_annotate
+from ..annotate import ORANGE, PX_PER_MM, READ_ONLY, PageToAnnotate, overlay, straighten, pages_to_annotate
 from ..store import Store
 
 
@@ -31,10 +31,12 @@ class Canvas:
 def page_canvas(store: Store, layout: Layout, page_id: int, *, options: LoadOptions = LoadOptions()) -> Canvas:
     """The page straightened with ``annotate.overlay`` drawn on it, but without the key: a judge decides what
     was marked, so the right answers are not shown (no blue rings)."""
-    page = next((p for p in pages_to_annotate(store) if p.page_id == page_id), None)
+    page = next(pages_to_annotate(store, page_id=page_id), None)
     if page is None:
         raise PictureError(f"page {page_id} is not a graded answer page")
-    page = replace(page, key=None)
+    # a judge decides what was marked: neither the key (blue rings) nor right/wrong colours are shown
+    page = replace(page, key=None, questions={q: {**v, "outcome": READ_ONLY if v.get("outcome") != "unreadable"
+                                                  else "unreadable"} for q, v in page.questions.items()})
     refs = plan_pages(page.source, options)
     if isinstance(refs, SheetFailure) or page.page_no > len(refs):
         raise PictureError(f"{page.source}: the scan cannot be opened any more")

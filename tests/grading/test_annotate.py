@@ -72,3 +72,17 @@ def test_omr_annotate_writes_one_image_per_graded_page(tmp_path):
     a = subprocess.run(omr + ["annotate", "--contest", str(CONTEST), "--db", db2, "--out", str(moved)],
                        capture_output=True, text=True, timeout=300)
     assert a.returncode == 4 and "cannot be opened any more" in a.stderr
+
+
+def test_judges_view_hides_right_and_wrong(demo_layout):
+    from grading.annotate import NEUTRAL, READ_ONLY
+
+    keys = load_keys(CONTEST, demo_layout)
+    key = keys.get("101")
+    right1 = sorted(set().union(*key.item("1").accept))[0]
+    page = PageToAnnotate(1, "x.jpg", 1, "123456", "101", {"1": {"outcome": READ_ONLY, "marked": right1}}, None, ())
+    img = overlay(np.full((int(297 * PX_PER_MM), int(210 * PX_PER_MM), 3), 255, np.uint8), demo_layout, page)
+    g1 = demo_layout.question_groups[0]
+    i = g1.first + g1.labels.index(right1)
+    assert colour_near(img, demo_layout, i, NEUTRAL) > 20
+    assert colour_near(img, demo_layout, i, GREEN) == 0 and colour_near(img, demo_layout, i, RED) == 0
