@@ -198,7 +198,7 @@ def dask_client(address: str) -> Any:
         raise MissingDependency("--scheduler needs Dask: pip install 'dask[distributed]' (on this machine and "
                                 "on the workers), or run without --scheduler") from None
     try:
-        return Client(address, timeout=15, set_as_default=False)
+        return Client(address, timeout=60, set_as_default=False)   # a busy scheduler may be slow to answer
     except (OSError, TimeoutError, ValueError) as exc:
         raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {exc}; check the address "
                              "(tcp://host:8786) and that the scheduler is running, or run without --scheduler") \

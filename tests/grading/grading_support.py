@@ -44,3 +44,24 @@ def reading(source: str, page: int, participant: str | None, version: str | None
 
 def failure(source: str, page: int | None, code: Reject = Reject.NOT_A_SHEET) -> SheetFailure:
     return SheetFailure(source=source, page=page, reason_code=code, reason="no fiducials on this page")
+
+
+def omr(*args: str, timeout: float = 180):
+    """Run the ``omr`` command (``python -m grading.cli``) from the checkout; returns the CompletedProcess."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "grading.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, env=env)
+
+
+def db_rows(url: str, sql: str) -> list[tuple]:
+    """Rows of a read-only SQL query against a store."""
+    import sqlalchemy as sa
+
+    from grading.store import Store
+
+    with Store.open(url) as store, store.read_tx("test query") as conn:
+        return [tuple(r) for r in conn.execute(sa.text(sql))]

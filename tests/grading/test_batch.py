@@ -28,7 +28,7 @@ from omr.errors import ExitCode
 from omr.layout import GroupKind
 from omr.sheet import Participant, render_sheets
 
-from grading_support import DEMO, ROOT
+from grading_support import DEMO, ROOT, db_rows, omr
 
 DPI = 150
 PPM = DPI / 25.4
@@ -95,17 +95,6 @@ def make_contest(folder: Path, *, roster: bool = True) -> Path:
         lines = ["participant_id,name,unit"] + [f"{p.id},{p.name},{p.unit}" for p in ROSTER]
         (folder / "roster.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
-
-
-def omr(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "grading.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, env=env)
-
-
-def db_rows(url: str, sql: str) -> list[tuple]:
-    with Store.open(url) as store, store.read_tx("test query") as conn:
-        return [tuple(r) for r in conn.execute(sa.text(sql))]
 
 
 def totals(url: str) -> dict[str, str]:

@@ -33,7 +33,7 @@ from omr.ocr import OcrResult
 from omr.records import Reject
 from omr.sheet import Participant, render_sheets
 
-from grading_support import ROOT, failure, reading, sha, small_layout_dict
+from grading_support import ROOT, db_rows, failure, omr, reading, sha, small_layout_dict
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 SHEET_DPI = 200
@@ -156,17 +156,6 @@ def inputs(tmp_path_factory, sheet_image) -> dict[str, Path]:
     return {"entry": images_pdf(d / "entry.pdf", [(sheet_image, SHEET_DPI), (typed_page(ESSAY_1), 300),
                                                   (typed_page(ESSAY_2), 300)]),
             "digital": digital_pdf(d / "digital.pdf", DIGITAL)}
-
-
-def omr(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "grading.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, env=env)
-
-
-def db_rows(url: str, sql: str) -> list[tuple]:
-    with Store.open(url) as store, store.read_tx("test query") as conn:
-        return [tuple(r) for r in conn.execute(sa.text(sql))]
 
 
 def words(text: str) -> set[str]:
