@@ -24,7 +24,6 @@ participants may copy (it is ignored when looking for near-duplicates).
 """
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import re
@@ -39,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from omr.errors import AlignmentError, ExitCode, InputError, LayoutError
-from omr.layout import Layout, Rect
+from omr.layout import Layout, Rect, read_json_document
 from omr.load import LoadOptions, PageRef, discover, load_page, plan_pages
 from omr.progress import Progress
 from omr.records import Reject, SheetFailure, SheetReading
@@ -96,10 +95,8 @@ def load_essay_questions(folder: str | Path) -> tuple[EssayQuestion, ...]:
     path = Path(folder) / "essays.json"
     if not path.is_file():
         return ()
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LayoutError(f"{path} cannot be read as JSON ({exc}); fix it or remove it") from None
+    raw, path = read_json_document(path, file_name="essays.json", what="essay questions file",
+                                   hint="fix it or remove it")
     items = raw.get("essays") if isinstance(raw, dict) else None
     if not isinstance(items, list):
         raise LayoutError(f'{path} must be an object {{"essays": [{{"id": …, "title": …, "question": …}}]}}')

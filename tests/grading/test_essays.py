@@ -197,6 +197,10 @@ def test_essay_questions_file(tmp_path):
     with pytest.raises(LayoutError) as exc:
         load_essay_questions(tmp_path)
     assert "essays[0].title: must be text" in str(exc.value) and "ids repeat" in str(exc.value)
+    (tmp_path / "essays.json").write_text('{"essays": [', encoding="utf-8")
+    with pytest.raises(LayoutError, match="essays.json is not valid JSON") as exc:
+        load_essay_questions(tmp_path)
+    assert exc.value.details[0].startswith("line 1")
     assert snippet("Một hai ba bốn năm sáu bảy tám chín mười mười một", "NĂM", words_around=2) == \
         "…ba bốn «năm» sáu bảy…"
     assert snippet("Đây là học sinh giỏi", "hoc", plain=True, words_around=1) == "…là «học» sinh…"
