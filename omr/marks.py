@@ -23,13 +23,11 @@ from .records import MarkState
 @dataclass(frozen=True, slots=True)
 class Fills:
     fill: np.ndarray           # (n_bubbles,) darker-half darkness, 0 = paper, 1 = black
-    mean: np.ndarray           # (n_bubbles,) mean darkness over the whole inside (coverage-weighted)
     ring: np.ndarray           # (n_bubbles,) median darkness of the ring just outside the bubble (overflow)
     cross: np.ndarray          # (n_bubbles,) X arms reaching far beyond the bubble (3 of 4 diagonals) − ring
     cross_near: np.ndarray     # (n_bubbles,) the same on the near ring only (weaker evidence)
     ring_samples: np.ndarray   # (n_bubbles, 32) darkness around each bubble (strokes leaving it, at any angle)
     black: float               # the page's black reflectance (fiducials), 0..1
-    paper: float               # median paper grey level (0..255)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +115,6 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     k = len(_INSIDE) // 2 + 1
     darker_half = np.partition(refl, k - 1, axis=1)[:, :k]        # the k darkest samples
     fill = (1.0 - darker_half.mean(axis=1)) / ink_span
-    mean = (1.0 - refl.mean(axis=1)) / ink_span
     ring_refl = ring / paper_local[:, None]
     ring_dark = (1.0 - np.median(ring_refl, axis=1)) / ink_span
     # an X: its arms cross the near ring AND reach the far diagonal points in at least three of four sectors
@@ -128,9 +125,9 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     cross = np.sort(both, axis=1)[:, 1] - ring_dark                                 # 3rd darkest of 4
     cross_near = np.sort(near, axis=1)[:, 1] - ring_dark
     ring_samples = ((1.0 - ring_refl) / ink_span).astype(np.float32)
-    return Fills(fill=np.clip(fill, -0.5, 1.5), mean=np.clip(mean, -0.5, 1.5), ring=np.clip(ring_dark, -0.5, 1.5),
+    return Fills(fill=np.clip(fill, -0.5, 1.5), ring=np.clip(ring_dark, -0.5, 1.5),
                  cross=np.clip(cross, -0.5, 1.5), cross_near=np.clip(cross_near, -0.5, 1.5),
-                 ring_samples=ring_samples, black=float(black_refl), paper=float(np.median(paper_local)))
+                 ring_samples=ring_samples, black=float(black_refl))
 
 
 # Decision constants (fractions of the gap between this page's blank and marked levels, or of its mark level)
