@@ -72,6 +72,7 @@ class GradeOptions:
     scheduler: str | None = None           # a Dask scheduler address (tcp://host:port), else local processes
     chunk_pages: int = 16                  # pages per task sent to a worker
     progress: bool = True
+    unit: str | None = None                # the unit that collected these files (recorded per submission)
     load: LoadOptions = field(default_factory=LoadOptions)
 
 
@@ -261,7 +262,7 @@ def grade(inputs: list[str], contest: Contest, store: Store, options: GradeOptio
             for r in assigned:
                 tally.page_status[r.status if isinstance(r.status, str) else r.status.value] += 1
         res = store.record_submission(f.path, f.digest, f.size, assigned, keys, run_id=run_id,
-                                      essay_regions=regions)
+                                      essay_regions=regions, unit=options.unit)
         if res.created:
             tally.recorded += 1
         else:

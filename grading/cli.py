@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     s.add_argument("--ocr", choices=("inline", "later"), default="later",
                    help="essays: 'later' (default) registers them pending for `omr ocr`; 'inline' reads them "
                         "at the end of this run")
+    s.add_argument("--unit", default=None, metavar="NAME",
+                   help="the unit (department, district, school) that collected these files: recorded with each "
+                        "new submission for per-unit progress and reports")
 
     s = sub.add_parser("ocr", help="recognise essay text: the contest's pending essays (resumable), or one FILE "
                                    "printed to stdout")
@@ -151,10 +154,11 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         _check_ocr(ocr_run)                         # exit 6 (or 10 while omr.ocr is not installed)
     if args.scheduler:
         check_scheduler(args.scheduler)             # exit 6
-    options = GradeOptions(workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler)
+    unit = (args.unit or "").strip() or None
+    options = GradeOptions(workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler, unit=unit)
     with Store.open(_db_url(args, must_exist=False)) as store:    # exit 7
         run_id = store.start_run({"command": "grade", "inputs": list(args.inputs), "contest": str(args.contest),
-                                  "workers": options.workers, "scheduler": args.scheduler})
+                                  "workers": options.workers, "scheduler": args.scheduler, "unit": unit})
         how = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{options.workers} worker(s)"
         tally = RunTally()
         try:
@@ -430,7 +434,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
     contest = load_contest(args.contest)
     with Store.open(_db_url(args, must_exist=True)) as store:
-        app = create_app(store, contest.layout)
+        app = create_app(store, contest.layout, contest_dir=contest.folder)
         print(f"omr review: serving {store.url} on http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)
     return ExitCode.OK

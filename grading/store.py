@@ -67,7 +67,7 @@ from omr.records import SheetFailure, SheetReading, Status
 from .keys import KeySet, split_labels
 from .score import ScoreStatus, SheetScore, score_sheet
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 ESSAY = "essay"             # the page status of an essay page (besides omr.records.Status' ok | flagged | rejected)
 UNMATCHED_ESSAY = "unmatched_essay"
 ANON_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"   # no 0/O, 1/I: read aloud and typed without mistakes
@@ -122,6 +122,7 @@ submissions = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),          # ok | flagged | rejected
     sa.Column("first_seen", _TS, nullable=False),
     sa.Column("last_run", sa.Integer, sa.ForeignKey("runs.id")),
+    sa.Column("unit", sa.Text),                                  # the unit that collected it (grade --unit), v4
 )
 pages = sa.Table(
     "pages", metadata,
@@ -267,6 +268,7 @@ web_sessions = sa.Table(
 TABLES = tuple(metadata.tables)
 V2_TABLES = ("essays", "essay_tasks", "duplicate_pairs")
 V3_TABLES = ("judges", "web_sessions")
+ADDED_COLUMNS = ((submissions, "unit"),)         # v4: columns added to tables of earlier versions (nullable)
 
 _SQLITE_SEARCH = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS essays_fts USING fts5(text, text_plain, content='essays', "
@@ -510,8 +512,15 @@ class Store:
             if found is not None and found < 1:
                 raise DatabaseError(f"{self.url} has schema version {found} and there is no migration to "
                                     f"{SCHEMA_VERSION}; re-run into a new --db")
-            # versions 1 → 2 → 3 add tables only: create_all makes the missing ones and leaves every row in place
+            # versions 1 → 2 → 3 add tables, 3 → 4 columns: create_all makes the missing tables, ADDED_COLUMNS the
+            # missing columns (all nullable), and every row stays in place
             metadata.create_all(conn)
+            insp = sa.inspect(conn)
+            for table, column in ADDED_COLUMNS:
+                if column not in {c["name"] for c in insp.get_columns(table.name)}:
+                    col = table.c[column]
+                    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column} "
+                                         f"{col.type.compile(dialect=conn.dialect)}")
             for ddl in (_PG_SEARCH if conn.dialect.name == "postgresql" else _SQLITE_SEARCH):
                 conn.exec_driver_sql(ddl)
             if found is None:
@@ -538,11 +547,12 @@ class Store:
 
     def record_submission(self, source: str, content_hash: str, size: int,
                           results: Sequence[SheetReading | SheetFailure | EssayPage], keys: KeySet | None, *,
-                          run_id: int | None = None, essay_regions: Sequence[str] = ()) -> RecordResult:
+                          run_id: int | None = None, essay_regions: Sequence[str] = (),
+                          unit: str | None = None) -> RecordResult:
         """Write a submission with its pages, flags, (when ``keys`` is given) scores and essays (pending OCR,
         each with an anonymous judging task) in ONE transaction. ``essay_regions``: the layout's essay box ids,
-        one essay per box on every answer-sheet page read. Recording a ``content_hash`` that is already there
-        changes nothing."""
+        one essay per box on every answer-sheet page read; ``unit``: the unit that collected the file. Recording a
+        ``content_hash`` that is already there changes nothing."""
         if len(content_hash) != 64 or any(c not in "0123456789abcdef" for c in content_hash):
             raise ValueError(f"content_hash must be a lowercase sha256 hex digest, got {content_hash!r}")
         page_nos = [r.page or 0 for r in results]
@@ -557,7 +567,7 @@ class Store:
         with self._tx(f"record {source}") as conn:
             ins = _insert(conn, submissions).values(
                 source=source, content_hash=content_hash, size=size, n_pages=len(results),
-                status=Status.OK.value, first_seen=now, last_run=run_id,
+                status=Status.OK.value, first_seen=now, last_run=run_id, unit=unit,
             ).on_conflict_do_nothing(index_elements=["content_hash"]).returning(submissions.c.id)
             sid = conn.execute(ins).scalar()
             if sid is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +25,14 @@ from .. import judges as J
 from ..store import Store, flags, pages, scores, submissions
 from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, LoginThrottle, same_token
 from .images import PictureError, page_canvas, png, question_crop
+from . import admin_web
 
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 50
 BLANK_LABEL = "Bỏ trống"
 TARGET_LABELS = {"question": "Câu", "participant": "Số báo danh", "version": "Mã đề", "page": "Trang"}
-COUNT_LABELS = (("submissions", "Tệp bài làm"), ("submissions_ok", "Tệp đã chấm xong"),
-                ("submissions_flagged", "Tệp cần xem lại"), ("submissions_rejected", "Tệp bị loại"),
-                ("pages", "Trang"), ("pages_graded", "Trang đã có điểm"), ("pages_flagged", "Trang cần xem lại"),
-                ("pages_no_key", "Trang chưa có đáp án"), ("pages_rejected", "Trang bị loại"),
-                ("flags_open", "Cờ đang mở"), ("flags_resolved", "Cờ đã xử lý"))
+# feature modules, each with ``register(app, web)``: add a module here to add its pages
+ROUTE_MODULES = (admin_web,)
 
 
 class _LoginRequired(Exception):
@@ -49,9 +48,29 @@ class _Forbidden(Exception):
         self.message = message
 
 
-def create_app(store: Store, layout: Layout, *, throttle: LoginThrottle | None = None,
-               secure_cookies: bool = False) -> FastAPI:
-    """The app over an open store and the contest's layout (for cropping questions)."""
+@dataclass
+class Web:
+    """What every route module gets: the store, the contest, page rendering and the access dependencies.
+
+    ``ready`` = a logged-in judge whose password is changed; ``admin`` = the same, admins only (else 403);
+    ``csrf_ok(dep)`` = ``dep`` plus a valid CSRF token in the POSTed form (else 403); ``forbidden(message)``
+    is the exception to raise for a 403 page.
+    """
+    store: Store
+    layout: Layout
+    contest_dir: Path | None
+    render: Callable[..., HTMLResponse]
+    ready: Callable[..., J.Session]
+    admin: Callable[..., J.Session]
+    csrf_ok: Callable[[Callable[..., J.Session]], Callable[..., Any]]
+    forbidden: type[Exception]
+    picture: Callable[[Callable[[], bytes]], Response]
+
+
+def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None = None,
+               throttle: LoginThrottle | None = None, secure_cookies: bool = False) -> FastAPI:
+    """The app over an open store and the contest's layout (for cropping questions) and folder (rubric,
+    roster)."""
     app = FastAPI(title="Chấm thi – giám khảo", docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -273,12 +292,8 @@ def create_app(store: Store, layout: Layout, *, throttle: LoginThrottle | None =
     def get_page_image(page_id: int, s: J.Session = Depends(ready)) -> Response:
         return picture(lambda: png(page_canvas(store, layout, page_id).image))
 
-    # -- admin -----------------------------------------------------------------------------------------
-    @app.get("/admin", response_class=HTMLResponse)
-    def get_admin(request: Request, s: J.Session = Depends(admin)) -> Response:
-        counts = store.counts()
-        rows = [(label, counts.get(k, 0)) for k, label in COUNT_LABELS]
-        return render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows,
-                      judges=J.list_judges(store))
-
+    web = Web(store=store, layout=layout, contest_dir=Path(contest_dir) if contest_dir else None, render=render,
+              ready=ready, admin=admin, csrf_ok=csrf_ok, forbidden=_Forbidden, picture=picture)
+    for module in ROUTE_MODULES:
+        module.register(app, web)
     return app

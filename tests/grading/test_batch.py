@@ -135,7 +135,7 @@ def test_grade_end_to_end_resolve_rerun_rescore_status(tmp_path, scans, demo_lay
     url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
     c_ = ["--contest", str(contest)]
 
-    p = omr("grade", str(scans["a.jpg"]), str(scans["b.jpg"]), *c_, "--workers", "2")
+    p = omr("grade", str(scans["a.jpg"]), str(scans["b.jpg"]), *c_, "--workers", "2", "--unit", "Quận Ba Đình")
     assert p.returncode == ExitCode.OK, p.stderr
     assert (contest / "out" / "results.sqlite").is_file()
     assert totals(url) == {"000101": "20", "000102": "15/2"}
@@ -153,6 +153,9 @@ def test_grade_end_to_end_resolve_rerun_rescore_status(tmp_path, scans, demo_lay
     assert "0 recorded · 8 already recorded" in runs[1].stdout
     subs = db_rows(url, "SELECT source, status FROM submissions ORDER BY id")
     assert len(subs) == 8
+    # the unit given with --unit stays with the files recorded then; the later runs (no --unit) did not erase it
+    units = {Path(s).name: u for s, u in db_rows(url, "SELECT source, unit FROM submissions")}
+    assert units["a.jpg"] == units["b.jpg"] == "Quận Ba Đình" and units["c.jpg"] is None
     status = {Path(s).name: st for s, st in subs}
     assert status == {"a.jpg": "ok", "b.jpg": "ok", "c.jpg": "flagged", "d1.jpg": "ok", "d2.jpg": "rejected",
                       "copy-of-a.jpg": "rejected", "broken.jpg": "rejected", "notes.txt": "rejected"}

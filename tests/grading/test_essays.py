@@ -498,14 +498,18 @@ def test_a_version_1_database_is_migrated_and_keeps_its_rows(store_url):
                              "VALUES (:p, 'question', '3', 'ambiguous_mark', 'câu 3', 0.4, 'reader', 'open')"),
                      {"p": page_ids[0]})
     before = {t: _dump(engine, t) for t in ("submissions", "pages", "flags")}
+    v1_columns = {t: _columns(engine, t) for t in before}
     engine.dispose()
 
     with Store.open(store_url) as store:
         with store.read_tx("t") as conn:
-            assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION == 3
+            assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION
             for t in ("essays", "essay_tasks", "duplicate_pairs"):
                 assert conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() == 0
-        assert {t: _dump(store.engine, t) for t in ("submissions", "pages", "flags")} == before
+        # every v1 row and column is kept; v4 adds submissions.unit (empty for old rows)
+        assert {t: _dump(store.engine, t, v1_columns[t]) for t in before} == before
+        assert _columns(store.engine, "submissions") == v1_columns["submissions"] + ["unit"]
+        assert _dump(store.engine, "submissions", ["unit"]) == [(None,)]
         assert store.counts()["flags_open"] == 1
         # the new tables work, search included
         store.record_submission("new.pdf", sha("new"), 1, assign_essay_pages([failure("new.pdf", 1)]), None)
@@ -515,10 +519,15 @@ def test_a_version_1_database_is_migrated_and_keeps_its_rows(store_url):
     with Store.open(store_url) as store:                     # opening again: nothing to migrate, nothing lost
         assert [r["id"] for r in store.search_essays("Hà Nội")] == [e.id]
         for t in ("submissions", "pages", "flags"):
-            assert _dump(store.engine, t)[:len(before[t])] == before[t]
+            assert _dump(store.engine, t, v1_columns[t])[:len(before[t])] == before[t]
         assert [len(_dump(store.engine, t)) for t in ("submissions", "pages", "flags")] == [2, 3, 2]
 
 
-def _dump(engine: sa.Engine, table: str) -> list[tuple]:
+def _dump(engine: sa.Engine, table: str, columns: list[str] | None = None) -> list[tuple]:
+    what = ", ".join(columns) if columns else "*"
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY id"))]
+        return [tuple(r) for r in conn.execute(sa.text(f"SELECT {what} FROM {table} ORDER BY id"))]
+
+
+def _columns(engine: sa.Engine, table: str) -> list[str]:
+    return [c["name"] for c in sa.inspect(engine).get_columns(table)]

@@ -78,7 +78,7 @@ def test_v2_store_migrates_to_v3_keeping_rows(tmp_path):
             conn.execute(sa.text("UPDATE schema_version SET version = 2"))
     with Store.open(url) as store:
         with store.read_tx("t") as conn:
-            assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION == 3
+            assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION
             assert conn.execute(sa.text("SELECT id, args FROM runs")).all() == [(run_id, '{"inputs": ["a.jpg"]}')]
             assert conn.execute(sa.text("SELECT count(*) FROM judges")).scalar() == 0
         pw = add_judge(store, "gk9", unit="THPT Chu Văn An")
