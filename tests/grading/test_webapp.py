@@ -7,16 +7,10 @@ and admin pages are saved (docs/screenshots/ when OMR_SCREENSHOTS=docs/screensho
 from __future__ import annotations
 
 import os
-import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import cv2
 import httpx
-import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -24,24 +18,16 @@ from grading.judges import (Role, add_judge, authenticate, hash_password, list_j
 from grading.keys import load_keys
 from grading.store import SCHEMA_VERSION, Store
 from grading.webapp.auth import LoginThrottle
-from grading_support import DEMO, ROOT
+from grading_support import DEMO, omr
+from tests.conftest import rasterise
+from web_support import CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, csrf, live_server, login, rows
 from omr.errors import BadArguments, ExitCode
 from omr.layout import GroupKind
 from omr.sheet import Participant, render_sheets
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 # screenshots go to a temp folder; OMR_SCREENSHOTS=docs/screenshots refreshes the committed ones
 SHOTS_ENV = os.environ.get("OMR_SCREENSHOTS")
 PPM = 150 / 25.4
-NEW_PASSWORD = "mat-khau-moi-2026"
-
-
-def rasterise(pdf: Path) -> np.ndarray:
-    png = subprocess.run(["pdftoppm", "-r", "150", "-gray", "-f", "1", "-l", "1", "-png", str(pdf)],
-                         check=True, capture_output=True, timeout=60).stdout
-    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
 
 
 # -- unit tests: passwords, throttle, migration ------------------------------------------------------------
@@ -68,7 +54,7 @@ def test_login_throttle_refuses_after_five_failures_for_sixty_seconds():
     assert t.retry_after("gk1", "10.0.0.1") == 0
 
 
-def test_v2_store_migrates_to_v3_keeping_rows(tmp_path):
+def test_v2_store_migrates_to_v3_keepingrows(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     with Store.open(url) as store:
         run_id = store.start_run({"inputs": ["a.jpg"]})
@@ -91,18 +77,6 @@ def test_v2_store_migrates_to_v3_keeping_rows(tmp_path):
 
 
 # -- the live server ---------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _omr(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "grading.cli", *args], capture_output=True, text=True,
-                          timeout=180, cwd=ROOT, env=env)
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, demo_layout):
     """A graded contest (one sheet, question 2 faint → flagged), judges, and `omr review` on a free port."""
@@ -128,10 +102,10 @@ def site(tmp_path_factory, demo_layout):
     scan = d / "scan.jpg"
     cv2.imwrite(str(scan), img, [cv2.IMWRITE_JPEG_QUALITY, 85])
     url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
-    p = _omr("grade", str(scan), "--contest", str(contest), "--workers", "1")
+    p = omr("grade", str(scan), "--contest", str(contest), "--workers", "1")
     assert p.returncode == ExitCode.FINISHED_WITH_FLAGS, p.stderr
 
-    p = _omr("judges", "add", "quantri", "--unit", "Sở GD&ĐT", "--role", "admin", "--contest", str(contest))
+    p = omr("judges", "add", "quantri", "--unit", "Sở GD&ĐT", "--role", "admin", "--contest", str(contest))
     assert p.returncode == ExitCode.OK, p.stderr
     admin_pw = p.stdout.strip()
     assert len(admin_pw) >= 16 and "\n" not in admin_pw
@@ -143,66 +117,25 @@ def site(tmp_path_factory, demo_layout):
         with store.read_tx("t") as conn:
             assert admin_pw not in str(conn.execute(sa.text("SELECT password_hash FROM judges")).all())
 
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    log = d / "server.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "grading.cli", "review", "--contest", str(contest),
-                                   "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
-                                  stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/login", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"omr review did not start: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.1)
+    with live_server(contest, d / "server.log") as base:
         yield {"base": base, "url": url, "flag": flag, "right": answers["2"],
                "pw": {"quantri": admin_pw, "gk1": judge_pw, "gk2": other_pw}}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def _csrf(html: str) -> str:
-    m = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert m, html[:500]
-    return m.group(1)
-
-
-def _login(client: httpx.Client, name: str, password: str) -> httpx.Response:
-    page = client.get("/login")
-    return client.post("/login", data={"username": name, "password": password, "csrf": _csrf(page.text)})
 
 
 @pytest.fixture(scope="module")
 def judge_client(site):
     """gk1 logged in over HTTP (first login: the one-time password is replaced)."""
     with httpx.Client(base_url=site["base"], follow_redirects=False, timeout=10) as c:
-        r = _login(c, "gk1", site["pw"]["gk1"])
+        r = login(c, "gk1", site["pw"]["gk1"])
         assert r.status_code == 303 and r.headers["location"] == "/password"
         assert c.get("/flags").headers["location"] == "/password"       # nothing else before the change
         form = c.get("/password")
-        r = c.post("/password", data={"csrf": _csrf(form.text), "new_password": NEW_PASSWORD, "again": NEW_PASSWORD})
+        r = c.post("/password", data={"csrf": csrf(form.text), "new_password": NEW_PASSWORD, "again": NEW_PASSWORD})
         assert r.status_code == 303 and r.headers["location"] == "/flags"
         yield c
 
 
-def _rows(url: str, sql: str, **params) -> list[tuple]:
-    with Store.open(url) as store, store.read_tx("test query") as conn:
-        return [tuple(r) for r in conn.execute(sa.text(sql), params)]
-
-
-def test_unauthenticated_requests_go_to_login(site):
+def test_unauthenticated_requests_go_tologin(site):
     with httpx.Client(base_url=site["base"], follow_redirects=False, timeout=10) as c:
         for path in ("/", "/flags", f"/flags/{site['flag']['id']}", f"/flags/{site['flag']['id']}/crop.png",
                      f"/pages/{site['flag']['page_id']}/image", "/admin"):
@@ -214,13 +147,13 @@ def test_unauthenticated_requests_go_to_login(site):
 
 def test_session_cookie_is_httponly_strict_and_only_its_hash_is_stored(site):
     with httpx.Client(base_url=site["base"], follow_redirects=False, timeout=10) as c:
-        r = _login(c, "quantri", site["pw"]["quantri"])
+        r = login(c, "quantri", site["pw"]["quantri"])
         assert r.status_code == 303
         cookie = r.headers["set-cookie"]
         assert "omr_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie.replace(
             "SameSite=Strict", "SameSite=strict")
         token = c.cookies["omr_session"]
-    stored = _rows(site["url"], "SELECT token_hash FROM web_sessions")
+    stored = rows(site["url"], "SELECT token_hash FROM web_sessions")
     assert stored and all(token not in h for (h,) in stored)
 
 
@@ -230,8 +163,8 @@ def test_post_without_csrf_token_is_refused(site, judge_client):
         r = judge_client.post(f"/flags/{fid}/resolve", data=data)
         assert r.status_code == 403
     assert judge_client.post("/logout", data={}).status_code == 403
-    assert _rows(site["url"], "SELECT state FROM flags WHERE id = :i", i=fid) == [("open",)]
-    assert _rows(site["url"], "SELECT count(*) FROM resolutions") == [(0,)]
+    assert rows(site["url"], "SELECT state FROM flags WHERE id = :i", i=fid) == [("open",)]
+    assert rows(site["url"], "SELECT count(*) FROM resolutions") == [(0,)]
 
 
 def test_judge_gets_403_on_admin(judge_client):
@@ -242,8 +175,8 @@ def test_judge_gets_403_on_admin(judge_client):
 def test_five_wrong_passwords_then_429(site):
     with httpx.Client(base_url=site["base"], follow_redirects=False, timeout=10) as c:
         for _ in range(5):
-            assert _login(c, "gk2", "sai-mat-khau").status_code == 401
-        r = _login(c, "gk2", site["pw"]["gk2"])          # even the right password, for 60 s
+            assert login(c, "gk2", "sai-mat-khau").status_code == 401
+        r = login(c, "gk2", site["pw"]["gk2"])          # even the right password, for 60 s
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 50
         assert "omr_session" not in c.cookies
 
@@ -254,7 +187,7 @@ def test_judge_resolves_the_flag_with_the_keyboard_in_chromium(site, tmp_path):
     SHOTS = Path(SHOTS_ENV) if SHOTS_ENV else tmp_path
     SHOTS.mkdir(parents=True, exist_ok=True)
     fid = site["flag"]["id"]
-    (before,) = _rows(site["url"], "SELECT s.total FROM scores s JOIN flags f ON f.page_id = s.page_id "
+    (before,) = rows(site["url"], "SELECT s.total FROM scores s JOIN flags f ON f.page_id = s.page_id "
                                    "WHERE f.id = :i", i=fid)
     assert before == ("99/5",)
     with sync_playwright() as pw:
@@ -293,10 +226,10 @@ def test_judge_resolves_the_flag_with_the_keyboard_in_chromium(site, tmp_path):
         finally:
             browser.close()
 
-    assert _rows(site["url"], "SELECT state, resolved_by FROM flags WHERE id = :i", i=fid) == [("resolved", "quantri")]
-    assert _rows(site["url"], "SELECT s.total FROM scores s JOIN flags f ON f.page_id = s.page_id WHERE f.id = :i",
+    assert rows(site["url"], "SELECT state, resolved_by FROM flags WHERE id = :i", i=fid) == [("resolved", "quantri")]
+    assert rows(site["url"], "SELECT s.total FROM scores s JOIN flags f ON f.page_id = s.page_id WHERE f.id = :i",
                  i=fid) == [("20",)]
-    (who, target), = _rows(site["url"], "SELECT who, target FROM audit WHERE action = 'resolve_flag'")
+    (who, target), = rows(site["url"], "SELECT who, target FROM audit WHERE action = 'resolve_flag'")
     assert who == "quantri" and target.endswith("question:2")
     for name in ("login", "flag", "admin"):
         assert 0 < (SHOTS / f"{name}.png").stat().st_size < 300_000
