@@ -33,6 +33,7 @@ SUBMISSION_UNIT = "Phòng GD&ĐT Ba Đình (thu bài)"
 TEXTS = {"000301": ["Bài làm của em. " + COPIED + " Em sẽ dùng dịch vụ công trực tuyến.", ESSAY_1],
          "000302": ["Em chép lại: " + COPIED],
          "000303": ["Dịch vụ công trực tuyến giúp người dân tiết kiệm thời gian và công sức."]}
+MAIL = "Bài gửi qua thư điện tử, chưa có phiếu trả lời: nộp hồ sơ cấp giấy phép lái xe trên cổng quốc gia."
 JUDGES = [("gk1", "Quận Cầu Giấy"), ("gk2", "Quận Tây Hồ"), ("gk3", "Quận Đống Đa"), ("gkb", "quận  BA ĐÌNH")]
 
 
@@ -59,10 +60,13 @@ def site(tmp_path_factory):
             recs = [reading(str(pdf), 1, pid, "101", "AAAAAA")] + [failure(str(pdf), k) for k in range(2, 2 + n)]
             store.record_submission(str(pdf), sha(pid), pdf.stat().st_size, assign_essay_pages(recs), None,
                                     unit=SUBMISSION_UNIT)
+        mail = images_pdf(d / "thu-dien-tu.pdf", [(typed_page(MAIL), 300)])          # no sheet: waits
+        store.record_submission(str(mail), sha("mail"), mail.stat().st_size,
+                                assign_essay_pages([failure(str(mail), 1)]), None)
         pid_of = {str(d / fname): pid for pid, _, _, fname in PEOPLE}
         for e in store.essays_to_ocr():
-            pid = pid_of[e.source]
-            store.save_ocr(e.id, ocr(TEXTS[pid][e.page_no - 2], reliable=pid != "000302"))
+            pid = pid_of.get(e.source)
+            store.save_ocr(e.id, ocr(TEXTS[pid][e.page_no - 2] if pid else MAIL, reliable=pid != "000302"))
         pairs, _ = find_duplicates(store)
         assert len(pairs) == 1
         pw = {name: add_judge(store, name, unit=unit) for name, unit in JUDGES}
@@ -116,7 +120,8 @@ def test_two_judges_score_a_dispute_goes_to_a_third_and_the_export_has_it(site, 
     url, c = site["url"], site["c"]
     t1, t2, t3 = (task_id(url, p) for p, *_ in PEOPLE)
     assert db_rows(url, "SELECT id, unit, state FROM essay_tasks ORDER BY id") == [
-        (t1, "Quận Ba Đình", "open"), (t2, "Quận Hoàn Kiếm", "open"), (t3, "Quận Ba Đình", "open")]   # roster units
+        (t1, "Quận Ba Đình", "open"), (t2, "Quận Hoàn Kiếm", "open"), (t3, "Quận Ba Đình", "open"),  # roster units
+        (t3 + 1, None, "waiting")]                                           # the e-mailed essay: no participant
     assert db_rows(url, f"SELECT count(*) FROM essays WHERE task_id = {t1}") == [(2,)]      # 2 pages, ONE task
 
     with sync_playwright() as pw:
@@ -241,6 +246,10 @@ def test_judges_cannot_see_others_work_nor_the_admin_page(site):
     assert img.status_code == 200 and img.headers["content-type"] == "image/png" and len(img.content) > 10_000
     assert c["gk1"].get(f"/essays/{aid}/pages/{n + 1}.png").status_code == 404
     assert c["gk1"].get("/essays/99999").status_code == 403
+    # the flag of the e-mailed essay (no participant) shows its page (essay pages are rendered as stored)
+    (flag,) = db_rows(url, "SELECT id FROM flags WHERE reason = 'unmatched_essay'")
+    crop = c["gk1"].get(f"/flags/{flag[0]}/crop.png")
+    assert crop.status_code == 200 and crop.headers["content-type"] == "image/png" and len(crop.content) > 10_000
     for who in ("gk1", "gkb"):
         r = c[who].get("/admin/essays")
         assert r.status_code == 403 and "quản trị" in r.text
@@ -288,7 +297,7 @@ def test_admin_essays_page_counts_progress_and_reassignment(site, tmp_path):
             page.goto(site["base"] + "/admin/essays")
             counts = {r.get_attribute("data-key"): int(r.locator("td").inner_text())
                       for r in page.locator("#essay-counts tr").all()}
-            assert counts == {"tasks": 3, "waiting_participant": 0, "pending": 1, "one_score": 0, "disputed": 0,
+            assert counts == {"tasks": 4, "waiting_participant": 1, "pending": 1, "one_score": 0, "disputed": 0,
                               "final_two": 1, "final_three": 1, "final": 2, "no_rubric": 0}
             prog = {r.locator("td").nth(0).inner_text(): [r.locator("td").nth(k).inner_text() for k in (2, 3, 4)]
                     for r in page.locator("#judge-progress tbody tr").all()}
