@@ -106,6 +106,11 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     a.add_argument("--role", choices=("judge", "admin"), default="judge", help="admin also sees /admin")
     contest_args(a)
 
+    s = sub.add_parser("essays", help="essay judging: how far the double-blind scoring is")
+    esub = s.add_subparsers(dest="essays_command", metavar="ACTION", required=True)
+    st = esub.add_parser("status", help="essay tasks pending / one score / disputed / final, and each judge's work")
+    contest_args(st)
+
     s = sub.add_parser("review", help="serve the judges' web app (flag queue, keyboard decisions) with uvicorn")
     contest_args(s)
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -113,7 +118,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
 
     return {"judges": _cmd_judges, "review": _cmd_review, "grade": _cmd_grade, "status": _cmd_status, "flags": _cmd_flags, "resolve": _cmd_resolve,
             "rescore": _cmd_rescore, "export": _cmd_export, "annotate": _cmd_annotate, "demo": _cmd_demo, "ocr": _cmd_ocr,
-            "duplicates": _cmd_duplicates, "search": _cmd_search}
+            "duplicates": _cmd_duplicates, "search": _cmd_search, "essays": _cmd_essays}
 
 
 def _fraction_arg(text: str) -> float:
@@ -312,6 +317,28 @@ def _cmd_search(args: argparse.Namespace) -> int:
         print(_table(out))
     print(f"{len(rows)} essay(s) match {args.query!r}" + (" (without diacritics)" if args.plain else ""),
           file=sys.stderr)
+    return ExitCode.OK
+
+
+def _cmd_essays(args: argparse.Namespace) -> int:
+    from grading.scoring import judge_progress, load_rubric, task_counts
+    from grading.store import Store
+
+    rubric = load_rubric(args.contest)              # exit 5 when rubric.json is not valid
+    with Store.open(_db_url(args, must_exist=True)) as store:
+        counts = task_counts(store, rubric)
+        people = [p for p in judge_progress(store) if p.assigned]
+    print(f"essay tasks in {store.url}" + ("" if rubric else f" (no {Path(args.contest) / 'rubric.json'} yet: "
+                                                           "nothing can be scored)"))
+    labels = {"tasks": "tasks", "waiting_participant": "waiting for a participant", "pending": "pending (no score)",
+              "one_score": "one score", "disputed": "disputed, awaiting the third judge",
+              "final_two": "final after two scores", "final_three": "final after three scores",
+              "final": "final", "no_rubric": "open, question not in the rubric"}
+    print(_table([(labels[k], str(n)) for k, _, n in counts.rows()]))
+    if people:
+        print()
+        print(_table([("judge", "unit", "assigned", "scored", "open")]
+                     + [(p.name, p.unit, str(p.assigned), str(p.scored), str(p.open)) for p in people]))
     return ExitCode.OK
 
 

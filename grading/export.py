@@ -1,8 +1,16 @@
-"""Exports: the results table (one row per participant), per-question statistics and the open issues.
+"""Exports: the results table (one row per participant), per-question statistics, the open issues and the essay
+scores.
 
-``export(store, contest, "results.xlsx")`` writes three sheets: ``results``, ``items``, ``issues``.
+``export(store, contest, "results.xlsx")`` writes four sheets: ``results``, ``items``, ``issues``, ``essays``.
 ``export(store, contest, "results.csv")`` writes the results table as UTF-8 with a BOM (so Excel on Windows
-shows Vietnamese names correctly) and two siblings, ``results.items.csv`` and ``results.issues.csv``.
+shows Vietnamese names correctly) and three siblings, ``results.items.csv``, ``results.issues.csv`` and
+``results.essays.csv``.
+
+Essays: the results table has, per essay question, ``essay: <question>`` (the final score, a decimal; empty until
+final), then ``essay_total`` / ``essay_total_exact`` (the sum of the participant's final essay scores, only when
+every essay task of his is final) and ``essay_status`` (``final``, ``in progress`` or empty: no essay). The
+``essays`` sheet has one row per judging task: anonymous code, participant, question, unit, state, each judge's
+name and total (rounds 1, 2 and the third judge's 3) and the final score with its rule.
 
 The frames are built by pure functions over what the store returns (``results_table``, ``item_table``,
 ``issues_table``); only ``export`` touches files. Totals are decimals for sorting and sums, and the exact
@@ -24,6 +32,7 @@ from omr.errors import BadArguments, OutputError
 from omr.records import Status
 
 from .batch import Contest
+from .scoring import load_rubric, task_score_rows
 from .store import Store, flags, pages, scores, submissions
 
 ROSTER = "roster.csv"
@@ -113,14 +122,53 @@ def results_table(store: Store, contest: Contest) -> Any:
     order = {p.id: i for i, p in enumerate(roster or [])}
     rows.sort(key=lambda row: (row["participant_id"] is None, order.get(row["participant_id"], len(order)),
                                row["participant_id"] or ""))
+    essay_rows = task_score_rows(store)
+    essay_qs = _essay_questions(contest, essay_rows)
+    by_person: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for e in essay_rows:
+        if e["participant_id"]:
+            by_person[e["participant_id"]].append(e)
+    for row in rows:
+        mine = by_person.get(row["participant_id"] or "", [])
+        finals: dict[str, Fraction] = {}
+        for e in mine:
+            if e["final_exact"] is not None:
+                finals[e["question"]] = Fraction(e["final_exact"])
+        for q in essay_qs:
+            row[f"essay: {q}"] = float(finals[q]) if q in finals else math.nan
+        done = bool(mine) and all(e["final_exact"] is not None for e in mine)
+        total = sum(finals.values(), Fraction(0)) if done else None
+        row["essay_total"] = float(total) if total is not None else math.nan
+        row["essay_total_exact"] = str(total) if total is not None else None
+        row["essay_status"] = "final" if done else "in progress" if mine else ""
     cols = ["participant_id", "name", "unit", "version", "status", "total", "total_exact", "max_total", "rank",
-            "open_flags", *section_cols, *[f"answer {q}" for q in questions], *[f"points {q}" for q in questions],
+            "open_flags", *section_cols, *[f"essay: {q}" for q in essay_qs], "essay_total", "essay_total_exact",
+            "essay_status", *[f"answer {q}" for q in questions], *[f"points {q}" for q in questions],
             "pages", "sources"]
     df = pd.DataFrame(rows, columns=cols)
     df["rank"] = df["rank"].astype("Int64")
     df["open_flags"] = df["open_flags"].astype("int64")
     df["pages"] = df["pages"].astype("int64")
     return df
+
+
+def _essay_questions(contest: Contest, essay_rows: list[dict[str, Any]]) -> list[str]:
+    """The rubric's questions in its order, then any other question that has tasks."""
+    rubric = load_rubric(contest.folder)
+    out = list(rubric.question_ids) if rubric is not None else []
+    for e in essay_rows:
+        if e["question"] not in out:
+            out.append(e["question"])
+    return out
+
+
+def essay_table(store: Store) -> Any:
+    """One row per judging task: each judge's total (exact text), the final score and its rule."""
+    import pandas as pd
+
+    cols = ["essay", "participant_id", "question", "unit", "state", "judge 1", "total 1", "judge 2", "total 2",
+            "judge 3", "total 3", "final", "final_exact", "rule"]
+    return pd.DataFrame(task_score_rows(store), columns=cols)
 
 
 def item_table(store: Store, contest: Contest) -> Any:
@@ -181,20 +229,22 @@ def export(store: Store, contest: Contest, out: str | Path) -> list[Path]:
     if suffix not in (".xlsx", ".csv"):
         raise BadArguments(f"cannot export to {out.name}: name the output results.xlsx or results.csv")
     results, items, issues = results_table(store, contest), item_table(store, contest), issues_table(store)
+    essays = essay_table(store)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".xlsx":
             import pandas as pd
 
             with pd.ExcelWriter(out, engine="openpyxl") as xw:
-                for name, df in (("results", results), ("items", items), ("issues", issues)):
+                for name, df in (("results", results), ("items", items), ("issues", issues), ("essays", essays)):
                     df.to_excel(xw, sheet_name=name, index=False, freeze_panes=(1, 0))
             return [out]
         items_path = out.with_name(out.stem + ".items.csv")
         issues_path = out.with_name(out.stem + ".issues.csv")
-        for df, path in ((results, out), (items, items_path), (issues, issues_path)):
+        essays_path = out.with_name(out.stem + ".essays.csv")
+        for df, path in ((results, out), (items, items_path), (issues, issues_path), (essays, essays_path)):
             df.to_csv(path, index=False, encoding="utf-8-sig")
-        return [out, items_path, issues_path]
+        return [out, items_path, issues_path, essays_path]
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc}; choose a writable --out (and close the file if it is "
                           "open in Excel)") from None

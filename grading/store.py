@@ -29,22 +29,39 @@ Essays (schema v2): a page that is not an answer sheet is an *essay page* (page 
 its pages as essay pages with no participant and an open ``unmatched_essay`` flag (target ``participant``: a
 judge resolving it with a participant id assigns the pages). Each essay box of the layout on a sheet page is an
 essay *region*. Every essay page or region is one ``essays`` row (OCR ``pending`` → ``done``/``failed``, with a
-random anonymous code such as ``BT-7K3Q9``) and one anonymous ``essay_tasks`` row for the judges. An essay's
-``participant`` follows the effective participant of the page that owns it (a judge's decision included).
+random anonymous code such as ``BT-7K3Q9``). An essay's ``participant`` follows the effective participant of the
+page that owns it (a judge's decision included).
+
+Judging tasks (schema v5): the judges score ONE ``essay_tasks`` row per participant and question, holding every
+essay of it (``essays.task_id``): a multi-page essay is one task. The question is the layout's essay box id for a
+region, ``"essay"`` (``PAGE_QUESTION``) for the free essay pages of a submission. Essays without a participant
+(a submission with no answer sheet) are grouped per submission in a ``waiting`` task that no judge can take; when
+a judge resolves the participant, the task follows (it is re-keyed to the participant, or its pages join the
+participant's task). Tasks are kept in step by ``record_submission`` and ``resolve_flag`` (never touching scores
+or assignments); assignments and scores (``essay_assignments``) belong to ``grading.scoring``. A task's ``unit``
+is its participant's roster unit (``participants``, imported from ``roster.csv`` by ``grading.scoring``), else
+the unit of the submission that brought it; ``unit_key`` is its normalised form (``unit_key()``), NULL when
+unknown.
 Full-text search: an FTS5 table ``essays_fts`` kept in sync by triggers (SQLite); a generated ``tsv`` tsvector
 column with a GIN index (PostgreSQL). ``duplicate_pairs`` holds near-duplicate essays, once per pair.
 
 Schema versions: 1 (submissions … audit); 2 adds ``essays``, ``essay_tasks``, ``duplicate_pairs`` and the search
 index; 3 adds ``judges`` (accounts of the web app, scrypt password hashes) and ``web_sessions`` (only the hash of
-a session token is stored). Opening an older database migrates it in place (new tables only; every row is kept).
+a session token is stored); 4 adds ``submissions.unit``; 5 replaces the v2 ``essay_tasks`` (one row per essay,
+never used: essay id, a copy of its code, its region id, state always ``open``) by judging tasks per participant
+and question, and adds ``essays.task_id``, ``essay_assignments`` and ``participants``. Opening an older database
+migrates it in place (new tables and nullable columns; the v2 ``essay_tasks`` rows — all derivable — are dropped,
+counted in an audit row, and every essay is grouped into the new tasks); every other row is kept.
 
 Resolution values: ``question`` → the marks that count (``"B"``, ``"AC"``, ``""`` for blank); ``participant``
 and ``version`` → the whole field (``"012345"``, ``"102"``); ``page`` → a free note (no effect on scores).
 """
 from __future__ import annotations
 
+import enum
 import math
 import secrets
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -67,12 +84,13 @@ from omr.records import SheetFailure, SheetReading, Status
 from .keys import KeySet, split_labels
 from .score import ScoreStatus, SheetScore, score_sheet
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 ESSAY = "essay"             # the page status of an essay page (besides omr.records.Status' ok | flagged | rejected)
 UNMATCHED_ESSAY = "unmatched_essay"
 ANON_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"   # no 0/O, 1/I: read aloud and typed without mistakes
 ANON_PREFIX = "BT-"
 SYSTEM = "system"           # ``who`` of machine actions
+PAGE_QUESTION = "essay"     # the question of the free essay pages of a submission (boxes: the box id)
 _CHUNK = 500                # ids per IN (...) list
 _PG_LOCK_KEY = 0x6F6D7231   # advisory lock serialising schema creation ("omr1")
 
@@ -217,21 +235,14 @@ essays = sa.Table(
     sa.Column("seconds", sa.Float),
     sa.Column("ocr_at", _TS),
     sa.Column("created_at", _TS, nullable=False),
+    sa.Column("task_id", sa.Integer),                                # v5: its judging task (essay_tasks.id)
     sa.UniqueConstraint("page_id", "region_id", name="uq_essays_page_region"),
     sa.Index("ux_essays_whole_page", "page_id", unique=True, sqlite_where=sa.text("kind = 'page'"),
              postgresql_where=sa.text("kind = 'page'")),
     sa.Index("ix_essays_state", "ocr_state"),
     sa.Index("ix_essays_participant", "participant"),
     sa.Index("ix_essays_owner", "owner_page_id"),
-)
-essay_tasks = sa.Table(
-    "essay_tasks", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("essay_id", sa.Integer, sa.ForeignKey("essays.id", ondelete="CASCADE"), nullable=False, unique=True),
-    sa.Column("anon_code", sa.String(16), nullable=False),          # what the judge sees: no name, no unit
-    sa.Column("question", sa.Text),                                 # the essay question (region id), if known
-    sa.Column("state", sa.String(16), nullable=False),              # open | assigned | judged
-    sa.Column("created_at", _TS, nullable=False),
+    sa.Index("ix_essays_task", "task_id"),
 )
 duplicate_pairs = sa.Table(
     "duplicate_pairs", metadata,
@@ -265,10 +276,66 @@ web_sessions = sa.Table(
     sa.Column("expires_at", _TS, nullable=False),
     sa.Index("ix_web_sessions_judge", "judge_id"),
 )
+# -- schema v5: essay judging ---------------------------------------------------------------------------
+class TaskState(enum.Enum):
+    WAITING = "waiting"      # no participant yet: no judge can take it
+    OPEN = "open"            # needs its two scores
+    DISPUTED = "disputed"    # the two totals differ by more than the tolerance: a third score is needed
+    FINAL = "final"          # final_score is set
+    VOID = "void"            # lost all its pages to another task (participant changed); kept for history
+
+
+essay_tasks = sa.Table(
+    "essay_tasks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("task_key", sa.Text, nullable=False, unique=True),    # "p:<participant>|<question>", "s:<sub>|<q>"
+    sa.Column("question", sa.Text, nullable=False),                 # essay box id, or PAGE_QUESTION
+    sa.Column("participant", sa.String(64)),
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id", ondelete="SET NULL")),  # unmatched
+    sa.Column("anon_code", sa.String(16), nullable=False, unique=True),   # what the judges see
+    sa.Column("unit", sa.Text),                                     # roster unit, else the submission's unit
+    sa.Column("unit_key", sa.Text),                                 # unit_key(unit); NULL: unknown (any judge)
+    sa.Column("state", sa.String(16), nullable=False),              # TaskState
+    sa.Column("rounds", sa.Integer, nullable=False),                # scores needed: 2, or 3 after a dispute
+    sa.Column("final_score", sa.Text),                              # exact fraction "15/2"
+    sa.Column("final_rule", sa.String(16)),                         # mean | closest_mean | third
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("decided_at", _TS),
+    sa.CheckConstraint("rounds IN (2, 3)", name="ck_essay_tasks_rounds"),
+    sa.Index("ix_essay_tasks_state", "state", "id"),
+    sa.Index("ix_essay_tasks_participant", "participant"),
+)
+essay_assignments = sa.Table(
+    "essay_assignments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("task_id", sa.Integer, sa.ForeignKey("essay_tasks.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("round", sa.Integer, nullable=False),                 # 1, 2; 3 = the dispute's third judge
+    sa.Column("judge_id", sa.Integer, sa.ForeignKey("judges.id"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),              # assigned | scored
+    sa.Column("assigned_at", _TS, nullable=False),
+    sa.Column("assigned_by", sa.Text, nullable=False),              # "pool" (taken), "system" (third), admin
+    sa.Column("points", _JSON),                                     # {criterion id: "7/2"}
+    sa.Column("total", sa.Text),                                    # exact fraction
+    sa.Column("scored_at", _TS),
+    sa.UniqueConstraint("task_id", "round", name="uq_essay_assignments_round"),
+    sa.UniqueConstraint("task_id", "judge_id", name="uq_essay_assignments_judge"),
+    sa.CheckConstraint("round BETWEEN 1 AND 3", name="ck_essay_assignments_round"),
+    sa.Index("ix_essay_assignments_judge", "judge_id", "state"),
+)
+participants = sa.Table(
+    "participants", metadata,                                       # the roster, for essay units
+    sa.Column("participant", sa.String(64), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("unit", sa.Text),
+    sa.Column("updated_at", _TS, nullable=False),
+)
 TABLES = tuple(metadata.tables)
 V2_TABLES = ("essays", "essay_tasks", "duplicate_pairs")
 V3_TABLES = ("judges", "web_sessions")
-ADDED_COLUMNS = ((submissions, "unit"),)         # v4: columns added to tables of earlier versions (nullable)
+V5_TABLES = ("essay_tasks", "essay_assignments", "participants")
+# columns added to tables of earlier versions (nullable): v4 submissions.unit, v5 essays.task_id
+ADDED_COLUMNS = ((submissions, "unit"), (essays, "task_id"))
+ADDED_INDEXES = ("CREATE INDEX IF NOT EXISTS ix_essays_task ON essays (task_id)",)
 
 _SQLITE_SEARCH = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS essays_fts USING fts5(text, text_plain, content='essays', "
@@ -513,7 +580,13 @@ class Store:
                 raise DatabaseError(f"{self.url} has schema version {found} and there is no migration to "
                                     f"{SCHEMA_VERSION}; re-run into a new --db")
             # versions 1 → 2 → 3 add tables, 3 → 4 columns: create_all makes the missing tables, ADDED_COLUMNS the
-            # missing columns (all nullable), and every row stays in place
+            # missing columns (all nullable), and every row stays in place. 4 → 5: the v2 essay_tasks (one row per
+            # essay, nothing in it that the essays do not say) gives way to the judging tasks.
+            old_tasks = None
+            if found is not None and found < 5 and insp.has_table("essay_tasks") and "essay_id" in {
+                    c["name"] for c in insp.get_columns("essay_tasks")}:
+                old_tasks = dict(conn.execute(sa.text("SELECT state, count(*) FROM essay_tasks GROUP BY state")).all())
+                conn.exec_driver_sql("DROP TABLE essay_tasks")
             metadata.create_all(conn)
             insp = sa.inspect(conn)
             for table, column in ADDED_COLUMNS:
@@ -521,12 +594,21 @@ class Store:
                     col = table.c[column]
                     conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column} "
                                          f"{col.type.compile(dialect=conn.dialect)}")
+            for ddl in ADDED_INDEXES:
+                conn.exec_driver_sql(ddl)
             for ddl in (_PG_SEARCH if conn.dialect.name == "postgresql" else _SQLITE_SEARCH):
                 conn.exec_driver_sql(ddl)
+            now = _now()
+            if found is not None and found < 5:
+                n = sync_tasks(conn, now)
+                conn.execute(sa.insert(audit).values(
+                    at=now, who=SYSTEM, action="migrate_v5", target="essay_tasks",
+                    before={"schema": found, "essay_tasks_v2": {str(k): int(v) for k, v in (old_tasks or {}).items()}},
+                    after={"schema": SCHEMA_VERSION, "essays_grouped": n}))
             if found is None:
-                conn.execute(sa.insert(schema_version).values(id=1, version=SCHEMA_VERSION, updated_at=_now()))
+                conn.execute(sa.insert(schema_version).values(id=1, version=SCHEMA_VERSION, updated_at=now))
             elif found < SCHEMA_VERSION:
-                conn.execute(sa.update(schema_version).values(version=SCHEMA_VERSION, updated_at=_now()))
+                conn.execute(sa.update(schema_version).values(version=SCHEMA_VERSION, updated_at=now))
 
     # -- runs -----------------------------------------------------------------------------------------
     def start_run(self, args: dict[str, Any]) -> int:
@@ -550,7 +632,7 @@ class Store:
                           run_id: int | None = None, essay_regions: Sequence[str] = (),
                           unit: str | None = None) -> RecordResult:
         """Write a submission with its pages, flags, (when ``keys`` is given) scores and essays (pending OCR,
-        each with an anonymous judging task) in ONE transaction. ``essay_regions``: the layout's essay box ids,
+        grouped into judging tasks) in ONE transaction. ``essay_regions``: the layout's essay box ids,
         one essay per box on every answer-sheet page read; ``unit``: the unit that collected the file. Recording a
         ``content_hash`` that is already there changes nothing."""
         if len(content_hash) != 64 or any(c not in "0123456789abcdef" for c in content_hash):
@@ -587,6 +669,7 @@ class Store:
                 else:
                     _update_page_status(conn, st)
             _update_submission_status(conn, [sid])
+            sync_tasks(conn, now, submission_ids=[sid])
             return RecordResult(int(sid), True, source)
 
     @staticmethod
@@ -697,6 +780,8 @@ class Store:
             else:
                 _update_page_status(conn, st)
             _update_submission_status(conn, [sid])
+            if flag.target == "participant":
+                sync_tasks(conn, now, submission_ids=[sid], who=who)
             after = {"flag": {"state": "resolved", "resolution": {"value": value}, "resolved_by": who},
                      "value": value,
                      "score": None if sc is None else {"status": sc.status.value, "total": str(sc.total)}}
@@ -999,6 +1084,8 @@ def _new_anon_codes(conn: Connection, n: int, avoid: set[str]) -> list[str]:
         cand -= set(out)
         cand = {c for c in cand if not any(p and p.upper() in c for p in avoid)}
         taken = set(conn.execute(sa.select(essays.c.anon_code).where(essays.c.anon_code.in_(cand))).scalars())
+        taken |= set(conn.execute(sa.select(essay_tasks.c.anon_code).where(essay_tasks.c.anon_code.in_(cand)))
+                     .scalars())
         fresh = list(cand - taken)
         secrets.SystemRandom().shuffle(fresh)
         out.extend(fresh)
@@ -1007,8 +1094,8 @@ def _new_anon_codes(conn: Connection, n: int, avoid: set[str]) -> list[str]:
 
 def _insert_essays(conn: Connection, results: Sequence[SheetReading | SheetFailure | EssayPage],
                    page_ids: Sequence[int], regions: tuple[str, ...], now: datetime) -> None:
-    """One essay (pending OCR) and one anonymous judging task per essay page and per essay box of every sheet
-    page; the ``unmatched_essay`` flag on the first page of a submission that has no answer sheet."""
+    """One essay (pending OCR) per essay page and per essay box of every sheet page (their judging tasks are
+    made by ``sync_tasks``); the ``unmatched_essay`` flag on the first page of a submission with no answer sheet."""
     pid_by_no = {(r.page or 0): pid for r, pid in zip(results, page_ids)}
     n_essay_pages = sum(1 for r in results if isinstance(r, EssayPage))
     rows: list[dict[str, Any]] = []
@@ -1026,10 +1113,8 @@ def _insert_essays(conn: Connection, results: Sequence[SheetReading | SheetFailu
         return
     avoid = {r.participant for r in results if isinstance(r, SheetReading) and r.participant}
     for row, code in zip(rows, _new_anon_codes(conn, len(rows), avoid)):
-        eid = conn.execute(sa.insert(essays).values(**row, participant=None, anon_code=code, ocr_state="pending",
-                                                    created_at=now).returning(essays.c.id)).scalar_one()
-        conn.execute(sa.insert(essay_tasks).values(essay_id=eid, anon_code=code, question=row["region_id"],
-                                                   state="open", created_at=now))
+        conn.execute(sa.insert(essays).values(**row, participant=None, anon_code=code, ocr_state="pending",
+                                              created_at=now))
 
 
 def _add_flag(conn: Connection, page_id: int, target: str, key: str | None, reason: str, message: str,
@@ -1141,3 +1226,172 @@ def _check_value(target: str, key: str | None, value: str, keys: KeySet | None) 
         raise BadArguments("write a short note for a page decision")
     return value
 
+
+
+# ---------------------------------------------------------------------------------------------------
+# Judging tasks (schema v5): one per participant and question
+# ---------------------------------------------------------------------------------------------------
+def unit_key(unit: str | None) -> str | None:
+    """A unit's name compared across files and accounts: Unicode NFKC, case-folded, runs of spaces as one
+    (``"Quận  Ba Đình"`` = ``"quận ba đình"``); ``None`` for an empty or missing unit."""
+    if unit is None:
+        return None
+    text = " ".join(unicodedata.normalize("NFKC", unit).casefold().split())
+    return text or None
+
+
+def task_question(kind: str, region_id: str | None) -> str:
+    """An essay box answers the box's question; a free essay page answers ``PAGE_QUESTION``."""
+    return region_id if kind == "region" and region_id else PAGE_QUESTION
+
+
+def task_key(participant: str | None, submission_id: int, question: str) -> str:
+    return f"p:{participant}|{question}" if participant else f"s:{submission_id}|{question}"
+
+
+def _task_state_for(participant: str | None, state: str) -> str:
+    if participant is None:
+        return TaskState.WAITING.value if state in (TaskState.WAITING.value, TaskState.OPEN.value) else state
+    return TaskState.OPEN.value if state == TaskState.WAITING.value else state
+
+
+def sync_tasks(conn: Connection, now: datetime, *, submission_ids: Sequence[int] | None = None,
+               who: str = SYSTEM) -> int:
+    """Put every essay of the submissions (all essays when ``None``) in the task of its participant and
+    question; returns how many essays changed task. Never touches assignments or scores, except that a task
+    left without pages becomes ``void`` and its unscored assignments are released (audited).
+
+    A task whose pages all want one other key that no task has yet is re-keyed in place (a ``waiting`` task of
+    an unmatched submission becomes its participant's, assignments and all); otherwise the pages that changed
+    move to the task of their new key (created when missing)."""
+    q = (sa.select(essays.c.id, essays.c.kind, essays.c.region_id, essays.c.participant, essays.c.anon_code,
+                   essays.c.task_id, pages.c.submission_id)
+         .join(pages, pages.c.id == essays.c.page_id).order_by(essays.c.id))
+    rows: list[Any] = []
+    if submission_ids is None:
+        rows = list(conn.execute(q))
+    else:
+        for chunk in _chunks(sorted(set(submission_ids))):
+            rows.extend(conn.execute(q.where(pages.c.submission_id.in_(chunk))))
+    if not rows:
+        return 0
+    want = {r.id: task_key(r.participant, r.submission_id, task_question(r.kind, r.region_id)) for r in rows}
+    info = {r.id: r for r in rows}
+    current = sorted({r.task_id for r in rows if r.task_id is not None})
+    tasks_by_id: dict[int, Any] = {}
+    members: dict[int, list[int]] = defaultdict(list)
+    for chunk in _chunks(current):
+        for t in conn.execute(sa.select(essay_tasks).where(essay_tasks.c.id.in_(chunk))):
+            tasks_by_id[t.id] = t
+        for eid, tid in conn.execute(sa.select(essays.c.id, essays.c.task_id).where(essays.c.task_id.in_(chunk))):
+            members[tid].append(eid)
+    moves: dict[int, str] = {}
+    touched: set[int] = set()
+    for tid, t in tasks_by_id.items():
+        desired = {want.get(e, t.task_key) for e in members[tid]}
+        if desired == {t.task_key}:
+            continue
+        if len(desired) == 1:
+            (k,) = desired
+            exists = conn.execute(sa.select(essay_tasks.c.id).where(essay_tasks.c.task_key == k)).first()
+            if exists is None:
+                first = info.get(min(members[tid]))
+                participant = first.participant if first is not None else t.participant
+                values = dict(task_key=k, participant=participant,
+                              submission_id=None if participant else t.submission_id,
+                              state=_task_state_for(participant, t.state))
+                conn.execute(sa.update(essay_tasks).where(essay_tasks.c.id == tid).values(**values))
+                conn.execute(sa.insert(audit).values(
+                    at=now, who=who, action="essay_task_rekey", target=f"task:{tid}",
+                    before={"task_key": t.task_key, "state": t.state},
+                    after={"task_key": k, "state": values["state"]}))
+                touched.add(tid)
+                continue
+        for e in members[tid]:
+            if want.get(e, t.task_key) != t.task_key:
+                moves[e] = want[e]
+    for r in rows:
+        if r.task_id is None:
+            moves[r.id] = want[r.id]
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for eid, k in moves.items():
+        by_key[k].append(eid)
+    for k, eids in sorted(by_key.items(), key=lambda kv: min(kv[1])):
+        eids.sort()
+        row = conn.execute(sa.select(essay_tasks.c.id).where(essay_tasks.c.task_key == k)).first()
+        if row is None:
+            first = info[eids[0]]
+            code = first.anon_code
+            if conn.execute(sa.select(essay_tasks.c.id).where(essay_tasks.c.anon_code == code)).first() is not None:
+                code = _new_anon_codes(conn, 1, {first.participant} if first.participant else set())[0]
+            tid = int(conn.execute(sa.insert(essay_tasks).values(
+                task_key=k, question=task_question(first.kind, first.region_id), participant=first.participant,
+                submission_id=None if first.participant else first.submission_id, anon_code=code,
+                state=TaskState.OPEN.value if first.participant else TaskState.WAITING.value, rounds=2,
+                created_at=now).returning(essay_tasks.c.id)).scalar_one())
+        else:
+            tid = int(row.id)
+        moved_from = sorted({info[e].task_id for e in eids if info[e].task_id is not None})
+        for chunk in _chunks(eids):
+            conn.execute(sa.update(essays).where(essays.c.id.in_(chunk)).values(task_id=tid))
+        if moved_from:
+            conn.execute(sa.insert(audit).values(
+                at=now, who=who, action="essay_task_move", target=f"task:{tid}",
+                before={"essays": eids, "tasks": moved_from}, after={"task": tid}))
+        touched.add(tid)
+        touched.update(moved_from)
+    for tid in sorted(touched):
+        left = conn.execute(sa.select(sa.func.count()).select_from(essays).where(essays.c.task_id == tid)).scalar_one()
+        if left:
+            continue
+        released = [dict(id=a.id, round=a.round, judge_id=a.judge_id) for a in conn.execute(
+            sa.select(essay_assignments).where(essay_assignments.c.task_id == tid,
+                                               essay_assignments.c.state == "assigned"))]
+        conn.execute(sa.delete(essay_assignments).where(essay_assignments.c.task_id == tid,
+                                                        essay_assignments.c.state == "assigned"))
+        old = conn.execute(sa.select(essay_tasks.c.state).where(essay_tasks.c.id == tid)).scalar_one()
+        conn.execute(sa.update(essay_tasks).where(essay_tasks.c.id == tid).values(state=TaskState.VOID.value))
+        conn.execute(sa.insert(audit).values(at=now, who=who, action="essay_task_void", target=f"task:{tid}",
+                                             before={"state": old, "assignments": released},
+                                             after={"state": TaskState.VOID.value}))
+    refresh_task_units(conn, sorted(touched))
+    return len(moves)
+
+
+def refresh_task_units(conn: Connection, task_ids: Sequence[int] | None = None) -> int:
+    """Set each task's ``unit``: its participant's roster unit, else the unit of the first submission that
+    brought its pages (``None``: unknown). Returns how many tasks changed."""
+    q = (sa.select(essay_tasks.c.id, essay_tasks.c.participant, essay_tasks.c.unit,
+                   sa.func.min(pages.c.submission_id).label("sub"))
+         .select_from(essay_tasks.join(essays, essays.c.task_id == essay_tasks.c.id)
+                      .join(pages, pages.c.id == essays.c.page_id))
+         .group_by(essay_tasks.c.id, essay_tasks.c.participant, essay_tasks.c.unit))
+    rows: list[Any] = []
+    if task_ids is None:
+        rows = list(conn.execute(q))
+    else:
+        for chunk in _chunks(task_ids):
+            rows.extend(conn.execute(q.where(essay_tasks.c.id.in_(chunk))))
+    if not rows:
+        return 0
+    people = {r.participant for r in rows if r.participant}
+    roster: dict[str, str | None] = {}
+    for chunk in _chunks(sorted(people)):          # _chunks works on any sequence
+        roster.update(conn.execute(sa.select(participants.c.participant, participants.c.unit)
+                                   .where(participants.c.participant.in_(chunk))).all())
+    subs = sorted({r.sub for r in rows})
+    sub_unit: dict[int, str | None] = {}
+    for chunk in _chunks(subs):
+        sub_unit.update(conn.execute(sa.select(submissions.c.id, submissions.c.unit)
+                                     .where(submissions.c.id.in_(chunk))).all())
+    changed = 0
+    for r in rows:
+        unit = roster.get(r.participant) if r.participant else None
+        if not unit_key(unit):
+            unit = sub_unit.get(r.sub)
+        unit = unit.strip() if unit and unit_key(unit) else None
+        if unit != r.unit:
+            conn.execute(sa.update(essay_tasks).where(essay_tasks.c.id == r.id)
+                         .values(unit=unit, unit_key=unit_key(unit)))
+            changed += 1
+    return changed

@@ -25,14 +25,14 @@ from .. import judges as J
 from ..store import Store, flags, pages, scores, submissions
 from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, LoginThrottle, same_token
 from .images import PictureError, page_canvas, png, question_crop
-from . import admin_web
+from . import admin_web, essays_web
 
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 50
 BLANK_LABEL = "Bỏ trống"
 TARGET_LABELS = {"question": "Câu", "participant": "Số báo danh", "version": "Mã đề", "page": "Trang"}
 # feature modules, each with ``register(app, web)``: add a module here to add its pages
-ROUTE_MODULES = (admin_web,)
+ROUTE_MODULES = (admin_web, essays_web)
 
 
 class _LoginRequired(Exception):

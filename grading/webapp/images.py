@@ -1,5 +1,9 @@
 """Pictures for the judges: a flagged question cut from its straightened page with the measured fills written
-beside each bubble, and the whole page. The drawing reuses ``grading.annotate`` (``straighten``, ``overlay``)."""
+beside each bubble, and the whole page. The drawing reuses ``grading.annotate`` (``straighten``, ``overlay``).
+
+Essays: ``essay_picture`` is an essay page as stored (decoded at ``ESSAY_LONG_SIDE`` pixels on the long side, no
+overlay) or an essay box cut upright from its aligned sheet; ``page_canvas`` of an essay page (a flag on an
+unmatched essay) is that page as stored."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -7,6 +11,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import sqlalchemy as sa
 
 from omr.align import align
 from omr.errors import AlignmentError
@@ -15,7 +20,11 @@ from omr.load import LoadOptions, load_page, plan_pages
 from omr.records import SheetFailure
 
 from ..annotate import ORANGE, PX_PER_MM, READ_ONLY, PageToAnnotate, overlay, straighten, pages_to_annotate
-from ..store import Store
+from ..essays import crop_region
+from ..store import ESSAY, Store, essays, pages, submissions
+
+ESSAY_LONG_SIDE = 1600       # px: an A4 page at ~140 dpi, readable on screen and quick to send
+REGION_DPI = 150.0
 
 
 class PictureError(Exception):
@@ -33,7 +42,12 @@ def page_canvas(store: Store, layout: Layout, page_id: int, *, options: LoadOpti
     was marked, so the right answers are not shown (no blue rings)."""
     page = next(pages_to_annotate(store, page_id=page_id), None)
     if page is None:
-        raise PictureError(f"page {page_id} is not a graded answer page")
+        img = _essay_page_image(store, page_id, options)
+        if img is None:
+            raise PictureError(f"page {page_id} is not a graded answer page")
+        essay_page = PageToAnnotate(page_id=page_id, source="", page_no=0, participant=None, version=None,
+                                    questions={}, key=None, open_flags=())
+        return Canvas(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR), essay_page)
     # a judge decides what was marked: neither the key (blue rings) nor right/wrong colours are shown
     page = replace(page, key=None, questions={q: {**v, "outcome": READ_ONLY if v.get("outcome") != "unreadable"
                                                   else "unreadable"} for q, v in page.questions.items()})
@@ -81,3 +95,46 @@ def png(img: np.ndarray) -> bytes:
     if not ok:
         raise PictureError("cannot encode the picture")
     return buf.tobytes()
+
+
+def _load(source: str, page_no: int, options: LoadOptions) -> np.ndarray:
+    refs = plan_pages(source, options)
+    if isinstance(refs, SheetFailure) or not 1 <= page_no <= len(refs):
+        raise PictureError(f"{source}: the scan cannot be opened any more")
+    img = load_page(refs[page_no - 1], options)
+    if isinstance(img, SheetFailure):
+        raise PictureError(f"{source} page {page_no}: {img.reason}")
+    return img.image
+
+
+def _essay_page_image(store: Store, page_id: int, options: LoadOptions) -> np.ndarray | None:
+    with store.read_tx("find an essay page") as conn:
+        row = conn.execute(sa.select(pages.c.page_no, submissions.c.source)
+                           .join(submissions, submissions.c.id == pages.c.submission_id)
+                           .where(pages.c.id == page_id, pages.c.status == ESSAY)).first()
+    if row is None:
+        return None
+    return _load(row.source, row.page_no, LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
+
+
+def essay_picture(store: Store, layout: Layout, essay_id: int) -> np.ndarray:
+    """An essay as the judge reads it (grayscale): the whole essay page as stored, or the essay box cut upright
+    from its aligned answer sheet at ``REGION_DPI``."""
+    with store.read_tx("find an essay") as conn:
+        row = conn.execute(sa.select(essays.c.kind, essays.c.region_id, pages.c.page_no, submissions.c.source)
+                           .join(pages, pages.c.id == essays.c.page_id)
+                           .join(submissions, submissions.c.id == pages.c.submission_id)
+                           .where(essays.c.id == essay_id)).first()
+    if row is None:
+        raise PictureError(f"there is no essay {essay_id}")
+    if row.kind != "region":
+        return _load(row.source, row.page_no, LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
+    box = next((e for e in layout.essays if e.id == row.region_id), None)
+    if box is None:
+        raise PictureError(f"the layout {layout.id} has no essay box {row.region_id!r}")
+    image = _load(row.source, row.page_no, LoadOptions())
+    try:
+        al = align(image, layout)
+    except AlignmentError as exc:
+        raise PictureError(f"page {row.page_no}: {exc.message}") from None
+    return crop_region(image, al.H, box.rect, dpi=REGION_DPI)

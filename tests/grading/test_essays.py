@@ -231,8 +231,14 @@ def test_sheet_with_essay_pages_ocr_search_and_duplicates(tmp_path, inputs):
     codes = [e[6] for e in essays]
     assert len(set(codes)) == 4 and all(re.fullmatch(r"BT-[2-9A-HJ-NP-Z]{5}", c) for c in codes)
     assert not any(PID in c or PID.lstrip("0") in c for c in codes)
-    tasks = db_rows(url, "SELECT t.essay_id, t.anon_code, t.question, t.state FROM essay_tasks t ORDER BY t.essay_id")
-    assert tasks == [(e[0], e[6], e[3], "open") for e in essays]
+    # one judging task per participant and question: the two essay pages are ONE task; the e-mailed essay waits
+    tasks = db_rows(url, "SELECT t.id, t.task_key, t.question, t.participant, t.state, t.anon_code FROM essay_tasks t "
+                         "ORDER BY t.id")
+    assert [t[1:5] for t in tasks] == [(f"p:{PID}|E1", "E1", PID, "open"), (f"p:{PID}|essay", "essay", PID, "open"),
+                                       ("s:2|essay", "essay", None, "waiting")]
+    assert [t[5] for t in tasks] == [codes[0], codes[1], codes[3]]        # a task shows its first essay's code
+    assert db_rows(url, "SELECT task_id FROM essays ORDER BY id") == [(tasks[0][0],), (tasks[1][0],), (tasks[1][0],),
+                                                                     (tasks[2][0],)]
     (flag,) = db_rows(url, "SELECT f.id, f.target, f.reason, p.page_no FROM flags f JOIN pages p ON p.id = f.page_id")
     assert flag[1:] == ("participant", "unmatched_essay", 1)
 
@@ -281,6 +287,8 @@ def test_sheet_with_essay_pages_ocr_search_and_duplicates(tmp_path, inputs):
     r = omr("resolve", str(flag[0]), "000102", *c_, "--who", "giám khảo 1")
     assert r.returncode == 0, r.stderr
     assert db_rows(url, "SELECT participant FROM essays WHERE id = 4") == [("000102",)]
+    assert db_rows(url, "SELECT id, task_key, participant, state FROM essay_tasks WHERE id = 3") == [
+        (3, "p:000102|essay", "000102", "open")]                           # the waiting task follows
     assert db_rows(url, "SELECT status FROM submissions ORDER BY id") == [("ok",), ("ok",)]
     st = omr("status", *c_)
     assert "essays: 3 page(s) (0 without a participant), 1 region(s) · OCR pending 0, done 4" in st.stdout
@@ -504,7 +512,7 @@ def test_a_version_1_database_is_migrated_and_keeps_its_rows(store_url):
     with Store.open(store_url) as store:
         with store.read_tx("t") as conn:
             assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION
-            for t in ("essays", "essay_tasks", "duplicate_pairs"):
+            for t in ("essays", "essay_tasks", "essay_assignments", "participants", "duplicate_pairs"):
                 assert conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() == 0
         # every v1 row and column is kept; v4 adds submissions.unit (empty for old rows)
         assert {t: _dump(store.engine, t, v1_columns[t]) for t in before} == before

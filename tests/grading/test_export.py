@@ -68,7 +68,8 @@ def test_xlsx_has_results_items_and_issues(tmp_path, contest, filled):
     out = tmp_path / "x" / "results.xlsx"
     assert export(filled, contest, out) == [out]
     sheets = pd.read_excel(out, sheet_name=None, dtype={"participant_id": str, "version": str, "total_exact": str, "key": str})
-    assert list(sheets) == ["results", "items", "issues"]
+    assert list(sheets) == ["results", "items", "issues", "essays"]
+    assert sheets["essays"].empty and "essay_total" in sheets["results"].columns
     res = sheets["results"]
     assert list(res["participant_id"]) == [r[0] for r in ROSTER]                 # roster order
     assert list(res["name"]) == [r[1] for r in ROSTER] and list(res["unit"]) == [r[2] for r in ROSTER]
@@ -108,14 +109,15 @@ def test_xlsx_has_results_items_and_issues(tmp_path, contest, filled):
     assert "no fiducials" in rej["message"]
 
     wb = openpyxl.load_workbook(out, read_only=True)
-    assert wb.sheetnames == ["results", "items", "issues"]
+    assert wb.sheetnames == ["results", "items", "issues", "essays"]
     wb.close()
 
 
 def test_csv_has_a_bom_vietnamese_names_and_siblings(tmp_path, contest, filled):
     out = tmp_path / "results.csv"
     written = export(filled, contest, out)
-    assert written == [out, tmp_path / "results.items.csv", tmp_path / "results.issues.csv"]
+    assert written == [out, tmp_path / "results.items.csv", tmp_path / "results.issues.csv",
+                       tmp_path / "results.essays.csv"]
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
