@@ -1,9 +1,9 @@
 """How far the grading has come, per unit and per judge (the admin page). Read-only queries over the store's tables.
 
 A page's *unit* is the unit that collected its file (``submissions.unit``, set by ``omr grade --unit``), else the
-roster unit of the page's participant, else ``UNKNOWN_UNIT``. Everything is counted by the database (one
-``GROUP BY``); only the groups of files recorded without a unit — one per participant — are folded into their
-roster units here. A file without a unit whose pages belong to participants of two units counts once for each.
+roster unit of the page's participant, else ``UNKNOWN_UNIT``; a file counts for the unit of its first page.
+Everything is counted by the database (one ``GROUP BY``); only the groups of files recorded without a unit — one
+per participant — are folded into their roster units here.
 
 A judge's decisions are the ``resolve_flag`` rows of the audit log (who, when), so decisions made with
 ``omr resolve --who NAME`` count as well.
@@ -27,7 +27,7 @@ UNKNOWN_UNIT = "(chưa rõ đơn vị)"
 @dataclass(slots=True)
 class UnitProgress:
     unit: str
-    files: int = 0           # files (submissions) with a page of this unit
+    files: int = 0           # files (submissions) whose first page is of this unit
     pages: int = 0           # answer pages (essay pages not counted)
     graded: int = 0          # answer pages done: ok and scored
     flagged: int = 0         # answer pages waiting for a judge
@@ -59,7 +59,7 @@ def unit_progress(store: Store, unit_of: Mapping[str, str] | None = None) -> lis
     # the participant matters only where the file has no unit: otherwise the group is the unit alone
     who = sa.case((submissions.c.unit.is_(None), pages.c.participant), else_=sa.null())
     q = (sa.select(submissions.c.unit, who.label("participant"),
-                   sa.func.count(sa.distinct(submissions.c.id)),
+                   _count_if(pages.c.page_no <= 1),        # a file's first page (0: the whole file failed)
                    _count_if(pages.c.status != ESSAY),
                    _count_if(sa.and_(pages.c.status == Status.OK.value,
                                      scores.c.status == ScoreStatus.SCORED.value)),
