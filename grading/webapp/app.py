@@ -28,6 +28,7 @@ from ..store import Store, flags, pages, scores, submissions
 from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, LoginThrottle, same_token
 from .images import PictureError, page_canvas, png, question_crop
 from . import admin_web
+from .crop_cache import CropCache
 from .roster import Roster
 
 HERE = Path(__file__).resolve().parent
@@ -233,6 +234,20 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
                       page=page, n_pages=n_pages, labels=TARGET_LABELS, done=flag_detail(done) if done else None)
 
     roster = Roster(Path(contest_dir) if contest_dir else None)
+
+    def draw_crop(f: dict[str, Any]) -> bytes:
+        canvas = page_canvas(store, layout, f["page_id"])
+        if f["target"] != "question":
+            return png(canvas.image)
+        return png(question_crop(canvas, layout, f["key"], f["fills"]))
+
+    crops = CropCache(draw_crop)
+
+    def next_open_flags(after: int, n: int) -> list[dict[str, Any]]:
+        q = (sa.select(flags.c.id, flags.c.page_id, flags.c.target, flags.c.key, flags.c.fills)
+             .where(flags.c.state == "open", flags.c.id > after).order_by(flags.c.id).limit(n))
+        with store.read_tx("find the next flags") as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
     # a decision re-checks its flag under one of these locks (a flag id always maps to the same one): of two
     # judges deciding the same flag at once, the second sees it resolved and is told so; nothing is written twice
     decision_locks = [threading.Lock() for _ in range(64)]
@@ -260,6 +275,7 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
         if f is None:
             return render(request, "error.html", 404, title="Không tìm thấy", judge=s.judge, csrf=s.csrf_token,
                           message=f"Không có cờ số {flag_id}.")
+        crops.prefetch(next_open_flags(flag_id, 2))       # the judge's next pictures, drawn while this one is open
         return flag_page(request, s, f, done=done, error=error)
 
     def decide(request: Request, flag_id: int, value: str, s: J.Session) -> Response:
@@ -274,6 +290,7 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
                 store.resolve_flag(flag_id, value, who=s.judge.name)
             except BadArguments as exc:
                 return flag_page(request, s, flag_detail(flag_id) or f, 400, error=f"Giá trị không hợp lệ: {exc}")
+            crops.forget_page(f["page_id"])
         nxt = next_open_flag(flag_id)
         where = f"/flags/{nxt}?done={flag_id}" if nxt is not None else f"/flags?done={flag_id}"
         return RedirectResponse(where, status_code=303)
@@ -306,13 +323,7 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
         f = flag_detail(flag_id)
         if f is None:
             return Response(status_code=404)
-
-        def build() -> bytes:
-            canvas = page_canvas(store, layout, f["page_id"])
-            if f["target"] != "question":
-                return png(canvas.image)
-            return png(question_crop(canvas, layout, f["key"], f["fills"]))
-        return picture(build)
+        return picture(lambda: crops.get(f))
 
     @app.get("/pages/{page_id}/image")
     def get_page_image(page_id: int, s: J.Session = Depends(ready)) -> Response:

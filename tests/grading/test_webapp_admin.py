@@ -433,3 +433,36 @@ def test_in_chromium_an_admin_sees_progress_and_downloads_the_xlsx(live_site, tm
     assert rows(url, "SELECT who, action, target FROM audit WHERE action = 'export'") == [
         ("quantri", "export", "results.xlsx")]
     assert 0 < (shots / "admin-progress.png").stat().st_size < 400_000
+
+
+# -- pictures drawn ahead -------------------------------------------------------------------------------------
+def test_crop_cache_draws_ahead_once_forgets_a_decided_page_and_keeps_within_its_bytes():
+    import threading
+
+    from grading.webapp.crop_cache import CropCache
+
+    drawn: list[int] = []
+    gate = threading.Event()
+
+    def draw(f: dict) -> bytes:
+        if f["id"] == 3:
+            gate.wait(10)
+        drawn.append(f["id"])
+        return bytes([f["id"]]) * 100
+
+    cache = CropCache(draw, max_bytes=250)
+    f1, f2, f3 = ({"id": i, "page_id": 10 + (i == 3)} for i in (1, 2, 3))
+    cache.prefetch([f1, f2])
+    assert cache.get(f1) == b"\x01" * 100 and cache.get(f2) == b"\x02" * 100
+    assert sorted(drawn) == [1, 2]                       # each drawn once, ahead
+    cache.forget_page(10)
+    assert cache.get(f1) == b"\x01" * 100 and drawn.count(1) == 2     # drawn again after a decision on page 10
+    cache.prefetch([f3])
+    cache.forget_page(11)                                # decided while being drawn: not kept
+    gate.set()
+    cache._pool.submit(lambda: None).result()            # the one drawing thread is done with f3
+    assert drawn.count(3) == 1 and cache._pending == {}
+    assert cache.get(f3) == b"\x03" * 100               # the stale drawing was not kept: drawn for the page now
+    assert cache.get(f3) == b"\x03" * 100 and drawn.count(3) == 2
+    cache.get(f2)
+    assert cache._bytes <= 250 and len(cache._items) == 2             # least recently used dropped
