@@ -238,8 +238,11 @@ def bench_backend(name: str, url: str, contest: Path, real_db: Path, n: int, rep
         pw = add_judge(store, "bench", unit="Sở Thông tin và Truyền thông", role=Role.ADMIN)
         counts = store.counts()
         with store.read_tx("bench flags") as conn:
-            qflags = list(conn.execute(sa.text(
-                "SELECT id FROM flags WHERE state = 'open' AND target = 'question' ORDER BY id")).scalars())
+            queue = conn.execute(sa.text("SELECT f.id, f.target = 'question' AND p.status <> 'essay' FROM flags f "
+                                         "JOIN pages p ON p.id = f.page_id WHERE f.state = 'open' ORDER BY f.id")).all()
+    qflags = [fid for fid, question in queue if question]
+    # flags whose next one in the queue is a question too (the decision flow lands there and asks for its crop)
+    before_question = [a for (a, qa), (_, qb) in zip(queue, queue[1:]) if qa and qb]
     print(f"[{name}] store built in {time.perf_counter() - t:.1f} s: {made}; counts {counts}", file=sys.stderr)
     need = (2 + repeat * rounds) * 4
     if len(qflags) < need:
@@ -247,6 +250,7 @@ def bench_backend(name: str, url: str, contest: Path, real_db: Path, n: int, rep
     # spread the flags over the whole queue; separate ones for viewing, cropping and deciding
     step = len(qflags) // need
     pick = iter(qflags[::step])
+    flow = iter(before_question[::len(before_question) // need])
     times: dict[str, list[list[float]]] = {p: [] for p in PAGES}
     with review(contest, url, tmp / f"review-{name}.log") as base:
         c = logged_in(base, "bench", pw)
@@ -256,7 +260,7 @@ def bench_backend(name: str, url: str, contest: Path, real_db: Path, n: int, rep
             "/flags?page=MID": lambda: timed(lambda: c.get(f"/flags?page={mid}"), 200),
             "/flags/{id}": lambda: timed(lambda fid=next(pick): c.get(f"/flags/{fid}"), 200),
             "/flags/{id}/crop.png": lambda: timed(lambda fid=next(pick): c.get(f"/flags/{fid}/crop.png"), 200),
-            "crop.png, next flag": lambda: judge_flow(c, next(pick)),
+            "crop.png, next flag": lambda: judge_flow(c, next(flow)),
             "POST resolve": lambda: timed(lambda fid=next(pick): c.post(
                 f"/flags/{fid}/resolve", data={"csrf": c.csrf, "value": "A"}), 303),
             "/admin": lambda: timed(lambda: c.get("/admin"), 200),
