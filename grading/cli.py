@@ -115,6 +115,9 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     contest_args(s)
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=_positive_int, default=8000, help="port (default 8000)")
+    s.add_argument("--secure-cookies", action="store_true",
+                   help="mark the session and login cookies Secure (sent over HTTPS only): use it when the app is "
+                        "served behind an HTTPS reverse proxy")
 
     return {"judges": _cmd_judges, "review": _cmd_review, "grade": _cmd_grade, "status": _cmd_status, "flags": _cmd_flags, "resolve": _cmd_resolve,
             "rescore": _cmd_rescore, "export": _cmd_export, "annotate": _cmd_annotate, "demo": _cmd_demo, "ocr": _cmd_ocr,
@@ -461,8 +464,9 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
     contest = load_contest(args.contest)
     with Store.open(_db_url(args, must_exist=True)) as store:
-        app = create_app(store, contest.layout, contest_dir=contest.folder)
-        print(f"omr review: serving {store.url} on http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
+        app = create_app(store, contest.layout, contest_dir=contest.folder, secure_cookies=args.secure_cookies)
+        print(f"omr review: serving {store.url} on http://{args.host}:{args.port}/ (Ctrl-C stops)"
+              + ("; cookies are Secure: open it through HTTPS" if args.secure_cookies else ""), file=sys.stderr)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)
     return ExitCode.OK
 

@@ -1,12 +1,19 @@
-"""Admin pages: what has been graded, flagged and rejected, and who the judges are (admins only)."""
+"""Admin pages (admins only; judges get 403): what has been graded, flagged and rejected — in all, per unit and per
+judge — the judges' accounts, and the exports of ``grading.export`` as downloads (each one audited)."""
 from __future__ import annotations
 
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from .. import judges as J
+from .. import progress
+from ..store import audit
+from .roster import Roster
 
 if TYPE_CHECKING:
     from .app import Web
@@ -16,12 +23,59 @@ COUNT_LABELS = (("submissions", "Tệp bài làm"), ("submissions_ok", "Tệp đ
                 ("pages", "Trang"), ("pages_graded", "Trang đã có điểm"), ("pages_flagged", "Trang cần xem lại"),
                 ("pages_no_key", "Trang chưa có đáp án"), ("pages_rejected", "Trang bị loại"),
                 ("flags_open", "Cờ đang mở"), ("flags_resolved", "Cờ đã xử lý"))
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+# download name → (what export() is asked to write, media type, label); the CSV siblings come with results.csv
+EXPORTS = {
+    "results.xlsx": ("results.xlsx", XLSX, "Kết quả (Excel: kết quả, thống kê câu hỏi, vấn đề còn mở)"),
+    "results.csv": ("results.csv", CSV, "Kết quả (CSV)"),
+    "results.items.csv": ("results.csv", CSV, "Thống kê từng câu hỏi (CSV)"),
+    "results.issues.csv": ("results.csv", CSV, "Cờ còn mở và trang bị loại (CSV)"),
+}
+VIETNAM = timezone(timedelta(hours=7), "ICT")      # no daylight saving time
+
+
+def local_time(t: datetime) -> str:
+    return t.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
 
 
 def register(app: FastAPI, web: Web) -> None:
+    roster = Roster(web.contest_dir)
+
     @app.get("/admin", response_class=HTMLResponse)
     def get_admin(request: Request, s: J.Session = Depends(web.admin)) -> Response:
         counts = web.store.counts()
         rows = [(label, counts.get(k, 0)) for k, label in COUNT_LABELS]
-        return web.render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows,
-                          judges=J.list_judges(web.store))
+        r = roster.current()
+        units = progress.unit_progress(web.store, r.index.unit_of if r.index else None)
+        activity = progress.judge_activity(web.store)
+        accounts = J.list_judges(web.store)
+        names = {j.name for j in accounts}
+        others = sorted((a for who, a in activity.items() if who not in names), key=lambda a: a.who)
+        return web.render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows, units=units,
+                          unit_total=progress.total(units), judges=accounts, activity=activity, others=others,
+                          local_time=local_time, exports=[(name, v[2]) for name, v in EXPORTS.items()],
+                          roster_problem=r.problem, has_roster=r.index is not None,
+                          can_export=web.contest_dir is not None)
+
+    @app.post("/admin/export/{name}")
+    def post_export(request: Request, name: str, s: J.Session = Depends(web.csrf_ok(web.admin))) -> Response:
+        from ..batch import load_contest
+        from ..export import export
+
+        if name not in EXPORTS or web.contest_dir is None:
+            return web.render(request, "error.html", 404, title="Không tìm thấy", judge=s.judge, csrf=s.csrf_token,
+                              message=f"Không có bản xuất «{name}».")
+        asked, media, _ = EXPORTS[name]
+        contest = load_contest(web.contest_dir)
+        with tempfile.TemporaryDirectory(prefix="omr-export-") as tmp:
+            export(web.store, contest, Path(tmp) / asked)
+            data = (Path(tmp) / name).read_bytes()
+        now = datetime.now(timezone.utc)
+        with web.store.write_tx("audit an export") as conn:
+            conn.execute(audit.insert().values(at=now, who=s.judge.name, action="export", target=name, before=None,
+                                               after={"bytes": len(data), "via": "web"}))
+        stem, _, ext = name.partition(".")
+        filename = f"{stem}-{now.astimezone(VIETNAM):%Y%m%d-%H%M}.{ext}"
+        return Response(data, media_type=media, headers={
+            "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

@@ -7,6 +7,7 @@ re-scores the page and audits before/after) and the browser moves on to the next
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -26,6 +28,8 @@ from ..store import Store, flags, pages, scores, submissions
 from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, LoginThrottle, same_token
 from .images import PictureError, page_canvas, png, question_crop
 from . import admin_web, essays_web
+from .crop_cache import CropCache
+from .roster import Roster
 
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 50
@@ -223,8 +227,46 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
         page = max(1, page)
         rows, total = open_flag_rows((page - 1) * PAGE_SIZE, PAGE_SIZE)
         n_pages = max(1, -(-total // PAGE_SIZE))
+        if page > n_pages:          # past the end (flags were resolved meanwhile): show the last page
+            page = n_pages
+            rows, total = open_flag_rows((page - 1) * PAGE_SIZE, PAGE_SIZE)
         return render(request, "flags.html", judge=s.judge, csrf=s.csrf_token, rows=rows, total=total,
                       page=page, n_pages=n_pages, labels=TARGET_LABELS, done=flag_detail(done) if done else None)
+
+    roster = Roster(Path(contest_dir) if contest_dir else None)
+
+    def draw_crop(f: dict[str, Any]) -> bytes:
+        canvas = page_canvas(store, layout, f["page_id"])
+        if f["target"] != "question":
+            return png(canvas.image)
+        return png(question_crop(canvas, layout, f["key"], f["fills"]))
+
+    crops = CropCache(draw_crop)
+
+    def next_open_flags(after: int, n: int) -> list[dict[str, Any]]:
+        q = (sa.select(flags.c.id, flags.c.page_id, flags.c.target, flags.c.key, flags.c.fills)
+             .where(flags.c.state == "open", flags.c.id > after).order_by(flags.c.id).limit(n))
+        with store.read_tx("find the next flags") as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+    # a decision re-checks its flag under one of these locks (a flag id always maps to the same one): of two
+    # judges deciding the same flag at once, the second sees it resolved and is told so; nothing is written twice
+    decision_locks = [threading.Lock() for _ in range(64)]
+
+    def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 200, *, error: str = "",
+                  done: int | None = None) -> HTMLResponse:
+        options: tuple[str, ...] = ()
+        if f["target"] == "question":
+            g = next((g for g in layout.question_groups if g.key == f["key"]), None)
+            options = tuple(g.labels) if g else ()
+        ctx: dict[str, Any] = {}
+        if f["target"] == "participant":
+            r = roster.current()
+            person = r.index.find(f["participant"]) if r.index and f["participant"] else None
+            ctx = dict(has_roster=r.index is not None, roster_problem=r.problem, person=person)
+        _, n_open = open_flag_rows(0, 0)
+        return render(request, "flag.html", status, judge=s.judge, csrf=s.csrf_token, f=f, options=options,
+                      blank_label=BLANK_LABEL, labels=TARGET_LABELS, n_open=n_open,
+                      done=flag_detail(done) if done else None, error=error, **ctx)
 
     @app.get("/flags/{flag_id}", response_class=HTMLResponse)
     def get_flag(request: Request, flag_id: int, done: int | None = None, error: str = "",
@@ -233,39 +275,40 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
         if f is None:
             return render(request, "error.html", 404, title="Không tìm thấy", judge=s.judge, csrf=s.csrf_token,
                           message=f"Không có cờ số {flag_id}.")
-        options: tuple[str, ...] = ()
-        if f["target"] == "question":
-            g = next((g for g in layout.question_groups if g.key == f["key"]), None)
-            options = tuple(g.labels) if g else ()
-        _, n_open = open_flag_rows(0, 0)
-        return render(request, "flag.html", judge=s.judge, csrf=s.csrf_token, f=f, options=options,
-                      blank_label=BLANK_LABEL, labels=TARGET_LABELS, n_open=n_open,
-                      done=flag_detail(done) if done else None, error=error)
+        crops.prefetch(next_open_flags(flag_id, 2))       # the judge's next pictures, drawn while this one is open
+        return flag_page(request, s, f, done=done, error=error)
+
+    def decide(request: Request, flag_id: int, value: str, s: J.Session) -> Response:
+        with decision_locks[flag_id % len(decision_locks)]:
+            f = flag_detail(flag_id)
+            if f is None:
+                return RedirectResponse("/flags", status_code=303)
+            if f["state"] != "open":
+                return flag_page(request, s, f, 409, error=f"Cờ số {flag_id} đã được {f['resolved_by']} xử lý "
+                                 "trước bạn; quyết định của bạn không được ghi. Hãy chuyển sang cờ khác.")
+            try:
+                store.resolve_flag(flag_id, value, who=s.judge.name)
+            except BadArguments as exc:
+                return flag_page(request, s, flag_detail(flag_id) or f, 400, error=f"Giá trị không hợp lệ: {exc}")
+            crops.forget_page(f["page_id"])
+        nxt = next_open_flag(flag_id)
+        where = f"/flags/{nxt}?done={flag_id}" if nxt is not None else f"/flags?done={flag_id}"
+        return RedirectResponse(where, status_code=303)
 
     @app.post("/flags/{flag_id}/resolve")
     async def post_resolve(flag_id: int, request: Request, s: J.Session = Depends(csrf_ok(ready))) -> Response:
         form = await request.form()
-        value = str(form.get("value", ""))
-        f = flag_detail(flag_id)
-        if f is None:
-            return RedirectResponse("/flags", status_code=303)
-        if f["state"] != "open":
-            return RedirectResponse(f"/flags/{flag_id}", status_code=303)
-        try:
-            store.resolve_flag(flag_id, value, who=s.judge.name)
-        except BadArguments as exc:
-            f_detail = flag_detail(flag_id)
-            options = ()
-            if f_detail and f_detail["target"] == "question":
-                g = next((g for g in layout.question_groups if g.key == f_detail["key"]), None)
-                options = tuple(g.labels) if g else ()
-            _, n_open = open_flag_rows(0, 0)
-            return render(request, "flag.html", 400, judge=s.judge, csrf=s.csrf_token, f=f_detail,
-                          options=options, blank_label=BLANK_LABEL, labels=TARGET_LABELS, n_open=n_open,
-                          done=None, error=f"Giá trị không hợp lệ: {exc}")
-        nxt = next_open_flag(flag_id)
-        where = f"/flags/{nxt}?done={flag_id}" if nxt is not None else f"/flags?done={flag_id}"
-        return RedirectResponse(where, status_code=303)
+        # the decision (locks, re-scoring) runs in a worker thread: other judges' pages are served meanwhile
+        return await run_in_threadpool(decide, request, flag_id, str(form.get("value", "")), s)
+
+    @app.get("/roster/search")
+    def get_roster_search(q: str = "", s: J.Session = Depends(ready)) -> Response:
+        """Participants of the roster matching ``q`` (id prefix, or words of the name or unit), as JSON."""
+        r = roster.current()
+        hits, n = r.index.search(q[:100]) if r.index else ([], 0)
+        return JSONResponse({"roster": r.index is not None, "total": n,
+                             "hits": [{"id": h.id, "name": h.name, "unit": h.unit} for h in hits]},
+                            headers={"Cache-Control": "no-store"})
 
     # -- pictures --------------------------------------------------------------------------------------
     def picture(build: Callable[[], bytes]) -> Response:
@@ -280,13 +323,7 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
         f = flag_detail(flag_id)
         if f is None:
             return Response(status_code=404)
-
-        def build() -> bytes:
-            canvas = page_canvas(store, layout, f["page_id"])
-            if f["target"] != "question":
-                return png(canvas.image)
-            return png(question_crop(canvas, layout, f["key"], f["fills"]))
-        return picture(build)
+        return picture(lambda: crops.get(f))
 
     @app.get("/pages/{page_id}/image")
     def get_page_image(page_id: int, s: J.Session = Depends(ready)) -> Response:

@@ -86,3 +86,71 @@ def login_and_change_password(client: httpx.Client, name: str, one_time: str,
 def rows(url: str, sql: str, **params) -> list[tuple]:
     with Store.open(url) as store, store.read_tx("test query") as conn:
         return [tuple(r) for r in conn.execute(sa.text(sql), params)]
+
+
+# -- a graded contest built from synthetic readings (no images): for queue, admin and concurrency tests ------
+def demo_contest(folder: Path, roster: list[tuple[str, str, str]] | None = None) -> Path:
+    """A contest folder with the demo layout and keys (and a ``roster.csv`` of (id, name, unit) when given)."""
+    from grading_support import DEMO
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("layout.json", "keys.json"):
+        (folder / name).write_bytes((DEMO / name).read_bytes())
+    if roster is not None:
+        lines = ["participant_id,name,unit", *(",".join(r) for r in roster)]
+        (folder / "roster.csv").write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    return folder
+
+
+def demo_answers(version: str = "101") -> dict[str, str]:
+    """The right answer of every question of a demo key version."""
+    from grading.keys import load_keys
+    from grading_support import DEMO
+    from omr.layout import load_layout
+
+    return {it.question: it.accept_text()[0] for it in load_keys(DEMO / "keys.json", load_layout(DEMO)).get(version).items}
+
+
+def faint_reading(source: str, participant: str | None, faint: tuple[str, ...] = (), *, version: str = "101",
+                  participant_flag: bool = False):
+    """What ``omr read`` says of a demo sheet marked with every right answer (version 101) where the questions
+    ``faint`` were marked too lightly: read as blank and flagged ``ambiguous_mark`` with their fills; with
+    ``participant_flag`` the id is unreadable (``participant`` None and a flag on the id)."""
+    from omr.records import Flag, SheetReading, Status
+
+    answers = demo_answers(version)
+    fl = []
+    for q in faint:
+        right = "ABCD".index(answers[q])
+        answers[q] = ""
+        fl.append(Flag(target="question", key=q, reason="ambiguous_mark",
+                       message=f"question {q}: a mark between blank and filled; check it",
+                       confidence=0.35, values=tuple(0.31 if i == right else 0.04 for i in range(4))))
+    if participant_flag:
+        fl.append(Flag(target="participant", key=None, reason="unreadable_id",
+                       message="the participant id could not be read (no QR code, ID bubbles unclear)",
+                       confidence=0.0))
+        participant = None
+    return SheetReading(source=source, page=1, layout="demo-a4-100", status=Status.FLAGGED if fl else Status.OK,
+                        participant=participant, version=version, answers=answers, flags=tuple(fl),
+                        participant_bubbles=participant, version_bubbles=version)
+
+
+def record_faint_sheets(store: Store, contest: Path, n: int, faint: tuple[str, ...], *, start: int = 0,
+                        unit: str | None = None) -> list[int]:
+    """Record ``n`` sheets (participants ``start+1`` … as 6-digit ids) with ``faint`` questions flagged;
+    returns their flag ids in order."""
+    import hashlib
+
+    from grading.keys import load_keys
+    from omr.layout import load_layout
+
+    keys = load_keys(contest / "keys.json", load_layout(contest / "layout.json"))
+    for i in range(start + 1, start + n + 1):
+        src = f"/scans/{i:06d}.jpg"
+        store.record_submission(src, hashlib.sha256(src.encode()).hexdigest(), 1000,
+                                [faint_reading(src, f"{i:06d}", faint)], keys, unit=unit)
+    with store.read_tx("flag ids") as conn:
+        return [int(r[0]) for r in conn.execute(sa.text(
+            "SELECT f.id FROM flags f JOIN pages p ON p.id = f.page_id WHERE p.participant >= :a "
+            "AND p.participant <= :b ORDER BY f.id"), {"a": f"{start + 1:06d}", "b": f"{start + n:06d}"})]
