@@ -22,7 +22,7 @@ from omr.load import LoadOptions, load_page, plan_pages
 from omr.records import SheetFailure
 
 from .keys import AnswerKey, KeySet
-from .store import Store, keysets, pages, scores, flags as flags_t, submissions
+from .store import Store, _chunks, keysets, pages, scores, flags as flags_t, submissions
 
 PX_PER_MM = 6.0        # ≈ 152 dpi: enough to see every mark, small enough to mail back
 # BGR colours
@@ -45,25 +45,31 @@ class PageToAnnotate:
     open_flags: tuple[tuple[str, str | None], ...]   # (target, key)
 
 
-def straighten(image: np.ndarray, H: np.ndarray, layout: Layout, px_per_mm: float = PX_PER_MM) -> np.ndarray:
-    """The page warped onto the layout's canvas (colour, so that the overlay can be drawn in colour)."""
+def straighten(image: np.ndarray, H: np.ndarray, layout: Layout, px_per_mm: float = PX_PER_MM, *,
+               window: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """The page warped onto the layout's canvas (colour, so that the overlay can be drawn in colour);
+    ``window`` = (left, top, right, bottom) in canvas pixels warps only that part (a judge's crop)."""
     # canvas pixel (x, y) ↔ layout mm (x / s, y / s) ↔ image H @ (mm, 1)
-    to_mm = np.diag([1.0 / px_per_mm, 1.0 / px_per_mm, 1.0])
+    left, top, right, bottom = window or (0, 0, int(round(layout.width_mm * px_per_mm)),
+                                          int(round(layout.height_mm * px_per_mm)))
+    to_mm = np.array([[1.0 / px_per_mm, 0, left / px_per_mm], [0, 1.0 / px_per_mm, top / px_per_mm], [0, 0, 1.0]])
     M = H @ to_mm
-    size = (int(round(layout.width_mm * px_per_mm)), int(round(layout.height_mm * px_per_mm)))
-    flat = cv2.warpPerspective(image, M, size, flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP, borderValue=255)
+    flat = cv2.warpPerspective(image, M, (right - left, bottom - top), flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP,
+                               borderValue=255)
     return cv2.cvtColor(flat, cv2.COLOR_GRAY2BGR)
 
 
-def overlay(canvas: np.ndarray, layout: Layout, page: PageToAnnotate, px_per_mm: float = PX_PER_MM) -> np.ndarray:
-    """Draw the outcome of every question on ``canvas`` (a straightened page); returns a new image."""
+def overlay(canvas: np.ndarray, layout: Layout, page: PageToAnnotate, px_per_mm: float = PX_PER_MM, *,
+            origin: tuple[int, int] = (0, 0), legend: bool = True) -> np.ndarray:
+    """Draw the outcome of every question on ``canvas`` (a straightened page, or the part of it whose top-left
+    corner is ``origin`` in page pixels); returns a new image, with the legend strip under it if ``legend``."""
     out = canvas.copy()
     r = int(round((layout.bubble_r_mm + 0.6) * px_per_mm))
     open_q = {k for t, k in page.open_flags if t == "question"}
 
     def centre(i: int) -> tuple[int, int]:
         y, x = layout.centres_mm[i]
-        return int(round(x * px_per_mm)), int(round(y * px_per_mm))
+        return int(round(x * px_per_mm)) - origin[0], int(round(y * px_per_mm)) - origin[1]
 
     for g in layout.question_groups:
         q = page.questions.get(g.key, {})
@@ -89,7 +95,7 @@ def overlay(canvas: np.ndarray, layout: Layout, page: PageToAnnotate, px_per_mm:
         if gs and any(t == target for t, _ in page.open_flags):
             a, b = centre(gs[0].first), centre(gs[-1].first + gs[-1].size - 1)
             cv2.rectangle(out, (a[0] - r - 4, a[1] - r - 4), (b[0] + r + 4, b[1] + r + 4), ORANGE, 3)
-    return _legend(out, page)
+    return _legend(out, page) if legend else out
 
 
 def _legend(img: np.ndarray, page: PageToAnnotate) -> np.ndarray:
@@ -132,9 +138,13 @@ def pages_to_annotate(store: Store, *, participant: str | None = None,
         keysets_by = {d.digest: KeySet.from_json(_json(d.data)) for d in conn.execute(
             sa.select(keysets.c.digest, keysets.c.data).where(keysets.c.digest.in_(digests)))} if digests else {}
         open_flags: dict[int, list[tuple[str, str | None]]] = {}
-        for f in conn.execute(sa.select(flags_t.c.page_id, flags_t.c.target, flags_t.c.key)
-                              .where(flags_t.c.state == "open")):
-            open_flags.setdefault(f.page_id, []).append((f.target, f.key))
+        fq = sa.select(flags_t.c.page_id, flags_t.c.target, flags_t.c.key).where(flags_t.c.state == "open")
+        # one page or one participant (a judge's crop): only their flags, not every open flag of the contest
+        scopes = [fq.where(flags_t.c.page_id.in_(ids)) for ids in _chunks([r.id for r in rows])] \
+            if participant is not None or page_id is not None else [fq]
+        for q_flags in scopes:
+            for f in conn.execute(q_flags):
+                open_flags.setdefault(f.page_id, []).append((f.target, f.key))
     for r in rows:
         ks = keysets_by.get(r.key_digest) if r.key_digest else None
         yield PageToAnnotate(r.id, r.source, r.page_no, r.participant, r.version,

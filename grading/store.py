@@ -95,6 +95,14 @@ _CHUNK = 500                # ids per IN (...) list
 _PG_LOCK_KEY = 0x6F6D7231   # advisory lock serialising schema creation ("omr1")
 
 
+class AlreadyDecided(BadArguments):
+    """``resolve_flag(only_open=True)`` on a flag someone has decided meanwhile: nothing was written."""
+
+    def __init__(self, flag_id: int, who: str | None, at: datetime | None):
+        super().__init__(f"flag {flag_id} was already decided by {who or '?'}; nothing was written")
+        self.flag_id, self.who, self.at = flag_id, who, at
+
+
 class DatabaseError(OmrError):
     """The results store cannot be opened, created or written."""
 
@@ -157,6 +165,8 @@ pages = sa.Table(
     sa.Column("read_at", _TS, nullable=False),
     sa.UniqueConstraint("submission_id", "page_no", name="uq_pages_submission_page"),
     sa.Index("ix_pages_participant", "participant"),
+    # covering: status counts and per-unit progress read this narrow index, not the rows' reading JSON
+    sa.Index("ix_pages_progress", "submission_id", "status", "participant", "page_no"),
 )
 flags = sa.Table(
     "flags", metadata,
@@ -174,6 +184,7 @@ flags = sa.Table(
     sa.Column("resolved_by", sa.Text),
     sa.Column("resolved_at", _TS),
     sa.Index("ix_flags_page_state", "page_id", "state"),
+    sa.Index("ix_flags_state_id", "state", "id"),                  # the open-flag queue, in order, and its count
 )
 resolutions = sa.Table(
     "resolutions", metadata,
@@ -203,6 +214,7 @@ scores = sa.Table(
     sa.Column("needs_review", _JSON, nullable=False),
     sa.Column("key_digest", sa.String(64), sa.ForeignKey("keysets.digest"), nullable=False),
     sa.Column("computed_at", _TS, nullable=False),
+    sa.Index("ix_scores_page_status", "page_id", "status"),          # covering: graded counts join pages
 )
 audit = sa.Table(
     "audit", metadata,
@@ -213,6 +225,7 @@ audit = sa.Table(
     sa.Column("target", sa.Text, nullable=False),               # "flag:12 page:3 question:17", "all pages"
     sa.Column("before", _JSON),
     sa.Column("after", _JSON),
+    sa.Index("ix_audit_action_who", "action", "who", "at"),          # decisions per judge (admin page)
 )
 # -- schema v2: essays ------------------------------------------------------------------------------
 essays = sa.Table(
@@ -335,7 +348,6 @@ V3_TABLES = ("judges", "web_sessions")
 V5_TABLES = ("essay_tasks", "essay_assignments", "participants")
 # columns added to tables of earlier versions (nullable): v4 submissions.unit, v5 essays.task_id
 ADDED_COLUMNS = ((submissions, "unit"), (essays, "task_id"))
-ADDED_INDEXES = ("CREATE INDEX IF NOT EXISTS ix_essays_task ON essays (task_id)",)
 
 _SQLITE_SEARCH = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS essays_fts USING fts5(text, text_plain, content='essays', "
@@ -594,8 +606,9 @@ class Store:
                     col = table.c[column]
                     conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column} "
                                          f"{col.type.compile(dialect=conn.dialect)}")
-            for ddl in ADDED_INDEXES:
-                conn.exec_driver_sql(ddl)
+            for table in metadata.sorted_tables:       # indexes added to tables an older version created
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
             for ddl in (_PG_SEARCH if conn.dialect.name == "postgresql" else _SQLITE_SEARCH):
                 conn.exec_driver_sql(ddl)
             now = _now()
@@ -744,9 +757,12 @@ class Store:
         return sc
 
     # -- human decisions ------------------------------------------------------------------------------
-    def resolve_flag(self, flag_id: int, value: str, who: str) -> SheetScore | None:
+    def resolve_flag(self, flag_id: int, value: str, who: str, *, only_open: bool = False) -> SheetScore | None:
         """Store a judge's decision for a flag, audit it (before/after) and re-score the page with the key
-        that scored it. Returns the new score (``None`` when the page was never scored)."""
+        that scored it. Returns the new score (``None`` when the page was never scored). A decided flag may be
+        decided again (a correction, audited with the earlier decision as "before") unless ``only_open``: then
+        a flag decided meanwhile raises ``AlreadyDecided`` — checked under the flag's row lock, so of judges
+        deciding the same flag at once, in any number of processes, exactly one writes."""
         if not isinstance(who, str) or not who.strip():
             raise BadArguments("say who decides (a judge's name or login)")
         if not isinstance(value, str):
@@ -761,6 +777,8 @@ class Store:
                                .with_for_update()).scalar_one()
             conn.execute(sa.select(submissions.c.id).where(submissions.c.id == sid).with_for_update()).all()
             flag = conn.execute(sa.select(flags).where(flags.c.id == flag_id).with_for_update()).one()
+            if only_open and flag.state != "open":
+                raise AlreadyDecided(flag_id, flag.resolved_by, flag.resolved_at)
             old = conn.execute(sa.select(scores.c.status, scores.c.total, scores.c.key_digest)
                                .where(scores.c.page_id == page_id)).first()
             keys = self._keyset(conn, old.key_digest) if old is not None else None

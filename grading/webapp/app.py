@@ -7,7 +7,6 @@ re-scores the page and audits before/after) and the browser moves on to the next
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +23,9 @@ from omr.errors import BadArguments
 from omr.layout import Layout
 
 from .. import judges as J
-from ..store import Store, flags, pages, scores, submissions
+from ..store import AlreadyDecided, Store, flags, pages, scores, submissions
 from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, LoginThrottle, same_token
-from .images import PictureError, page_canvas, png, question_crop
+from .images import PictureError, page_canvas, png, question_picture
 from . import admin_web, essays_web
 from .crop_cache import CropCache
 from .roster import Roster
@@ -236,10 +235,9 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
     roster = Roster(Path(contest_dir) if contest_dir else None)
 
     def draw_crop(f: dict[str, Any]) -> bytes:
-        canvas = page_canvas(store, layout, f["page_id"])
         if f["target"] != "question":
-            return png(canvas.image)
-        return png(question_crop(canvas, layout, f["key"], f["fills"]))
+            return png(page_canvas(store, layout, f["page_id"]).image)
+        return png(question_picture(store, layout, f["page_id"], f["key"], f["fills"]))
 
     crops = CropCache(draw_crop)
 
@@ -248,10 +246,6 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
              .where(flags.c.state == "open", flags.c.id > after).order_by(flags.c.id).limit(n))
         with store.read_tx("find the next flags") as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
-    # a decision re-checks its flag under one of these locks (a flag id always maps to the same one): of two
-    # judges deciding the same flag at once, the second sees it resolved and is told so; nothing is written twice
-    decision_locks = [threading.Lock() for _ in range(64)]
-
     def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 200, *, error: str = "",
                   done: int | None = None) -> HTMLResponse:
         options: tuple[str, ...] = ()
@@ -279,18 +273,17 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
         return flag_page(request, s, f, done=done, error=error)
 
     def decide(request: Request, flag_id: int, value: str, s: J.Session) -> Response:
-        with decision_locks[flag_id % len(decision_locks)]:
-            f = flag_detail(flag_id)
-            if f is None:
-                return RedirectResponse("/flags", status_code=303)
-            if f["state"] != "open":
-                return flag_page(request, s, f, 409, error=f"Cờ số {flag_id} đã được {f['resolved_by']} xử lý "
-                                 "trước bạn; quyết định của bạn không được ghi. Hãy chuyển sang cờ khác.")
-            try:
-                store.resolve_flag(flag_id, value, who=s.judge.name)
-            except BadArguments as exc:
-                return flag_page(request, s, flag_detail(flag_id) or f, 400, error=f"Giá trị không hợp lệ: {exc}")
-            crops.forget_page(f["page_id"])
+        f = flag_detail(flag_id)
+        if f is None:
+            return RedirectResponse("/flags", status_code=303)
+        try:       # the store re-checks the flag under its row lock: of judges racing, exactly one writes
+            store.resolve_flag(flag_id, value, who=s.judge.name, only_open=True)
+        except AlreadyDecided as exc:
+            return flag_page(request, s, flag_detail(flag_id) or f, 409, error=f"Cờ số {flag_id} đã được {exc.who} "
+                             "xử lý trước bạn; quyết định của bạn không được ghi. Hãy chuyển sang cờ khác.")
+        except BadArguments as exc:
+            return flag_page(request, s, flag_detail(flag_id) or f, 400, error=f"Giá trị không hợp lệ: {exc}")
+        crops.forget_page(f["page_id"])
         nxt = next_open_flag(flag_id)
         where = f"/flags/{nxt}?done={flag_id}" if nxt is not None else f"/flags?done={flag_id}"
         return RedirectResponse(where, status_code=303)
@@ -327,6 +320,13 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
 
     @app.get("/pages/{page_id}/image")
     def get_page_image(page_id: int, s: J.Session = Depends(ready)) -> Response:
+        # a judge sees whole pages only through flags (essay pages are shown blind, through assignments)
+        if s.judge.role is not J.Role.ADMIN:
+            with store.read_tx("check a page has a flag") as conn:
+                flagged = conn.execute(sa.select(flags.c.id).where(flags.c.page_id == page_id).limit(1)).first()
+            if flagged is None:
+                raise _Forbidden("Giám khảo chỉ xem được trang có cờ cần xử lý; bài tự luận được xem qua bài "
+                                 "được giao.")
         return picture(lambda: png(page_canvas(store, layout, page_id).image))
 
     web = Web(store=store, layout=layout, contest_dir=Path(contest_dir) if contest_dir else None, render=render,

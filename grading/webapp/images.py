@@ -37,46 +37,61 @@ class Canvas:
     page: PageToAnnotate
 
 
-def page_canvas(store: Store, layout: Layout, page_id: int, *, options: LoadOptions = LoadOptions()) -> Canvas:
-    """The page straightened with ``annotate.overlay`` drawn on it, but without the key: a judge decides what
-    was marked, so the right answers are not shown (no blue rings)."""
+def _judge_view(page: PageToAnnotate) -> PageToAnnotate:
+    """A judge decides what was marked: neither the key (blue rings) nor right/wrong colours are shown."""
+    return replace(page, key=None, questions={q: {**v, "outcome": READ_ONLY if v.get("outcome") != "unreadable"
+                                                  else "unreadable"} for q, v in page.questions.items()})
+
+
+def _aligned(store: Store, layout: Layout, page_id: int,
+             options: LoadOptions) -> tuple[PageToAnnotate, np.ndarray, np.ndarray] | None:
+    """(the page as a judge sees it, its scan, the homography) — ``None`` when it is not a graded answer page."""
     page = next(pages_to_annotate(store, page_id=page_id), None)
     if page is None:
+        return None
+    image = _load(page.source, page.page_no, options)
+    try:
+        al = align(image, layout)
+    except AlignmentError as exc:
+        raise PictureError(f"{page.source} page {page.page_no}: {exc.message}") from None
+    return _judge_view(page), image, al.H
+
+
+def page_canvas(store: Store, layout: Layout, page_id: int, *, options: LoadOptions = LoadOptions()) -> Canvas:
+    """The page straightened with ``annotate.overlay`` drawn on it, but without the key: a judge decides what
+    was marked, so the right answers are not shown (no blue rings). An essay page: the page as stored."""
+    found = _aligned(store, layout, page_id, options)
+    if found is None:
         img = _essay_page_image(store, page_id, options)
         if img is None:
             raise PictureError(f"page {page_id} is not a graded answer page")
         essay_page = PageToAnnotate(page_id=page_id, source="", page_no=0, participant=None, version=None,
                                     questions={}, key=None, open_flags=())
         return Canvas(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR), essay_page)
-    # a judge decides what was marked: neither the key (blue rings) nor right/wrong colours are shown
-    page = replace(page, key=None, questions={q: {**v, "outcome": READ_ONLY if v.get("outcome") != "unreadable"
-                                                  else "unreadable"} for q, v in page.questions.items()})
-    refs = plan_pages(page.source, options)
-    if isinstance(refs, SheetFailure) or page.page_no > len(refs):
-        raise PictureError(f"{page.source}: the scan cannot be opened any more")
-    img = load_page(refs[page.page_no - 1], options)
-    if isinstance(img, SheetFailure):
-        raise PictureError(f"{page.source} page {page.page_no}: {img.reason}")
-    try:
-        al = align(img.image, layout)
-    except AlignmentError as exc:
-        raise PictureError(f"{page.source} page {page.page_no}: {exc.message}") from None
-    return Canvas(overlay(straighten(img.image, al.H, layout), layout, page), page)
+    page, image, H = found
+    return Canvas(overlay(straighten(image, H, layout), layout, page), page)
 
 
-def question_crop(canvas: Canvas, layout: Layout, question: str, fills: Any, *, margin_mm: float = 9.0,
-                  scale: float = 2.0) -> np.ndarray:
-    """The question's row of bubbles with some context, enlarged, each bubble's measured fill written under it."""
+def question_picture(store: Store, layout: Layout, page_id: int, question: str, fills: Any, *,
+                     margin_mm: float = 9.0, scale: float = 2.0,
+                     options: LoadOptions = LoadOptions()) -> np.ndarray:
+    """The question's row of bubbles with some context, enlarged, each bubble's measured fill written under it.
+    Only that window of the page is straightened and drawn (a judge waits for it)."""
     g = next((g for g in layout.question_groups if g.key == question), None)
     if g is None:
         raise PictureError(f"question {question} is not on the layout {layout.id}")
+    found = _aligned(store, layout, page_id, options)
+    if found is None:
+        raise PictureError(f"page {page_id} is not a graded answer page")
+    page, image, H = found
     s = PX_PER_MM
     ys = [layout.centres_mm[i][0] for i in g.indices]
     xs = [layout.centres_mm[i][1] for i in g.indices]
-    h, w = canvas.image.shape[:2]
+    w, h = int(round(layout.width_mm * s)), int(round(layout.height_mm * s))
     top, bottom = max(0, int((min(ys) - margin_mm) * s)), min(h, int((max(ys) + margin_mm) * s))
     left, right = max(0, int((min(xs) - margin_mm * 2) * s)), min(w, int((max(xs) + margin_mm) * s))
-    crop = canvas.image[top:bottom, left:right]
+    window = straighten(image, H, layout, window=(left, top, right, bottom))
+    crop = overlay(window, layout, page, origin=(left, top), legend=False)
     crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     values = list(fills or [])
     band = np.full((34, crop.shape[1], 3), 255, np.uint8)       # the fills, in a band under the crop
@@ -86,8 +101,7 @@ def question_crop(canvas: Canvas, layout: Layout, question: str, fills: Any, *, 
         text = f"{g.labels[k]} {float(values[k]):.2f}"
         (tw, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 2)
         cv2.putText(band, text, (cx - tw // 2, 23), cv2.FONT_HERSHEY_SIMPLEX, 0.6, ORANGE, 2, cv2.LINE_AA)
-    crop = np.vstack([crop, band])
-    return crop
+    return np.vstack([crop, band])
 
 
 def png(img: np.ndarray) -> bytes:

@@ -86,3 +86,38 @@ def test_judges_view_hides_right_and_wrong(demo_layout):
     i = g1.first + g1.labels.index(right1)
     assert colour_near(img, demo_layout, i, NEUTRAL) > 20
     assert colour_near(img, demo_layout, i, GREEN) == 0 and colour_near(img, demo_layout, i, RED) == 0
+
+
+def test_a_judges_question_picture_is_the_same_pixels_as_a_cut_from_the_whole_page(tmp_path, demo_layout):
+    """The crop a judge waits for straightens only the question's window; it must show exactly what cutting the
+    whole straightened, overlaid page would show (same warp, same rings, same box)."""
+    from grading.store import Store
+    from grading.annotate import pages_to_annotate
+    from grading.webapp.images import page_canvas, question_picture
+
+    scan = sorted((ROOT / "samples" / "set-small" / "scanner" / "sheets").glob("*.jpg"))[0]
+    db = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    g = subprocess.run([sys.executable, "-m", "grading.cli", "grade", str(scan), "--contest", str(CONTEST),
+                        "--db", db, "--workers", "1"], capture_output=True, text=True, timeout=300)
+    assert g.returncode in (0, 3), g.stderr
+    with Store.open(db) as store:
+        page_id = next(pages_to_annotate(store)).page_id
+        canvas = page_canvas(store, demo_layout, page_id)
+        checked = 0
+        for q in ("1", "37", "100"):
+            grp = next(g for g in demo_layout.question_groups if g.key == q)
+            fills = [0.1 * k for k in range(grp.size)]
+            pic = question_picture(store, demo_layout, page_id, q, fills, scale=1.0)
+            s = PX_PER_MM
+            ys = [demo_layout.centres_mm[i][0] for i in grp.indices]
+            xs = [demo_layout.centres_mm[i][1] for i in grp.indices]
+            top, left = int((min(ys) - 9.0) * s), max(0, int((min(xs) - 18.0) * s))
+            body = pic[:-34]                                           # the fills band is under the picture
+            cut = canvas.image[top:top + body.shape[0], left:left + body.shape[1]]
+            assert body.shape == cut.shape and body.shape[0] > 50
+            # inside a 2-px border (where anti-aliased strokes of shapes outside the window bleed in on the page)
+            assert np.abs(body.astype(int) - cut.astype(int))[2:-2, 2:-2].max() <= 2, q
+            assert (body[2:-2, 2:-2] < 128).sum() > 500                 # printed bubbles and marks are there
+            assert (pic[-34:] != 255).any()                              # the measured fills are written
+            checked += 1
+    assert checked == 3

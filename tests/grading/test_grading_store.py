@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from grading.keys import Cancelled, keys_from_dict
 from grading.score import ScoreStatus
-from grading.store import SCHEMA_VERSION, DatabaseError, Store, default_url, metadata, normalise_url
+from grading.store import AlreadyDecided, SCHEMA_VERSION, DatabaseError, Store, default_url, metadata, normalise_url
 from omr.errors import BadArguments, ExitCode
 from omr.records import SheetReading
 
@@ -365,6 +365,48 @@ def test_concurrent_judges_lose_nothing(request, backend, keys):
         assert {r["total"] for r in rows(s, "scores")} == {"2"}
         c = s.counts()
         assert (c["pages_ok"], c["submissions_ok"], c["flags_resolved"]) == (10, 5, 20)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_judges_racing_on_one_flag_write_it_once(request, backend, keys):
+    """8 threads, each with its own Store (as 8 server processes would), decide the SAME flag with
+    only_open=True: exactly one decision is written; the others get AlreadyDecided naming the winner."""
+    url = request.getfixturevalue("pg_url" if backend == "postgresql" else "sqlite_url")
+    with Store.open(url) as s:
+        s.record_submission("race.pdf", sha("race.pdf"), 1,
+                            [reading("race.pdf", 1, "000777", "101", "BBBBBB", flags=(qflag("1"),))], keys)
+        (flag,) = s.list_flags()
+    n = 8
+    barrier, won, lost, errors = threading.Barrier(n), [], [], []
+
+    def judge(i: int) -> None:
+        try:
+            st = Store.open(url)
+            try:
+                barrier.wait(timeout=30)
+                st.resolve_flag(flag["id"], "ABCD"[i % 4], f"judge{i}", only_open=True)
+                won.append(f"judge{i}")
+            except AlreadyDecided as exc:
+                lost.append(exc.who)
+            finally:
+                st.close()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=judge, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == [] and len(won) == 1 and len(lost) == n - 1
+    assert set(lost) == set(won)                       # every loser is told who decided
+    with Store.open(url) as s:
+        assert [(r["who"], r["flag_id"]) for r in rows(s, "resolutions")] == [(won[0], flag["id"])]
+        assert [a["who"] for a in rows(s, "audit")] == won
+        # without only_open a decided flag can still be corrected (the CLI's `omr resolve`), audited as such
+        s.resolve_flag(flag["id"], "A", "chief")
+        (_, second) = rows(s, "audit")
+        assert second["before"]["flag"]["resolved_by"] == won[0] and second["who"] == "chief"
 
 
 def test_runs_are_recorded_with_their_counts(store, keys):
