@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from .. import judges as J
 from .. import progress
 from ..store import audit
+from . import essays_web
 from .roster import Roster
 
 if TYPE_CHECKING:
@@ -27,10 +28,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 # download name → (what export() is asked to write, media type, label); the CSV siblings come with results.csv
 EXPORTS = {
-    "results.xlsx": ("results.xlsx", XLSX, "Kết quả (Excel: kết quả, thống kê câu hỏi, vấn đề còn mở)"),
+    "results.xlsx": ("results.xlsx", XLSX, "Kết quả (Excel: kết quả, thống kê câu hỏi, vấn đề còn mở, điểm tự luận)"),
     "results.csv": ("results.csv", CSV, "Kết quả (CSV)"),
     "results.items.csv": ("results.csv", CSV, "Thống kê từng câu hỏi (CSV)"),
     "results.issues.csv": ("results.csv", CSV, "Cờ còn mở và trang bị loại (CSV)"),
+    "results.essays.csv": ("results.csv", CSV, "Điểm tự luận từng bài, từng giám khảo (CSV)"),
 }
 VIETNAM = timezone(timedelta(hours=7), "ICT")      # no daylight saving time
 
@@ -52,7 +54,9 @@ def register(app: FastAPI, web: Web) -> None:
         accounts = J.list_judges(web.store)
         names = {j.name for j in accounts}
         others = sorted((a for who, a in activity.items() if who not in names), key=lambda a: a.who)
+        essays = essays_web.admin_counts(web.store, web.contest_dir)
         return web.render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows, units=units,
+                          essays=essays,
                           unit_total=progress.total(units), judges=accounts, activity=activity, others=others,
                           local_time=local_time, exports=[(name, v[2]) for name, v in EXPORTS.items()],
                           roster_problem=r.problem, has_roster=r.index is not None,

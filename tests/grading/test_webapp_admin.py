@@ -173,7 +173,7 @@ def test_admin_downloads_xlsx_and_csv_with_vietnamese_intact_and_each_is_audited
     assert r.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert re.fullmatch(r'attachment; filename="results-\d{8}-\d{4}\.xlsx"', r.headers["content-disposition"])
     wb = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True)
-    assert wb.sheetnames == ["results", "items", "issues"]
+    assert wb.sheetnames == ["results", "items", "issues", "essays"]
     table = list(wb["results"].iter_rows(values_only=True))
     head = table[0]
     by_id = {row[head.index("participant_id")]: row for row in table[1:]}
@@ -193,9 +193,14 @@ def test_admin_downloads_xlsx_and_csv_with_vietnamese_intact_and_each_is_audited
     r = c.post("/admin/export/results.issues.csv", data={"csrf": token})
     issues = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert {i["kind"] for i in issues} == {"flag", "rejected"} and len(issues) == 4
+    r = c.post("/admin/export/results.essays.csv", data={"csrf": token})     # no essays here: the header only
+    assert r.status_code == 200 and r.content.startswith(b"\xef\xbb\xbf")
+    assert list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")))) == []
+    assert r.content.decode("utf-8-sig").splitlines()[0].startswith("essay,participant_id,question,unit,state,")
     assert c.post("/admin/export/secrets.txt", data={"csrf": token}).status_code == 404
     assert rows(app_site["url"], "SELECT who, target FROM audit WHERE action = 'export' ORDER BY id") == [
-        ("quantri", "results.xlsx"), ("quantri", "results.csv"), ("quantri", "results.issues.csv")]
+        ("quantri", "results.xlsx"), ("quantri", "results.csv"), ("quantri", "results.issues.csv"),
+        ("quantri", "results.essays.csv")]
 
 
 # -- roster search ----------------------------------------------------------------------------------------

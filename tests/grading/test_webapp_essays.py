@@ -250,6 +250,14 @@ def test_judges_cannot_see_others_work_nor_the_admin_page(site):
     (flag,) = db_rows(url, "SELECT id FROM flags WHERE reason = 'unmatched_essay'")
     crop = c["gk1"].get(f"/flags/{flag[0]}/crop.png")
     assert crop.status_code == 200 and crop.headers["content-type"] == "image/png" and len(crop.content) > 10_000
+    # whole pages by id: a judge only through a flag (the e-mailed page), never a participant's essay page
+    (flagged_page,) = db_rows(url, f"SELECT page_id FROM flags WHERE id = {flag[0]}")
+    (essay_page,) = db_rows(url, f"SELECT e.page_id FROM essay_assignments a JOIN essays e ON e.task_id = a.task_id "
+                                 f"WHERE a.id = {aid} LIMIT 1")
+    assert c["gk1"].get(f"/pages/{flagged_page[0]}/image").status_code == 200
+    r = c["gk2"].get(f"/pages/{essay_page[0]}/image")
+    assert r.status_code == 403 and "png" not in r.headers["content-type"]
+    assert c["quantri"].get(f"/pages/{essay_page[0]}/image").status_code == 200
     for who in ("gk1", "gkb"):
         r = c[who].get("/admin/essays")
         assert r.status_code == 403 and "quản trị" in r.text
@@ -303,6 +311,12 @@ def test_admin_essays_page_counts_progress_and_reassignment(site, tmp_path):
                     for r in page.locator("#judge-progress tbody tr").all()}
             assert prog["gk1"] == ["2", "2", "0"] and prog["gk3"] == ["2", "1", "1"] and prog["gkb"] == ["0", "0", "0"]
             page.screenshot(path=str(shots / "admin_essays.png"), full_page=True)
+            page.goto(site["base"] + "/admin")               # the same counts on the main admin page
+            overview = {r.locator("th").inner_text(): int(r.locator("td").inner_text())
+                        for r in page.locator("#essay-counts tr").all()}
+            assert overview["Đã có điểm cuối"] == 2 and overview["Chưa rõ thí sinh (chưa giao được)"] == 1
+            assert overview["Bài tự luận (theo thí sinh và câu)"] == 4 and len(overview) == 9
+            page.goto(site["base"] + "/admin/essays")
 
             row = page.locator("#open-assignments tbody tr", has_text="gk3")
             ids = dict(db_rows(url, "SELECT name, id FROM judges"))
