@@ -10,6 +10,11 @@ hash and participant id (``k`` as 6 digits, unless the real sheet's id was unrea
 as its source, so a crop is drawn from a real image. The contest folder gets a roster of every participant.
 PostgreSQL runs in a throwaway cluster (initdb + pg_ctl on a free loopback port, like the tests' fixture).
 
+Essays: ``--essays`` (2,000) more participants (ids 100000 …) each hand in a two-page file — an answer page
+(recorded as read, all answers A) and a typed essay page rendered from ``bench/ocr_corpus`` prose (Liberation Serif
+14 pt, 300 dpi, one real PDF shared by every file as its source) — with OCR text stored, so there are 2,000 judging
+tasks against the demo rubric. An essay judge takes the next essay, opens it, its page image and scores it.
+
 Then a live ``omr review`` is timed with httpx, one request at a time, as a judge's browser would ask: the queue
 (first and a middle page), a flag's page, its crop PNG, a decision (POST resolve: lock, re-score, audit; the 303
 only, not the next page it points to) and /admin; and the crop of the flag a judge lands on after a decision
@@ -55,7 +60,10 @@ GIVEN = ("An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hoa"
          "Mai", "Nam", "Nga", "Phong", "Phương", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Vy", "Yến")
 PASSWORD = "bench-mat-khau-2026"
 PAGES = ("/flags", "/flags?page=MID", "/flags/{id}", "/flags/{id}/crop.png", "crop.png, next flag", "POST resolve",
-         "/admin")
+         "/admin", "/essays", "POST /essays/next", "/essays/{id}", "/essays/{id}/pages/1.png", "POST score",
+         "/admin/essays")
+ESSAY_JUDGES = 6     # essay judges (none of the participants' units); the timed one is "gk0"
+SCORE = {"noi_dung": "4", "bo_cuc": "1,5", "dien_dat": "1", "sang_tao": "1"}     # the demo rubric's criteria
 LOOK = 1.0          # seconds a judge looks at a flag before deciding (the next pictures are drawn meanwhile)
 
 
@@ -94,9 +102,48 @@ def write_contest(real_contest: Path, out: Path, n: int) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for name in ("layout.json", "keys.json"):
         shutil.copy(real_contest / name, out / name)
+    shutil.copy(ROOT / "answer_keys" / "demo" / "rubric.json", out / "rubric.json")
     lines = ["participant_id,name,unit", *(f"{k:06d},{name_of(k)},{UNITS[k % len(UNITS)]}" for k in range(n))]
     (out / "roster.csv").write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
     return out
+
+
+def essay_pdf(out: Path) -> Path:
+    """A two-page PDF like a scanner writes: a blank answer page, then one typed Vietnamese essay page."""
+    from PIL import Image
+
+    from bench.ocr_bench import corpus_paragraphs, render_pages
+
+    page, _truth = render_pages(corpus_paragraphs()[:4])[0]
+    blank = Image.new("L", (2480, 3508), 255)
+    blank.save(out, "PDF", save_all=True, append_images=[Image.fromarray(page)], resolution=300.0)
+    return out
+
+
+def add_essays(url: str, n_essays: int, pdf: Path) -> int:
+    """``n_essays`` participants (100000 …) with an answer page and an essay page each, OCR text stored."""
+    from grading.essays import assign_essay_pages
+    from grading.store import Store
+    from omr.ocr import OcrResult
+    from omr.records import Reject, SheetFailure, SheetReading, Status
+
+    from bench.ocr_bench import corpus_paragraphs
+
+    paras = corpus_paragraphs()
+    size = pdf.stat().st_size
+    with Store.open(url) as store:
+        for k in range(n_essays):
+            pid = f"{100000 + k:06d}"
+            sheet = SheetReading(source=str(pdf), page=1, layout="demo-a4-100", status=Status.OK, participant=pid,
+                                 version="101", answers={str(q): "A" for q in range(1, 101)}, flags=())
+            essay = SheetFailure(source=str(pdf), page=2, reason_code=Reject.NOT_A_SHEET, reason="no fiducials")
+            store.record_submission(str(pdf), hashlib.sha256(f"essay {k}".encode()).hexdigest(), size,
+                                    assign_essay_pages([sheet, essay]), None, unit=UNITS[k % len(UNITS)])
+        for i, e in enumerate(store.essays_to_ocr()):
+            text = "\n\n".join(paras[(i + j) % len(paras)] for j in range(3))
+            store.save_ocr(e.id, OcrResult(text=text, mean_conf=91.0, words=len(text.split()), reliable=True,
+                                           engine="bench (corpus text)", source="ocr", seconds=0.0))
+    return n_essays
 
 
 def clone_store(real_db: Path, url: str, n: int) -> dict[str, int]:
@@ -228,14 +275,16 @@ def timed(fn: Callable[[], httpx.Response], want: int) -> float:
 
 
 def bench_backend(name: str, url: str, contest: Path, real_db: Path, n: int, repeat: int, rounds: int,
-                  tmp: Path) -> dict[str, list[list[float]]]:
+                  tmp: Path, n_essays: int = 2000) -> dict[str, list[list[float]]]:
     from grading.judges import Role, add_judge
     from grading.store import Store
 
     t = time.perf_counter()
     made = clone_store(real_db, url, n)
+    made["essay participants"] = add_essays(url, n_essays, essay_pdf(tmp / "essay.pdf")) if n_essays else 0
     with Store.open(url) as store:
         pw = add_judge(store, "bench", unit="Sở Thông tin và Truyền thông", role=Role.ADMIN)
+        essay_pw = {f"gk{i}": add_judge(store, f"gk{i}", unit=f"Ban giám khảo {i}") for i in range(ESSAY_JUDGES)}
         counts = store.counts()
         with store.read_tx("bench flags") as conn:
             queue = conn.execute(sa.text("SELECT f.id, f.target = 'question' AND p.status <> 'essay' FROM flags f "
@@ -248,13 +297,39 @@ def bench_backend(name: str, url: str, contest: Path, real_db: Path, n: int, rep
     if len(qflags) < need:
         raise SystemExit(f"only {len(qflags)} open question flags, {need} needed: lower --repeat or --rounds")
     # spread the flags over the whole queue; separate ones for viewing, cropping and deciding
-    step = len(qflags) // need
-    pick = iter(qflags[::step])
-    flow = iter(before_question[::len(before_question) // need])
+    # the decision flow works in the second half of the queue, every other page in the first: no flag is asked twice
+    half = queue[len(queue) // 2][0]
+    first = [f for f in qflags if f < half]
+    second = [f for f in before_question if f >= half]
+    pick = iter(first[::max(1, len(first) // need)])
+    flow = iter(second[::max(1, len(second) // need)])
     times: dict[str, list[list[float]]] = {p: [] for p in PAGES}
     with review(contest, url, tmp / f"review-{name}.log") as base:
         c = logged_in(base, "bench", pw)
+        gk = logged_in(base, "gk0", essay_pw["gk0"])
         mid = max(1, counts["flags_open"] // 50 // 2)
+        held: list[int] = []          # the essay gk0 holds (taken, not yet scored)
+
+        def take() -> float:
+            if held:                  # one unscored essay at a time: score the one held first
+                gk.post(f"/essays/{held.pop()}/score", data={"csrf": gk.csrf, **SCORE})
+            t0 = time.perf_counter()
+            r = gk.post("/essays/next", data={"csrf": gk.csrf})
+            ms = (time.perf_counter() - t0) * 1000
+            assert r.status_code == 303 and re.fullmatch(r"/essays/\d+", r.headers["location"]), r.headers
+            held.append(int(r.headers["location"].rsplit("/", 1)[1]))
+            return ms
+
+        def current() -> int:
+            if not held:
+                take()
+            return held[-1]
+
+        def score() -> float:
+            aid = current()
+            ms = timed(lambda: gk.post(f"/essays/{aid}/score", data={"csrf": gk.csrf, **SCORE}), 303)
+            held.remove(aid)
+            return ms
         pages: dict[str, Callable[[], float]] = {
             "/flags": lambda: timed(lambda: c.get("/flags"), 200),
             "/flags?page=MID": lambda: timed(lambda: c.get(f"/flags?page={mid}"), 200),
@@ -265,13 +340,23 @@ def bench_backend(name: str, url: str, contest: Path, real_db: Path, n: int, rep
                 f"/flags/{fid}/resolve", data={"csrf": c.csrf, "value": "A"}), 303),
             "/admin": lambda: timed(lambda: c.get("/admin"), 200),
         }
+        if n_essays:
+            pages.update({
+                "/essays": lambda: timed(lambda: gk.get("/essays"), 200),
+                "POST /essays/next": take,
+                "/essays/{id}": lambda: timed(lambda: gk.get(f"/essays/{current()}"), 200),
+                "/essays/{id}/pages/1.png": lambda: timed(lambda: gk.get(f"/essays/{current()}/pages/1.png"), 200),
+                "POST score": score,
+                "/admin/essays": lambda: timed(lambda: c.get("/admin/essays"), 200),
+            })
         for page, fn in pages.items():
             fn(), fn()                                      # warm-up: imports, caches, connections
         for _ in range(rounds):
             for page, fn in pages.items():
                 times[page].append([fn() for _ in range(repeat)])
         c.close()
-    return times
+        gk.close()
+    return {page: ts for page, ts in times.items() if ts}
 
 
 def judge_flow(c: httpx.Client, fid: int) -> float:
@@ -299,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--repeat", type=int, default=20, help="requests per page per round")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--essays", type=int, default=2000, help="participants with an essay (judging tasks)")
     ap.add_argument("--data", default=str(ROOT / "bench" / "data"))
     ap.add_argument("--pg-bin", default=os.environ.get("OMR_PG_BIN", "/usr/lib/postgresql/15/bin"))
     args = ap.parse_args(argv)
@@ -313,11 +399,12 @@ def main(argv: list[str] | None = None) -> int:
         for backend in args.backends.split(","):
             if backend == "sqlite":
                 url = f"sqlite:///{tmp / 'results.sqlite'}"
-                times = bench_backend(backend, url, contest, real_db, args.sheets, args.repeat, args.rounds, tmp)
+                times = bench_backend(backend, url, contest, real_db, args.sheets, args.repeat, args.rounds, tmp,
+                                      args.essays)
             elif backend == "postgresql":
                 with pg_cluster(Path(args.pg_bin)) as server:
                     times = bench_backend(backend, server, contest, real_db, args.sheets, args.repeat, args.rounds,
-                                          tmp)
+                                          tmp, args.essays)
             else:
                 raise SystemExit(f"unknown backend {backend!r}: use sqlite or postgresql")
             print(f"\n{backend}: ms per request, {args.rounds} rounds × {args.repeat} (one client, one at a time)")

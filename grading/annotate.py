@@ -119,6 +119,9 @@ def _legend(img: np.ndarray, page: PageToAnnotate) -> np.ndarray:
     return np.vstack([img, strip])
 
 
+_KEYSETS: dict[str, KeySet] = {}        # digest → parsed key set (content-addressed, so never stale)
+
+
 def pages_to_annotate(store: Store, *, participant: str | None = None,
                       page_id: int | None = None) -> Iterator[PageToAnnotate]:
     """Every read (not rejected) page with its current score, key and open flags."""
@@ -135,8 +138,11 @@ def pages_to_annotate(store: Store, *, participant: str | None = None,
             q = q.where(pages.c.id == page_id)
         rows = conn.execute(q).all()
         digests = {r.key_digest for r in rows if r.key_digest}
-        keysets_by = {d.digest: KeySet.from_json(_json(d.data)) for d in conn.execute(
-            sa.select(keysets.c.digest, keysets.c.data).where(keysets.c.digest.in_(digests)))} if digests else {}
+        missing = digests - _KEYSETS.keys()      # a key set never changes under its digest: parsed once
+        if missing:
+            for d in conn.execute(sa.select(keysets.c.digest, keysets.c.data).where(keysets.c.digest.in_(missing))):
+                _KEYSETS[d.digest] = KeySet.from_json(_json(d.data))
+        keysets_by = {d: _KEYSETS[d] for d in digests if d in _KEYSETS}
         open_flags: dict[int, list[tuple[str, str | None]]] = {}
         fq = sa.select(flags_t.c.page_id, flags_t.c.target, flags_t.c.key).where(flags_t.c.state == "open")
         # one page or one participant (a judge's crop): only their flags, not every open flag of the contest

@@ -105,7 +105,8 @@ def question_picture(store: Store, layout: Layout, page_id: int, question: str, 
 
 
 def png(img: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    # level 1: a third of level 6's time on scan-like pictures for ~15 % more bytes (a judge waits; a LAN carries it)
+    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     if not ok:
         raise PictureError("cannot encode the picture")
     return buf.tobytes()
