@@ -368,3 +368,20 @@ def test_tesseract_failure_is_a_typed_error(paragraph_image):
 
     with pytest.raises(OcrEngineError, match="Tesseract failed"):
         _CliEngine("xyz").tsv(paragraph_image, dpi=300, psm=3, timeout_s=30)
+
+
+def test_marks_vote_on_many_lines_that_lean_the_same_way():
+    from omr.ocr import _marks_vote
+
+    def page(lines: int) -> np.ndarray:
+        mask = np.zeros((lines * 20 + 20, 200), np.uint8)
+        for k in range(lines):
+            top = 10 + 20 * k
+            mask[top:top + 3, 0:20] = 255             # marks above the x-height band (blurred: ratio 1.5 only)
+            mask[top + 3:top + 10, 0:100] = 255       # the x-height band
+            mask[top + 10, 0:40] = 255                # below it
+        return mask
+
+    assert _marks_vote(page(20)) is False
+    assert _marks_vote(np.ascontiguousarray(page(20)[::-1])) is True
+    assert _marks_vote(page(8)) is None               # too few lines to decide on a weak ratio: left to OSD
