@@ -8,8 +8,11 @@ Why edges and not a global threshold: a threshold cuts off the dark corners of a
 sheet. Here the text is first erased with a grey-level closing (the paper is the brightest thing in its
 neighbourhood), the page outline is taken from Canny edges, and the candidate is only accepted when its
 four corners are plausible: convex, roughly A4 in aspect (with room for perspective), corner angles not
-absurd, and covering at least ``min_area_frac`` of the frame. Each side is then re-fitted as a straight
-line through its edge points, so the corners are sub-pixel at the working scale.
+absurd, covering at least ``min_area_frac`` of the frame, and every side lying on detected edges (a convex
+hull bridging a gap in a broken outline makes a side that does not). Each side is then re-fitted as a
+straight line through its edge points, so the corners are sub-pixel at the working scale. A white sheet on a
+light desk has weak edges: when the Canny thresholds taken from the image's contrast give no plausible
+outline, they are halved, then halved again (the first, strict, level keeps textured backgrounds out).
 """
 from __future__ import annotations
 
@@ -25,11 +28,16 @@ A4_MM = (210.0, 297.0)
 
 
 class PageNotFound(Exception):
-    """No plausible sheet outline in the image; ``reason`` says why (the caller falls back to the whole image)."""
+    """No plausible sheet outline in the image; ``reason`` says why (the caller falls back to the whole image).
 
-    def __init__(self, reason: str):
+    ``outline_seen`` is True when a large outline (≥ ``min_area_frac`` of the frame, not the whole frame) was there
+    but rejected: likely a photo of a sheet that was not found, not a scan — the caller should say so.
+    """
+
+    def __init__(self, reason: str, *, outline_seen: bool = False):
         super().__init__(reason)
         self.reason = reason
+        self.outline_seen = outline_seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,27 +103,27 @@ def _refine(quad: np.ndarray, edge_pts: np.ndarray) -> np.ndarray:
     return out
 
 
-def find_page(image: np.ndarray, *, work_px: int = 1000, min_area_frac: float = 0.30,
-              max_area_frac: float = 0.97, aspect_range: tuple[float, float] = (1.15, 1.75)) -> PageCorners:
-    """The sheet's four corners in a grayscale (or BGR) photo; ``PageNotFound`` when none is plausible."""
-    if image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    if image.ndim != 2 or image.dtype != np.uint8:
-        raise ValueError("find_page needs a 2-D uint8 image")
-    h, w = image.shape
-    s = min(1.0, work_px / max(h, w))
-    small = cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    sh, sw = small.shape
-    k = max(5, int(round(0.015 * max(sh, sw))) | 1)
-    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    blur = cv2.GaussianBlur(closed, (0, 0), 1.5)
-    otsu, _ = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    hi = max(30.0, 0.5 * otsu)
-    edges = cv2.Canny(blur, 0.4 * hi, hi, L2gradient=True)
-    edges = cv2.dilate(edges, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
-    contours, _ = cv2.findContours(edges, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    frame = float(sh * sw)
-    reasons = []
+def _side_support(quad: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Per side, the share of points along its middle 80 % that lie on an edge pixel (``edges``: dilated)."""
+    h, w = edges.shape
+    out = np.empty(4)
+    t = np.linspace(0.1, 0.9, 60)[:, None]
+    for i in range(4):
+        p, q = quad[i], quad[(i + 1) % 4]
+        pts = np.rint(p + t * (q - p)).astype(np.int64)
+        inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
+        hit = np.zeros(len(pts), bool)
+        hit[inside] = edges[pts[inside, 1], pts[inside, 0]] > 0
+        out[i] = hit.mean()
+    return out
+
+
+def _candidate(edges: np.ndarray, frame: float, min_area_frac: float, max_area_frac: float,
+               aspect_range: tuple[float, float], min_support: float,
+               reasons: list[str], seen: list[bool]) -> tuple[np.ndarray, float] | None:
+    """The first plausible sheet outline among the largest contours of one edge map: (quad, aspect)."""
+    dil = cv2.dilate(edges, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    contours, _ = cv2.findContours(dil, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     for cnt in sorted(contours, key=lambda c: cv2.contourArea(cv2.convexHull(c)), reverse=True)[:5]:
         hull = cv2.convexHull(cnt)
         area = cv2.contourArea(hull)
@@ -125,6 +133,7 @@ def find_page(image: np.ndarray, *, work_px: int = 1000, min_area_frac: float = 
         if area > max_area_frac * frame:
             reasons.append("the outline is the whole frame (a scan, or the sheet fills the photo)")
             continue
+        seen[0] = True
         approx = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2)
         if len(approx) != 4:
             reasons.append(f"outline has {len(approx)} corners, not 4")
@@ -147,9 +156,47 @@ def find_page(image: np.ndarray, *, work_px: int = 1000, min_area_frac: float = 
         # the contour would run along its outside)
         ys, xs = np.nonzero(edges)
         quad = _refine(quad, np.stack([xs, ys], 1))
-        full = (quad + 0.5) / s - 0.5
-        return PageCorners(full, float(cv2.contourArea(quad.astype(np.float32)) / frame), float(aspect))
-    raise PageNotFound("; ".join(reasons) if reasons else "no outline found")
+        support = _side_support(quad, dil)
+        if support.min() < min_support:          # a side bridged across a gap by the hull: not the sheet's edge
+            reasons.append(f"an outline side is only {support.min():.0%} on an edge")
+            continue
+        return quad, float(aspect)
+    return None
+
+
+def find_page(image: np.ndarray, *, work_px: int = 1000, min_area_frac: float = 0.20,
+              max_area_frac: float = 0.97, aspect_range: tuple[float, float] = (1.15, 1.75),
+              min_support: float = 0.6) -> PageCorners:
+    """The sheet's four corners in a grayscale (or BGR) photo; ``PageNotFound`` when none is plausible.
+
+    Edges are looked for with Canny thresholds from the image's own contrast first; when no plausible outline
+    comes out (a white sheet on a light desk: the weak sides break up), the thresholds are halved, twice.
+    A candidate is only taken when every side lies on detected edges for ``min_support`` of its length.
+    """
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.ndim != 2 or image.dtype != np.uint8:
+        raise ValueError("find_page needs a 2-D uint8 image")
+    h, w = image.shape
+    s = min(1.0, work_px / max(h, w))
+    small = cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape
+    k = max(5, int(round(0.015 * max(sh, sw))) | 1)
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    blur = cv2.GaussianBlur(closed, (0, 0), 1.5)
+    otsu, _ = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    hi = max(30.0, 0.5 * otsu)
+    frame = float(sh * sw)
+    reasons: list[str] = []
+    seen = [False]
+    for level in (hi, hi / 2, hi / 4):
+        edges = cv2.Canny(blur, 0.4 * level, level, L2gradient=True)
+        found = _candidate(edges, frame, min_area_frac, max_area_frac, aspect_range, min_support, reasons, seen)
+        if found is not None:
+            quad, aspect = found
+            full = (quad + 0.5) / s - 0.5
+            return PageCorners(full, float(cv2.contourArea(quad.astype(np.float32)) / frame), aspect)
+    raise PageNotFound("; ".join(dict.fromkeys(reasons)) if reasons else "no outline found", outline_seen=seen[0])
 
 
 def warp_to_a4(image: np.ndarray, corners: np.ndarray, *, dpi: float = 300.0) -> tuple[np.ndarray, np.ndarray]:
