@@ -51,6 +51,7 @@ from sqlalchemy.exc import IntegrityError
 from omr.errors import BadArguments, LayoutError
 from omr.layout import read_json_document
 
+from .keys import parse_fraction
 from .store import (SYSTEM, Store, TaskState, audit, duplicate_pairs, essay_assignments, essay_tasks, essays, judges,
                     participants, refresh_task_units, unit_key)
 
@@ -81,24 +82,13 @@ class ScoreProblems(ScoringError):
 # Points and the rubric
 # ---------------------------------------------------------------------------------------------------
 def parse_points(value: Any) -> Fraction:
-    """``7``, ``7.5``, ``"7,5"``, ``"7.5"``, ``"15/2"`` → Fraction (exact). ``ValueError`` otherwise."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number")
-    if isinstance(value, int):
-        return Fraction(value)
-    if isinstance(value, float):
-        return Fraction(str(value))
+    """``7``, ``7.5``, ``"7,5"``, ``"7.5"``, ``"15/2"`` → Fraction (exact): ``keys.parse_fraction`` with a decimal
+    comma accepted (as Vietnamese write it). ``ValueError`` otherwise."""
     if isinstance(value, str):
         text = value.strip()
         if text.count(",") == 1 and "." not in text and "/" not in text:
-            text = text.replace(",", ".")
-        if not text or any(c.isspace() for c in text):
-            raise ValueError(f"{value!r} is not a number")
-        try:
-            return Fraction(text)
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(f"{value!r} is not a number") from None
-    raise ValueError(f"{value!r} is not a number")
+            value = text.replace(",", ".")
+    return parse_fraction(value)
 
 
 def show_points(value: Fraction | str | None) -> str:
