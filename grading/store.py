@@ -1273,6 +1273,42 @@ def _task_state_for(participant: str | None, state: str) -> str:
     return TaskState.OPEN.value if state == TaskState.WAITING.value else state
 
 
+LATE_ESSAY = "late_essay_pages"
+
+
+def _hold_late_essays(conn: Connection, now: datetime, rows: list[Any], *, busy_task: int, who: str) -> set[int]:
+    """Essays whose participant's task already has judges: kept in a ``waiting`` task of their own submission
+    (never handed out) and flagged once per page for the organisers. Returns the tasks touched."""
+    touched: set[int] = set()
+    for r in rows:
+        q = task_question(r.kind, r.region_id)
+        k = f"s:{r.submission_id}|{q}"
+        row = conn.execute(sa.select(essay_tasks.c.id).where(essay_tasks.c.task_key == k)).first()
+        if row is None:
+            code = r.anon_code
+            if conn.execute(sa.select(essay_tasks.c.id).where(essay_tasks.c.anon_code == code)).first() is not None:
+                code = _new_anon_codes(conn, 1, set())[0]
+            tid = int(conn.execute(sa.insert(essay_tasks).values(
+                task_key=k, question=q, participant=None, submission_id=r.submission_id, anon_code=code,
+                state=TaskState.WAITING.value, rounds=2, created_at=now).returning(essay_tasks.c.id)).scalar_one())
+        else:
+            tid = int(row.id)
+        if r.task_id != tid:
+            conn.execute(sa.update(essays).where(essays.c.id == r.id).values(task_id=tid))
+            touched.update(t for t in (r.task_id, tid) if t is not None)
+        page_id = conn.execute(sa.select(essays.c.page_id).where(essays.c.id == r.id)).scalar_one()
+        if conn.execute(sa.select(flags.c.id).where(flags.c.page_id == page_id, flags.c.reason == LATE_ESSAY)
+                        .limit(1)).first() is None:
+            _add_flag(conn, page_id, "page", None, LATE_ESSAY,
+                      f"Bài tự luận của thí sinh {r.participant} đã có giám khảo chấm (nhiệm vụ {busy_task}); trang "
+                      "này đến sau nên không được ghép vào bài đang chấm. Ban tổ chức quyết định (bài nộp lại, "
+                      "bài nộp trùng…); ghi quyết định vào cờ này.", now)
+            conn.execute(sa.insert(audit).values(
+                at=now, who=who, action="essay_held", target=f"essay:{r.id} page:{page_id}",
+                before={"task": r.task_id}, after={"task": tid, "busy_task": busy_task}))
+    return touched
+
+
 def sync_tasks(conn: Connection, now: datetime, *, submission_ids: Sequence[int] | None = None,
                who: str = SYSTEM) -> int:
     """Put every essay of the submissions (all essays when ``None``) in the task of its participant and
@@ -1299,7 +1335,9 @@ def sync_tasks(conn: Connection, now: datetime, *, submission_ids: Sequence[int]
     tasks_by_id: dict[int, Any] = {}
     members: dict[int, list[int]] = defaultdict(list)
     for chunk in _chunks(current):
-        for t in conn.execute(sa.select(essay_tasks).where(essay_tasks.c.id.in_(chunk))):
+        # locked (FOR NO KEY UPDATE on PostgreSQL) so that a score deciding the task meanwhile is not overwritten
+        for t in conn.execute(sa.select(essay_tasks).where(essay_tasks.c.id.in_(chunk))
+                              .order_by(essay_tasks.c.id).with_for_update(key_share=True)):
             tasks_by_id[t.id] = t
         for eid, tid in conn.execute(sa.select(essays.c.id, essays.c.task_id).where(essays.c.task_id.in_(chunk))):
             members[tid].append(eid)
@@ -1337,6 +1375,13 @@ def sync_tasks(conn: Connection, now: datetime, *, submission_ids: Sequence[int]
     for k, eids in sorted(by_key.items(), key=lambda kv: min(kv[1])):
         eids.sort()
         row = conn.execute(sa.select(essay_tasks.c.id).where(essay_tasks.c.task_key == k)).first()
+        if row is not None and conn.execute(sa.select(essay_assignments.c.id)
+                                            .where(essay_assignments.c.task_id == row.id).limit(1)).first():
+            # the participant's essay is already being judged (or judged): pages added now were not seen by its
+            # judges, so they are not slipped in — they wait apart, with a flag for the organisers to decide
+            held = _hold_late_essays(conn, now, [info[e] for e in eids], busy_task=int(row.id), who=who)
+            touched.update(held)
+            continue
         if row is None:
             first = info[eids[0]]
             code = first.anon_code

@@ -23,7 +23,7 @@ from omr.errors import BadArguments
 from omr.layout import Layout
 
 from .. import judges as J
-from ..store import AlreadyDecided, Store, flags, pages, scores, submissions
+from ..store import ESSAY, AlreadyDecided, Store, flags, pages, scores, submissions
 from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, LoginThrottle, same_token
 from .images import PictureError, page_canvas, png, question_picture
 from . import admin_web, essays_web
@@ -188,28 +188,42 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
         return RedirectResponse("/flags", status_code=303)
 
     # -- the flag queue --------------------------------------------------------------------------------
-    def open_flag_rows(offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    # Flags on essay pages (an e-mailed essay to match with its participant, pages that came after judging began)
+    # are the organisers' work: a judge who scores essays blind must not see those pages, their file names or whom
+    # they belong to. Judges see flags on answer-sheet pages only; admins see all.
+    def for_judge(q: Any, s: J.Session) -> Any:
+        return q if s.judge.role is J.Role.ADMIN else q.where(pages.c.status != ESSAY)
+
+    def check_may_see(f: dict[str, Any], s: J.Session) -> None:
+        if s.judge.role is not J.Role.ADMIN and f["page_status"] == ESSAY:
+            raise _Forbidden("Cờ này thuộc việc của ban tổ chức (trang bài tự luận): giám khảo không xem được, để bài "
+                             "thi được chấm ẩn danh.")
+
+    def open_flag_rows(offset: int, limit: int, s: J.Session) -> tuple[list[dict[str, Any]], int]:
         q = (sa.select(flags.c.id, flags.c.target, flags.c.key, flags.c.reason, flags.c.confidence,
                        pages.c.id.label("page_id"), pages.c.page_no, pages.c.participant, pages.c.version,
                        submissions.c.source)
              .join(pages, pages.c.id == flags.c.page_id).join(submissions, submissions.c.id == pages.c.submission_id)
              .where(flags.c.state == "open").order_by(flags.c.id))
+        n = sa.select(sa.func.count()).select_from(flags.join(pages, pages.c.id == flags.c.page_id)) \
+            .where(flags.c.state == "open")
         with store.read_tx("list open flags") as conn:
-            total = conn.execute(sa.select(sa.func.count()).select_from(flags).where(flags.c.state == "open")).scalar()
-            rows = [dict(r._mapping) for r in conn.execute(q.offset(offset).limit(limit))]
+            total = conn.execute(for_judge(n, s)).scalar()
+            rows = [dict(r._mapping) for r in conn.execute(for_judge(q, s).offset(offset).limit(limit))]
         return rows, int(total or 0)
 
-    def next_open_flag(after: int) -> int | None:
+    def next_open_flag(after: int, s: J.Session) -> int | None:
+        q = sa.select(sa.func.min(flags.c.id)).select_from(flags.join(pages, pages.c.id == flags.c.page_id)) \
+            .where(flags.c.state == "open")
         with store.read_tx("find the next flag") as conn:
-            nxt = conn.execute(sa.select(sa.func.min(flags.c.id)).where(flags.c.state == "open",
-                                                                        flags.c.id > after)).scalar()
+            nxt = conn.execute(for_judge(q.where(flags.c.id > after), s)).scalar()
             if nxt is None:
-                nxt = conn.execute(sa.select(sa.func.min(flags.c.id)).where(flags.c.state == "open")).scalar()
+                nxt = conn.execute(for_judge(q, s)).scalar()
         return nxt
 
     def flag_detail(flag_id: int) -> dict[str, Any] | None:
-        q = (sa.select(flags, pages.c.page_no, pages.c.participant, pages.c.version, submissions.c.source,
-                       scores.c.total, scores.c.max_total, scores.c.status.label("score_status"))
+        q = (sa.select(flags, pages.c.page_no, pages.c.participant, pages.c.version, pages.c.status.label("page_status"),
+                       submissions.c.source, scores.c.total, scores.c.max_total, scores.c.status.label("score_status"))
              .join(pages, pages.c.id == flags.c.page_id).join(submissions, submissions.c.id == pages.c.submission_id)
              .outerjoin(scores, scores.c.page_id == pages.c.id).where(flags.c.id == flag_id))
         with store.read_tx("read a flag") as conn:
@@ -224,11 +238,11 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
     def get_flags(request: Request, page: int = 1, done: int | None = None,
                   s: J.Session = Depends(ready)) -> Response:
         page = max(1, page)
-        rows, total = open_flag_rows((page - 1) * PAGE_SIZE, PAGE_SIZE)
+        rows, total = open_flag_rows((page - 1) * PAGE_SIZE, PAGE_SIZE, s)
         n_pages = max(1, -(-total // PAGE_SIZE))
         if page > n_pages:          # past the end (flags were resolved meanwhile): show the last page
             page = n_pages
-            rows, total = open_flag_rows((page - 1) * PAGE_SIZE, PAGE_SIZE)
+            rows, total = open_flag_rows((page - 1) * PAGE_SIZE, PAGE_SIZE, s)
         return render(request, "flags.html", judge=s.judge, csrf=s.csrf_token, rows=rows, total=total,
                       page=page, n_pages=n_pages, labels=TARGET_LABELS, done=flag_detail(done) if done else None)
 
@@ -257,7 +271,7 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
             r = roster.current()
             person = r.index.find(f["participant"]) if r.index and f["participant"] else None
             ctx = dict(has_roster=r.index is not None, roster_problem=r.problem, person=person)
-        _, n_open = open_flag_rows(0, 0)
+        _, n_open = open_flag_rows(0, 0, s)
         return render(request, "flag.html", status, judge=s.judge, csrf=s.csrf_token, f=f, options=options,
                       blank_label=BLANK_LABEL, labels=TARGET_LABELS, n_open=n_open,
                       done=flag_detail(done) if done else None, error=error, **ctx)
@@ -269,6 +283,7 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
         if f is None:
             return render(request, "error.html", 404, title="Không tìm thấy", judge=s.judge, csrf=s.csrf_token,
                           message=f"Không có cờ số {flag_id}.")
+        check_may_see(f, s)
         crops.prefetch(next_open_flags(flag_id, 2))       # the judge's next pictures, drawn while this one is open
         return flag_page(request, s, f, done=done, error=error)
 
@@ -276,6 +291,7 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
         f = flag_detail(flag_id)
         if f is None:
             return RedirectResponse("/flags", status_code=303)
+        check_may_see(f, s)
         try:       # the store re-checks the flag under its row lock: of judges racing, exactly one writes
             store.resolve_flag(flag_id, value, who=s.judge.name, only_open=True)
         except AlreadyDecided as exc:
@@ -284,7 +300,7 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
         except BadArguments as exc:
             return flag_page(request, s, flag_detail(flag_id) or f, 400, error=f"Giá trị không hợp lệ: {exc}")
         crops.forget_page(f["page_id"])
-        nxt = next_open_flag(flag_id)
+        nxt = next_open_flag(flag_id, s)
         where = f"/flags/{nxt}?done={flag_id}" if nxt is not None else f"/flags?done={flag_id}"
         return RedirectResponse(where, status_code=303)
 
@@ -316,17 +332,20 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
         f = flag_detail(flag_id)
         if f is None:
             return Response(status_code=404)
+        check_may_see(f, s)
         return picture(lambda: crops.get(f))
 
     @app.get("/pages/{page_id}/image")
     def get_page_image(page_id: int, s: J.Session = Depends(ready)) -> Response:
-        # a judge sees whole pages only through flags (essay pages are shown blind, through assignments)
+        # a judge sees a whole page only while it has an open flag of his (an answer sheet; essay pages are shown
+        # blind, through assignments); admins see every page
         if s.judge.role is not J.Role.ADMIN:
-            with store.read_tx("check a page has a flag") as conn:
-                flagged = conn.execute(sa.select(flags.c.id).where(flags.c.page_id == page_id).limit(1)).first()
+            with store.read_tx("check a page has an open flag") as conn:
+                flagged = conn.execute(sa.select(flags.c.id).join(pages, pages.c.id == flags.c.page_id).where(
+                    flags.c.page_id == page_id, flags.c.state == "open", pages.c.status != ESSAY).limit(1)).first()
             if flagged is None:
-                raise _Forbidden("Giám khảo chỉ xem được trang có cờ cần xử lý; bài tự luận được xem qua bài "
-                                 "được giao.")
+                raise _Forbidden("Giám khảo chỉ xem được cả trang của phiếu đang có cờ cần xử lý; bài tự luận được "
+                                 "xem qua bài được giao.")
         return picture(lambda: png(page_canvas(store, layout, page_id).image))
 
     web = Web(store=store, layout=layout, contest_dir=Path(contest_dir) if contest_dir else None, render=render,

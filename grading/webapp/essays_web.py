@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import judges as J
@@ -89,7 +90,9 @@ def register(app: FastAPI, web: Web) -> None:
 
     @app.post("/essays/next")
     async def post_next(request: Request, s: J.Session = Depends(web.csrf_ok(web.ready))) -> Response:
-        taken = S.take_next(store, s.judge.id, rubric)
+        # store work (locks, a SQLite writer waiting for `omr grade`) runs in a worker thread, never on the event
+        # loop, so other judges' pages are served meanwhile; the same for scoring and reassigning below
+        taken = await run_in_threadpool(S.take_next, store, s.judge.id, rubric)
         if taken is None:
             return RedirectResponse("/essays?none=1", status_code=303)
         return RedirectResponse(f"/essays/{taken.assignment_id}", status_code=303)
@@ -100,10 +103,13 @@ def register(app: FastAPI, web: Web) -> None:
 
     @app.post("/essays/{aid}/score")
     async def post_score(request: Request, aid: int, s: J.Session = Depends(web.csrf_ok(web.ready))) -> Response:
+        form = await request.form()
+        return await run_in_threadpool(score, request, aid, s, form)
+
+    def score(request: Request, aid: int, s: J.Session, form: Any) -> Response:
         a = S.assignment(store, aid)
         if a is None or a["judge_id"] != s.judge.id:
             raise web.forbidden("Bài này không được giao cho bạn.")
-        form = await request.form()
         question = rubric.question(a["question"]) if rubric else None
         ids = [c.id for c in question.criteria] if question else []
         values = {k: str(form.get(k, "")) for k in ids}
@@ -156,6 +162,9 @@ def register(app: FastAPI, web: Web) -> None:
     @app.post("/admin/essays/assignments/{aid}")
     async def post_reassign(request: Request, aid: int, s: J.Session = Depends(web.csrf_ok(web.admin))) -> Response:
         form = await request.form()
+        return await run_in_threadpool(reassign, request, aid, s, form)
+
+    def reassign(request: Request, aid: int, s: J.Session, form: Any) -> Response:
         action = str(form.get("action", ""))
         target = str(form.get("judge_id", "")).strip()
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from datetime import datetime, timezone
 from fractions import Fraction
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def rows(store: Store, sql: str, **params) -> list[tuple]:
 def test_points_are_exact_and_accept_a_decimal_comma():
     assert [parse_points(x) for x in (7, 7.5, "7,5", "7.5", " 15/2 ", "0")] == [F(7), F(15, 2), F(15, 2), F(15, 2),
                                                                                 F(15, 2), F(0)]
-    for bad in ("", "7,5,1", "abc", "1 2", True, None, "1/0"):
+    for bad in ("", "7,5,1", "abc", "1 2", True, None, "1/0", "1e9999999", "1" * 21, "nan", "inf"):
         with pytest.raises(ValueError):
             parse_points(bad)
     assert [show_points(x) for x in (F(15, 2), F(33, 4), F(22, 3), F(10), "7/8")] == ["7,5", "8,25", "22/3", "10",
@@ -228,10 +229,13 @@ def test_units_roster_unknown_units_waiting_tasks_and_rules(store_url):
         store.resolve_flag(flag["id"], "000003", "quantri")
         assert rows(store, "SELECT task_key, participant, state, anon_code FROM essay_tasks WHERE anon_code = :c",
                     c=code[0]) == [("p:000003|essay", "000003", "open", code[0])]
-        # a second submission of 000001 joins his task (scores and assignments are not touched)
+        # a second submission of 000001 after a judge took his essay: its page is held apart with a flag for the
+        # organisers, not slipped into the task a judge is reading (scores and assignments are not touched)
         before = rows(store, "SELECT * FROM essay_assignments ORDER BY id")
+        n_t1 = rows(store, "SELECT count(*) FROM essays WHERE task_id = :t", t=t1)
         entry(store, 4, "000001", "Quận Cầu Giấy", n_pages=1)
-        assert rows(store, "SELECT count(*) FROM essays WHERE task_id = :t", t=t1) == [(3,)]
+        assert rows(store, "SELECT count(*) FROM essays WHERE task_id = :t", t=t1) == n_t1
+        assert [f["reason"] for f in store.list_flags()] == ["late_essay_pages"]
         assert rows(store, "SELECT * FROM essay_assignments ORDER BY id") == before
 
         # admin: move an unscored assignment (eligibility checked), release one; all audited
@@ -427,3 +431,38 @@ def test_rerun_of_grade_and_ocr_never_touches_scores_and_essays_status(tmp_path)
                                          encoding="utf-8")
     bad = omr("essays", "status", *c_)
     assert bad.returncode == ExitCode.BAD_LAYOUT and "questions[0].criteria: required" in bad.stderr
+
+
+def test_pages_arriving_after_judging_started_are_held_and_flagged_not_slipped_in(store_url):
+    """Participant 000001's essay is judged (final 7); an e-mailed file with two more essay pages is then matched
+    to him. The judged task keeps exactly the pages its judges saw and its final; the late pages wait apart, never
+    handed out, with one flag per page for the organisers — and a second sync changes nothing."""
+    rb = rubric()
+    with Store.open(store_url) as store:
+        entry(store, 1, "000001", "Quận Ba Đình", n_pages=1)
+        entry(store, 2, None, None, n_pages=2)                      # no sheet: waits for its participant
+        j = add_judges(store, [("j1", "Quận Cầu Giấy"), ("j2", "Quận Tây Hồ"), ("j3", "Quận Đống Đa")])
+        t1 = task_of(store, "000001")
+        for name in ("j1", "j2"):
+            a = take_next(store, j[name], rb)
+            submit_score(store, a.assignment_id, j[name], {"a": "4", "b": "3"}, rb)
+        before = rows(store, "SELECT id, state, rounds, final_score FROM essay_tasks WHERE id = :t", t=t1)
+        assert before == [(t1, "final", 2, "7")]
+        (flag,) = [f for f in store.list_flags() if f["reason"] == "unmatched_essay"]
+        store.resolve_flag(flag["id"], "000001", "quantri")
+
+        assert rows(store, "SELECT id, state, rounds, final_score FROM essay_tasks WHERE id = :t", t=t1) == before
+        assert rows(store, "SELECT count(*) FROM essays WHERE task_id = :t", t=t1) == [(1,)]
+        late = rows(store, "SELECT e.task_id, t.state, t.participant FROM essays e JOIN essay_tasks t "
+                           "ON t.id = e.task_id JOIN pages p ON p.id = e.page_id JOIN submissions s "
+                           "ON s.id = p.submission_id WHERE s.source = 's2.pdf'")
+        assert len(late) == 2 and {(s, p) for _, s, p in late} == {("waiting", None)} and late[0][0] != t1
+        held = [f for f in store.list_flags() if f["reason"] == "late_essay_pages"]
+        assert len(held) == 2 and all("000001" in f["message"] for f in held)
+        assert take_next(store, j["j3"], rb) is None                 # nothing to hand out: the late pages wait
+        n_audit = rows(store, "SELECT count(*) FROM audit")
+        with store.write_tx("sync again") as conn:                  # idempotent: no second flag, no move
+            from grading.store import sync_tasks
+            sync_tasks(conn, datetime.now(timezone.utc))
+        assert len([f for f in store.list_flags() if f["reason"] == "late_essay_pages"]) == 2
+        assert rows(store, "SELECT count(*) FROM audit") == n_audit

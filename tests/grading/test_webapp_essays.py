@@ -251,15 +251,23 @@ def test_judges_cannot_see_others_work_nor_the_admin_page(site):
     assert img.status_code == 200 and img.headers["content-type"] == "image/png" and len(img.content) > 10_000
     assert c["gk1"].get(f"/essays/{aid}/pages/{n + 1}.png").status_code == 404
     assert c["gk1"].get("/essays/99999").status_code == 403
-    # the flag of the e-mailed essay (no participant) shows its page (essay pages are rendered as stored)
+    # the flag of the e-mailed essay (no participant yet) is the organisers' work: an admin sees its page (essay
+    # pages are rendered as stored); a judge who scores essays blind gets neither the flag, its picture, the page,
+    # nor a place in the queue — and no whole page by id except a sheet with an open flag
     (flag,) = db_rows(url, "SELECT id FROM flags WHERE reason = 'unmatched_essay'")
-    crop = c["gk1"].get(f"/flags/{flag[0]}/crop.png")
-    assert crop.status_code == 200 and crop.headers["content-type"] == "image/png" and len(crop.content) > 10_000
-    # whole pages by id: a judge only through a flag (the e-mailed page), never a participant's essay page
     (flagged_page,) = db_rows(url, f"SELECT page_id FROM flags WHERE id = {flag[0]}")
+    crop = c["quantri"].get(f"/flags/{flag[0]}/crop.png")
+    assert crop.status_code == 200 and crop.headers["content-type"] == "image/png" and len(crop.content) > 10_000
+    assert c["quantri"].get(f"/flags/{flag[0]}").status_code == 200
+    for path in (f"/flags/{flag[0]}", f"/flags/{flag[0]}/crop.png", f"/pages/{flagged_page[0]}/image"):
+        r = c["gk1"].get(path)
+        assert r.status_code == 403 and "png" not in r.headers["content-type"], path
+    assert f'href="/flags/{flag[0]}"' not in c["gk1"].get("/flags").text
+    assert f'href="/flags/{flag[0]}"' in c["quantri"].get("/flags").text
+    r = c["gk1"].post(f"/flags/{flag[0]}/resolve", data={"csrf": csrf(c["gk1"].get("/flags").text), "value": "000301"})
+    assert r.status_code == 403 and db_rows(url, f"SELECT state FROM flags WHERE id = {flag[0]}") == [("open",)]
     (essay_page,) = db_rows(url, f"SELECT e.page_id FROM essay_assignments a JOIN essays e ON e.task_id = a.task_id "
                                  f"WHERE a.id = {aid} LIMIT 1")
-    assert c["gk1"].get(f"/pages/{flagged_page[0]}/image").status_code == 200
     r = c["gk2"].get(f"/pages/{essay_page[0]}/image")
     assert r.status_code == 403 and "png" not in r.headers["content-type"]
     assert c["quantri"].get(f"/pages/{essay_page[0]}/image").status_code == 200
