@@ -54,7 +54,7 @@ def register(app: FastAPI, web: Web) -> None:
         accounts = J.list_judges(web.store)
         names = {j.name for j in accounts}
         others = sorted((a for who, a in activity.items() if who not in names), key=lambda a: a.who)
-        essays = essays_web.admin_counts(web.store, web.contest_dir)
+        essays = essays_web.admin_counts(web.store, web.rubric)
         return web.render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows, units=units,
                           essays=essays,
                           unit_total=progress.total(units), judges=accounts, activity=activity, others=others,

@@ -68,6 +68,7 @@ class Web:
     csrf_ok: Callable[[Callable[..., J.Session]], Callable[..., Any]]
     forbidden: type[Exception]
     picture: Callable[[Callable[[], bytes]], Response]
+    rubric: Any = None            # the essay rubric (grading.scoring.Rubric), read once when the app starts
 
 
 def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None = None,

@@ -10,7 +10,6 @@ roster (``DIR/roster.csv``), when there is one, is copied into the store then, s
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -29,9 +28,9 @@ ROSTER = "roster.csv"
 ADMIN_PAGE_SIZE = 50
 
 
-def admin_counts(store: Store, contest_dir: str | Path | None = None) -> list[tuple[str, int]]:
-    """(Vietnamese label, count) of the essay tasks, for the main /admin page."""
-    rubric = S.load_rubric(contest_dir) if contest_dir else None
+def admin_counts(store: Store, rubric: S.Rubric | None) -> list[tuple[str, int]]:
+    """(Vietnamese label, count) of the essay tasks, for the main /admin page (``rubric``: the one the judging
+    uses, ``web.rubric``)."""
     return [(label, n) for _, label, n in S.task_counts(store, rubric).rows()]
 
 
@@ -55,6 +54,7 @@ def _marked(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
 def register(app: FastAPI, web: Web) -> None:
     store = web.store
     rubric = S.load_rubric(web.contest_dir) if web.contest_dir else None
+    web.rubric = rubric            # read once at start: the judging and every count use the same rubric
     if web.contest_dir and (web.contest_dir / ROSTER).is_file():
         from omr.sheet import read_roster
 
