@@ -386,7 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--essays", type=int, default=2000, help="participants with an essay (judging tasks)")
     ap.add_argument("--data", default=str(ROOT / "bench" / "data"))
-    ap.add_argument("--pg-bin", default=os.environ.get("OMR_PG_BIN", "/usr/lib/postgresql/15/bin"))
+    newest = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/usr/lib/postgresql/15/bin"),
+                 key=lambda b: int(b.parent.name) if b.parent.name.isdigit() else 0)
+    ap.add_argument("--pg-bin", default=os.environ.get("OMR_PG_BIN", str(newest)))
     args = ap.parse_args(argv)
 
     real_contest, real_db = real_store(Path(args.data), args.real, args.seed)

@@ -21,7 +21,16 @@ import pytest
 from grading_support import DEMO, small_layout_dict
 from omr.layout import Layout, layout_from_dict, load_layout
 
-PG_BIN = Path(os.environ.get("OMR_PG_BIN", "/usr/lib/postgresql/15/bin"))
+def _pg_bin() -> Path:
+    """OMR_PG_BIN, else the newest Debian PostgreSQL server installed (/usr/lib/postgresql/<major>/bin)."""
+    if os.environ.get("OMR_PG_BIN"):
+        return Path(os.environ["OMR_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]) if
+                   p.parts[-3].isdigit() else 0)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +55,7 @@ def pg_server():
     initdb, pg_ctl = PG_BIN / "initdb", PG_BIN / "pg_ctl"
     if not (initdb.is_file() and pg_ctl.is_file()):
         pytest.fail(f"PostgreSQL server binaries (initdb, pg_ctl) not found in {PG_BIN}: install them with "
-                    "`apt-get install postgresql` (version 15), or set OMR_PG_BIN to their folder", pytrace=False)
+                    "`apt-get install postgresql`, or set OMR_PG_BIN to their folder", pytrace=False)
     prefix: list[str] = []
     root = Path(tempfile.mkdtemp(prefix="omr-pg-"))   # not under pytest's 0700 tmp tree: postgres must reach it
     if os.geteuid() == 0:
