@@ -343,6 +343,7 @@ def take_next(store: Store, judge_id: int, rubric: Rubric | None, *, max_open: i
         t = essay_tasks
         mine = sa.exists().where(essay_assignments.c.task_id == t.c.id, essay_assignments.c.judge_id == judge_id)
         skip: list[int] = []
+        wait = False
         for _ in range(attempts):
             q = (sa.select(t.c.id, t.c.rounds)
                  .where(t.c.state.in_([TaskState.OPEN.value, TaskState.DISPUTED.value]),
@@ -353,9 +354,14 @@ def take_next(store: Store, judge_id: int, rubric: Rubric | None, *, max_open: i
                 q = q.where(sa.or_(t.c.unit_key.is_(None), t.c.unit_key != ukey))
             if skip:
                 q = q.where(t.c.id.notin_(skip))
-            row = conn.execute(_lock(q, conn, skip_locked=True, of=t)).first()
+            row = conn.execute(_lock(q, conn, skip_locked=not wait, of=t)).first()
             if row is None:
-                return None
+                if wait or conn.dialect.name != "postgresql":
+                    return None
+                # every task with a free round may be locked by judges taking ITS OTHER round right now: wait for
+                # them once instead of saying "nothing left" (SKIP LOCKED alone told one judge in 24 that)
+                wait = True
+                continue
             # read again after the lock: a race lost before it shows here (and the UNIQUE constraints catch the rest)
             taken = set(conn.execute(sa.select(essay_assignments.c.round)
                                      .where(essay_assignments.c.task_id == row.id)).scalars())
