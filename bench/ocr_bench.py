@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.ocr_bench [--pages N] [--profile clean|scanner|phone|handwriting|all]
                                         [--engines tesserocr,pytesseract] [--langs vie,Vietnamese] [--seed S]
+                                        [--deblur on|off]
 
 Pages: the original prose in bench/ocr_corpus/*.txt, typeset in Liberation Serif (Times New Roman metrics)
 14 pt on A4 at 300 dpi with 2.5 cm margins, then degraded like ``samples/degrade.py``'s scanner (skew, 90°/180°
@@ -220,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--second-opinion", default="on", choices=("on", "off"),
                     help="off: no second reading of degraded 'vie' pages with the 'Vietnamese' model")
+    ap.add_argument("--deblur", default="on", choices=("on", "off"),
+                    help="off: no motion-blur detection / deconvolution (omr.ocr._DEBLUR)")
     ap.add_argument("--json", help="also write every page's figures as JSON here")
     ap.add_argument("--show", type=int, default=0, help="print the first N character differences per run")
     args = ap.parse_args(argv)
@@ -231,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.second_opinion == "off":
         omr.ocr._SECOND_OPINION = {}
+    if args.deblur == "off":
+        omr.ocr._DEBLUR = False
 
     profiles = ["clean", "scanner", "phone", "handwriting"] if args.profile == "all" else [args.profile]
     paras = corpus_paragraphs()

@@ -385,3 +385,65 @@ def test_marks_vote_on_many_lines_that_lean_the_same_way():
     assert _marks_vote(page(20)) is False
     assert _marks_vote(np.ascontiguousarray(page(20)[::-1])) is True
     assert _marks_vote(page(8)) is None               # too few lines to decide on a weak ratio: left to OSD
+
+
+# ------------------------------------------------------------------------------------------ motion blur
+
+def _smear(img: np.ndarray, m: int, deg: float, noise: float = 3.0) -> np.ndarray:
+    """A straight motion smear like samples/degrade.py's phone profile: a line 2m px long at ``deg``, then noise."""
+    import math
+
+    k = np.zeros((2 * m + 1,) * 2, np.float32)
+    a = math.radians(deg)
+    cv2.line(k, (int(m - m * math.cos(a)), int(m - m * math.sin(a))),
+             (int(m + m * math.cos(a)), int(m + m * math.sin(a))), 1.0, 1, cv2.LINE_AA)
+    out = cv2.filter2D(img.astype(np.float32), -1, k / k.sum(), borderType=cv2.BORDER_REPLICATE)
+    out += np.random.default_rng(m).normal(0, noise, out.shape)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def long_paragraph_image() -> np.ndarray:
+    return render(PARAGRAPH + " " + PARAGRAPH, height=1800)
+
+
+def test_motion_blur_length_and_direction_are_estimated():
+    from omr.ocr import _motion_blur
+
+    page = render(PARAGRAPH + " " + PARAGRAPH, width=1320, height=960, dpi=160, margin=60)
+    for m, deg in ((5, 30), (5, 120), (6, 80)):
+        length, angle = _motion_blur(_smear(page, m, deg))
+        assert abs(length - (2 * m + 1)) <= 1.5, (m, deg, length)
+        assert abs((np.degrees(angle) - deg + 90) % 180 - 90) <= 6, (m, deg, np.degrees(angle))
+
+
+def test_sharp_pages_show_no_motion_blur(paragraph_image):
+    from omr.ocr import _motion_blur
+
+    small = cv2.resize(paragraph_image, None, fx=0.53, fy=0.53, interpolation=cv2.INTER_AREA)   # as read
+    soft = cv2.GaussianBlur(small, (0, 0), 1.2)
+    noisy = np.clip(soft + np.random.default_rng(1).normal(0, 6, soft.shape), 0, 255).astype(np.uint8)
+    for img in (small, soft, noisy, _smear(small, 1, 40)):      # the page as read (~30 px text lines)
+        assert _motion_blur(img) is None
+    res = ocr_image(paragraph_image)
+    assert res.reliable and not any("blur" in w for w in res.warnings)
+
+
+def test_motion_blurred_page_is_deconvolved(long_paragraph_image, monkeypatch):
+    import omr.ocr
+
+    truth = PARAGRAPH + " " + PARAGRAPH
+    blurred = _smear(long_paragraph_image, 9, 30)          # ~9 px on the page as read (30 px text lines)
+    monkeypatch.setattr(omr.ocr, "_DEBLUR", False)
+    plain = ocr_image(blurred)
+    monkeypatch.setattr(omr.ocr, "_DEBLUR", True)
+    res = ocr_image(blurred)
+    assert any(w.startswith("motion blur") and "deconvolved (" in w for w in res.warnings), res.warnings
+    assert cer(truth, plain.text) > 0.2 and not plain.reliable
+    assert cer(truth, res.text) < 0.04 and res.reliable
+
+
+def test_badly_blurred_page_is_unreliable_and_says_to_photograph_again(long_paragraph_image):
+    res = ocr_image(_smear(long_paragraph_image, 16, 20))   # a smear over half a text line
+    assert not res.reliable
+    assert any("photograph the page again, flat and sharp" in w for w in res.warnings), res.warnings
