@@ -21,8 +21,8 @@ from omr.layout import GroupKind, Layout
 from omr.load import LoadOptions, load_page, plan_pages
 from omr.records import SheetFailure
 
-from .keys import AnswerKey, KeySet
-from .store import Store, _chunks, keysets, pages, scores, flags as flags_t, submissions
+from .keys import AnswerKey
+from .store import Store, _chunks, pages, scores, flags as flags_t, submissions
 
 PX_PER_MM = 6.0        # ≈ 152 dpi: enough to see every mark, small enough to mail back
 # BGR colours
@@ -119,9 +119,6 @@ def _legend(img: np.ndarray, page: PageToAnnotate) -> np.ndarray:
     return np.vstack([img, strip])
 
 
-_KEYSETS: dict[str, KeySet] = {}        # digest → parsed key set (content-addressed, so never stale)
-
-
 def pages_to_annotate(store: Store, *, participant: str | None = None,
                       page_id: int | None = None) -> Iterator[PageToAnnotate]:
     """Every read (not rejected) page with its current score, key and open flags."""
@@ -137,12 +134,7 @@ def pages_to_annotate(store: Store, *, participant: str | None = None,
         if page_id is not None:
             q = q.where(pages.c.id == page_id)
         rows = conn.execute(q).all()
-        digests = {r.key_digest for r in rows if r.key_digest}
-        missing = digests - _KEYSETS.keys()      # a key set never changes under its digest: parsed once
-        if missing:
-            for d in conn.execute(sa.select(keysets.c.digest, keysets.c.data).where(keysets.c.digest.in_(missing))):
-                _KEYSETS[d.digest] = KeySet.from_json(_json(d.data))
-        keysets_by = {d: _KEYSETS[d] for d in digests if d in _KEYSETS}
+        keysets_by = {d: store.keyset(conn, d) for d in {r.key_digest for r in rows if r.key_digest}}
         open_flags: dict[int, list[tuple[str, str | None]]] = {}
         fq = sa.select(flags_t.c.page_id, flags_t.c.target, flags_t.c.key).where(flags_t.c.state == "open")
         # one page or one participant (a judge's crop): only their flags, not every open flag of the contest

@@ -721,7 +721,8 @@ class Store:
         sa.event.listen(conn, "commit", lambda _conn: self._keysets_committed.add(digest), once=True)
         return digest
 
-    def _keyset(self, conn: Connection, digest: str) -> KeySet:
+    def keyset(self, conn: Connection, digest: str) -> KeySet:
+        """The key set stored under ``digest``, parsed once per Store (content-addressed: never stale)."""
         if digest not in self._keys_cache:
             data = conn.execute(sa.select(keysets.c.data).where(keysets.c.digest == digest)).scalar_one()
             self._keys_cache[digest] = KeySet.from_json(data)
@@ -781,7 +782,7 @@ class Store:
                 raise AlreadyDecided(flag_id, flag.resolved_by, flag.resolved_at)
             old = conn.execute(sa.select(scores.c.status, scores.c.total, scores.c.key_digest)
                                .where(scores.c.page_id == page_id)).first()
-            keys = self._keyset(conn, old.key_digest) if old is not None else None
+            keys = self.keyset(conn, old.key_digest) if old is not None else None
             value = _check_value(flag.target, flag.key, value, keys)
             st = _load_states(conn, [page_id])[page_id]
             before = {"flag": {"state": flag.state, "resolution": flag.resolution, "resolved_by": flag.resolved_by},
