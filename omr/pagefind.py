@@ -164,6 +164,228 @@ def _candidate(edges: np.ndarray, frame: float, min_area_frac: float, max_area_f
     return None
 
 
+@dataclass(frozen=True, eq=False)
+class _Line:
+    """A straight visible piece of the outline: points p with p·n = rho, n the unit normal towards the brighter
+    side (the paper), visible from t0 to t1 along d = (n_y, -n_x) (the clockwise direction round the sheet)."""
+    n: np.ndarray
+    rho: float
+    t0: float
+    t1: float
+
+    @property
+    def d(self) -> np.ndarray:
+        return np.array([self.n[1], -self.n[0]])
+
+    def at(self, t) -> np.ndarray:
+        return self.rho * self.n + np.multiply.outer(np.asarray(t, np.float64), self.d)
+
+    @property
+    def angle(self) -> float:
+        return math.degrees(math.atan2(self.n[1], self.n[0])) % 360.0
+
+
+def _visible_lines(edges: np.ndarray, blur: np.ndarray, short: int) -> list[_Line]:
+    """The long straight edge pieces (Hough segments merged per line, refitted on the edge pixels), longest first."""
+    segs = cv2.HoughLinesP(edges, 1, np.pi / 360, threshold=max(20, int(0.05 * short)),
+                           minLineLength=0.08 * short, maxLineGap=int(0.01 * short) + 2)
+    if segs is None:
+        return []
+    segs = segs.reshape(-1, 4).astype(np.float64)
+    vec = segs[:, 2:] - segs[:, :2]
+    seg_len = np.linalg.norm(vec, axis=1)
+    mids = (segs[:, :2] + segs[:, 2:]) / 2
+    ys, xs = np.nonzero(edges)
+    pts = np.stack([xs, ys], 1).astype(np.float64)
+    h, w = blur.shape
+    used = np.zeros(len(segs), bool)
+    out: list[tuple[float, _Line]] = []
+    for i in np.argsort(-seg_len):
+        if used[i]:
+            continue
+        d = vec[i] / seg_len[i]
+        n = np.array([-d[1], d[0]])
+        rho = float(n @ segs[i, :2])
+        same = ~used & (np.abs(vec @ d) / seg_len > math.cos(math.radians(3))) & (np.abs(mids @ n - rho) < 3)
+        used |= same
+        ends = np.concatenate([segs[same, :2] @ d, segs[same, 2:] @ d])
+        t = pts @ d
+        sel = pts[(np.abs(pts @ n - rho) < 2.5) & (t >= ends.min()) & (t <= ends.max())]
+        if len(sel) < 10:
+            continue
+        vx, vy, x0, y0 = cv2.fitLine(sel.astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+        n = np.array([-vy, vx], np.float64)
+        n /= np.linalg.norm(n)
+        rho = float(n @ (x0, y0))
+        # the paper is the brighter side
+        line = _Line(n, rho, 0.0, 0.0)
+        t = sel @ line.d
+        on = line.at(np.linspace(t.min(), t.max(), 40))
+        side = []
+        for sign in (1, -1):
+            q = np.rint(on + sign * 4 * n).astype(np.int64)
+            ok = (q[:, 0] >= 0) & (q[:, 0] < w) & (q[:, 1] >= 0) & (q[:, 1] < h)
+            side.append(float(blur[q[ok, 1], q[ok, 0]].mean()) if ok.any() else 0.0)
+        if side[1] > side[0]:
+            n, rho = -n, -rho
+        line = _Line(n, rho, 0.0, 0.0)
+        t = sel @ line.d
+        out.append((float(t.max() - t.min()), _Line(n, rho, float(t.min()), float(t.max()))))
+    out.sort(key=lambda x: -x[0])
+    return [line for _, line in out]
+
+
+class _Support:
+    """How well straight segments run along a brighter-inside edge: the mean of the gradient across each segment
+    (towards its inner side, capped), and the share of its points where that gradient stands out of the noise.
+    The gradient is of the text-free image high-passed (slow light changes removed), so a step of one or two grey
+    levels along a whole side is seen when every pixel alone is lost in the noise."""
+
+    def __init__(self, blur: np.ndarray):
+        b = blur.astype(np.float32)
+        hp = b - cv2.GaussianBlur(b, (0, 0), 8)
+        self.gx = cv2.Sobel(hp, cv2.CV_32F, 1, 0, ksize=3) / 8
+        self.gy = cv2.Sobel(hp, cv2.CV_32F, 0, 1, ksize=3) / 8
+        self.noise = max(0.02, float(np.median(np.hypot(self.gx, self.gy))))
+        self.cap = 8 * self.noise
+        self.t = np.linspace(0.1, 0.9, 40)
+
+    def __call__(self, p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mean capped gradient, share above noise) of the segments p[i] → q[i] (clockwise: inside on the right)."""
+        p = np.atleast_2d(p)
+        q = np.atleast_2d(q)
+        d = q - p
+        n = np.stack([-d[:, 1], d[:, 0]], 1) / np.maximum(np.linalg.norm(d, axis=1), 1e-9)[:, None]
+        pts = p[:, None, :] + self.t[None, :, None] * d[:, None, :]
+        h, w = self.gx.shape
+        best = np.full(pts.shape[:2], -np.inf, np.float32)
+        for off in (-1.0, 0.0, 1.0):
+            qq = np.rint(pts + off * n[:, None, :]).astype(np.int64)
+            x = np.clip(qq[..., 0], 0, w - 1)
+            y = np.clip(qq[..., 1], 0, h - 1)
+            g = self.gx[y, x] * n[:, None, 0] + self.gy[y, x] * n[:, None, 1]
+            inside = (qq[..., 0] >= 0) & (qq[..., 0] < w) & (qq[..., 1] >= 0) & (qq[..., 1] < h)
+            best = np.maximum(best, np.where(inside, g, 0.0))
+        return np.clip(best, -self.cap, self.cap).mean(1), (best > 2.5 * self.noise).mean(1)
+
+
+def _intersect(a: _Line, b: _Line) -> np.ndarray | None:
+    A = np.array([a.n, b.n])
+    if abs(np.linalg.det(A)) < 1e-6:
+        return None
+    return np.linalg.solve(A, [a.rho, b.rho])
+
+
+def _best_side(sup: _Support, prev: _Line, nxt: _Line, span: float, step: float
+               ) -> tuple[np.ndarray, np.ndarray, float]:
+    """The missing side between two visible neighbours: its corners slide along ``prev`` beyond its visible end
+    and along ``nxt`` before its visible start; the pair whose segment follows an edge best wins."""
+    def grid(t_lo, t_hi, u_lo, u_hi, st):
+        t = np.arange(t_lo, t_hi + st / 2, st)
+        u = np.arange(u_lo, u_hi + st / 2, st)
+        T, U = np.meshgrid(t, u, indexing="ij")
+        P, Q = prev.at(T.ravel()), nxt.at(U.ravel())
+        mean, _ = sup(P, Q)
+        k = int(np.argmax(mean))
+        return T.ravel()[k], U.ravel()[k], float(mean[k])
+    st = max(step, span / 80)
+    t, u, score = grid(prev.t1 - 0.02 * span, prev.t1 + span, nxt.t0 - span, nxt.t0 + 0.02 * span, st)
+    while st > 0.5:                             # then finer, around the best
+        st, prev_st = max(0.5, st / 4), st
+        t, u, score = grid(t - prev_st, t + prev_st, u - prev_st, u + prev_st, st)
+    return prev.at(t), nxt.at(u), score
+
+
+def _complete(small: np.ndarray, blur: np.ndarray, edges: np.ndarray, frame: float, min_area_frac: float,
+              max_area_frac: float, aspect_range: tuple[float, float], reasons: list[str]
+              ) -> tuple[np.ndarray, float] | None:
+    """A sheet whose outline shows as two or three straight sides (an L, a U or two parallels): the missing
+    sides are the segments between the visible ones' extensions along which the image steps up towards the
+    paper (summed over the whole side, a step of a grey level or two shows). Accepted only when every side
+    has support, the quadrilateral is a plausible sheet and the text lies inside it."""
+    h, w = blur.shape
+    short = min(h, w)
+    lines = [ln for ln in _visible_lines(edges, blur, short) if ln.t1 - ln.t0 >= 0.15 * short][:8]
+    # the text: thin dark strokes (a small black-hat; the sheet's soft drop shadow is too wide to show)
+    ink = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))) > 25
+    ys, xs = np.nonzero(ink)
+    if len(lines) < 2 or len(xs) < 50:
+        reasons.append("no straight sides to complete an outline from")
+        return None
+    ink_pts = np.stack([xs, ys], 1).astype(np.float64)
+    centre = ink_pts.mean(0)
+    sup = _Support(blur)
+    span = 1.1 * short
+    best: tuple[float, np.ndarray, float] | None = None
+    tried = set()
+    for anchor in lines[:3]:
+        slots: list[_Line | None] = [anchor, None, None, None]
+        for k in (1, 2, 3):
+            want = (anchor.angle + 90 * k) % 360
+            cands = [ln for ln in lines if all(ln is not x for x in slots)
+                     and abs((ln.angle - want + 180) % 360 - 180) <= 20 and centre @ ln.n - ln.rho > 0.1 * short]
+            slots[k] = cands[0] if cands else None
+        # the same sides seen from another anchor: once is enough
+        key = frozenset(id(x) for x in slots if x is not None)
+        missing = [k for k in range(4) if slots[k] is None]
+        if key in tried or len(missing) > 2:
+            continue
+        tried.add(key)
+        if len(missing) == 2 and (missing[1] - missing[0]) % 2 == 1:
+            continue                             # an L: two corners and a side unseen, too free to guess
+        corners: list[np.ndarray | None] = [None] * 4
+        for k in range(4):
+            if slots[k] is not None and slots[k - 1] is not None:
+                corners[k] = _intersect(slots[k - 1], slots[k])
+        for k in missing:
+            p, q, _ = _best_side(sup, slots[k - 1], slots[(k + 1) % 4], span, 2.0)
+            corners[k], corners[(k + 1) % 4] = p, q
+        if any(c is None for c in corners):
+            continue
+        quad = np.array(corners, np.float64)
+        means, shares = sup(quad, np.roll(quad, -1, axis=0))
+        ok = _plausible(quad, frame, min_area_frac, max_area_frac, aspect_range, reasons)
+        if ok is None:
+            continue
+        if shares.min() < 0.5 or means.min() < 2 * sup.noise:
+            reasons.append(f"a completed side is only {shares.min():.0%} on an edge")
+            continue
+        inside = np.array([cv2.pointPolygonTest(quad.astype(np.float32).reshape(-1, 1, 2), (float(x), float(y)), False)
+                           for x, y in ink_pts[:: max(1, len(ink_pts) // 400)]])
+        if (inside >= 0).mean() < 0.97:
+            reasons.append("the completed outline leaves text outside")
+            continue
+        score = float(means.min())
+        if best is None or score > best[0]:
+            best = (score, quad, ok)
+    if best is None:
+        return None
+    return _order(best[1]), best[2]
+
+
+def _plausible(quad: np.ndarray, frame: float, min_area_frac: float, max_area_frac: float,
+               aspect_range: tuple[float, float], reasons: list[str]) -> float | None:
+    """The aspect of a sheet-like quadrilateral (convex, sized, shaped and cornered like a sheet), else None."""
+    if not cv2.isContourConvex(quad.astype(np.float32).reshape(-1, 1, 2)):
+        reasons.append("outline is not convex")
+        return None
+    area = abs(cv2.contourArea(quad.astype(np.float32)))
+    if not min_area_frac * frame <= area <= max_area_frac * frame:
+        reasons.append(f"completed outline covers {area / frame:.0%} of the frame")
+        return None
+    sides = _side_lengths(quad)
+    a, b = (sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2
+    aspect = max(a, b) / max(1e-6, min(a, b))
+    if not aspect_range[0] <= aspect <= aspect_range[1]:
+        reasons.append(f"outline aspect {aspect:.2f} is not a sheet's")
+        return None
+    angles = _corner_angles(quad)
+    if angles.min() < 55 or angles.max() > 125:
+        reasons.append("outline corners are too far from square")
+        return None
+    return float(aspect)
+
+
 def find_page(image: np.ndarray, *, work_px: int = 1000, min_area_frac: float = 0.20,
               max_area_frac: float = 0.97, aspect_range: tuple[float, float] = (1.15, 1.75),
               min_support: float = 0.6) -> PageCorners:
@@ -189,13 +411,20 @@ def find_page(image: np.ndarray, *, work_px: int = 1000, min_area_frac: float = 
     frame = float(sh * sw)
     reasons: list[str] = []
     seen = [False]
+    found = None
     for level in (hi, hi / 2, hi / 4):
         edges = cv2.Canny(blur, 0.4 * level, level, L2gradient=True)
         found = _candidate(edges, frame, min_area_frac, max_area_frac, aspect_range, min_support, reasons, seen)
         if found is not None:
-            quad, aspect = found
-            full = (quad + 0.5) / s - 0.5
-            return PageCorners(full, float(cv2.contourArea(quad.astype(np.float32)) / frame), aspect)
+            break
+    if found is None:
+        # the sheet's outline is broken beyond repair at every level (a white sheet on a white desk: a side or
+        # two differ from the desk by a grey level or two): complete it from its straight visible sides
+        found = _complete(small, blur, edges, frame, min_area_frac, max_area_frac, aspect_range, reasons)
+    if found is not None:
+        quad, aspect = found
+        full = (quad + 0.5) / s - 0.5
+        return PageCorners(full, float(cv2.contourArea(quad.astype(np.float32)) / frame), aspect)
     raise PageNotFound("; ".join(dict.fromkeys(reasons)) if reasons else "no outline found", outline_seen=seen[0])
 
 
