@@ -6,7 +6,8 @@
 
 Preprocessing, in order (each step measures on a small copy and transforms the full-resolution page once):
 
-1. page finding: a sheet lying in a photo is found by its edges (``omr.pagefind``) and warped flat onto A4 at
+1. page finding: a sheet lying in a photo is found by its edges (``omr.pagefind``; an outline broken where the
+   sheet meets a desk as light as itself is completed from its straight visible sides) and warped flat onto A4 at
    ``options.dpi``; when no plausible outline exists (a scan, or the sheet fills the frame) the whole image is
    used as it is, with a warning when a large outline was seen but rejected (a photo whose sheet was missed);
 2. the lighting is flattened (the page divided by a large-blur estimate of its background);
