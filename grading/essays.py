@@ -8,8 +8,9 @@ full-text search.
 * ``ocr_pending``: the OCR stage (``omr ocr --contest``). Each pending essay becomes a small picklable
   ``OcrTask``; a process pool (serial twin with one worker) or a Dask cluster runs ``ocr_task`` — an essay page
   goes through ``omr.ocr.ocr_page`` (text layer of a born-digital PDF page, else OCR at full resolution); an
-  essay box of a sheet is cropped upright at the OCR resolution (``crop_region``) and read by
-  ``omr.ocr.ocr_image``. Only the parent writes, one essay per transaction, and only essays still pending: a
+  essay box of a sheet is cropped upright at the OCR resolution (``crop_region``), its printed label and border
+  lines painted white (``blank_printed_marks``: the text is only what the participant wrote) and read by
+  ``omr.ocr.ocr_image`` as an upright image (never turned: a box holding one line cannot show its direction). Only the parent writes, one essay per transaction, and only essays still pending: a
   killed run resumes with what is pending and never writes an essay twice.
 * ``find_duplicates``: ``grading.duplicates.find_near_duplicates`` over every essay read, the contest's question
   statements (``essays.json``) ignored; pairs stored once.
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from omr.errors import AlignmentError, ExitCode, InputError, LayoutError
-from omr.layout import Layout, Rect, read_json_document
+from omr.layout import EssayBox, Layout, Rect, read_json_document
 from omr.load import LoadOptions, PageRef, discover, load_page, plan_pages
 from omr.progress import Progress
 from omr.records import Reject, SheetFailure, SheetReading
@@ -140,16 +141,59 @@ def crop_region(image: np.ndarray, H: np.ndarray, rect: Rect, *, dpi: float = 30
                                borderMode=cv2.BORDER_CONSTANT, borderValue=255)
 
 
+# What the sheet printed in an essay box is not the participant's text: painted white before OCR. The margins
+# cover the alignment error (fiducials reproject within omr.align.MAX_RESIDUAL_MM = 0.6 mm RMS) and the half
+# of the 0.5 pt border line that falls inside the box.
+LABEL_MARGIN_MM = 1.0        # around the label's rectangle (omr.sheet.essay_label_rect)
+BORDER_BAND_MM = 1.0         # along the box's four edges, inside the crop
+
+
+def blank_printed_marks(crop: np.ndarray, region: Rect, *, label: Rect | None = None, dpi: float = 300.0,
+                        label_margin_mm: float = LABEL_MARGIN_MM, border_mm: float = BORDER_BAND_MM) -> np.ndarray:
+    """``crop`` (``crop_region`` of ``region`` at ``dpi``) with a band of ``border_mm`` along its four edges
+    and the label's rectangle (layout mm, grown by ``label_margin_mm``) painted white. Everything else — the
+    first line to the right of the label too — is kept. Pure: a new array."""
+    if crop.ndim != 2 or crop.dtype != np.uint8:
+        raise ValueError(f"expected a grayscale uint8 image, got {crop.dtype} with shape {crop.shape}")
+    if dpi <= 0 or label_margin_mm < 0 or border_mm < 0:
+        raise ValueError(f"bad blanking: {dpi} dpi, margins {label_margin_mm} / {border_mm} mm")
+    s = dpi / 25.4
+    h, w = crop.shape
+    out = crop.copy()
+    b = int(np.ceil(border_mm * s))
+    if b:
+        out[:b], out[-b:], out[:, :b], out[:, -b:] = 255, 255, 255, 255
+    if label is not None:
+        # output pixel u covers layout mm x0 + u/s .. x0 + (u + 1)/s (crop_region's convention)
+        c0 = max(0, int(np.floor((label.x_mm - label_margin_mm - region.x_mm) * s)))
+        c1 = min(w, int(np.ceil((label.x_mm + label.w_mm + label_margin_mm - region.x_mm) * s)))
+        r0 = max(0, int(np.floor((label.y_mm - label_margin_mm - region.y_mm) * s)))
+        r1 = min(h, int(np.ceil((label.y_mm + label.h_mm + label_margin_mm - region.y_mm) * s)))
+        if c0 < c1 and r0 < r1:
+            out[r0:r1, c0:c1] = 255
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------
 # OCR tasks (worker side)
 # ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class OcrTask:
-    """One page (``region`` None) or one essay box of a page to read. ``key``: the essay id (or page number)."""
+    """One page (``region`` None) or one essay box of a page to read. ``key``: the essay id (or page number).
+    An essay box is read without its border lines and without ``label``, where its printed label lies (layout
+    mm; ``essay_box_task`` fills it in)."""
 
     key: int
     ref: PageRef
     region: Rect | None = None
+    label: Rect | None = None
+
+
+def essay_box_task(key: int, ref: PageRef, box: EssayBox) -> OcrTask:
+    """The task that reads the essay box ``box`` of the page ``ref`` (its label located on the printed sheet)."""
+    from omr.sheet import essay_label_rect
+
+    return OcrTask(key, ref, box.rect, essay_label_rect(box))
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +227,9 @@ def ocr_task(task: OcrTask, layout: Layout | None, ocr: Any) -> OcrOutcome:
                 al = align(page.image, layout)
             except AlignmentError as exc:
                 return OcrOutcome(task.key, failure=f"the essay box cannot be located on the page: {exc.message}")
-            res = ocr_image(crop_region(page.image, al.H, task.region, dpi=float(ocr.dpi)), ocr)
+            crop = crop_region(page.image, al.H, task.region, dpi=float(ocr.dpi))
+            res = ocr_image(blank_printed_marks(crop, task.region, label=task.label, dpi=float(ocr.dpi)), ocr,
+                            upright=True)          # warped upright through the fiducials
     except MemoryError:
         return OcrOutcome(task.key, failure="out of memory while reading this page")
     except Exception as exc:  # noqa: BLE001 — one bad page must not stop the stage; reported with its type
@@ -300,7 +346,7 @@ def _plan_tasks(todo: Sequence[EssayToRead], layout: Layout | None, store: Store
     """Tasks for the essays whose file is still there, unchanged; the others are marked failed at once."""
     from .batch import file_digest
 
-    boxes = {e.id: e.rect for e in layout.essays} if layout is not None else {}
+    boxes = {e.id: e for e in layout.essays} if layout is not None else {}
     by_file: dict[tuple[str, str], list[EssayToRead]] = {}
     for e in todo:
         by_file.setdefault((e.source, e.content_hash), []).append(e)
@@ -333,9 +379,10 @@ def _plan_tasks(todo: Sequence[EssayToRead], layout: Layout | None, store: Store
                 fail(e, f"{source} has no page {e.page_no}")
             elif e.kind == "region" and e.region_id not in boxes:
                 fail(e, f"the layout has no essay box {e.region_id!r} any more")
+            elif e.kind == "region":
+                tasks.append(essay_box_task(e.id, refs[e.page_no - 1], boxes[e.region_id]))
             else:
-                tasks.append(OcrTask(e.id, refs[e.page_no - 1], boxes.get(e.region_id or "") if e.kind == "region"
-                                     else None))
+                tasks.append(OcrTask(e.id, refs[e.page_no - 1]))
     return tasks
 
 

@@ -28,6 +28,9 @@ Preprocessing, in order (each step measures on a small copy and transforms the f
 6. a typed page with middling confidence (a blurred photo) is read again with the script model
    (``Vietnamese``), and the more confident reading is kept.
 
+An ``upright`` image (an essay box warped upright through the sheet's fiducials) skips step 1, the 90° part of
+step 3 and step 4.
+
 Engines: ``"tesserocr"`` keeps one Tesseract per process loaded (PyPI wheel ``tesserocr``, which bundles its
 own Tesseract and reads Debian's language data), ``"pytesseract"`` runs the ``tesseract`` program once per
 call through ``omr.external.run`` (the same thing the pytesseract package does, with our timeout/kill
@@ -457,8 +460,9 @@ def _best_angle(xs: np.ndarray, ys: np.ndarray, angles: np.ndarray) -> tuple[flo
     return best[1], best[0]
 
 
-def _direction_and_skew(mask: np.ndarray) -> tuple[int, float, float]:
-    """(quarter turns to make text lines horizontal (0 or 1), skew in degrees, line score)."""
+def _direction_and_skew(mask: np.ndarray, *, may_turn: bool = True) -> tuple[int, float, float]:
+    """(quarter turns to make text lines horizontal (0 or 1; always 0 unless ``may_turn``), skew in degrees,
+    line score)."""
     ys, xs = np.nonzero(mask)
     if len(xs) < 50:
         return 0, 0.0, 0.0
@@ -469,10 +473,11 @@ def _direction_and_skew(mask: np.ndarray) -> tuple[int, float, float]:
     ys = ys.astype(np.float64)
     coarse = np.arange(-12.0, 12.01, 1.0)
     a0, s0 = _best_angle(xs, ys, coarse)
-    a1, s1 = _best_angle(ys, -xs, coarse)           # the same on the page turned a quarter
     turn = 0
-    if s1 > s0 * 1.15:
-        turn, a0, xs, ys = 1, a1, ys, -xs
+    if may_turn:
+        a1, s1 = _best_angle(ys, -xs, coarse)       # the same on the page turned a quarter
+        if s1 > s0 * 1.15:
+            turn, a0, xs, ys = 1, a1, ys, -xs
     fine = np.arange(a0 - 1.0, a0 + 1.001, 0.1)
     a, s = _best_angle(xs, ys, fine)
     return turn, a, s
@@ -689,8 +694,12 @@ def _upside_down(engine: _Engine, page: np.ndarray, mask: np.ndarray, dpi: int, 
     return confs[1] > confs[0] + 5
 
 
-def ocr_image(image: np.ndarray, options: OcrOptions = OcrOptions()) -> OcrResult:
+def ocr_image(image: np.ndarray, options: OcrOptions = OcrOptions(), *, upright: bool = False) -> OcrResult:
     """OCR one page image (grayscale uint8; colour is converted). Never raises for a bad page: blank → empty.
+
+    ``upright``: the image is already flat and upright (an essay box warped upright through the sheet's
+    fiducials): no page outline is looked for, and it is never turned a quarter or a half (a box holding one
+    written line has too few lines to tell its direction); skew is still corrected.
 
     Raises ``MissingDependency`` when the engine or language data is missing, ``OcrEngineError`` when
     Tesseract crashes, ``ValueError`` for an array that is not an image.
@@ -726,7 +735,7 @@ def ocr_image(image: np.ndarray, options: OcrOptions = OcrOptions()) -> OcrResul
     page = image
     dpi = max(70, min(600, int(round(max(image.shape) / (pagefind.A4_MM[1] / 25.4)))))
     try:
-        found = pagefind.find_page(image)
+        found = None if upright else pagefind.find_page(image)
     except pagefind.PageNotFound as exc:
         found = None
         if exc.outline_seen:
@@ -744,7 +753,7 @@ def ocr_image(image: np.ndarray, options: OcrOptions = OcrOptions()) -> OcrResul
     if cv2.countNonZero(mask) < 30:
         warnings.append("blank page: no ink found")
         return result(None)
-    turn, skew, _ = _direction_and_skew(mask)
+    turn, skew, _ = _direction_and_skew(mask, may_turn=not upright)
     if turn:
         page = np.ascontiguousarray(np.rot90(page, 1))     # a quarter counter-clockwise
         mask = np.ascontiguousarray(np.rot90(mask, 1))
@@ -769,7 +778,7 @@ def ocr_image(image: np.ndarray, options: OcrOptions = OcrOptions()) -> OcrResul
                               interpolation=cv2.INTER_AREA)
             dpi = max(30, int(round(dpi * scale)))
     # 4. upside down?
-    if _upside_down(engine, page, mask, dpi, deadline):
+    if not upright and _upside_down(engine, page, mask, dpi, deadline):
         page = np.ascontiguousarray(page[::-1, ::-1])
     # 5. recognition
     left = deadline.left()

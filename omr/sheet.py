@@ -18,7 +18,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from .errors import InputError, MissingDependency, OutputError
-from .layout import GroupKind, Layout
+from .layout import EssayBox, GroupKind, Layout, Rect
 from .qrpayload import QrPayload
 
 # Fonts with every Vietnamese letter (Debian's fonts-liberation 1.x lacks 92 of them: not listed).
@@ -28,6 +28,13 @@ _FONT_CANDIDATES = (
      "/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf"),
 )
 FONT, FONT_BOLD = "OmrSans", "OmrSans-Bold"
+
+# An essay box: its border, and its printed label (``label``, else ``id``) at the top left inside it.
+ESSAY_BORDER_PT = 0.5            # border line width (centred on the box's edges)
+ESSAY_LABEL_FONT = FONT_BOLD
+ESSAY_LABEL_SIZE_PT = 9.0
+ESSAY_LABEL_DX_MM = 2.0          # label start, right of the box's left edge
+ESSAY_LABEL_BASELINE_MM = 4.5    # label baseline, below the box's top edge
 
 INSTRUCTIONS = (
     "Dùng bút chì đen hoặc bút mực đen/xanh.",
@@ -209,15 +216,37 @@ def _draw_page(c: Canvas, layout: Layout, participant: Participant | None, page:
 
     for e in layout.essays:
         c.setStrokeGray(0)
-        c.setLineWidth(0.5)
+        c.setLineWidth(ESSAY_BORDER_PT)
         c.rect(e.rect.x_mm * mm, _y(layout, e.rect.y_mm + e.rect.h_mm), e.rect.w_mm * mm, e.rect.h_mm * mm)
-        c.setFont(FONT_BOLD, 9)
-        c.drawString((e.rect.x_mm + 2) * mm, _y(layout, e.rect.y_mm + 4.5), e.label or e.id)
+        c.setFont(ESSAY_LABEL_FONT, ESSAY_LABEL_SIZE_PT)
+        c.drawString((e.rect.x_mm + ESSAY_LABEL_DX_MM) * mm, _y(layout, e.rect.y_mm + ESSAY_LABEL_BASELINE_MM),
+                     _essay_label_text(e))
 
     c.setFont(FONT, 6.5)
     c.setFillGray(0.3)
     footer = f"{layout.contest} · {layout.id} · trang {page}"
     c.drawCentredString(w / 2 * mm, _y(layout, layout.height_mm - layout.fiducial_inset_mm - 2), footer)
+
+
+def _essay_label_text(box: EssayBox) -> str:
+    return box.label or box.id
+
+
+def essay_label_rect(box: EssayBox) -> Rect:
+    """Where the printed label of an essay box lies, in layout mm (the same constants as the drawing code).
+
+    Horizontally from the label's start to its advance width (``stringWidth``); vertically the font's bounding
+    box (every glyph, Vietnamese letters with stacked diacritics included) around the baseline: the rectangle
+    holds the label's ink (a glyph with a negative side bearing may reach a fraction of a mm past its left edge;
+    callers that erase it add a margin). Text written to the right of the label is not in it.
+    """
+    register_fonts()
+    size_mm = ESSAY_LABEL_SIZE_PT / mm               # 1 pt in mm is 1 / mm
+    _, y_min, _, y_max = pdfmetrics.getFont(ESSAY_LABEL_FONT).face.bbox   # 1/1000 em
+    width_mm = pdfmetrics.stringWidth(_essay_label_text(box), ESSAY_LABEL_FONT, ESSAY_LABEL_SIZE_PT) / mm
+    baseline = box.rect.y_mm + ESSAY_LABEL_BASELINE_MM
+    top = baseline - y_max / 1000 * size_mm
+    return Rect(box.rect.x_mm + ESSAY_LABEL_DX_MM, top, width_mm, (y_max - y_min) / 1000 * size_mm)
 
 
 def _draw_instructions(c: Canvas, layout: Layout) -> None:

@@ -23,15 +23,17 @@ import pytest
 import sqlalchemy as sa
 
 from grading.duplicates import strip_diacritics
-from grading.essays import (EssayQuestion, assign_essay_pages, crop_region, find_duplicates, load_essay_questions,
+from grading.essays import (EssayQuestion, OcrTask, assign_essay_pages, blank_printed_marks, crop_region,
+                            essay_box_task, find_duplicates, load_essay_questions, ocr_load_options, ocr_task,
                             snippet)
 from grading.keys import keys_from_dict
 from grading.store import SCHEMA_VERSION, EssayPage, Store
 from omr.errors import ExitCode, LayoutError
 from omr.layout import GroupKind, Layout, Rect, layout_from_dict
-from omr.ocr import OcrResult
+from omr.load import PageRef, plan_pages
+from omr.ocr import OcrOptions, OcrResult
 from omr.records import Reject
-from omr.sheet import Participant, render_sheets
+from omr.sheet import Participant, essay_label_rect, render_sheets
 
 from grading_support import ROOT, db_rows, failure, omr, reading, sha, small_layout_dict
 
@@ -128,6 +130,13 @@ def digital_pdf(path: Path, text: str) -> Path:
     return path
 
 
+def rasterise(pdf: Path, dpi: int) -> np.ndarray:
+    """Page 1 of a PDF rasterised by poppler (what a printed-and-scanned sheet starts as), grayscale."""
+    png = subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", str(pdf)], check=True, capture_output=True,
+                         timeout=60).stdout
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+
+
 @pytest.fixture(scope="module")
 def essay_layout() -> Layout:
     return layout_from_dict(essay_layout_dict())
@@ -138,9 +147,7 @@ def sheet_image(tmp_path_factory, essay_layout) -> np.ndarray:
     """The participant's personalised sheet at 200 dpi, version 101 marked, a sentence in the essay box."""
     d = tmp_path_factory.mktemp("sheet")
     render_sheets(essay_layout, d / "sheet.pdf", participants=[Participant(PID, "Đỗ Minh Châu", "10A1")])
-    png = subprocess.run(["pdftoppm", "-r", str(SHEET_DPI), "-gray", "-png", str(d / "sheet.pdf")],
-                         check=True, capture_output=True, timeout=60).stdout
-    img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    img = rasterise(d / "sheet.pdf", SHEET_DPI)
     ppm = SHEET_DPI / 25.4
     for digit, g in zip("101", essay_layout.digit_groups(GroupKind.VERSION)):
         y, x = essay_layout.centres_mm[g.first + int(digit)]
@@ -186,6 +193,37 @@ def test_crop_region_warps_the_box_upright_at_the_asked_resolution():
     assert crop[5:-5, 5:-5].max() < 40 and img[100:200, 300:500].max() == 0   # input unchanged
     with pytest.raises(ValueError, match="grayscale uint8"):
         crop_region(img.astype(np.float32), H, Rect(0, 0, 10, 10))
+
+
+def test_blank_printed_marks_whitens_the_border_band_and_the_label_only():
+    region, label = Rect(10, 20, 50, 30), Rect(12, 21, 15, 4)          # mm; the label at 2..17 × 1..5 mm in the box
+    crop = np.full((300, 500), 255, np.uint8)                          # 10 px per mm (254 dpi)
+    crop[[0, 1, -2, -1], :] = crop[:, [0, 1, -2, -1]] = 0               # the border lines
+    crop[12:48, 22:168] = 0                                            # the label's ink
+    crop[15:45, 200:400] = 30                                          # written right of the label, same line
+    crop[150:200, 50:450] = 30                                         # written below
+    before = crop.copy()
+    out = blank_printed_marks(crop, region, label=label, dpi=254, label_margin_mm=1.0, border_mm=1.0)
+    assert np.array_equal(crop, before)                                # input unchanged
+    assert out[:10].min() == out[-10:].min() == out[:, :10].min() == out[:, -10:].min() == 255
+    assert out[:60, :180].min() == 255                                 # label + 1 mm margin (rows ≤ 60, cols ≤ 180)
+    assert np.array_equal(out[15:45, 200:400], before[15:45, 200:400])
+    assert np.array_equal(out[10:-10, 180:-10], before[10:-10, 180:-10])
+    assert np.array_equal(out[60:-10, 10:-10], before[60:-10, 10:-10])
+    assert np.array_equal(blank_printed_marks(crop, region, dpi=254, border_mm=0), crop)
+    with pytest.raises(ValueError, match="grayscale uint8"):
+        blank_printed_marks(crop.astype(float), region)
+
+
+def test_ocr_task_pickles_with_its_label_and_old_tasks_still_build():
+    import pickle
+
+    ref = PageRef("x.png", 0, "png")
+    box = layout_from_dict(essay_layout_dict()).essays[0]
+    t = essay_box_task(7, ref, box)
+    assert t.region == box.rect and t.label == essay_label_rect(box)
+    assert pickle.loads(pickle.dumps(t)) == t
+    assert OcrTask(1, ref, box.rect).label is None and OcrTask(1, ref).region is None
 
 
 def test_essay_questions_file(tmp_path):
@@ -251,6 +289,7 @@ def test_sheet_with_essay_pages_ocr_search_and_duplicates(tmp_path, inputs):
     assert {k: (v[0], v[3]) for k, v in got.items()} == {1: ("done", "ocr"), 2: ("done", "ocr"), 3: ("done", "ocr"),
                                                          4: ("done", "text_layer")}
     assert {"dòng", "sông", "xanh"} <= words(got[1][1])                     # the essay box, cropped and read
+    assert not {"câu", "tự", "luận"} & words(got[1][1])                       # … without its printed label
     assert {"vịnh", "hạ", "long", "kỳ", "quan"} <= words(got[2][1])
     assert {"giữ", "gìn", "tiếng", "việt"} <= words(got[3][1])
     assert got[4][1].split() == DIGITAL.split() and got[4][4] and got[4][5] == 100.0
@@ -303,6 +342,95 @@ def test_ocr_one_file_prints_its_text(inputs, tmp_path):
     assert bad.returncode == ExitCode.BAD_ARGS and "either FILE" in bad.stderr
     missing = omr("ocr", str(tmp_path / "nothing.pdf"))
     assert missing.returncode == ExitCode.INPUT and "does not exist" in missing.stderr
+
+
+# -- the essay box's printed label is not the participant's text ----------------------------------------------
+LABEL = "Câu 6: Nghị luận xã hội (Ấn tượng)"          # stacked diacritics above, a dot and a parenthesis below
+FIRST_LINE = "Mẹ em trồng rau muống"                  # written on the label's line, right of it
+WRITTEN = ("Quê hương em có dòng sông xanh chảy qua những cánh đồng lúa chín vàng. Mỗi buổi chiều, đàn trâu "
+           "thong thả trở về làng trong tiếng sáo diều vi vu.")
+
+
+@pytest.fixture(scope="module")
+def labelled_sheet(tmp_path_factory) -> tuple[Layout, Path]:
+    """A sheet whose essay box carries ``LABEL``, rendered to PDF (blank: the box holds only its label)."""
+    raw = essay_layout_dict()
+    raw["essays"][0]["label"] = LABEL
+    layout = layout_from_dict(raw)
+    pdf = tmp_path_factory.mktemp("labelled") / "sheet.pdf"
+    render_sheets(layout, pdf)
+    return layout, pdf
+
+
+def scan_ref(img: np.ndarray, path: Path, ocr: OcrOptions) -> PageRef:
+    assert cv2.imwrite(str(path), img)
+    (ref,) = plan_pages(str(path), ocr_load_options(ocr))
+    return ref
+
+
+def test_essay_label_rect_holds_the_printed_label_ink(labelled_sheet):
+    layout, pdf = labelled_sheet
+    dpi = 600
+    img = rasterise(pdf, dpi)
+    ppm = dpi / 25.4
+    box, label = layout.essays[0].rect, essay_label_rect(layout.essays[0])
+    inside = 0.5                                                          # mm: off the border lines
+    r0, r1 = round((box.y_mm + inside) * ppm), round((box.y_mm + box.h_mm - inside) * ppm)
+    c0, c1 = round((box.x_mm + inside) * ppm), round((box.x_mm + box.w_mm - inside) * ppm)
+    rows, cols = np.nonzero(img[r0:r1, c0:c1] < 160)
+    assert rows.size > 500                                                # the label is drawn
+    # ink pixel (row, col) covers layout mm [(r0 + row) / ppm, … + 1 / ppm]
+    top, bottom = (r0 + rows.min()) / ppm, (r0 + rows.max() + 1) / ppm
+    left, right = (c0 + cols.min()) / ppm, (c0 + cols.max() + 1) / ppm
+    tol = 0.1                                                             # mm: antialiasing, a side bearing
+    assert label.x_mm - tol <= left and right <= label.x_mm + label.w_mm + tol, (left, right, label)
+    assert label.y_mm - tol <= top and bottom <= label.y_mm + label.h_mm + tol, (top, bottom, label)
+    # and it is the label's rectangle, not the box: tight around the ink (the font's tallest glyphs reach a
+    # little higher than "Ấ", its deepest a little lower than "(")
+    assert left - label.x_mm < 0.5 and label.x_mm + label.w_mm - right < 0.5
+    assert top - label.y_mm < 0.75 and label.y_mm + label.h_mm - bottom < 0.75
+    assert label.y_mm > box.y_mm and label.w_mm < box.w_mm / 2
+
+
+def test_an_essay_box_is_read_without_its_label_and_border(labelled_sheet, tmp_path):
+    """The real path of ``omr ocr``: a scan of the sheet with text written in the box (on the label's line and
+    under it) → the essay box's task → align, crop, blank, Tesseract ``vie``."""
+    layout, pdf = labelled_sheet
+    img = rasterise(pdf, SHEET_DPI)
+    ppm = SHEET_DPI / 25.4
+    box, label = layout.essays[0].rect, essay_label_rect(layout.essays[0])
+    img = draw_text(img, FIRST_LINE, x=round((label.x_mm + label.w_mm + 5) * ppm), y=round((box.y_mm + 0.8) * ppm),
+                    width=round((box.x_mm + box.w_mm - label.x_mm - label.w_mm - 8) * ppm), size=36)
+    img = draw_text(img, WRITTEN, x=round((box.x_mm + 6) * ppm), y=round((box.y_mm + 14) * ppm),
+                    width=round((box.w_mm - 12) * ppm), size=40)
+    ocr = OcrOptions()
+    ref = scan_ref(img, tmp_path / "scan.png", ocr)
+    before = ocr_task(OcrTask(1, ref, box), layout, ocr)                 # the label erased only when it is given
+    out = ocr_task(essay_box_task(1, ref, layout.essays[0]), layout, ocr)
+    assert out.failure is None and before.failure is None, (out.failure, before.failure)
+    got = words(out.result.text)
+    label_words = words(LABEL) - {"6"}
+    assert label_words <= words(before.result.text)                       # the test sees a label when one is read
+    assert not label_words & got, out.result.text
+    written = words(FIRST_LINE + " " + WRITTEN)
+    assert len(written & got) >= 0.8 * len(written), out.result.text
+    assert len(words(FIRST_LINE) & got) >= 4, out.result.text             # the line right of the label is kept
+    assert "6" not in got and not re.search(r"[|\[\]]", out.result.text), out.result.text
+
+
+def test_an_essay_box_holding_one_written_line_is_read_upright(labelled_sheet, tmp_path):
+    """Without its label the box holds a single line: too little to tell the text's direction, so the crop
+    (upright through the fiducials) is never turned."""
+    layout, pdf = labelled_sheet
+    ppm = SHEET_DPI / 25.4
+    box = layout.essays[0].rect
+    line = "Quê hương em có dòng sông xanh"
+    img = draw_text(rasterise(pdf, SHEET_DPI), line, x=round((box.x_mm + 8) * ppm), y=round((box.y_mm + 15) * ppm),
+                    width=round((box.w_mm - 16) * ppm), size=44)
+    ocr = OcrOptions()
+    out = ocr_task(essay_box_task(1, scan_ref(img, tmp_path / "one.png", ocr), layout.essays[0]), layout, ocr)
+    assert out.failure is None, out.failure
+    assert out.result.text.split() == line.split()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
