@@ -148,18 +148,8 @@ def _candidate(edges: np.ndarray, frame: float, min_area_frac: float, max_area_f
             reasons.append(f"outline has {len(approx)} corners, not 4")
             continue
         quad = _order(approx.astype(np.float64))
-        if not cv2.isContourConvex(quad.astype(np.float32).reshape(-1, 1, 2)):
-            reasons.append("outline is not convex")
-            continue
-        sides = _side_lengths(quad)
-        a, b = (sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2
-        aspect = max(a, b) / max(1e-6, min(a, b))
-        if not aspect_range[0] <= aspect <= aspect_range[1]:
-            reasons.append(f"outline aspect {aspect:.2f} is not a sheet's")
-            continue
-        angles = _corner_angles(quad)
-        if angles.min() < 55 or angles.max() > 125:
-            reasons.append("outline corners are too far from square")
+        aspect = _sheet_shape(quad, aspect_range, reasons)
+        if aspect is None:
             continue
         # the line fit uses the edge pixels themselves (the dilated band is symmetric about the Canny edge;
         # the contour would run along its outside)
@@ -419,7 +409,11 @@ def _complete(small: np.ndarray, blur: np.ndarray, edges: np.ndarray, frame: flo
             continue
         quad = np.array(corners, np.float64)
         means, shares = sup(quad, np.roll(quad, -1, axis=0))
-        ok = _plausible(quad, frame, min_area_frac, max_area_frac, aspect_range, reasons)
+        area = abs(cv2.contourArea(quad.astype(np.float32)))
+        if not min_area_frac * frame <= area <= max_area_frac * frame:
+            reasons.append(f"completed outline covers {area / frame:.0%} of the frame")
+            continue
+        ok = _sheet_shape(quad, aspect_range, reasons)
         if ok is None:
             continue
         if shares.min() < 0.4 or means.min() < 2 * sup.noise:
@@ -438,15 +432,11 @@ def _complete(small: np.ndarray, blur: np.ndarray, edges: np.ndarray, frame: flo
     return _order(best[1]), best[2]
 
 
-def _plausible(quad: np.ndarray, frame: float, min_area_frac: float, max_area_frac: float,
-               aspect_range: tuple[float, float], reasons: list[str]) -> float | None:
-    """The aspect of a sheet-like quadrilateral (convex, sized, shaped and cornered like a sheet), else None."""
+def _sheet_shape(quad: np.ndarray, aspect_range: tuple[float, float], reasons: list[str]) -> float | None:
+    """The aspect (long / short side) of a quadrilateral shaped like a sheet (convex, a sheet's aspect with room
+    for perspective, corners not absurd), else None with the reason added."""
     if not cv2.isContourConvex(quad.astype(np.float32).reshape(-1, 1, 2)):
         reasons.append("outline is not convex")
-        return None
-    area = abs(cv2.contourArea(quad.astype(np.float32)))
-    if not min_area_frac * frame <= area <= max_area_frac * frame:
-        reasons.append(f"completed outline covers {area / frame:.0%} of the frame")
         return None
     sides = _side_lengths(quad)
     a, b = (sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2
