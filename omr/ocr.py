@@ -545,12 +545,17 @@ def _small(img: np.ndarray, long_px: int = 1500) -> tuple[np.ndarray, float]:
     return cv2.resize(img, (max(1, round(w / f)), max(1, round(h / f))), interpolation=cv2.INTER_AREA), f
 
 
-def _motion_blur(page: np.ndarray, n: int = 512) -> tuple[float, float] | None:
+def _motion_blur(page: np.ndarray, n: int = 512, *, strict: bool = True) -> tuple[float, float] | None:
     """(length px, angle rad) of a straight motion smear on the page as read, or None when it looks sharp.
 
     The cepstrum (inverse FFT of the log spectrum) of a central square: a box kernel of length L has spectral
     zeros every 1/L along its direction, which give the cepstrum's deepest negative value at distance L in that
     direction, and further dips at 2L and 3L. ~30 ms (two 512² FFTs).
+
+    ``strict=False`` (a second look at a page read with low confidence): the deepest dip at least
+    ``_BLUR_MIN_STEPS`` away, even when a stroke's dip nearby is deeper — a smear on a low-resolution sheet
+    that is also out of focus leaves a shallower dip than the strokes (6262 p7: 11 px, 0.8 of the stroke dip's
+    depth; sharp pages show such dips too, up to 0.72, hence only on a page that already read badly).
     """
     h, w = page.shape
     n = min(n, h, w) // 2 * 2
@@ -565,6 +570,8 @@ def _motion_blur(page: np.ndarray, n: int = 512) -> tuple[float, float] | None:
     yy, xx = np.mgrid[0:n, 0:n] - n // 2
     rad = np.hypot(xx, yy)
     vals = np.where((rad >= 3) & (rad <= 25), cep, np.inf)
+    if not strict:
+        vals = np.where(np.maximum(np.abs(xx), np.abs(yy)) >= _BLUR_MIN_STEPS, vals, np.inf)
     k = np.unravel_index(int(np.argmin(vals)), vals.shape)
     dy, dx = k[0] - n // 2, k[1] - n // 2
     length, angle = math.hypot(dx, dy), math.atan2(dy, dx)
@@ -805,10 +812,14 @@ def ocr_image(image: np.ndarray, options: OcrOptions = OcrOptions(), *, upright:
             words, cover, threshold = words2, cover2, _RETRY_THRESHOLD
     # 5c. motion blur: the page is also read deconvolved, and the more confident reading kept
     blur = _motion_blur(page) if _DEBLUR else None
+    weak = False                   # found only by the second look: a smear only if deconvolving it reads better
+    if blur is None and _DEBLUR and words.mean_conf < _BLUR_RELIABLE_CONF:
+        blur = _motion_blur(page, strict=False)
+        weak = blur is not None
     if blur is not None:
         length, angle = blur
         blurred += [length, read_line]
-        msg = f"motion blur (~{length:.0f} px at {math.degrees(angle) % 180:.0f}°)"
+        msg = f"{'possible ' if weak else ''}motion blur (~{length:.0f} px at {math.degrees(angle) % 180:.0f}°)"
         if deadline.left() > 1.0:
             best: tuple[np.ndarray, _Words, float] | None = None
             tried = []
@@ -834,8 +845,12 @@ def ocr_image(image: np.ndarray, options: OcrOptions = OcrOptions(), *, upright:
             else:
                 warnings.append(f"{msg}: the deconvolved page read no better (confidence {words.mean_conf:.1f}; "
                                 f"deconvolved {', '.join(tried)})")
+                if weak:
+                    blurred.clear()        # not confirmed: the page is judged on its reading alone
         else:
             warnings.append(f"{msg}: no time left to deconvolve it")
+            if weak:
+                blurred.clear()
     if cover < _MIN_COVERAGE:
         warnings.append(f"text missed: the words read cover only {cover:.0%} of the ink (marked unreliable)")
     # 6. a degraded typed page (blurred photo): a second reading with the script model, keep the surer one
