@@ -26,6 +26,7 @@ The result is only taken when every side has that support, the shape is a sheet'
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import cv2
@@ -34,6 +35,7 @@ import numpy as np
 __all__ = ["PageNotFound", "PageCorners", "find_page", "warp_to_a4", "A4_MM"]
 
 A4_MM = (210.0, 297.0)
+_COMPLETE_BUDGET_S = 0.5      # outline completion: no new set of sides is tried after this (typical: 30–150 ms)
 
 
 class PageNotFound(Exception):
@@ -354,6 +356,22 @@ def _best_corner(sup: _Support, a: _Line, b: _Line, x: np.ndarray, span: float,
     return a.at(t), r, b.at(u)
 
 
+def _along_border(p: np.ndarray, q: np.ndarray, w: int, h: int, tol: float) -> bool:
+    """Does most of the segment p → q lie within ``tol`` of one of the frame's borders (or outside the frame)?"""
+    pts = p + np.linspace(0.0, 1.0, 21)[:, None] * (q - p)
+    near = ((pts[:, 0] < tol) | (pts[:, 0] > w - 1 - tol) | (pts[:, 1] < tol) | (pts[:, 1] > h - 1 - tol))
+    return bool(near.mean() > 0.5)
+
+
+def _clearance(p: np.ndarray, q: np.ndarray, pts: np.ndarray) -> float:
+    """The smallest distance from the segment p → q to the points (inf without points)."""
+    if len(pts) == 0:
+        return math.inf
+    d = q - p
+    t = np.clip((pts - p) @ d / max(float(d @ d), 1e-9), 0.0, 1.0)
+    return float(np.linalg.norm(pts - (p + t[:, None] * d), axis=1).min())
+
+
 def _complete(small: np.ndarray, blur: np.ndarray, edges: np.ndarray, frame: float, min_area_frac: float,
               max_area_frac: float, aspect_range: tuple[float, float], reasons: list[str]
               ) -> tuple[np.ndarray, float] | None:
@@ -376,7 +394,11 @@ def _complete(small: np.ndarray, blur: np.ndarray, edges: np.ndarray, frame: flo
     span = 1.1 * short
     best: tuple[float, np.ndarray, float] | None = None
     tried = set()
+    deadline = time.perf_counter() + _COMPLETE_BUDGET_S
     for anchor in lines[:3]:
+        if time.perf_counter() > deadline:      # a striped or chequered table gives many sides to try
+            reasons.append(f"outline completion stopped after {_COMPLETE_BUDGET_S:g} s")
+            break
         slots: list[_Line | None] = [anchor, None, None, None]
         for k in (1, 2, 3):
             want = (anchor.angle + 90 * k) % 360
@@ -408,6 +430,25 @@ def _complete(small: np.ndarray, blur: np.ndarray, edges: np.ndarray, frame: flo
         if any(c is None for c in corners):
             continue
         quad = np.array(corners, np.float64)
+        # a visible side must end at its corners: one running on past a corner says the outline closed too early
+        # (a sheet cut off by the frame: its missing side would be put inside the photo)
+        overrun = [k for k in range(4) if slots[k] is not None
+                   and (slots[k].t0 < slots[k].d @ quad[k] - 0.015 * short
+                        or slots[k].t1 > slots[k].d @ quad[(k + 1) % 4] + 0.015 * short)]
+        if overrun:
+            reasons.append("a visible side runs on past the completed outline's corner")
+            continue
+        # a searched side along the frame's border is the end of the photo, not of the sheet
+        border = [k for k in missing if _along_border(quad[k], quad[(k + 1) % 4], w, h, 0.03 * short)]
+        if border:
+            reasons.append("the sheet runs out of the photo")
+            continue
+        # and a searched side keeps clear of the text (a page's margin): one through the text is the edge of
+        # something else (a shadow, the light), the sheet's own edge being out of the photo
+        sample = ink_pts[:: max(1, len(ink_pts) // 2000)]
+        if any(_clearance(quad[k], quad[(k + 1) % 4], sample) < 0.02 * short for k in missing):
+            reasons.append("a completed side runs through the text")
+            continue
         means, shares = sup(quad, np.roll(quad, -1, axis=0))
         area = abs(cv2.contourArea(quad.astype(np.float32)))
         if not min_area_frac * frame <= area <= max_area_frac * frame:

@@ -240,10 +240,16 @@ def essay_label_rect(box: EssayBox) -> Rect:
     holds the label's ink (a glyph with a negative side bearing may reach a fraction of a mm past its left edge;
     callers that erase it add a margin). Text written to the right of the label is not in it.
     """
-    register_fonts()
     size_mm = ESSAY_LABEL_SIZE_PT / mm               # 1 pt in mm is 1 / mm
-    _, y_min, _, y_max = pdfmetrics.getFont(ESSAY_LABEL_FONT).face.bbox   # 1/1000 em
-    width_mm = pdfmetrics.stringWidth(_essay_label_text(box), ESSAY_LABEL_FONT, ESSAY_LABEL_SIZE_PT) / mm
+    try:
+        register_fonts()
+        _, y_min, _, y_max = pdfmetrics.getFont(ESSAY_LABEL_FONT).face.bbox   # 1/1000 em
+        width_mm = pdfmetrics.stringWidth(_essay_label_text(box), ESSAY_LABEL_FONT, ESSAY_LABEL_SIZE_PT) / mm
+    except MissingDependency:
+        # no font here (the machine reading the scans need not be the one that printed them): a bold sans
+        # letter averages ~0.65 em; the reader follows the label's own ink from this estimate
+        y_min, y_max = -240, 1100
+        width_mm = 0.65 * len(_essay_label_text(box)) * size_mm
     baseline = box.rect.y_mm + ESSAY_LABEL_BASELINE_MM
     top = baseline - y_max / 1000 * size_mm
     return Rect(box.rect.x_mm + ESSAY_LABEL_DX_MM, top, width_mm, (y_max - y_min) / 1000 * size_mm)

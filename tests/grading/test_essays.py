@@ -195,6 +195,24 @@ def test_crop_region_warps_the_box_upright_at_the_asked_resolution():
         crop_region(img.astype(np.float32), H, Rect(0, 0, 10, 10))
 
 
+@pytest.mark.parametrize("ink_mm, writing_mm", [(48.0, 54.0), (33.0, 39.0)])
+def test_label_is_erased_where_its_ink_ends_not_where_this_machine_font_says(ink_mm, writing_mm):
+    # the label's width comes from the font of the machine reading the scans; the sheet may have been printed with
+    # another (DejaVu vs Liberation Bold: ~15 %): the erased band follows the printed ink, the writing stays
+    s = 300 / 25.4
+    region = Rect(10, 10, 150, 40)
+    label = Rect(12, 11, 40, 4)                               # the estimate: 40 mm wide
+    crop = np.full((round(40 * s), round(150 * s)), 255, np.uint8)
+    y0, y1 = round(1.5 * s), round(4.5 * s)
+    for x in np.arange(2.0, 2.0 + ink_mm, 1.6):              # the printed label: grey letters 1 mm wide
+        crop[y0:y1, round(x * s):round((x + 1.0) * s)] = 140
+    crop[y0:y1, round(writing_mm * s):round((writing_mm + 20) * s)] = 0      # written 5 mm after it
+    out = blank_printed_marks(crop, region, label=label)
+    band = out[y0:y1]
+    assert (band[:, :round((2.0 + ink_mm - 0.5) * s)] == 255).all()        # every printed letter gone
+    assert (band[:, round(writing_mm * s):round((writing_mm + 20) * s)] == 0).all()   # the writing kept
+
+
 def test_blank_printed_marks_whitens_the_border_band_and_the_label_only():
     region, label = Rect(10, 20, 50, 30), Rect(12, 21, 15, 4)          # mm; the label at 2..17 × 1..5 mm in the box
     crop = np.full((300, 500), 255, np.uint8)                          # 10 px per mm (254 dpi)
