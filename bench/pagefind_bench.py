@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             if out:
                 cv2.imwrite(str(out / f"photo{k + 1:03d}-{kind}.png"), gray)
     n = args.photos
-    print(f"{n} photos, seed {args.seed}{f', {args.cut:.0%} cut off one side' if args.cut else ''}: found {outcome['found']} ({outcome['found'] / n:.1%}), "
+    cut = f", {args.cut:.0%} cut off one side" if args.cut else ""
+    print(f"{n} photos, seed {args.seed}{cut}: found {outcome['found']} ({outcome['found'] / n:.1%}), "
           f"wrong {outcome['wrong']}, missed {outcome['missed']} (tolerance {args.tolerance:.0%} of the short side)")
     for bg in sorted(by_bg):
         c = by_bg[bg]

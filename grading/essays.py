@@ -10,8 +10,9 @@ full-text search.
   goes through ``omr.ocr.ocr_page`` (text layer of a born-digital PDF page, else OCR at full resolution); an
   essay box of a sheet is cropped upright at the OCR resolution (``crop_region``), its printed label and border
   lines painted white (``blank_printed_marks``: the text is only what the participant wrote) and read by
-  ``omr.ocr.ocr_image`` as an upright image (never turned: a box holding one line cannot show its direction). Only the parent writes, one essay per transaction, and only essays still pending: a
-  killed run resumes with what is pending and never writes an essay twice.
+  ``omr.ocr.ocr_image`` as an upright image (never turned: a box holding one line cannot show its direction).
+  Only the parent writes, one essay per transaction, and only essays still pending: a killed run resumes with
+  what is pending and never writes an essay twice.
 * ``find_duplicates``: ``grading.duplicates.find_near_duplicates`` over every essay read, the contest's question
   statements (``essays.json``) ignored; pairs stored once.
 * ``snippet``: a few words around the first hit, for ``omr search``.
