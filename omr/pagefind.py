@@ -20,7 +20,10 @@ visible pieces (Hough segments refitted on the edge pixels, the paper on their b
 sides are four of them whose normals turn by ~90° each; a side that is missing is searched between its
 neighbours' extensions as the segment along which the high-passed image steps up towards the paper, summed
 over its whole length (two parallels, a U, or an L whose fourth corner starts where a parallelogram puts it).
-The result is only taken when every side has that support, the shape is a sheet's and the text lies inside.
+The result is only taken when every side has that support, the shape is a sheet's, the text lies inside, no
+visible side runs on past a corner and no searched side runs along the frame's border or through the text (a sheet
+the photo cuts off must not be closed along some other edge: it is found with its corners outside the frame, or
+not at all).
 ``python -m bench.pagefind_bench`` measures the finder against the generator's true corners.
 """
 from __future__ import annotations
@@ -378,7 +381,8 @@ def _complete(small: np.ndarray, blur: np.ndarray, edges: np.ndarray, frame: flo
     """A sheet whose outline shows as two or three straight sides (an L, a U or two parallels): the missing
     sides are the segments between the visible ones' extensions along which the image steps up towards the
     paper (summed over the whole side, a step of a grey level or two shows). Accepted only when every side
-    has support, the quadrilateral is a plausible sheet and the text lies inside it."""
+    has support, the quadrilateral is a plausible sheet, the text lies inside it, the visible sides end at its
+    corners and no searched side follows the frame's border or crosses the text."""
     h, w = blur.shape
     short = min(h, w)
     lines = [ln for ln in _visible_lines(edges, blur, short) if ln.t1 - ln.t0 >= 0.15 * short][:8]
