@@ -561,6 +561,11 @@ def _motion_blur(page: np.ndarray, n: int = 512, *, strict: bool = True) -> tupl
     that is also out of focus leaves a shallower dip than the strokes (6262 p7: 11 px, 0.8 of the stroke dip's
     depth; sharp pages show such dips too, up to 0.72, hence only on a page that already read badly).
     """
+    return _smear_in(_cepstrum(page, n), strict=strict)
+
+
+def _cepstrum(page: np.ndarray, n: int = 512) -> np.ndarray | None:
+    """The centred cepstrum of the page's central n² square (n even, ≥ 128), or None for a smaller page."""
     h, w = page.shape
     n = min(n, h, w) // 2 * 2
     if n < 128:
@@ -570,7 +575,14 @@ def _motion_blur(page: np.ndarray, n: int = 512, *, strict: bool = True) -> tupl
     crop -= crop.mean()
     win = np.hanning(n).astype(np.float32)
     spec = np.abs(np.fft.rfft2(crop * win[:, None] * win[None, :]))
-    cep = np.fft.fftshift(np.fft.irfft2(np.log(spec + 1e-3), s=crop.shape))
+    return np.fft.fftshift(np.fft.irfft2(np.log(spec + 1e-3), s=crop.shape))
+
+
+def _smear_in(cep: np.ndarray | None, *, strict: bool = True) -> tuple[float, float] | None:
+    """``_motion_blur`` on a cepstrum from ``_cepstrum`` (both looks of a page share one)."""
+    if cep is None:
+        return None
+    n = cep.shape[0]
     yy, xx = np.mgrid[0:n, 0:n] - n // 2
     rad = np.hypot(xx, yy)
     reach = min(25, (n // 2 - 1) // 3)            # the dip's 3rd rahmonic must lie inside the square
@@ -816,10 +828,11 @@ def ocr_image(image: np.ndarray, options: OcrOptions = OcrOptions(), *, upright:
         if not timed_out2 and cover2 > cover:
             words, cover, threshold = words2, cover2, _RETRY_THRESHOLD
     # 5c. motion blur: the page is also read deconvolved, and the more confident reading kept
-    blur = _motion_blur(page) if _DEBLUR else None
+    cep = _cepstrum(page) if _DEBLUR else None
+    blur = _smear_in(cep)
     weak = False                   # found only by the second look: a smear only if deconvolving it reads better
-    if blur is None and _DEBLUR and words.mean_conf < _BLUR_RELIABLE_CONF:
-        blur = _motion_blur(page, strict=False)
+    if blur is None and words.mean_conf < _BLUR_RELIABLE_CONF:
+        blur = _smear_in(cep, strict=False)
         weak = blur is not None
     if blur is not None:
         length, angle = blur
