@@ -32,10 +32,13 @@ from omr.errors import BadArguments, OutputError
 from omr.records import Status
 
 from .batch import Contest
+from .cells import inert_frame, inert_sheet
 from .scoring import load_rubric, task_score_rows
 from .store import Store, flags, pages, scores, submissions
 
 ROSTER = "roster.csv"
+# exact numbers we computed, kept as text ("-1/3"): the only text cells not neutralised as formula-like
+EXACT_COLUMNS = ("total_exact", "essay_total_exact", "total 1", "total 2", "total 3", "final_exact")
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,12 +241,13 @@ def export(store: Store, contest: Contest, out: str | Path) -> list[Path]:
             with pd.ExcelWriter(out, engine="openpyxl") as xw:
                 for name, df in (("results", results), ("items", items), ("issues", issues), ("essays", essays)):
                     df.to_excel(xw, sheet_name=name, index=False, freeze_panes=(1, 0))
+                    inert_sheet(xw.sheets[name])
             return [out]
         items_path = out.with_name(out.stem + ".items.csv")
         issues_path = out.with_name(out.stem + ".issues.csv")
         essays_path = out.with_name(out.stem + ".essays.csv")
         for df, path in ((results, out), (items, items_path), (issues, issues_path), (essays, essays_path)):
-            df.to_csv(path, index=False, encoding="utf-8-sig")
+            inert_frame(df, EXACT_COLUMNS).to_csv(path, index=False, encoding="utf-8-sig")
         return [out, items_path, issues_path, essays_path]
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc}; choose a writable --out (and close the file if it is "

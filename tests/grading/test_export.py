@@ -5,6 +5,8 @@ import csv
 import io
 import json
 import math
+import re
+import zipfile
 from fractions import Fraction
 
 import openpyxl
@@ -16,7 +18,7 @@ from grading.cli import main
 from grading.export import competition_ranks, export
 from grading.store import Store
 from omr.errors import BadArguments, ExitCode
-from omr.records import Reject
+from omr.records import Flag, Reject, SheetFailure
 
 from grading_support import failure, qflag, reading, sha, small_layout_dict
 
@@ -141,3 +143,95 @@ def test_export_command_and_bad_output_name(tmp_path, contest, filled, sqlite_ur
         export(filled, contest, tmp_path / "r.ods")
     code = main(["export", "--contest", str(contest.folder), "--db", sqlite_url, "--out", str(tmp_path / "r.ods")])
     assert code == ExitCode.BAD_ARGS
+
+
+# -- text from outside is inert in the spreadsheets -------------------------------------------------------
+HOSTILE_ROSTER = [("000001", '=HYPERLINK("http://x","y")', "=1+1"), ("000002", "@SUM(A1)", "+1"),
+                  ("000003", "-1+2", "\uff1d1+1"), ("000004", "Lê Hoàng Yến", "10A2")]
+HOSTILE_SOURCE, HOSTILE_ID = "\t=evil.jpg", "+84 912"           # a file name; a participant id as read
+HOSTILE_MESSAGE, HOSTILE_REJECT = "=cmd|' /C calc'!A0", "-rejected.pdf"
+HOSTILE = {'=HYPERLINK("http://x","y")', "=1+1", "@SUM(A1)", "+1", "-1+2", "\uff1d1+1", HOSTILE_SOURCE, HOSTILE_ID,
+           HOSTILE_MESSAGE, HOSTILE_REJECT, "@no fiducials"}
+
+
+@pytest.fixture
+def hostile(tmp_path, sqlite_url):
+    """A graded contest whose roster, file names, ids as read and messages hold formulas; 000002 scores −2."""
+    folder = tmp_path / "contest"
+    folder.mkdir()
+    (folder / "layout.json").write_text(json.dumps(small_layout_dict(), ensure_ascii=False), encoding="utf-8")
+    (folder / "keys.json").write_text(json.dumps(KEYS, ensure_ascii=False), encoding="utf-8")
+    with (folder / "roster.csv").open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([("participant_id", "name", "unit"), *HOSTILE_ROSTER])
+    contest = load_contest(folder)
+    store = Store.open(sqlite_url)
+    for i, (pid, ans) in enumerate((("000001", "AAADEB"), ("000002", "BBBBBA"), ("000003", "AAADE-"))):
+        store.record_submission(f"scan{i}.jpg", sha(f"s{i}"), 100, [reading(f"scan{i}.jpg", 1, pid, "101", ans)],
+                                contest.keys)
+    flag = Flag(target="question", key="2", reason="ambiguous_mark", message=HOSTILE_MESSAGE, confidence=0.4)
+    store.record_submission(HOSTILE_SOURCE, sha("evil"), 100,
+                            [reading(HOSTILE_SOURCE, 1, HOSTILE_ID, "101", "AAADEB", (flag,))], contest.keys)
+    store.record_submission(HOSTILE_REJECT, sha("rej"), 10,
+                            [SheetFailure(HOSTILE_REJECT, None, Reject.CORRUPT, "@no fiducials")], contest.keys)
+    yield contest, store
+    store.close()
+
+
+def assert_inert_workbook(data: bytes) -> None:
+    """No formula anywhere; every text a string cell, the hostile ones quote-prefixed with their exact text;
+    names, units, sources and messages from outside all present; scores are numbers (−2 stays a number)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert not re.search(rb"<(\w+:)?f[ >/]", z.read(name)), name
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    texts = set()
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    assert cell.data_type == "s", (ws.title, cell.coordinate, cell.value)
+                    # "-2": the exact total we computed, also text in a string cell
+                    assert cell.quotePrefix == (cell.value in HOSTILE | {"-2"}), cell.value
+                    texts.add(cell.value)
+    assert HOSTILE <= texts
+    table = list(wb["results"].iter_rows(values_only=True))
+    head = table[0]
+    by = {row[head.index("participant_id")]: dict(zip(head, row)) for row in table[1:]}
+    assert (by["000001"]["name"], by["000001"]["unit"]) == ('=HYPERLINK("http://x","y")', "=1+1")
+    assert (by["000002"]["total"], by["000002"]["total_exact"]) == (-2, "-2")
+    assert by["000002"]["points 1"] == pytest.approx(-1 / 3) and by["000001"]["total"] == 6
+    assert by[HOSTILE_ID]["sources"] == HOSTILE_SOURCE
+    totals = [row[head.index("total")] for row in wb["results"].iter_rows(min_row=2)]
+    assert {c.data_type for c in totals if c.value is not None} == {"n"}
+    wb.close()
+
+
+def test_xlsx_export_keeps_text_from_outside_as_text(tmp_path, hostile, sqlite_url):
+    contest, _ = hostile
+    out = tmp_path / "results.xlsx"
+    code = main(["export", "--contest", str(contest.folder), "--db", sqlite_url, "--out", str(out)])
+    assert code == ExitCode.OK
+    assert_inert_workbook(out.read_bytes())
+
+
+def test_csv_export_quotes_formula_like_text_and_keeps_numbers(tmp_path, hostile, sqlite_url):
+    contest, _ = hostile
+    out = tmp_path / "results.csv"
+    code = main(["export", "--contest", str(contest.folder), "--db", sqlite_url, "--out", str(out)])
+    assert code == ExitCode.OK
+    read = lambda p: list(csv.DictReader(io.StringIO(p.read_text(encoding="utf-8-sig"))))
+    res = {r["participant_id"]: r for r in read(out)}
+    assert [(res[pid]["name"], res[pid]["unit"]) for pid, _, _ in HOSTILE_ROSTER] == [
+        ("'=HYPERLINK(\"http://x\",\"y\")", "'=1+1"), ("'@SUM(A1)", "'+1"), ("'-1+2", "'\uff1d1+1"),
+        ("Lê Hoàng Yến", "10A2")]
+    assert "+84 912" not in res and res["'+84 912"]["sources"] == "'\t=evil.jpg"
+    assert (res["000002"]["total"], res["000002"]["total_exact"]) == ("-2.0", "-2")     # computed: left as is
+    assert float(res["000002"]["points 1"]) == pytest.approx(-1 / 3)
+    issues = read(tmp_path / "results.issues.csv")
+    assert [(i["source"], i["participant"], i["message"]) for i in issues] == [
+        ("'\t=evil.jpg", "'+84 912", "'=cmd|' /C calc'!A0"), ("'-rejected.pdf", "", "'@no fiducials")]
+    for path in tmp_path.glob("results*.csv"):
+        for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))):
+            for value in row:
+                assert value.lstrip()[:1] not in set("=+@\t\r\uff1d\uff0b\uff0d\uff20"), value   # "-2" is ours

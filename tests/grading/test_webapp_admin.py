@@ -13,6 +13,7 @@ import io
 import os
 import re
 import warnings
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -164,6 +165,46 @@ def test_judges_get_403_on_admin_pages_and_exports(app_site):
 
 
 # -- exports ----------------------------------------------------------------------------------------------
+def test_admin_download_keeps_formulas_from_the_roster_and_file_names_inert(tmp_path):
+    contest = demo_contest(tmp_path / "contest")
+    with (contest / "roster.csv").open("w", newline="", encoding="utf-8-sig") as fh:
+        csv.writer(fh).writerows([("participant_id", "name", "unit"),
+                                  ("000101", '=HYPERLINK("http://x","y")', "=1+1"), ("000102", "@SUM(A1)", "-1+2")])
+    url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+    store = Store.open(url)
+    keys = load_keys(contest / "keys.json", load_layout(contest / "layout.json"))
+    _record(store, keys, "a.jpg", [faint_reading("a.jpg", "000101", ())])
+    store.record_submission("\t=b.jpg", hashlib.sha256(b"b").hexdigest(), 1000,      # a file name as sent
+                            [faint_reading("\t=b.jpg", "000102", ())], keys)
+    password = add_judge(store, "quantri", unit="Sở", role=Role.ADMIN)
+    with TestClient(create_app(store, load_layout(contest / "layout.json"), contest_dir=contest),
+                    follow_redirects=False) as c:
+        login_and_change_password(c, "quantri", password)
+        token = csrf(c.get("/admin").text)
+        xlsx = c.post("/admin/export/results.xlsx", data={"csrf": token})
+        got = list(csv.DictReader(io.StringIO(
+            c.post("/admin/export/results.csv", data={"csrf": token}).content.decode("utf-8-sig"))))
+    store.close()
+    assert xlsx.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(xlsx.content)) as z:
+        assert not any(b"<f>" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
+    ws = openpyxl.load_workbook(io.BytesIO(xlsx.content))["results"]
+    head = [c.value for c in ws[1]]
+    by = {row[0].value: {h: c for h, c in zip(head, row)} for row in ws.iter_rows(min_row=2)}
+    for pid, col, text in (("000101", "name", '=HYPERLINK("http://x","y")'), ("000101", "unit", "=1+1"),
+                           ("000102", "name", "@SUM(A1)"), ("000102", "unit", "-1+2"),
+                           ("000102", "sources", "\t=b.jpg")):
+        cell = by[pid][col]
+        assert (cell.value, cell.data_type) == (text, "s")
+    assert by["000101"]["name"].quotePrefix and by["000102"]["sources"].quotePrefix
+    assert not by["000101"]["sources"].quotePrefix                                  # /scans/a.jpg
+    assert by["000101"]["total"].data_type == "n" and by["000101"]["total"].value == 20
+    csv_by = {g["participant_id"]: g for g in got}
+    assert (csv_by["000101"]["name"], csv_by["000101"]["unit"]) == ("'=HYPERLINK(\"http://x\",\"y\")", "'=1+1")
+    assert (csv_by["000102"]["name"], csv_by["000102"]["unit"]) == ("'@SUM(A1)", "'-1+2")
+    assert csv_by["000102"]["sources"] == "'\t=b.jpg" and csv_by["000101"]["total"] == "20.0"
+
+
 def test_admin_downloads_xlsx_and_csv_with_vietnamese_intact_and_each_is_audited(app_site):
     c = app_site["c"]["quantri"]
     token = csrf(c.get("/admin").text)
