@@ -118,6 +118,9 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     s.add_argument("--secure-cookies", action="store_true",
                    help="mark the session and login cookies Secure (sent over HTTPS only): use it when the app is "
                         "served behind an HTTPS reverse proxy")
+    s.add_argument("--trusted-proxy", action="append", default=[], type=_proxy, metavar="ADDR",
+                   help="a reverse proxy (address or network, repeatable) whose X-Forwarded-For names the client "
+                        "for the login throttle; from anyone else that header is ignored")
 
     return {"judges": _cmd_judges, "review": _cmd_review, "grade": _cmd_grade, "status": _cmd_status, "flags": _cmd_flags, "resolve": _cmd_resolve,
             "rescore": _cmd_rescore, "export": _cmd_export, "annotate": _cmd_annotate, "demo": _cmd_demo, "ocr": _cmd_ocr,
@@ -455,6 +458,15 @@ def _cmd_judges(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _proxy(text: str) -> Any:
+    from grading.webapp.auth import parse_proxy
+
+    try:
+        return parse_proxy(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _cmd_review(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -464,7 +476,8 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
     contest = load_contest(args.contest)
     with Store.open(_db_url(args, must_exist=True)) as store:
-        app = create_app(store, contest.layout, contest_dir=contest.folder, secure_cookies=args.secure_cookies)
+        app = create_app(store, contest.layout, contest_dir=contest.folder, secure_cookies=args.secure_cookies,
+                         trusted_proxies=args.trusted_proxy)
         print(f"omr review: serving {store.url} on http://{args.host}:{args.port}/ (Ctrl-C stops)"
               + ("; cookies are Secure: open it through HTTPS" if args.secure_cookies else ""), file=sys.stderr)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)

@@ -25,6 +25,7 @@ from .store import Store, judges, web_sessions
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2 ** 14, 8, 1, 32
 SESSION_HOURS = 12
 MIN_PASSWORD = 10
+MAX_NAME = 64              # characters of a login, after ``normalise_name``
 
 
 class Role(enum.Enum):
@@ -83,11 +84,17 @@ def _judge(row: sa.Row) -> Judge:
     return Judge(id=row.id, name=row.name, unit=row.unit, role=Role(row.role), must_change=bool(row.must_change))
 
 
+def normalise_name(name: str) -> str:
+    """A login as accounts are created, looked up and throttled under: surrounding spaces off, case kept
+    (``J1`` and ``j1`` are two accounts)."""
+    return name.strip()
+
+
 def add_judge(store: Store, name: str, *, unit: str, role: Role = Role.JUDGE) -> str:
     """Create an account; returns its one-time password (only its hash is stored)."""
-    name, unit = name.strip(), unit.strip()
-    if not name or any(c.isspace() for c in name) or len(name) > 64:
-        raise BadArguments(f"{name!r} is not a login: use one word without spaces (at most 64 characters)")
+    name, unit = normalise_name(name), unit.strip()
+    if not name or any(c.isspace() for c in name) or len(name) > MAX_NAME:
+        raise BadArguments(f"{name!r} is not a login: use one word without spaces (at most {MAX_NAME} characters)")
     if not unit:
         raise BadArguments("give the judge's unit (--unit)")
     password = secrets.token_urlsafe(12)
@@ -106,9 +113,13 @@ def list_judges(store: Store) -> list[Judge]:
 
 
 def authenticate(store: Store, name: str, password: str) -> Judge | None:
-    """The judge when the password is right, else ``None`` (the same work either way)."""
+    """The judge when the password is right, else ``None`` (the same work either way). A name longer than any
+    login can be is refused before the store is asked."""
+    name = normalise_name(name)
+    if len(name) > MAX_NAME:
+        return None
     with store.read_tx("check a password") as conn:
-        row = conn.execute(sa.select(judges).where(judges.c.name == name.strip())).first()
+        row = conn.execute(sa.select(judges).where(judges.c.name == name)).first()
     if row is None:
         verify_password(password, hash_password("x"))     # spend the same time: no account probing by timing
         return None

@@ -7,7 +7,7 @@ re-scores the page and audits before/after) and the browser moves on to the next
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,8 @@ from omr.layout import Layout
 
 from .. import judges as J
 from ..store import ESSAY, AlreadyDecided, Store, flags, pages, scores, submissions
-from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, LoginThrottle, same_token
+from .auth import (LOGIN_CSRF_COOKIE, SESSION_COOKIE, IPNetwork, LoginThrottle, client_address, parse_proxy,
+                   same_token)
 from .images import PictureError, page_canvas, png, question_picture
 from . import admin_web, essays_web
 from .crop_cache import CropCache
@@ -72,13 +73,19 @@ class Web:
 
 
 def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None = None,
-               throttle: LoginThrottle | None = None, secure_cookies: bool = False) -> FastAPI:
+               throttle: LoginThrottle | None = None, secure_cookies: bool = False,
+               trusted_proxies: Iterable[str | IPNetwork] = ()) -> FastAPI:
     """The app over an open store and the contest's layout (for cropping questions) and folder (rubric,
-    roster)."""
+    roster). ``trusted_proxies`` (addresses or networks) are the reverse proxies whose ``X-Forwarded-For`` names
+    the client for the login throttle; from anyone else that header is ignored."""
     app = FastAPI(title="Chấm thi – giám khảo", docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    throttle = throttle or LoginThrottle()
+    throttle = LoginThrottle() if throttle is None else throttle
+    try:
+        proxies = tuple(p if isinstance(p, IPNetwork) else parse_proxy(p) for p in trusted_proxies)
+    except ValueError as e:
+        raise BadArguments(f"trusted proxy: {e}") from None
 
     def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         resp = templates.TemplateResponse(request, name, ctx, status_code=status)
@@ -143,7 +150,7 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
         if not same_token(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
             return render(request, "error.html", 403, title="Không được phép",
                           message="Phiên đăng nhập đã hết hạn. Hãy tải lại trang đăng nhập.", judge=None)
-        ip = request.client.host if request.client else "?"
+        ip = client_address(request, proxies)
         wait = throttle.retry_after(username, ip)
         if wait:
             resp = login_page(request, 429, f"Sai mật khẩu quá nhiều lần. Hãy thử lại sau {wait} giây.")

@@ -45,7 +45,7 @@ def test_login_throttle_refuses_after_five_failures_for_sixty_seconds():
     t = LoginThrottle(limit=5, window=60, clock=lambda: now[0])
     for _ in range(5):
         assert t.retry_after("gk1", "10.0.0.1") == 0
-        t.failed("GK1", "10.0.0.1")
+        t.failed(" gk1 ", "10.0.0.1")                    # the name as the account lookup sees it
     assert t.retry_after("gk1", "10.0.0.1") == 60
     assert t.retry_after("gk1", "10.0.0.2") == 0          # per username AND address
     now[0] += 59.5
