@@ -15,15 +15,14 @@ import architecture as arch
 STILL_IN_CYCLES: set[frozenset[str]] = {
     frozenset({"grading.batch", "grading.essays"}),
     frozenset({"grading.cli", "grading.demo"}),
-    frozenset({"grading.webapp.admin_web", "grading.webapp.app", "grading.webapp.essays_web"}),
 }
 STILL_UPWARD = {("omr.cli", "samples.generator")}
 STILL_SPEAKING_SQL = {"grading.annotate", "grading.batch", "grading.export", "grading.judges", "grading.progress",
-                      "grading.scoring", "grading.store", "grading.webapp.app", "grading.webapp.images"}
+                      "grading.scoring", "grading.store", "grading.webapp.images"}
 STILL_LONG_MODULES = {"grading.scoring", "grading.store", "omr.load", "omr.ocr"}
 STILL_LONG_FUNCTIONS = {
     ("grading.batch", "grade"), ("grading.cli", "register"), ("grading.keys", "keys_from_dict"),
-    ("grading.store", "sync_tasks"), ("grading.webapp.app", "create_app"), ("grading.webapp.essays_web", "register"),
+    ("grading.store", "sync_tasks"),
     ("omr.layout", "layout_from_dict"), ("omr.ocr", "ocr_image"), ("omr.pagefind", "_complete"),
     ("samples.degrade", "photograph"),
 }

@@ -5,19 +5,17 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from .. import judges as J
 from .. import progress
-from ..store import audit
+from ..batch import load_contest
+from ..db import audit
+from ..export import export
 from . import essays_web
-from .roster import Roster
-
-if TYPE_CHECKING:
-    from .app import Web
+from .deps import admin, csrf_admin, not_found, render, state
 
 COUNT_LABELS = (("submissions", "Tệp bài làm"), ("submissions_ok", "Tệp đã chấm xong"),
                 ("submissions_flagged", "Tệp cần xem lại"), ("submissions_rejected", "Tệp bị loại"),
@@ -41,45 +39,41 @@ def local_time(t: datetime) -> str:
     return t.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
 
 
-def register(app: FastAPI, web: Web) -> None:
-    roster = Roster(web.contest_dir)
+router = APIRouter()
 
-    @app.get("/admin", response_class=HTMLResponse)
-    def get_admin(request: Request, s: J.Session = Depends(web.admin)) -> Response:
-        counts = web.store.counts()
-        rows = [(label, counts.get(k, 0)) for k, label in COUNT_LABELS]
-        r = roster.current()
-        units = progress.unit_progress(web.store, r.index.unit_of if r.index else None)
-        activity = progress.judge_activity(web.store)
-        accounts = J.list_judges(web.store)
-        names = {j.name for j in accounts}
-        others = sorted((a for who, a in activity.items() if who not in names), key=lambda a: a.who)
-        essays = essays_web.admin_counts(web.store, web.rubric)
-        return web.render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows, units=units,
-                          essays=essays,
-                          unit_total=progress.total(units), judges=accounts, activity=activity, others=others,
-                          local_time=local_time, exports=[(name, v[2]) for name, v in EXPORTS.items()],
-                          roster_problem=r.problem, has_roster=r.index is not None,
-                          can_export=web.contest_dir is not None)
 
-    @app.post("/admin/export/{name}")
-    def post_export(request: Request, name: str, s: J.Session = Depends(web.csrf_ok(web.admin))) -> Response:
-        from ..batch import load_contest
-        from ..export import export
+@router.get("/admin", response_class=HTMLResponse)
+def get_admin(request: Request, s: J.Session = Depends(admin)) -> Response:
+    web = state(request)
+    counts = web.store.counts()
+    rows = [(label, counts.get(k, 0)) for k, label in COUNT_LABELS]
+    r = web.roster.current()
+    units = progress.unit_progress(web.store, r.index.unit_of if r.index else None)
+    activity = progress.judge_activity(web.store)
+    accounts = J.list_judges(web.store)
+    names = {j.name for j in accounts}
+    others = sorted((a for who, a in activity.items() if who not in names), key=lambda a: a.who)
+    essays = essays_web.admin_counts(web.store, web.rubric)
+    return render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows, units=units, essays=essays,
+                  unit_total=progress.total(units), judges=accounts, activity=activity, others=others,
+                  local_time=local_time, exports=[(name, v[2]) for name, v in EXPORTS.items()],
+                  roster_problem=r.problem, has_roster=r.index is not None, can_export=web.contest_dir is not None)
 
-        if name not in EXPORTS or web.contest_dir is None:
-            return web.render(request, "error.html", 404, title="Không tìm thấy", judge=s.judge, csrf=s.csrf_token,
-                              message=f"Không có bản xuất «{name}».")
-        asked, media, _ = EXPORTS[name]
-        contest = load_contest(web.contest_dir)
-        with tempfile.TemporaryDirectory(prefix="omr-export-") as tmp:
-            export(web.store, contest, Path(tmp) / asked)
-            data = (Path(tmp) / name).read_bytes()
-        now = datetime.now(timezone.utc)
-        with web.store.write_tx("audit an export") as conn:
-            conn.execute(audit.insert().values(at=now, who=s.judge.name, action="export", target=name, before=None,
-                                               after={"bytes": len(data), "via": "web"}))
-        stem, _, ext = name.partition(".")
-        filename = f"{stem}-{now.astimezone(VIETNAM):%Y%m%d-%H%M}.{ext}"
-        return Response(data, media_type=media, headers={
-            "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+@router.post("/admin/export/{name}")
+def post_export(request: Request, name: str, s: J.Session = Depends(csrf_admin)) -> Response:
+    web = state(request)
+    if name not in EXPORTS or web.contest_dir is None:
+        return not_found(request, s, f"Không có bản xuất «{name}».")
+    asked, media, _ = EXPORTS[name]
+    contest = load_contest(web.contest_dir)
+    with tempfile.TemporaryDirectory(prefix="omr-export-") as tmp:
+        export(web.store, contest, Path(tmp) / asked)
+        data = (Path(tmp) / name).read_bytes()
+    now = datetime.now(timezone.utc)
+    audit.record(web.store, at=now, who=s.judge.name, action="export", target=name,
+                 after={"bytes": len(data), "via": "web"})
+    stem, _, ext = name.partition(".")
+    filename = f"{stem}-{now.astimezone(VIETNAM):%Y%m%d-%H%M}.{ext}"
+    return Response(data, media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

@@ -10,19 +10,20 @@ roster (``DIR/roster.csv``), when there is one, is copied into the store then, s
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from omr.sheet import read_roster
+
 from .. import judges as J
 from .. import scoring as S
+from ..store import Store
+from .deps import Forbidden, WebState, admin, csrf_admin, csrf_ready, picture, ready, render, state
 from .images import essay_picture, png
-
-if TYPE_CHECKING:
-    from ..store import Store
-    from .app import Web
 
 ROSTER = "roster.csv"
 ADMIN_PAGE_SIZE = 50
@@ -51,133 +52,151 @@ def _marked(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
     return out
 
 
-def register(app: FastAPI, web: Web) -> None:
-    store = web.store
-    rubric = S.load_rubric(web.contest_dir) if web.contest_dir else None
-    web.rubric = rubric            # read once at start: the judging and every count use the same rubric
+def setup(web: WebState) -> None:
+    """Read the rubric once (the judging and every count use the same one) and copy the roster into the store,
+    when there is one, so that essay units follow it."""
+    web.rubric = S.load_rubric(web.contest_dir) if web.contest_dir else None
     if web.contest_dir and (web.contest_dir / ROSTER).is_file():
-        from omr.sheet import read_roster
+        S.import_roster(web.store, read_roster(web.contest_dir / ROSTER))
 
-        S.import_roster(store, read_roster(web.contest_dir / ROSTER))
 
-    def own(aid: int, s: J.Session) -> dict[str, Any]:
-        """The assignment if it is the judge's own (or the viewer is an admin); 403 otherwise."""
-        a = S.assignment(store, aid)
-        if a is None or (a["judge_id"] != s.judge.id and s.judge.role is not J.Role.ADMIN):
-            raise web.forbidden("Bài này không được giao cho bạn.")
-        return a
+router = APIRouter()
 
-    def essay_page(request: Request, s: J.Session, a: dict[str, Any], status: int = 200,
-                   errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> HTMLResponse:
-        question = rubric.question(a["question"]) if rubric else None
-        mine = a["judge_id"] == s.judge.id
-        own_points = {k: S.show_points(v) for k, v in (a["points"] or {}).items()} if mine else {}
-        return web.render(request, "essay.html", status, judge=s.judge, csrf=s.csrf_token, a=a, question=question,
-                          errors=errors or {}, values=values or {}, mine=mine, own_points=own_points,
-                          own_total=S.show_points(a["total"]) if mine and a["total"] else "", show=S.show_points)
 
-    @app.get("/essays", response_class=HTMLResponse)
-    def get_essays(request: Request, done: int | None = None, none: int = 0,
-                   s: J.Session = Depends(web.ready)) -> Response:
-        work = S.my_assignments(store, s.judge.id)
-        done_row = None
-        if done is not None:
-            d = S.assignment(store, done)
-            if d is not None and d["judge_id"] == s.judge.id and d["state"] == S.SCORED:
-                done_row = {"anon_code": d["anon_code"], "total": S.show_points(d["total"])}
-        return web.render(request, "essays.html", judge=s.judge, csrf=s.csrf_token, work=work, done=done_row,
-                          none=bool(none), rubric=rubric, show=S.show_points)
+def own(store: Store, aid: int, s: J.Session) -> dict[str, Any]:
+    """The assignment if it is the judge's own (or the viewer is an admin); 403 otherwise."""
+    a = S.assignment(store, aid)
+    if a is None or (a["judge_id"] != s.judge.id and s.judge.role is not J.Role.ADMIN):
+        raise Forbidden("Bài này không được giao cho bạn.")
+    return a
 
-    @app.post("/essays/next")
-    async def post_next(request: Request, s: J.Session = Depends(web.csrf_ok(web.ready))) -> Response:
-        # store work (locks, a SQLite writer waiting for `omr grade`) runs in a worker thread, never on the event
-        # loop, so other judges' pages are served meanwhile; the same for scoring and reassigning below
-        taken = await run_in_threadpool(S.take_next, store, s.judge.id, rubric)
-        if taken is None:
-            return RedirectResponse("/essays?none=1", status_code=303)
-        return RedirectResponse(f"/essays/{taken.assignment_id}", status_code=303)
 
-    @app.get("/essays/{aid}", response_class=HTMLResponse)
-    def get_essay(request: Request, aid: int, s: J.Session = Depends(web.ready)) -> Response:
-        return essay_page(request, s, own(aid, s))
+def essay_page(request: Request, s: J.Session, a: dict[str, Any], status: int = 200,
+               errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> HTMLResponse:
+    rubric = state(request).rubric
+    question = rubric.question(a["question"]) if rubric else None
+    mine = a["judge_id"] == s.judge.id
+    own_points = {k: S.show_points(v) for k, v in (a["points"] or {}).items()} if mine else {}
+    return render(request, "essay.html", status, judge=s.judge, csrf=s.csrf_token, a=a, question=question,
+                  errors=errors or {}, values=values or {}, mine=mine, own_points=own_points,
+                  own_total=S.show_points(a["total"]) if mine and a["total"] else "", show=S.show_points)
 
-    @app.post("/essays/{aid}/score")
-    async def post_score(request: Request, aid: int, s: J.Session = Depends(web.csrf_ok(web.ready))) -> Response:
-        form = await request.form()
-        return await run_in_threadpool(score, request, aid, s, form)
 
-    def score(request: Request, aid: int, s: J.Session, form: Any) -> Response:
-        a = S.assignment(store, aid)
-        if a is None or a["judge_id"] != s.judge.id:
-            raise web.forbidden("Bài này không được giao cho bạn.")
-        question = rubric.question(a["question"]) if rubric else None
-        ids = [c.id for c in question.criteria] if question else []
-        values = {k: str(form.get(k, "")) for k in ids}
-        try:
-            S.submit_score(store, aid, s.judge.id, values, rubric)
-        except S.ScoreProblems as exc:
-            return essay_page(request, s, a, 400, errors=exc.problems, values=values)
-        except S.ScoringError as exc:
-            return essay_page(request, s, S.assignment(store, aid) or a, 409, errors={"_": str(exc)}, values=values)
-        return RedirectResponse(f"/essays?done={aid}", status_code=303)
+@router.get("/essays", response_class=HTMLResponse)
+def get_essays(request: Request, done: int | None = None, none: int = 0, s: J.Session = Depends(ready)) -> Response:
+    web = state(request)
+    work = S.my_assignments(web.store, s.judge.id)
+    done_row = None
+    if done is not None:
+        d = S.assignment(web.store, done)
+        if d is not None and d["judge_id"] == s.judge.id and d["state"] == S.SCORED:
+            done_row = {"anon_code": d["anon_code"], "total": S.show_points(d["total"])}
+    return render(request, "essays.html", judge=s.judge, csrf=s.csrf_token, work=work, done=done_row,
+                  none=bool(none), rubric=web.rubric, show=S.show_points)
 
-    @app.get("/essays/{aid}/pages/{n}.png")
-    def get_essay_picture(aid: int, n: int, s: J.Session = Depends(web.ready)) -> Response:
-        a = own(aid, s)
-        if not 1 <= n <= len(a["essays"]):
-            return Response(status_code=404)
-        essay_id = a["essays"][n - 1]["id"]
-        return web.picture(lambda: png(essay_picture(store, web.layout, essay_id)))
 
-    @app.get("/essays/{aid}/duplicates/{pair_id}", response_class=HTMLResponse)
-    def get_duplicate(request: Request, aid: int, pair_id: int, s: J.Session = Depends(web.ready)) -> Response:
-        a = own(aid, s)
-        d = S.duplicate_pair(store, pair_id)
-        mine_ids = {e["id"] for e in a["essays"]}
-        if d is None or not ({d["essay_a"], d["essay_b"]} & mine_ids):
-            raise web.forbidden("Cặp bài này không liên quan đến bài của bạn.")
-        left_is_a = d["essay_a"] in mine_ids
-        spans_a = [(p["a_start"], p["a_end"]) for p in d["passages"]]
-        spans_b = [(p["b_start"], p["b_end"]) for p in d["passages"]]
-        sides = [(d["code_a"], _marked(d["text_a"], spans_a)), (d["code_b"], _marked(d["text_b"], spans_b))]
-        if not left_is_a:
-            sides.reverse()
-        return web.render(request, "duplicate.html", judge=s.judge, csrf=s.csrf_token, a=a, d=d, sides=sides)
+@router.post("/essays/next")
+async def post_next(request: Request, s: J.Session = Depends(csrf_ready)) -> Response:
+    # store work (locks, a SQLite writer waiting for `omr grade`) runs in a worker thread, never on the event
+    # loop, so other judges' pages are served meanwhile; the same for scoring and reassigning below
+    web = state(request)
+    taken = await run_in_threadpool(S.take_next, web.store, s.judge.id, web.rubric)
+    if taken is None:
+        return RedirectResponse("/essays?none=1", status_code=303)
+    return RedirectResponse(f"/essays/{taken.assignment_id}", status_code=303)
 
-    # -- admins ------------------------------------------------------------------------------------------------
-    def admin_page(request: Request, s: J.Session, status: int = 200, error: str = "", notice: str = "",
-                   page: int = 1) -> HTMLResponse:
-        page = max(1, page)
-        rows, n_open = S.open_assignments(store, limit=ADMIN_PAGE_SIZE, offset=(page - 1) * ADMIN_PAGE_SIZE)
-        return web.render(request, "admin_essays.html", status, judge=s.judge, csrf=s.csrf_token,
-                          counts=S.task_counts(store, rubric).rows(), progress=S.judge_progress(store),
-                          rows=rows, n_open=n_open, page=page, n_pages=max(1, -(-n_open // ADMIN_PAGE_SIZE)),
-                          judges=J.list_judges(store), error=error, notice=notice, rubric=rubric)
 
-    @app.get("/admin/essays", response_class=HTMLResponse)
-    def get_admin_essays(request: Request, page: int = 1, notice: str = "",
-                         s: J.Session = Depends(web.admin)) -> Response:
-        return admin_page(request, s, notice=notice, page=page)
+@router.get("/essays/{aid}", response_class=HTMLResponse)
+def get_essay(request: Request, aid: int, s: J.Session = Depends(ready)) -> Response:
+    return essay_page(request, s, own(state(request).store, aid, s))
 
-    @app.post("/admin/essays/assignments/{aid}")
-    async def post_reassign(request: Request, aid: int, s: J.Session = Depends(web.csrf_ok(web.admin))) -> Response:
-        form = await request.form()
-        return await run_in_threadpool(reassign, request, aid, s, form)
 
-    def reassign(request: Request, aid: int, s: J.Session, form: Any) -> Response:
-        action = str(form.get("action", ""))
-        target = str(form.get("judge_id", "")).strip()
-        try:
-            if action == "release":
-                S.reassign(store, aid, None, who=s.judge.name)
-                notice = f"Đã thu hồi phân công {aid} về hàng chờ."
-            elif action == "move" and target.isdigit():
-                S.reassign(store, aid, int(target), who=s.judge.name)
-                notice = f"Đã chuyển phân công {aid}."
-            else:
-                return admin_page(request, s, 400, error="Hãy chọn giám khảo nhận bài, hoặc bấm «Thu hồi».")
-        except S.ScoringError as exc:
-            return admin_page(request, s, 409, error=str(exc))
-        from urllib.parse import quote
+@router.post("/essays/{aid}/score")
+async def post_score(request: Request, aid: int, s: J.Session = Depends(csrf_ready)) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(score, request, aid, s, form)
 
-        return RedirectResponse(f"/admin/essays?notice={quote(notice)}", status_code=303)
+
+def score(request: Request, aid: int, s: J.Session, form: Any) -> Response:
+    web = state(request)
+    a = S.assignment(web.store, aid)
+    if a is None or a["judge_id"] != s.judge.id:
+        raise Forbidden("Bài này không được giao cho bạn.")
+    question = web.rubric.question(a["question"]) if web.rubric else None
+    ids = [c.id for c in question.criteria] if question else []
+    values = {k: str(form.get(k, "")) for k in ids}
+    try:
+        S.submit_score(web.store, aid, s.judge.id, values, web.rubric)
+    except S.ScoreProblems as exc:
+        return essay_page(request, s, a, 400, errors=exc.problems, values=values)
+    except S.ScoringError as exc:
+        return essay_page(request, s, S.assignment(web.store, aid) or a, 409, errors={"_": str(exc)}, values=values)
+    return RedirectResponse(f"/essays?done={aid}", status_code=303)
+
+
+@router.get("/essays/{aid}/pages/{n}.png")
+def get_essay_picture(request: Request, aid: int, n: int, s: J.Session = Depends(ready)) -> Response:
+    web = state(request)
+    a = own(web.store, aid, s)
+    if not 1 <= n <= len(a["essays"]):
+        return Response(status_code=404)
+    essay_id = a["essays"][n - 1]["id"]
+    return picture(lambda: png(essay_picture(web.store, web.layout, essay_id)))
+
+
+@router.get("/essays/{aid}/duplicates/{pair_id}", response_class=HTMLResponse)
+def get_duplicate(request: Request, aid: int, pair_id: int, s: J.Session = Depends(ready)) -> Response:
+    store = state(request).store
+    a = own(store, aid, s)
+    d = S.duplicate_pair(store, pair_id)
+    mine_ids = {e["id"] for e in a["essays"]}
+    if d is None or not ({d["essay_a"], d["essay_b"]} & mine_ids):
+        raise Forbidden("Cặp bài này không liên quan đến bài của bạn.")
+    left_is_a = d["essay_a"] in mine_ids
+    spans_a = [(p["a_start"], p["a_end"]) for p in d["passages"]]
+    spans_b = [(p["b_start"], p["b_end"]) for p in d["passages"]]
+    sides = [(d["code_a"], _marked(d["text_a"], spans_a)), (d["code_b"], _marked(d["text_b"], spans_b))]
+    if not left_is_a:
+        sides.reverse()
+    return render(request, "duplicate.html", judge=s.judge, csrf=s.csrf_token, a=a, d=d, sides=sides)
+
+
+# -- admins ------------------------------------------------------------------------------------------------
+def admin_page(request: Request, s: J.Session, status: int = 200, error: str = "", notice: str = "",
+               page: int = 1) -> HTMLResponse:
+    web = state(request)
+    page = max(1, page)
+    rows, n_open = S.open_assignments(web.store, limit=ADMIN_PAGE_SIZE, offset=(page - 1) * ADMIN_PAGE_SIZE)
+    return render(request, "admin_essays.html", status, judge=s.judge, csrf=s.csrf_token,
+                  counts=S.task_counts(web.store, web.rubric).rows(), progress=S.judge_progress(web.store),
+                  rows=rows, n_open=n_open, page=page, n_pages=max(1, -(-n_open // ADMIN_PAGE_SIZE)),
+                  judges=J.list_judges(web.store), error=error, notice=notice, rubric=web.rubric)
+
+
+@router.get("/admin/essays", response_class=HTMLResponse)
+def get_admin_essays(request: Request, page: int = 1, notice: str = "", s: J.Session = Depends(admin)) -> Response:
+    return admin_page(request, s, notice=notice, page=page)
+
+
+@router.post("/admin/essays/assignments/{aid}")
+async def post_reassign(request: Request, aid: int, s: J.Session = Depends(csrf_admin)) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(reassign, request, aid, s, form)
+
+
+def reassign(request: Request, aid: int, s: J.Session, form: Any) -> Response:
+    store = state(request).store
+    action = str(form.get("action", ""))
+    target = str(form.get("judge_id", "")).strip()
+    try:
+        if action == "release":
+            S.reassign(store, aid, None, who=s.judge.name)
+            notice = f"Đã thu hồi phân công {aid} về hàng chờ."
+        elif action == "move" and target.isdigit():
+            S.reassign(store, aid, int(target), who=s.judge.name)
+            notice = f"Đã chuyển phân công {aid}."
+        else:
+            return admin_page(request, s, 400, error="Hãy chọn giám khảo nhận bài, hoặc bấm «Thu hồi».")
+    except S.ScoringError as exc:
+        return admin_page(request, s, 409, error=str(exc))
+    return RedirectResponse(f"/admin/essays?notice={quote(notice)}", status_code=303)

@@ -20,7 +20,7 @@ from grading.store import SCHEMA_VERSION, Store
 from grading.webapp.auth import LoginThrottle
 from grading_support import DEMO, omr
 from tests.conftest import rasterise
-from web_support import CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, csrf, live_server, login, rows
+from web_support import CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, csrf, live_server, login, rows, wait_until
 from omr.errors import BadArguments, ExitCode
 from omr.layout import GroupKind
 from omr.sheet import Participant, render_sheets
@@ -208,7 +208,7 @@ def test_judge_resolves_the_flag_with_the_keyboard_in_chromium(site, tmp_path):
             assert "1 cờ đang mở" in page.inner_text("h1")
             page.click(f"a[href='/flags/{fid}']")
             page.wait_for_url(f"**/flags/{fid}")
-            page.wait_for_function("document.getElementById('crop').complete && "
+            wait_until(page, "document.getElementById('crop').complete && "
                                    "document.getElementById('crop').naturalWidth > 100")
             assert page.inner_text("#score") == "99/5"
             whole = page.request.get(site["base"] + page.get_attribute("#whole-page", "href"))

@@ -37,7 +37,7 @@ from omr.layout import load_layout
 from omr.records import Reject, SheetFailure
 from omr.sheet import Participant
 from web_support import (CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, csrf, demo_answers, demo_contest, faint_reading,
-                         live_server, login_and_change_password, record_faint_sheets, rows)
+                         live_server, login_and_change_password, record_faint_sheets, rows, wait_until)
 
 SHOTS_ENV = os.environ.get("OMR_SCREENSHOTS")
 ROSTER = [("000101", "Nguyễn Văn An", "Phường Phúc Xá"), ("000102", "Trần Thị Bình", "Phường Phúc Xá"),
@@ -425,7 +425,7 @@ def test_in_chromium_a_judge_finds_the_participant_by_name_and_picking_resolves(
             page.goto(f"{base}/flags/{fid}")
             page.wait_for_selector("#roster-q:focus")
             page.keyboard.type("nguyen van")
-            page.wait_for_function("document.querySelectorAll('#roster-results button').length === 2")
+            wait_until(page, "document.querySelectorAll('#roster-results button').length === 2")
             assert page.inner_text("#roster-count") == "Tìm thấy 2 thí sinh."
             assert page.inner_text("#roster-results").splitlines()[1] == "000103 Nguyễn Văn Bảo — Xã Đông Anh"
             page.keyboard.press("ArrowDown")

@@ -26,7 +26,7 @@ from grading_support import DEMO, db_rows, failure, omr, reading, sha
 from omr.errors import ExitCode
 from omr.ocr import OcrResult
 from test_essays import COPIED, ESSAY_1, images_pdf, typed_page
-from web_support import CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, csrf, live_server, login_and_change_password
+from web_support import CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, csrf, live_server, login_and_change_password, wait_until
 
 SHOTS_ENV = os.environ.get("OMR_SCREENSHOTS")
 PEOPLE = [("000301", "Nguyễn Văn Khoa", "Quận Ba Đình", "ba-dinh_nguyen-van-khoa.pdf"),
@@ -145,7 +145,7 @@ def test_two_judges_score_a_dispute_goes_to_a_third_and_the_export_has_it(site, 
             assert db_rows(url, f"SELECT task_id, judge_id IS NOT NULL, round FROM essay_assignments "
                                 f"WHERE id = {aid1}") == [(t1, 1, 1)]
             for n in (1, 2):
-                page.wait_for_function(f"document.querySelector('#page-{n} img').complete && "
+                wait_until(page, f"document.querySelector('#page-{n} img').complete && "
                                        f"document.querySelector('#page-{n} img').naturalWidth > 500")
             html = page.content()
             assert_blind(html)

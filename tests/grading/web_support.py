@@ -154,3 +154,13 @@ def record_faint_sheets(store: Store, contest: Path, n: int, faint: tuple[str, .
         return [int(r[0]) for r in conn.execute(sa.text(
             "SELECT f.id FROM flags f JOIN pages p ON p.id = f.page_id WHERE p.participant >= :a "
             "AND p.participant <= :b ORDER BY f.id"), {"a": f"{start + 1:06d}", "b": f"{start + n:06d}"})]
+
+
+def wait_until(page, js: str, timeout: float = 15.0) -> None:
+    """Wait until the expression ``js`` is true in the page. The app's Content-Security-Policy forbids eval, which
+    Playwright's ``wait_for_function`` uses; ``evaluate`` goes through the DevTools protocol and is allowed."""
+    end = time.monotonic() + timeout
+    while not page.evaluate(f"() => Boolean({js})"):
+        if time.monotonic() > end:
+            raise AssertionError(f"not true after {timeout} s in {page.url}: {js}")
+        page.wait_for_timeout(50)

@@ -1,0 +1,135 @@
+"""What every page of the web app shares: the app's state (store, contest, rubric, roster, throttle), page
+rendering, and the access dependencies — a session, a judge whose password is changed, an admin, a valid CSRF
+token — with the exceptions that turn into the login redirect or a 403 page.
+
+Routers reach the state through ``request.app.state.web`` (``state(request)``); nothing here is global.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from omr.layout import Layout
+
+from .. import judges as J
+from ..store import Store
+from .auth import SESSION_COOKIE, IPNetwork, LoginThrottle, same_token
+from .images import PictureError
+from .roster import Roster
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class WebState:
+    """One app's state: set up by ``create_app``, read by the routers."""
+    store: Store
+    layout: Layout
+    contest_dir: Path | None
+    templates: Jinja2Templates
+    throttle: LoginThrottle
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    secure_cookies: bool = False
+    rubric: Any = None            # the essay rubric (grading.scoring.Rubric), read once when the app starts
+    crops: Any = None             # flag pictures drawn ahead (flags_web.crop_cache)
+    roster: Roster = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.roster = Roster(self.contest_dir)
+
+
+class LoginRequired(Exception):
+    pass
+
+
+class PasswordChangeRequired(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    def __init__(self, message: str):
+        self.message = message
+
+
+def state(request: Request) -> WebState:
+    return request.app.state.web
+
+
+def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    resp = state(request).templates.TemplateResponse(request, name, ctx, status_code=status)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def not_found(request: Request, s: J.Session | None, message: str) -> HTMLResponse:
+    return render(request, "error.html", 404, title="Không tìm thấy", judge=s.judge if s else None,
+                  csrf=s.csrf_token if s else "", message=message)
+
+
+def session(request: Request) -> J.Session:
+    s = J.session_for(state(request).store, request.cookies.get(SESSION_COOKIE))
+    if s is None:
+        raise LoginRequired()
+    return s
+
+
+def ready(s: J.Session = Depends(session)) -> J.Session:
+    """A logged-in judge whose one-time password is changed."""
+    if s.judge.must_change:
+        raise PasswordChangeRequired()
+    return s
+
+
+def admin(s: J.Session = Depends(ready)) -> J.Session:
+    if s.judge.role is not J.Role.ADMIN:
+        raise Forbidden("Trang này chỉ dành cho quản trị viên.")
+    return s
+
+
+async def check_csrf(request: Request, s: J.Session) -> None:
+    form = await request.form()
+    if not same_token(form.get("csrf"), s.csrf_token):     # type: ignore[arg-type]
+        raise Forbidden("Thiếu hoặc sai mã chống giả mạo (CSRF). Hãy tải lại trang rồi thử lại.")
+
+
+def csrf_ok(session_dep: Callable[..., J.Session]) -> Callable[..., Any]:
+    """``session_dep`` plus a valid CSRF token in the POSTed form (else 403)."""
+    async def dep(request: Request, s: J.Session = Depends(session_dep)) -> J.Session:
+        await check_csrf(request, s)
+        return s
+    return dep
+
+
+csrf_session = csrf_ok(session)
+csrf_ready = csrf_ok(ready)
+csrf_admin = csrf_ok(admin)
+
+
+def picture(build: Callable[[], bytes]) -> Response:
+    """A PNG drawn by ``build``, or a 404 saying why it could not be drawn."""
+    try:
+        data = build()
+    except PictureError as exc:
+        return Response(f"Không vẽ được ảnh: {exc}", status_code=404, media_type="text/plain; charset=utf-8")
+    return Response(data, media_type="image/png", headers={"Cache-Control": "private, no-store"})
+
+
+def install_handlers(app: FastAPI) -> None:
+    """The login redirect, the password-change redirect and the 403 page."""
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _to_password(request: Request, exc: PasswordChangeRequired) -> Response:
+        return RedirectResponse("/password", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return render(request, "error.html", 403, title="Không được phép", message=exc.message, judge=None)

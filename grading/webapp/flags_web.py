@@ -1,0 +1,156 @@
+"""The flag queue: the open flags page by page, one flag with its picture and the keyboard decision, the roster
+search for an unreadable participant id, and whole-page pictures.
+
+A judge's decision goes through ``Store.resolve_flag`` (which re-scores the page and audits before/after) and the
+browser moves on to the next open flag. Flags on essay pages (an e-mailed essay to match with its participant,
+pages that came after judging began) are the organisers' work: a judge who scores essays blind must not see those
+pages, their file names or whom they belong to. Judges see flags on answer-sheet pages only; admins see all.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from omr.errors import BadArguments
+from omr.layout import Layout
+
+from .. import judges as J
+from ..db import flag_queue as Q
+from ..store import ESSAY, AlreadyDecided, Store
+from .crop_cache import CropCache
+from .deps import Forbidden, csrf_ready, not_found, picture, ready, render, state
+from .images import page_canvas, png, question_picture
+
+PAGE_SIZE = 50
+BLANK_LABEL = "Bỏ trống"
+TARGET_LABELS = {"question": "Câu", "participant": "Số báo danh", "version": "Mã đề", "page": "Trang"}
+
+router = APIRouter()
+
+
+def crop_cache(store: Store, layout: Layout) -> CropCache:
+    """The app's cache of flag pictures, drawn ahead of the judge."""
+    def draw(f: dict[str, Any]) -> bytes:
+        if f["target"] != "question":
+            return png(page_canvas(store, layout, f["page_id"]).image)
+        return png(question_picture(store, layout, f["page_id"], f["key"], f["fills"]))
+    return CropCache(draw)
+
+
+def _is_admin(s: J.Session) -> bool:
+    return s.judge.role is J.Role.ADMIN
+
+
+def check_may_see(f: dict[str, Any], s: J.Session) -> None:
+    if not _is_admin(s) and f["page_status"] == ESSAY:
+        raise Forbidden("Cờ này thuộc việc của ban tổ chức (trang bài tự luận): giám khảo không xem được, để bài "
+                        "thi được chấm ẩn danh.")
+
+
+@router.get("/")
+def home(s: J.Session = Depends(ready)) -> Response:
+    return RedirectResponse("/flags", status_code=303)
+
+
+@router.get("/flags", response_class=HTMLResponse)
+def get_flags(request: Request, page: int = 1, done: int | None = None, s: J.Session = Depends(ready)) -> Response:
+    store = state(request).store
+    page = max(1, page)
+    rows, total = Q.open_flags(store, (page - 1) * PAGE_SIZE, PAGE_SIZE, admin=_is_admin(s))
+    n_pages = max(1, -(-total // PAGE_SIZE))
+    if page > n_pages:          # past the end (flags were resolved meanwhile): show the last page
+        page = n_pages
+        rows, total = Q.open_flags(store, (page - 1) * PAGE_SIZE, PAGE_SIZE, admin=_is_admin(s))
+    return render(request, "flags.html", judge=s.judge, csrf=s.csrf_token, rows=rows, total=total,
+                  page=page, n_pages=n_pages, labels=TARGET_LABELS,
+                  done=Q.flag_detail(store, done) if done else None)
+
+
+def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 200, *, error: str = "",
+              done: int | None = None) -> HTMLResponse:
+    web = state(request)
+    options: tuple[str, ...] = ()
+    if f["target"] == "question":
+        g = next((g for g in web.layout.question_groups if g.key == f["key"]), None)
+        options = tuple(g.labels) if g else ()
+    ctx: dict[str, Any] = {}
+    if f["target"] == "participant":
+        r = web.roster.current()
+        person = r.index.find(f["participant"]) if r.index and f["participant"] else None
+        ctx = dict(has_roster=r.index is not None, roster_problem=r.problem, person=person)
+    _, n_open = Q.open_flags(web.store, 0, 0, admin=_is_admin(s))
+    return render(request, "flag.html", status, judge=s.judge, csrf=s.csrf_token, f=f, options=options,
+                  blank_label=BLANK_LABEL, labels=TARGET_LABELS, n_open=n_open,
+                  done=Q.flag_detail(web.store, done) if done else None, error=error, **ctx)
+
+
+@router.get("/flags/{flag_id}", response_class=HTMLResponse)
+def get_flag(request: Request, flag_id: int, done: int | None = None, error: str = "",
+             s: J.Session = Depends(ready)) -> Response:
+    web = state(request)
+    f = Q.flag_detail(web.store, flag_id)
+    if f is None:
+        return not_found(request, s, f"Không có cờ số {flag_id}.")
+    check_may_see(f, s)
+    web.crops.prefetch(Q.next_open_flags(web.store, flag_id, 2))   # the next pictures, drawn while this one is open
+    return flag_page(request, s, f, done=done, error=error)
+
+
+def decide(request: Request, flag_id: int, value: str, s: J.Session) -> Response:
+    web = state(request)
+    f = Q.flag_detail(web.store, flag_id)
+    if f is None:
+        return RedirectResponse("/flags", status_code=303)
+    check_may_see(f, s)
+    try:       # the store re-checks the flag under its row lock: of judges racing, exactly one writes
+        web.store.resolve_flag(flag_id, value, who=s.judge.name, only_open=True)
+    except AlreadyDecided as exc:
+        return flag_page(request, s, Q.flag_detail(web.store, flag_id) or f, 409, error=f"Cờ số {flag_id} đã được "
+                         f"{exc.who} xử lý trước bạn; quyết định của bạn không được ghi. Hãy chuyển sang cờ khác.")
+    except BadArguments as exc:
+        return flag_page(request, s, Q.flag_detail(web.store, flag_id) or f, 400, error=f"Giá trị không hợp lệ: {exc}")
+    web.crops.forget_page(f["page_id"])
+    nxt = Q.next_open_flag(web.store, flag_id, admin=_is_admin(s))
+    where = f"/flags/{nxt}?done={flag_id}" if nxt is not None else f"/flags?done={flag_id}"
+    return RedirectResponse(where, status_code=303)
+
+
+@router.post("/flags/{flag_id}/resolve")
+async def post_resolve(flag_id: int, request: Request, s: J.Session = Depends(csrf_ready)) -> Response:
+    form = await request.form()
+    # the decision (locks, re-scoring) runs in a worker thread: other judges' pages are served meanwhile
+    return await run_in_threadpool(decide, request, flag_id, str(form.get("value", "")), s)
+
+
+@router.get("/roster/search")
+def get_roster_search(request: Request, q: str = "", s: J.Session = Depends(ready)) -> Response:
+    """Participants of the roster matching ``q`` (id prefix, or words of the name or unit), as JSON."""
+    r = state(request).roster.current()
+    hits, n = r.index.search(q[:100]) if r.index else ([], 0)
+    return JSONResponse({"roster": r.index is not None, "total": n,
+                         "hits": [{"id": h.id, "name": h.name, "unit": h.unit} for h in hits]},
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.get("/flags/{flag_id}/crop.png")
+def get_crop(request: Request, flag_id: int, s: J.Session = Depends(ready)) -> Response:
+    web = state(request)
+    f = Q.flag_detail(web.store, flag_id)
+    if f is None:
+        return Response(status_code=404)
+    check_may_see(f, s)
+    return picture(lambda: web.crops.get(f))
+
+
+@router.get("/pages/{page_id}/image")
+def get_page_image(request: Request, page_id: int, s: J.Session = Depends(ready)) -> Response:
+    # a judge sees a whole page only while it has an open flag of his (an answer sheet; essay pages are shown
+    # blind, through assignments); admins see every page
+    web = state(request)
+    if not _is_admin(s) and not Q.has_open_sheet_flag(web.store, page_id):
+        raise Forbidden("Giám khảo chỉ xem được cả trang của phiếu đang có cờ cần xử lý; bài tự luận được "
+                        "xem qua bài được giao.")
+    return picture(lambda: png(page_canvas(web.store, web.layout, page_id).image))

@@ -1,0 +1,84 @@
+"""Logging in (throttled per account name and client address), logging out and changing the password."""
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from omr.errors import BadArguments
+
+from .. import judges as J
+from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, client_address, same_token
+from .deps import csrf_session, render, session, state
+
+router = APIRouter()
+
+
+def login_page(request: Request, status: int = 200, error: str = "") -> HTMLResponse:
+    token = secrets.token_urlsafe(32)
+    resp = render(request, "login.html", status, login_csrf=token, error=error, judge=None)
+    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=state(request).secure_cookies,
+                    path="/login")
+    return resp
+
+
+@router.get("/login", response_class=HTMLResponse)
+def get_login(request: Request) -> Response:
+    return login_page(request)
+
+
+@router.post("/login")
+def post_login(request: Request, username: str = Form(""), password: str = Form(""),
+               csrf: str = Form("")) -> Response:
+    web = state(request)
+    if not same_token(csrf, request.cookies.get(LOGIN_CSRF_COOKIE)):
+        return render(request, "error.html", 403, title="Không được phép",
+                      message="Phiên đăng nhập đã hết hạn. Hãy tải lại trang đăng nhập.", judge=None)
+    ip = client_address(request, web.trusted_proxies)
+    wait = web.throttle.retry_after(username, ip)
+    if wait:
+        resp = login_page(request, 429, f"Sai mật khẩu quá nhiều lần. Hãy thử lại sau {wait} giây.")
+        resp.headers["Retry-After"] = str(wait)
+        return resp
+    judge = J.authenticate(web.store, username, password)
+    if judge is None:
+        web.throttle.failed(username, ip)
+        return login_page(request, 401, "Tên đăng nhập hoặc mật khẩu không đúng.")
+    web.throttle.succeeded(username, ip)
+    token, _ = J.open_session(web.store, judge)
+    resp = RedirectResponse("/password" if judge.must_change else "/flags", status_code=303)
+    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=web.secure_cookies,
+                    max_age=J.SESSION_HOURS * 3600, path="/")
+    resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return resp
+
+
+@router.post("/logout")
+async def post_logout(request: Request, s: J.Session = Depends(csrf_session)) -> Response:
+    J.close_session(state(request).store, request.cookies.get(SESSION_COOKIE))
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@router.get("/password", response_class=HTMLResponse)
+def get_password(request: Request, s: J.Session = Depends(session)) -> Response:
+    return render(request, "password.html", judge=s.judge, csrf=s.csrf_token, error="")
+
+
+@router.post("/password")
+async def post_password(request: Request, s: J.Session = Depends(csrf_session)) -> Response:
+    form = await request.form()
+    new, again = str(form.get("new_password", "")), str(form.get("again", ""))
+    error = ""
+    if new != again:
+        error = "Hai lần nhập mật khẩu mới không giống nhau."
+    else:
+        try:
+            J.set_password(state(request).store, s.judge.id, new)
+        except BadArguments:
+            error = f"Mật khẩu mới cần ít nhất {J.MIN_PASSWORD} ký tự."
+    if error:
+        return render(request, "password.html", 400, judge=s.judge, csrf=s.csrf_token, error=error)
+    return RedirectResponse("/flags", status_code=303)
