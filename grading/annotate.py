@@ -19,6 +19,7 @@ from omr.align import align
 from omr.errors import AlignmentError, OutputError
 from omr.layout import GroupKind, Layout
 from omr.load import LoadOptions, load_page, plan_pages
+from omr.paths import display_source, path_from
 from omr.records import SheetFailure
 
 from .keys import AnswerKey
@@ -36,7 +37,7 @@ LEGEND = (("Đúng", GREEN), ("Sai", RED), ("Đáp án đúng", BLUE), ("Cần n
 @dataclass(frozen=True, slots=True)
 class PageToAnnotate:
     page_id: int
-    source: str
+    source: str                              # the path to open (``omr.paths.path_from``); shown via display_source
     page_no: int
     participant: str | None
     version: str | None
@@ -108,7 +109,8 @@ def _legend(img: np.ndarray, page: PageToAnnotate) -> np.ndarray:
     d = ImageDraw.Draw(pil)
     font_path = next((b for _, b in _FONT_CANDIDATES if Path(b).exists()), None)
     font = ImageFont.truetype(font_path, 16) if font_path else ImageFont.load_default()
-    who = f"Số báo danh: {page.participant or '?'}   Mã đề: {page.version or '?'}   ({Path(page.source).name}, trang {page.page_no})"
+    name = display_source(Path(page.source).name)
+    who = f"Số báo danh: {page.participant or '?'}   Mã đề: {page.version or '?'}   ({name}, trang {page.page_no})"
     d.text((12, 6), who, fill=(0, 0, 0), font=font)
     x = 12
     for text, (b, g, r) in LEGEND:
@@ -123,7 +125,8 @@ def pages_to_annotate(store: Store, *, participant: str | None = None,
                       page_id: int | None = None) -> Iterator[PageToAnnotate]:
     """Every read (not rejected) page with its current score, key and open flags."""
     with store.read_tx("reading pages to annotate") as conn:
-        q = (sa.select(pages.c.id, submissions.c.source, pages.c.page_no, pages.c.participant, pages.c.version,
+        q = (sa.select(pages.c.id, submissions.c.source, submissions.c.source_raw, pages.c.page_no,
+                       pages.c.participant, pages.c.version,
                        scores.c.questions, scores.c.key_digest)
              .select_from(pages.join(submissions, pages.c.submission_id == submissions.c.id)
                           .outerjoin(scores, scores.c.page_id == pages.c.id))
@@ -145,7 +148,7 @@ def pages_to_annotate(store: Store, *, participant: str | None = None,
                 open_flags.setdefault(f.page_id, []).append((f.target, f.key))
     for r in rows:
         ks = keysets_by.get(r.key_digest) if r.key_digest else None
-        yield PageToAnnotate(r.id, r.source, r.page_no, r.participant, r.version,
+        yield PageToAnnotate(r.id, path_from(r.source, r.source_raw), r.page_no, r.participant, r.version,
                              _json(r.questions) if r.questions is not None else {},
                              ks.get(r.version) if ks else None, tuple(open_flags.get(r.id, ())))
 
@@ -163,22 +166,23 @@ def annotate(store: Store, layout: Layout, out_dir: Path, *, participant: str | 
         raise OutputError(f"cannot write to {out_dir}: {exc}") from None
     written, problems = 0, []
     for p in pages_to_annotate(store, participant=participant):
+        shown = display_source(p.source)
         refs = plan_pages(p.source, options)
         if isinstance(refs, SheetFailure) or p.page_no > len(refs):
-            problems.append(f"{p.source} page {p.page_no}: the scan cannot be opened any more "
+            problems.append(f"{shown} page {p.page_no}: the scan cannot be opened any more "
                             f"({refs.reason if isinstance(refs, SheetFailure) else 'page missing'})")
             continue
         page = load_page(refs[p.page_no - 1], options)
         if isinstance(page, SheetFailure):
-            problems.append(f"{p.source} page {p.page_no}: {page.reason}")
+            problems.append(f"{shown} page {p.page_no}: {page.reason}")
             continue
         try:
             al = align(page.image, layout)
         except AlignmentError as exc:
-            problems.append(f"{p.source} page {p.page_no}: {exc.message}")
+            problems.append(f"{shown} page {p.page_no}: {exc.message}")
             continue
         img = overlay(straighten(page.image, al.H, layout), layout, p)
-        name = f"{p.participant or 'unknown'}_{Path(p.source).stem}_p{p.page_no}.jpg"
+        name = f"{p.participant or 'unknown'}_{Path(shown).stem}_p{p.page_no}.jpg"
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
         try:
             (out_dir / name).write_bytes(buf.tobytes())

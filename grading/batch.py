@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from omr.errors import ExitCode, LayoutError, MissingDependency, OmrError
 from omr.layout import Layout, load_layout
 from omr.load import LoadOptions, PageRef, discover, plan_pages
+from omr.paths import display_source, path_from
 from omr.progress import Progress
 from omr.read import ReadOptions, run_pages
 from omr.records import Reject, SheetFailure, SheetReading, Status
@@ -102,7 +103,7 @@ class RunTally:
                  f"recorded (skipped) · {len(self.duplicates)} duplicate(s) · {self.pages_read} page(s) read in "
                  f"{self.seconds:.1f} s ({rate:.1f} pages/s, {how})"]
         for path, of in self.duplicates:
-            lines.append(f"  duplicate: {path} (same content as {of})")
+            lines.append(f"  duplicate: {display_source(path)} (same content as {display_source(of)})")
         for f in self.not_recorded:
             lines.append(f"  not recorded ({f.reason_code.value}): {f.reason}")
         if self.interrupted:
@@ -132,8 +133,9 @@ def file_digest(path: str) -> tuple[str, int]:
 
 
 def duplicate_digest(content_digest: str, path: str) -> str:
-    """The stored hash of a duplicate: one per (content, path), so a re-run recognises it and skips it."""
-    return hashlib.sha256(f"duplicate\0{content_digest}\0{path}".encode("utf-8")).hexdigest()
+    """The stored hash of a duplicate: one per (content, path), so a re-run recognises it and skips it. The path
+    counts by its exact bytes (a name that is not UTF-8 included)."""
+    return hashlib.sha256(f"duplicate\0{content_digest}\0".encode("utf-8") + os.fsencode(path)).hexdigest()
 
 
 def _same_path(a: str, b: str) -> bool:
@@ -141,8 +143,10 @@ def _same_path(a: str, b: str) -> bool:
 
 
 def _sources_by_hash(store: Store) -> dict[str, str]:
+    """Content hash → the recorded file's path, as ``os`` gives it (so it compares with the paths found now)."""
     with store.read_tx("list recorded files") as conn:
-        return dict(conn.execute(sa.select(submissions.c.content_hash, submissions.c.source)).all())
+        return {h: path_from(source, raw) for h, source, raw in conn.execute(
+            sa.select(submissions.c.content_hash, submissions.c.source, submissions.c.source_raw))}
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from omr.cli import Handler, _positive_int, main as omr_main
 from omr.errors import ExitCode
+from omr.paths import display_source
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
@@ -168,7 +169,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     unit = (args.unit or "").strip() or None
     options = GradeOptions(workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler, unit=unit)
     with Store.open(_db_url(args, must_exist=False)) as store:    # exit 7
-        run_id = store.start_run({"command": "grade", "inputs": list(args.inputs), "contest": str(args.contest),
+        run_id = store.start_run({"command": "grade", "inputs": [display_source(i) for i in args.inputs],
+                                  "contest": display_source(str(args.contest)),
                                   "workers": options.workers, "scheduler": args.scheduler, "unit": unit})
         how = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{options.workers} worker(s)"
         tally = RunTally()
@@ -270,13 +272,14 @@ def _ocr_one_file(args: argparse.Namespace) -> int:
                         ocr=_ocr_options(args), progress=False)
     _check_ocr(run)
     worst = ExitCode.OK
+    shown = display_source(args.file)
     for out in ocr_file(args.file, run):
         if out.result is None:
-            print(f"== {args.file} page {out.key}: FAILED: {out.failure}", file=sys.stderr)
+            print(f"== {shown} page {out.key}: FAILED: {out.failure}", file=sys.stderr)
             worst = ExitCode.FINISHED_WITH_REJECTS
             continue
         r = out.result
-        print(f"== {args.file} page {out.key} ({r.source}, {r.engine}, confidence {r.mean_conf:.0f}, "
+        print(f"== {shown} page {out.key} ({r.source}, {r.engine}, confidence {r.mean_conf:.0f}, "
               f"{r.words} word(s){'' if r.reliable else ', LOW CONFIDENCE'})"
               + "".join(f"\n   warning: {w}" for w in r.warnings), file=sys.stderr)
         sys.stdout.write(r.text if r.text.endswith("\n") or not r.text else r.text + "\n")

@@ -42,6 +42,7 @@ import numpy as np
 from omr.errors import AlignmentError, ExitCode, InputError, LayoutError
 from omr.layout import EssayBox, Layout, Rect, read_json_document
 from omr.load import LoadOptions, PageRef, discover, load_page, plan_pages
+from omr.paths import display_source, display_text
 from omr.progress import Progress
 from omr.records import Reject, SheetFailure, SheetReading
 
@@ -222,6 +223,10 @@ class OcrOutcome:
     result: Any = None           # omr.ocr.OcrResult, or None when the page could not be read
     failure: str | None = None   # why (a message for people), when ``result`` is None
 
+    def __post_init__(self) -> None:
+        if self.failure is not None:          # a file name in it shows its undecodable bytes escaped
+            object.__setattr__(self, "failure", display_text(self.failure))
+
 
 def ocr_load_options(ocr: Any) -> LoadOptions:
     """Pages decoded at full resolution; PDF pages that are not one scanned image rasterised at the OCR dpi."""
@@ -378,16 +383,17 @@ def _plan_tasks(todo: Sequence[EssayToRead], layout: Layout | None, store: Store
 
     tasks: list[OcrTask] = []
     for (source, digest), items in by_file.items():
+        shown = display_source(source)
         try:
             actual, _ = file_digest(source)
         except OSError as exc:
             for e in items:
-                fail(e, f"{source} cannot be opened any more ({exc.strerror or exc}); put it back and run with "
+                fail(e, f"{shown} cannot be opened any more ({exc.strerror or exc}); put it back and run with "
                         "--retry-failed")
             continue
         if actual != digest:
             for e in items:
-                fail(e, f"{source} has changed since it was graded; grade the new file (or put the old one back "
+                fail(e, f"{shown} has changed since it was graded; grade the new file (or put the old one back "
                         "and run with --retry-failed)")
             continue
         refs = plan_pages(source, load)
@@ -397,7 +403,7 @@ def _plan_tasks(todo: Sequence[EssayToRead], layout: Layout | None, store: Store
             continue
         for e in items:
             if not 1 <= e.page_no <= len(refs):
-                fail(e, f"{source} has no page {e.page_no}")
+                fail(e, f"{shown} has no page {e.page_no}")
             elif e.kind == "region" and e.region_id not in boxes:
                 fail(e, f"the layout has no essay box {e.region_id!r} any more")
             elif e.kind == "region":

@@ -49,9 +49,14 @@ Schema versions: 1 (submissions … audit); 2 adds ``essays``, ``essay_tasks``, 
 index; 3 adds ``judges`` (accounts of the web app, scrypt password hashes) and ``web_sessions`` (only the hash of
 a session token is stored); 4 adds ``submissions.unit``; 5 replaces the v2 ``essay_tasks`` (one row per essay,
 never used: essay id, a copy of its code, its region id, state always ``open``) by judging tasks per participant
-and question, and adds ``essays.task_id``, ``essay_assignments`` and ``participants``. Opening an older database
-migrates it in place (new tables and nullable columns; the v2 ``essay_tasks`` rows — all derivable — are dropped,
-counted in an audit row, and every essay is grouped into the new tasks); every other row is kept.
+and question, and adds ``essays.task_id``, ``essay_assignments`` and ``participants``; 6 adds
+``submissions.source_raw``. Opening an older database migrates it in place (new tables and nullable columns; the v2
+``essay_tasks`` rows — all derivable — are dropped, counted in an audit row, and every essay is grouped into the
+new tasks); every other row is kept.
+
+File names (schema v6): ``submissions.source`` is always text, the path with its bytes that are not UTF-8 written
+``\\xNN``; ``source_raw`` holds the path's exact bytes when (and only when) it is not valid UTF-8. Whatever opens a
+stored file again takes its path from both (``omr.paths.path_from``); the rule is documented in ``omr.paths``.
 
 Resolution values: ``question`` → the marks that count (``"B"``, ``"AC"``, ``""`` for blank); ``participant``
 and ``version`` → the whole field (``"012345"``, ``"102"``); ``page`` → a free note (no effect on scores).
@@ -79,12 +84,13 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from omr.errors import BadArguments, ExitCode, OmrError
+from omr.paths import display_source, path_from, source_bytes
 from omr.records import SheetFailure, SheetReading, Status
 
 from .keys import KeySet, split_labels
 from .score import ScoreStatus, SheetScore, score_sheet
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 ESSAY = "essay"             # the page status of an essay page (besides omr.records.Status' ok | flagged | rejected)
 UNMATCHED_ESSAY = "unmatched_essay"
 ANON_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"   # no 0/O, 1/I: read aloud and typed without mistakes
@@ -149,6 +155,7 @@ submissions = sa.Table(
     sa.Column("first_seen", _TS, nullable=False),
     sa.Column("last_run", sa.Integer, sa.ForeignKey("runs.id")),
     sa.Column("unit", sa.Text),                                  # the unit that collected it (grade --unit), v4
+    sa.Column("source_raw", sa.LargeBinary),                     # v6: the path's bytes, when they are not UTF-8
 )
 pages = sa.Table(
     "pages", metadata,
@@ -346,8 +353,9 @@ TABLES = tuple(metadata.tables)
 V2_TABLES = ("essays", "essay_tasks", "duplicate_pairs")
 V3_TABLES = ("judges", "web_sessions")
 V5_TABLES = ("essay_tasks", "essay_assignments", "participants")
-# columns added to tables of earlier versions (nullable): v4 submissions.unit, v5 essays.task_id
-ADDED_COLUMNS = ((submissions, "unit"), (essays, "task_id"))
+# columns added to tables of earlier versions (nullable): v4 submissions.unit, v5 essays.task_id,
+# v6 submissions.source_raw
+ADDED_COLUMNS = ((submissions, "unit"), (essays, "task_id"), (submissions, "source_raw"))
 
 _SQLITE_SEARCH = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS essays_fts USING fts5(text, text_plain, content='essays', "
@@ -377,7 +385,7 @@ _PG_SEARCH = (
 class RecordResult:
     submission_id: int
     created: bool            # False: this content was already recorded (nothing was changed)
-    source: str              # the source path stored for it (the first one seen)
+    source: str              # the path stored for it (the first one seen), openable (``omr.paths.path_from``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,7 +429,7 @@ class EssayToRead:
     """An essay waiting for OCR: where its page is, and what part of it (``region_id`` for an essay box)."""
 
     id: int
-    source: str
+    source: str              # the path to open (``omr.paths.path_from``: exact bytes when not UTF-8)
     content_hash: str
     page_no: int
     kind: str                # page | region
@@ -647,28 +655,30 @@ class Store:
         """Write a submission with its pages, flags, (when ``keys`` is given) scores and essays (pending OCR,
         grouped into judging tasks) in ONE transaction. ``essay_regions``: the layout's essay box ids,
         one essay per box on every answer-sheet page read; ``unit``: the unit that collected the file. Recording a
-        ``content_hash`` that is already there changes nothing."""
+        ``content_hash`` that is already there changes nothing. ``source`` is the path as ``os`` gives it: stored
+        as text by the rule of ``omr.paths`` (escaped, and its exact bytes in ``source_raw`` when not UTF-8)."""
+        shown = display_source(source)
         if len(content_hash) != 64 or any(c not in "0123456789abcdef" for c in content_hash):
             raise ValueError(f"content_hash must be a lowercase sha256 hex digest, got {content_hash!r}")
         page_nos = [r.page or 0 for r in results]
         if len(set(page_nos)) != len(page_nos):
-            raise ValueError(f"{source}: page numbers repeat in the results: {page_nos}")
+            raise ValueError(f"{shown}: page numbers repeat in the results: {page_nos}")
         for r in results:
             if not isinstance(r, (SheetReading, SheetFailure, EssayPage)):
                 raise TypeError(f"results hold SheetReading/SheetFailure/EssayPage records, got {type(r).__name__}")
             if isinstance(r, EssayPage) and r.owner_page is not None and r.owner_page not in page_nos:
-                raise ValueError(f"{source}: essay page {r.page} belongs to page {r.owner_page}, not in the results")
+                raise ValueError(f"{shown}: essay page {r.page} belongs to page {r.owner_page}, not in the results")
         now = _now()
-        with self._tx(f"record {source}") as conn:
+        with self._tx(f"record {shown}") as conn:
             ins = _insert(conn, submissions).values(
-                source=source, content_hash=content_hash, size=size, n_pages=len(results),
-                status=Status.OK.value, first_seen=now, last_run=run_id, unit=unit,
+                source=shown, source_raw=source_bytes(source), content_hash=content_hash, size=size,
+                n_pages=len(results), status=Status.OK.value, first_seen=now, last_run=run_id, unit=unit,
             ).on_conflict_do_nothing(index_elements=["content_hash"]).returning(submissions.c.id)
             sid = conn.execute(ins).scalar()
             if sid is None:
-                row = conn.execute(sa.select(submissions.c.id, submissions.c.source)
+                row = conn.execute(sa.select(submissions.c.id, submissions.c.source, submissions.c.source_raw)
                                    .where(submissions.c.content_hash == content_hash)).one()
-                return RecordResult(int(row.id), False, row.source)
+                return RecordResult(int(row.id), False, path_from(row.source, row.source_raw))
             page_ids = []
             for r in results:
                 page_ids.append(self._insert_page(conn, sid, r, now))
@@ -850,11 +860,12 @@ class Store:
         """Essays whose OCR is pending (and failed ones with ``retry_failed``), by source and page."""
         states = ["pending", "failed"] if retry_failed else ["pending"]
         q = (sa.select(essays.c.id, essays.c.kind, essays.c.region_id, pages.c.page_no, submissions.c.source,
-                       submissions.c.content_hash)
+                       submissions.c.source_raw, submissions.c.content_hash)
              .join(pages, pages.c.id == essays.c.page_id).join(submissions, submissions.c.id == pages.c.submission_id)
              .where(essays.c.ocr_state.in_(states)).order_by(submissions.c.id, pages.c.page_no, essays.c.id))
         with self._tx("list the essays to read", read=True) as conn:
-            return [EssayToRead(r.id, r.source, r.content_hash, r.page_no, r.kind, r.region_id)
+            return [EssayToRead(r.id, path_from(r.source, r.source_raw), r.content_hash, r.page_no, r.kind,
+                                r.region_id)
                     for r in conn.execute(q)]
 
     def save_ocr(self, essay_id: int, result: Any) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import ExitCode, OmrError
+from .paths import display_text
 
 
 def _positive_int(text: str) -> int:
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None, *,
         handler = handlers.get(args.command)
         return int(handler(args) if handler else _dispatch(args))
     except OmrError as exc:
-        print(f"omr {args.command}: error: {exc}", file=sys.stderr)
+        print(f"omr {args.command}: error: {display_text(str(exc))}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print(f"omr {args.command}: interrupted", file=sys.stderr)

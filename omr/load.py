@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from . import external
+from .paths import for_library
 from .records import Page, Reject, SheetFailure
 
 __all__ = ["LoadOptions", "PageRef", "check_dependencies", "discover", "plan_pages", "load_page"]
@@ -639,7 +640,7 @@ def _open_pdf(path: str):
 
     name = os.path.basename(path)
     try:
-        return pikepdf.open(path, inherit_page_attributes=False)
+        return pikepdf.open(for_library(path), inherit_page_attributes=False)
     except pikepdf.PasswordError:
         raise _Rejected(Reject.ENCRYPTED, f"{name} is password-protected; remove the password (for example "
                                           "print it to a new PDF) and add it again") from None

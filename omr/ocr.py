@@ -57,6 +57,7 @@ import numpy as np
 from . import external, pagefind
 from .errors import MissingDependency
 from .load import LoadOptions, PageRef, load_page
+from .paths import for_library
 from .records import Page, Reject, SheetFailure
 
 __all__ = ["OcrResult", "OcrOptions", "OcrEngineError", "FULL_RESOLUTION", "check_ocr_dependencies",
@@ -893,7 +894,7 @@ def _visible_text(path: str, index: int) -> tuple[bool, bool]:
     """(draws visible text — not only an invisible OCR layer —, draws an image) for PDF page ``index``."""
     import pikepdf
 
-    with pikepdf.open(path) as pdf:
+    with pikepdf.open(for_library(path)) as pdf:
         page = pdf.pages[index]
         seen: set[tuple[int, int]] = set()
         images = [False]

@@ -1,7 +1,9 @@
 """Records passed between stages: frozen, slotted, picklable. Closed sets are Enums.
 
 ``SheetReading`` and ``SheetFailure`` are what a worker returns for one page; their ``to_json`` is the
-``omr read`` JSON-Lines contract (field names are promises to users' scripts: add, never rename).
+``omr read`` JSON-Lines contract (field names are promises to users' scripts: add, never rename). ``source`` holds
+the path as the ``os`` functions give it (undecodable bytes as surrogates); ``to_json`` writes it by the rule of
+``omr.paths``: an escaped string, and ``source_bytes`` (base64 of the exact bytes) when the name is not UTF-8.
 """
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .paths import display_text, source_fields
 
 
 class Status(enum.Enum):
@@ -110,7 +114,7 @@ class SheetReading:
 
     def to_json(self, *, detail: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
-            "source": self.source, "page": self.page, "status": self.status.value, "layout": self.layout,
+            **source_fields(self.source), "page": self.page, "status": self.status.value, "layout": self.layout,
             "participant": self.participant, "version": self.version, "answers": dict(self.answers),
             "flags": [f.to_json() for f in self.flags],
             "qr": self.qr, "participant_bubbles": self.participant_bubbles,
@@ -133,13 +137,17 @@ class SheetFailure:
     reason: str               # human-readable: what happened and what to do
     timings_ms: dict[str, float] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # the reason is text for people: a file name in it shows its undecodable bytes escaped (omr.paths)
+        object.__setattr__(self, "reason", display_text(self.reason))
+
     @property
     def status(self) -> Status:
         return Status.REJECTED
 
     def to_json(self, *, detail: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
-            "source": self.source, "page": self.page, "status": Status.REJECTED.value,
+            **source_fields(self.source), "page": self.page, "status": Status.REJECTED.value,
             "participant": None, "version": None, "answers": {}, "flags": [],
             "reason_code": self.reason_code.value, "reason": self.reason,
         }

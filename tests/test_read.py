@@ -1,7 +1,10 @@
 """Per-stage tests of the reader on small exact inputs, and the batch's accounting."""
+import base64
 import json
+import os
 import subprocess
 import sys
+import unicodedata
 
 import cv2
 import numpy as np
@@ -234,6 +237,42 @@ def test_omr_read_accounts_for_every_file(tmp_path, blank_sheet, demo_layout):
         assert by["readme.txt"]["reason_code"] == "unsupported_type"
         assert by["missing.jpg"]["reason_code"] == "not_found"
         assert "ok 1 · flagged 0 · rejected 4" in p.stderr
+
+
+def test_omr_read_records_a_file_name_that_is_not_utf8_with_its_exact_bytes(tmp_path, blank_sheet, demo_layout):
+    """Four scans, one named by bytes that are not UTF-8 (as a Windows share or an old archive leaves them), one
+    with a decomposed (NFD) Vietnamese name: all four are read and written; the odd name as an escaped string
+    plus its exact bytes (base64), from which the file opens again; the NFD name exactly as given."""
+    inp = tmp_path / "scans"
+    inp.mkdir()
+    odd = os.path.join(str(inp), os.fsdecode(b"\xff\xfe.jpg"))
+    nfd = os.path.join(str(inp), unicodedata.normalize("NFD", "bài thi.jpg"))
+    data = {}
+    for path, answer in ((str(inp / "1.jpg"), "A"), (odd, "B"), (nfd, "C"), (str(inp / "4.jpg"), "D")):
+        img = marked_sheet(blank_sheet, demo_layout, {g.key: answer for g in demo_layout.question_groups},
+                           participant="123456", version="102")
+        data[path] = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes()
+        with open(path, "wb") as f:
+            f.write(data[path])
+    out = tmp_path / "r.jsonl"
+    for workers in ("1", "2"):
+        p = subprocess.run([sys.executable, "-m", "omr.cli", "read", str(inp), "--layout", str(DEMO_LAYOUT),
+                            "--json-out", str(out), "--workers", workers], capture_output=True, text=True, timeout=300)
+        assert p.returncode == ExitCode.OK, p.stderr
+        assert "read 4 file(s), 4 page(s)" in p.stderr and "ok 4 · flagged 0 · rejected 0" in p.stderr
+        rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+        assert len(rows) == 4
+        by = {r["answers"]["1"]: r for r in rows}
+        assert by["B"]["source"] == str(inp) + "/\\xff\\xfe.jpg"
+        raw = base64.b64decode(by["B"]["source_bytes"])
+        assert raw == os.fsencode(odd)
+        with open(raw, "rb") as f:
+            assert f.read() == data[odd]
+        assert by["C"]["source"] == nfd and by["C"]["source"] != unicodedata.normalize("NFC", nfd)
+        with open(by["C"]["source"], "rb") as f:
+            assert f.read() == data[nfd]
+        assert [k for k, r in sorted(by.items()) if "source_bytes" in r] == ["B"]
+        assert all(r["status"] == "ok" and r["participant"] == "123456" for r in rows)
 
 
 def test_a_page_aligned_on_three_markers_is_flagged_for_review(blank_sheet, demo_layout):

@@ -17,6 +17,7 @@ from omr.align import align
 from omr.errors import AlignmentError
 from omr.layout import Layout
 from omr.load import LoadOptions, load_page, plan_pages
+from omr.paths import display_source, path_from
 from omr.records import SheetFailure
 
 from ..annotate import ORANGE, PX_PER_MM, READ_ONLY, PageToAnnotate, overlay, straighten, pages_to_annotate
@@ -53,7 +54,7 @@ def _aligned(store: Store, layout: Layout, page_id: int,
     try:
         al = align(image, layout)
     except AlignmentError as exc:
-        raise PictureError(f"{page.source} page {page.page_no}: {exc.message}") from None
+        raise PictureError(f"{display_source(page.source)} page {page.page_no}: {exc.message}") from None
     return _judge_view(page), image, al.H
 
 
@@ -113,41 +114,45 @@ def png(img: np.ndarray) -> bytes:
 
 
 def _load(source: str, page_no: int, options: LoadOptions) -> np.ndarray:
+    """Page ``page_no`` of the scan at ``source`` (a path to open: ``omr.paths.path_from`` of the stored name)."""
     refs = plan_pages(source, options)
     if isinstance(refs, SheetFailure) or not 1 <= page_no <= len(refs):
-        raise PictureError(f"{source}: the scan cannot be opened any more")
+        raise PictureError(f"{display_source(source)}: the scan cannot be opened any more")
     img = load_page(refs[page_no - 1], options)
     if isinstance(img, SheetFailure):
-        raise PictureError(f"{source} page {page_no}: {img.reason}")
+        raise PictureError(f"{display_source(source)} page {page_no}: {img.reason}")
     return img.image
 
 
 def _essay_page_image(store: Store, page_id: int, options: LoadOptions) -> np.ndarray | None:
     with store.read_tx("find an essay page") as conn:
-        row = conn.execute(sa.select(pages.c.page_no, submissions.c.source)
+        row = conn.execute(sa.select(pages.c.page_no, submissions.c.source, submissions.c.source_raw)
                            .join(submissions, submissions.c.id == pages.c.submission_id)
                            .where(pages.c.id == page_id, pages.c.status == ESSAY)).first()
     if row is None:
         return None
-    return _load(row.source, row.page_no, LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
+    return _load(path_from(row.source, row.source_raw), row.page_no,
+                 LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
 
 
 def essay_picture(store: Store, layout: Layout, essay_id: int) -> np.ndarray:
     """An essay as the judge reads it (grayscale): the whole essay page as stored, or the essay box cut upright
     from its aligned answer sheet at ``REGION_DPI``."""
     with store.read_tx("find an essay") as conn:
-        row = conn.execute(sa.select(essays.c.kind, essays.c.region_id, pages.c.page_no, submissions.c.source)
+        row = conn.execute(sa.select(essays.c.kind, essays.c.region_id, pages.c.page_no, submissions.c.source,
+                                     submissions.c.source_raw)
                            .join(pages, pages.c.id == essays.c.page_id)
                            .join(submissions, submissions.c.id == pages.c.submission_id)
                            .where(essays.c.id == essay_id)).first()
     if row is None:
         raise PictureError(f"there is no essay {essay_id}")
+    source = path_from(row.source, row.source_raw)
     if row.kind != "region":
-        return _load(row.source, row.page_no, LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
+        return _load(source, row.page_no, LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
     box = next((e for e in layout.essays if e.id == row.region_id), None)
     if box is None:
         raise PictureError(f"the layout {layout.id} has no essay box {row.region_id!r}")
-    image = _load(row.source, row.page_no, LoadOptions())
+    image = _load(source, row.page_no, LoadOptions())
     try:
         al = align(image, layout)
     except AlignmentError as exc:

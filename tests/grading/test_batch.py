@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 import cv2
@@ -337,3 +338,64 @@ def test_resume_after_kill_9_loses_nothing_and_duplicates_nothing(tmp_path, page
         [f"{200000 + i}" for i in range(n)]
     assert db_rows(url, "SELECT count(*) FROM flags") == [(0,)]
     assert f"{n - (recorded[-1] if recorded else 0)} recorded" in final.stdout
+
+
+def test_grade_a_name_that_is_not_utf8_recorded_with_its_bytes_shown_escaped_rerun_adds_nothing(
+        tmp_path, scans, demo_layout):
+    """A folder of four scans: c (flagged) named by bytes that are not UTF-8, b with a decomposed (NFD) Vietnamese
+    name. All four are graded; the store keeps the escaped name and, for c only, its exact bytes; a re-run adds
+    nothing; status, flags, export, annotate and the judges' pictures work and show the name escaped. A copy of c
+    under another such name is a recorded duplicate, once."""
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    odd = os.path.join(str(folder), os.fsdecode(b"\xff\xfe.jpg"))
+    nfd = os.path.join(str(folder), unicodedata.normalize("NFD", "bài thi.jpg"))
+    for name, path in (("a.jpg", str(folder / "a.jpg")), ("b.jpg", nfd), ("c.jpg", odd),
+                       ("d1.jpg", str(folder / "d1.jpg"))):
+        shutil.copyfile(scans[name], path)
+    contest = make_contest(tmp_path / "contest")
+    url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+    c_ = ["--contest", str(contest)]
+    shown = str(folder) + "/\\xff\\xfe.jpg"
+
+    first = omr("grade", str(folder), *c_, "--workers", "2")
+    assert first.returncode == ExitCode.FINISHED_WITH_FLAGS, first.stderr
+    assert "4 recorded · 0 already recorded" in first.stdout
+    subs = {s: raw for s, raw in db_rows(url, "SELECT source, source_raw FROM submissions")}
+    assert subs == {str(folder / "a.jpg"): None, nfd: None, shown: os.fsencode(odd), str(folder / "d1.jpg"): None}
+    assert totals(url) == {"000101": "20", "000102": "15/2", "000103": "98/5", "000104": "20"}
+    again = omr("grade", str(folder), *c_, "--workers", "1")
+    assert again.returncode == ExitCode.FINISHED_WITH_FLAGS, again.stderr
+    assert "0 recorded · 4 already recorded" in again.stdout
+    assert db_rows(url, "SELECT count(*) FROM submissions") == [(4,)]
+
+    st = omr("status", *c_)
+    assert st.returncode == ExitCode.OK and "total                4       4" in st.stdout, st.stderr
+    fl = omr("flags", *c_, "--json")
+    assert fl.returncode == ExitCode.OK, fl.stderr
+    assert [(f["source"], f["participant"]) for f in json.loads(fl.stdout)] == [(shown, "000103")]
+    ex = omr("export", *c_, "--out", str(tmp_path / "results.csv"))
+    assert ex.returncode == ExitCode.OK, ex.stderr
+    res = pd.read_csv(tmp_path / "results.csv", dtype=str, encoding="utf-8-sig")
+    assert dict(zip(res["participant_id"], res["sources"])) == {
+        "000101": str(folder / "a.jpg"), "000102": nfd, "000103": shown, "000104": str(folder / "d1.jpg")}
+    assert omr("export", *c_, "--out", str(tmp_path / "results.xlsx")).returncode == ExitCode.OK
+    an = omr("annotate", *c_, "--out", str(tmp_path / "annotated"))
+    assert an.returncode == ExitCode.OK, an.stderr                      # every scan opened again, c by its bytes
+    assert "000103_\\xff\\xfe_p1.jpg" in os.listdir(tmp_path / "annotated")
+
+    from grading.webapp.images import page_canvas
+    with Store.open(url) as store:
+        (flag,) = store.list_flags()
+        canvas = page_canvas(store, demo_layout, flag["page_id"])
+        assert canvas.image.ndim == 3 and canvas.page.source == odd
+
+    shutil.copyfile(odd, os.path.join(str(folder), os.fsdecode(b"copy \xfe.jpg")))
+    for n_recorded in (1, 0):
+        dup = omr("grade", str(folder), *c_, "--workers", "1")
+        assert dup.returncode == ExitCode.FINISHED_WITH_REJECTS, dup.stderr
+        assert f"{n_recorded} recorded" in dup.stdout
+        assert f"duplicate: {folder}/copy \\xfe.jpg (same content as {shown})" in dup.stdout
+    (reason,) = db_rows(url, "SELECT p.reason FROM pages p WHERE p.reason_code = 'duplicate'")
+    assert reason[0].startswith(f"duplicate of {shown}:")
+    assert db_rows(url, "SELECT count(*) FROM submissions") == [(5,)]

@@ -505,6 +505,33 @@ def test_a_missing_file_fails_its_essays_until_retried(tmp_path, inputs):
     assert db_rows(url, "SELECT ocr_state, source FROM essays") == [("done", "text_layer")]
 
 
+def test_an_essay_whose_file_name_is_not_utf8_is_read_and_shown_from_its_exact_bytes(tmp_path, inputs, essay_layout):
+    """An e-mailed essay saved under a Latin-1 name ("bài văn.pdf" from an old Windows archive): graded, then OCR
+    and the judges' pictures open it again by the bytes kept in the store; people see the name escaped."""
+    from grading.webapp.images import essay_picture, page_canvas
+
+    contest = make_contest(tmp_path / "c")
+    url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+    (tmp_path / "mail").mkdir()
+    scan = os.path.join(str(tmp_path / "mail"), os.fsdecode(b"b\xe0i v\xe3n.pdf"))
+    shown = f"{tmp_path}/mail/b\\xe0i v\\xe3n.pdf"
+    with open(scan, "wb") as f:
+        f.write(inputs["digital"].read_bytes())
+    p = omr("grade", str(tmp_path / "mail"), "--contest", str(contest), "--workers", "1")
+    assert p.returncode == ExitCode.FINISHED_WITH_FLAGS, p.stderr
+    assert db_rows(url, "SELECT source, source_raw, status FROM submissions") == [
+        (shown, os.fsencode(scan), "flagged")]
+    o = omr("ocr", "--contest", str(contest), "--workers", "1")
+    assert o.returncode == ExitCode.OK and "1 read" in o.stdout, o.stdout + o.stderr
+    (state, text), = db_rows(url, "SELECT ocr_state, text FROM essays")
+    assert state == "done" and "Bài làm đánh máy" in text
+    with Store.open(url) as store:
+        (essay,), (flag,) = db_rows(url, "SELECT id FROM essays"), store.list_flags()
+        assert flag["source"] == shown
+        assert essay_picture(store, essay_layout, essay[0]).ndim == 2
+        assert page_canvas(store, essay_layout, flag["page_id"]).image.ndim == 3
+
+
 def test_ocr_killed_then_resumed_reads_every_essay_exactly_once(tmp_path):
     """An e-mailed essay of 10 scanned pages; the OCR run is killed (SIGKILL, with its workers) once some
     essays are stored; the next run reads exactly the others."""
@@ -660,10 +687,10 @@ def test_a_version_1_database_is_migrated_and_keeps_its_rows(store_url):
             assert conn.execute(sa.text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION
             for t in ("essays", "essay_tasks", "essay_assignments", "participants", "duplicate_pairs"):
                 assert conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() == 0
-        # every v1 row and column is kept; v4 adds submissions.unit (empty for old rows)
+        # every v1 row and column is kept; v4 adds submissions.unit, v6 submissions.source_raw (empty for old rows)
         assert {t: _dump(store.engine, t, v1_columns[t]) for t in before} == before
-        assert _columns(store.engine, "submissions") == v1_columns["submissions"] + ["unit"]
-        assert _dump(store.engine, "submissions", ["unit"]) == [(None,)]
+        assert _columns(store.engine, "submissions") == v1_columns["submissions"] + ["unit", "source_raw"]
+        assert _dump(store.engine, "submissions", ["unit", "source_raw"]) == [(None, None)]
         assert store.counts()["flags_open"] == 1
         # the new tables work, search included
         store.record_submission("new.pdf", sha("new"), 1, assign_essay_pages([failure("new.pdf", 1)]), None)

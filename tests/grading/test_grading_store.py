@@ -10,6 +10,7 @@ from fractions import Fraction
 import pytest
 import sqlalchemy as sa
 
+from grading.essays import assign_essay_pages
 from grading.keys import Cancelled, keys_from_dict
 from grading.score import ScoreStatus
 from grading.store import AlreadyDecided, SCHEMA_VERSION, DatabaseError, Store, default_url, metadata, normalise_url
@@ -98,6 +99,39 @@ def test_a_foreign_database_is_refused(sqlite_url):
     engine.dispose()
     with pytest.raises(DatabaseError, match="not an omr results database"):
         Store.open(sqlite_url.replace("results.sqlite", "other.sqlite"))
+
+
+def _raw(store: Store, table: str) -> list[tuple]:
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY id"))]
+
+
+def test_a_v5_store_gains_the_names_exact_bytes_and_keeps_every_row(store_url, keys):
+    """v5 → v6 adds submissions.source_raw (empty for the rows already there, whose names were all UTF-8); every
+    row stays; a name that is not UTF-8 is then stored escaped with its bytes, and opens again from them."""
+    odd = os.fsdecode(b"scans/\xff\xfe.jpg")
+    with Store.open(store_url) as store:
+        record_basic(store, keys)
+        with store.write_tx("make it v5") as conn:
+            conn.execute(sa.text("ALTER TABLE submissions DROP COLUMN source_raw"))
+            conn.execute(sa.text("UPDATE schema_version SET version = 5"))
+        before = {t: _raw(store, t) for t in ("submissions", "pages", "flags", "scores")}
+    with Store.open(store_url) as store:
+        assert rows(store, "schema_version")[0]["version"] == SCHEMA_VERSION == 6
+        after = {t: _raw(store, t) for t in before}
+        assert after == {**before, "submissions": [(*r, None) for r in before["submissions"]]}
+        res = store.record_submission(odd, sha("odd"), 10, [reading(odd, 1, "000003", "101", KEY_101)], keys)
+        (old, new) = rows(store, "submissions")
+        assert (old["source"], old["source_raw"]) == ("a.pdf", None)
+        assert (new["source"], bytes(new["source_raw"])) == ("scans/\\xff\\xfe.jpg", b"scans/\xff\xfe.jpg")
+        page = rows(store, "pages")[-1]["reading"]
+        assert (page["source"], page["source_bytes"]) == ("scans/\\xff\\xfe.jpg", "c2NhbnMv//4uanBn")
+        again = store.record_submission(odd, sha("odd"), 10, [], keys)
+        assert res.created and not again.created and again.source == odd
+        store.record_submission(odd + ".pdf", sha("essay"), 10, assign_essay_pages([failure(odd + ".pdf", 1)]), None)
+        assert [e.source for e in store.essays_to_ocr()] == [odd + ".pdf"]
+    with Store.open(store_url) as store:                                # opening again changes nothing
+        assert len(rows(store, "submissions")) == 3 and rows(store, "schema_version")[0]["version"] == 6
 
 
 # -- recording ------------------------------------------------------------------------------------------
