@@ -126,12 +126,30 @@ def authenticate(store: Store, name: str, password: str) -> Judge | None:
     return _judge(row) if verify_password(password, row.password_hash) else None
 
 
+def password_problem(password: str) -> str | None:
+    """Why ``password`` cannot be one (English, for the CLI), or ``None``: at least ``MIN_PASSWORD`` characters
+    that are not spaces."""
+    if len(password.strip()) < MIN_PASSWORD or sum(not c.isspace() for c in password) < MIN_PASSWORD:
+        return f"a password needs at least {MIN_PASSWORD} characters that are not spaces"
+    return None
+
+
 def set_password(store: Store, judge_id: int, password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise BadArguments(f"a password needs at least {MIN_PASSWORD} characters")
+    problem = password_problem(password)
+    if problem:
+        raise BadArguments(problem)
     with store.write_tx("change a password") as conn:
         conn.execute(sa.update(judges).where(judges.c.id == judge_id).values(
             password_hash=hash_password(password), must_change=False))
+
+
+def close_other_sessions(store: Store, judge_id: int, keep_token: str | None) -> int:
+    """End every session of the judge but the one holding ``keep_token``; returns how many were ended."""
+    q = sa.delete(web_sessions).where(web_sessions.c.judge_id == judge_id)
+    if keep_token:
+        q = q.where(web_sessions.c.token_hash != _token_hash(keep_token))
+    with store.write_tx("close a judge's other sessions") as conn:
+        return conn.execute(q).rowcount or 0
 
 
 def open_session(store: Store, judge: Judge) -> tuple[str, str]:

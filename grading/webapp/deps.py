@@ -6,6 +6,7 @@ Routers reach the state through ``request.app.state.web`` (``state(request)``); 
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from .images import PictureError
 from .roster import Roster
 
 HERE = Path(__file__).resolve().parent
+log = logging.getLogger("omr.review")
 
 
 @dataclass
@@ -111,11 +113,16 @@ csrf_ready = csrf_ok(ready)
 csrf_admin = csrf_ok(admin)
 
 
-def picture(build: Callable[[], bytes]) -> Response:
-    """A PNG drawn by ``build``, or a 404 saying why it could not be drawn."""
+def picture(build: Callable[[], bytes], *, blind: bool = False) -> Response:
+    """A PNG drawn by ``build``, or a 404 saying why it could not be drawn — without the file's name or place
+    when the viewer judges blind (the reason goes to the server's log)."""
     try:
         data = build()
     except PictureError as exc:
+        if blind:
+            log.warning("picture not drawn for a blind judge: %s", exc)
+            return Response("Không vẽ được ảnh trang này. Hãy báo ban tổ chức.", status_code=404,
+                            media_type="text/plain; charset=utf-8")
         return Response(f"Không vẽ được ảnh: {exc}", status_code=404, media_type="text/plain; charset=utf-8")
     return Response(data, media_type="image/png", headers={"Cache-Control": "private, no-store"})
 

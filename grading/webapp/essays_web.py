@@ -11,7 +11,7 @@ roster (``DIR/roster.csv``), when there is one, is copied into the store then, s
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -141,7 +141,7 @@ def get_essay_picture(request: Request, aid: int, n: int, s: J.Session = Depends
     if not 1 <= n <= len(a["essays"]):
         return Response(status_code=404)
     essay_id = a["essays"][n - 1]["id"]
-    return picture(lambda: png(essay_picture(web.store, web.layout, essay_id)))
+    return picture(lambda: png(essay_picture(web.store, web.layout, essay_id)), blind=s.judge.role is not J.Role.ADMIN)
 
 
 @router.get("/essays/{aid}/duplicates/{pair_id}", response_class=HTMLResponse)
@@ -173,8 +173,14 @@ def admin_page(request: Request, s: J.Session, status: int = 200, error: str = "
                   judges=J.list_judges(web.store), error=error, notice=notice, rubric=web.rubric)
 
 
+# what the page says after a change: built here from the action's code, never from text in the address
+NOTICES = {"release": "Đã thu hồi phân công {aid} về hàng chờ.", "move": "Đã chuyển phân công {aid}."}
+
+
 @router.get("/admin/essays", response_class=HTMLResponse)
-def get_admin_essays(request: Request, page: int = 1, notice: str = "", s: J.Session = Depends(admin)) -> Response:
+def get_admin_essays(request: Request, page: int = 1, done: str = "", aid: int = 0,
+                     s: J.Session = Depends(admin)) -> Response:
+    notice = NOTICES[done].format(aid=aid) if done in NOTICES else ""
     return admin_page(request, s, notice=notice, page=page)
 
 
@@ -191,12 +197,10 @@ def reassign(request: Request, aid: int, s: J.Session, form: Any) -> Response:
     try:
         if action == "release":
             S.reassign(store, aid, None, who=s.judge.name)
-            notice = f"Đã thu hồi phân công {aid} về hàng chờ."
         elif action == "move" and target.isdigit():
             S.reassign(store, aid, int(target), who=s.judge.name)
-            notice = f"Đã chuyển phân công {aid}."
         else:
             return admin_page(request, s, 400, error="Hãy chọn giám khảo nhận bài, hoặc bấm «Thu hồi».")
     except S.ScoringError as exc:
         return admin_page(request, s, 409, error=str(exc))
-    return RedirectResponse(f"/admin/essays?notice={quote(notice)}", status_code=303)
+    return RedirectResponse(f"/admin/essays?{urlencode({'done': action, 'aid': aid})}", status_code=303)

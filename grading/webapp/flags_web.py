@@ -44,10 +44,20 @@ def _is_admin(s: J.Session) -> bool:
     return s.judge.role is J.Role.ADMIN
 
 
+def may_see(f: dict[str, Any], s: J.Session) -> bool:
+    return _is_admin(s) or f["page_status"] != ESSAY
+
+
 def check_may_see(f: dict[str, Any], s: J.Session) -> None:
-    if not _is_admin(s) and f["page_status"] == ESSAY:
+    if not may_see(f, s):
         raise Forbidden("Cờ này thuộc việc của ban tổ chức (trang bài tự luận): giám khảo không xem được, để bài "
                         "thi được chấm ẩn danh.")
+
+
+def decided(store: Store, flag_id: int | None, s: J.Session) -> dict[str, Any] | None:
+    """The flag just decided, for the notice at the top of the next page: only one the viewer may see."""
+    f = Q.flag_detail(store, flag_id) if flag_id else None
+    return f if f is not None and may_see(f, s) else None
 
 
 @router.get("/")
@@ -66,7 +76,7 @@ def get_flags(request: Request, page: int = 1, done: int | None = None, s: J.Ses
         rows, total = Q.open_flags(store, (page - 1) * PAGE_SIZE, PAGE_SIZE, admin=_is_admin(s))
     return render(request, "flags.html", judge=s.judge, csrf=s.csrf_token, rows=rows, total=total,
                   page=page, n_pages=n_pages, labels=TARGET_LABELS,
-                  done=Q.flag_detail(store, done) if done else None)
+                  done=decided(store, done, s))
 
 
 def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 200, *, error: str = "",
@@ -84,19 +94,18 @@ def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 2
     _, n_open = Q.open_flags(web.store, 0, 0, admin=_is_admin(s))
     return render(request, "flag.html", status, judge=s.judge, csrf=s.csrf_token, f=f, options=options,
                   blank_label=BLANK_LABEL, labels=TARGET_LABELS, n_open=n_open,
-                  done=Q.flag_detail(web.store, done) if done else None, error=error, **ctx)
+                  done=decided(web.store, done, s), error=error, **ctx)
 
 
 @router.get("/flags/{flag_id}", response_class=HTMLResponse)
-def get_flag(request: Request, flag_id: int, done: int | None = None, error: str = "",
-             s: J.Session = Depends(ready)) -> Response:
+def get_flag(request: Request, flag_id: int, done: int | None = None, s: J.Session = Depends(ready)) -> Response:
     web = state(request)
     f = Q.flag_detail(web.store, flag_id)
     if f is None:
         return not_found(request, s, f"Không có cờ số {flag_id}.")
     check_may_see(f, s)
     web.crops.prefetch(Q.next_open_flags(web.store, flag_id, 2))   # the next pictures, drawn while this one is open
-    return flag_page(request, s, f, done=done, error=error)
+    return flag_page(request, s, f, done=done)
 
 
 def decide(request: Request, flag_id: int, value: str, s: J.Session) -> Response:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import secrets
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from omr.errors import BadArguments
-
 from .. import judges as J
+from ..store import Store
 from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, client_address, same_token
 from .deps import csrf_session, render, session, state
 
@@ -67,18 +67,28 @@ def get_password(request: Request, s: J.Session = Depends(session)) -> Response:
     return render(request, "password.html", judge=s.judge, csrf=s.csrf_token, error="")
 
 
+def password_error(store: Store, s: J.Session, current: str, new: str, again: str) -> str:
+    """Why the change is refused (Vietnamese), or ""."""
+    if J.authenticate(store, s.judge.name, current) is None:
+        return "Mật khẩu hiện tại không đúng."
+    if new != again:
+        return "Hai lần nhập mật khẩu mới không giống nhau."
+    if J.password_problem(new):
+        return f"Mật khẩu mới cần ít nhất {J.MIN_PASSWORD} ký tự không phải dấu cách."
+    if new == current:
+        return "Mật khẩu mới phải khác mật khẩu hiện tại (và khác mật khẩu dùng một lần)."
+    return ""
+
+
 @router.post("/password")
 async def post_password(request: Request, s: J.Session = Depends(csrf_session)) -> Response:
+    """Change the password: the current one is asked again; the account's other sessions end."""
     form = await request.form()
-    new, again = str(form.get("new_password", "")), str(form.get("again", ""))
-    error = ""
-    if new != again:
-        error = "Hai lần nhập mật khẩu mới không giống nhau."
-    else:
-        try:
-            J.set_password(state(request).store, s.judge.id, new)
-        except BadArguments:
-            error = f"Mật khẩu mới cần ít nhất {J.MIN_PASSWORD} ký tự."
+    store = state(request).store
+    current, new, again = (str(form.get(k, "")) for k in ("current_password", "new_password", "again"))
+    error = await run_in_threadpool(password_error, store, s, current, new, again)
     if error:
         return render(request, "password.html", 400, judge=s.judge, csrf=s.csrf_token, error=error)
+    J.set_password(store, s.judge.id, new)
+    J.close_other_sessions(store, s.judge.id, request.cookies.get(SESSION_COOKIE))
     return RedirectResponse("/flags", status_code=303)

@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 import tracemalloc
-import warnings
 
 import httpx
 import pytest
-from starlette.exceptions import StarletteDeprecationWarning
 from starlette.requests import Request
-
-with warnings.catch_warnings():       # this Starlette would rather have httpx2; the httpx it has works the same
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
 
 from grading.judges import MAX_NAME, add_judge, authenticate, normalise_name
 from grading.store import Store
@@ -23,7 +17,7 @@ from grading.webapp.auth import LoginThrottle, client_address
 from grading_support import omr
 from omr.errors import BadArguments, ExitCode
 from omr.layout import load_layout
-from web_support import csrf, demo_contest, live_server, login
+from web_support import TestClient, csrf, demo_contest, live_server, login
 
 IP = "10.0.0.1"
 WRONG = "sai-mat-khau-1"

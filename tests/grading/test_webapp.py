@@ -130,7 +130,8 @@ def judge_client(site):
         assert r.status_code == 303 and r.headers["location"] == "/password"
         assert c.get("/flags").headers["location"] == "/password"       # nothing else before the change
         form = c.get("/password")
-        r = c.post("/password", data={"csrf": csrf(form.text), "new_password": NEW_PASSWORD, "again": NEW_PASSWORD})
+        r = c.post("/password", data={"csrf": csrf(form.text), "current_password": site["pw"]["gk1"],
+                                      "new_password": NEW_PASSWORD, "again": NEW_PASSWORD})
         assert r.status_code == 303 and r.headers["location"] == "/flags"
         yield c
 
@@ -201,6 +202,7 @@ def test_judge_resolves_the_flag_with_the_keyboard_in_chromium(site, tmp_path):
             page.screenshot(path=str(SHOTS / "login.png"))
             page.click("button[type=submit]")
             page.wait_for_url("**/password")
+            page.fill("#current_password", site["pw"]["quantri"])
             page.fill("#new_password", NEW_PASSWORD)
             page.fill("#again", NEW_PASSWORD)
             page.click("form[action='/password'] button[type=submit]")

@@ -1,0 +1,144 @@
+"""The web app against an outsider and a careless link: security headers on every answer, no attacker-chosen text
+rendered from the address, a password change that asks for the current password and ends the other sessions,
+and nothing of a blind essay (its participant, its file) shown to a judge through a notice or an error."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from grading.essays import assign_essay_pages
+from grading.judges import Role, add_judge
+from grading.store import Store
+from grading.webapp.app import SECURITY_HEADERS, create_app
+from grading_support import DEMO, db_rows, failure, reading, sha
+from omr.layout import load_layout
+from test_essays import images_pdf, typed_page
+from web_support import NEW_PASSWORD, TestClient, csrf, login, login_and_change_password
+
+PID = "000301"
+SECRET_FILE = "ba-dinh_nguyen-van-khoa.pdf"
+
+
+@pytest.fixture
+def site(tmp_path):
+    contest = tmp_path / "contest"
+    contest.mkdir()
+    for name in ("layout.json", "keys.json", "rubric.json"):
+        shutil.copy(DEMO / name, contest / name)
+    url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+    blank = np.full((3508, 2480), 255, np.uint8)
+    with Store.open(url) as store:
+        pdf = images_pdf(tmp_path / SECRET_FILE, [(blank, 300), (typed_page("Bài làm của em."), 300)])
+        store.record_submission(str(pdf), sha(PID), pdf.stat().st_size,
+                                assign_essay_pages([reading(str(pdf), 1, PID, "101", "AAAAAA"),
+                                                    failure(str(pdf), 2)]), None)
+        mail = images_pdf(tmp_path / "thu-000777.pdf", [(typed_page("Bài gửi qua thư."), 300)])
+        store.record_submission(str(mail), sha("mail"), mail.stat().st_size,
+                                assign_essay_pages([failure(str(mail), 1)]), None)
+        pw = {"gk1": add_judge(store, "gk1", unit="Quận Tây Hồ"),
+              "quantri": add_judge(store, "quantri", unit="Sở Tư pháp", role=Role.ADMIN)}
+    store = Store.open(url)
+    app = create_app(store, load_layout(contest / "layout.json"), contest_dir=contest)
+    clients: list[TestClient] = []
+
+    def client() -> TestClient:
+        c = TestClient(app, follow_redirects=False)
+        clients.append(c)
+        return c
+
+    yield {"url": url, "pw": pw, "client": client, "pdf": pdf, "dir": tmp_path}
+    for c in clients:
+        c.close()
+    store.close()
+
+
+def _ready(site, name: str) -> TestClient:
+    c = site["client"]()
+    login_and_change_password(c, name, site["pw"][name])
+    return c
+
+
+def test_every_answer_carries_the_security_headers(site):
+    c = site["client"]()
+    judge = _ready(site, "gk1")
+    for resp in (c.get("/login"), c.get("/flags"), judge.get("/flags"), judge.get("/flags/999999"),
+                 judge.get("/admin"), judge.get("/static/app.css")):
+        for k, v in SECURITY_HEADERS.items():
+            assert resp.headers.get(k) == v, (resp.request.url, k)
+    csp = SECURITY_HEADERS["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+
+
+def test_the_address_cannot_put_text_on_a_page(site):
+    admin = _ready(site, "quantri")
+    evil = "<b>Trúng thưởng! Gọi 0900</b>"
+    page = admin.get("/admin/essays", params={"notice": evil, "done": evil, "error": evil})
+    assert page.status_code == 200 and "Trúng thưởng" not in page.text
+    page = admin.get("/admin/essays", params={"done": "release", "aid": "7"})
+    assert "Đã thu hồi phân công 7 về hàng chờ." in page.text
+    flag_id = db_rows(site["url"], "SELECT min(id) FROM flags")[0][0]
+    page = admin.get(f"/flags/{flag_id}", params={"error": evil})
+    assert page.status_code == 200 and "Trúng thưởng" not in page.text
+
+
+def test_changing_the_password_asks_for_the_current_one_and_ends_the_other_sessions(site):
+    one_time = site["pw"]["gk1"]
+    elsewhere = site["client"]()
+    assert login(elsewhere, "gk1", one_time).headers["location"] == "/password"
+    c = site["client"]()
+    assert login(c, "gk1", one_time).headers["location"] == "/password"
+
+    def change(current: str, new: str, again: str | None = None):
+        form = c.get("/password")
+        return c.post("/password", data={"csrf": csrf(form.text), "current_password": current, "new_password": new,
+                                         "again": new if again is None else again})
+
+    hash_before = db_rows(site["url"], "SELECT password_hash FROM judges WHERE name = 'gk1'")
+    for current, new, again, why in [
+            ("sai mật khẩu rồi", NEW_PASSWORD, None, "Mật khẩu hiện tại không đúng."),
+            (one_time, " " * 10, None, "ký tự không phải dấu cách"),
+            (one_time, "   abc    " + " " * 10, None, "ký tự không phải dấu cách"),
+            (one_time, one_time, None, "phải khác mật khẩu hiện tại"),
+            (one_time, NEW_PASSWORD, NEW_PASSWORD + "x", "không giống nhau")]:
+        r = change(current, new, again)
+        assert r.status_code == 400 and why in r.text, (new, r.text[:300])
+    assert db_rows(site["url"], "SELECT password_hash FROM judges WHERE name = 'gk1'") == hash_before
+    r = change(one_time, NEW_PASSWORD)
+    assert r.status_code == 303 and r.headers["location"] == "/flags"
+    assert c.get("/flags").status_code == 200                       # this session goes on
+    assert elsewhere.get("/flags").headers["location"] == "/login"  # the other one has ended
+    assert login(site["client"](), "gk1", one_time).status_code == 401
+    assert 'href="/password"' in c.get("/flags").text                # the link to change it again is on every page
+
+
+def test_a_judge_never_sees_whom_an_organisers_essay_flag_was_decided_for(site):
+    flag_id = db_rows(site["url"], "SELECT f.id FROM flags f JOIN pages p ON p.id = f.page_id "
+                                   "WHERE f.reason = 'unmatched_essay'")[0][0]
+    admin = _ready(site, "quantri")
+    page = admin.get(f"/flags/{flag_id}")
+    r = admin.post(f"/flags/{flag_id}/resolve", data={"csrf": csrf(page.text), "value": PID})
+    assert r.status_code == 303
+    assert f"Đã ghi cờ số {flag_id}" in admin.get("/flags", params={"done": flag_id}).text
+    judge = _ready(site, "gk1")
+    for path in ("/flags", f"/flags/{db_rows(site['url'], 'SELECT min(id) FROM flags')[0][0]}"):
+        html = judge.get(path, params={"done": flag_id}).text
+        assert f"Đã ghi cờ số {flag_id}" not in html and PID not in html, path
+
+
+def test_a_moved_essay_scan_tells_a_blind_judge_nothing_of_the_file(site):
+    judge = _ready(site, "gk1")
+    page = judge.get("/essays")
+    r = judge.post("/essays/next", data={"csrf": csrf(page.text)})
+    aid = int(r.headers["location"].rsplit("/", 1)[1])
+    moved = site["dir"] / "moved"
+    moved.mkdir()
+    site["pdf"].rename(moved / SECRET_FILE)
+    r = judge.get(f"/essays/{aid}/pages/1.png")
+    assert r.status_code == 404 and "Hãy báo ban tổ chức" in r.text
+    for secret in (SECRET_FILE, "ba-dinh", str(site["dir"]), PID):
+        assert secret not in r.text
+    admin = _ready(site, "quantri")
+    r = admin.get(f"/essays/{aid}/pages/1.png")
+    assert r.status_code == 404 and SECRET_FILE in r.text                # the organisers see where to look
