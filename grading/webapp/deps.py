@@ -10,9 +10,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path as InPath, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -26,6 +27,19 @@ from .roster import Roster
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("omr.review")
+
+
+MAX_ID = 2 ** 63 - 1          # the largest id the store's integer columns hold
+# ids and page numbers in addresses: a number out of range is a 400 page, never a database error
+Id = Annotated[int, InPath(ge=0, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=0, le=MAX_ID)]
+PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
+
+
+def form_id(text: str) -> int | None:
+    """An id typed into a form (ASCII digits within range), else ``None``."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and int(text) <= MAX_ID else None
 
 
 @dataclass
@@ -136,6 +150,12 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(PasswordChangeRequired)
     async def _to_password(request: Request, exc: PasswordChangeRequired) -> Response:
         return RedirectResponse("/password", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_address(request: Request, exc: RequestValidationError) -> Response:
+        return render(request, "error.html", 400, title="Địa chỉ không hợp lệ", judge=None,
+                      message="Địa chỉ hoặc dữ liệu gửi lên không hợp lệ (số quá lớn hoặc không phải số). "
+                              "Hãy quay lại trang trước.")
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:

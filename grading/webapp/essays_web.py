@@ -22,7 +22,8 @@ from omr.sheet import read_roster
 from .. import judges as J
 from .. import scoring as S
 from ..store import Store
-from .deps import Forbidden, WebState, admin, csrf_admin, csrf_ready, picture, ready, render, state
+from .deps import (Forbidden, Id, PageNo, QueryId, WebState, admin, csrf_admin, csrf_ready, form_id, picture, ready,
+                   render, state)
 from .images import essay_picture, png
 
 ROSTER = "roster.csv"
@@ -83,7 +84,7 @@ def essay_page(request: Request, s: J.Session, a: dict[str, Any], status: int = 
 
 
 @router.get("/essays", response_class=HTMLResponse)
-def get_essays(request: Request, done: int | None = None, none: int = 0, s: J.Session = Depends(ready)) -> Response:
+def get_essays(request: Request, done: QueryId = None, none: int = 0, s: J.Session = Depends(ready)) -> Response:
     web = state(request)
     work = S.my_assignments(web.store, s.judge.id)
     done_row = None
@@ -107,12 +108,12 @@ async def post_next(request: Request, s: J.Session = Depends(csrf_ready)) -> Res
 
 
 @router.get("/essays/{aid}", response_class=HTMLResponse)
-def get_essay(request: Request, aid: int, s: J.Session = Depends(ready)) -> Response:
+def get_essay(request: Request, aid: Id, s: J.Session = Depends(ready)) -> Response:
     return essay_page(request, s, own(state(request).store, aid, s))
 
 
 @router.post("/essays/{aid}/score")
-async def post_score(request: Request, aid: int, s: J.Session = Depends(csrf_ready)) -> Response:
+async def post_score(request: Request, aid: Id, s: J.Session = Depends(csrf_ready)) -> Response:
     form = await request.form()
     return await run_in_threadpool(score, request, aid, s, form)
 
@@ -135,7 +136,7 @@ def score(request: Request, aid: int, s: J.Session, form: Any) -> Response:
 
 
 @router.get("/essays/{aid}/pages/{n}.png")
-def get_essay_picture(request: Request, aid: int, n: int, s: J.Session = Depends(ready)) -> Response:
+def get_essay_picture(request: Request, aid: Id, n: Id, s: J.Session = Depends(ready)) -> Response:
     web = state(request)
     a = own(web.store, aid, s)
     if not 1 <= n <= len(a["essays"]):
@@ -145,7 +146,7 @@ def get_essay_picture(request: Request, aid: int, n: int, s: J.Session = Depends
 
 
 @router.get("/essays/{aid}/duplicates/{pair_id}", response_class=HTMLResponse)
-def get_duplicate(request: Request, aid: int, pair_id: int, s: J.Session = Depends(ready)) -> Response:
+def get_duplicate(request: Request, aid: Id, pair_id: Id, s: J.Session = Depends(ready)) -> Response:
     store = state(request).store
     a = own(store, aid, s)
     d = S.duplicate_pair(store, pair_id)
@@ -178,14 +179,14 @@ NOTICES = {"release": "Đã thu hồi phân công {aid} về hàng chờ.", "mov
 
 
 @router.get("/admin/essays", response_class=HTMLResponse)
-def get_admin_essays(request: Request, page: int = 1, done: str = "", aid: int = 0,
+def get_admin_essays(request: Request, page: PageNo = 1, done: str = "", aid: QueryId = None,
                      s: J.Session = Depends(admin)) -> Response:
-    notice = NOTICES[done].format(aid=aid) if done in NOTICES else ""
+    notice = NOTICES[done].format(aid=aid) if done in NOTICES and aid is not None else ""
     return admin_page(request, s, notice=notice, page=page)
 
 
 @router.post("/admin/essays/assignments/{aid}")
-async def post_reassign(request: Request, aid: int, s: J.Session = Depends(csrf_admin)) -> Response:
+async def post_reassign(request: Request, aid: Id, s: J.Session = Depends(csrf_admin)) -> Response:
     form = await request.form()
     return await run_in_threadpool(reassign, request, aid, s, form)
 
@@ -193,12 +194,12 @@ async def post_reassign(request: Request, aid: int, s: J.Session = Depends(csrf_
 def reassign(request: Request, aid: int, s: J.Session, form: Any) -> Response:
     store = state(request).store
     action = str(form.get("action", ""))
-    target = str(form.get("judge_id", "")).strip()
+    target = form_id(str(form.get("judge_id", "")))
     try:
         if action == "release":
             S.reassign(store, aid, None, who=s.judge.name)
-        elif action == "move" and target.isdigit():
-            S.reassign(store, aid, int(target), who=s.judge.name)
+        elif action == "move" and target is not None:
+            S.reassign(store, aid, target, who=s.judge.name)
         else:
             return admin_page(request, s, 400, error="Hãy chọn giám khảo nhận bài, hoặc bấm «Thu hồi».")
     except S.ScoringError as exc:

@@ -21,7 +21,7 @@ from .. import judges as J
 from ..db import flag_queue as Q
 from ..store import ESSAY, AlreadyDecided, Store
 from .crop_cache import CropCache
-from .deps import Forbidden, csrf_ready, not_found, picture, ready, render, state
+from .deps import Forbidden, Id, PageNo, QueryId, csrf_ready, not_found, picture, ready, render, state
 from .images import page_canvas, png, question_picture
 
 PAGE_SIZE = 50
@@ -66,7 +66,7 @@ def home(s: J.Session = Depends(ready)) -> Response:
 
 
 @router.get("/flags", response_class=HTMLResponse)
-def get_flags(request: Request, page: int = 1, done: int | None = None, s: J.Session = Depends(ready)) -> Response:
+def get_flags(request: Request, page: PageNo = 1, done: QueryId = None, s: J.Session = Depends(ready)) -> Response:
     store = state(request).store
     page = max(1, page)
     rows, total = Q.open_flags(store, (page - 1) * PAGE_SIZE, PAGE_SIZE, admin=_is_admin(s))
@@ -98,7 +98,7 @@ def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 2
 
 
 @router.get("/flags/{flag_id}", response_class=HTMLResponse)
-def get_flag(request: Request, flag_id: int, done: int | None = None, s: J.Session = Depends(ready)) -> Response:
+def get_flag(request: Request, flag_id: Id, done: QueryId = None, s: J.Session = Depends(ready)) -> Response:
     web = state(request)
     f = Q.flag_detail(web.store, flag_id)
     if f is None:
@@ -128,7 +128,7 @@ def decide(request: Request, flag_id: int, value: str, s: J.Session) -> Response
 
 
 @router.post("/flags/{flag_id}/resolve")
-async def post_resolve(flag_id: int, request: Request, s: J.Session = Depends(csrf_ready)) -> Response:
+async def post_resolve(flag_id: Id, request: Request, s: J.Session = Depends(csrf_ready)) -> Response:
     form = await request.form()
     # the decision (locks, re-scoring) runs in a worker thread: other judges' pages are served meanwhile
     return await run_in_threadpool(decide, request, flag_id, str(form.get("value", "")), s)
@@ -145,7 +145,7 @@ def get_roster_search(request: Request, q: str = "", s: J.Session = Depends(read
 
 
 @router.get("/flags/{flag_id}/crop.png")
-def get_crop(request: Request, flag_id: int, s: J.Session = Depends(ready)) -> Response:
+def get_crop(request: Request, flag_id: Id, s: J.Session = Depends(ready)) -> Response:
     web = state(request)
     f = Q.flag_detail(web.store, flag_id)
     if f is None:
@@ -155,7 +155,7 @@ def get_crop(request: Request, flag_id: int, s: J.Session = Depends(ready)) -> R
 
 
 @router.get("/pages/{page_id}/image")
-def get_page_image(request: Request, page_id: int, s: J.Session = Depends(ready)) -> Response:
+def get_page_image(request: Request, page_id: Id, s: J.Session = Depends(ready)) -> Response:
     # a judge sees a whole page only while it has an open flag of his (an answer sheet; essay pages are shown
     # blind, through assignments); admins see every page
     web = state(request)

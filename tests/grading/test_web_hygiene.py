@@ -142,3 +142,21 @@ def test_a_moved_essay_scan_tells_a_blind_judge_nothing_of_the_file(site):
     admin = _ready(site, "quantri")
     r = admin.get(f"/essays/{aid}/pages/1.png")
     assert r.status_code == 404 and SECRET_FILE in r.text                # the organisers see where to look
+
+
+def test_numbers_out_of_range_in_addresses_and_forms_are_a_400_page_not_a_crash(site):
+    judge, admin = _ready(site, "gk1"), _ready(site, "quantri")
+    huge = str(2 ** 63)
+    for c, path in [(judge, f"/flags/{huge}"), (judge, f"/flags/{huge}/crop.png"), (judge, f"/pages/{huge}/image"),
+                    (judge, f"/essays/{huge}"), (judge, f"/essays/1/pages/{huge}.png"), (judge, "/flags?page=" + huge),
+                    (judge, "/flags?done=" + huge), (judge, "/flags/abc"), (admin, "/admin/essays?aid=" + huge),
+                    (admin, "/admin/essays?page=-1")]:
+        r = c.get(path)
+        assert r.status_code == 400 and "không hợp lệ" in r.text, (path, r.status_code)
+    assert judge.get(f"/flags/{2 ** 63 - 1}").status_code == 404            # the largest id is just not there
+    page = admin.get("/admin/essays")
+    aid = 1
+    for typed in ("²", "١٢", huge, "-1", ""):
+        r = admin.post(f"/admin/essays/assignments/{aid}", data={"csrf": csrf(page.text), "action": "move",
+                                                                 "judge_id": typed})
+        assert r.status_code == 400 and "Hãy chọn giám khảo" in r.text, typed
