@@ -3,7 +3,7 @@
 The parent process does all the bookkeeping and every write; the reader's own executor (``omr.read.run_pages``,
 a process pool with a serial twin) or a Dask cluster reads the pages. Steps:
 
-1. ``load_contest``: layout and keys, validated against each other (``LayoutError``, exit 5), before anything else.
+1. ``contest.load_contest``: layout and keys, validated against each other (``LayoutError``, exit 5), first.
 2. ``discover`` the inputs; hash each file (sha256, streamed). A file whose content the store already holds
    is skipped (a re-run or a resumed run adds nothing). A second file with the same content as another one
    (in this run or already stored under another path) is recorded as a *rejected* submission whose reason
@@ -28,43 +28,24 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from omr.errors import ExitCode, LayoutError, MissingDependency, OmrError
-from omr.layout import Layout, load_layout
+from omr.errors import ExitCode, MissingDependency, OmrError
+from omr.layout import Layout
 from omr.load import LoadOptions, PageRef, discover, plan_pages
 from omr.paths import display_source, path_from
 from omr.progress import Progress
 from omr.read import ReadOptions, run_pages
 from omr.records import Reject, SheetFailure, SheetReading, Status
 
+from .contest import Contest
 from .essays import assign_essay_pages
-from .keys import KeySet, load_keys
 from .store import EssayCounts, Store, flags, pages, submissions
 
 Record = SheetReading | SheetFailure
 _HASH_BLOCK = 1 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class Contest:
-    folder: Path
-    layout: Layout
-    keys: KeySet
-
-
-def load_contest(folder: str | Path) -> Contest:
-    """The contest folder's ``layout.json`` and ``keys.json``, each valid and consistent (``LayoutError``)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise LayoutError(f"contest folder {folder} does not exist; pass --contest DIR, a folder holding "
-                          "layout.json and keys.json (for example answer_keys/demo)")
-    layout = load_layout(folder / "layout.json")
-    keys = load_keys(folder / "keys.json", layout)
-    return Contest(folder, layout, keys)
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,7 +123,11 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
                    help="a reverse proxy (address or network, repeatable) whose X-Forwarded-For names the client "
                         "for the login throttle; from anyone else that header is ignored")
 
-    return {"judges": _cmd_judges, "review": _cmd_review, "grade": _cmd_grade, "status": _cmd_status, "flags": _cmd_flags, "resolve": _cmd_resolve,
+    s = sub.add_parser("check", help="validate the whole contest folder at once: layout, keys against the layout, "
+                                     "rubric, roster against the layout, contest.json (exit 5 on any problem)")
+    s.add_argument("--contest", required=True, metavar="DIR", help="the contest folder (e.g. answer_keys/demo)")
+
+    return {"check": _cmd_check, "judges": _cmd_judges, "review": _cmd_review, "grade": _cmd_grade, "status": _cmd_status, "flags": _cmd_flags, "resolve": _cmd_resolve,
             "rescore": _cmd_rescore, "export": _cmd_export, "annotate": _cmd_annotate, "demo": _cmd_demo, "ocr": _cmd_ocr,
             "duplicates": _cmd_duplicates, "search": _cmd_search, "essays": _cmd_essays}
 
@@ -153,7 +157,8 @@ def _db_url(args: argparse.Namespace, *, must_exist: bool) -> str:
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
-    from grading.batch import (GradeOptions, RunTally, accounting, check_scheduler, grade, load_contest,
+    from grading.contest import load_contest
+    from grading.batch import (GradeOptions, RunTally, accounting, check_scheduler, grade,
                                run_exit_code)
     from grading.store import Store
     from omr.load import check_dependencies
@@ -247,7 +252,8 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
         if args.db or args.retry_failed:
             raise BadArguments("--db and --retry-failed go with --contest, not with FILE")
         return _ocr_one_file(args)
-    from grading.batch import accounting, check_scheduler, load_contest
+    from grading.batch import accounting, check_scheduler
+    from grading.contest import load_contest
     from grading.essays import ocr_exit_code
     from grading.store import Store
 
@@ -290,7 +296,7 @@ def _ocr_one_file(args: argparse.Namespace) -> int:
 
 
 def _cmd_duplicates(args: argparse.Namespace) -> int:
-    from grading.batch import load_contest
+    from grading.contest import load_contest
     from grading.essays import find_duplicates, load_essay_questions
     from grading.store import Store
 
@@ -351,6 +357,39 @@ def _cmd_essays(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+_CHECK_TEXT = {
+    "vi": {"ok": "Thư mục cuộc thi {dir} hợp lệ: {files}.", "bad": "Thư mục cuộc thi {dir} có {n} lỗi cần sửa:",
+           "error": "LỖI", "warning": "CẢNH BÁO", "fix": "Sửa các lỗi trên rồi chạy lại `omr check --contest {dir}`."},
+    "en": {"ok": "contest folder {dir} is valid: {files}.", "bad": "contest folder {dir} has {n} problem(s) to fix:",
+           "error": "ERROR", "warning": "WARNING", "fix": "fix them and run `omr check --contest {dir}` again."},
+}
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from grading.contest import Severity, check_contest, load_settings
+    from omr.errors import OmrError
+
+    try:
+        language = load_settings(args.contest).language
+    except OmrError:
+        language = "vi"
+    text = _CHECK_TEXT.get(language, _CHECK_TEXT["vi"])
+    findings = check_contest(args.contest)
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    for f in findings:
+        print(f"{text[f.severity.value]} {f.file}: {f.message}")
+        for d in f.details:
+            print(f"  - {d}")
+    if errors:
+        print(text["bad"].format(dir=args.contest, n=len(errors)), text["fix"].format(dir=args.contest),
+              file=sys.stderr)
+        return ExitCode.BAD_LAYOUT
+    present = sorted(p.name for p in Path(args.contest).iterdir() if p.name in (
+        "layout.json", "keys.json", "rubric.json", "roster.csv", "contest.json"))
+    print(text["ok"].format(dir=args.contest, files=", ".join(present)))
+    return ExitCode.OK
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from grading.batch import accounting
     from grading.store import Store
@@ -404,7 +443,7 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
 
 
 def _cmd_rescore(args: argparse.Namespace) -> int:
-    from grading.batch import load_contest
+    from grading.contest import load_contest
     from grading.store import Store
 
     contest = load_contest(args.contest)
@@ -417,7 +456,7 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from grading.batch import load_contest
+    from grading.contest import load_contest
     from grading.export import export
     from grading.store import Store
 
@@ -435,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _cmd_annotate(args: argparse.Namespace) -> int:
     from grading.annotate import annotate
-    from grading.batch import load_contest
+    from grading.contest import load_contest
     from grading.store import Store
 
     contest = load_contest(args.contest)
@@ -473,7 +512,7 @@ def _proxy(text: str) -> Any:
 def _cmd_review(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from grading.batch import load_contest
+    from grading.contest import load_contest
     from grading.store import Store
     from grading.webapp.app import create_app
 

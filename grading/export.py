@@ -31,12 +31,11 @@ import sqlalchemy as sa
 from omr.errors import BadArguments, OutputError
 from omr.records import Status
 
-from .batch import Contest
+from .contest import Contest, load_roster
 from .cells import inert_frame, inert_sheet
 from .scoring import load_rubric, task_score_rows
 from .store import Store, flags, pages, scores, submissions
 
-ROSTER = "roster.csv"
 # exact numbers we computed, kept as text ("-1/3"): the only text cells not neutralised as formula-like
 EXACT_COLUMNS = ("total_exact", "essay_total_exact", "total 1", "total 2", "total 3", "final_exact")
 
@@ -70,10 +69,8 @@ def competition_ranks(totals: list[Fraction | None]) -> list[int | None]:
 
 
 def _roster(contest: Contest) -> list[Any] | None:
-    from omr.sheet import read_roster
-
-    path = contest.folder / ROSTER
-    return read_roster(path) if path.is_file() else None
+    roster = load_roster(contest.folder, contest.layout)
+    return list(roster.people) if roster else None
 
 
 def results_table(store: Store, contest: Contest) -> Any:

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from .. import judges as J
 from .. import progress
-from ..batch import load_contest
+from ..contest import load_contest
 from ..db import audit
 from ..export import export
 from . import essays_web

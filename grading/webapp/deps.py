@@ -57,7 +57,7 @@ class WebState:
     roster: Roster = field(init=False)
 
     def __post_init__(self) -> None:
-        self.roster = Roster(self.contest_dir)
+        self.roster = Roster(self.contest_dir, self.layout)
 
 
 class LoginRequired(Exception):

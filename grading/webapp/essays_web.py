@@ -17,16 +17,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from omr.sheet import read_roster
-
 from .. import judges as J
 from .. import scoring as S
+from ..contest import load_roster
 from ..store import Store
 from .deps import (Forbidden, Id, PageNo, QueryId, WebState, admin, csrf_admin, csrf_ready, form_id, picture, ready,
                    render, state)
 from .images import essay_picture, png
 
-ROSTER = "roster.csv"
 ADMIN_PAGE_SIZE = 50
 
 
@@ -57,8 +55,9 @@ def setup(web: WebState) -> None:
     """Read the rubric once (the judging and every count use the same one) and copy the roster into the store,
     when there is one, so that essay units follow it."""
     web.rubric = S.load_rubric(web.contest_dir) if web.contest_dir else None
-    if web.contest_dir and (web.contest_dir / ROSTER).is_file():
-        S.import_roster(web.store, read_roster(web.contest_dir / ROSTER))
+    roster = load_roster(web.contest_dir, web.layout) if web.contest_dir else None
+    if roster:
+        S.import_roster(web.store, list(roster.people))
 
 
 router = APIRouter()

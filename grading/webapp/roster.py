@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omr.errors import OmrError
+from omr.layout import Layout
 from omr.sheet import Participant, read_roster
 
+from ..contest import ROSTER, load_roster
 from ..duplicates import strip_diacritics
-from ..export import ROSTER
 
 
 def fold(text: str) -> str:
@@ -74,8 +75,9 @@ class RosterState:
 class Roster:
     """``roster.csv`` of a contest folder, re-read when the file changes. Thread-safe."""
 
-    def __init__(self, contest_dir: Path | None):
+    def __init__(self, contest_dir: Path | None, layout: Layout | None = None):
         self.path = contest_dir / ROSTER if contest_dir else None
+        self.layout = layout
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._state = RosterState(None)
@@ -91,7 +93,9 @@ class Roster:
         with self._lock:
             if stamp != self._stamp:
                 try:
-                    self._state = RosterState(RosterIndex(read_roster(self.path)))
+                    people = (list(load_roster(self.path.parent, self.layout).people) if self.layout
+                              else read_roster(self.path))
+                    self._state = RosterState(RosterIndex(people))
                 except OmrError as exc:
                     details = "; ".join(exc.details)[:300]
                     self._state = RosterState(None, f"{exc.message}{': ' + details if details else ''}")

@@ -13,7 +13,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from grading.batch import load_contest
+from grading.contest import load_contest
 from grading.cli import main
 from grading.export import competition_ranks, export
 from grading.store import Store
@@ -235,3 +235,13 @@ def test_csv_export_quotes_formula_like_text_and_keeps_numbers(tmp_path, hostile
         for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))):
             for value in row:
                 assert value.lstrip()[:1] not in set("=+@\t\r\uff1d\uff0b\uff0d\uff20"), value   # "-2" is ours
+
+
+def test_roster_ids_that_lost_their_leading_zeros_match_the_sheets(tmp_path, contest, filled):
+    rows = ["participant_id,name,unit"] + [f"{int(pid)},{name},{unit}" for pid, name, unit in ROSTER]
+    (contest.folder / "roster.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")  # as Excel saves it
+    out = tmp_path / "results.csv"
+    export(filled, contest, out)
+    res = pd.read_csv(out, dtype={"participant_id": str})
+    names = dict(zip(res["participant_id"], res["name"]))
+    assert names == {pid: name for pid, name, _ in ROSTER}

@@ -1,0 +1,190 @@
+"""A contest is data in its folder (``answer_keys/<contest>/``): the sheet (``layout.json``), the answer keys
+(``keys.json``), the essay rubric (``rubric.json``, optional), the roster (``roster.csv``, optional) and the
+settings (``contest.json``, optional: language and time zone; later rooms add deadlines and rules).
+
+``load_contest`` reads what a run needs and stops at the first broken file (``LayoutError``, exit 5);
+``check_contest`` reads every file and returns every problem at once, each with its file (``omr check``).
+
+``contest.json``::
+
+    {"name": "Tìm hiểu Dịch vụ công trực tuyến", "language": "vi", "time_zone": "Asia/Ho_Chi_Minh"}
+
+Every key is optional; ``language`` is the language of the text people read (``vi`` or ``en``), ``time_zone``
+an IANA name: every time shown to people is in it.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from omr.errors import InputError, LayoutError, OmrError
+from omr.layout import Layout, load_layout, read_json_document
+from omr.sheet import Participant, read_roster
+
+from .keys import KeySet, load_keys
+from .scoring import load_rubric
+
+LAYOUT, KEYS, RUBRIC, ROSTER, SETTINGS = "layout.json", "keys.json", "rubric.json", "roster.csv", "contest.json"
+LANGUAGES = ("vi", "en")
+DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    name: str = ""
+    language: str = "vi"
+    time_zone: str = DEFAULT_TIME_ZONE
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+@dataclass(frozen=True, slots=True)
+class Contest:
+    folder: Path
+    layout: Layout
+    keys: KeySet
+    settings: Settings = field(default_factory=Settings)
+
+
+def settings_from_dict(raw: Any, *, source: str) -> Settings:
+    """``contest.json`` checked: every problem at once (``LayoutError``, exit 5), each with its key."""
+    if not isinstance(raw, dict):
+        raise LayoutError(f"{source}: the settings must be a JSON object", details=["(top level): not an object"])
+    problems: list[str] = []
+    known = {f for f in Settings.__slots__}        # type: ignore[attr-defined]
+    problems += [f"{k}: unknown setting (known: {', '.join(sorted(known))})" for k in raw if k not in known
+                 and not k.startswith("_")]
+    for k in known & raw.keys():
+        if not isinstance(raw[k], str):
+            problems.append(f"{k}: must be text")
+    if isinstance(raw.get("language"), str) and raw["language"] not in LANGUAGES:
+        problems.append(f"language: {raw['language']!r} is not one of {', '.join(LANGUAGES)}")
+    if isinstance(raw.get("time_zone"), str):
+        try:
+            ZoneInfo(raw["time_zone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"time_zone: {raw['time_zone']!r} is not a time zone name (e.g. {DEFAULT_TIME_ZONE})")
+    if problems:
+        raise LayoutError(f"{source}: the contest settings have {len(problems)} problem(s)", details=problems)
+    return Settings(**{k: v for k, v in raw.items() if k in known})
+
+
+def load_settings(folder: str | Path) -> Settings:
+    """``DIR/contest.json``, or the defaults when there is none."""
+    path = Path(folder) / SETTINGS
+    if not path.exists():
+        return Settings()
+    raw, path = read_json_document(path, file_name=SETTINGS, what="contest settings file",
+                                   hint="see answer_keys/demo/contest.json")
+    return settings_from_dict(raw, source=str(path))
+
+
+def load_contest(folder: str | Path) -> Contest:
+    """The contest folder's layout, keys (valid and consistent) and settings (``LayoutError``, exit 5)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LayoutError(f"contest folder {folder} does not exist; pass --contest DIR, a folder holding "
+                          "layout.json and keys.json (for example answer_keys/demo)")
+    layout = load_layout(folder / LAYOUT)
+    keys = load_keys(folder / KEYS, layout)
+    return Contest(folder, layout, keys, load_settings(folder))
+
+
+# -- the roster -------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Roster:
+    people: tuple[Participant, ...]
+    padded: tuple[tuple[str, str], ...]       # (as written, as padded) for ids that lost their leading zeros
+
+
+def roster_for(people: list[Participant], layout: Layout, *, source: str) -> Roster:
+    """The roster checked against the sheet's participant-id grid: an id with more digits than the grid, or
+    not digits, is refused; a shorter one (a spreadsheet dropped its leading zeros) is padded and listed; two
+    rows with one id (after padding) are refused. ``InputError`` with every problem (exit 9, as for a roster
+    that cannot be read)."""
+    grid = layout.participant
+    if grid is None or grid.digits <= 0:
+        return Roster(tuple(people), ())
+    problems, padded, out, seen = [], [], [], {}
+    for n, p in enumerate(people, start=2):
+        pid = p.id
+        if not (pid.isascii() and pid.isdigit()):
+            problems.append(f"line {n}: participant id {pid!r} is not digits (the sheet has a {grid.digits}-digit "
+                            "id grid)")
+            continue
+        if len(pid) > grid.digits:
+            problems.append(f"line {n}: participant id {pid} has {len(pid)} digits; the sheet's grid has "
+                            f"{grid.digits}")
+            continue
+        if len(pid) < grid.digits:
+            padded.append((pid, pid.zfill(grid.digits)))
+            pid = pid.zfill(grid.digits)
+        if pid in seen:
+            problems.append(f"line {n}: participant id {pid} is already on line {seen[pid]}")
+            continue
+        seen[pid] = n
+        out.append(Participant(pid, p.name, p.unit))
+    if problems:
+        raise InputError(f"roster {source} has problems", details=problems)
+    return Roster(tuple(out), tuple(padded))
+
+
+def load_roster(folder: str | Path, layout: Layout) -> Roster | None:
+    """``DIR/roster.csv`` checked against the layout (``roster_for``), or ``None`` when there is none."""
+    path = Path(folder) / ROSTER
+    if not path.exists():
+        return None
+    return roster_for(read_roster(path), layout, source=str(path))
+
+
+# -- every problem at once --------------------------------------------------------------------------------
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    file: str
+    severity: Severity
+    message: str
+    details: tuple[str, ...] = ()
+
+
+def _finding(name: str, exc: OmrError) -> Finding:
+    return Finding(name, Severity.ERROR, exc.message, tuple(exc.details))
+
+
+def check_contest(folder: str | Path) -> list[Finding]:
+    """Every problem of the contest folder at once: layout, keys against the layout, rubric, roster against the
+    layout, settings. Warnings (padded roster ids) do not make the folder invalid."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return [Finding(str(folder), Severity.ERROR, f"contest folder {folder} does not exist")]
+    found: list[Finding] = []
+    layout: Layout | None = None
+    try:
+        layout = load_layout(folder / LAYOUT)
+    except OmrError as exc:
+        found.append(_finding(LAYOUT, exc))
+    checks: list[tuple[str, Any]] = [(SETTINGS, lambda: load_settings(folder)),
+                                     (RUBRIC, lambda: load_rubric(folder))]
+    if layout is not None:
+        checks += [(KEYS, lambda: load_keys(folder / KEYS, layout)), (ROSTER, lambda: load_roster(folder, layout))]
+    for name, check in checks:
+        try:
+            result = check()
+        except OmrError as exc:
+            found.append(_finding(name, exc))
+            continue
+        if isinstance(result, Roster) and result.padded:
+            found.append(Finding(name, Severity.WARNING, f"{len(result.padded)} participant id(s) are shorter than "
+                                 "the sheet's grid and were padded with leading zeros",
+                                 tuple(f"{a} → {b}" for a, b in result.padded)))
+    return found
+
