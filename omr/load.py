@@ -95,9 +95,11 @@ def _natural_key(text: str) -> tuple:
 def discover(inputs: list[str]) -> tuple[list[str], list[SheetFailure]]:
     """Expand files and folders into files to read, and report inputs that do not exist.
 
-    Folders are walked recursively in natural order ("scan2" before "scan10"); files and folders whose name
-    starts with '.' and Windows thumbnail caches are skipped; a file named directly is always taken. A file
-    reached twice (named twice, via a symlink, or inside two given folders) is kept once, at its first place.
+    Folders are walked recursively in natural order ("scan2" before "scan10"), links to folders followed;
+    files and folders whose name starts with '.' and Windows thumbnail caches are skipped; a file named directly
+    is always taken. A file reached twice (named twice, via a symlink, or inside two given folders) is kept
+    once, at its first place; a folder reached twice is walked once, and a link back into its own folder (a
+    loop) is reported, not followed.
     """
     files: list[str] = []
     failures: list[SheetFailure] = []
@@ -131,8 +133,9 @@ def discover(inputs: list[str]) -> tuple[list[str], list[SheetFailure]]:
                                          f"the folder {where} cannot be listed ({err.strerror}); check its "
                                          "permissions"))
 
-        for root, dirs, names in os.walk(given, onerror=on_error):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
+        walked = {os.path.realpath(given)}
+        for root, dirs, names in os.walk(given, onerror=on_error, followlinks=True):
+            dirs[:] = _folders_to_walk(given, root, [d for d in dirs if not d.startswith(".")], walked, failures)
             rel_parts = Path(os.path.relpath(root, given)).parts
             for name in names:
                 if name.startswith(".") or name.casefold() in _JUNK_FILES:
@@ -142,6 +145,30 @@ def discover(inputs: list[str]) -> tuple[list[str], list[SheetFailure]]:
         for _, path in sorted(found, key=lambda t: t[0]):
             add(path)
     return files, failures
+
+
+def _folders_to_walk(top: str, root: str, dirs: list[str], walked: set[str],
+                     failures: list[SheetFailure]) -> list[str]:
+    """The sub-folders of ``root`` (inside the given folder ``top``) still to walk: each real folder once; a link
+    to a folder that holds it on the way from ``top`` (a loop) becomes a failure that says so."""
+    above, at = set(), root
+    while True:
+        above.add(os.path.realpath(at))
+        if os.path.samefile(at, top) or at == os.path.dirname(at):
+            break
+        at = os.path.dirname(at)
+    keep = []
+    for d in dirs:
+        path = os.path.join(root, d)
+        real = os.path.realpath(path)
+        if os.path.islink(path) and real in above:
+            failures.append(SheetFailure(path, None, Reject.UNREADABLE,
+                                         f"the folder link {path} points back to {real}, a folder that holds it (a "
+                                         "loop): it was not followed; remove the link or give the folder itself"))
+        elif real not in walked:
+            walked.add(real)
+            keep.append(d)
+    return keep
 
 
 # ------------------------------------------------------------------------------------------------- sniffing

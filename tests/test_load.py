@@ -356,6 +356,21 @@ def test_discover_nested_hidden_sorted_dedup(tmp_path):
     assert [(f.source, f.reason_code) for f in failures] == [(str(tmp_path / "missing"), Reject.NOT_FOUND)]
 
 
+def test_discover_follows_linked_folders_once_and_reports_a_loop(tmp_path):
+    scans = tmp_path / "scans"
+    _write(tmp_path, "scans/a.jpg", b"x")
+    _write(tmp_path, "elsewhere/district-1/b.jpg", b"x")
+    _write(tmp_path, "elsewhere/district-1/c.jpg", b"x")
+    os.symlink(tmp_path / "elsewhere" / "district-1", scans / "district-1")       # a linked sub-folder
+    os.symlink(tmp_path / "elsewhere" / "district-1", scans / "again")            # the same folder twice
+    os.symlink(scans, tmp_path / "elsewhere" / "district-1" / "up")               # a loop back to the top
+    files, failures = discover([str(scans)])
+    assert [os.path.relpath(f, scans) for f in files] == ["a.jpg", "again/b.jpg", "again/c.jpg"]
+    assert [(os.path.relpath(f.source, scans), f.reason_code) for f in failures] == [
+        ("again/up", Reject.UNREADABLE)]
+    assert "(a loop)" in failures[0].reason
+
+
 def test_discover_explicit_file_kept_in_input_order(tmp_path):
     a, b = _write(tmp_path, "z.jpg", b"x"), _write(tmp_path, "sub/a.jpg", b"x")
     files, failures = discover([a, str(tmp_path / "sub"), a])
