@@ -1,15 +1,22 @@
 """omr.load and omr.external: every input built here, tiny and exact."""
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
+import signal
 import struct
+import subprocess
+import sys
+import time
 import zipfile
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pikepdf
+import psutil
 import pytest
 from PIL import Image
 
@@ -387,6 +394,48 @@ def test_require_program():
     with pytest.raises(MissingDependency, match="apt-get install nothing"):
         external.require_program("no-such-program-omr", advice="run apt-get install nothing")
     check_dependencies()       # pdftoppm is installed on the machines this runs on
+
+
+def _ended(p: psutil.Process, created: float, within: float) -> bool:
+    """``p`` (the process created at ``created``) has ended, or ends within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if p.create_time() != created or p.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
+def test_an_external_program_dies_with_the_process_that_ran_it():
+    """The program runs in a session of its own (a signal to the caller's group misses it); SIGKILL of the
+    process that ran it through ``external.run`` ends it all the same."""
+    root = Path(__file__).resolve().parents[1]
+    code = "from omr import external; external.run(['sleep', '120'], timeout=300)"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                            start_new_session=True)
+    sleeper = None
+    try:
+        deadline = time.monotonic() + 30
+        while not (kids := psutil.Process(proc.pid).children()):
+            assert proc.poll() is None and time.monotonic() < deadline, "sleep was never started"
+            time.sleep(0.02)
+        sleeper = kids[0]
+        created = sleeper.create_time()
+        assert sleeper.name() == "sleep"
+        proc.kill()
+        proc.wait(timeout=30)
+        assert _ended(sleeper, created, within=20)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        if sleeper is not None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                sleeper.kill()
+        proc.wait(timeout=30)
 
 
 def _one_image_page_pdf(path: str, jpeg: bytes, shape: tuple[int, int], content: bytes) -> None:

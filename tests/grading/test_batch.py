@@ -28,7 +28,7 @@ from omr.errors import ExitCode
 from omr.layout import GroupKind
 from omr.sheet import Participant, render_sheets
 
-from grading_support import DEMO, ROOT, db_rows, omr
+from grading_support import DEMO, ROOT, ProcessTree, db_rows, omr
 
 DPI = 150
 PPM = DPI / 25.4
@@ -337,3 +337,40 @@ def test_resume_after_kill_9_loses_nothing_and_duplicates_nothing(tmp_path, page
         [f"{200000 + i}" for i in range(n)]
     assert db_rows(url, "SELECT count(*) FROM flags") == [(0,)]
     assert f"{n - (recorded[-1] if recorded else 0)} recorded" in final.stdout
+
+
+# -- the processes of a run die with it ----------------------------------------------------------------------
+N_MANY = 150
+
+
+@pytest.fixture(scope="module")
+def many_scans(tmp_path_factory, pages, demo_layout) -> Path:
+    """N_MANY distinct all-correct sheets (one participant each): a run with two workers reads for a while."""
+    d = tmp_path_factory.mktemp("many")
+    base = marked(pages["blank"], demo_layout, key_answers(demo_layout, "101"), None, "101")
+    for i in range(N_MANY):
+        (d / f"scan{i:03d}.jpg").write_bytes(jpeg(marked(base, demo_layout, {}, f"{300000 + i}", None), 60))
+    return d
+
+
+def _start_grade(inp: Path, contest: Path, tmp_path: Path) -> tuple[subprocess.Popen, ProcessTree, list[str]]:
+    cmd = [sys.executable, "-m", "grading.cli", "grade", str(inp), "--contest", str(contest), "--workers", "2"]
+    with open(tmp_path / "stderr.txt", "w") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+    return proc, ProcessTree(proc), cmd
+
+
+def test_kill_9_of_grade_leaves_no_worker_process(tmp_path, many_scans):
+    """SIGKILL of `omr grade` while its two workers read: every process it started ends with it."""
+    contest = make_contest(tmp_path / "c", roster=False)
+    proc, tree, _ = _start_grade(many_scans, contest, tmp_path)
+    try:
+        tree.wait_for_workers(2)
+        tree.snapshot()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert proc.poll() is not None and len(tree.seen) >= 2
+        assert tree.survivors(within=20) == []
+    finally:
+        tree.kill_all()
