@@ -1,11 +1,9 @@
 """omr.load and omr.external: every input built here, tiny and exact."""
 from __future__ import annotations
 
-import contextlib
 import io
 import math
 import os
-import signal
 import struct
 import subprocess
 import sys
@@ -24,6 +22,8 @@ from omr import external
 from omr.errors import MissingDependency
 from omr.load import LoadOptions, PageRef, check_dependencies, discover, load_page, plan_pages
 from omr.records import Page, Reject, SheetFailure
+
+from process_support import ProcessTree
 
 OPTS = LoadOptions()
 A4_300 = (3508, 2480)          # rows, cols
@@ -396,20 +396,6 @@ def test_require_program():
     check_dependencies()       # pdftoppm is installed on the machines this runs on
 
 
-def _ended(p: psutil.Process, created: float, within: float) -> bool:
-    """``p`` (the process created at ``created``) has ended, or ends within ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            if p.create_time() != created or p.status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-
-
 def test_an_external_program_dies_with_the_process_that_ran_it():
     """The program runs in a session of its own (a signal to the caller's group misses it); SIGKILL of the
     process that ran it through ``external.run`` ends it all the same."""
@@ -417,25 +403,19 @@ def test_an_external_program_dies_with_the_process_that_ran_it():
     code = "from omr import external; external.run(['sleep', '120'], timeout=300)"
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
                             start_new_session=True)
-    sleeper = None
+    tree = ProcessTree(proc)
     try:
         deadline = time.monotonic() + 30
-        while not (kids := psutil.Process(proc.pid).children()):
+        while not tree.seen:
             assert proc.poll() is None and time.monotonic() < deadline, "sleep was never started"
+            tree.snapshot()
             time.sleep(0.02)
-        sleeper = kids[0]
-        created = sleeper.create_time()
-        assert sleeper.name() == "sleep"
+        assert [psutil.Process(pid).name() for pid in tree.seen] == ["sleep"]
         proc.kill()
         proc.wait(timeout=30)
-        assert _ended(sleeper, created, within=20)
+        assert tree.survivors(within=20) == []
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        if sleeper is not None:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                sleeper.kill()
-        proc.wait(timeout=30)
+        tree.kill_all()
 
 
 def _one_image_page_pdf(path: str, jpeg: bytes, shape: tuple[int, int], content: bytes) -> None:

@@ -10,6 +10,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -28,7 +29,8 @@ from omr.errors import ExitCode
 from omr.layout import GroupKind
 from omr.sheet import Participant, render_sheets
 
-from grading_support import DEMO, ROOT, ProcessTree, db_rows, omr
+from grading_support import DEMO, ROOT, db_rows, omr
+from process_support import ProcessTree
 
 DPI = 150
 PPM = DPI / 25.4
@@ -374,3 +376,47 @@ def test_kill_9_of_grade_leaves_no_worker_process(tmp_path, many_scans):
         assert tree.survivors(within=20) == []
     finally:
         tree.kill_all()
+
+
+def _submissions(contest: Path) -> int:
+    path = contest / "out" / "results.sqlite"
+    if not path.exists():
+        return 0
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:          # a plain read-only poll: it never takes the write lock the run needs
+        return db.execute("SELECT count(*) FROM submissions").fetchone()[0]
+    except sqlite3.OperationalError:          # the tables are not there yet
+        return 0
+    finally:
+        db.close()
+
+
+def test_sigterm_of_grade_stops_cleanly_and_a_rerun_finishes(tmp_path, many_scans):
+    """SIGTERM of `omr grade` once some sheets are stored: exit 143 with "run again" on stderr, no process left;
+    the store keeps what was graded, and the next run grades exactly the rest."""
+    contest = make_contest(tmp_path / "c", roster=False)
+    url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+    proc, tree, cmd = _start_grade(many_scans, contest, tmp_path)
+    try:
+        tree.wait_for_workers(2)
+        deadline = time.monotonic() + 120
+        while _submissions(contest) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            tree.snapshot()
+            time.sleep(0.05)
+        tree.snapshot()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 143          # 128 + SIGTERM, as a shell reports it
+        err = (tmp_path / "stderr.txt").read_text(encoding="utf-8")
+        assert "omr grade: stopped by SIGTERM" in err and "run the same command again" in err, err
+        assert tree.survivors(within=20) == []
+    finally:
+        tree.kill_all()
+    done = db_rows(url, "SELECT count(*) FROM submissions")[0][0]
+    assert 3 <= done < N_MANY
+    final = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                           text=True, timeout=300)
+    assert final.returncode == ExitCode.OK, final.stderr
+    assert f"{N_MANY - done} recorded · {done} already recorded" in final.stdout
+    assert db_rows(url, "SELECT count(*), count(DISTINCT content_hash), count(DISTINCT source) FROM submissions") \
+        == [(N_MANY, N_MANY, N_MANY)]
+    assert db_rows(url, "SELECT count(*), count(DISTINCT participant) FROM pages") == [(N_MANY, N_MANY)]

@@ -35,7 +35,8 @@ from omr.ocr import OcrOptions, OcrResult
 from omr.records import Reject
 from omr.sheet import Participant, essay_label_rect, render_sheets
 
-from grading_support import ROOT, ProcessTree, db_rows, failure, omr, reading, sha, small_layout_dict
+from grading_support import ROOT, db_rows, failure, omr, reading, sha, small_layout_dict
+from process_support import ProcessTree
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 SHEET_DPI = 200
