@@ -78,8 +78,9 @@ def exit_with_parent_hook() -> Callable[[], None] | None:
 
 def start_worker() -> None:
     """First thing in a pool worker's initializer: die with the parent, and leave Ctrl-C to the parent (it
-    cancels pending work; workers racing it can hang the pool)."""
+    cancels pending work; workers racing it can hang the pool). Does nothing outside a worker process."""
     parent = multiprocessing.parent_process()
-    if parent is not None and parent.pid is not None:
-        exit_with_parent(parent.pid)
+    if parent is None or parent.pid is None:
+        return
+    exit_with_parent(parent.pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
