@@ -26,10 +26,8 @@ participants may copy (it is ignored when looking for near-duplicates).
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
-import signal
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -45,6 +43,7 @@ from omr.load import LoadOptions, PageRef, discover, load_page, plan_pages
 from omr.paths import display_source, display_text
 from omr.progress import Progress
 from omr.records import Reject, SheetFailure, SheetReading
+from omr.workers import pool_context, start_worker
 
 from .store import EssayPage, EssayToRead, Store
 
@@ -269,8 +268,8 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(layout: Layout | None, ocr: Any, in_pool: bool) -> None:
-    if in_pool:      # only the parent handles Ctrl-C (it cancels pending work)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if in_pool:
+        start_worker()
         os.environ["OMP_THREAD_LIMIT"] = "1"     # several Tesseracts side by side: one thread each
     _WORKER["layout"], _WORKER["ocr"] = layout, ocr
 
@@ -318,9 +317,7 @@ def run_ocr(tasks: list[OcrTask], layout: Layout | None, options: OcrRunOptions,
         for t in tasks:
             yield ocr_task(t, layout, ocr)
         return
-    # workers start from a fork server, never by forking this process (OpenCV / threads in the parent)
-    ctx = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(max_workers=min(options.workers, len(tasks)), mp_context=ctx,
+    pool = ProcessPoolExecutor(max_workers=min(options.workers, len(tasks)), mp_context=pool_context(),
                                initializer=_init_worker, initargs=(layout, ocr, True))
     futures: list[Future] = []
     try:

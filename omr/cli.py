@@ -5,13 +5,16 @@ Results go to stdout (or files); progress and logs go to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from .errors import ExitCode, OmrError
+from .errors import ExitCode, OmrError, Terminated
 from .paths import display_text
 
 
@@ -77,18 +80,53 @@ def main(argv: list[str] | None = None, *,
         handlers = extend(sub)
     args = parser.parse_args(argv)
     try:
-        handler = handlers.get(args.command)
-        return int(handler(args) if handler else _dispatch(args))
+        with _sigterm_stops():
+            handler = handlers.get(args.command)
+            return int(handler(args) if handler else _dispatch(args))
     except OmrError as exc:
         print(f"omr {args.command}: error: {display_text(str(exc))}", file=sys.stderr)
         return int(exc.exit_code)
-    except KeyboardInterrupt:
-        print(f"omr {args.command}: interrupted", file=sys.stderr)
-        return int(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        return _stopped(args, exc)
     except BrokenPipeError:
         # stdout closed early (e.g. piped into `head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(ExitCode.OK)
+
+
+@contextlib.contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """Inside: SIGTERM raises ``Terminated``, so the command stops the way Ctrl-C stops it. A second SIGTERM
+    ends the process at once (workers and external programs die with it, see ``omr.workers``)."""
+    if threading.current_thread() is not threading.main_thread():     # only the main thread can set handlers
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(args: argparse.Namespace, exc: KeyboardInterrupt) -> int:
+    """Ctrl-C (130) or SIGTERM (143): say so, and for a batch (a command with ``--workers``) that running the
+    same command again goes on from there (a store keeps what was written; a re-run skips it)."""
+    code = exc.exit_code if isinstance(exc, Terminated) else ExitCode.INTERRUPTED
+    how = "stopped by SIGTERM" if isinstance(exc, Terminated) else "interrupted"
+    if not hasattr(args, "workers"):
+        print(f"omr {args.command}: {how}", file=sys.stderr)
+    elif getattr(args, "contest", None):
+        print(f"omr {args.command}: {how}; what is stored stays: run the same command again to finish\n"
+              f"omr {args.command}: đã dừng giữa chừng; kết quả đã lưu được giữ nguyên: chạy lại đúng lệnh này "
+              "để làm tiếp phần còn lại", file=sys.stderr)
+    else:
+        print(f"omr {args.command}: {how}: run the same command again", file=sys.stderr)
+    return int(code)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

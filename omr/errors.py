@@ -21,6 +21,7 @@ class ExitCode(enum.IntEnum):
     INPUT = 9                    # a single-input command got an unreadable input
     NOT_YET = 10                 # a feature that is not built yet
     INTERRUPTED = 130            # Ctrl-C
+    TERMINATED = 143             # SIGTERM (128 + 15, what a shell reports for a process it ended)
 
 
 class OmrError(Exception):
@@ -65,6 +66,13 @@ class InputError(OmrError):
 
 class NotYet(OmrError):
     exit_code = ExitCode.NOT_YET
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: the command stops the way Ctrl-C stops it (a ``KeyboardInterrupt``: pending work is cancelled,
+    what is stored stays, a re-run resumes), and exits with ``ExitCode.TERMINATED``."""
+
+    exit_code = ExitCode.TERMINATED
 
 
 class AlignmentError(Exception):

@@ -1,7 +1,8 @@
 """Every external program goes through here, with a mandatory timeout.
 
 A program that fails raises :class:`ExternalError` (its name, exit code and the tail of its stderr); one that
-runs too long is killed — with anything it started — and raises :class:`ExternalTimeout`. Callers inside a
+runs too long is killed — with anything it started — and raises :class:`ExternalTimeout`. A program dies with
+the process that ran it, however that ends (``omr.workers.exit_with_parent_hook``). Callers inside a
 batch turn these into ``SheetFailure`` records; ``require_program`` is for the checks made before a batch.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import signal
 import subprocess
 
 from .errors import MissingDependency
+from .workers import exit_with_parent_hook
 
 __all__ = ["ExternalError", "ExternalTimeout", "run", "require_program"]
 
@@ -70,7 +72,8 @@ def run(args: list[str], *, timeout: float, input: bytes | None = None) -> bytes
     """Run ``args`` (no shell) and return its stdout. Raise ``ExternalError`` / ``ExternalTimeout``.
 
     The program gets its own session so that on timeout (or Ctrl-C in the parent) the whole process group is
-    killed, not only the direct child; stdin is ``input`` or empty, never the terminal.
+    killed, not only the direct child; the kernel kills it if this process ends first (SIGKILL included);
+    stdin is ``input`` or empty, never the terminal.
     """
     if not args:
         raise ValueError("run() needs a program to run")
@@ -80,7 +83,8 @@ def run(args: list[str], *, timeout: float, input: bytes | None = None) -> bytes
     try:
         proc = subprocess.Popen(
             args, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            preexec_fn=exit_with_parent_hook())
     except FileNotFoundError:
         raise ExternalError(program, None, "", f"{program} is not installed (not found on PATH)") from None
     except PermissionError as exc:

@@ -8,9 +8,7 @@ Workers get small picklable task records and return records; only the parent wri
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import signal
 import sys
 import time
 from collections import Counter
@@ -30,6 +28,7 @@ from .load import LoadOptions, PageRef, discover, load_page, plan_pages
 from .marks import STATE_ORDER, Fills, classify, group_doubts, measure_fills, normalise_labels, page_thresholds
 from .progress import Progress
 from .records import Flag, GroupRead, MarkState, Page, Reject, SheetFailure, SheetReading, Status
+from .workers import pool_context, start_worker
 
 Record = SheetReading | SheetFailure
 
@@ -185,8 +184,7 @@ _WORKER: dict[str, object] = {}
 def _init_worker(layout: Layout, options: LoadOptions, *, in_pool: bool = False) -> None:
     import cv2
     if in_pool:
-        # only the parent handles Ctrl-C (it cancels pending work); workers racing it can hang the pool
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        start_worker()
     cv2.setNumThreads(1)
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     _WORKER["layout"] = layout
@@ -200,14 +198,6 @@ def _init_worker_in_pool(layout: Layout, options: LoadOptions) -> None:
 def _work(refs: list[PageRef]) -> list[Record]:
     layout, options = _WORKER["layout"], _WORKER["options"]
     return [read_ref(r, layout, options) for r in refs]  # type: ignore[arg-type]
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """Workers start from a fork server, never by forking this process: a parent that has already run
-    OpenCV/zxing (or any threads) can leave a lock held in a forked child, which then hangs forever."""
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["omr.read"])
-    return ctx
 
 
 def _chunks(items: list[PageRef], n: int) -> Iterator[list[PageRef]]:
@@ -252,7 +242,7 @@ def run_pages(refs: list[PageRef], layout: Layout, options: ReadOptions, *,
 def _pool_map(work: Callable[[list[PageRef]], list[Record]], chunks: list[list[PageRef]], layout: Layout,
               options: ReadOptions, workers: int) -> Iterator[list[Record]]:
     """Results of ``work`` over ``chunks``, in order, from a fresh pool; cancels what is pending on exit."""
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(),
+    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(),
                              initializer=_init_worker_in_pool, initargs=(layout, options.load)) as pool:
         futures = [pool.submit(work, c) for c in chunks]
         try:

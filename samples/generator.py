@@ -40,7 +40,6 @@ import argparse
 import csv
 import json
 import math
-import multiprocessing
 import os
 import shutil
 import subprocess
@@ -61,6 +60,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from omr.errors import BadArguments, MissingDependency, OmrError, OutputError
 from omr.layout import GroupKind, Layout, load_layout
 from omr.sheet import FONT, Participant, register_fonts, render_sheets
+from omr.workers import pool_context, start_worker
 
 from . import degrade as dg
 from . import marks as mk
@@ -441,6 +441,7 @@ def _run(task: ChunkTask | ExtrasTask) -> list[PageResult]:
 
 
 def _init_worker() -> None:
+    start_worker()
     cv2.setNumThreads(1)
 
 
@@ -575,10 +576,10 @@ def _execute(tasks: list[ChunkTask | ExtrasTask], workers: int) -> list[PageResu
             if show:
                 print(f"\rsamples: {k}/{total} tasks", end="", file=sys.stderr)
     else:
-        # forkserver, not fork: the parent may already run OpenCV/OpenMP threads, and a forked child would
-        # inherit their locks (a deadlock we have seen under pytest)
+        # never fork: the parent may already run OpenCV/OpenMP threads, and a forked child would inherit their
+        # locks (a deadlock we have seen under pytest); workers die with this process (omr.workers)
         ex = ProcessPoolExecutor(max_workers=min(workers, total), initializer=_init_worker,
-                                 mp_context=multiprocessing.get_context("forkserver"))
+                                 mp_context=pool_context())
         try:
             futures = [ex.submit(_run, t) for t in tasks]
             for k, f in enumerate(futures, 1):

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -20,6 +23,8 @@ from omr.layout import GroupKind, load_layout
 from omr.qrpayload import decode_payload
 from samples import marks as mk
 from samples.generator import EXTRA_KINDS, generate_set
+
+from process_support import ProcessTree
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYOUT = load_layout(ROOT / "answer_keys" / "demo" / "layout.json")
@@ -266,3 +271,19 @@ def test_bad_arguments_are_refused(tmp_path, kwargs, message):
     args = {"profile": "clean", "n": 1, "seed": 1, "workers": 1, "fmt": "jpg"} | kwargs
     with pytest.raises(BadArguments, match=message):
         generate_set(LAYOUT, tmp_path, **args)
+
+
+def test_kill_9_of_omr_samples_leaves_no_worker_process(tmp_path):
+    """SIGKILL of `omr samples --workers 2` while its workers draw: every process it started ends with it."""
+    cmd = [sys.executable, "-m", "omr.cli", "samples", "-n", "40", "--out", str(tmp_path / "set"), "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    tree = ProcessTree(proc)
+    try:
+        tree.wait_for_workers(2)
+        tree.snapshot()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert tree.survivors(within=20) == []
+    finally:
+        tree.kill_all()

@@ -5,11 +5,16 @@ import io
 import math
 import os
 import struct
+import subprocess
+import sys
+import time
 import zipfile
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pikepdf
+import psutil
 import pytest
 from PIL import Image
 
@@ -17,6 +22,8 @@ from omr import external
 from omr.errors import MissingDependency
 from omr.load import LoadOptions, PageRef, check_dependencies, discover, load_page, plan_pages
 from omr.records import Page, Reject, SheetFailure
+
+from process_support import ProcessTree
 
 OPTS = LoadOptions()
 A4_300 = (3508, 2480)          # rows, cols
@@ -402,6 +409,28 @@ def test_require_program():
     with pytest.raises(MissingDependency, match="apt-get install nothing"):
         external.require_program("no-such-program-omr", advice="run apt-get install nothing")
     check_dependencies()       # pdftoppm is installed on the machines this runs on
+
+
+def test_an_external_program_dies_with_the_process_that_ran_it():
+    """The program runs in a session of its own (a signal to the caller's group misses it); SIGKILL of the
+    process that ran it through ``external.run`` ends it all the same."""
+    root = Path(__file__).resolve().parents[1]
+    code = "from omr import external; external.run(['sleep', '120'], timeout=300)"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                            start_new_session=True)
+    tree = ProcessTree(proc)
+    try:
+        deadline = time.monotonic() + 30
+        while not tree.seen:
+            assert proc.poll() is None and time.monotonic() < deadline, "sleep was never started"
+            tree.snapshot()
+            time.sleep(0.02)
+        assert [psutil.Process(pid).name() for pid in tree.seen] == ["sleep"]
+        proc.kill()
+        proc.wait(timeout=30)
+        assert tree.survivors(within=20) == []
+    finally:
+        tree.kill_all()
 
 
 def _one_image_page_pdf(path: str, jpeg: bytes, shape: tuple[int, int], content: bytes) -> None:

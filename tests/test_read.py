@@ -2,6 +2,9 @@
 import base64
 import json
 import os
+
+
+import signal
 import subprocess
 import sys
 import unicodedata
@@ -19,7 +22,9 @@ from omr.qrpayload import QrPayload
 from omr.read import read_page
 from omr.records import Flag, GroupRead, MarkState, Page, Reject, Status
 from omr.sheet import Participant, render_sheets
-from tests.conftest import DEMO_LAYOUT, rasterise
+from tests.conftest import DEMO_LAYOUT, ROOT, rasterise
+
+from process_support import ProcessTree
 
 DPI = 150
 PPM = DPI / 25.4
@@ -333,3 +338,28 @@ def test_a_worker_that_dies_does_not_kill_the_batch(tmp_path, blank_sheet, demo_
     bad = recs[5]
     assert bad.status is Status.REJECTED and bad.reason_code is Reject.INTERNAL and "crashed" in bad.reason
     assert all(r.status is Status.OK and r.answers["7"] == "B" for i, r in enumerate(recs) if i != 5)
+
+
+def test_sigterm_of_omr_read_stops_like_ctrl_c_with_exit_143(tmp_path, blank_sheet, demo_layout):
+    """SIGTERM while two workers read: exit 143, "run the same command again" on stderr, no process left."""
+    img = marked_sheet(blank_sheet, demo_layout, {g.key: "A" for g in demo_layout.question_groups},
+                       participant="123456")
+    jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes()
+    for i in range(200):
+        (tmp_path / f"s{i:03d}.jpg").write_bytes(jpg)
+    cmd = [sys.executable, "-m", "omr.cli", "read", str(tmp_path), "--layout", str(DEMO_LAYOUT),
+           "--json-out", str(tmp_path / "out" / "r.jsonl"), "--workers", "2"]
+    with open(tmp_path / "stderr.txt", "w") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
+                                start_new_session=True)
+    tree = ProcessTree(proc)
+    try:
+        tree.wait_for_workers(2)
+        tree.snapshot()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 143
+        assert "omr read: stopped by SIGTERM: run the same command again" in \
+            (tmp_path / "stderr.txt").read_text(encoding="utf-8")
+        assert tree.survivors(within=20) == []
+    finally:
+        tree.kill_all()

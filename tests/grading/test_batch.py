@@ -10,6 +10,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ from omr.layout import GroupKind
 from omr.sheet import Participant, render_sheets
 
 from grading_support import DEMO, ROOT, db_rows, omr
+from process_support import ProcessTree
 
 DPI = 150
 PPM = DPI / 25.4
@@ -399,3 +401,84 @@ def test_grade_a_name_that_is_not_utf8_recorded_with_its_bytes_shown_escaped_rer
     (reason,) = db_rows(url, "SELECT p.reason FROM pages p WHERE p.reason_code = 'duplicate'")
     assert reason[0].startswith(f"duplicate of {shown}:")
     assert db_rows(url, "SELECT count(*) FROM submissions") == [(5,)]
+
+
+# -- the processes of a run die with it ----------------------------------------------------------------------
+N_MANY = 150
+
+
+@pytest.fixture(scope="module")
+def many_scans(tmp_path_factory, pages, demo_layout) -> Path:
+    """N_MANY distinct all-correct sheets (one participant each): a run with two workers reads for a while."""
+    d = tmp_path_factory.mktemp("many")
+    base = marked(pages["blank"], demo_layout, key_answers(demo_layout, "101"), None, "101")
+    for i in range(N_MANY):
+        (d / f"scan{i:03d}.jpg").write_bytes(jpeg(marked(base, demo_layout, {}, f"{300000 + i}", None), 60))
+    return d
+
+
+def _start_grade(inp: Path, contest: Path, tmp_path: Path) -> tuple[subprocess.Popen, ProcessTree, list[str]]:
+    cmd = [sys.executable, "-m", "grading.cli", "grade", str(inp), "--contest", str(contest), "--workers", "2"]
+    with open(tmp_path / "stderr.txt", "w") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+    return proc, ProcessTree(proc), cmd
+
+
+def test_kill_9_of_grade_leaves_no_worker_process(tmp_path, many_scans):
+    """SIGKILL of `omr grade` while its two workers read: every process it started ends with it."""
+    contest = make_contest(tmp_path / "c", roster=False)
+    proc, tree, _ = _start_grade(many_scans, contest, tmp_path)
+    try:
+        tree.wait_for_workers(2)
+        tree.snapshot()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert proc.poll() is not None and len(tree.seen) >= 2
+        assert tree.survivors(within=20) == []
+    finally:
+        tree.kill_all()
+
+
+def _submissions(contest: Path) -> int:
+    path = contest / "out" / "results.sqlite"
+    if not path.exists():
+        return 0
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:          # a plain read-only poll: it never takes the write lock the run needs
+        return db.execute("SELECT count(*) FROM submissions").fetchone()[0]
+    except sqlite3.OperationalError:          # the tables are not there yet
+        return 0
+    finally:
+        db.close()
+
+
+def test_sigterm_of_grade_stops_cleanly_and_a_rerun_finishes(tmp_path, many_scans):
+    """SIGTERM of `omr grade` once some sheets are stored: exit 143 with "run again" on stderr, no process left;
+    the store keeps what was graded, and the next run grades exactly the rest."""
+    contest = make_contest(tmp_path / "c", roster=False)
+    url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+    proc, tree, cmd = _start_grade(many_scans, contest, tmp_path)
+    try:
+        tree.wait_for_workers(2)
+        deadline = time.monotonic() + 120
+        while _submissions(contest) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            tree.snapshot()
+            time.sleep(0.05)
+        tree.snapshot()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 143          # 128 + SIGTERM, as a shell reports it
+        err = (tmp_path / "stderr.txt").read_text(encoding="utf-8")
+        assert "omr grade: stopped by SIGTERM" in err and "run the same command again" in err, err
+        assert tree.survivors(within=20) == []
+    finally:
+        tree.kill_all()
+    done = db_rows(url, "SELECT count(*) FROM submissions")[0][0]
+    assert 3 <= done < N_MANY
+    final = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                           text=True, timeout=300)
+    assert final.returncode == ExitCode.OK, final.stderr
+    assert f"{N_MANY - done} recorded · {done} already recorded" in final.stdout
+    assert db_rows(url, "SELECT count(*), count(DISTINCT content_hash), count(DISTINCT source) FROM submissions") \
+        == [(N_MANY, N_MANY, N_MANY)]
+    assert db_rows(url, "SELECT count(*), count(DISTINCT participant) FROM pages") == [(N_MANY, N_MANY)]

@@ -36,6 +36,7 @@ from omr.records import Reject
 from omr.sheet import Participant, essay_label_rect, render_sheets
 
 from grading_support import ROOT, db_rows, failure, omr, reading, sha, small_layout_dict
+from process_support import ProcessTree
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 SHEET_DPI = 200
@@ -564,6 +565,29 @@ def test_ocr_killed_then_resumed_reads_every_essay_exactly_once(tmp_path):
                         "ORDER BY p.page_no")
     assert len(rows) == n and all(r[0] == "done" for r in rows)
     assert all(r[1].startswith(f"Trang {r[2]}.") for r in rows)
+
+
+@pytest.mark.slow
+def test_kill_9_of_ocr_leaves_no_worker_process(tmp_path):
+    """SIGKILL of `omr ocr` as soon as its two workers exist: every process it started ends with it."""
+    n = 4
+    pdf = images_pdf(tmp_path / "essay.pdf", [(typed_page(f"Trang {i + 1}. " + ESSAY_1), 300) for i in range(n)])
+    contest = make_contest(tmp_path / "c")
+    url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+    assert omr("grade", str(pdf), "--contest", str(contest)).returncode == ExitCode.FINISHED_WITH_FLAGS
+    cmd = [sys.executable, "-m", "grading.cli", "ocr", "--contest", str(contest), "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    tree = ProcessTree(proc)
+    try:
+        tree.wait_for_workers(2)
+        tree.snapshot()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert tree.survivors(within=20) == []
+    finally:
+        tree.kill_all()
+    assert db_rows(url, "SELECT count(*) FROM essays WHERE ocr_state = 'done'")[0][0] < n     # killed mid-way
 
 
 # -- the store on SQLite and PostgreSQL ------------------------------------------------------------------------
