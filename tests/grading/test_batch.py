@@ -21,7 +21,6 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from grading.batch import duplicate_digest, file_digest
 from grading.keys import load_keys
