@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .errors import LayoutError
+from .textfile import NotUtf8, utf8_text
 
 MAX_QUESTIONS = 200
 MIN_OPTIONS, MAX_OPTIONS = 2, 8
@@ -462,21 +463,43 @@ def _overlap(a: Rect, b: Rect, margin: float) -> bool:
 
 def read_json_document(path: str | Path, *, file_name: str, what: str, hint: str) -> tuple[Any, Path]:
     """Read a contest's JSON file (``path`` may be the contest folder holding ``file_name``); every failure is
-    a ``LayoutError`` that says what to do (``hint``). Returns the parsed document and the file's path."""
+    a ``LayoutError`` that says what to do (``hint``). UTF-8 only (a BOM allowed). Returns the parsed document
+    and the file's path."""
     path = Path(path)
     if path.is_dir():
         path = path / file_name
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise LayoutError(f"{what} {path} does not exist; {hint}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise LayoutError(f"cannot read {what} {path}: {exc}") from None
     try:
-        return json.loads(text), path
+        text = utf8_text(data)
+    except NotUtf8 as exc:
+        raise LayoutError(f"{what} {path} is not saved as UTF-8 ({exc}); open it in a text editor and save it "
+                          "again with the encoding UTF-8") from None
+    return _parse_json(text, path), path
+
+
+def _parse_json(text: str, path: Path) -> Any:
+    """The document, or ``LayoutError`` when it is no JSON this program can hold: bad syntax, numbers of more
+    than 4300 digits, nesting too deep, or ``\\uD800``-style escapes that are half a character."""
+    try:
+        doc = json.loads(text)
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
     except json.JSONDecodeError as exc:
         raise LayoutError(f"{path} is not valid JSON",
                           details=[f"line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+    except UnicodeEncodeError:
+        raise LayoutError(f"{path} is not valid JSON",
+                          details=["a \\u escape stands for half a character (a lone surrogate)"]) from None
+    except ValueError:                              # an integer longer than Python converts
+        raise LayoutError(f"{path} is not valid JSON",
+                          details=["a number has more than 4300 digits"]) from None
+    except RecursionError:
+        raise LayoutError(f"{path} is not valid JSON", details=["lists or objects nested too deeply"]) from None
+    return doc
 
 
 def load_layout(path: str | Path) -> Layout:
