@@ -39,6 +39,7 @@ import enum
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -53,6 +54,7 @@ _SECTION_KEYS = frozenset({"name", "questions", "points", "penalty"})
 _VERSION_KEYS = frozenset({"answers", "questions"})
 _ITEM_KEYS = frozenset({"accept", "points", "penalty", "cancelled"})
 MAX_POINTS = Fraction(1000)
+_EXPONENT = re.compile(r"[eE][-+]?([\d_]+)")
 
 
 class Cancelled(enum.Enum):
@@ -226,6 +228,9 @@ def parse_fraction(value: Any) -> Fraction:
             raise ValueError(f"must be finite, got {value!r}")
         return Fraction(str(value))   # 0.1 → 1/10, not the binary approximation
     if isinstance(value, str):
+        exponent = _EXPONENT.search(value)
+        if exponent and len(exponent.group(1)) > 3:     # "1e999999999": Fraction would compute for minutes
+            raise ValueError(f"{value!r} is not a number or a fraction like \"1/3\"")
         try:
             return Fraction(value.strip())
         except (ValueError, ZeroDivisionError):
@@ -235,17 +240,45 @@ def parse_fraction(value: Any) -> Fraction:
 
 def _ranges(ids: list[str]) -> str:
     """["1","2","3","7"] → "1-3, 7" (ids are numeric strings in the layouts we print)."""
-    nums = sorted(int(i) for i in ids)
-    out: list[str] = []
+    return _spans_text(_spans(sorted(int(i) for i in ids)))
+
+
+def _spans(nums: list[int]) -> list[tuple[int, int]]:
+    """Sorted numbers → runs of consecutive ones, as (first, last)."""
+    out: list[tuple[int, int]] = []
     start = prev = nums[0]
     for n in nums[1:] + [None]:  # type: ignore[list-item]
         if n is not None and n == prev + 1:
             prev = n
             continue
-        out.append(str(start) if start == prev else f"{start}-{prev}")
+        out.append((start, prev))
         if n is not None:
             start = prev = n
-    return ", ".join(out)
+    return out
+
+
+def _spans_text(spans: list[tuple[int, int]]) -> str:
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def _gaps(lo: int, hi: int, inside: list[int]) -> list[tuple[int, int]]:
+    """The runs of ``lo..hi`` not in ``inside`` (sorted, distinct, within ``lo..hi``), without counting through
+    the range: a range like "1-999999999" costs no more than "1-40"."""
+    out: list[tuple[int, int]] = []
+    nxt = lo
+    for n in inside:
+        if n > nxt:
+            out.append((nxt, n - 1))
+        nxt = n + 1
+    if nxt <= hi:
+        out.append((nxt, hi))
+    return out
+
+
+def _question_number(text: str) -> int | None:
+    """ "17" → 17; ``None`` unless it is decimal digits, at most 9 of them (no question number is longer)."""
+    text = text.strip()
+    return int(text) if text.isdecimal() and len(text) <= 9 else None
 
 
 class _Problems:
@@ -291,20 +324,22 @@ def _question_spec(p: _Problems, spec: Any, path: str, known: dict[str, int]) ->
             lo = hi = part
         elif isinstance(part, str) and part.strip():
             a, sep, b = part.partition("-")
-            if not a.strip().isdigit() or (sep and not b.strip().isdigit()):
+            first, last = _question_number(a), _question_number(b) if sep else _question_number(a)
+            if first is None or last is None:
                 p.add(where, f"{part!r} is not a question number or a range like \"1-40\"")
                 continue
-            lo, hi = int(a), int(b) if sep else int(a)
+            lo, hi = first, last
         else:
             p.add(where, f"{part!r} is not a question number or a range like \"1-40\"")
             continue
         if hi < lo:
             p.add(where, f"the range {part!r} runs backwards")
             continue
-        bad = [str(n) for n in range(lo, hi + 1) if str(n) not in known]
+        inside = sorted(int(q) for q in known if q.isdecimal() and str(int(q)) == q and lo <= int(q) <= hi)
+        bad = _gaps(lo, hi, inside)
         if bad:
-            p.add(where, f"question(s) {_ranges(bad)} are not on the layout (it has {_ranges(list(known))})")
-        out.extend(str(n) for n in range(lo, hi + 1) if str(n) in known)
+            p.add(where, f"question(s) {_spans_text(bad)} are not on the layout (it has {_ranges(list(known))})")
+        out.extend(map(str, inside))
     return out
 
 

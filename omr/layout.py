@@ -368,6 +368,9 @@ def _blocks(p: _Problems, qs: dict) -> list[QuestionBlock]:
 
 def _essays(p: _Problems, items: Any) -> list[EssayBox]:
     essays: list[EssayBox] = []
+    if not isinstance(items, list):
+        p.add("essays", f"must be a list of essay boxes, got {type(items).__name__}")
+        items = []
     for i, e in enumerate(items):
         path = f"essays[{i}]"
         if not isinstance(e, dict):

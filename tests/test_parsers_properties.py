@@ -7,11 +7,12 @@ import codecs
 import copy
 import json
 import unicodedata
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
-from grading.keys import load_keys
+from grading.keys import keys_from_dict, load_keys
 from grading.scoring import load_rubric
 from omr.errors import ExitCode, InputError, LayoutError
 from omr.layout import layout_from_dict, load_layout
@@ -142,3 +143,35 @@ def test_roster_in_utf8_with_or_without_bom_is_read(tmp_path):
     for data in (ROSTER.encode("utf-8"), codecs.BOM_UTF8 + ROSTER.encode("utf-8")):
         assert read_roster(_write(tmp_path, "roster.csv", data))[0] == Participant(
             "000001", "Nguyễn Thị Hồng", "Trường THCS Lê Lợi")
+
+
+# -- crashes the properties found, one example each ------------------------------------------------------------------
+def test_layout_essays_that_are_not_a_list_are_a_problem_not_a_type_error():
+    with pytest.raises(LayoutError, match=r"essays: must be a list of essay boxes, got int") as ei:
+        layout_from_dict({**LAYOUT, "essays": 3})
+    assert ei.value.exit_code is ExitCode.BAD_LAYOUT
+    with pytest.raises(LayoutError, match=r"essays: must be a list of essay boxes, got str"):
+        layout_from_dict({**LAYOUT, "essays": "E1"})
+
+
+@pytest.mark.parametrize("spec", ["²", "1-²", "²-3"])
+def test_section_questions_with_digits_int_cannot_read_are_a_problem(spec):
+    with pytest.raises(LayoutError, match=r"sections\[0\].questions: '.*' is not a question number") as ei:
+        keys_from_dict({**SMALL_KEYS, "sections": [{"name": "S", "questions": spec}]}, SMALL)
+    assert ei.value.exit_code is ExitCode.BAD_LAYOUT
+
+
+def test_a_huge_section_range_is_reported_without_counting_through_it():
+    with pytest.raises(LayoutError) as ei:
+        keys_from_dict({**SMALL_KEYS, "sections": [{"name": "S", "questions": ["3-999999999", "0-2", "1234567890"]}]},
+                       SMALL)
+    assert ei.value.details == (
+        "sections[0].questions[0]: question(s) 7-999999999 are not on the layout (it has 1-6)",
+        "sections[0].questions[1]: question(s) 0 are not on the layout (it has 1-6)",
+        "sections[0].questions[2]: '1234567890' is not a question number or a range like \"1-40\"")
+
+
+def test_points_with_a_huge_exponent_are_refused_at_once():
+    with pytest.raises(LayoutError, match=r"points: '1e999999999' is not a number or a fraction"):
+        keys_from_dict({**SMALL_KEYS, "points": "1e999999999"}, SMALL)
+    assert keys_from_dict({**SMALL_KEYS, "points": "5e-1"}, SMALL).get("101").item("6").points == Fraction(1, 2)
