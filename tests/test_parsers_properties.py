@@ -1,5 +1,8 @@
 """The contest files' parsers never crash: whatever a layout, answer-key, rubric or roster file holds, the
 result is a value or the project's own error with its exit code (5 for the JSON files, 9 for the roster).
+
+Property-based (hypothesis, derandomised so every run tries the same examples), plus one concrete regression
+example for every crash the properties found.
 """
 from __future__ import annotations
 
@@ -11,11 +14,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from grading.keys import keys_from_dict, load_keys
-from grading.scoring import load_rubric
+from grading.keys import KeySet, keys_from_dict, load_keys
+from grading.scoring import Rubric, load_rubric, rubric_from_dict
 from omr.errors import ExitCode, InputError, LayoutError
-from omr.layout import layout_from_dict, load_layout
+from omr.layout import Layout, layout_from_dict, load_layout
 from omr.sheet import Participant, read_roster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,3 +180,200 @@ def test_points_with_a_huge_exponent_are_refused_at_once():
     with pytest.raises(LayoutError, match=r"points: '1e999999999' is not a number or a fraction"):
         keys_from_dict({**SMALL_KEYS, "points": "1e999999999"}, SMALL)
     assert keys_from_dict({**SMALL_KEYS, "points": "5e-1"}, SMALL).get("101").item("6").points == Fraction(1, 2)
+
+
+PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+# -- strategies ------------------------------------------------------------------------------------------------------
+FIELD_NAMES = sorted({"id", "contest", "title", "subtitle", "paper", "width_mm", "height_mm", "fiducials",
+                      "dictionary", "size_mm", "inset_mm", "qr", "x_mm", "y_mm", "w_mm", "h_mm", "bubble", "r_mm",
+                      "participant_id", "version", "digits", "col_pitch_mm", "row_pitch_mm", "questions",
+                      "options", "blocks", "first", "count", "option_pitch_mm", "essays", "label", "layout",
+                      "points", "penalty", "sections", "name", "versions", "answers", "accept", "cancelled",
+                      "101", "1", "tolerance", "final_rule", "criteria", "max", "note"})
+SCALARS = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+           | st.sampled_from(["1-40", "50-41", "1/3", "1,5", "7.5", "1e-3", "A", "AB", "award", "drop", "101",
+                              "DICT_4X4_50", "closest_mean", "third", "²", "1-²", "9" * 30]))
+JSON_LIKE = st.recursive(
+    SCALARS,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=6), children, max_size=5),
+    max_leaves=25)
+
+
+def _paths(obj, prefix=()):
+    yield prefix
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _paths(v, prefix + (i,))
+
+
+@st.composite
+def mutated(draw, base: dict):
+    """``base`` with one to three fields replaced by any JSON-like value, or removed (fields near the top
+    chosen as often as all the others together)."""
+    doc = copy.deepcopy(base)
+    for _ in range(draw(st.integers(1, 3))):
+        paths = [p for p in _paths(doc) if p]
+        if not paths:
+            break
+        near_top = [p for p in paths if len(p) <= 2]
+        path = draw(st.sampled_from(near_top) | st.sampled_from(paths))
+        parent = doc
+        for k in path[:-1]:
+            parent = parent[k]
+        if draw(st.booleans()) and draw(st.booleans()):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = draw(SCALARS | JSON_LIKE)
+    return doc
+
+
+def documents(base: dict):
+    return JSON_LIKE | mutated(base)
+
+
+def encoded(doc_strategy):
+    """Raw bytes of a file: random bytes, or a document saved in UTF-8 (BOM or not), UTF-16, UTF-32 or
+    Windows-1258 (Vietnamese as Excel and Notepad save it), possibly cut short."""
+    def save(doc, encoding, cut):
+        text = json.dumps(doc, ensure_ascii=False)
+        data = windows_1258(text) if encoding == "cp1258" else text.encode(encoding, errors="replace")
+        return data[:cut] if cut is not None else data
+    encodings = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-be", "utf-32", "cp1258"])
+    return st.binary(max_size=200) | st.builds(save, doc_strategy, encodings, st.none() | st.integers(0, 300))
+
+
+# -- the checks ------------------------------------------------------------------------------------------------------
+def _usable_layout(layout: Layout) -> None:
+    json.dumps(layout.geometry_json(), ensure_ascii=False).encode("utf-8")
+
+
+def _usable_keys(keys: KeySet) -> None:
+    assert len(keys.digest) == 64
+    assert KeySet.from_json(json.loads(json.dumps(keys.to_json()))) == keys
+
+
+def layout_or_error(raw) -> None:
+    try:
+        _usable_layout(layout_from_dict(raw, source="layout.json"))
+    except LayoutError as exc:
+        assert exc.exit_code is ExitCode.BAD_LAYOUT and str(exc)
+
+
+def keys_or_error(raw, layout: Layout) -> None:
+    try:
+        _usable_keys(keys_from_dict(raw, layout, source="keys.json"))
+    except LayoutError as exc:
+        assert exc.exit_code is ExitCode.BAD_LAYOUT and str(exc)
+
+
+def rubric_or_error(raw) -> None:
+    try:
+        assert isinstance(rubric_from_dict(raw, source="rubric.json"), Rubric)
+    except LayoutError as exc:
+        assert exc.exit_code is ExitCode.BAD_LAYOUT and str(exc)
+
+
+def _file(tmp_path_factory, name: str, data: bytes) -> Path:
+    path = tmp_path_factory.mktemp("f") / name
+    path.write_bytes(data)
+    return path
+
+
+def _says_save_as_utf8(exc: Exception, data: bytes) -> None:
+    """Bytes that are no UTF-8 get the 'save it as UTF-8' advice, never a codec's message alone."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        assert "UTF-8" in str(exc) and "save" in str(exc), str(exc)
+
+
+# -- properties: parsed documents ------------------------------------------------------------------------------------
+@PROPERTY
+@given(documents(LAYOUT))
+def test_layout_from_dict_gives_a_layout_or_a_layout_error(raw):
+    layout_or_error(raw)
+
+
+@PROPERTY
+@given(documents(KEYS))
+def test_keys_from_dict_gives_keys_or_a_layout_error_on_the_demo_layout(demo_layout, raw):
+    keys_or_error(raw, demo_layout)
+
+
+@PROPERTY
+@given(documents(SMALL_KEYS))
+def test_keys_from_dict_gives_keys_or_a_layout_error_on_a_small_layout(raw):
+    keys_or_error(raw, SMALL)
+
+
+@PROPERTY
+@given(documents(RUBRIC))
+def test_rubric_from_dict_gives_a_rubric_or_a_layout_error(raw):
+    rubric_or_error(raw)
+
+
+# -- properties: the files' bytes ------------------------------------------------------------------------------------
+@PROPERTY
+@given(encoded(documents(LAYOUT)))
+def test_layout_file_of_any_bytes(tmp_path_factory, data):
+    path = _file(tmp_path_factory, "layout.json", data)
+    try:
+        _usable_layout(load_layout(path))
+    except LayoutError as exc:
+        assert exc.exit_code is ExitCode.BAD_LAYOUT
+        _says_save_as_utf8(exc, data)
+
+
+@PROPERTY
+@given(encoded(documents(SMALL_KEYS)))
+def test_keys_file_of_any_bytes(tmp_path_factory, data):
+    path = _file(tmp_path_factory, "keys.json", data)
+    try:
+        _usable_keys(load_keys(path, SMALL))
+    except LayoutError as exc:
+        assert exc.exit_code is ExitCode.BAD_LAYOUT
+        _says_save_as_utf8(exc, data)
+
+
+@PROPERTY
+@given(encoded(documents(RUBRIC)))
+def test_rubric_file_of_any_bytes(tmp_path_factory, data):
+    path = _file(tmp_path_factory, "rubric.json", data)
+    try:
+        assert isinstance(load_rubric(path, required=True), Rubric)
+    except LayoutError as exc:
+        assert exc.exit_code is ExitCode.BAD_LAYOUT
+        _says_save_as_utf8(exc, data)
+
+
+CSV_CELLS = st.text(max_size=8) | st.sampled_from(["participant_id", "id", "name", "unit", "", " ", "\"", "a,b",
+                                                   "x\ny", "000001", "Nguyễn Văn Á"])
+CSV_TEXT = st.lists(st.lists(CSV_CELLS, max_size=4).map(lambda row: ",".join(row)), max_size=5).map("\n".join)
+
+
+def _roster_bytes():
+    def save(text, encoding):
+        return windows_1258(text) if encoding == "cp1258" else text.encode(encoding, errors="replace")
+    texts = CSV_TEXT | st.just(ROSTER) | st.builds(lambda t: ROSTER + t, CSV_TEXT)
+    encodings = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "cp1258"])
+    return st.binary(max_size=200) | st.builds(save, texts, encodings)
+
+
+@PROPERTY
+@given(_roster_bytes())
+def test_roster_file_of_any_bytes(tmp_path_factory, data):
+    path = _file(tmp_path_factory, "roster.csv", data)
+    try:
+        people = read_roster(path)
+    except InputError as exc:
+        assert exc.exit_code is ExitCode.INPUT
+        _says_save_as_utf8(exc, data)
+    else:
+        assert people and all(isinstance(p, Participant) and p.id and p.name for p in people)
