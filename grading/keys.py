@@ -39,6 +39,7 @@ import enum
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -53,6 +54,7 @@ _SECTION_KEYS = frozenset({"name", "questions", "points", "penalty"})
 _VERSION_KEYS = frozenset({"answers", "questions"})
 _ITEM_KEYS = frozenset({"accept", "points", "penalty", "cancelled"})
 MAX_POINTS = Fraction(1000)
+_EXPONENT = re.compile(r"[eE][-+]?([\d_]+)")
 
 
 class Cancelled(enum.Enum):
@@ -226,6 +228,9 @@ def parse_fraction(value: Any) -> Fraction:
             raise ValueError(f"must be finite, got {value!r}")
         return Fraction(str(value))   # 0.1 → 1/10, not the binary approximation
     if isinstance(value, str):
+        exponent = _EXPONENT.search(value)
+        if exponent and len(exponent.group(1)) > 3:     # "1e999999999": Fraction would compute for minutes
+            raise ValueError(f"{value!r} is not a number or a fraction like \"1/3\"")
         try:
             return Fraction(value.strip())
         except (ValueError, ZeroDivisionError):
@@ -235,17 +240,45 @@ def parse_fraction(value: Any) -> Fraction:
 
 def _ranges(ids: list[str]) -> str:
     """["1","2","3","7"] → "1-3, 7" (ids are numeric strings in the layouts we print)."""
-    nums = sorted(int(i) for i in ids)
-    out: list[str] = []
+    return _spans_text(_spans(sorted(int(i) for i in ids)))
+
+
+def _spans(nums: list[int]) -> list[tuple[int, int]]:
+    """Sorted numbers → runs of consecutive ones, as (first, last)."""
+    out: list[tuple[int, int]] = []
     start = prev = nums[0]
     for n in nums[1:] + [None]:  # type: ignore[list-item]
         if n is not None and n == prev + 1:
             prev = n
             continue
-        out.append(str(start) if start == prev else f"{start}-{prev}")
+        out.append((start, prev))
         if n is not None:
             start = prev = n
-    return ", ".join(out)
+    return out
+
+
+def _spans_text(spans: list[tuple[int, int]]) -> str:
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def _gaps(lo: int, hi: int, inside: list[int]) -> list[tuple[int, int]]:
+    """The runs of ``lo..hi`` not in ``inside`` (sorted, distinct, within ``lo..hi``), without counting through
+    the range: a range like "1-999999999" costs no more than "1-40"."""
+    out: list[tuple[int, int]] = []
+    nxt = lo
+    for n in inside:
+        if n > nxt:
+            out.append((nxt, n - 1))
+        nxt = n + 1
+    if nxt <= hi:
+        out.append((nxt, hi))
+    return out
+
+
+def _question_number(text: str) -> int | None:
+    """ "17" → 17; ``None`` unless it is decimal digits, at most 9 of them (no question number is longer)."""
+    text = text.strip()
+    return int(text) if text.isdecimal() and len(text) <= 9 else None
 
 
 class _Problems:
@@ -291,20 +324,22 @@ def _question_spec(p: _Problems, spec: Any, path: str, known: dict[str, int]) ->
             lo = hi = part
         elif isinstance(part, str) and part.strip():
             a, sep, b = part.partition("-")
-            if not a.strip().isdigit() or (sep and not b.strip().isdigit()):
+            first, last = _question_number(a), _question_number(b) if sep else _question_number(a)
+            if first is None or last is None:
                 p.add(where, f"{part!r} is not a question number or a range like \"1-40\"")
                 continue
-            lo, hi = int(a), int(b) if sep else int(a)
+            lo, hi = first, last
         else:
             p.add(where, f"{part!r} is not a question number or a range like \"1-40\"")
             continue
         if hi < lo:
             p.add(where, f"the range {part!r} runs backwards")
             continue
-        bad = [str(n) for n in range(lo, hi + 1) if str(n) not in known]
+        inside = sorted(int(q) for q in known if q.isdecimal() and str(int(q)) == q and lo <= int(q) <= hi)
+        bad = _gaps(lo, hi, inside)
         if bad:
-            p.add(where, f"question(s) {_ranges(bad)} are not on the layout (it has {_ranges(list(known))})")
-        out.extend(str(n) for n in range(lo, hi + 1) if str(n) in known)
+            p.add(where, f"question(s) {_spans_text(bad)} are not on the layout (it has {_ranges(list(known))})")
+        out.extend(map(str, inside))
     return out
 
 
@@ -336,6 +371,22 @@ def _accept(p: _Problems, raw: Any, path: str, options: tuple[str, ...]) -> tupl
     return tuple(out) if ok else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Defaults:
+    """Where a question's points and penalty come from when it gives none: its section, else the file."""
+
+    points: Fraction
+    penalty: Fraction
+    section_of: dict[str, str]                              # question id → section name
+    by_section: dict[str, tuple[Fraction, Fraction]]        # section name → (points, penalty)
+
+    def of(self, question: str) -> tuple[str | None, Fraction, Fraction]:
+        """(section or ``None``, default points, default penalty) of one question."""
+        sec = self.section_of.get(question)
+        points, penalty = self.by_section[sec] if sec is not None else (self.points, self.penalty)
+        return sec, points, penalty
+
+
 def keys_from_dict(raw: Any, layout: Layout, *, source: str = "<keys>") -> KeySet:
     """Validate a parsed keys document against ``layout``. Raises ``LayoutError`` listing every problem."""
     if not isinstance(raw, dict):
@@ -345,62 +396,76 @@ def keys_from_dict(raw: Any, layout: Layout, *, source: str = "<keys>") -> KeySe
     for field, expected in (("contest", layout.contest), ("layout", layout.id)):
         if field in raw and raw[field] != expected:
             p.add(field, f"{raw[field]!r} does not match the layout's {field} {expected!r}")
-
-    groups = layout.question_groups
-    options_of = {g.key: g.labels for g in groups}
-    order = {g.key: i for i, g in enumerate(groups)}
+    order = {g.key: i for i, g in enumerate(layout.question_groups)}
     base_points = p.fraction(raw, "points", "", Fraction(1))
     base_penalty = p.fraction(raw, "penalty", "", Fraction(0))
+    sections, defaults = _sections(p, raw.get("sections", []), order, base_points, base_penalty)
+    digits = len(layout.digit_groups(GroupKind.VERSION))
+    keys = _versions(p, raw.get("versions"), layout, digits, defaults)
+    if p.items:
+        raise LayoutError(f"{source}: the answer key has {len(p.items)} problem(s); fix them and try again",
+                          details=p.items)
+    return KeySet(contest=layout.contest, layout=layout.id, version_digits=digits, sections=tuple(sections),
+                  keys=tuple(sorted(keys, key=lambda k: k.version)))
 
-    # -- sections ------------------------------------------------------------------------------------
+
+def _sections(p: _Problems, raw_sections: Any, order: dict[str, int], base_points: Fraction,
+              base_penalty: Fraction) -> tuple[list[Section], _Defaults]:
+    """``sections``: each question in at most one section; the sections' default points and penalties."""
     sections: list[Section] = []
-    section_of: dict[str, str] = {}
-    sec_points: dict[str, tuple[Fraction, Fraction]] = {}
-    raw_sections = raw.get("sections", [])
+    defaults = _Defaults(base_points, base_penalty, {}, {})
     if not isinstance(raw_sections, list):
         p.add("sections", "must be a list of {\"name\": ..., \"questions\": \"1-40\"}")
         raw_sections = []
     for i, s in enumerate(raw_sections):
-        path = f"sections[{i}]"
         if not isinstance(s, dict):
-            p.add(path, "must be an object with name and questions")
+            p.add(f"sections[{i}]", "must be an object with name and questions")
             continue
-        p.unknown(s, _SECTION_KEYS, path)
-        name = s.get("name")
-        if not isinstance(name, str) or not name.strip():
-            p.add(f"{path}.name", f"must be a non-empty string, got {name!r}")
-            name = f"#{i + 1}"
-        elif name in sec_points:
-            p.add(f"{path}.name", f"section {name!r} is defined twice")
-        if "questions" not in s:
-            p.add(f"{path}.questions", "missing")
-            qs: list[str] = []
-        else:
-            qs = _question_spec(p, s["questions"], f"{path}.questions", order)
-        clash = sorted({q for q in qs if q in section_of}, key=int)
-        if clash:
-            others = sorted({section_of[q] for q in clash})
-            p.add(f"{path}.questions", f"question(s) {_ranges(clash)} are already in section(s) "
-                                       f"{', '.join(map(repr, others))}")
-        seen_here: list[str] = []
-        for q in qs:
-            if q not in section_of:
-                section_of[q] = name
-                seen_here.append(q)
-        sections.append(Section(name, tuple(sorted(seen_here, key=order.__getitem__))))
-        sec_points[name] = (p.fraction(s, "points", path, base_points),
-                            p.fraction(s, "penalty", path, base_penalty))
+        sections.append(_section(p, s, i, order, defaults))
+    return sections, defaults
 
-    # -- versions ------------------------------------------------------------------------------------
-    digits = len(layout.digit_groups(GroupKind.VERSION))
-    versions = raw.get("versions")
-    keys: list[AnswerKey] = []
+
+def _section(p: _Problems, s: dict, i: int, order: dict[str, int], defaults: _Defaults) -> Section:
+    """One section; records its questions and points in ``defaults`` (a question already in an earlier
+    section stays there)."""
+    path = f"sections[{i}]"
+    p.unknown(s, _SECTION_KEYS, path)
+    name = s.get("name")
+    if not isinstance(name, str) or not name.strip():
+        p.add(f"{path}.name", f"must be a non-empty string, got {name!r}")
+        name = f"#{i + 1}"
+    elif name in defaults.by_section:
+        p.add(f"{path}.name", f"section {name!r} is defined twice")
+    if "questions" not in s:
+        p.add(f"{path}.questions", "missing")
+        qs: list[str] = []
+    else:
+        qs = _question_spec(p, s["questions"], f"{path}.questions", order)
+    section_of = defaults.section_of
+    clash = sorted({q for q in qs if q in section_of}, key=int)
+    if clash:
+        others = sorted({section_of[q] for q in clash})
+        p.add(f"{path}.questions", f"question(s) {_ranges(clash)} are already in section(s) "
+                                   f"{', '.join(map(repr, others))}")
+    seen_here: list[str] = []
+    for q in qs:
+        if q not in section_of:
+            section_of[q] = name
+            seen_here.append(q)
+    defaults.by_section[name] = (p.fraction(s, "points", path, defaults.points),
+                                 p.fraction(s, "penalty", path, defaults.penalty))
+    return Section(name, tuple(sorted(seen_here, key=order.__getitem__)))
+
+
+def _versions(p: _Problems, versions: Any, layout: Layout, digits: int, defaults: _Defaults) -> list[AnswerKey]:
+    """``versions``: one key per test version, named as the layout's version field can be marked."""
     if not isinstance(versions, dict) or not versions:
         p.add("versions", "missing or empty; give one key per test version, e.g. {\"101\": {\"answers\": ...}}")
         versions = {}
     if digits == 0 and len(versions) > 1:
         p.add("versions", f"the layout has no version field, so there can be only one key; got "
                           f"{len(versions)} ({', '.join(versions)})")
+    keys: list[AnswerKey] = []
     for version, vraw in versions.items():
         vpath = f"versions.{version}"
         if digits and not (len(version) == digits and version.isascii() and version.isdigit()):
@@ -412,71 +477,88 @@ def keys_from_dict(raw: Any, layout: Layout, *, source: str = "<keys>") -> KeySe
         p.unknown(vraw, _VERSION_KEYS, vpath)
         accepts: dict[str, tuple[frozenset[str], ...] | None] = {}
         overrides: dict[str, dict[str, Any]] = {}
+        _compact_answers(p, vraw.get("answers"), vpath, layout, accepts)
+        _question_entries(p, vraw.get("questions", {}), vpath, layout, accepts, overrides)
+        keys.append(AnswerKey(version, _key_items(p, vpath, layout, accepts, overrides, defaults)))
+    return keys
 
-        compact = vraw.get("answers")
-        if compact is not None:
-            if not isinstance(compact, str):
-                p.add(f"{vpath}.answers", "must be a string of option letters, one per question")
-            else:
-                letters = "".join(compact.split())
-                if len(letters) != len(groups):
-                    p.add(f"{vpath}.answers", f"{len(letters)} letters for {len(groups)} questions")
-                for g, ch in zip(groups, letters):
-                    if ch in g.labels:
-                        accepts[g.key] = (frozenset(ch),)
-                    else:
-                        p.add(f"{vpath}.answers", f"question {g.key}: {ch!r} is not one of {', '.join(g.labels)}")
-                        accepts[g.key] = None
 
-        qraw = vraw.get("questions", {})
-        if not isinstance(qraw, dict):
-            p.add(f"{vpath}.questions", "must be an object {\"<question>\": <answer or {accept, points, ...}>}")
-            qraw = {}
-        for q, entry in qraw.items():
-            qpath = f"{vpath}.questions.{q}"
-            if q not in options_of:
-                p.add(qpath, f"question {q!r} is not on the layout (it has {_ranges(list(order))})")
-                continue
-            if isinstance(entry, dict):
-                p.unknown(entry, _ITEM_KEYS, qpath)
-                overrides[q] = entry
-                if "accept" in entry:
-                    accepts[q] = _accept(p, entry["accept"], f"{qpath}.accept", options_of[q])
-            else:
-                accepts[q] = _accept(p, entry, qpath, options_of[q])
+def _compact_answers(p: _Problems, compact: Any, vpath: str, layout: Layout,
+                     accepts: dict[str, tuple[frozenset[str], ...] | None]) -> None:
+    """``answers``: one option letter per question in layout order (spaces ignored), into ``accepts``."""
+    if compact is None:
+        return
+    if not isinstance(compact, str):
+        p.add(f"{vpath}.answers", "must be a string of option letters, one per question")
+        return
+    groups = layout.question_groups
+    letters = "".join(compact.split())
+    if len(letters) != len(groups):
+        p.add(f"{vpath}.answers", f"{len(letters)} letters for {len(groups)} questions")
+    for g, ch in zip(groups, letters):
+        if ch in g.labels:
+            accepts[g.key] = (frozenset(ch),)
+        else:
+            p.add(f"{vpath}.answers", f"question {g.key}: {ch!r} is not one of {', '.join(g.labels)}")
+            accepts[g.key] = None
 
-        items: list[KeyItem] = []
-        missing: list[str] = []
-        for g in groups:
-            q = g.key
-            ov = overrides.get(q, {})
-            qpath = f"{vpath}.questions.{q}"
-            cancelled = None
-            if "cancelled" in ov:
-                c = ov["cancelled"]
-                try:
-                    cancelled = Cancelled(c) if c is not None else None
-                except ValueError:
-                    p.add(f"{qpath}.cancelled", f"{c!r} is not \"award\" or \"drop\"")
-            sec = section_of.get(q)
-            dpoints, dpenalty = sec_points[sec] if sec is not None else (base_points, base_penalty)
-            points = p.fraction(ov, "points", qpath, dpoints)
-            penalty = p.fraction(ov, "penalty", qpath, dpenalty)
-            acc = accepts.get(q, ())
-            if q not in accepts and cancelled is None:
-                missing.append(q)
-            items.append(KeyItem(question=q, options=g.labels, accept=acc or (), points=points, penalty=penalty,
-                                 cancelled=cancelled, section=sec))
-        if missing:
-            p.add(vpath, f"no accepted answer for question(s) {_ranges(missing)}; give them in \"answers\" or "
-                         "\"questions\" (or cancel them)")
-        keys.append(AnswerKey(version, tuple(items)))
 
-    if p.items:
-        raise LayoutError(f"{source}: the answer key has {len(p.items)} problem(s); fix them and try again",
-                          details=p.items)
-    return KeySet(contest=layout.contest, layout=layout.id, version_digits=digits, sections=tuple(sections),
-                  keys=tuple(sorted(keys, key=lambda k: k.version)))
+def _question_entries(p: _Problems, qraw: Any, vpath: str, layout: Layout,
+                      accepts: dict[str, tuple[frozenset[str], ...] | None],
+                      overrides: dict[str, dict[str, Any]]) -> None:
+    """``questions``: per question an accepted answer, or an object overriding accept/points/penalty/cancelled;
+    answers go into ``accepts`` (over the compact ones), objects into ``overrides``."""
+    options_of = {g.key: g.labels for g in layout.question_groups}
+    if not isinstance(qraw, dict):
+        p.add(f"{vpath}.questions", "must be an object {\"<question>\": <answer or {accept, points, ...}>}")
+        qraw = {}
+    for q, entry in qraw.items():
+        qpath = f"{vpath}.questions.{q}"
+        if q not in options_of:
+            p.add(qpath, f"question {q!r} is not on the layout (it has {_ranges(list(options_of))})")
+            continue
+        if isinstance(entry, dict):
+            p.unknown(entry, _ITEM_KEYS, qpath)
+            overrides[q] = entry
+            if "accept" in entry:
+                accepts[q] = _accept(p, entry["accept"], f"{qpath}.accept", options_of[q])
+        else:
+            accepts[q] = _accept(p, entry, qpath, options_of[q])
+
+
+def _key_items(p: _Problems, vpath: str, layout: Layout, accepts: dict[str, tuple[frozenset[str], ...] | None],
+               overrides: dict[str, dict[str, Any]], defaults: _Defaults) -> tuple[KeyItem, ...]:
+    """Every question of the layout, in layout order; each needs an accepted answer unless it is cancelled."""
+    items: list[KeyItem] = []
+    missing: list[str] = []
+    for g in layout.question_groups:
+        q = g.key
+        ov = overrides.get(q, {})
+        qpath = f"{vpath}.questions.{q}"
+        cancelled = _cancelled(p, ov, qpath)
+        sec, dpoints, dpenalty = defaults.of(q)
+        points = p.fraction(ov, "points", qpath, dpoints)
+        penalty = p.fraction(ov, "penalty", qpath, dpenalty)
+        acc = accepts.get(q, ())
+        if q not in accepts and cancelled is None:
+            missing.append(q)
+        items.append(KeyItem(question=q, options=g.labels, accept=acc or (), points=points, penalty=penalty,
+                             cancelled=cancelled, section=sec))
+    if missing:
+        p.add(vpath, f"no accepted answer for question(s) {_ranges(missing)}; give them in \"answers\" or "
+                     "\"questions\" (or cancel them)")
+    return tuple(items)
+
+
+def _cancelled(p: _Problems, override: dict[str, Any], qpath: str) -> Cancelled | None:
+    if "cancelled" not in override:
+        return None
+    c = override["cancelled"]
+    try:
+        return Cancelled(c) if c is not None else None
+    except ValueError:
+        p.add(f"{qpath}.cancelled", f"{c!r} is not \"award\" or \"drop\"")
+        return None
 
 
 def load_keys(path: str | Path, layout: Layout) -> KeySet:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .errors import LayoutError
+from .textfile import NotUtf8, utf8_text
 
 MAX_QUESTIONS = 200
 MIN_OPTIONS, MAX_OPTIONS = 2, 8
@@ -251,6 +252,30 @@ def _digit_grid(p: _Problems, d: dict | None, path: str) -> DigitGrid | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Markers:
+    """The fiducials' settings as read (sizes ``nan`` where the field was wrong)."""
+
+    dictionary: str
+    size_mm: float
+    inset_mm: float
+
+
+class _Bubbles:
+    """Bubble centres as they are compiled: groups, centres (row, col) in mm, and the field path of each."""
+
+    def __init__(self) -> None:
+        self.groups: list[Group] = []
+        self.centres: list[tuple[float, float]] = []
+        self.where: list[str] = []
+
+    def add(self, kind: GroupKind, key: str, labels: tuple[str, ...], pts: list[tuple[float, float]],
+            path: str) -> None:
+        self.groups.append(Group(kind, key, labels, len(self.centres), len(labels)))
+        self.centres.extend(pts)
+        self.where.extend([path] * len(pts))
+
+
 def layout_from_dict(raw: Any, *, source: str = "<layout>") -> Layout:
     """Validate a parsed layout document and compile it. Raises ``LayoutError`` listing every problem."""
     p = _Problems()
@@ -261,36 +286,70 @@ def layout_from_dict(raw: Any, *, source: str = "<layout>") -> Layout:
     contest = p.text(raw, "contest", "")
     title = p.text(raw, "title", "", default="")
     subtitle = p.text(raw, "subtitle", "", default="")
+    width, height = _paper(p, raw)
+    markers = _markers(p, raw)
+    qr = _qr(p, raw)
+    bub = p.mapping(raw, "bubble", "", optional=True) or {}
+    r_mm = p.number(bub, "r_mm", "bubble", lo=1.0, hi=6.0, default=2.3)
+    participant = _digit_grid(p, p.mapping(raw, "participant_id", "", optional=True), "participant_id")
+    version = _digit_grid(p, p.mapping(raw, "version", "", optional=True), "version")
+    blocks = _blocks(p, p.mapping(raw, "questions", "") or {})
+    essays = _essays(p, raw.get("essays") or [])
 
+    bubbles = _Bubbles()
+    _digit_bubbles(bubbles, participant, version)
+    _question_bubbles(p, bubbles, blocks)
+
+    # geometry checks only when the numbers themselves were sane
+    if not p.items:
+        _check_geometry(p, width, height, markers.inset_mm, markers.size_mm, qr, r_mm, bubbles.centres,
+                        bubbles.where, essays)
+    if p.items:
+        raise LayoutError(f"{source}: the layout has {len(p.items)} problem(s); fix them and try again",
+                          details=p.items)
+
+    arr = np.asarray(bubbles.centres, dtype=np.float64).reshape(-1, 2)
+    arr.setflags(write=False)
+    group_of = np.repeat(np.arange(len(bubbles.groups)), [g.size for g in bubbles.groups])
+    group_of.setflags(write=False)
+    return Layout(id=lid, contest=contest, title=title, subtitle=subtitle, width_mm=width, height_mm=height,
+                  aruco_dictionary=markers.dictionary, fiducial_size_mm=markers.size_mm,
+                  fiducial_inset_mm=markers.inset_mm, qr=qr, bubble_r_mm=r_mm, participant=participant,
+                  version=version, blocks=tuple(blocks), essays=tuple(essays), groups=tuple(bubbles.groups),
+                  centres_mm=arr, group_of=group_of)
+
+
+def _paper(p: _Problems, raw: dict) -> tuple[float, float]:
     paper = p.mapping(raw, "paper", "") or {}
-    width = p.number(paper, "width_mm", "paper", lo=50, hi=1000)
-    height = p.number(paper, "height_mm", "paper", lo=50, hi=1000)
+    return (p.number(paper, "width_mm", "paper", lo=50, hi=1000),
+            p.number(paper, "height_mm", "paper", lo=50, hi=1000))
 
+
+def _markers(p: _Problems, raw: dict) -> _Markers:
     fid = p.mapping(raw, "fiducials", "", optional=True) or {}
     dictionary = fid.get("dictionary", "DICT_4X4_50")
     if dictionary not in ARUCO_DICTIONARIES:
         p.add("fiducials.dictionary", f"{dictionary!r} is not one of {', '.join(ARUCO_DICTIONARIES)}")
-    fsize = p.number(fid, "size_mm", "fiducials", lo=5, hi=40, default=10.0)
-    finset = p.number(fid, "inset_mm", "fiducials", lo=3, hi=50, default=8.0)
+    return _Markers(dictionary, p.number(fid, "size_mm", "fiducials", lo=5, hi=40, default=10.0),
+                    p.number(fid, "inset_mm", "fiducials", lo=3, hi=50, default=8.0))
 
+
+def _qr(p: _Problems, raw: dict) -> Rect:
     qr_raw = p.mapping(raw, "qr", "") or {}
-    qr_size = p.number(qr_raw, "size_mm", "qr", lo=10, hi=80, default=22.0)
-    qr = Rect(p.number(qr_raw, "x_mm", "qr", lo=0, hi=1000), p.number(qr_raw, "y_mm", "qr", lo=0, hi=1000),
-              qr_size, qr_size)
+    size = p.number(qr_raw, "size_mm", "qr", lo=10, hi=80, default=22.0)
+    return Rect(p.number(qr_raw, "x_mm", "qr", lo=0, hi=1000), p.number(qr_raw, "y_mm", "qr", lo=0, hi=1000),
+                size, size)
 
-    bub = p.mapping(raw, "bubble", "", optional=True) or {}
-    r_mm = p.number(bub, "r_mm", "bubble", lo=1.0, hi=6.0, default=2.3)
 
-    participant = _digit_grid(p, p.mapping(raw, "participant_id", "", optional=True), "participant_id")
-    version = _digit_grid(p, p.mapping(raw, "version", "", optional=True), "version")
-
-    qs = p.mapping(raw, "questions", "") or {}
+def _blocks(p: _Problems, qs: dict) -> list[QuestionBlock]:
+    """``questions``: the default options and the blocks of questions (a block with bad fields is kept, with
+    ``nan`` or 0 there, so that later checks skip it)."""
     default_options = _options(p, qs.get("options", list(DEFAULT_OPTIONS)), "questions.options")
     blocks_raw = qs.get("blocks")
-    blocks: list[QuestionBlock] = []
     if not isinstance(blocks_raw, list) or not blocks_raw:
         p.add("questions.blocks", "must be a non-empty list of blocks")
         blocks_raw = []
+    blocks: list[QuestionBlock] = []
     for i, b in enumerate(blocks_raw):
         path = f"questions.blocks[{i}]"
         if not isinstance(b, dict):
@@ -304,9 +363,15 @@ def layout_from_dict(raw: Any, *, source: str = "<layout>") -> Layout:
             x_mm=p.number(b, "x_mm", path, lo=0, hi=1000), y_mm=p.number(b, "y_mm", path, lo=0, hi=1000),
             option_pitch_mm=p.number(b, "option_pitch_mm", path, lo=2, hi=40, default=6.0),
             row_pitch_mm=p.number(b, "row_pitch_mm", path, lo=2, hi=40, default=6.0), options=opts))
+    return blocks
 
+
+def _essays(p: _Problems, items: Any) -> list[EssayBox]:
     essays: list[EssayBox] = []
-    for i, e in enumerate(raw.get("essays") or []):
+    if not isinstance(items, list):
+        p.add("essays", f"must be a list of essay boxes, got {type(items).__name__}")
+        items = []
+    for i, e in enumerate(items):
         path = f"essays[{i}]"
         if not isinstance(e, dict):
             p.add(path, "must be an object")
@@ -317,27 +382,23 @@ def layout_from_dict(raw: Any, *, source: str = "<layout>") -> Layout:
                       p.number(e, "w_mm", path, lo=5, hi=1000), p.number(e, "h_mm", path, lo=5, hi=1000))))
     if len({e.id for e in essays}) != len(essays):
         p.add("essays", "essay ids repeat")
+    return essays
 
-    # -- compile bubbles --------------------------------------------------------------------------
-    groups: list[Group] = []
-    centres: list[tuple[float, float]] = []
-    where: list[str] = []
 
-    def add_group(kind: GroupKind, key: str, labels: tuple[str, ...], pts: list[tuple[float, float]],
-                  path: str) -> None:
-        groups.append(Group(kind, key, labels, len(centres), len(labels)))
-        centres.extend(pts)
-        where.extend([path] * len(pts))
-
+def _digit_bubbles(bubbles: _Bubbles, participant: DigitGrid | None, version: DigitGrid | None) -> None:
+    """One group of ten bubbles ("0".."9") per digit column of the participant-ID and version grids."""
     for kind, grid, path in ((GroupKind.PARTICIPANT, participant, "participant_id"),
                              (GroupKind.VERSION, version, "version")):
         if grid is None or grid.digits <= 0 or any(map(math.isnan, (grid.x_mm, grid.y_mm))):
             continue
         for d in range(grid.digits):
             x = grid.x_mm + d * grid.col_pitch_mm
-            add_group(kind, str(d + 1), DIGIT_LABELS,
-                      [(grid.y_mm + v * grid.row_pitch_mm, x) for v in range(10)], path)
+            bubbles.add(kind, str(d + 1), DIGIT_LABELS,
+                        [(grid.y_mm + v * grid.row_pitch_mm, x) for v in range(10)], path)
 
+
+def _question_bubbles(p: _Problems, bubbles: _Bubbles, blocks: list[QuestionBlock]) -> None:
+    """One group per question, in block order; every question number once, numbered 1..n without gaps."""
     seen: dict[int, str] = {}
     for i, b in enumerate(blocks):
         if math.isnan(b.x_mm) or math.isnan(b.y_mm) or b.count <= 0:
@@ -349,30 +410,14 @@ def layout_from_dict(raw: Any, *, source: str = "<layout>") -> Layout:
                 continue
             seen[qn] = f"questions.blocks[{i}]"
             y = b.y_mm + k * b.row_pitch_mm
-            add_group(GroupKind.QUESTION, str(qn), b.options,
-                      [(y, b.x_mm + j * b.option_pitch_mm) for j in range(len(b.options))],
-                      f"questions.blocks[{i}]")
+            bubbles.add(GroupKind.QUESTION, str(qn), b.options,
+                        [(y, b.x_mm + j * b.option_pitch_mm) for j in range(len(b.options))],
+                        f"questions.blocks[{i}]")
     if len(seen) > MAX_QUESTIONS:
         p.add("questions", f"{len(seen)} questions; a sheet holds at most {MAX_QUESTIONS}")
     if seen and sorted(seen) != list(range(1, len(seen) + 1)):
         missing = sorted(set(range(1, max(seen) + 1)) - set(seen))
         p.add("questions.blocks", f"questions must be numbered 1..n without gaps; missing {missing[:10]}")
-
-    # -- geometry checks (only when the numbers themselves were sane) ----------------------------
-    if not p.items:
-        _check_geometry(p, width, height, finset, fsize, qr, r_mm, centres, where, essays)
-    if p.items:
-        raise LayoutError(f"{source}: the layout has {len(p.items)} problem(s); fix them and try again",
-                          details=p.items)
-
-    arr = np.asarray(centres, dtype=np.float64).reshape(-1, 2)
-    arr.setflags(write=False)
-    group_of = np.repeat(np.arange(len(groups)), [g.size for g in groups])
-    group_of.setflags(write=False)
-    return Layout(id=lid, contest=contest, title=title, subtitle=subtitle, width_mm=width, height_mm=height,
-                  aruco_dictionary=dictionary, fiducial_size_mm=fsize, fiducial_inset_mm=finset, qr=qr,
-                  bubble_r_mm=r_mm, participant=participant, version=version, blocks=tuple(blocks),
-                  essays=tuple(essays), groups=tuple(groups), centres_mm=arr, group_of=group_of)
 
 
 def _check_geometry(p: _Problems, width: float, height: float, inset: float, fsize: float, qr: Rect,
@@ -421,21 +466,43 @@ def _overlap(a: Rect, b: Rect, margin: float) -> bool:
 
 def read_json_document(path: str | Path, *, file_name: str, what: str, hint: str) -> tuple[Any, Path]:
     """Read a contest's JSON file (``path`` may be the contest folder holding ``file_name``); every failure is
-    a ``LayoutError`` that says what to do (``hint``). Returns the parsed document and the file's path."""
+    a ``LayoutError`` that says what to do (``hint``). UTF-8 only (a BOM allowed). Returns the parsed document
+    and the file's path."""
     path = Path(path)
     if path.is_dir():
         path = path / file_name
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise LayoutError(f"{what} {path} does not exist; {hint}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise LayoutError(f"cannot read {what} {path}: {exc}") from None
     try:
-        return json.loads(text), path
+        text = utf8_text(data)
+    except NotUtf8 as exc:
+        raise LayoutError(f"{what} {path} is not saved as UTF-8 ({exc}); open it in a text editor and save it "
+                          "again with the encoding UTF-8") from None
+    return _parse_json(text, path), path
+
+
+def _parse_json(text: str, path: Path) -> Any:
+    """The document, or ``LayoutError`` when it is no JSON this program can hold: bad syntax, numbers of more
+    than 4300 digits, nesting too deep, or ``\\uD800``-style escapes that are half a character."""
+    try:
+        doc = json.loads(text)
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
     except json.JSONDecodeError as exc:
         raise LayoutError(f"{path} is not valid JSON",
                           details=[f"line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+    except UnicodeEncodeError:
+        raise LayoutError(f"{path} is not valid JSON",
+                          details=["a \\u escape stands for half a character (a lone surrogate)"]) from None
+    except ValueError:                              # an integer longer than Python converts
+        raise LayoutError(f"{path} is not valid JSON",
+                          details=["a number has more than 4300 digits"]) from None
+    except RecursionError:
+        raise LayoutError(f"{path} is not valid JSON", details=["lists or objects nested too deeply"]) from None
+    return doc
 
 
 def load_layout(path: str | Path) -> Layout:

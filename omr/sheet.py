@@ -7,6 +7,7 @@ With a roster, one personalised sheet per participant (name and ID printed, ID i
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from reportlab.pdfgen.canvas import Canvas
 from .errors import InputError, MissingDependency, OutputError
 from .layout import EssayBox, GroupKind, Layout, Rect
 from .qrpayload import QrPayload
+from .textfile import NotUtf8, utf8_text
 
 # Fonts with every Vietnamese letter (Debian's fonts-liberation 1.x lacks 92 of them: not listed).
 _FONT_CANDIDATES = (
@@ -35,6 +37,9 @@ ESSAY_LABEL_FONT = FONT_BOLD
 ESSAY_LABEL_SIZE_PT = 9.0
 ESSAY_LABEL_DX_MM = 2.0          # label start, right of the box's left edge
 ESSAY_LABEL_BASELINE_MM = 4.5    # label baseline, below the box's top edge
+
+ROSTER_AS_UTF8 = ('open it in Excel and save it again with File > Save As, type "CSV UTF-8 (Comma delimited) (*.csv)" '
+                  '(the type whose name starts with "CSV UTF-8"), or in a text editor with the encoding UTF-8')
 
 INSTRUCTIONS = (
     "Dùng bút chì đen hoặc bút mực đen/xanh.",
@@ -69,12 +74,15 @@ def register_fonts() -> None:
 
 
 def read_roster(path: str | Path) -> list[Participant]:
-    """A CSV with columns ``participant_id`` (or ``id``), ``name``, optional ``unit``; UTF-8 (BOM allowed)."""
+    """A CSV with columns ``participant_id`` (or ``id``), ``name``, optional ``unit``; UTF-8 (BOM allowed).
+    Any other encoding is refused with how to save the file as UTF-8 (never decoded by a guess)."""
     path = Path(path)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        text = utf8_text(path.read_bytes())
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    except NotUtf8 as exc:
+        raise InputError(f"roster {path} is not saved as UTF-8 ({exc}); {ROSTER_AS_UTF8}") from None
+    except (OSError, csv.Error) as exc:
         raise InputError(f"cannot read roster {path}: {exc}") from None
     out, problems, seen = [], [], set()
     for n, row in enumerate(rows, start=2):

@@ -21,9 +21,8 @@ STILL_SPEAKING_SQL = {"grading.annotate", "grading.batch", "grading.export", "gr
                       "grading.scoring", "grading.store", "grading.webapp.images"}
 STILL_LONG_MODULES = {"grading.scoring", "grading.store", "omr.load", "omr.ocr"}
 STILL_LONG_FUNCTIONS = {
-    ("grading.batch", "grade"), ("grading.cli", "register"), ("grading.keys", "keys_from_dict"),
-    ("grading.store", "sync_tasks"),
-    ("omr.layout", "layout_from_dict"), ("omr.ocr", "ocr_image"), ("omr.pagefind", "_complete"),
+    ("grading.batch", "grade"), ("grading.cli", "register"), ("grading.store", "sync_tasks"),
+    ("omr.ocr", "ocr_image"), ("omr.pagefind", "_complete"),
     ("samples.degrade", "photograph"),
 }
 
