@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 from omr.errors import ExitCode, MissingDependency, OmrError
 from omr.layout import Layout
-from omr.load import LoadOptions, PageRef, discover, plan_pages
+from omr.load import LoadOptions, PageRef, discover, plan_pages, require_files
 from omr.paths import display_source, path_from
 from omr.progress import Progress
 from omr.read import ReadOptions, run_pages
@@ -255,6 +255,7 @@ def grade(inputs: list[str], contest: Contest, store: Store, options: GradeOptio
 
     try:
         found, missing = discover(inputs)
+        require_files(inputs, found, missing)
         tally.files = len(found)
         tally.not_recorded.extend(missing)
         known = _sources_by_hash(store)

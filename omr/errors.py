@@ -20,6 +20,7 @@ class ExitCode(enum.IntEnum):
     OUTPUT = 8                   # an output path cannot be written
     INPUT = 9                    # a single-input command got an unreadable input
     NOT_YET = 10                 # a feature that is not built yet
+    NO_INPUT = 11                # the inputs hold no file at all (an empty folder)
     INTERRUPTED = 130            # Ctrl-C
     TERMINATED = 143             # SIGTERM (128 + 15, what a shell reports for a process it ended)
 
@@ -62,6 +63,12 @@ class InputError(OmrError):
     """A single input that a command needed could not be read (in a batch this becomes a rejection)."""
 
     exit_code = ExitCode.INPUT
+
+
+class NoInput(OmrError):
+    """The folders given hold no file to read: nothing was done (a wrong folder, or scans not copied yet)."""
+
+    exit_code = ExitCode.NO_INPUT
 
 
 class NotYet(OmrError):

@@ -33,6 +33,7 @@ import numpy as np
 
 from . import external
 from .paths import for_library
+from .errors import NoInput
 from .records import Page, Reject, SheetFailure
 
 __all__ = ["LoadOptions", "PageRef", "check_dependencies", "discover", "plan_pages", "load_page"]
@@ -145,6 +146,14 @@ def discover(inputs: list[str]) -> tuple[list[str], list[SheetFailure]]:
         for _, path in sorted(found, key=lambda t: t[0]):
             add(path)
     return files, failures
+
+
+def require_files(inputs: list[str], files: list[str], failures: list[SheetFailure]) -> None:
+    """``NoInput`` when ``discover`` found nothing at all in ``inputs``: no file and nothing to report."""
+    if not files and not failures:
+        shown = ", ".join(inputs)
+        raise NoInput(f"no file to read in {shown}: the folder is empty (or holds only hidden files); check the "
+                      "path, or copy the scans there first")
 
 
 def _folders_to_walk(top: str, root: str, dirs: list[str], walked: set[str],

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
@@ -24,10 +25,10 @@ from .align import align
 from .errors import AlignmentError, ExitCode, OutputError
 from .identify import decide_participant, digits_from_groups, read_qr
 from .layout import Group, GroupKind, Layout
-from .load import LoadOptions, PageRef, discover, load_page, plan_pages
+from .load import LoadOptions, PageRef, discover, load_page, plan_pages, require_files
 from .marks import STATE_ORDER, Fills, classify, group_doubts, measure_fills, normalise_labels, page_thresholds
 from .progress import Progress
-from .records import Flag, GroupRead, MarkState, Page, Reject, SheetFailure, SheetReading, Status
+from .records import Flag, GroupRead, Page, Reject, SheetFailure, SheetReading, Status
 from .workers import pool_context, start_worker
 
 Record = SheetReading | SheetFailure
@@ -289,6 +290,7 @@ class ReadSummary:
 def plan(inputs: list[str], options: LoadOptions) -> tuple[list[str], list[PageRef], list[SheetFailure]]:
     """Files found, the pages to read, and the files rejected before reading (each with a reason)."""
     files, failures = discover(inputs)
+    require_files(inputs, files, failures)
     refs: list[PageRef] = []
     for f in files:
         planned = plan_pages(f, options)
@@ -314,25 +316,35 @@ def read_inputs(inputs: list[str], layout: Layout, *, json_out: str, options: Re
     from .load import check_dependencies
 
     check_dependencies()
+    files, refs, failures = plan(inputs, options.load)
     out = _open_out(json_out)
     t0 = time.perf_counter()
     summary = ReadSummary()
+    summary.files = len(files) + sum(1 for f in failures if f.reason_code is Reject.NOT_FOUND)
     try:
-        files, refs, failures = plan(inputs, options.load)
-        summary.files = len(files) + sum(1 for f in failures if f.reason_code is Reject.NOT_FOUND)
-        with Progress(total=len(refs) + len(failures), label="reading", enabled=progress) as bar:
+        with _writing(json_out), Progress(total=len(refs) + len(failures), label="reading", enabled=progress) as bar:
             for rec in _records(failures, run_pages(refs, layout, options)):
                 out.write(json.dumps(rec.to_json(detail=options.detail), ensure_ascii=False) + "\n")
                 summary.add(rec)
                 bar.advance()
     finally:
-        if out is not sys.stdout:
-            out.close()
-        else:
-            out.flush()
+        with _writing(json_out):
+            out.close() if out is not sys.stdout else out.flush()
     summary.seconds = time.perf_counter() - t0
     print(summary.text(options.workers), file=sys.stderr)
     return summary
+
+
+@contextmanager
+def _writing(path: str) -> Iterator[None]:
+    """A failed write of the results (a full disk, ``/dev/full``, a closed pipe's peer gone) is ``OutputError``."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}; free some space or choose another "
+                          "--json-out") from None
 
 
 def _records(first: Iterable[Record], rest: Iterable[Record]) -> Iterator[Record]:

@@ -363,3 +363,25 @@ def test_sigterm_of_omr_read_stops_like_ctrl_c_with_exit_143(tmp_path, blank_she
         assert tree.survivors(within=20) == []
     finally:
         tree.kill_all()
+
+
+def _omr_read(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "omr.cli", "read", *map(str, args), "--layout", str(DEMO_LAYOUT)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_an_empty_folder_says_so_with_its_own_exit_code(tmp_path):
+    (tmp_path / "empty" / ".thumbs").mkdir(parents=True)
+    (tmp_path / "empty" / ".hidden.jpg").write_bytes(b"x")
+    p = _omr_read(tmp_path / "empty", "--json-out", tmp_path / "r.jsonl")
+    assert p.returncode == ExitCode.NO_INPUT == 11
+    assert f"no file to read in {tmp_path / 'empty'}" in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_results_that_cannot_be_written_are_exit_8_not_a_traceback(tmp_path):
+    scans = ROOT / "samples" / "set-small" / "clean" / "sheets"
+    p = _omr_read(scans, "--json-out", "/dev/full")
+    assert p.returncode == ExitCode.OUTPUT, p.stderr
+    assert "cannot write /dev/full: No space left on device" in p.stderr and "Traceback" not in p.stderr

@@ -481,3 +481,11 @@ def test_sigterm_of_grade_stops_cleanly_and_a_rerun_finishes(tmp_path, many_scan
     assert db_rows(url, "SELECT count(*), count(DISTINCT content_hash), count(DISTINCT source) FROM submissions") \
         == [(N_MANY, N_MANY, N_MANY)]
     assert db_rows(url, "SELECT count(*), count(DISTINCT participant) FROM pages") == [(N_MANY, N_MANY)]
+
+
+def test_grade_of_an_empty_folder_says_so_and_records_nothing(tmp_path):
+    contest = make_contest(tmp_path / "contest")
+    (tmp_path / "scans").mkdir()
+    r = omr("grade", str(tmp_path / "scans"), "--contest", str(contest))
+    assert r.returncode == ExitCode.NO_INPUT, r.stderr
+    assert "no file to read in" in r.stderr and "Traceback" not in r.stderr
