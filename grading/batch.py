@@ -21,9 +21,7 @@ in the run's summary and make the exit code 4, but they are not stored as submis
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -32,7 +30,7 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from omr.errors import ExitCode, MissingDependency, OmrError
+from omr.errors import ExitCode
 from omr.layout import Layout
 from omr.load import LoadOptions, PageRef, discover, plan_pages, require_files
 from omr.paths import display_source, path_from
@@ -40,12 +38,13 @@ from omr.progress import Progress
 from omr.read import ReadOptions, run_pages
 from omr.records import Reject, SheetFailure, SheetReading, Status
 
+from .cluster import dask_map
 from .contest import Contest
 from .essays import assign_essay_pages
+from .hashing import duplicate_digest, file_digest
 from .store import EssayCounts, Store, flags, pages, submissions
 
 Record = SheetReading | SheetFailure
-_HASH_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,26 +98,6 @@ class _File:
     size: int
 
 
-# ---------------------------------------------------------------------------------------------------
-# Hashing
-# ---------------------------------------------------------------------------------------------------
-def file_digest(path: str) -> tuple[str, int]:
-    """sha256 hex digest and size of a file, read in 1 MiB blocks. Raises ``OSError``."""
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while block := fh.read(_HASH_BLOCK):
-            h.update(block)
-            size += len(block)
-    return h.hexdigest(), size
-
-
-def duplicate_digest(content_digest: str, path: str) -> str:
-    """The stored hash of a duplicate: one per (content, path), so a re-run recognises it and skips it. The path
-    counts by its exact bytes (a name that is not UTF-8 included)."""
-    return hashlib.sha256(f"duplicate\0{content_digest}\0".encode("utf-8") + os.fsencode(path)).hexdigest()
-
-
 def _same_path(a: str, b: str) -> bool:
     return a == b or os.path.realpath(a) == os.path.realpath(b)
 
@@ -141,77 +120,11 @@ def read_local(refs: list[PageRef], layout: Layout, options: GradeOptions) -> It
                                                load=options.load))
 
 
-class SchedulerError(OmrError):
-    """The Dask scheduler named with ``--scheduler`` cannot be used."""
-
-    exit_code = ExitCode.MISSING_DEPENDENCY
-
-
-def check_scheduler(address: str, *, timeout_s: float = 5.0) -> None:
-    """Before the first sheet: Dask is installed and the scheduler answers (``SchedulerError`` otherwise)."""
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        raise MissingDependency("--scheduler needs Dask: pip install 'dask[distributed]' (on this machine and "
-                                "on the workers), or run without --scheduler") from None
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    if parts.scheme not in ("tcp", "tls"):
-        return                                   # other protocols: let Dask itself connect
-    try:
-        host, port = parts.hostname, parts.port or 8786
-        with socket.create_connection((host, port), timeout=timeout_s):
-            pass
-    except (OSError, ValueError) as exc:
-        raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {exc}; check the address "
-                             "(tcp://host:8786) and that the scheduler is running, or run without --scheduler") \
-            from None
-
-
 def _read_chunk(refs: list[PageRef], layout: Layout, load: LoadOptions) -> list[Record]:
     """A Dask task: read a few pages on a cluster worker (never raises for a bad page)."""
     from omr.read import read_ref
 
     return [read_ref(r, layout, load) for r in refs]
-
-
-def dask_client(address: str) -> Any:
-    """A client of the Dask scheduler at ``address`` (``MissingDependency`` / ``SchedulerError`` otherwise)."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise MissingDependency("--scheduler needs Dask: pip install 'dask[distributed]' (on this machine and "
-                                "on the workers), or run without --scheduler") from None
-    try:
-        return Client(address, timeout=60, set_as_default=False)   # a busy scheduler may be slow to answer
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {exc}; check the address "
-                             "(tcp://host:8786) and that the scheduler is running, or run without --scheduler") \
-            from None
-
-
-def dask_map(address: str, fn: Callable[..., list[Any]], items: list[Any], *, chunk: int, shared: Any,
-             args: tuple[Any, ...] = ()) -> Iterator[Any]:
-    """Run ``fn(items[i:i+chunk], shared, *args)`` (a list of results) as tasks on the Dask cluster at ``address``
-    and yield every result, chunk after chunk in input order. ``shared`` is sent to every worker once.
-    Workers only compute (they need this package installed and the files at the same paths); the parent writes.
-    Ctrl-C (or any error) cancels the tasks not yet done."""
-    if not items:
-        return
-    client = dask_client(address)
-    futures: list[Any] = []
-    try:
-        shared_f = client.scatter(shared, broadcast=True) if shared is not None else None
-        n = max(1, chunk)
-        futures = [client.submit(fn, items[i:i + n], shared_f, *args, pure=False)
-                   for i in range(0, len(items), n)]
-        for fut in futures:
-            yield from fut.result()
-    finally:
-        if futures:
-            client.cancel(futures)
-        client.close()
 
 
 def read_dask(refs: list[PageRef], layout: Layout, options: GradeOptions) -> Iterator[Record]:

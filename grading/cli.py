@@ -158,8 +158,8 @@ def _db_url(args: argparse.Namespace, *, must_exist: bool) -> str:
 
 def _cmd_grade(args: argparse.Namespace) -> int:
     from grading.contest import load_contest
-    from grading.batch import (GradeOptions, RunTally, accounting, check_scheduler, grade,
-                               run_exit_code)
+    from grading.batch import GradeOptions, RunTally, accounting, grade, run_exit_code
+    from grading.cluster import check_scheduler
     from grading.store import Store
     from omr.load import check_dependencies
 
@@ -252,7 +252,8 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
         if args.db or args.retry_failed:
             raise BadArguments("--db and --retry-failed go with --contest, not with FILE")
         return _ocr_one_file(args)
-    from grading.batch import accounting, check_scheduler
+    from grading.batch import accounting
+    from grading.cluster import check_scheduler
     from grading.contest import load_contest
     from grading.essays import ocr_exit_code
     from grading.store import Store

@@ -308,7 +308,7 @@ def run_ocr(tasks: list[OcrTask], layout: Layout | None, options: OcrRunOptions,
     if not tasks:
         return
     if options.scheduler:
-        from .batch import dask_map
+        from .cluster import dask_map
 
         yield from dask_map(options.scheduler, _dask_chunk, tasks, chunk=1, shared=layout, args=(ocr,))
         return
@@ -367,7 +367,7 @@ class OcrTally:
 def _plan_tasks(todo: Sequence[EssayToRead], layout: Layout | None, store: Store, tally: OcrTally,
                 load: LoadOptions) -> list[OcrTask]:
     """Tasks for the essays whose file is still there, unchanged; the others are marked failed at once."""
-    from .batch import file_digest
+    from .hashing import file_digest
 
     boxes = {e.id: e for e in layout.essays} if layout is not None else {}
     by_file: dict[tuple[str, str], list[EssayToRead]] = {}

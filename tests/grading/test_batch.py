@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grading.batch import duplicate_digest, file_digest
+from grading.hashing import duplicate_digest, file_digest
 from grading.keys import load_keys
 from grading.store import Store
 from omr.errors import ExitCode
