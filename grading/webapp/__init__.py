@@ -1,4 +1,4 @@
-"""The judges' web app (issue 6, first slice): login, the flag queue with keyboard decisions, an admin summary.
-
-``create_app(store, layout)`` builds the FastAPI application; ``omr review`` serves it with uvicorn.
+"""The judges' web app: login, the flag queue with keyboard decisions, double-blind essay scoring, the admin
+pages. ``create_app(store, layout)`` (``app.py``) builds it from one router per feature; ``omr review`` serves it
+with uvicorn.
 """
