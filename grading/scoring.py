@@ -52,6 +52,7 @@ from omr.errors import BadArguments, LayoutError
 from omr.layout import read_json_document
 
 from .keys import parse_fraction
+from .numbers import show_points
 from .store import (SYSTEM, Store, TaskState, audit, duplicate_pairs, essay_assignments, essay_tasks, essays, judges,
                     participants, refresh_task_units, unit_key)
 
@@ -94,19 +95,6 @@ def parse_points(value: Any) -> Fraction:
             text = text.replace(",", ".")
         value = text
     return parse_fraction(value)
-
-
-def show_points(value: Fraction | str | None) -> str:
-    """Vietnamese display: ``15/2`` → ``"7,5"``; a fraction that is no short decimal stays ``"22/3"``."""
-    if value is None:
-        return ""
-    f = Fraction(value)
-    den = f.denominator
-    for k in range(0, 4):
-        if (10 ** k) % den == 0:
-            text = f"{float(f):.{k}f}" if k else str(f.numerator)
-            return text.replace(".", ",")
-    return f"{f.numerator}/{f.denominator}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@ judge — the judges' accounts, and the exports of ``grading.export`` as downloa
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
@@ -32,11 +32,6 @@ EXPORTS = {
     "results.issues.csv": ("results.csv", CSV, "Cờ còn mở và trang bị loại (CSV)"),
     "results.essays.csv": ("results.csv", CSV, "Điểm tự luận từng bài, từng giám khảo (CSV)"),
 }
-VIETNAM = timezone(timedelta(hours=7), "ICT")      # no daylight saving time
-
-
-def local_time(t: datetime) -> str:
-    return t.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
 
 
 router = APIRouter()
@@ -56,7 +51,7 @@ def get_admin(request: Request, s: J.Session = Depends(admin)) -> Response:
     essays = essays_web.admin_counts(web.store, web.rubric)
     return render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows, units=units, essays=essays,
                   unit_total=progress.total(units), judges=accounts, activity=activity, others=others,
-                  local_time=local_time, exports=[(name, v[2]) for name, v in EXPORTS.items()],
+                  exports=[(name, v[2]) for name, v in EXPORTS.items()],
                   roster_problem=r.problem, has_roster=r.index is not None, can_export=web.contest_dir is not None)
 
 
@@ -74,6 +69,6 @@ def post_export(request: Request, name: str, s: J.Session = Depends(csrf_admin))
     audit.record(web.store, at=now, who=s.judge.name, action="export", target=name,
                  after={"bytes": len(data), "via": "web"})
     stem, _, ext = name.partition(".")
-    filename = f"{stem}-{now.astimezone(VIETNAM):%Y%m%d-%H%M}.{ext}"
+    filename = f"{stem}-{now.astimezone(web.settings.tz):%Y%m%d-%H%M}.{ext}"
     return Response(data, media_type=media, headers={
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

@@ -18,10 +18,13 @@ from fastapi.templating import Jinja2Templates
 from omr.errors import BadArguments
 from omr.layout import Layout
 
+from ..contest import Settings, load_settings
+from ..numbers import show_points
+from ..reasons import reason_label
 from ..store import Store
 from . import admin_web, essays_web, flags_web, login
 from .auth import IPNetwork, LoginThrottle, parse_proxy
-from .deps import HERE, WebState, install_handlers
+from .deps import HERE, WebState, install_handlers, local_time
 from .flags_web import PAGE_SIZE, crop_cache
 
 __all__ = ["PAGE_SIZE", "ROUTERS", "SECURITY_HEADERS", "create_app"]
@@ -44,14 +47,26 @@ def _proxies(given: Iterable[str | IPNetwork]) -> tuple[IPNetwork, ...]:
         raise BadArguments(f"trusted proxy: {e}") from None
 
 
+def templates(settings: Settings) -> Jinja2Templates:
+    """The pages, with the filters that write for people: ``reason`` (a flag's reason in the contest's language),
+    ``points`` (``7,5``, never ``15/2``) and ``when`` (a time in the contest's time zone)."""
+    t = Jinja2Templates(directory=str(HERE / "templates"))
+    t.env.filters["reason"] = lambda code: reason_label(code, settings.language)
+    t.env.filters["points"] = show_points
+    t.env.filters["when"] = lambda at: local_time(at, settings.tz)
+    return t
+
+
 def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None = None,
                throttle: LoginThrottle | None = None, secure_cookies: bool = False,
                trusted_proxies: Iterable[str | IPNetwork] = ()) -> FastAPI:
     """The app over an open store and the contest's layout (for cropping questions) and folder (rubric,
     roster). ``trusted_proxies`` (addresses or networks) are the reverse proxies whose ``X-Forwarded-For`` names
     the client for the login throttle; from anyone else that header is ignored."""
-    web = WebState(store=store, layout=layout, contest_dir=Path(contest_dir) if contest_dir else None,
-                   templates=Jinja2Templates(directory=str(HERE / "templates")),
+    folder = Path(contest_dir) if contest_dir else None
+    settings = load_settings(folder) if folder else Settings()
+    web = WebState(store=store, layout=layout, contest_dir=folder, settings=settings,
+                   templates=templates(settings),
                    throttle=LoginThrottle() if throttle is None else throttle,
                    trusted_proxies=_proxies(trusted_proxies), secure_cookies=secure_cookies)
     web.crops = crop_cache(store, layout)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from omr.layout import Layout
 
 from .. import judges as J
+from ..contest import Settings
 from ..store import Store
 from .auth import SESSION_COOKIE, IPNetwork, LoginThrottle, same_token
 from .images import PictureError
@@ -50,6 +52,7 @@ class WebState:
     contest_dir: Path | None
     templates: Jinja2Templates
     throttle: LoginThrottle
+    settings: Settings = field(default_factory=Settings)
     trusted_proxies: tuple[IPNetwork, ...] = ()
     secure_cookies: bool = False
     rubric: Any = None            # the essay rubric (grading.scoring.Rubric), read once when the app starts
@@ -71,6 +74,13 @@ class PasswordChangeRequired(Exception):
 class Forbidden(Exception):
     def __init__(self, message: str):
         self.message = message
+
+
+def local_time(at: datetime, tz: tzinfo) -> str:
+    """A stored time (UTC; a naive one is UTC) as people read it in the contest's time zone: ``06/09/2026 17:00``."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(tz).strftime("%d/%m/%Y %H:%M")
 
 
 def state(request: Request) -> WebState:

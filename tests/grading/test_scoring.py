@@ -70,8 +70,9 @@ def test_points_are_exact_and_accept_a_decimal_comma():
     for bad in ("", "7,5,1", "abc", "1 2", True, None, "1/0", "1e9999999", "1" * 21, "nan", "inf"):
         with pytest.raises(ValueError):
             parse_points(bad)
-    assert [show_points(x) for x in (F(15, 2), F(33, 4), F(22, 3), F(10), "7/8")] == ["7,5", "8,25", "22/3", "10",
-                                                                                    "0,875"]
+    assert [show_points(x) for x in (F(15, 2), F(33, 4), F(22, 3), F(10), "7/8", F(13, 4), F(-1, 3), F(-1, 1000),
+                                     F(1, 3000), 0)] == ["7,5", "8,25", "7,33", "10", "0,875", "3,25", "-0,33",
+                                                         "-0,001", "0", "0"]
 
 
 def test_rubric_lists_every_problem_and_reads_json_errors_with_line_and_column(tmp_path):

@@ -160,3 +160,22 @@ def test_numbers_out_of_range_in_addresses_and_forms_are_a_400_page_not_a_crash(
         r = admin.post(f"/admin/essays/assignments/{aid}", data={"csrf": csrf(page.text), "action": "move",
                                                                  "judge_id": typed})
         assert r.status_code == 400 and "Hãy chọn giám khảo" in r.text, typed
+
+
+def test_times_are_shown_in_the_contests_time_zone_and_marks_with_a_decimal_comma():
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from grading.contest import Settings
+    from grading.webapp.app import templates
+    from grading.webapp.deps import local_time
+
+    deadline = datetime(2026, 9, 6, 10, 0, tzinfo=timezone.utc)
+    assert local_time(deadline, ZoneInfo("Asia/Ho_Chi_Minh")) == "06/09/2026 17:00"
+    assert local_time(deadline.replace(tzinfo=None), ZoneInfo("Asia/Ho_Chi_Minh")) == "06/09/2026 17:00"
+    env = templates(Settings(language="vi", time_zone="Asia/Tokyo")).env
+    assert env.from_string("{{ t|when }} · {{ p|points }} · {{ r|reason }}").render(
+        t=deadline, p="15/2", r="ambiguous_mark") == "06/09/2026 19:00 · 7,5 · Ô tô mờ hoặc chưa kín"
+    en = templates(Settings(language="en")).env
+    assert en.from_string("{{ r|reason }} {{ r2|reason }}").render(r="blank_digit", r2="new_code") == \
+        "Blank digit new_code"

@@ -1,7 +1,7 @@
 """The judges' web app in a real headless Chromium (Playwright) against a live ``omr review`` server.
 
 The store is graded from one rendered sheet (demo layout, version 101, every answer right) whose question 2 is a
-faint mark: the reader flags it and the page scores 99/5 until a judge decides. Screenshots of the login, flag
+faint mark: the reader flags it and the page scores 99/5 (shown 19,8) until a judge decides. Screenshots of the login, flag
 and admin pages are saved (docs/screenshots/ when OMR_SCREENSHOTS=docs/screenshots is set).
 """
 from __future__ import annotations
@@ -208,11 +208,13 @@ def test_judge_resolves_the_flag_with_the_keyboard_in_chromium(site, tmp_path):
             page.click("form[action='/password'] button[type=submit]")
             page.wait_for_url("**/flags")
             assert "1 cờ đang mở" in page.inner_text("h1")
+            assert "Ô tô mờ hoặc chưa kín" in page.inner_text("table.list")        # the reason, not ambiguous_mark
+            assert "ambiguous_mark" not in page.inner_text("main")
             page.click(f"a[href='/flags/{fid}']")
             page.wait_for_url(f"**/flags/{fid}")
             wait_until(page, "document.getElementById('crop').complete && "
                                    "document.getElementById('crop').naturalWidth > 100")
-            assert page.inner_text("#score") == "99/5"
+            assert page.inner_text("#score") == "19,8"                # 99/5, as people write it
             whole = page.request.get(site["base"] + page.get_attribute("#whole-page", "href"))
             assert whole.status == 200 and whole.headers["content-type"] == "image/png"
             page.screenshot(path=str(SHOTS / "flag.png"))
