@@ -8,21 +8,22 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
+from answer_keys import demo_contest
 from omr.errors import ExitCode
 from omr.layout import load_layout
 
 
-def run_demo(out: Path, *, n: int, workers: int) -> int:
+def run_demo(out: Path, *, n: int, workers: int, run: Callable[[list[str]], int]) -> int:
+    """The demo under ``out``; ``run`` is the ``omr`` command (``grading.cli.main``) it types commands into."""
     from samples.evaluate import evaluate, load_jsonl
     from samples.generator import generate_set
 
     from omr.read import ReadOptions, read_inputs
     from omr.sheet import render_sheets
 
-    from .cli import main as omr_main
-
-    contest = Path(__file__).resolve().parent.parent / "answer_keys" / "demo"
+    contest = demo_contest()
     layout = load_layout(contest / "layout.json")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -42,9 +43,9 @@ def run_demo(out: Path, *, n: int, workers: int) -> int:
     print(f"[4/4] grading into {out / 'results.sqlite'} and exporting…", file=sys.stderr)
     db = f"sqlite:///{(out / 'results.sqlite').resolve()}"
     print("$ omr grade …", flush=True)
-    graded = omr_main(["grade", str(set_dir / "sheets"), "--contest", str(contest), "--db", db,
+    graded = run(["grade", str(set_dir / "sheets"), "--contest", str(contest), "--db", db,
                        "--workers", str(workers)])
-    exported = omr_main(["export", "--contest", str(contest), "--db", db, "--out", str(out / "results.xlsx")])
+    exported = run(["export", "--contest", str(contest), "--db", db, "--out", str(out / "results.xlsx")])
     t3 = time.perf_counter()
 
     print(f"demo contest: {layout.contest} / {layout.id}, {n} sheets")

@@ -11,14 +11,13 @@ import os
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import Callable, Iterator
 
 from .errors import ExitCode, OmrError, Terminated
 from .paths import display_text
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         v = int(text)
     except ValueError:
@@ -37,30 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("layout", help="layout.json, or a contest folder holding one")
     s.add_argument("--out", "-o", required=True, help="PDF file to write")
     s.add_argument("--roster", help="CSV (participant_id,name[,unit]): one personalised sheet per participant")
-    s.add_argument("--copies", type=_positive_int, default=1, help="blank sheets to print without a roster")
+    s.add_argument("--copies", type=positive_int, default=1, help="blank sheets to print without a roster")
 
     s = sub.add_parser("layout", help="validate a layout and print its geometry")
     s.add_argument("layout")
     s.add_argument("--json", action="store_true", help="print every bubble, fiducial, QR and essay box as JSON")
 
-    s = sub.add_parser("samples", help="generate filled, degraded scans with ground truth")
-    s.add_argument("--layout", default=None, help="layout.json (default: the demo layout)")
-    s.add_argument("--profile", choices=("clean", "scanner", "phone"), default="scanner")
-    s.add_argument("-n", type=_positive_int, default=20, help="number of sheets")
-    s.add_argument("--out", "-o", required=True, help="folder to write (sheets/ and truth.jsonl)")
-    s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--workers", type=_positive_int, default=None, help="processes (default: all cores)")
-    s.add_argument("--format", choices=("jpg", "png", "pdf"), default="jpg",
-                   help="jpg/png: one image per sheet; pdf: all sheets as embedded JPEG pages of one PDF")
-    s.add_argument("--extras", action="store_true",
-                   help="also write pages that are not sheets (blank, essay, half sheet, a photo of something else) "
-                        "that a reader must reject")
-
     s = sub.add_parser("read", help="read scans: marked options, participant and version per page (JSON Lines)")
     s.add_argument("inputs", nargs="+", help="files or folders (recursive): JPEG, PNG, TIFF, PDF")
     s.add_argument("--layout", required=True, help="layout.json, or a contest folder holding one")
     s.add_argument("--json-out", required=True, help="JSON Lines file to write ('-' for stdout)")
-    s.add_argument("--workers", type=_positive_int, default=None, help="processes (default: all cores)")
+    s.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
     s.add_argument("--detail", action="store_true", help="add measured fills and per-stage timings")
 
     return p
@@ -134,8 +120,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_sheet(args)
     if args.command == "layout":
         return _cmd_layout(args)
-    if args.command == "samples":
-        return _cmd_samples(args)
     if args.command == "read":
         return _cmd_read(args)
     raise AssertionError(args.command)
@@ -165,22 +149,6 @@ def _cmd_layout(args: argparse.Namespace) -> int:
               f"{len(layout.digit_groups(GroupKind.PARTICIPANT))}-digit participant id, "
               f"{len(layout.digit_groups(GroupKind.VERSION))}-digit version, {len(layout.essays)} essay box(es), "
               f"{len(layout.centres_mm)} bubbles — valid")
-    return ExitCode.OK
-
-
-def _default_layout() -> Path:
-    return Path(__file__).resolve().parent.parent / "answer_keys" / "demo" / "layout.json"
-
-
-def _cmd_samples(args: argparse.Namespace) -> int:
-    from samples.generator import generate_set
-
-    from .layout import load_layout
-
-    layout = load_layout(args.layout or _default_layout())
-    summary = generate_set(layout, Path(args.out), profile=args.profile, n=args.n, seed=args.seed,
-                           workers=args.workers, fmt=args.format, extras=args.extras)
-    print(json.dumps(summary, ensure_ascii=False))
     return ExitCode.OK
 
 

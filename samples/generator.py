@@ -154,6 +154,7 @@ class Job:
     seed: int
     out: str                    # the set's folder
     tmp: str                    # scratch folder (templates, chunk PDFs, JPEGs for the PDF)
+    versions: tuple[str, ...] = ()   # the contest's test versions to draw from (none: any the grid can hold)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,8 +289,10 @@ def _sheet_page(job: Job, index: int, participant: Participant, personalised: bo
                       float(dpi), img.ndim == 3)
 
 
-def _version_for(layout: Layout, rng: np.random.Generator) -> str:
+def _version_for(layout: Layout, rng: np.random.Generator, versions: tuple[str, ...] = ()) -> str:
     vg = layout.digit_groups(GroupKind.VERSION)
+    if versions and vg:
+        return str(rng.choice(list(versions)))
     if len(vg) == 3:
         return str(rng.choice(["101", "102", "103", "104"]))
     if not vg:
@@ -303,7 +306,7 @@ def _run_chunk(task: ChunkTask) -> list[PageResult]:
     for index, participant in zip(task.indices, task.participants):
         r_plan, r_draw, r_deg = _rngs(job.seed, index)
         personalised = bool(r_plan.random() < 0.5)
-        version = _version_for(job.layout, r_plan)
+        version = _version_for(job.layout, r_plan, job.versions)
         params = dg.sample_params(job.profile, r_plan, job.profile_cfg)
         plans.append((index, participant, personalised, version, params, r_plan, r_draw, r_deg))
     pers = [p for p in plans if p[2]]
@@ -416,7 +419,7 @@ def _run_extras(task: ExtrasTask) -> list[PageResult]:
         elif kind == "half_sheet":
             page = template.copy()
             plan = mk.plan_sheet(layout, r_plan, participant="0" * len(layout.digit_groups(GroupKind.PARTICIPANT)),
-                                 version=_version_for(layout, r_plan), personalised=False)
+                                 version=_version_for(layout, r_plan, job.versions), personalised=False)
             mk.draw_plan(page, layout, plan, dpi=dpi, rng=r_draw)
             page = page[: h // 2].copy()      # the bottom half was cut (or torn) off
         else:
@@ -496,13 +499,16 @@ def _clear_old(sheets: Path) -> None:
 
 
 def generate_set(layout: Layout, out: Path, *, profile: str, n: int, seed: int, workers: int | None,
-                 fmt: str = "jpg", extras: bool = False) -> dict:
-    """Write ``n`` filled, degraded sheets (plus, with ``extras``, pages to reject) and their ground truth."""
-    return _generate(layout, Path(out), profile=profile, n=n, seed=seed, workers=workers, fmt=fmt, extras=extras)
+                 fmt: str = "jpg", extras: bool = False, versions: tuple[str, ...] = ()) -> dict:
+    """Write ``n`` filled, degraded sheets (plus, with ``extras``, pages to reject) and their ground truth.
+    ``versions``: the test versions (a contest's keys) the sheets are filled with."""
+    return _generate(layout, Path(out), profile=profile, n=n, seed=seed, workers=workers, fmt=fmt, extras=extras,
+                     versions=versions)
 
 
 def _generate(layout: Layout, out: Path, *, profile: str, n: int, seed: int, workers: int | None, fmt: str,
-              extras: bool, overrides: dict[str, Any] | None = None, min_n: int = 1) -> dict:
+              extras: bool, overrides: dict[str, Any] | None = None, min_n: int = 1,
+              versions: tuple[str, ...] = ()) -> dict:
     if profile not in PROFILES:
         raise BadArguments(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
     if fmt not in FORMATS:
@@ -531,7 +537,8 @@ def _generate(layout: Layout, out: Path, *, profile: str, n: int, seed: int, wor
         render_sheets(layout, generic)
         for dpi in cfg["dpi"][0]:
             cv2.imwrite(str(_template_path(tmp, dpi)), rasterise(generic, 1, int(dpi)))
-        job = Job(layout=layout, profile=profile, profile_cfg=cfg, fmt=fmt, seed=seed, out=str(out), tmp=tmp)
+        job = Job(layout=layout, profile=profile, profile_cfg=cfg, fmt=fmt, seed=seed, out=str(out), tmp=tmp,
+                  versions=tuple(versions))
         tasks: list[ChunkTask | ExtrasTask] = [
             ChunkTask(job, tuple(range(i, min(n, i + CHUNK))), tuple(roster[i:min(n, i + CHUNK)]))
             for i in range(0, n, CHUNK)]

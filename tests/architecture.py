@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("omr", "grading", "samples")
+PACKAGES = ("omr", "grading", "samples", "answer_keys")
 MAX_MODULE_LINES = 700
 MAX_FUNCTION_LINES = 80
 SQL_HOME = "grading.db"

@@ -12,15 +12,13 @@ from pathlib import Path
 
 import architecture as arch
 
-STILL_IN_CYCLES: set[frozenset[str]] = {
-    frozenset({"grading.cli", "grading.demo"}),
-}
-STILL_UPWARD = {("omr.cli", "samples.generator")}
+STILL_IN_CYCLES: set[frozenset[str]] = set()
+STILL_UPWARD: set[tuple[str, str]] = set()
 STILL_SPEAKING_SQL = {"grading.annotate", "grading.batch", "grading.export", "grading.judges", "grading.progress",
                       "grading.scoring", "grading.store", "grading.webapp.images"}
 STILL_LONG_MODULES = {"grading.scoring", "grading.store", "omr.load", "omr.ocr"}
 STILL_LONG_FUNCTIONS = {
-    ("grading.batch", "grade"), ("grading.cli", "register"), ("grading.store", "sync_tasks"),
+    ("grading.batch", "grade"), ("grading.store", "sync_tasks"),
     ("omr.ocr", "ocr_image"), ("omr.pagefind", "_complete"),
     ("samples.degrade", "photograph"),
 }

@@ -275,7 +275,7 @@ def test_bad_arguments_are_refused(tmp_path, kwargs, message):
 
 def test_kill_9_of_omr_samples_leaves_no_worker_process(tmp_path):
     """SIGKILL of `omr samples --workers 2` while its workers draw: every process it started ends with it."""
-    cmd = [sys.executable, "-m", "omr.cli", "samples", "-n", "40", "--out", str(tmp_path / "set"), "--workers", "2"]
+    cmd = [sys.executable, "-m", "grading.cli", "samples", "-n", "40", "--out", str(tmp_path / "set"), "--workers", "2"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     tree = ProcessTree(proc)

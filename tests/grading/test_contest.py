@@ -93,3 +93,17 @@ def test_a_missing_folder_or_layout_is_reported_not_raised(tmp_path, folder):
     found = check_contest(folder)
     assert [f.file for f in found] == ["layout.json"]
     assert omr("check", "--contest", str(folder)).returncode == ExitCode.BAD_LAYOUT
+
+
+def test_omr_samples_draws_the_contests_own_versions(folder, tmp_path):
+    def versions_201_202(raw):
+        v = raw["versions"]
+        raw["versions"] = {"201": v["101"], "202": v["102"]}
+    _keys(folder, versions_201_202)
+    r = omr("samples", "--contest", str(folder), "-n", "6", "--out", str(tmp_path / "set"), "--workers", "1",
+            "--profile", "clean", "--seed", "3")
+    assert r.returncode == ExitCode.OK, r.stderr
+    truth = [json.loads(line) for line in (tmp_path / "set" / "truth.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(truth) == 6 and {t["version_intended"] for t in truth} <= {"201", "202"}
+    assert omr("samples", "--contest", str(folder), "--layout", str(folder / "layout.json"), "--out",
+               str(tmp_path / "x")).returncode == ExitCode.BAD_ARGS

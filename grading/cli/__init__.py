@@ -1,0 +1,36 @@
+"""The full ``omr`` command: the reader's subcommands (``omr.cli``) plus grading's own, one module per group.
+
+- ``check``   — ``omr check``: the contest folder, every problem at once
+- ``grade``   — ``omr grade``, ``omr status``, ``omr rescore``
+- ``flags``   — ``omr flags``, ``omr resolve``
+- ``essays``  — ``omr ocr``, ``omr duplicates``, ``omr search``, ``omr essays status``
+- ``reports`` — ``omr export``, ``omr annotate``
+- ``web``     — ``omr review``, ``omr judges``
+- ``demo``    — ``omr samples``, ``omr demo``
+
+Grading's subcommands register here so that ``omr`` (pixels → readings) never imports ``grading``. Results go to
+stdout; progress and logs to stderr; ``omr.cli.main`` maps exceptions to exit codes.
+"""
+from __future__ import annotations
+
+import argparse
+
+from omr.cli import Handler
+from omr.cli import main as omr_main
+
+from . import check, demo, essays, flags, grade, reports, web
+
+GROUPS = (check, grade, flags, essays, reports, web)
+
+
+def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    """Add grading's subcommands to the parser; return their handlers by name."""
+    handlers: dict[str, Handler] = {}
+    for group in GROUPS:
+        handlers.update(group.register(sub))
+    handlers.update(demo.register(sub, run=main))
+    return handlers
+
+
+def main(argv: list[str] | None = None) -> int:
+    return omr_main(argv, extend=register)

@@ -1,0 +1,106 @@
+"""``omr grade`` (read and score a folder into the store), ``omr status`` and ``omr rescore``."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from omr.cli import Handler, positive_int
+from omr.errors import ExitCode
+from omr.paths import display_source
+
+from .common import contest_args, db_url, severity
+from .essays import check_ocr, ocr_run_options, run_ocr_stage
+
+
+def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    s = sub.add_parser("grade", help="read and score scans into the contest's results store (resumable)")
+    s.add_argument("inputs", nargs="+", help="files or folders (recursive): JPEG, PNG, TIFF, PDF")
+    contest_args(s)
+    s.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="read pages on an existing Dask cluster (tcp://host:port) instead of local processes")
+    s.add_argument("--ocr", choices=("inline", "later"), default="later",
+                   help="essays: 'later' (default) registers them pending for `omr ocr`; 'inline' reads them "
+                        "at the end of this run")
+    s.add_argument("--unit", default=None, metavar="NAME",
+                   help="the unit (department, district, school) that collected these files: recorded with each "
+                        "new submission for per-unit progress and reports")
+
+    s = sub.add_parser("status", help="what the results store holds: files and pages by status, reasons, flags")
+    contest_args(s)
+
+    s = sub.add_parser("rescore", help="reload keys.json and re-score every page (human decisions kept)")
+    contest_args(s)
+    s.add_argument("--who", required=True, help="who re-scores (kept in the audit log)")
+
+    return {"grade": _cmd_grade, "status": _cmd_status, "rescore": _cmd_rescore}
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from grading.contest import load_contest
+    from grading.batch import GradeOptions, RunTally, accounting, grade, run_exit_code
+    from grading.cluster import check_scheduler
+    from grading.store import Store
+    from omr.load import check_dependencies
+
+    contest = load_contest(args.contest)            # exit 5 before anything else
+    check_dependencies()                            # exit 6
+    ocr_run = None
+    if args.ocr == "inline":
+        ocr_run = ocr_run_options(args)
+        check_ocr(ocr_run)                         # exit 6 (or 10 while omr.ocr is not installed)
+    if args.scheduler:
+        check_scheduler(args.scheduler)             # exit 6
+    unit = (args.unit or "").strip() or None
+    options = GradeOptions(workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler, unit=unit)
+    with Store.open(db_url(args, must_exist=False)) as store:    # exit 7
+        run_id = store.start_run({"command": "grade", "inputs": [display_source(i) for i in args.inputs],
+                                  "contest": display_source(str(args.contest)),
+                                  "workers": options.workers, "scheduler": args.scheduler, "unit": unit})
+        how = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{options.workers} worker(s)"
+        tally = RunTally()
+        try:
+            grade(args.inputs, contest, store, options, run_id=run_id, tally=tally)
+        except KeyboardInterrupt:
+            print(tally.text(how), file=sys.stderr)
+            store.finish_run(run_id, tally.as_json())
+            raise
+        store.finish_run(run_id, tally.as_json())
+        ocr_tally = None
+        if ocr_run is not None:
+            ocr_tally = run_ocr_stage(store, contest.layout, ocr_run, how)
+        acc = accounting(store)
+        print(f"contest {contest.layout.contest} ({contest.folder}) — results in {store.url}")
+        print(tally.text(how))
+        if ocr_tally is not None:
+            print(ocr_tally.text(how))
+        print(acc.text())
+        code = run_exit_code(tally, acc)
+        if ocr_tally is not None:
+            from grading.essays import ocr_exit_code
+
+            code = max(code, ocr_exit_code(store), key=severity)
+        return code
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from grading.batch import accounting
+    from grading.store import Store
+
+    with Store.open(db_url(args, must_exist=True)) as store:
+        acc = accounting(store)
+        print(f"contest {args.contest} — results in {store.url}")
+        print(acc.text())
+    return ExitCode.OK
+
+def _cmd_rescore(args: argparse.Namespace) -> int:
+    from grading.contest import load_contest
+    from grading.store import Store
+
+    contest = load_contest(args.contest)
+    with Store.open(db_url(args, must_exist=True)) as store:
+        n = store.rescore(contest.keys, args.who)
+        acc_line = store.counts()
+    print(f"re-scored {n} page(s) with {contest.folder / 'keys.json'} (keys {contest.keys.digest[:12]}); "
+          f"open flags: {acc_line['flags_open']}")
+    return ExitCode.OK

@@ -1,0 +1,52 @@
+"""``omr export`` (the results tables) and ``omr annotate`` (each graded page marked)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from omr.cli import Handler
+from omr.errors import ExitCode
+
+from .common import contest_args, db_url
+
+
+def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    s = sub.add_parser("export", help="write the results table (xlsx with item statistics and issues, or csv)")
+    contest_args(s)
+    s.add_argument("--out", "-o", required=True, help="results.xlsx or results.csv")
+
+    s = sub.add_parser("annotate", help="write each graded page straightened, with every answer marked "
+                                        "correct / wrong / to review and a legend (JPEG per page)")
+    contest_args(s)
+    s.add_argument("--out", "-o", required=True, help="folder for the annotated pages")
+    s.add_argument("--participant", default=None, help="only this participant's pages")
+
+    return {"export": _cmd_export, "annotate": _cmd_annotate}
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from grading.contest import load_contest
+    from grading.export import export
+    from grading.store import Store
+
+    contest = load_contest(args.contest)
+    with Store.open(db_url(args, must_exist=True)) as store:
+        written = export(store, contest, args.out)
+    for path in written:
+        print(path)
+    return ExitCode.OK
+
+def _cmd_annotate(args: argparse.Namespace) -> int:
+    from grading.annotate import annotate
+    from grading.contest import load_contest
+    from grading.store import Store
+
+    contest = load_contest(args.contest)
+    with Store.open(db_url(args, must_exist=True)) as store:
+        written, problems = annotate(store, contest.layout, Path(args.out), participant=args.participant)
+    for p in problems:
+        print(f"omr annotate: {p}", file=sys.stderr)
+    print(f"wrote {written} annotated page(s) to {args.out}" + (f"; {len(problems)} could not be drawn"
+                                                                 if problems else ""))
+    return ExitCode.FINISHED_WITH_REJECTS if problems else ExitCode.OK
