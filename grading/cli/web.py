@@ -49,7 +49,7 @@ def proxy_arg(text: str) -> Any:
     from grading.webapp.auth import parseproxy_arg
 
     try:
-        return parseproxy_arg(text)
+        return parse_proxy(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -63,7 +63,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
     contest = load_contest(args.contest)
     with Store.open(db_url(args, must_exist=True)) as store:
         app = create_app(store, contest.layout, contest_dir=contest.folder, secure_cookies=args.secure_cookies,
-                         trusted_proxies=args.trustedproxy_arg)
+                         trusted_proxies=args.trusted_proxy)
         print(f"omr review: serving {store.url} on http://{args.host}:{args.port}/ (Ctrl-C stops)"
               + ("; cookies are Secure: open it through HTTPS" if args.secure_cookies else ""), file=sys.stderr)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)

@@ -2,40 +2,75 @@
 score. Flags on essay pages are the organisers' (admins see them; judges never do, so essay judging stays blind)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from ..store import ESSAY, Store, flags, pages, scores, submissions
+from ..store import ESSAY, Store, flags, pages, runs, scores, submissions
+
+_OPEN_FROM = flags.join(pages, pages.c.id == flags.c.page_id).join(
+    submissions, submissions.c.id == pages.c.submission_id)
 
 
-def _visible(q: Any, admin: bool) -> Any:
-    return q if admin else q.where(pages.c.status != ESSAY)
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Which open flags a viewer works on: all of them, or those of one unit, one reason, or whose file name
+    holds some text (any case). Empty fields do not filter."""
+    unit: str = ""
+    reason: str = ""
+    file: str = ""
+
+    def where(self, q: Any, *, admin: bool) -> Any:
+        q = q.where(flags.c.state == "open")
+        if not admin:
+            q = q.where(pages.c.status != ESSAY)
+        if self.unit:
+            q = q.where(submissions.c.unit == self.unit)
+        if self.reason:
+            q = q.where(flags.c.reason == self.reason)
+        if self.file:
+            q = q.where(sa.func.lower(submissions.c.source).contains(self.file.lower(), autoescape=True))
+        return q
 
 
-def open_flags(store: Store, offset: int, limit: int, *, admin: bool) -> tuple[list[dict[str, Any]], int]:
-    """One page of the open flags the viewer may see, oldest first, and how many there are in all."""
+ALL = QueueFilter()
+
+
+def open_flags(store: Store, offset: int, limit: int, *, admin: bool,
+               only: QueueFilter = ALL) -> tuple[list[dict[str, Any]], int]:
+    """One page of the open flags the viewer may see (``only`` those), oldest first, and how many there are in
+    all. Each row has the run's inputs (``inputs``) so that its file can be shown relative to them."""
     q = (sa.select(flags.c.id, flags.c.target, flags.c.key, flags.c.reason, flags.c.confidence,
                    pages.c.id.label("page_id"), pages.c.page_no, pages.c.participant, pages.c.version,
-                   submissions.c.source)
-         .join(pages, pages.c.id == flags.c.page_id).join(submissions, submissions.c.id == pages.c.submission_id)
-         .where(flags.c.state == "open").order_by(flags.c.id))
-    n = sa.select(sa.func.count()).select_from(flags.join(pages, pages.c.id == flags.c.page_id)) \
-        .where(flags.c.state == "open")
+                   submissions.c.source, submissions.c.unit, runs.c.args.label("run_args"))
+         .select_from(_OPEN_FROM.outerjoin(runs, runs.c.id == submissions.c.last_run)).order_by(flags.c.id))
+    n = sa.select(sa.func.count()).select_from(_OPEN_FROM)
     with store.read_tx("list open flags") as conn:
-        total = conn.execute(_visible(n, admin)).scalar()
-        rows = [dict(r._mapping) for r in conn.execute(_visible(q, admin).offset(offset).limit(limit))]
+        total = conn.execute(only.where(n, admin=admin)).scalar()
+        rows = [dict(r._mapping) for r in conn.execute(only.where(q, admin=admin).offset(offset).limit(limit))]
+    for r in rows:
+        r["inputs"] = list((r.pop("run_args") or {}).get("inputs") or [])
     return rows, int(total or 0)
 
 
-def next_open_flag(store: Store, after: int, *, admin: bool) -> int | None:
-    """The first open flag the viewer may see after ``after``, else the first one at all."""
-    q = sa.select(sa.func.min(flags.c.id)).select_from(flags.join(pages, pages.c.id == flags.c.page_id)) \
-        .where(flags.c.state == "open")
+def queue_choices(store: Store, *, admin: bool) -> tuple[list[str], list[str]]:
+    """The units and the reasons that open flags the viewer may see have, sorted: what the filters offer."""
+    with store.read_tx("list the flag queue's units and reasons") as conn:
+        units = conn.execute(ALL.where(sa.select(submissions.c.unit).select_from(_OPEN_FROM), admin=admin)
+                             .where(submissions.c.unit.is_not(None)).distinct()).scalars().all()
+        reasons = conn.execute(ALL.where(sa.select(flags.c.reason).select_from(_OPEN_FROM), admin=admin)
+                               .distinct()).scalars().all()
+    return sorted(units), sorted(reasons)
+
+
+def next_open_flag(store: Store, after: int, *, admin: bool, only: QueueFilter = ALL) -> int | None:
+    """The first open flag the viewer may see (``only`` those) after ``after``, else the first one at all."""
+    q = sa.select(sa.func.min(flags.c.id)).select_from(_OPEN_FROM)
     with store.read_tx("find the next flag") as conn:
-        nxt = conn.execute(_visible(q, admin).where(flags.c.id > after)).scalar()
+        nxt = conn.execute(only.where(q, admin=admin).where(flags.c.id > after)).scalar()
         if nxt is None:
-            nxt = conn.execute(_visible(q, admin)).scalar()
+            nxt = conn.execute(only.where(q, admin=admin)).scalar()
     return nxt
 
 

@@ -8,7 +8,9 @@ pages, their file names or whom they belong to. Judges see flags on answer-sheet
 """
 from __future__ import annotations
 
+import os
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -29,6 +31,31 @@ BLANK_LABEL = "Bỏ trống"
 TARGET_LABELS = {"question": "Câu", "participant": "Số báo danh", "version": "Mã đề", "page": "Trang"}
 
 router = APIRouter()
+
+
+def queue_filter(unit: str = "", reason: str = "", file: str = "") -> Q.QueueFilter:
+    """The queue's filters from the address (``/flags?unit=…&reason=…&file=…``); texts are capped."""
+    return Q.QueueFilter(unit=unit.strip()[:200], reason=reason.strip()[:100], file=file.strip()[:200])
+
+
+def filter_query(only: Q.QueueFilter) -> str:
+    """``only`` as a query string for links ("" when nothing is filtered)."""
+    given = {k: v for k, v in (("unit", only.unit), ("reason", only.reason), ("file", only.file)) if v}
+    return urlencode(given)
+
+
+def relative_source(source: str, inputs: list[str]) -> str:
+    """A file's path as the organiser knows it: inside the folder given to ``omr grade`` (``district-1/truong-a/
+    bai.pdf`` for the input ``…/district-1``, absolute or relative to where it was run), else its name."""
+    for given in inputs:
+        parts = [p for p in os.path.normpath(given).split("/") if p not in ("", ".", "..")]
+        if not parts:
+            continue
+        inside = ("/" if os.path.isabs(given) else "") + "/".join(parts) + "/"
+        at = 0 if source.startswith(inside) else source.find("/" + inside) + 1
+        if at > 0 or source.startswith(inside):
+            return parts[-1] + "/" + source[at + len(inside):]
+    return os.path.basename(source)
 
 
 def crop_cache(store: Store, layout: Layout) -> CropCache:
@@ -66,21 +93,26 @@ def home(s: J.Session = Depends(ready)) -> Response:
 
 
 @router.get("/flags", response_class=HTMLResponse)
-def get_flags(request: Request, page: PageNo = 1, done: QueryId = None, s: J.Session = Depends(ready)) -> Response:
+def get_flags(request: Request, page: PageNo = 1, done: QueryId = None, only: Q.QueueFilter = Depends(queue_filter),
+              s: J.Session = Depends(ready)) -> Response:
     store = state(request).store
-    page = max(1, page)
-    rows, total = Q.open_flags(store, (page - 1) * PAGE_SIZE, PAGE_SIZE, admin=_is_admin(s))
+    admin = _is_admin(s)
+    rows, total = Q.open_flags(store, (page - 1) * PAGE_SIZE, PAGE_SIZE, admin=admin, only=only)
     n_pages = max(1, -(-total // PAGE_SIZE))
     if page > n_pages:          # past the end (flags were resolved meanwhile): show the last page
         page = n_pages
-        rows, total = Q.open_flags(store, (page - 1) * PAGE_SIZE, PAGE_SIZE, admin=_is_admin(s))
+        rows, total = Q.open_flags(store, (page - 1) * PAGE_SIZE, PAGE_SIZE, admin=admin, only=only)
+    for r in rows:
+        r["shown_source"] = relative_source(r["source"], r["inputs"])
+    units, reasons = Q.queue_choices(store, admin=admin)
+    query = filter_query(only)
     return render(request, "flags.html", judge=s.judge, csrf=s.csrf_token, rows=rows, total=total,
-                  page=page, n_pages=n_pages, labels=TARGET_LABELS,
-                  done=decided(store, done, s))
+                  page=page, n_pages=n_pages, labels=TARGET_LABELS, done=decided(store, done, s), only=only,
+                  units=units, reasons=reasons, query=query, pager_query=query + "&" if query else "")
 
 
 def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 200, *, error: str = "",
-              done: int | None = None) -> HTMLResponse:
+              done: int | None = None, only: Q.QueueFilter = Q.ALL) -> HTMLResponse:
     web = state(request)
     options: tuple[str, ...] = ()
     if f["target"] == "question":
@@ -91,24 +123,25 @@ def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 2
         r = web.roster.current()
         person = r.index.find(f["participant"]) if r.index and f["participant"] else None
         ctx = dict(has_roster=r.index is not None, roster_problem=r.problem, person=person)
-    _, n_open = Q.open_flags(web.store, 0, 0, admin=_is_admin(s))
+    _, n_open = Q.open_flags(web.store, 0, 0, admin=_is_admin(s), only=only)
     return render(request, "flag.html", status, judge=s.judge, csrf=s.csrf_token, f=f, options=options,
-                  blank_label=BLANK_LABEL, labels=TARGET_LABELS, n_open=n_open,
+                  blank_label=BLANK_LABEL, labels=TARGET_LABELS, n_open=n_open, only=only, query=filter_query(only),
                   done=decided(web.store, done, s), error=error, **ctx)
 
 
 @router.get("/flags/{flag_id}", response_class=HTMLResponse)
-def get_flag(request: Request, flag_id: Id, done: QueryId = None, s: J.Session = Depends(ready)) -> Response:
+def get_flag(request: Request, flag_id: Id, done: QueryId = None, only: Q.QueueFilter = Depends(queue_filter),
+             s: J.Session = Depends(ready)) -> Response:
     web = state(request)
     f = Q.flag_detail(web.store, flag_id)
     if f is None:
         return not_found(request, s, f"Không có cờ số {flag_id}.")
     check_may_see(f, s)
     web.crops.prefetch(Q.next_open_flags(web.store, flag_id, 2))   # the next pictures, drawn while this one is open
-    return flag_page(request, s, f, done=done)
+    return flag_page(request, s, f, done=done, only=only)
 
 
-def decide(request: Request, flag_id: int, value: str, s: J.Session) -> Response:
+def decide(request: Request, flag_id: int, value: str, s: J.Session, only: Q.QueueFilter = Q.ALL) -> Response:
     web = state(request)
     f = Q.flag_detail(web.store, flag_id)
     if f is None:
@@ -117,21 +150,25 @@ def decide(request: Request, flag_id: int, value: str, s: J.Session) -> Response
     try:       # the store re-checks the flag under its row lock: of judges racing, exactly one writes
         web.store.resolve_flag(flag_id, value, who=s.judge.name, only_open=True)
     except AlreadyDecided as exc:
-        return flag_page(request, s, Q.flag_detail(web.store, flag_id) or f, 409, error=f"Cờ số {flag_id} đã được "
-                         f"{exc.who} xử lý trước bạn; quyết định của bạn không được ghi. Hãy chuyển sang cờ khác.")
+        return flag_page(request, s, Q.flag_detail(web.store, flag_id) or f, 409, only=only,
+                         error=f"Cờ số {flag_id} đã được {exc.who} xử lý trước bạn; quyết định của bạn không được "
+                               "ghi. Hãy chuyển sang cờ khác.")
     except BadArguments as exc:
-        return flag_page(request, s, Q.flag_detail(web.store, flag_id) or f, 400, error=f"Giá trị không hợp lệ: {exc}")
+        return flag_page(request, s, Q.flag_detail(web.store, flag_id) or f, 400, only=only,
+                         error=f"Giá trị không hợp lệ: {exc}")
     web.crops.forget_page(f["page_id"])
-    nxt = Q.next_open_flag(web.store, flag_id, admin=_is_admin(s))
-    where = f"/flags/{nxt}?done={flag_id}" if nxt is not None else f"/flags?done={flag_id}"
+    nxt = Q.next_open_flag(web.store, flag_id, admin=_is_admin(s), only=only)
+    query = urlencode({"done": flag_id}) + ("&" + filter_query(only) if filter_query(only) else "")
+    where = f"/flags/{nxt}?{query}" if nxt is not None else f"/flags?{query}"
     return RedirectResponse(where, status_code=303)
 
 
 @router.post("/flags/{flag_id}/resolve")
 async def post_resolve(flag_id: Id, request: Request, s: J.Session = Depends(csrf_ready)) -> Response:
     form = await request.form()
+    only = queue_filter(*(str(form.get(k, "")) for k in ("unit", "reason", "file")))
     # the decision (locks, re-scoring) runs in a worker thread: other judges' pages are served meanwhile
-    return await run_in_threadpool(decide, request, flag_id, str(form.get("value", "")), s)
+    return await run_in_threadpool(decide, request, flag_id, str(form.get("value", "")), s, only)
 
 
 @router.get("/roster/search")
