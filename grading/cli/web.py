@@ -46,7 +46,7 @@ def _cmd_judges(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 def proxy_arg(text: str) -> Any:
-    from grading.webapp.auth import parseproxy_arg
+    from grading.webapp.auth import parse_proxy
 
     try:
         return parse_proxy(text)
