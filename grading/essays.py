@@ -352,6 +352,16 @@ class OcrTally:
     seconds: float = 0.0
     interrupted: bool = False
 
+    @property
+    def exit_code(self) -> ExitCode:
+        """What this run did: an essay failed → 4, one was read with low confidence → 3, else 0 (essays that
+        failed in an earlier run are told, not counted: ``earlier_failures``)."""
+        if self.failed:
+            return ExitCode.FINISHED_WITH_REJECTS
+        if self.unreliable:
+            return ExitCode.FINISHED_WITH_FLAGS
+        return ExitCode.OK
+
     def text(self, how: str) -> str:
         lines = [f"this run: {self.essays} essay(s) to read · {self.done} read ({self.unreliable} low confidence, "
                  f"{self.text_layer} from a text layer) · {len(self.failed)} failed · {self.seconds:.1f} s ({how})"]
@@ -442,14 +452,11 @@ def ocr_pending(store: Store, layout: Layout | None, options: OcrRunOptions,
     return tally
 
 
-def ocr_exit_code(store: Store) -> ExitCode:
-    """From the store (so a re-run says the same): failed essays → 4, low-confidence ones → 3, else 0."""
-    c = store.essay_counts()
-    if c.failed:
-        return ExitCode.FINISHED_WITH_REJECTS
-    if c.unreliable or c.pending:
-        return ExitCode.FINISHED_WITH_FLAGS
-    return ExitCode.OK
+def earlier_failures(store: Store, tally: OcrTally) -> str:
+    """A line for people when essays failed in an earlier run and were not tried again ("" when none)."""
+    failed = store.essay_counts().failed - len(tally.failed)
+    return (f"{failed} essay(s) failed in an earlier run and were not read again: fix their files, then "
+            "`omr ocr --contest DIR --retry-failed`") if failed > 0 else ""
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
     from grading.batch import accounting
     from grading.cluster import check_scheduler
     from grading.contest import load_contest
-    from grading.essays import ocr_exit_code
+    from grading.essays import earlier_failures
     from grading.store import Store
 
     contest = load_contest(args.contest)            # exit 5
@@ -104,7 +104,9 @@ def _cmd_ocr(args: argparse.Namespace) -> int:
         acc = accounting(store)
         print(tally.text(how))
         print(acc.text())
-        return ocr_exit_code(store)
+        if note := earlier_failures(store, tally):
+            print(note, file=sys.stderr)
+        return tally.exit_code
 
 def _ocr_one_file(args: argparse.Namespace) -> int:
     from grading.essays import OcrRunOptions, ocr_file
@@ -148,7 +150,7 @@ def _cmd_duplicates(args: argparse.Namespace) -> int:
         print(table(rows))
     print(f"{len(found)} near-duplicate pair(s) among {n_essays} essay(s) read ({new} new)"
           + (f", {len(questions)} question statement(s) ignored" if questions else ""), file=sys.stderr)
-    return ExitCode.FINISHED_WITH_FLAGS if found else ExitCode.OK
+    return ExitCode.FINISHED_WITH_FLAGS if new else ExitCode.OK      # what this run found that was not known
 
 def _cmd_search(args: argparse.Namespace) -> int:
     from grading.essays import snippet

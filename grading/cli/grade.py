@@ -78,9 +78,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         print(acc.text())
         code = run_exit_code(tally, acc)
         if ocr_tally is not None:
-            from grading.essays import ocr_exit_code
-
-            code = max(code, ocr_exit_code(store), key=severity)
+            code = max(code, ocr_tally.exit_code, key=severity)
         return code
 
 def _cmd_status(args: argparse.Namespace) -> int:
