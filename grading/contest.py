@@ -1,5 +1,5 @@
 """A contest is data in its folder (``answer_keys/<contest>/``): the sheet (``layout.json``), the answer keys
-(``keys.json``), the essay rubric (``rubric.json``, optional), the roster (``roster.csv``, optional) and the
+(``keys.json``), the essay rubric (``rubric.json``, optional), the roster (``roster.csv`` or ``roster.xlsx``, optional) and the
 settings (``contest.json``, optional: language and time zone; later rooms add deadlines and rules).
 
 ``load_contest`` reads what a run needs and stops at the first broken file (``LayoutError``, exit 5);
@@ -28,6 +28,7 @@ from .keys import KeySet, load_keys
 from .scoring import load_rubric
 
 LAYOUT, KEYS, RUBRIC, ROSTER, SETTINGS = "layout.json", "keys.json", "rubric.json", "roster.csv", "contest.json"
+ROSTER_FILES = (ROSTER, "roster.xlsx")          # a CSV (UTF-8; commas, semicolons or tabs), or an Excel workbook
 LANGUAGES = ("vi", "en")
 DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
 
@@ -134,10 +135,15 @@ def roster_for(people: list[Participant], layout: Layout, *, source: str) -> Ros
     return Roster(tuple(out), tuple(padded))
 
 
+def roster_file(folder: str | Path) -> Path | None:
+    """The contest's roster file (``roster.csv``, else ``roster.xlsx``), or ``None``."""
+    return next((Path(folder) / n for n in ROSTER_FILES if (Path(folder) / n).exists()), None)
+
+
 def load_roster(folder: str | Path, layout: Layout) -> Roster | None:
-    """``DIR/roster.csv`` checked against the layout (``roster_for``), or ``None`` when there is none."""
-    path = Path(folder) / ROSTER
-    if not path.exists():
+    """The roster checked against the layout (``roster_for``), or ``None`` when there is none."""
+    path = roster_file(folder)
+    if path is None:
         return None
     return roster_for(read_roster(path), layout, source=str(path))
 
@@ -175,7 +181,8 @@ def check_contest(folder: str | Path) -> list[Finding]:
     checks: list[tuple[str, Any]] = [(SETTINGS, lambda: load_settings(folder)),
                                      (RUBRIC, lambda: load_rubric(folder))]
     if layout is not None:
-        checks += [(KEYS, lambda: load_keys(folder / KEYS, layout)), (ROSTER, lambda: load_roster(folder, layout))]
+        roster_name = (roster_file(folder) or Path(ROSTER)).name
+        checks += [(KEYS, lambda: load_keys(folder / KEYS, layout)), (roster_name, lambda: load_roster(folder, layout))]
     for name, check in checks:
         try:
             result = check()

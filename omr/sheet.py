@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,28 +74,88 @@ def register_fonts() -> None:
         "(or fonts-liberation2)", details=[r for r, _ in _FONT_CANDIDATES])
 
 
+# header names a roster may use (English, or Vietnamese as organisers write them), compared folded
+_ROSTER_COLUMNS = {
+    "participant_id": ("participant_id", "id", "so bao danh", "sbd", "ma du thi", "ma thi sinh"),
+    "name": ("name", "ho va ten", "ho ten", "ten"),
+    "unit": ("unit", "don vi", "truong", "don vi / truong"),
+}
+
+
+def _fold_header(text: str) -> str:
+    text = unicodedata.normalize("NFD", str(text or "")).replace("đ", "d").replace("Đ", "D")
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).casefold().split())
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    """The rows of a CSV written with commas, semicolons (Excel in a Vietnamese or European locale) or tabs."""
+    head = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=head.count)
+    return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def _xlsx_rows(path: Path) -> list[list[str]]:
+    """The first sheet of an Excel workbook as text; whole numbers without ``.0`` (ids typed as numbers)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = []
+        for values in wb.worksheets[0].iter_rows(values_only=True):
+            rows.append(["" if v is None else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+                         for v in values])
+        return rows
+    finally:
+        wb.close()
+
+
+def _roster_table(path: Path) -> list[list[str]]:
+    """The roster's rows, header first: a CSV in UTF-8 (any other encoding refused, with how to save it) or an
+    Excel workbook (``.xlsx``)."""
+    data = path.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            return _xlsx_rows(path)
+        except Exception as exc:           # openpyxl raises many kinds for a damaged workbook
+            raise InputError(f"roster {path} looks like an Excel workbook but cannot be read ({exc}); save it "
+                             "again from Excel, or as CSV UTF-8") from None
+    try:
+        return _csv_rows(utf8_text(data))
+    except NotUtf8 as exc:
+        raise InputError(f"roster {path} is not saved as UTF-8 ({exc}); {ROSTER_AS_UTF8}") from None
+
+
 def read_roster(path: str | Path) -> list[Participant]:
-    """A CSV with columns ``participant_id`` (or ``id``), ``name``, optional ``unit``; UTF-8 (BOM allowed).
+    """A table with columns ``participant_id`` (or ``id``, ``Số báo danh``), ``name`` (``Họ và tên``), optional
+    ``unit`` (``Đơn vị``): a CSV in UTF-8 (BOM allowed; commas, semicolons or tabs) or an Excel ``.xlsx``.
     Any other encoding is refused with how to save the file as UTF-8 (never decoded by a guess)."""
     path = Path(path)
     try:
-        text = utf8_text(path.read_bytes())
-        rows = list(csv.DictReader(io.StringIO(text, newline="")))
-    except NotUtf8 as exc:
-        raise InputError(f"roster {path} is not saved as UTF-8 ({exc}); {ROSTER_AS_UTF8}") from None
+        table = _roster_table(path)
     except (OSError, csv.Error) as exc:
         raise InputError(f"cannot read roster {path}: {exc}") from None
+    header = [_fold_header(h) for h in (table[0] if table else [])]
+    col = {k: next((header.index(a) for a in aliases if a in header), None) for k, aliases in _ROSTER_COLUMNS.items()}
+    if col["participant_id"] is None or col["name"] is None:
+        raise InputError(f"roster {path} needs a header row with participant_id and name columns (or Số báo danh "
+                         f"and Họ và tên); it has: {', '.join(table[0]) if table else 'nothing'}")
+
+    def cell(row: list[str], key: str) -> str:
+        i = col[key]
+        return row[i].strip() if i is not None and i < len(row) else ""
+
     out, problems, seen = [], [], set()
-    for n, row in enumerate(rows, start=2):
-        pid = (row.get("participant_id") or row.get("id") or "").strip()
-        name = (row.get("name") or "").strip()
+    for n, row in enumerate(table[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        pid, name = cell(row, "participant_id"), cell(row, "name")
         if not pid or not name:
             problems.append(f"line {n}: needs participant_id and name")
             continue
         if pid in seen:
             problems.append(f"line {n}: participant_id {pid} appears twice")
         seen.add(pid)
-        out.append(Participant(pid, name, (row.get("unit") or "").strip()))
+        out.append(Participant(pid, name, cell(row, "unit")))
     if problems or not out:
         raise InputError(f"roster {path} has problems" if problems else f"roster {path} is empty",
                          details=problems)

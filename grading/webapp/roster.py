@@ -15,7 +15,7 @@ from omr.errors import OmrError
 from omr.layout import Layout
 from omr.sheet import Participant, read_roster
 
-from ..contest import ROSTER, load_roster
+from ..contest import load_roster, roster_file
 from ..duplicates import strip_diacritics
 
 
@@ -73,28 +73,29 @@ class RosterState:
 
 
 class Roster:
-    """``roster.csv`` of a contest folder, re-read when the file changes. Thread-safe."""
+    """The roster of a contest folder (``roster.csv`` or ``roster.xlsx``), re-read when the file changes.
+    Thread-safe."""
 
     def __init__(self, contest_dir: Path | None, layout: Layout | None = None):
-        self.path = contest_dir / ROSTER if contest_dir else None
-        self.layout = layout
+        self.folder, self.layout = contest_dir, layout
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[str, int, int] | None = None
         self._state = RosterState(None)
 
     def current(self) -> RosterState:
-        if self.path is None:
+        path = roster_file(self.folder) if self.folder else None
+        if path is None:
             return RosterState(None)
         try:
-            st = self.path.stat()
+            st = path.stat()
         except OSError:
             return RosterState(None)
-        stamp = (st.st_mtime_ns, st.st_size)
+        stamp = (path.name, st.st_mtime_ns, st.st_size)
         with self._lock:
             if stamp != self._stamp:
                 try:
-                    people = (list(load_roster(self.path.parent, self.layout).people) if self.layout
-                              else read_roster(self.path))
+                    roster = load_roster(path.parent, self.layout) if self.layout else None
+                    people = list(roster.people) if roster else read_roster(path)
                     self._state = RosterState(RosterIndex(people))
                 except OmrError as exc:
                     details = "; ".join(exc.details)[:300]

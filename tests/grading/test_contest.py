@@ -107,3 +107,34 @@ def test_omr_samples_draws_the_contests_own_versions(folder, tmp_path):
     assert len(truth) == 6 and {t["version_intended"] for t in truth} <= {"201", "202"}
     assert omr("samples", "--contest", str(folder), "--layout", str(folder / "layout.json"), "--out",
                str(tmp_path / "x")).returncode == ExitCode.BAD_ARGS
+
+
+def test_rosters_as_organisers_save_them_semicolons_excel_vietnamese_headers(folder):
+    layout = load_layout(folder / "layout.json")
+    (folder / "roster.csv").write_text("Số báo danh;Họ và tên;Đơn vị\n15;Nguyễn Văn An;THCS Ba Đình\n"
+                                       "000016;Trần Thị Bình;THCS Tây Hồ\n", encoding="utf-8-sig")
+    r = load_roster(folder, layout)
+    assert [(p.id, p.name, p.unit) for p in r.people] == [("000015", "Nguyễn Văn An", "THCS Ba Đình"),
+                                                          ("000016", "Trần Thị Bình", "THCS Tây Hồ")]
+    (folder / "roster.csv").unlink()
+    import openpyxl
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["participant_id", "name", "unit"])
+    ws.append([17, "Lê Văn Cường", "Phường Phúc Xá"])             # Excel keeps the id as a number: zeros gone
+    ws.append(["000018", "Phạm Thị Dung", None])
+    wb.save(folder / "roster.xlsx")
+    r = load_roster(folder, layout)
+    assert [(p.id, p.name, p.unit) for p in r.people] == [("000017", "Lê Văn Cường", "Phường Phúc Xá"),
+                                                          ("000018", "Phạm Thị Dung", "")]
+    assert [f.file for f in check_contest(folder)] == ["roster.xlsx"]     # the padded id is a warning
+    (folder / "roster.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(InputError, match="looks like an Excel workbook"):
+        load_roster(folder, layout)
+    (folder / "roster.xlsx").unlink()
+    (folder / "roster.csv").write_bytes("participant_id,name\n1,Lê Văn An\n".encode("cp1258"))
+    with pytest.raises(InputError, match="UTF-8"):
+        load_roster(folder, layout)
+    (folder / "roster.csv").write_text("ma,ho\n1,A\n", encoding="utf-8")
+    with pytest.raises(InputError, match="needs a header row with participant_id and name"):
+        load_roster(folder, layout)
