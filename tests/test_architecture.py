@@ -20,12 +20,11 @@ STILL_IN_CYCLES: set[frozenset[str]] = {
 STILL_UPWARD = {("omr.cli", "samples.generator")}
 STILL_SPEAKING_SQL = {"grading.annotate", "grading.batch", "grading.export", "grading.judges", "grading.progress",
                       "grading.scoring", "grading.store", "grading.webapp.app", "grading.webapp.images"}
-STILL_LONG_MODULES = {"grading.scoring", "grading.store", "omr.load", "omr.ocr"}
+STILL_LONG_MODULES = {"grading.scoring", "grading.store", "omr.load"}
 STILL_LONG_FUNCTIONS = {
     ("grading.batch", "grade"), ("grading.cli", "register"), ("grading.keys", "keys_from_dict"),
     ("grading.store", "sync_tasks"), ("grading.webapp.app", "create_app"), ("grading.webapp.essays_web", "register"),
-    ("omr.layout", "layout_from_dict"), ("omr.ocr", "ocr_image"), ("omr.pagefind", "_complete"),
-    ("samples.degrade", "photograph"),
+    ("omr.layout", "layout_from_dict"), ("omr.pagefind", "_complete"), ("samples.degrade", "photograph"),
 }
 
 KNOWN = arch.modules()
