@@ -24,7 +24,7 @@ STILL_LONG_MODULES = {"grading.scoring", "grading.store", "omr.load"}
 STILL_LONG_FUNCTIONS = {
     ("grading.batch", "grade"), ("grading.cli", "register"), ("grading.keys", "keys_from_dict"),
     ("grading.store", "sync_tasks"), ("grading.webapp.app", "create_app"), ("grading.webapp.essays_web", "register"),
-    ("omr.layout", "layout_from_dict"), ("omr.pagefind", "_complete"), ("samples.degrade", "photograph"),
+    ("omr.layout", "layout_from_dict"),
 }
 
 KNOWN = arch.modules()
