@@ -89,7 +89,11 @@ def _sub_pixel(cep: np.ndarray, length: float, angle: float) -> tuple[float, flo
 
 
 def deconvolve(page: np.ndarray, length: float, angle: float, k: float = WIENER_K) -> np.ndarray:
-    """Wiener deconvolution of a straight smear: an antialiased line ``length`` px long (end to end) at ``angle``."""
+    """Wiener deconvolution of a straight smear: an antialiased line ``length`` px long (end to end) at ``angle``.
+
+    Our own filter, not ``skimage.restoration.wiener`` (the same filter with a flat regulariser; its Laplacian one
+    and ``unsupervised_wiener`` read blurred pages worse on the OCR bench, the latter ~20× slower: bench/RESULTS.md).
+    """
     length = max(1.0, length)
     f = page.astype(np.float32) / 255.0
     pad = 32

@@ -76,7 +76,7 @@ class PageState:
     engine_name: str | None = None    # the engine that read it, when not the run's
     done: bool = False                # nothing more to do (blank page, no time left): judged as it stands
 
-    def but(self, **changes) -> PageState:
+    def replace(self, **changes) -> PageState:
         return dataclasses.replace(self, **changes)
 
     def warn(self, text: str, **changes) -> PageState:
@@ -106,7 +106,7 @@ def find_sheet(run: Run, st: PageState) -> PageState:
 
 def even_lighting(run: Run, st: PageState) -> PageState:
     """The page divided by a large-blur estimate of its paper."""
-    return st.but(image=flatten(st.image))
+    return st.replace(image=flatten(st.image))
 
 
 def straighten(run: Run, st: PageState) -> PageState:
@@ -125,7 +125,7 @@ def straighten(run: Run, st: PageState) -> PageState:
         page = rotate(page, skew)
         small, f = small_copy(page)
         mask = ink_mask(small)
-    return st.but(image=page, mask=mask, f=f)
+    return st.replace(image=page, mask=mask, f=f)
 
 
 def crop_to_text(run: Run, st: PageState) -> PageState:
@@ -134,7 +134,7 @@ def crop_to_text(run: Run, st: PageState) -> PageState:
     if box is None:
         return st.warn("blank page: no ink found", done=True)
     r0, r1, c0, c1 = box
-    return st.but(image=np.ascontiguousarray(st.image[r0:r1, c0:c1]))
+    return st.replace(image=np.ascontiguousarray(st.image[r0:r1, c0:c1]))
 
 
 def scale_to_line_height(run: Run, st: PageState) -> PageState:
@@ -146,24 +146,25 @@ def scale_to_line_height(run: Run, st: PageState) -> PageState:
     read_line = line * st.f
     scale = max(_MIN_SCALE, _LINE_PX / read_line)
     if scale >= 0.9:
-        return st.but(line_px=read_line)
+        return st.replace(line_px=read_line)
     page = st.image
     page = cv2.resize(page, (max(1, round(page.shape[1] * scale)), max(1, round(page.shape[0] * scale))),
                       interpolation=cv2.INTER_AREA)
-    return st.but(image=page, line_px=read_line * scale, dpi=max(30, int(round(st.dpi * scale))))
+    return st.replace(image=page, line_px=read_line * scale, dpi=max(30, int(round(st.dpi * scale))))
 
 
 def turn_upright(run: Run, st: PageState) -> PageState:
     """A page upside down turned a half (never an upright image)."""
     if run.upright or not upside_down(run.engine, st.image, st.mask, st.dpi, run.deadline):
         return st
-    return st.but(image=np.ascontiguousarray(st.image[::-1, ::-1]))
+    return st.replace(image=np.ascontiguousarray(st.image[::-1, ::-1]))
 
 
 # ---------------------------------------------------------------------------------------------- readings
 
-def _read(engine: Engine, run: Run, image: np.ndarray, st: PageState, threshold: int) -> tuple[Words, bool]:
-    tsv, timed_out = engine.tsv(image, dpi=st.dpi, psm=3, timeout_s=run.deadline.left(), threshold=threshold)
+def _reading(engine: Engine, image: np.ndarray, dpi: int, deadline: Deadline, threshold: int) -> tuple[Words, bool]:
+    """(the words, timed out) of one more reading of ``image`` in the time left."""
+    tsv, timed_out = engine.tsv(image, dpi=dpi, psm=3, timeout_s=deadline.left(), threshold=threshold)
     return parse_tsv(tsv), timed_out
 
 
@@ -177,7 +178,7 @@ def read(run: Run, st: PageState) -> PageState:
     if timed_out:
         return st.warn(f"timeout: page {'partly' if words.words else 'not'} recognised within "
                        f"{run.options.timeout_s:g} s", words=words, done=True)
-    return st.but(words=words, cover=coverage(st.image, words.boxes))
+    return st.replace(words=words, cover=coverage(st.image, words.boxes))
 
 
 def reread_with_local_threshold(run: Run, st: PageState) -> PageState:
@@ -185,13 +186,13 @@ def reread_with_local_threshold(run: Run, st: PageState) -> PageState:
     (Sauvola) threshold, and the reading covering more of the ink kept."""
     if st.cover >= _MIN_COVERAGE or run.deadline.left() <= 1.0:
         return st
-    words, timed_out = _read(run.engine, run, st.image, st, _RETRY_THRESHOLD)
+    words, timed_out = _reading(run.engine, st.image, st.dpi, run.deadline, _RETRY_THRESHOLD)
     cover = coverage(st.image, words.boxes)
     st = st.warn(f"text missed: the words read cover {st.cover:.0%} of the ink; read again with a local "
                  f"threshold ({cover:.0%})")
     if timed_out or cover <= st.cover:
         return st
-    return st.but(words=words, cover=cover, threshold=_RETRY_THRESHOLD)
+    return st.replace(words=words, cover=cover, threshold=_RETRY_THRESHOLD)
 
 
 def _find_smear(st: PageState) -> tuple[tuple[float, float] | None, bool]:
@@ -218,7 +219,7 @@ def _deconvolved_readings(run: Run, st: PageState, length: float, angle: float, 
         if run.deadline.left() <= 1.0:
             break
         sharp = deconvolve(st.image, span, angle)
-        words, timed_out = _read(run.engine, run, sharp, st, st.threshold)
+        words, timed_out = _reading(run.engine, sharp, st.dpi, run.deadline, st.threshold)
         cover = coverage(sharp, words.boxes)
         tried.append(f"{words.mean_conf:.1f}")
         if (not timed_out and cover >= min(st.cover, _MIN_COVERAGE)
@@ -236,7 +237,7 @@ def deblur(run: Run, st: PageState) -> PageState:
     if blur is None:
         return st
     length, angle = blur
-    st = st.but(blur=(length, st.line_px))
+    st = st.replace(blur=(length, st.line_px))
     msg = f"{'possible ' if weak else ''}motion blur (~{length:.0f} px at {math.degrees(angle) % 180:.0f}°)"
     unconfirmed = None if weak else st.blur       # a weak smear not confirmed: judged on the reading alone
     if run.deadline.left() <= 1.0:
@@ -265,7 +266,7 @@ def second_opinion(run: Run, st: PageState) -> PageState:
     if second is None or not lo <= st.words.mean_conf < hi or run.deadline.left() <= 1.0 or not has_lang(second):
         return st
     other = engine_for(dataclasses.replace(run.options, lang=second))
-    words, timed_out = _read(other, run, st.image, st, st.threshold)
+    words, timed_out = _reading(other, st.image, st.dpi, run.deadline, st.threshold)
     if timed_out or words.mean_conf <= st.words.mean_conf or words.words < 0.97 * st.words.words:
         return st
     return st.warn(f"degraded page: read again with '{second}' (confidence {st.words.mean_conf:.1f} → "
