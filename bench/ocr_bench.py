@@ -1,7 +1,7 @@
 """Accuracy and speed of the essay OCR (``omr.ocr``) on rendered Vietnamese pages with known text.
 
     .venv/bin/python -m bench.ocr_bench [--pages N] [--profile clean|scanner|phone|handwriting|all]
-                                        [--engines tesserocr,pytesseract] [--langs vie,Vietnamese] [--seed S]
+                                        [--engines tesserocr,tesseract-cli] [--langs vie,Vietnamese] [--seed S]
                                         [--deblur on|off]
 
 Pages: the original prose in bench/ocr_corpus/*.txt, typeset in Liberation Serif (Times New Roman metrics)
@@ -213,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", type=int, default=6,
                     help="pages per profile (the corpus gives 6; more are degraded again with new parameters)")
     ap.add_argument("--profile", default="all", choices=("clean", "scanner", "phone", "handwriting", "all"))
-    ap.add_argument("--engines", default="tesserocr,pytesseract")
+    ap.add_argument("--engines", default="tesserocr,tesseract-cli",
+                    help="OCR engines, comma-separated: tesserocr, tesseract-cli (or its other name, pytesseract)")
     ap.add_argument("--langs", default="vie,Vietnamese")
     ap.add_argument("--seed", type=int, default=7,
                     help="degradation draws (and the handwriting jitter); 7, the default, is the set the OCR was "
@@ -222,20 +223,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--second-opinion", default="on", choices=("on", "off"),
                     help="off: no second reading of degraded 'vie' pages with the 'Vietnamese' model")
     ap.add_argument("--deblur", default="on", choices=("on", "off"),
-                    help="off: no motion-blur detection / deconvolution (omr.ocr._DEBLUR)")
+                    help="off: no motion-blur detection / deconvolution (omr.ocr.pipeline._DEBLUR)")
     ap.add_argument("--json", help="also write every page's figures as JSON here")
     ap.add_argument("--show", type=int, default=0, help="print the first N character differences per run")
     args = ap.parse_args(argv)
     os.environ["OMP_THREAD_LIMIT"] = "1"
     cv2.setNumThreads(1)
 
-    import omr.ocr
+    import omr.ocr.pipeline
     from omr.ocr import OcrOptions, check_ocr_dependencies, ocr_image
 
     if args.second_opinion == "off":
-        omr.ocr._SECOND_OPINION = {}
+        omr.ocr.pipeline._SECOND_OPINION = {}
     if args.deblur == "off":
-        omr.ocr._DEBLUR = False
+        omr.ocr.pipeline._DEBLUR = False
 
     profiles = ["clean", "scanner", "phone", "handwriting"] if args.profile == "all" else [args.profile]
     paras = corpus_paragraphs()

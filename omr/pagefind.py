@@ -386,13 +386,10 @@ def _complete(small: np.ndarray, blur: np.ndarray, edges: np.ndarray, frame: flo
     h, w = blur.shape
     short = min(h, w)
     lines = [ln for ln in _visible_lines(edges, blur, short) if ln.t1 - ln.t0 >= 0.15 * short][:8]
-    # the text: thin dark strokes (a small black-hat; the sheet's soft drop shadow is too wide to show)
-    ink = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))) > 25
-    ys, xs = np.nonzero(ink)
-    if len(lines) < 2 or len(xs) < 50:
+    ink_pts = _ink_points(small)
+    if len(lines) < 2 or ink_pts is None:
         reasons.append("no straight sides to complete an outline from")
         return None
-    ink_pts = np.stack([xs, ys], 1).astype(np.float64)
     centre = ink_pts.mean(0)
     sup = _Support(blur)
     span = 1.1 * short
@@ -403,78 +400,122 @@ def _complete(small: np.ndarray, blur: np.ndarray, edges: np.ndarray, frame: flo
         if time.perf_counter() > deadline:      # a striped or chequered table gives many sides to try
             reasons.append(f"outline completion stopped after {_COMPLETE_BUDGET_S:g} s")
             break
-        slots: list[_Line | None] = [anchor, None, None, None]
-        for k in (1, 2, 3):
-            want = (anchor.angle + 90 * k) % 360
-            cands = [ln for ln in lines if all(ln is not x for x in slots)
-                     and abs((ln.angle - want + 180) % 360 - 180) <= 20 and centre @ ln.n - ln.rho > 0.1 * short]
-            slots[k] = cands[0] if cands else None
+        slots = _sides_round(anchor, lines, centre, short)
         # the same sides seen from another anchor: once is enough
         key = frozenset(id(x) for x in slots if x is not None)
         missing = [k for k in range(4) if slots[k] is None]
         if key in tried or len(missing) > 2:
             continue
         tried.add(key)
-        corners: list[np.ndarray | None] = [None] * 4
-        for k in range(4):
-            if slots[k] is not None and slots[k - 1] is not None:
-                corners[k] = _intersect(slots[k - 1], slots[k])
-        if len(missing) == 2 and (missing[1] - missing[0]) % 2 == 1:      # an L: two sides and a corner unseen
-            k = missing[0] if (missing[0] + 1) % 4 == missing[1] else missing[1]
-            if corners[k - 1] is None:
-                continue
-            found = _best_corner(sup, slots[k - 1], slots[(k + 2) % 4], corners[k - 1], span, aspect_range)
-            if found is None:
-                continue
-            corners[k], corners[(k + 1) % 4], corners[(k + 2) % 4] = found
-        else:
-            for k in missing:
-                p, q, _ = _best_side(sup, slots[k - 1], slots[(k + 1) % 4], span, 2.0)
-                corners[k], corners[(k + 1) % 4] = p, q
-        if any(c is None for c in corners):
+        quad = _closed_outline(sup, slots, missing, span, aspect_range)
+        if quad is None:
             continue
-        quad = np.array(corners, np.float64)
-        # a visible side must end at its corners: one running on past a corner says the outline closed too early
-        # (a sheet cut off by the frame: its missing side would be put inside the photo)
-        overrun = [k for k in range(4) if slots[k] is not None
-                   and (slots[k].t0 < slots[k].d @ quad[k] - 0.015 * short
-                        or slots[k].t1 > slots[k].d @ quad[(k + 1) % 4] + 0.015 * short)]
-        if overrun:
-            reasons.append("a visible side runs on past the completed outline's corner")
+        fault = _outline_fault(quad, slots, missing, ink_pts, (h, w), short)
+        if fault is not None:
+            reasons.append(fault)
             continue
-        # a searched side along the frame's border is the end of the photo, not of the sheet
-        border = [k for k in missing if _along_border(quad[k], quad[(k + 1) % 4], w, h, 0.03 * short)]
-        if border:
-            reasons.append("the sheet runs out of the photo")
+        judged = _outline_score(quad, sup, ink_pts, frame, (min_area_frac, max_area_frac), aspect_range, reasons)
+        if judged is None:
             continue
-        # and a searched side keeps clear of the text (a page's margin): one through the text is the edge of
-        # something else (a shadow, the light), the sheet's own edge being out of the photo
-        sample = ink_pts[:: max(1, len(ink_pts) // 2000)]
-        if any(_clearance(quad[k], quad[(k + 1) % 4], sample) < 0.02 * short for k in missing):
-            reasons.append("a completed side runs through the text")
-            continue
-        means, shares = sup(quad, np.roll(quad, -1, axis=0))
-        area = abs(cv2.contourArea(quad.astype(np.float32)))
-        if not min_area_frac * frame <= area <= max_area_frac * frame:
-            reasons.append(f"completed outline covers {area / frame:.0%} of the frame")
-            continue
-        ok = _sheet_shape(quad, aspect_range, reasons)
-        if ok is None:
-            continue
-        if shares.min() < 0.4 or means.min() < 2 * sup.noise:
-            reasons.append(f"a completed side is only {shares.min():.0%} on an edge")
-            continue
-        inside = np.array([cv2.pointPolygonTest(quad.astype(np.float32).reshape(-1, 1, 2), (float(x), float(y)), False)
-                           for x, y in ink_pts[:: max(1, len(ink_pts) // 400)]])
-        if (inside >= 0).mean() < 0.97:
-            reasons.append("the completed outline leaves text outside")
-            continue
-        score = float(means.min())
+        score, ok = judged
         if best is None or score > best[0]:
             best = (score, quad, ok)
     if best is None:
         return None
     return _order(best[1]), best[2]
+
+
+def _ink_points(small: np.ndarray) -> np.ndarray | None:
+    """(x, y) of the text's pixels: thin dark strokes (a small black-hat; the sheet's soft drop shadow is too wide
+    to show); None when there are fewer than 50."""
+    ink = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))) > 25
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 50:
+        return None
+    return np.stack([xs, ys], 1).astype(np.float64)
+
+
+def _sides_round(anchor: _Line, lines: list[_Line], centre: np.ndarray, short: int) -> list[_Line | None]:
+    """The sheet's four sides clockwise from ``anchor``: for each, the longest other line turned a further 90°
+    (within 20°) with the text on its paper side; None where there is none."""
+    slots: list[_Line | None] = [anchor, None, None, None]
+    for k in (1, 2, 3):
+        want = (anchor.angle + 90 * k) % 360
+        cands = [ln for ln in lines if all(ln is not x for x in slots)
+                 and abs((ln.angle - want + 180) % 360 - 180) <= 20 and centre @ ln.n - ln.rho > 0.1 * short]
+        slots[k] = cands[0] if cands else None
+    return slots
+
+
+def _closed_outline(sup: _Support, slots: list[_Line | None], missing: list[int], span: float,
+                    aspect_range: tuple[float, float]) -> np.ndarray | None:
+    """The four corners (4, 2): where visible neighbours meet, the others searched along the image's edges
+    (an L: the far corner; else each missing side between its neighbours); None when it does not close."""
+    corners: list[np.ndarray | None] = [None] * 4
+    for k in range(4):
+        if slots[k] is not None and slots[k - 1] is not None:
+            corners[k] = _intersect(slots[k - 1], slots[k])
+    if len(missing) == 2 and (missing[1] - missing[0]) % 2 == 1:      # an L: two sides and a corner unseen
+        k = missing[0] if (missing[0] + 1) % 4 == missing[1] else missing[1]
+        if corners[k - 1] is None:
+            return None
+        found = _best_corner(sup, slots[k - 1], slots[(k + 2) % 4], corners[k - 1], span, aspect_range)
+        if found is None:
+            return None
+        corners[k], corners[(k + 1) % 4], corners[(k + 2) % 4] = found
+    else:
+        for k in missing:
+            p, q, _ = _best_side(sup, slots[k - 1], slots[(k + 1) % 4], span, 2.0)
+            corners[k], corners[(k + 1) % 4] = p, q
+    if any(c is None for c in corners):
+        return None
+    return np.array(corners, np.float64)
+
+
+def _outline_fault(quad: np.ndarray, slots: list[_Line | None], missing: list[int], ink_pts: np.ndarray,
+                   shape: tuple[int, int], short: int) -> str | None:
+    """Why a completed outline cannot be the sheet's (its sides placed wrong), or None."""
+    h, w = shape
+    # a visible side must end at its corners: one running on past a corner says the outline closed too early
+    # (a sheet cut off by the frame: its missing side would be put inside the photo)
+    overrun = [k for k in range(4) if slots[k] is not None
+               and (slots[k].t0 < slots[k].d @ quad[k] - 0.015 * short
+                    or slots[k].t1 > slots[k].d @ quad[(k + 1) % 4] + 0.015 * short)]
+    if overrun:
+        return "a visible side runs on past the completed outline's corner"
+    # a searched side along the frame's border is the end of the photo, not of the sheet
+    if [k for k in missing if _along_border(quad[k], quad[(k + 1) % 4], w, h, 0.03 * short)]:
+        return "the sheet runs out of the photo"
+    # and a searched side keeps clear of the text (a page's margin): one through the text is the edge of
+    # something else (a shadow, the light), the sheet's own edge being out of the photo
+    sample = ink_pts[:: max(1, len(ink_pts) // 2000)]
+    if any(_clearance(quad[k], quad[(k + 1) % 4], sample) < 0.02 * short for k in missing):
+        return "a completed side runs through the text"
+    return None
+
+
+def _outline_score(quad: np.ndarray, sup: _Support, ink_pts: np.ndarray, frame: float,
+                   area_range: tuple[float, float], aspect_range: tuple[float, float], reasons: list[str]
+                   ) -> tuple[float, float] | None:
+    """(score: its weakest side's support, aspect) of a completed outline that has a sheet's size and shape, every
+    side on an edge and the text inside; else None with the reason added."""
+    means, shares = sup(quad, np.roll(quad, -1, axis=0))
+    area = abs(cv2.contourArea(quad.astype(np.float32)))
+    if not area_range[0] * frame <= area <= area_range[1] * frame:
+        reasons.append(f"completed outline covers {area / frame:.0%} of the frame")
+        return None
+    ok = _sheet_shape(quad, aspect_range, reasons)
+    if ok is None:
+        return None
+    if shares.min() < 0.4 or means.min() < 2 * sup.noise:
+        reasons.append(f"a completed side is only {shares.min():.0%} on an edge")
+        return None
+    inside = np.array([cv2.pointPolygonTest(quad.astype(np.float32).reshape(-1, 1, 2), (float(x), float(y)), False)
+                       for x, y in ink_pts[:: max(1, len(ink_pts) // 400)]])
+    if (inside >= 0).mean() < 0.97:
+        reasons.append("the completed outline leaves text outside")
+        return None
+    return float(means.min()), ok
 
 
 def _sheet_shape(quad: np.ndarray, aspect_range: tuple[float, float], reasons: list[str]) -> float | None:

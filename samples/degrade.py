@@ -289,7 +289,23 @@ def photograph(page: np.ndarray, p: dict[str, Any], rng: np.random.Generator) ->
     # the frame is held the way the sheet lies: portrait when the sheet is roughly upright or upside down
     portrait = abs(math.cos(ang)) >= abs(math.sin(ang))
     FW, FH = (S, L) if portrait else (L, S)
+    src, d2, scale = _sheet_corners(p, w, h, FW, FH, rng)
+    Hm = cv2.getPerspectiveTransform(src.astype(np.float32), d2.astype(np.float32)).astype(np.float64)
+    frame = _sheet_on_table(page, Hm, scale, d2, p, FW, FH, rng)
+    img = _multiply(frame, cv2.resize(_light(p, FW, FH, rng), (FW, FH), interpolation=cv2.INTER_LINEAR))
+    img = _camera_blur(img, p)
+    img = _noise(img, rng, p["noise_sigma"], chroma=p["noise_sigma"] * 0.5)
+    p["frame_size"] = [FW, FH]
+    p["sheet_area_frac"] = _r(abs(cv2.contourArea(d2.astype(np.float32))) / (FW * FH))
+    return img, Hm
 
+
+def _sheet_corners(p: dict[str, Any], w: int, h: int, FW: int, FH: int, rng: np.random.Generator
+                   ) -> tuple[np.ndarray, np.ndarray, float]:
+    """(the page's corners, where they land in the FW × FH frame, the page's scale): turned, scaled to the
+    requested coverage, each corner moved by the perspective, the whole shifted within the room left."""
+    L = p["frame_long_px"]
+    ang = math.radians(p["rotation_deg"])
     # similarity: page centre -> frame centre, rotated, scaled to the requested extent
     ca, sa = math.cos(ang), math.sin(ang)
     bw, bh = abs(w * ca) + abs(h * sa), abs(w * sa) + abs(h * ca)
@@ -311,8 +327,13 @@ def photograph(page: np.ndarray, p: dict[str, Any], rng: np.random.Generator) ->
         d2, room = dst, np.array([FW, FH]) / 2 - np.abs(dst).max(0)
     shift = rng.uniform(-1, 1, 2) * np.maximum(room, 0) * 0.8
     d2 = d2 + np.array([FW, FH]) / 2 + shift - 0.5
-    Hm = cv2.getPerspectiveTransform(src.astype(np.float32), d2.astype(np.float32)).astype(np.float64)
+    return src, d2, scale
 
+
+def _sheet_on_table(page: np.ndarray, Hm: np.ndarray, scale: float, d2: np.ndarray, p: dict[str, Any],
+                    FW: int, FH: int, rng: np.random.Generator) -> np.ndarray:
+    """The frame: the table surface with the sheet's soft drop shadow, the page warped onto it by ``Hm``."""
+    h, w = page.shape[:2]
     # downsample the page first when the photo is smaller, to avoid aliasing in the warp
     if scale < 0.85:
         f = scale * 1.1
@@ -339,8 +360,12 @@ def photograph(page: np.ndarray, p: dict[str, Any], rng: np.random.Generator) ->
     frame = cv2.resize(np.clip(bg, 0, 255).astype(np.uint8), (FW, FH), interpolation=cv2.INTER_LINEAR)
     cv2.warpPerspective(page_in, Hw, (FW, FH), dst=frame, flags=cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_TRANSPARENT)
+    return frame
 
-    # light: vignetting, a gradient across the frame, maybe a soft shadow (hand / phone) — low-res field
+
+def _light(p: dict[str, Any], FW: int, FH: int, rng: np.random.Generator) -> np.ndarray:
+    """The light over the frame at 1/16 resolution, per colour channel: vignetting, a gradient across the frame,
+    maybe a soft shadow (hand / phone), exposure and white balance."""
     lw, lh = FW // 16, FH // 16
     yy, xx = np.mgrid[0:lh, 0:lw].astype(np.float32)
     rr = ((xx / lw - 0.5) ** 2 + (yy / lh - 0.5) ** 2) / 0.5
@@ -355,8 +380,11 @@ def photograph(page: np.ndarray, p: dict[str, Any], rng: np.random.Generator) ->
         m = cv2.GaussianBlur(m, (0, 0), rng.uniform(4, 12))
         light *= 1 - p["shadow_depth"] * m
     light *= p["exposure"]
-    light3 = light[..., None] * np.asarray(p["white_balance"], np.float32)[None, None, :]
-    img = _multiply(frame, cv2.resize(light3, (FW, FH), interpolation=cv2.INTER_LINEAR))
+    return light[..., None] * np.asarray(p["white_balance"], np.float32)[None, None, :]
+
+
+def _camera_blur(img: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """The camera's motion smear (a line ``motion_len`` px each way), defocus, and its pipeline's sharpening."""
     if p["motion_len"] > 1:
         k = np.zeros((p["motion_len"] * 2 + 1,) * 2, np.float32)
         m = p["motion_len"]
@@ -369,10 +397,7 @@ def photograph(page: np.ndarray, p: dict[str, Any], rng: np.random.Generator) ->
         img = cv2.GaussianBlur(img, (0, 0), p["blur_sigma"])
     if p["sharpen"] > 0.05:   # phone pipelines sharpen (unsharp mask)
         img = cv2.addWeighted(img, 1 + p["sharpen"], cv2.blur(img, (5, 5)), -p["sharpen"], 0)
-    img = _noise(img, rng, p["noise_sigma"], chroma=p["noise_sigma"] * 0.5)
-    p["frame_size"] = [FW, FH]
-    p["sheet_area_frac"] = _r(abs(cv2.contourArea(d2.astype(np.float32))) / (FW * FH))
-    return img, Hm
+    return img
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -16,12 +16,8 @@ STILL_IN_CYCLES: set[frozenset[str]] = set()
 STILL_UPWARD: set[tuple[str, str]] = set()
 STILL_SPEAKING_SQL = {"grading.annotate", "grading.batch", "grading.export", "grading.judges", "grading.progress",
                       "grading.scoring", "grading.store", "grading.webapp.images"}
-STILL_LONG_MODULES = {"grading.scoring", "grading.store", "omr.load", "omr.ocr"}
-STILL_LONG_FUNCTIONS = {
-    ("grading.batch", "grade"), ("grading.store", "sync_tasks"),
-    ("omr.ocr", "ocr_image"), ("omr.pagefind", "_complete"),
-    ("samples.degrade", "photograph"),
-}
+STILL_LONG_MODULES = {"grading.scoring", "grading.store", "omr.load"}
+STILL_LONG_FUNCTIONS = {("grading.batch", "grade"), ("grading.store", "sync_tasks")}
 
 KNOWN = arch.modules()
 GRAPH = arch.graph(KNOWN)

@@ -10,7 +10,8 @@ import pytest
 from omr import pagefind
 from omr.errors import MissingDependency
 from omr.load import LoadOptions, plan_pages
-from omr.ocr import OcrOptions, OcrResult, _parse_tsv, check_ocr_dependencies, ocr_image, ocr_page
+from omr.ocr import OcrOptions, OcrResult, check_ocr_dependencies, ocr_image, ocr_page
+from omr.ocr.engine import parse_tsv
 
 SERIF = "/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf"
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -21,7 +22,7 @@ PARAGRAPH = unicodedata.normalize("NFC", (
     "của mình đang nằm ở đâu. Nhiều người cao tuổi vẫn cần được hướng dẫn cách chụp giấy tờ cho rõ nét và "
     "cách nhận mã xác thực qua tin nhắn."))
 
-ENGINES = ["tesserocr", "pytesseract"]
+ENGINES = ["tesserocr", "tesseract-cli"]
 
 
 def _engine_param(name: str):
@@ -304,9 +305,9 @@ def test_timeout_degrades_with_a_warning(paragraph_image, engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_missed_text_is_read_again_with_a_local_threshold(paragraph_image, engine, monkeypatch):
-    import omr.ocr
+    import omr.ocr.pipeline
 
-    monkeypatch.setattr(omr.ocr, "_MIN_COVERAGE", 1.01)        # no reading can cover more than all the ink
+    monkeypatch.setattr(omr.ocr.pipeline, "_MIN_COVERAGE", 1.01)        # no reading can cover more than all the ink
     res = ocr_image(paragraph_image, OcrOptions(engine=_engine_param(engine)))
     assert any("read again with a local threshold" in w for w in res.warnings), res.warnings
     assert any("marked unreliable" in w for w in res.warnings), res.warnings
@@ -315,26 +316,26 @@ def test_missed_text_is_read_again_with_a_local_threshold(paragraph_image, engin
 
 
 def test_coverage_of_the_ink_by_the_words_read():
-    from omr.ocr import _coverage
+    from omr.ocr.ink import coverage
 
     img = np.full((900, 1200), 255, np.uint8)
     for top in (100, 400, 700):
         img[top:top + 40, 100:1100] = 0
     boxes = np.array([[100, 100, 1000, 40], [100, 400, 1000, 40]])
-    assert _coverage(img, boxes) == pytest.approx(2 / 3, abs=0.02)
-    assert _coverage(img, np.vstack([boxes, [[100, 700, 1000, 40]]])) == pytest.approx(1.0)
-    assert _coverage(img, np.zeros((0, 4), np.int64)) == 0.0
+    assert coverage(img, boxes) == pytest.approx(2 / 3, abs=0.02)
+    assert coverage(img, np.vstack([boxes, [[100, 700, 1000, 40]]])) == pytest.approx(1.0)
+    assert coverage(img, np.zeros((0, 4), np.int64)) == 0.0
 
 
 def test_line_height_of_the_text_lines():
-    from omr.ocr import _line_height
+    from omr.ocr.ink import line_height
 
     mask = np.zeros((300, 200), np.uint8)
     for top in range(10, 290, 30):
         mask[top:top + 12, 20:180] = 255
     mask[5, 50] = 255                                        # a speck is not a line
-    assert _line_height(mask) == 12.0
-    assert _line_height(mask[:45]) is None                   # fewer than three lines: no estimate
+    assert line_height(mask) == 12.0
+    assert line_height(mask[:45]) is None                   # fewer than three lines: no estimate
 
 
 def test_small_type_is_read_back():
@@ -380,7 +381,7 @@ def test_tsv_paragraphs_and_length_weighted_confidence():
         "5\t1\t1\t2\t1\t1\t0\t0\t1\t1\t30\tba.",
         "5\t1\t2\t1\t1\t1\t0\t0\t1\t1\t-1\t ",
     ]
-    w = _parse_tsv("\n".join([head, *rows]))
+    w = parse_tsv("\n".join([head, *rows]))
     assert w.text == "Một hai\n\nba."
     assert w.words == 3
     assert w.mean_conf == pytest.approx((90 * 3 + 60 * 3 + 30 * 3) / 9)
@@ -392,14 +393,29 @@ def test_not_an_image_is_a_value_error():
 
 
 def test_tesseract_failure_is_a_typed_error(paragraph_image):
-    from omr.ocr import OcrEngineError, _CliEngine
+    from omr.ocr import OcrEngineError
+    from omr.ocr.engine import CliEngine
 
     with pytest.raises(OcrEngineError, match="Tesseract failed"):
-        _CliEngine("xyz").tsv(paragraph_image, dpi=300, psm=3, timeout_s=30)
+        CliEngine("xyz").tsv(paragraph_image, dpi=300, psm=3, timeout_s=30)
+
+
+def test_the_cli_engine_is_named_tesseract_cli_and_still_answers_to_pytesseract():
+    from omr.ocr.engine import CliEngine, engine_for, engine_kind
+
+    assert engine_kind(OcrOptions(engine="pytesseract")) == engine_kind(OcrOptions(engine="tesseract-cli")) \
+        == "tesseract-cli"
+    eng = engine_for(OcrOptions(engine="pytesseract"))
+    assert isinstance(eng, CliEngine) and eng.name.endswith(" vie (tesseract-cli)")
+    assert engine_for(OcrOptions(engine="tesseract-cli")) is eng             # one engine, two names
+    res = ocr_image(np.full((300, 300), 255, np.uint8), OcrOptions(engine="pytesseract"))
+    assert res.engine == eng.name and res.warnings == ("blank page: no ink found",)
+    with pytest.raises(ValueError, match="use 'tesserocr', 'tesseract-cli' or 'auto'"):
+        engine_kind(OcrOptions(engine="ocrad"))
 
 
 def test_marks_vote_on_many_lines_that_lean_the_same_way():
-    from omr.ocr import _marks_vote
+    from omr.ocr.orient import marks_vote
 
     def page(lines: int) -> np.ndarray:
         mask = np.zeros((lines * 20 + 20, 200), np.uint8)
@@ -410,9 +426,9 @@ def test_marks_vote_on_many_lines_that_lean_the_same_way():
             mask[top + 10, 0:40] = 255                # below it
         return mask
 
-    assert _marks_vote(page(20)) is False
-    assert _marks_vote(np.ascontiguousarray(page(20)[::-1])) is True
-    assert _marks_vote(page(8)) is None               # too few lines to decide on a weak ratio: left to OSD
+    assert marks_vote(page(20)) is False
+    assert marks_vote(np.ascontiguousarray(page(20)[::-1])) is True
+    assert marks_vote(page(8)) is None               # too few lines to decide on a weak ratio: left to OSD
 
 
 # ------------------------------------------------------------------------------------------ motion blur
@@ -436,35 +452,35 @@ def long_paragraph_image() -> np.ndarray:
 
 
 def test_motion_blur_length_and_direction_are_estimated():
-    from omr.ocr import _motion_blur
+    from omr.ocr.deblur import motion_blur
 
     page = render(PARAGRAPH + " " + PARAGRAPH, width=1320, height=960, dpi=160, margin=60)
     for m, deg in ((5, 30), (5, 120), (6, 80)):
-        length, angle = _motion_blur(_smear(page, m, deg))
+        length, angle = motion_blur(_smear(page, m, deg))
         assert abs(length - (2 * m + 1)) <= 1.5, (m, deg, length)
         assert abs((np.degrees(angle) - deg + 90) % 180 - 90) <= 6, (m, deg, np.degrees(angle))
 
 
-def test_sharp_pages_show_no_motion_blur(paragraph_image):
-    from omr.ocr import _motion_blur
+def test_sharp_pages_show_nomotion_blur(paragraph_image):
+    from omr.ocr.deblur import motion_blur
 
     small = cv2.resize(paragraph_image, None, fx=0.53, fy=0.53, interpolation=cv2.INTER_AREA)   # as read
     soft = cv2.GaussianBlur(small, (0, 0), 1.2)
     noisy = np.clip(soft + np.random.default_rng(1).normal(0, 6, soft.shape), 0, 255).astype(np.uint8)
     for img in (small, soft, noisy, _smear(small, 1, 40)):      # the page as read (~30 px text lines)
-        assert _motion_blur(img) is None
+        assert motion_blur(img) is None
     res = ocr_image(paragraph_image)
     assert res.reliable and not any("blur" in w for w in res.warnings)
 
 
 def test_motion_blurred_page_is_deconvolved(long_paragraph_image, monkeypatch):
-    import omr.ocr
+    import omr.ocr.pipeline
 
     truth = PARAGRAPH + " " + PARAGRAPH
     blurred = _smear(long_paragraph_image, 9, 30)          # ~9 px on the page as read (30 px text lines)
-    monkeypatch.setattr(omr.ocr, "_DEBLUR", False)
+    monkeypatch.setattr(omr.ocr.pipeline, "_DEBLUR", False)
     plain = ocr_image(blurred)
-    monkeypatch.setattr(omr.ocr, "_DEBLUR", True)
+    monkeypatch.setattr(omr.ocr.pipeline, "_DEBLUR", True)
     res = ocr_image(blurred)
     assert any(w.startswith("motion blur") and "deconvolved (" in w for w in res.warnings), res.warnings
     assert cer(truth, plain.text) > 0.2 and not plain.reliable
@@ -482,7 +498,7 @@ def test_smear_hidden_by_defocus_gets_a_second_look():
     # cepstral dip is deeper than the smear's, so the strict look sees nothing and the page read at confidence 61
     # (22 % CER). Read badly, it gets the second look, is deconvolved and reads far better.
     from bench.ocr_bench import corpus_paragraphs, degrade, render_pages, rates
-    from omr.ocr import _motion_blur
+    from omr.ocr.deblur import motion_blur
 
     typed = render_pages(corpus_paragraphs())
     rng = np.random.default_rng([6262, 0])
@@ -496,7 +512,7 @@ def test_smear_hidden_by_defocus_gets_a_second_look():
     # the second look is only for a page that read badly: a sharp page is never deconvolved
     sharp = ocr_image(degrade(typed[0][0], "scanner", np.random.default_rng(1))[0])
     assert not any("blur" in w for w in sharp.warnings), sharp.warnings
-    assert _motion_blur(np.full((600, 600), 255, np.uint8), strict=False) is None
+    assert motion_blur(np.full((600, 600), 255, np.uint8), strict=False) is None
 
 
 @pytest.mark.parametrize("seed, side", [(126, 1), (161, 0), (250, 0), (304, 2), (687, 3)])
@@ -519,11 +535,11 @@ def test_sheet_cut_off_by_the_frame_is_not_given_a_made_up_side(seed, side):
 
 
 def test_motion_blur_look_on_a_narrow_crop_does_not_fail():
-    from omr.ocr import _motion_blur
+    from omr.ocr.deblur import motion_blur
 
     rng = np.random.default_rng(4)
     for shape in ((128, 700), (140, 900), (150, 400)):        # one written line in an essay box
         img = np.clip(230 + rng.normal(0, 30, shape), 0, 255).astype(np.uint8)
         for strict in (True, False):
-            res = _motion_blur(img, strict=strict)
+            res = motion_blur(img, strict=strict)
             assert res is None or 5 <= res[0] <= 25
