@@ -6,6 +6,7 @@ import unicodedata
 
 from .. import external
 from ..load import PageRef
+from ..paths import for_library
 
 _MIN_TEXT_LAYER_CHARS = 20
 _MIN_TEXT_WITH_IMAGE = 300        # letters: less than this next to an image is a stamp on a scan
@@ -15,7 +16,7 @@ def _visible_text(path: str, index: int) -> tuple[bool, bool]:
     """(draws visible text — not only an invisible OCR layer —, draws an image) for PDF page ``index``."""
     import pikepdf
 
-    with pikepdf.open(path) as pdf:
+    with pikepdf.open(for_library(path)) as pdf:
         page = pdf.pages[index]
         seen: set[tuple[int, int]] = set()
         images = [False]
