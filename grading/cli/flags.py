@@ -1,9 +1,11 @@
-"""``omr flags`` (what waits for a human) and ``omr resolve`` (a human's decision)."""
+"""``omr flags`` (what waits for a human), ``omr resolve`` (a human's decision; a decided flag only with
+``--force``, audited as an override) and ``omr audit`` (who decided what, when, before → after)."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from datetime import timezone
 
 from omr.cli import Handler, positive_int
 from omr.errors import ExitCode
@@ -24,8 +26,18 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
                         "whole field; page: a note")
     contest_args(s)
     s.add_argument("--who", required=True, help="the judge's name or login (kept in the audit log)")
+    s.add_argument("--force", action="store_true",
+                   help="change a flag someone has already decided (recorded in the audit log as an override)")
 
-    return {"flags": _cmd_flags, "resolve": _cmd_resolve}
+    s = sub.add_parser("audit", help="the audit log: who decided what, when, and the value before and after")
+    contest_args(s)
+    s.add_argument("--who", default=None, help="only this person's entries")
+    s.add_argument("--action", default=None, help="only this action (resolve_flag, override, rescore, export, …)")
+    s.add_argument("--target", default=None, help='only targets starting with this ("flag:12", "task:")')
+    s.add_argument("--limit", type=positive_int, default=None, help="only the newest N entries")
+    s.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+
+    return {"flags": _cmd_flags, "resolve": _cmd_resolve, "audit": _cmd_audit}
 
 
 _FLAG_COLUMNS = ("id", "source", "page_no", "participant", "target", "key", "reason", "message")
@@ -48,10 +60,24 @@ def _cmd_flags(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 def _cmd_resolve(args: argparse.Namespace) -> int:
-    from grading.store import Store
+    from grading.contest import load_settings
+    from grading.db import audit
+    from grading.store import AlreadyDecided, Store
+    from grading.numbers import local_time
+    from omr.errors import BadArguments
 
+    tz = load_settings(args.contest).tz
     with Store.open(db_url(args, must_exist=True)) as store:
-        sc = store.resolve_flag(args.flag_id, args.value, args.who)
+        try:
+            sc = store.resolve_flag(args.flag_id, args.value, args.who, only_open=not args.force)
+        except AlreadyDecided as exc:
+            when = local_time(exc.at, tz) if exc.at else "?"
+            raise BadArguments(f"flag {args.flag_id} was already decided by {exc.who or '?'} on {when}; nothing was "
+                               "written. To change that decision, run the command again with --force (it is "
+                               "recorded in the audit log as an override)") from None
+        if args.force:
+            audit.record(store, who=args.who, action="override", target=f"flag:{args.flag_id}",
+                         after={"value": args.value, "via": "omr resolve --force"})
     if sc is None:
         print(f"flag {args.flag_id} resolved by {args.who} (the page has no score)")
     else:
@@ -59,4 +85,31 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
         what = (f"total {js['total']} ({float(sc.total):g}) of {js['max_total']}" if js["status"] == "scored"
                 else f"still no score: {sc.message}")
         print(f"flag {args.flag_id} resolved by {args.who}: version {sc.version}, {what}")
+    return ExitCode.OK
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from grading.contest import load_settings
+    from grading.db import audit
+    from grading.store import Store
+    from grading.numbers import local_time
+
+    tz = load_settings(args.contest).tz
+    with Store.open(db_url(args, must_exist=True)) as store:
+        rows = audit.entries(store, who=args.who, action=args.action, target=args.target, limit=args.limit)
+    if args.json:
+        utc = [r["at"] if r["at"].tzinfo else r["at"].replace(tzinfo=timezone.utc) for r in rows]
+        json.dump([{**r, "at": at.isoformat()} for r, at in zip(rows, utc)], sys.stdout, ensure_ascii=False,
+                  indent=1, default=str)
+        sys.stdout.write("\n")
+        return ExitCode.OK
+
+    def show(v: object) -> str:
+        return "" if v is None else json.dumps(v, ensure_ascii=False, default=str)
+
+    if rows:
+        print(table([("when", "who", "action", "target", "before", "after")]
+                    + [(local_time(r["at"], tz), r["who"], r["action"], r["target"], show(r["before"]),
+                        show(r["after"])) for r in rows]))
+    print(f"{len(rows)} audit entr{'y' if len(rows) == 1 else 'ies'}", file=sys.stderr)
     return ExitCode.OK

@@ -19,12 +19,12 @@ from omr.errors import BadArguments
 from omr.layout import Layout
 
 from ..contest import Settings, load_settings
-from ..numbers import show_points
+from ..numbers import local_time, show_points
 from ..reasons import reason_label
 from ..store import Store
 from . import admin_web, essays_web, flags_web, login
 from .auth import IPNetwork, LoginThrottle, parse_proxy
-from .deps import HERE, WebState, install_handlers, local_time
+from .deps import HERE, WebState, install_handlers
 from .flags_web import PAGE_SIZE, crop_cache
 
 __all__ = ["PAGE_SIZE", "ROUTERS", "SECURITY_HEADERS", "create_app"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -74,13 +73,6 @@ class PasswordChangeRequired(Exception):
 class Forbidden(Exception):
     def __init__(self, message: str):
         self.message = message
-
-
-def local_time(at: datetime, tz: tzinfo) -> str:
-    """A stored time (UTC; a naive one is UTC) as people read it in the contest's time zone: ``06/09/2026 17:00``."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(tz).strftime("%d/%m/%Y %H:%M")
 
 
 def state(request: Request) -> WebState:

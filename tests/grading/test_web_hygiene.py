@@ -168,7 +168,7 @@ def test_times_are_shown_in_the_contests_time_zone_and_marks_with_a_decimal_comm
 
     from grading.contest import Settings
     from grading.webapp.app import templates
-    from grading.webapp.deps import local_time
+    from grading.numbers import local_time
 
     deadline = datetime(2026, 9, 6, 10, 0, tzinfo=timezone.utc)
     assert local_time(deadline, ZoneInfo("Asia/Ho_Chi_Minh")) == "06/09/2026 17:00"
