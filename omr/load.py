@@ -17,6 +17,7 @@ Nothing here raises for a bad input: ``plan_pages`` and ``load_page`` return a `
 """
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
@@ -110,7 +111,11 @@ def discover(inputs: list[str]) -> tuple[list[str], list[SheetFailure]]:
         key = os.path.realpath(path)
         if key not in seen:
             seen.add(key)
-            files.append(path)
+            problem = _not_a_file(path)
+            if problem is None:
+                files.append(path)
+            else:
+                failures.append(problem)
 
     for given in inputs:
         if not os.path.lexists(given):
@@ -119,12 +124,7 @@ def discover(inputs: list[str]) -> tuple[list[str], list[SheetFailure]]:
                                          "network share holding it is mounted)"))
             continue
         if not os.path.isdir(given):
-            if not os.path.exists(given):
-                failures.append(SheetFailure(given, None, Reject.NOT_FOUND,
-                                             f"{given} is a broken link (its target does not exist); "
-                                             "give the scan itself"))
-            else:
-                add(given)
+            add(given)
             continue
         found: list[tuple[tuple, str]] = []
 
@@ -146,6 +146,32 @@ def discover(inputs: list[str]) -> tuple[list[str], list[SheetFailure]]:
         for _, path in sorted(found, key=lambda t: t[0]):
             add(path)
     return files, failures
+
+
+def _not_a_file(path: str) -> SheetFailure | None:
+    """Why ``path`` is no file to read (a broken link, a pipe, a device), or None. Found here, before anything
+    opens it: opening a pipe waits for a writer forever."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return SheetFailure(path, None, Reject.NOT_FOUND, _broken_link(path))
+        return None                      # gone since it was listed: plan_pages says so
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return SheetFailure(path, None, Reject.UNREADABLE, f"{path} is a link that leads back to itself (a "
+                                                               "loop), not to a scan; give the scan itself")
+        return None                      # plan_pages reports it with its reason
+    if stat.S_ISREG(st.st_mode):
+        return None
+    return SheetFailure(path, None, Reject.UNSUPPORTED_TYPE, f"{path} {_NOT_REGULAR}")
+
+
+_NOT_REGULAR = "is not a regular file (a device, pipe or socket); give scan files only"
+
+
+def _broken_link(path: str) -> str:
+    return f"{path} is a broken link (its target does not exist); give the scan itself"
 
 
 def require_files(inputs: list[str], files: list[str], failures: list[SheetFailure]) -> None:
@@ -586,14 +612,15 @@ def _stat_checks(path: str, options: LoadOptions) -> int:
     try:
         st = os.stat(path)
     except FileNotFoundError:
+        if os.path.islink(path):
+            raise _Rejected(Reject.NOT_FOUND, _broken_link(path)) from None
         raise _Rejected(Reject.NOT_FOUND, f"{path} no longer exists (moved or deleted while the batch "
                                           "was running); add it again") from None
     except OSError as exc:
         raise _Rejected(Reject.UNREADABLE, f"{path} cannot be opened ({exc.strerror}); check its "
                                           "permissions") from None
     if not stat.S_ISREG(st.st_mode):
-        raise _Rejected(Reject.UNSUPPORTED_TYPE, f"{name} is not a regular file (a device, pipe or socket); "
-                                                 "give scan files only")
+        raise _Rejected(Reject.UNSUPPORTED_TYPE, f"{name} {_NOT_REGULAR}")
     if st.st_size == 0:
         raise _Rejected(Reject.EMPTY_FILE, f"{name} is empty (0 bytes): the scan, copy or upload did not "
                                            "finish; scan or copy it again")

@@ -471,3 +471,19 @@ def test_mirrored_placement_is_unmirrored(tmp_path):
     page = load_page(_plan_one(path)[0], OPTS)
     direct = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
     assert np.array_equal(page.image, direct[:, ::-1])
+
+
+def test_discover_reports_broken_links_pipes_and_self_links_in_a_folder_without_opening_them(tmp_path):
+    _write(tmp_path, "scans/a.jpg", b"x")
+    os.symlink(tmp_path / "gone.jpg", tmp_path / "scans" / "dangling.jpg")
+    os.symlink("self.jpg", tmp_path / "scans" / "self.jpg")
+    os.mkfifo(tmp_path / "scans" / "pipe.jpg")           # opening it would wait for a writer forever
+    files, failures = discover([str(tmp_path / "scans")])
+    assert files == [str(tmp_path / "scans" / "a.jpg")]
+    by = {os.path.basename(f.source): f for f in failures}
+    assert (by["dangling.jpg"].reason_code, by["self.jpg"].reason_code, by["pipe.jpg"].reason_code) == \
+        (Reject.NOT_FOUND, Reject.UNREADABLE, Reject.UNSUPPORTED_TYPE)
+    assert "broken link" in by["dangling.jpg"].reason and "leads back to itself" in by["self.jpg"].reason
+    assert "not a regular file" in by["pipe.jpg"].reason
+    r = _rejected(plan_pages(str(tmp_path / "scans" / "dangling.jpg"), OPTS), Reject.NOT_FOUND)
+    assert "broken link" in r.reason
