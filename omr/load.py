@@ -535,12 +535,16 @@ def _truncated_tiff(name: str) -> _Rejected:
 
 # ----------------------------------------------------------------------------------------------- size rules
 
+def _too_large(width: int, height: int, options: LoadOptions, name: str, what: str) -> _Rejected:
+    return _Rejected(Reject.TOO_LARGE,
+                     f"{what} of {name} is {width}×{height} px ({width * height / 1e6:.0f} megapixels), "
+                     f"over the {options.max_pixels / 1e6:.0f}-megapixel limit; this is not a normal scan — "
+                     "scan the sheet at 200–300 dpi")
+
+
 def _check_pixels(width: int, height: int, options: LoadOptions, name: str, what: str) -> None:
     if width * height > options.max_pixels:
-        raise _Rejected(Reject.TOO_LARGE,
-                        f"{what} of {name} is {width}×{height} px ({width * height / 1e6:.0f} megapixels), "
-                        f"over the {options.max_pixels / 1e6:.0f}-megapixel limit; this is not a normal scan — "
-                        "scan the sheet at 200–300 dpi")
+        raise _too_large(width, height, options, name, what)
     if max(width, height) < options.min_long_side_px:
         raise _Rejected(Reject.TOO_SMALL,
                         f"{what} of {name} is only {width}×{height} px; a sheet needs at least "
@@ -907,9 +911,12 @@ def _sole_image(page):
     if not isinstance(xobjects, pikepdf.Dictionary) or len(xobjects) == 0:
         return None
     try:
-        instructions = pikepdf.parse_content_stream(page)
-    except pikepdf.PdfError:
-        return None               # poppler is more lenient with broken content streams
+        return _sole_image_in(pikepdf.parse_content_stream(page), xobjects)
+    except (pikepdf.PdfError, TypeError, ValueError, IndexError):
+        return None               # a broken or garbled content stream: poppler is more lenient
+
+
+def _sole_image_in(instructions, xobjects):
     ctm, stack, mode, found = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), [], 0, None
     for instruction in instructions:
         op, operands = str(instruction.operator), instruction.operands
@@ -962,6 +969,7 @@ def _load_pdf(ref: PageRef, options: LoadOptions) -> Page:
                 img, dpi, f = image
                 return Page(img, ref.path, ref.index + 1, dpi, float(f))
         w_pt, h_pt = _page_box(page)
+        _check_page_images(page, options, name, what)
     return _rasterise(ref, w_pt, h_pt, options)
 
 
@@ -1004,6 +1012,39 @@ def _extract_image(xobj, ctm, options: LoadOptions, name: str, what: str
     shown_w, shown_h = math.hypot(a, b) / 72.0, math.hypot(c, d) / 72.0
     dpi = (width / shown_w + height / shown_h) / 2 / f if shown_w > 0 and shown_h > 0 else None
     return img, dpi, f
+
+
+def _check_page_images(page, options: LoadOptions, name: str, what: str) -> None:
+    """TOO_LARGE when an image the page can draw (in its resources, inside its forms, as a mask) has more pixels
+    than ``options.max_pixels``: a decompression bomb, refused before poppler spends minutes inflating it."""
+    import pikepdf
+
+    todo, seen = [_inherited(page, "/Resources")], set()
+    while todo and len(seen) < 10_000:
+        resources = todo.pop()
+        xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
+        if not isinstance(xobjects, pikepdf.Dictionary):
+            continue
+        for key in list(xobjects.keys()):
+            xobj = xobjects.get(key)
+            if not isinstance(xobj, pikepdf.Stream) or xobj.objgen in seen:
+                continue
+            seen.add(xobj.objgen)
+            if xobj.get("/Subtype") == "/Form":
+                todo.append(xobj.get("/Resources"))
+                continue
+            for image in (xobj, xobj.get("/SMask"), xobj.get("/Mask")):
+                if isinstance(image, pikepdf.Stream):
+                    width, height = _int_or_0(image.get("/Width")), _int_or_0(image.get("/Height"))
+                    if width * height > options.max_pixels:
+                        raise _too_large(width, height, options, name, what)
+
+
+def _int_or_0(value) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _rasterise(ref: PageRef, w_pt: float, h_pt: float, options: LoadOptions) -> Page:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import cv2
@@ -471,6 +472,45 @@ def test_mirrored_placement_is_unmirrored(tmp_path):
     page = load_page(_plan_one(path)[0], OPTS)
     direct = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
     assert np.array_equal(page.image, direct[:, ::-1])
+
+
+def test_a_garbled_content_stream_is_rasterised_not_an_internal_error(tmp_path):
+    shape = (1400, 1000)
+    path = str(tmp_path / "garbled.pdf")
+    _one_image_page_pdf(path, _jpeg(_scan_like(shape)), shape,
+                        np.random.default_rng(3).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    page = load_page(_plan_one(path)[0], OPTS)
+    assert isinstance(page, Page) and page.dpi == OPTS.rasterise_dpi
+
+
+@pytest.mark.parametrize("how", ["soft-mask", "drawn-twice", "inside-a-form"])
+def test_a_bomb_image_on_a_page_that_would_be_rasterised_is_refused_first(tmp_path, how):
+    """poppler would inflate a 100000×100000 image for ~20 s (its soft mask, or a second drawing, sends the page to
+    the rasteriser): the page's images are measured before anything is decoded."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(595, 842))
+    bomb = pikepdf.Stream(pdf, zlib.compress(bytes(1 << 20), 9), Type=pikepdf.Name.XObject,
+                          Subtype=pikepdf.Name.Image, Width=100000, Height=100000, BitsPerComponent=8,
+                          ColorSpace=pikepdf.Name.DeviceGray, Filter=pikepdf.Name.FlateDecode)
+    content = b"q 595 0 0 842 0 0 cm /Im0 Do Q"
+    if how == "soft-mask":
+        small = pikepdf.Stream(pdf, zlib.compress(bytes(1400 * 1000)), Type=pikepdf.Name.XObject,
+                               Subtype=pikepdf.Name.Image, Width=1000, Height=1400, BitsPerComponent=8,
+                               ColorSpace=pikepdf.Name.DeviceGray, Filter=pikepdf.Name.FlateDecode, SMask=bomb)
+        xobjects = pikepdf.Dictionary(Im0=small)
+    elif how == "drawn-twice":
+        xobjects = pikepdf.Dictionary(Im0=bomb)
+        content += b" q 100 0 0 100 0 0 cm /Im0 Do Q"
+    else:
+        form = pikepdf.Stream(pdf, b"q 1 0 0 1 0 0 cm /Im0 Do Q", Type=pikepdf.Name.XObject,
+                              Subtype=pikepdf.Name.Form, BBox=[0, 0, 1, 1],
+                              Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=bomb)))
+        xobjects = pikepdf.Dictionary(Im0=form)
+    page.Resources = pikepdf.Dictionary(XObject=xobjects)
+    page.Contents = pikepdf.Stream(pdf, content)
+    pdf.save(tmp_path / "bomb.pdf")
+    r = _rejected(load_page(_plan_one(str(tmp_path / "bomb.pdf"))[0], LoadOptions(timeout_s=5)), Reject.TOO_LARGE)
+    assert "100000×100000 px" in r.reason and r.page == 1
 
 
 def test_discover_reports_broken_links_pipes_and_self_links_in_a_folder_without_opening_them(tmp_path):
