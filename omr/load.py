@@ -13,10 +13,14 @@ the page is large enough to stay above ``target_long_side_px``; a scanner PDF's 
 JPEG, which is taken out with pikepdf and decoded the same way; only other pages are rasterised (pdftoppm).
 EXIF orientation is ignored on purpose: the reader finds the sheet's rotation itself.
 
-Nothing here raises for a bad input: ``plan_pages`` and ``load_page`` return a ``SheetFailure`` instead.
+Nothing here raises for a bad input: ``plan_pages`` and ``load_page`` return a ``SheetFailure`` instead. A
+picture is read only when it is whole: a JPEG's structure is checked before it is decoded, and what the C
+decoders complain of decides whether the pixels they returned can be trusted (never shown raw: see
+``omr.decodecheck`` for the rule); a damaged one is ``Reject.CORRUPT``, never a page that looks folded.
 """
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
@@ -32,6 +36,7 @@ import cv2
 import numpy as np
 
 from . import external
+from .decodecheck import Truncated, decoder_text, jpeg_complaint, jpeg_structure_problem, tiff_complaint
 from .paths import for_library
 from .errors import NoInput
 from .records import Page, Reject, SheetFailure
@@ -110,7 +115,11 @@ def discover(inputs: list[str]) -> tuple[list[str], list[SheetFailure]]:
         key = os.path.realpath(path)
         if key not in seen:
             seen.add(key)
-            files.append(path)
+            problem = _not_a_file(path)
+            if problem is None:
+                files.append(path)
+            else:
+                failures.append(problem)
 
     for given in inputs:
         if not os.path.lexists(given):
@@ -119,12 +128,7 @@ def discover(inputs: list[str]) -> tuple[list[str], list[SheetFailure]]:
                                          "network share holding it is mounted)"))
             continue
         if not os.path.isdir(given):
-            if not os.path.exists(given):
-                failures.append(SheetFailure(given, None, Reject.NOT_FOUND,
-                                             f"{given} is a broken link (its target does not exist); "
-                                             "give the scan itself"))
-            else:
-                add(given)
+            add(given)
             continue
         found: list[tuple[tuple, str]] = []
 
@@ -146,6 +150,32 @@ def discover(inputs: list[str]) -> tuple[list[str], list[SheetFailure]]:
         for _, path in sorted(found, key=lambda t: t[0]):
             add(path)
     return files, failures
+
+
+def _not_a_file(path: str) -> SheetFailure | None:
+    """Why ``path`` is no file to read (a broken link, a pipe, a device), or None. Found here, before anything
+    opens it: opening a pipe waits for a writer forever."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return SheetFailure(path, None, Reject.NOT_FOUND, _broken_link(path))
+        return None                      # gone since it was listed: plan_pages says so
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return SheetFailure(path, None, Reject.UNREADABLE, f"{path} is a link that leads back to itself (a "
+                                                               "loop), not to a scan; give the scan itself")
+        return None                      # plan_pages reports it with its reason
+    if stat.S_ISREG(st.st_mode):
+        return None
+    return SheetFailure(path, None, Reject.UNSUPPORTED_TYPE, f"{path} {_NOT_REGULAR}")
+
+
+_NOT_REGULAR = "is not a regular file (a device, pipe or socket); give scan files only"
+
+
+def _broken_link(path: str) -> str:
+    return f"{path} is a broken link (its target does not exist); give the scan itself"
 
 
 def require_files(inputs: list[str], files: list[str], failures: list[SheetFailure]) -> None:
@@ -509,12 +539,16 @@ def _truncated_tiff(name: str) -> _Rejected:
 
 # ----------------------------------------------------------------------------------------------- size rules
 
+def _too_large(width: int, height: int, options: LoadOptions, name: str, what: str) -> _Rejected:
+    return _Rejected(Reject.TOO_LARGE,
+                     f"{what} of {name} is {width}×{height} px ({width * height / 1e6:.0f} megapixels), "
+                     f"over the {options.max_pixels / 1e6:.0f}-megapixel limit; this is not a normal scan — "
+                     "scan the sheet at 200–300 dpi")
+
+
 def _check_pixels(width: int, height: int, options: LoadOptions, name: str, what: str) -> None:
     if width * height > options.max_pixels:
-        raise _Rejected(Reject.TOO_LARGE,
-                        f"{what} of {name} is {width}×{height} px ({width * height / 1e6:.0f} megapixels), "
-                        f"over the {options.max_pixels / 1e6:.0f}-megapixel limit; this is not a normal scan — "
-                        "scan the sheet at 200–300 dpi")
+        raise _too_large(width, height, options, name, what)
     if max(width, height) < options.min_long_side_px:
         raise _Rejected(Reject.TOO_SMALL,
                         f"{what} of {name} is only {width}×{height} px; a sheet needs at least "
@@ -586,14 +620,15 @@ def _stat_checks(path: str, options: LoadOptions) -> int:
     try:
         st = os.stat(path)
     except FileNotFoundError:
+        if os.path.islink(path):
+            raise _Rejected(Reject.NOT_FOUND, _broken_link(path)) from None
         raise _Rejected(Reject.NOT_FOUND, f"{path} no longer exists (moved or deleted while the batch "
                                           "was running); add it again") from None
     except OSError as exc:
         raise _Rejected(Reject.UNREADABLE, f"{path} cannot be opened ({exc.strerror}); check its "
                                           "permissions") from None
     if not stat.S_ISREG(st.st_mode):
-        raise _Rejected(Reject.UNSUPPORTED_TYPE, f"{name} is not a regular file (a device, pipe or socket); "
-                                                 "give scan files only")
+        raise _Rejected(Reject.UNSUPPORTED_TYPE, f"{name} {_NOT_REGULAR}")
     if st.st_size == 0:
         raise _Rejected(Reject.EMPTY_FILE, f"{name} is empty (0 bytes): the scan, copy or upload did not "
                                            "finish; scan or copy it again")
@@ -763,19 +798,37 @@ def _decode_jpeg(data: bytes, options: LoadOptions, name: str, what: str
     read_at = _bytes_reader(data)
     header = _jpeg_header(read_at, len(data), name)
     _check_pixels(header.width, header.height, options, name, what)
-    if data.rfind(b"\xff\xd9", header.data_start) < 0:
-        raise _truncated_jpeg(name)
+    _check_jpeg_data(data, header, name, what)
     f = _factor(max(header.width, header.height), options.target_long_side_px)
     flags = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
              8: cv2.IMREAD_REDUCED_GRAYSCALE_8}[f] | cv2.IMREAD_IGNORE_ORIENTATION
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    img, said = decoder_text(lambda: cv2.imdecode(np.frombuffer(data, np.uint8), flags))
     expected = (-(-header.height // f), -(-header.width // f))
     if img is None or img.shape[:2] != expected:
         raise _Rejected(Reject.CORRUPT, f"{what} of {name} is a damaged JPEG that cannot be decoded; scan or "
                                         "export it again")
+    complaint = jpeg_complaint(said)
+    if complaint is not None:
+        raise _damaged_image(name, what, complaint)
     if img.ndim != 2:
         img = _to_gray8(img)
     return img, (header.dpi / f if header.dpi else None), f
+
+
+def _check_jpeg_data(data: bytes, header: _Header, name: str, what: str) -> None:
+    """TRUNCATED or CORRUPT when the JPEG's image data is cut or its markers are broken (``omr.decodecheck``)."""
+    try:
+        problem = jpeg_structure_problem(data, header.data_start)
+    except Truncated:
+        raise _truncated_jpeg(name) from None
+    if problem is not None:
+        raise _damaged_image(name, what, problem)
+
+
+def _damaged_image(name: str, what: str, detail: str) -> _Rejected:
+    where = name if what == "the image" else f"{name} ({what})"
+    return _Rejected(Reject.CORRUPT, f"the image inside {where} is damaged: {detail}; the scan, copy or export "
+                                     "went wrong — scan or export the page again")
 
 
 def _decode_png(data: bytes, options: LoadOptions, name: str) -> tuple[np.ndarray, float | None, int]:
@@ -783,10 +836,10 @@ def _decode_png(data: bytes, options: LoadOptions, name: str) -> tuple[np.ndarra
     _check_pixels(header.width, header.height, options, name, "the image")
     buf = np.frombuffer(data, np.uint8)
     if colour_type in (4, 6):              # alpha: composite on white instead of dropping it
-        raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+        raw, _ = decoder_text(lambda: cv2.imdecode(buf, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION))
         img = None if raw is None else _to_gray8(raw)
-    else:
-        img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
+    else:                                  # libpng's warnings are not shown; its errors leave no image
+        img, _ = decoder_text(lambda: cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION))
     if img is None or img.shape[:2] != (header.height, header.width):
         raise _Rejected(Reject.CORRUPT, f"{name} is a damaged PNG that cannot be decoded; save or scan it again")
     img, f = _reduce(img, options.target_long_side_px)
@@ -794,8 +847,6 @@ def _decode_png(data: bytes, options: LoadOptions, name: str) -> tuple[np.ndarra
 
 
 def _load_tiff(ref: PageRef, options: LoadOptions, size: int) -> Page:
-    from PIL import Image
-
     name = os.path.basename(ref.path)
     what = f"page {ref.index + 1}"
     try:
@@ -811,21 +862,35 @@ def _load_tiff(ref: PageRef, options: LoadOptions, size: int) -> Page:
                 raise _truncated_tiff(name)
             _check_pixels(info.width, info.height, options, name, what)
             fh.seek(0)
-            try:
-                with Image.open(fh) as im:
-                    im.seek(ref.index)
-                    if im.size != (info.width, info.height):
-                        raise _Rejected(Reject.CORRUPT, f"{what} of {name} is a damaged TIFF; save or scan it "
-                                                        "again")
-                    im.load()
-                    img = _pil_to_gray(im)
-            except (OSError, EOFError, SyntaxError, ValueError, TypeError, struct.error) as exc:
-                raise _Rejected(Reject.CORRUPT, f"{what} of {name} is a damaged TIFF that cannot be decoded "
-                                                f"({_first_line(exc)}); save or scan it again") from None
+            img = _decode_tiff_page(fh, ref.index, info, name, what)
     except OSError as exc:
         raise _open_error(ref.path, exc) from None
     img, f = _reduce(img, options.target_long_side_px)
     return Page(img, ref.path, ref.index + 1, info.dpi / f if info.dpi else None, float(f))
+
+
+def _decode_tiff_page(fh, index: int, info: _TiffPage, name: str, what: str) -> np.ndarray:
+    """Page ``index`` of an open TIFF as gray pixels; CORRUPT when it cannot be decoded or libtiff reports
+    errors in its data (the fax decoders go on after a bad code word and return a garbled picture)."""
+    from PIL import Image
+
+    def decode() -> np.ndarray:
+        with Image.open(fh) as im:
+            im.seek(index)
+            if im.size != (info.width, info.height):
+                raise _Rejected(Reject.CORRUPT, f"{what} of {name} is a damaged TIFF; save or scan it again")
+            im.load()
+            return _pil_to_gray(im)
+
+    try:
+        img, said = decoder_text(decode)
+    except (OSError, EOFError, SyntaxError, ValueError, TypeError, struct.error) as exc:
+        raise _Rejected(Reject.CORRUPT, f"{what} of {name} is a damaged TIFF that cannot be decoded "
+                                        f"({_first_line(exc)}); save or scan it again") from None
+    complaint = tiff_complaint(said)
+    if complaint is not None:
+        raise _damaged_image(name, what, complaint)
+    return img
 
 
 # ----------------------------------------------------------------------------------------------------- PDF
@@ -880,9 +945,12 @@ def _sole_image(page):
     if not isinstance(xobjects, pikepdf.Dictionary) or len(xobjects) == 0:
         return None
     try:
-        instructions = pikepdf.parse_content_stream(page)
-    except pikepdf.PdfError:
-        return None               # poppler is more lenient with broken content streams
+        return _sole_image_in(pikepdf.parse_content_stream(page), xobjects)
+    except (pikepdf.PdfError, TypeError, ValueError, IndexError):
+        return None               # a broken or garbled content stream: poppler is more lenient
+
+
+def _sole_image_in(instructions, xobjects):
     ctm, stack, mode, found = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), [], 0, None
     for instruction in instructions:
         op, operands = str(instruction.operator), instruction.operands
@@ -935,6 +1003,7 @@ def _load_pdf(ref: PageRef, options: LoadOptions) -> Page:
                 img, dpi, f = image
                 return Page(img, ref.path, ref.index + 1, dpi, float(f))
         w_pt, h_pt = _page_box(page)
+        _check_page_images(page, options, name, what)
     return _rasterise(ref, w_pt, h_pt, options)
 
 
@@ -942,7 +1011,6 @@ def _extract_image(xobj, ctm, options: LoadOptions, name: str, what: str
                    ) -> tuple[np.ndarray, float | None, int] | None:
     """Decode the page's one image; None when it must be rasterised instead (masks, JBIG2, exotic types)."""
     import pikepdf
-    from pikepdf.models.image import PdfImage
 
     if xobj.get("/ImageMask", False) or "/SMask" in xobj or "/Mask" in xobj:
         return None
@@ -962,13 +1030,12 @@ def _extract_image(xobj, ctm, options: LoadOptions, name: str, what: str
         if inverted:
             img = 255 - img
     else:
-        try:
-            pil = PdfImage(xobj).as_pil_image()
-        except (pikepdf.PdfError, NotImplementedError, ValueError, OSError,
-                pikepdf.UnsupportedImageTypeError, pikepdf.DependencyError, pikepdf.NotExtractableError):
-            return None           # e.g. JBIG2 without jbig2dec: poppler can still draw it
-        img = _pil_to_gray(pil)
-        if img.shape != (height, width):
+        if filters == ["/DCTDecode"]:          # a CMYK JPEG: Pillow decodes it, after the same structure check
+            raw = bytes(xobj.read_raw_bytes())
+            if raw.startswith(b"\xff\xd8\xff"):
+                _check_jpeg_data(raw, _jpeg_header(_bytes_reader(raw), len(raw), name), name, what)
+        img = _pdf_image_pixels(xobj, name, what)
+        if img is None or img.shape != (height, width):
             return None
         img, f = _reduce(img, options.target_long_side_px)
     a, b, c, d, _, _ = ctm
@@ -977,6 +1044,61 @@ def _extract_image(xobj, ctm, options: LoadOptions, name: str, what: str
     shown_w, shown_h = math.hypot(a, b) / 72.0, math.hypot(c, d) / 72.0
     dpi = (width / shown_w + height / shown_h) / 2 / f if shown_w > 0 and shown_h > 0 else None
     return img, dpi, f
+
+
+def _pdf_image_pixels(xobj, name: str, what: str) -> np.ndarray | None:
+    """A PDF image that is not a plain JPEG, decoded by pikepdf and Pillow; None when they cannot decode that kind
+    (JBIG2 without jbig2dec, an exotic colour space: poppler can still draw it); CORRUPT when its data is
+    damaged (a Flate stream that breaks off, a CMYK JPEG or a fax image with bad codes)."""
+    import pikepdf
+    from pikepdf.models.image import ImageDecompressionError, PdfImage
+
+    try:
+        img, said = decoder_text(lambda: _pil_to_gray(PdfImage(xobj).as_pil_image()))
+    except (pikepdf.DataDecodingError, ImageDecompressionError, OSError, EOFError) as exc:
+        if isinstance(exc, OSError) and "not available" in str(exc):
+            return None           # Pillow built without that decoder ("decoder jpeg2k not available")
+        raise _damaged_image(name, what, "its data cannot be decoded") from None
+    except (pikepdf.PdfError, NotImplementedError, ValueError, pikepdf.UnsupportedImageTypeError,
+            pikepdf.DependencyError, pikepdf.NotExtractableError):
+        return None
+    complaint = tiff_complaint(said) or jpeg_complaint(said)
+    if complaint is not None:
+        raise _damaged_image(name, what, complaint)
+    return img
+
+
+def _check_page_images(page, options: LoadOptions, name: str, what: str) -> None:
+    """TOO_LARGE when an image the page can draw (in its resources, inside its forms, as a mask) has more pixels
+    than ``options.max_pixels``: a decompression bomb, refused before poppler spends minutes inflating it."""
+    import pikepdf
+
+    todo, seen = [_inherited(page, "/Resources")], set()
+    while todo and len(seen) < 10_000:
+        resources = todo.pop()
+        xobjects = resources.get("/XObject") if isinstance(resources, pikepdf.Dictionary) else None
+        if not isinstance(xobjects, pikepdf.Dictionary):
+            continue
+        for key in list(xobjects.keys()):
+            xobj = xobjects.get(key)
+            if not isinstance(xobj, pikepdf.Stream) or xobj.objgen in seen:
+                continue
+            seen.add(xobj.objgen)
+            if xobj.get("/Subtype") == "/Form":
+                todo.append(xobj.get("/Resources"))
+                continue
+            for image in (xobj, xobj.get("/SMask"), xobj.get("/Mask")):
+                if isinstance(image, pikepdf.Stream):
+                    width, height = _int_or_0(image.get("/Width")), _int_or_0(image.get("/Height"))
+                    if width * height > options.max_pixels:
+                        raise _too_large(width, height, options, name, what)
+
+
+def _int_or_0(value) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _rasterise(ref: PageRef, w_pt: float, h_pt: float, options: LoadOptions) -> Page:

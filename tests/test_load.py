@@ -7,8 +7,11 @@ import os
 import struct
 import subprocess
 import sys
+import threading
 import time
 import zipfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -471,3 +474,193 @@ def test_mirrored_placement_is_unmirrored(tmp_path):
     page = load_page(_plan_one(path)[0], OPTS)
     direct = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
     assert np.array_equal(page.image, direct[:, ::-1])
+
+
+# --------------------------------------------------------------------------------- damaged data inside images
+
+def _after_sos(data: bytes) -> int:
+    return data.index(b"\xff\xda")
+
+
+def _cut_out(data: bytes, n: int, *, repeat: bool = False) -> bytes:
+    """``data`` with ``n`` bytes of its image data lost (or repeated) near the middle, at a place where the marker
+    structure stays valid: only the decoder can tell."""
+    m = _after_sos(data) + (len(data) - _after_sos(data)) // 2
+    while data[m - 1] == 0xFF or data[m] == 0xFF or data[m - n - 1] == 0xFF:
+        m += 1
+    return data[:m] + data[m - n:] if repeat else data[:m] + data[m + n:]
+
+
+def _assert_damaged(result, name: str, capfd) -> None:
+    r = _rejected(result, Reject.CORRUPT)
+    assert f"the image inside {name}" in r.reason and "scan or export the page again" in r.reason
+    err = capfd.readouterr().err
+    assert "JPEG" not in err and "libpng" not in err and "Decode" not in err, err
+
+
+def test_jpeg_damaged_in_the_middle_is_corrupt_and_libjpeg_says_nothing(tmp_path, a4_jpeg, capfd):
+    """Noise over the middle of the data: libjpeg would decode a half-grey page (then read as "folded")."""
+    sos = _after_sos(a4_jpeg)
+    mid = sos + (len(a4_jpeg) - sos) // 2
+    noise = np.random.default_rng(3).integers(0, 256, 2000, dtype=np.uint8).tobytes()
+    data = a4_jpeg[:mid] + noise + a4_jpeg[mid + 2000:]
+    path = _write(tmp_path, "scan.jpg", data)
+    _assert_damaged(load_page(_plan_one(path)[0], OPTS), "scan.jpg", capfd)
+    pdf = _write(tmp_path, "scans.pdf", _image_pdf([a4_jpeg, data], [A4_300, A4_300]))
+    refs = _plan_one(pdf)
+    assert isinstance(load_page(refs[0], OPTS), Page)
+    _assert_damaged(load_page(refs[1], OPTS), "scans.pdf (page 2)", capfd)
+
+
+@pytest.mark.parametrize("repeat", [False, True], ids=["stretch-lost", "stretch-repeated"])
+def test_jpeg_damage_only_the_decoder_sees_is_corrupt(tmp_path, repeat, capfd):
+    from omr.decodecheck import jpeg_structure_problem
+
+    data = _cut_out(_jpeg(_scan_like((1400, 1000))), 3000, repeat=repeat)
+    assert jpeg_structure_problem(data, _after_sos(data)) is None
+    _assert_damaged(load_page(_plan_one(_write(tmp_path, "scan.jpg", data))[0], OPTS), "scan.jpg", capfd)
+
+
+def test_jpeg_with_a_few_unused_bytes_before_its_end_is_read_and_more_is_damage(tmp_path, capfd):
+    """libjpeg warns "N extraneous bytes before marker 0xd9" for both; a few are an encoder's padding (the picture
+    is whole), more mean the decoder lost step with the data."""
+    from omr.decodecheck import HARMLESS_EXTRA_BYTES
+
+    img = _scan_like((1400, 1000))
+    clean = _jpeg(img)
+    padded = clean[:-2] + b"\x00" * 10 + b"\xff\xd9"
+    page = load_page(_plan_one(_write(tmp_path, "padded.jpg", padded))[0], OPTS)
+    assert isinstance(page, Page)
+    assert np.array_equal(page.image, cv2.imdecode(np.frombuffer(clean, np.uint8), cv2.IMREAD_GRAYSCALE))
+    assert capfd.readouterr().err == ""
+    stuffed = clean[:-2] + b"\x00" * (HARMLESS_EXTRA_BYTES + 100) + b"\xff\xd9"
+    _assert_damaged(load_page(_plan_one(_write(tmp_path, "stuffed.jpg", stuffed))[0], OPTS), "stuffed.jpg", capfd)
+
+
+def test_progressive_and_restart_marker_jpegs_are_read_and_a_lost_restart_interval_is_damage(tmp_path, capfd):
+    img = _scan_like((1400, 1000))
+    progressive = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])[1].tobytes()
+    restarts = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_RST_INTERVAL, 2])[1].tobytes()
+    for name, data in (("progressive.jpg", progressive), ("restarts.jpg", restarts)):
+        page = load_page(_plan_one(_write(tmp_path, name, data))[0], OPTS)
+        assert isinstance(page, Page), page
+        assert np.array_equal(page.image, cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE))
+    first = restarts.index(b"\xff\xd3")                 # RST3 … RST4: one restart interval lost
+    lost = restarts[:first] + restarts[restarts.index(b"\xff\xd4", first):]
+    path = _write(tmp_path, "lost.jpg", lost)
+    _assert_damaged(load_page(_plan_one(path)[0], OPTS), "lost.jpg", capfd)
+    assert "restart markers out of order" in load_page(PageRef(path, 0, "jpeg"), OPTS).reason
+
+
+def test_damaged_images_of_other_kinds_inside_a_pdf_or_tiff_are_corrupt(tmp_path, capfd):
+    img = _scan_like((1400, 1000))
+    rng = np.random.default_rng(4)
+
+    def damage(data: bytes, start: int) -> bytes:
+        mid = start + (len(data) - start) // 2
+        return data[:mid] + rng.integers(0, 256, 1500, dtype=np.uint8).tobytes() + data[mid + 1500:]
+
+    cmyk = io.BytesIO()
+    Image.fromarray(img).convert("CMYK").save(cmyk, format="JPEG")
+    flate = zlib.compress(img.tobytes())
+    for name, data, kw in (("cmyk.pdf", damage(cmyk.getvalue(), 1000), dict(ColorSpace=pikepdf.Name.DeviceCMYK,
+                                                                             Filter=pikepdf.Name.DCTDecode)),
+                           ("flate.pdf", damage(flate, 0), dict(ColorSpace=pikepdf.Name.DeviceGray,
+                                                                Filter=pikepdf.Name.FlateDecode))):
+        pdf = pikepdf.new()
+        page = pdf.add_blank_page(page_size=(360, 504))
+        page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=pikepdf.Stream(
+            pdf, data, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=1000, Height=1400,
+            BitsPerComponent=8, **kw)))
+        page.Contents = pikepdf.Stream(pdf, b"q 360 0 0 504 0 0 cm /Im0 Do Q")
+        pdf.save(tmp_path / name)
+        _assert_damaged(load_page(_plan_one(str(tmp_path / name))[0], OPTS), f"{name} (page 1)", capfd)
+    bio = io.BytesIO()
+    Image.fromarray(img > 128).save(bio, format="TIFF", compression="group4")
+    path = _write(tmp_path, "fax.tif", damage(bio.getvalue(), 500))
+    _assert_damaged(load_page(_plan_one(path)[0], OPTS), "fax.tif (page 1)", capfd)
+
+
+def test_a_garbled_content_stream_is_rasterised_not_an_internal_error(tmp_path):
+    shape = (1400, 1000)
+    path = str(tmp_path / "garbled.pdf")
+    _one_image_page_pdf(path, _jpeg(_scan_like(shape)), shape,
+                        np.random.default_rng(3).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    page = load_page(_plan_one(path)[0], OPTS)
+    assert isinstance(page, Page) and page.dpi == OPTS.rasterise_dpi
+
+
+@pytest.mark.parametrize("how", ["soft-mask", "drawn-twice", "inside-a-form"])
+def test_a_bomb_image_on_a_page_that_would_be_rasterised_is_refused_first(tmp_path, how):
+    """poppler would inflate a 100000×100000 image for ~20 s (its soft mask, or a second drawing, sends the page to
+    the rasteriser): the page's images are measured before anything is decoded."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(595, 842))
+    bomb = pikepdf.Stream(pdf, zlib.compress(bytes(1 << 20), 9), Type=pikepdf.Name.XObject,
+                          Subtype=pikepdf.Name.Image, Width=100000, Height=100000, BitsPerComponent=8,
+                          ColorSpace=pikepdf.Name.DeviceGray, Filter=pikepdf.Name.FlateDecode)
+    content = b"q 595 0 0 842 0 0 cm /Im0 Do Q"
+    if how == "soft-mask":
+        small = pikepdf.Stream(pdf, zlib.compress(bytes(1400 * 1000)), Type=pikepdf.Name.XObject,
+                               Subtype=pikepdf.Name.Image, Width=1000, Height=1400, BitsPerComponent=8,
+                               ColorSpace=pikepdf.Name.DeviceGray, Filter=pikepdf.Name.FlateDecode, SMask=bomb)
+        xobjects = pikepdf.Dictionary(Im0=small)
+    elif how == "drawn-twice":
+        xobjects = pikepdf.Dictionary(Im0=bomb)
+        content += b" q 100 0 0 100 0 0 cm /Im0 Do Q"
+    else:
+        form = pikepdf.Stream(pdf, b"q 1 0 0 1 0 0 cm /Im0 Do Q", Type=pikepdf.Name.XObject,
+                              Subtype=pikepdf.Name.Form, BBox=[0, 0, 1, 1],
+                              Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=bomb)))
+        xobjects = pikepdf.Dictionary(Im0=form)
+    page.Resources = pikepdf.Dictionary(XObject=xobjects)
+    page.Contents = pikepdf.Stream(pdf, content)
+    pdf.save(tmp_path / "bomb.pdf")
+    r = _rejected(load_page(_plan_one(str(tmp_path / "bomb.pdf"))[0], LoadOptions(timeout_s=5)), Reject.TOO_LARGE)
+    assert "100000×100000 px" in r.reason and r.page == 1
+
+
+def test_decoding_in_threads_hides_libjpeg_and_passes_other_threads_text_on(tmp_path, capfd):
+    """fd 2 is the whole process's: while one thread's decode points it at a file, the text other threads write
+    there is written on afterwards, and libjpeg's never."""
+    img = _scan_like((1400, 1000))
+    clean = _jpeg(img)
+    path = _write(tmp_path, "padded.jpg", clean[:-2] + b"\x00" * 10 + b"\xff\xd9")   # libjpeg warns each time
+    ref = _plan_one(path)[0]
+    expected = cv2.imdecode(np.frombuffer(clean, np.uint8), cv2.IMREAD_GRAYSCALE)
+    stop, said = threading.Event(), []
+
+    def chatter() -> None:
+        while not stop.is_set():
+            said.append(f"progress {len(said)}\n")
+            os.write(2, said[-1].encode())
+            time.sleep(0.0005)
+
+    talker = threading.Thread(target=chatter)
+    talker.start()
+    try:
+        with ThreadPoolExecutor(3) as ex:
+            pages = list(ex.map(lambda _: load_page(ref, OPTS), range(24)))
+    finally:
+        stop.set()
+        talker.join()
+    assert all(isinstance(p, Page) and np.array_equal(p.image, expected) for p in pages)
+    err = capfd.readouterr().err
+    assert "JPEG" not in err
+    assert sorted(err.splitlines(keepends=True)) == sorted(said)
+
+
+def test_discover_reports_broken_links_pipes_and_self_links_in_a_folder_without_opening_them(tmp_path):
+    _write(tmp_path, "scans/a.jpg", b"x")
+    os.symlink(tmp_path / "gone.jpg", tmp_path / "scans" / "dangling.jpg")
+    os.symlink("self.jpg", tmp_path / "scans" / "self.jpg")
+    os.mkfifo(tmp_path / "scans" / "pipe.jpg")           # opening it would wait for a writer forever
+    files, failures = discover([str(tmp_path / "scans")])
+    assert files == [str(tmp_path / "scans" / "a.jpg")]
+    by = {os.path.basename(f.source): f for f in failures}
+    assert (by["dangling.jpg"].reason_code, by["self.jpg"].reason_code, by["pipe.jpg"].reason_code) == \
+        (Reject.NOT_FOUND, Reject.UNREADABLE, Reject.UNSUPPORTED_TYPE)
+    assert "broken link" in by["dangling.jpg"].reason and "leads back to itself" in by["self.jpg"].reason
+    assert "not a regular file" in by["pipe.jpg"].reason
+    r = _rejected(plan_pages(str(tmp_path / "scans" / "dangling.jpg"), OPTS), Reject.NOT_FOUND)
+    assert "broken link" in r.reason
