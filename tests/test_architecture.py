@@ -18,11 +18,10 @@ STILL_IN_CYCLES: set[frozenset[str]] = {
 }
 STILL_UPWARD = {("omr.cli", "samples.generator")}
 STILL_SPEAKING_SQL = {"grading.annotate", "grading.batch", "grading.export", "grading.judges", "grading.progress",
-                      "grading.scoring", "grading.store", "grading.webapp.images"}
-STILL_LONG_MODULES = {"grading.scoring", "grading.store", "omr.load", "omr.ocr"}
+                      "grading.scoring", "grading.webapp.images"}
+STILL_LONG_MODULES = {"grading.scoring", "omr.load", "omr.ocr"}
 STILL_LONG_FUNCTIONS = {
     ("grading.batch", "grade"), ("grading.cli", "register"), ("grading.keys", "keys_from_dict"),
-    ("grading.store", "sync_tasks"),
     ("omr.layout", "layout_from_dict"), ("omr.ocr", "ocr_image"), ("omr.pagefind", "_complete"),
     ("samples.degrade", "photograph"),
 }

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from ..store import Store, audit
+from .engine import Database as Store
+from .tables import audit
 
 
 def record(store: Store, *, who: str, action: str, target: str, before: Any = None, after: Any = None,

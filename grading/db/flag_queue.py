@@ -6,7 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..store import ESSAY, Store, flags, pages, scores, submissions
+from .engine import Database as Store
+from .tables import ESSAY, flags, pages, scores, submissions
 
 
 def _visible(q: Any, admin: bool) -> Any:
