@@ -315,7 +315,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from grading.essays import snippet
     from grading.store import Store
 
-    with Store.open(_db_url(args, must_exist=True)) as store:
+    with Store.open(_db_url(args, must_exist=True), read_only=True) as store:
         rows = store.search_essays(args.query, plain=args.plain, limit=args.limit)
     head = ("essay",) + (() if args.blind else ("participant",)) + ("text",)
     out = [head]
@@ -334,7 +334,7 @@ def _cmd_essays(args: argparse.Namespace) -> int:
     from grading.store import Store
 
     rubric = load_rubric(args.contest)              # exit 5 when rubric.json is not valid
-    with Store.open(_db_url(args, must_exist=True)) as store:
+    with Store.open(_db_url(args, must_exist=True), read_only=True) as store:
         counts = task_counts(store, rubric)
         people = [p for p in judge_progress(store) if p.assigned]
     print(f"essay tasks in {store.url}" + ("" if rubric else f" (no {Path(args.contest) / 'rubric.json'} yet: "
@@ -355,7 +355,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from grading.batch import accounting
     from grading.store import Store
 
-    with Store.open(_db_url(args, must_exist=True)) as store:
+    with Store.open(_db_url(args, must_exist=True), read_only=True) as store:
         acc = accounting(store)
         print(f"contest {args.contest} — results in {store.url}")
         print(acc.text())
@@ -368,7 +368,7 @@ _FLAG_COLUMNS = ("id", "source", "page_no", "participant", "target", "key", "rea
 def _cmd_flags(args: argparse.Namespace) -> int:
     from grading.store import Store
 
-    with Store.open(_db_url(args, must_exist=True)) as store:
+    with Store.open(_db_url(args, must_exist=True), read_only=True) as store:
         rows = store.list_flags(state=None if args.state == "all" else args.state)
     if args.json:
         out = [{"id": r["id"], "source": r["source"], "page": r["page_no"], "participant": r["participant"],
@@ -422,7 +422,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from grading.store import Store
 
     contest = load_contest(args.contest)
-    with Store.open(_db_url(args, must_exist=True)) as store:
+    with Store.open(_db_url(args, must_exist=True), read_only=True) as store:
         written = export(store, contest, args.out)
     for path in written:
         print(path)
@@ -439,7 +439,7 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
     from grading.store import Store
 
     contest = load_contest(args.contest)
-    with Store.open(_db_url(args, must_exist=True)) as store:
+    with Store.open(_db_url(args, must_exist=True), read_only=True) as store:
         written, problems = annotate(store, contest.layout, Path(args.out), participant=args.participant)
     for p in problems:
         print(f"omr annotate: {p}", file=sys.stderr)
