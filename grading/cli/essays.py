@@ -156,7 +156,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from grading.essays import snippet
     from grading.store import Store
 
-    with Store.open(db_url(args, must_exist=True)) as store:
+    with Store.open(db_url(args, must_exist=True), read_only=True) as store:
         rows = store.search_essays(args.query, plain=args.plain, limit=args.limit)
     head = ("essay",) + (() if args.blind else ("participant",)) + ("text",)
     out = [head]
@@ -174,7 +174,7 @@ def _cmd_essays(args: argparse.Namespace) -> int:
     from grading.store import Store
 
     rubric = load_rubric(args.contest)              # exit 5 when rubric.json is not valid
-    with Store.open(db_url(args, must_exist=True)) as store:
+    with Store.open(db_url(args, must_exist=True), read_only=True) as store:
         counts = task_counts(store, rubric)
         people = [p for p in judge_progress(store) if p.assigned]
     print(f"essay tasks in {store.url}" + ("" if rubric else f" (no {Path(args.contest) / 'rubric.json'} yet: "

@@ -45,7 +45,7 @@ _FLAG_COLUMNS = ("id", "source", "page_no", "participant", "target", "key", "rea
 def _cmd_flags(args: argparse.Namespace) -> int:
     from grading.store import Store
 
-    with Store.open(db_url(args, must_exist=True)) as store:
+    with Store.open(db_url(args, must_exist=True), read_only=True) as store:
         rows = store.list_flags(state=None if args.state == "all" else args.state)
     if args.json:
         out = [{"id": r["id"], "source": r["source"], "page": r["page_no"], "participant": r["participant"],
@@ -95,7 +95,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from grading.numbers import local_time
 
     tz = load_settings(args.contest).tz
-    with Store.open(db_url(args, must_exist=True)) as store:
+    with Store.open(db_url(args, must_exist=True), read_only=True) as store:
         rows = audit.entries(store, who=args.who, action=args.action, target=args.target, limit=args.limit)
     if args.json:
         utc = [r["at"] if r["at"].tzinfo else r["at"].replace(tzinfo=timezone.utc) for r in rows]

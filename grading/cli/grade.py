@@ -85,7 +85,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from grading.batch import accounting
     from grading.store import Store
 
-    with Store.open(db_url(args, must_exist=True)) as store:
+    with Store.open(db_url(args, must_exist=True), read_only=True) as store:
         acc = accounting(store)
         print(f"contest {args.contest} — results in {store.url}")
         print(acc.text())

@@ -31,7 +31,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from grading.store import Store
 
     contest = load_contest(args.contest)
-    with Store.open(db_url(args, must_exist=True)) as store:
+    with Store.open(db_url(args, must_exist=True), read_only=True) as store:
         written = export(store, contest, args.out)
     for path in written:
         print(path)
@@ -43,7 +43,7 @@ def _cmd_annotate(args: argparse.Namespace) -> int:
     from grading.store import Store
 
     contest = load_contest(args.contest)
-    with Store.open(db_url(args, must_exist=True)) as store:
+    with Store.open(db_url(args, must_exist=True), read_only=True) as store:
         written, problems = annotate(store, contest.layout, Path(args.out), participant=args.participant)
     for p in problems:
         print(f"omr annotate: {p}", file=sys.stderr)

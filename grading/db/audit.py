@@ -6,7 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..store import Store, audit
+from .engine import Database as Store
+from .tables import audit
 
 
 def record(store: Store, *, who: str, action: str, target: str, before: Any = None, after: Any = None,

@@ -7,7 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..store import ESSAY, Store, flags, pages, runs, scores, submissions
+from .engine import Database as Store
+from .tables import ESSAY, flags, pages, runs, scores, submissions
 
 _OPEN_FROM = flags.join(pages, pages.c.id == flags.c.page_id).join(
     submissions, submissions.c.id == pages.c.submission_id)

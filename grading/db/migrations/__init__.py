@@ -1,0 +1,1 @@
+"""Alembic migrations of the results store (``env.py``; one revision per schema version in ``versions/``)."""

@@ -1,0 +1,283 @@
+"""The results store's tables: every ``Table`` on one ``metadata``, the schema version they make, and the
+full-text search objects made beside them.
+
+This is the *current* shape (``SCHEMA_VERSION``). A new store is made from it (``create_all``); an older store
+reaches it through the Alembic revisions in ``grading/db/migrations/versions`` — one per schema version, each
+with its own frozen copy of what it creates, so that a table added here never appears in an old revision.
+
+Schema versions: 1 (submissions … audit); 2 adds ``essays``, ``essay_tasks``, ``duplicate_pairs`` and the search
+index; 3 adds ``judges`` (accounts of the web app, scrypt password hashes) and ``web_sessions`` (only the hash of
+a session token is stored); 4 adds ``submissions.unit``; 5 replaces the v2 ``essay_tasks`` (one row per essay,
+never used) by judging tasks per participant and question, and adds ``essays.task_id``, ``essay_assignments`` and
+``participants``; 6 adds ``submissions.source_raw``.
+"""
+from __future__ import annotations
+
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+
+SCHEMA_VERSION = 6          # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
+ESSAY = "essay"             # the page status of an essay page (besides omr.records.Status' ok | flagged | rejected)
+UNMATCHED_ESSAY = "unmatched_essay"
+SYSTEM = "system"           # ``who`` of machine actions
+PAGE_QUESTION = "essay"     # the question of the free essay pages of a submission (boxes: the box id)
+
+metadata = sa.MetaData()
+_JSON = sa.JSON(none_as_null=True).with_variant(pg_dialect.JSONB(none_as_null=True), "postgresql")
+_TS = sa.DateTime(timezone=True)
+
+schema_version = sa.Table(
+    "schema_version", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),   # always 1
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", _TS, nullable=False),
+)
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("started_at", _TS, nullable=False),
+    sa.Column("finished_at", _TS),
+    sa.Column("args", _JSON),
+    sa.Column("counts", _JSON),
+)
+keysets = sa.Table(
+    "keysets", metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("contest", sa.Text, nullable=False),
+    sa.Column("layout", sa.Text, nullable=False),
+    sa.Column("data", _JSON, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+)
+submissions = sa.Table(
+    "submissions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("n_pages", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),          # ok | flagged | rejected
+    sa.Column("first_seen", _TS, nullable=False),
+    sa.Column("last_run", sa.Integer, sa.ForeignKey("runs.id")),
+    sa.Column("unit", sa.Text),                                  # the unit that collected it (grade --unit), v4
+    sa.Column("source_raw", sa.LargeBinary),                     # v6: the path's bytes, when they are not UTF-8
+)
+pages = sa.Table(
+    "pages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("page_no", sa.Integer, nullable=False),           # 1-based; 0 = the whole file failed
+    sa.Column("status", sa.String(16), nullable=False),         # effective: ok | flagged | rejected
+    sa.Column("reason_code", sa.String(32)),
+    sa.Column("reason", sa.Text),
+    sa.Column("layout", sa.Text),
+    sa.Column("participant", sa.String(64)),                    # effective (after resolutions)
+    sa.Column("version", sa.String(16)),                        # effective (after resolutions)
+    sa.Column("reading", _JSON, nullable=False),                # machine reading, never changed
+    sa.Column("read_at", _TS, nullable=False),
+    sa.UniqueConstraint("submission_id", "page_no", name="uq_pages_submission_page"),
+    sa.Index("ix_pages_participant", "participant"),
+    # covering: status counts and per-unit progress read this narrow index, not the rows' reading JSON
+    sa.Index("ix_pages_progress", "submission_id", "status", "participant", "page_no"),
+)
+flags = sa.Table(
+    "flags", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("page_id", sa.Integer, sa.ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("target", sa.String(16), nullable=False),         # question | participant | version | page
+    sa.Column("key", sa.String(32)),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("fills", _JSON),
+    sa.Column("origin", sa.String(16), nullable=False),         # reader | grading
+    sa.Column("state", sa.String(16), nullable=False),          # open | resolved
+    sa.Column("resolution", _JSON),
+    sa.Column("resolved_by", sa.Text),
+    sa.Column("resolved_at", _TS),
+    sa.Index("ix_flags_page_state", "page_id", "state"),
+    sa.Index("ix_flags_state_id", "state", "id"),                  # the open-flag queue, in order, and its count
+)
+resolutions = sa.Table(
+    "resolutions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("page_id", sa.Integer, sa.ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("flag_id", sa.Integer, sa.ForeignKey("flags.id")),
+    sa.Column("target", sa.String(16), nullable=False),
+    sa.Column("key", sa.String(32)),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("who", sa.Text, nullable=False),
+    sa.Column("at", _TS, nullable=False),
+    sa.Index("ix_resolutions_page", "page_id"),
+)
+scores = sa.Table(
+    "scores", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("page_id", sa.Integer, sa.ForeignKey("pages.id", ondelete="CASCADE"), nullable=False, unique=True),
+    sa.Column("participant", sa.String(64)),
+    sa.Column("version", sa.String(16)),
+    sa.Column("status", sa.String(16), nullable=False),         # scored | no_key
+    sa.Column("total", sa.Text, nullable=False),                # exact fraction "41/3"
+    sa.Column("total_float", sa.Float, nullable=False),
+    sa.Column("max_total", sa.Text, nullable=False),
+    sa.Column("max_float", sa.Float, nullable=False),
+    sa.Column("questions", _JSON, nullable=False),              # SheetScore.to_json()["questions"]
+    sa.Column("sections", _JSON, nullable=False),
+    sa.Column("needs_review", _JSON, nullable=False),
+    sa.Column("key_digest", sa.String(64), sa.ForeignKey("keysets.digest"), nullable=False),
+    sa.Column("computed_at", _TS, nullable=False),
+    sa.Index("ix_scores_page_status", "page_id", "status"),          # covering: graded counts join pages
+)
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", _TS, nullable=False),
+    sa.Column("who", sa.Text, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),         # resolve_flag | rescore
+    sa.Column("target", sa.Text, nullable=False),               # "flag:12 page:3 question:17", "all pages"
+    sa.Column("before", _JSON),
+    sa.Column("after", _JSON),
+    sa.Index("ix_audit_action_who", "action", "who", "at"),          # decisions per judge (admin page)
+)
+# -- schema v2: essays ------------------------------------------------------------------------------
+essays = sa.Table(
+    "essays", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("page_id", sa.Integer, sa.ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),                 # page | region
+    sa.Column("region_id", sa.Text),                                 # the layout's essay box id (kind region)
+    sa.Column("owner_page_id", sa.Integer, sa.ForeignKey("pages.id", ondelete="SET NULL")),  # whose participant
+    sa.Column("participant", sa.String(64)),                         # effective (follows the owner page)
+    sa.Column("anon_code", sa.String(16), nullable=False, unique=True),   # random, never from the participant
+    sa.Column("ocr_state", sa.String(8), nullable=False),            # pending | done | failed
+    sa.Column("text", sa.Text),
+    sa.Column("text_plain", sa.Text),                                # diacritics stripped (matching, --plain)
+    sa.Column("mean_conf", sa.Float),
+    sa.Column("reliable", sa.Boolean),
+    sa.Column("engine", sa.Text),
+    sa.Column("source", sa.String(16)),                              # ocr | text_layer
+    sa.Column("warnings", _JSON),
+    sa.Column("seconds", sa.Float),
+    sa.Column("ocr_at", _TS),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("task_id", sa.Integer),                                # v5: its judging task (essay_tasks.id)
+    sa.UniqueConstraint("page_id", "region_id", name="uq_essays_page_region"),
+    sa.Index("ux_essays_whole_page", "page_id", unique=True, sqlite_where=sa.text("kind = 'page'"),
+             postgresql_where=sa.text("kind = 'page'")),
+    sa.Index("ix_essays_state", "ocr_state"),
+    sa.Index("ix_essays_participant", "participant"),
+    sa.Index("ix_essays_owner", "owner_page_id"),
+    sa.Index("ix_essays_task", "task_id"),
+)
+duplicate_pairs = sa.Table(
+    "duplicate_pairs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("essay_a", sa.Integer, sa.ForeignKey("essays.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("essay_b", sa.Integer, sa.ForeignKey("essays.id", ondelete="CASCADE"), nullable=False),  # a < b
+    sa.Column("similarity", sa.Float, nullable=False),
+    sa.Column("containment", sa.Float, nullable=False),
+    sa.Column("passages", _JSON, nullable=False),
+    sa.Column("found_at", _TS, nullable=False),
+    sa.UniqueConstraint("essay_a", "essay_b", name="uq_duplicate_pairs"),
+    sa.CheckConstraint("essay_a < essay_b", name="ck_duplicate_pairs_order"),
+)
+# -- schema v3: the judges' web app --------------------------------------------------------------------
+judges = sa.Table(
+    "judges", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),    # the login
+    sa.Column("unit", sa.Text, nullable=False),
+    sa.Column("role", sa.String(8), nullable=False),                  # judge | admin
+    sa.Column("password_hash", sa.Text, nullable=False),              # "scrypt$n$r$p$salt$hash" (base64)
+    sa.Column("must_change", sa.Boolean, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+)
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),         # sha256 of the cookie's token
+    sa.Column("judge_id", sa.Integer, sa.ForeignKey("judges.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("expires_at", _TS, nullable=False),
+    sa.Index("ix_web_sessions_judge", "judge_id"),
+)
+# -- schema v5: essay judging ---------------------------------------------------------------------------
+class TaskState(enum.Enum):
+    WAITING = "waiting"      # no participant yet: no judge can take it
+    OPEN = "open"            # needs its two scores
+    DISPUTED = "disputed"    # the two totals differ by more than the tolerance: a third score is needed
+    FINAL = "final"          # final_score is set
+    VOID = "void"            # lost all its pages to another task (participant changed); kept for history
+
+
+essay_tasks = sa.Table(
+    "essay_tasks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("task_key", sa.Text, nullable=False, unique=True),    # "p:<participant>|<question>", "s:<sub>|<q>"
+    sa.Column("question", sa.Text, nullable=False),                 # essay box id, or PAGE_QUESTION
+    sa.Column("participant", sa.String(64)),
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id", ondelete="SET NULL")),  # unmatched
+    sa.Column("anon_code", sa.String(16), nullable=False, unique=True),   # what the judges see
+    sa.Column("unit", sa.Text),                                     # roster unit, else the submission's unit
+    sa.Column("unit_key", sa.Text),                                 # unit_key(unit); NULL: unknown (any judge)
+    sa.Column("state", sa.String(16), nullable=False),              # TaskState
+    sa.Column("rounds", sa.Integer, nullable=False),                # scores needed: 2, or 3 after a dispute
+    sa.Column("final_score", sa.Text),                              # exact fraction "15/2"
+    sa.Column("final_rule", sa.String(16)),                         # mean | closest_mean | third
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("decided_at", _TS),
+    sa.CheckConstraint("rounds IN (2, 3)", name="ck_essay_tasks_rounds"),
+    sa.Index("ix_essay_tasks_state", "state", "id"),
+    sa.Index("ix_essay_tasks_participant", "participant"),
+)
+essay_assignments = sa.Table(
+    "essay_assignments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("task_id", sa.Integer, sa.ForeignKey("essay_tasks.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("round", sa.Integer, nullable=False),                 # 1, 2; 3 = the dispute's third judge
+    sa.Column("judge_id", sa.Integer, sa.ForeignKey("judges.id"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),              # assigned | scored
+    sa.Column("assigned_at", _TS, nullable=False),
+    sa.Column("assigned_by", sa.Text, nullable=False),              # "pool" (taken), "system" (third), admin
+    sa.Column("points", _JSON),                                     # {criterion id: "7/2"}
+    sa.Column("total", sa.Text),                                    # exact fraction
+    sa.Column("scored_at", _TS),
+    sa.UniqueConstraint("task_id", "round", name="uq_essay_assignments_round"),
+    sa.UniqueConstraint("task_id", "judge_id", name="uq_essay_assignments_judge"),
+    sa.CheckConstraint("round BETWEEN 1 AND 3", name="ck_essay_assignments_round"),
+    sa.Index("ix_essay_assignments_judge", "judge_id", "state"),
+)
+participants = sa.Table(
+    "participants", metadata,                                       # the roster, for essay units
+    sa.Column("participant", sa.String(64), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("unit", sa.Text),
+    sa.Column("updated_at", _TS, nullable=False),
+)
+TABLES = tuple(metadata.tables)
+
+# full-text search, made beside the tables (create_all does not know FTS5 tables or generated columns)
+SQLITE_SEARCH = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS essays_fts USING fts5(text, text_plain, content='essays', "
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 0')",
+    "CREATE TRIGGER IF NOT EXISTS essays_fts_ai AFTER INSERT ON essays BEGIN "
+    "INSERT INTO essays_fts(rowid, text, text_plain) VALUES (new.id, new.text, new.text_plain); END",
+    "CREATE TRIGGER IF NOT EXISTS essays_fts_ad AFTER DELETE ON essays BEGIN "
+    "INSERT INTO essays_fts(essays_fts, rowid, text, text_plain) VALUES ('delete', old.id, old.text, old.text_plain);"
+    " END",
+    "CREATE TRIGGER IF NOT EXISTS essays_fts_au AFTER UPDATE OF text, text_plain ON essays BEGIN "
+    "INSERT INTO essays_fts(essays_fts, rowid, text, text_plain) VALUES ('delete', old.id, old.text, old.text_plain);"
+    " INSERT INTO essays_fts(rowid, text, text_plain) VALUES (new.id, new.text, new.text_plain); END",
+)
+# weights: A = the text as read, B = without diacritics (an exact search asks for :A, a --plain one for :B)
+PG_SEARCH = (
+    "ALTER TABLE essays ADD COLUMN IF NOT EXISTS tsv tsvector GENERATED ALWAYS AS ("
+    "setweight(to_tsvector('simple'::regconfig, coalesce(text, '')), 'A') || "
+    "setweight(to_tsvector('simple'::regconfig, coalesce(text_plain, '')), 'B')) STORED",
+    "CREATE INDEX IF NOT EXISTS ix_essays_tsv ON essays USING GIN (tsv)",
+)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Records returned by the store
