@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from omr.cli import Handler, positive_int
 from omr.errors import ExitCode
@@ -64,7 +65,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
             grade(args.inputs, contest, store, options, run_id=run_id, tally=tally)
         except KeyboardInterrupt:
             print(tally.text(how), file=sys.stderr)
-            store.finish_run(run_id, tally.as_json())
+            _finish_interrupted(store, run_id, tally.as_json())
             raise
         store.finish_run(run_id, tally.as_json())
         ocr_tally = None
@@ -80,6 +81,20 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         if ocr_tally is not None:
             code = max(code, ocr_tally.exit_code, key=severity)
         return code
+
+def _finish_interrupted(store: Any, run_id: int, counts: dict[str, Any]) -> None:
+    """Record the end of an interrupted run, as far as the store lets us: the signal may have landed inside a
+    transaction whose connection still holds SQLite's write lock, so the pool is emptied first; if the store still
+    refuses, say so and let the interruption end the command (what was recorded stays either way)."""
+    from omr.errors import OmrError
+
+    store.engine.dispose()
+    try:
+        store.finish_run(run_id, counts)
+    except OmrError as exc:
+        print(f"omr grade: the end of this run was not recorded ({exc.message}); what was recorded stays",
+              file=sys.stderr)
+
 
 def _cmd_status(args: argparse.Namespace) -> int:
     from grading.batch import accounting
