@@ -16,7 +16,7 @@ STILL_IN_CYCLES: set[frozenset[str]] = set()
 STILL_UPWARD: set[tuple[str, str]] = set()
 STILL_SPEAKING_SQL = {"grading.annotate", "grading.batch", "grading.export", "grading.judges", "grading.progress",
                       "grading.scoring", "grading.store", "grading.webapp.images"}
-STILL_LONG_MODULES = {"grading.scoring", "grading.store", "omr.load"}
+STILL_LONG_MODULES = {"grading.scoring", "grading.store"}
 STILL_LONG_FUNCTIONS = {("grading.batch", "grade"), ("grading.store", "sync_tasks")}
 
 KNOWN = arch.modules()
