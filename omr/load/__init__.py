@@ -25,14 +25,16 @@ The parts, each owning one thing (none imports this package back):
 * ``sniff``: the file type from its magic bytes; ``headers``: JPEG/PNG/TIFF headers and truncation checks;
 * ``limits``: file size, page count and pixel limits;
 * ``decode``: JPEG/PNG/TIFF pages to grayscale at reduced scale;
-* ``pdf``: PDF pages (the sole scanned image, or poppler's ``pdftoppm``, and the check that it is installed);
+* ``pdf``: PDF pages (the sole scanned image, or poppler's ``pdftoppm``: the one wrapper around it, and the check
+  that it is installed);
 * ``pages``: ``plan_pages`` and ``load_page``, which turn every rejection into a ``SheetFailure``.
 """
 from __future__ import annotations
 
 from .discover import discover, require_files
 from .pages import load_page, plan_pages
-from .pdf import check_dependencies
+from .pdf import check_dependencies, pdftoppm
 from .records import LoadOptions, PageRef
 
-__all__ = ["LoadOptions", "PageRef", "check_dependencies", "discover", "plan_pages", "load_page", "require_files"]
+__all__ = ["LoadOptions", "PageRef", "check_dependencies", "discover", "plan_pages", "load_page", "require_files",
+           "pdftoppm"]

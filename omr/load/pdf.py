@@ -267,10 +267,8 @@ def _rasterise(ref: PageRef, w_pt: float, h_pt: float, options: LoadOptions) -> 
     what = f"page {ref.index + 1}"
     dpi = options.rasterise_dpi
     _check_pixels(round(w_pt / 72 * dpi), round(h_pt / 72 * dpi), options, name, what + " (rasterised)")
-    n = str(ref.index + 1)
     try:
-        out = external.run(["pdftoppm", "-f", n, "-l", n, "-r", str(dpi), "-gray", "-cropbox", ref.path],
-                           timeout=options.timeout_s)
+        img = pdftoppm(ref.path, ref.index + 1, dpi, cropbox=True, timeout=options.timeout_s)
     except external.ExternalTimeout:
         raise _Rejected(Reject.TIMEOUT, f"{what} of {name} took longer than {options.timeout_s:g} s to rasterise "
                                         "and was skipped; simplify or rescan the page") from None
@@ -280,10 +278,6 @@ def _rasterise(ref: PageRef, w_pt: float, h_pt: float, options: LoadOptions) -> 
                                              "poppler-utils (sudo apt-get install poppler-utils)") from None
         raise _Rejected(Reject.CORRUPT, f"{what} of {name} could not be rasterised ({exc}); export or scan the "
                                         "PDF again") from None
-    img = cv2.imdecode(np.frombuffer(out, np.uint8), cv2.IMREAD_GRAYSCALE) if out else None
-    if img is None:
-        raise _Rejected(Reject.CORRUPT, f"{what} of {name} could not be rasterised (no image from pdftoppm); "
-                                        "export or scan the PDF again")
     if max(img.shape) < options.min_long_side_px:
         _check_pixels(img.shape[1], img.shape[0], options, name, what)
     img, f = _reduce(img, options.target_long_side_px)
@@ -298,3 +292,20 @@ def check_dependencies() -> None:
     external.require_program(
         "pdftoppm", advice="it rasterises PDF pages that are not scanned images; install it with "
                            "'sudo apt-get install poppler-utils' (Debian/Ubuntu) and run the command again")
+
+
+def pdftoppm(pdf: str | os.PathLike, page: int, dpi: int, *, gray: bool = True, cropbox: bool = False,
+             timeout: float) -> np.ndarray:
+    """Page ``page`` (1-based) of ``pdf`` rasterised by poppler at ``dpi``: 8-bit gray, or BGR when not ``gray``;
+    the crop box instead of the media box when ``cropbox``. The one place poppler is run, through
+    ``omr.external.run``: ``ExternalTimeout`` after ``timeout`` seconds, ``ExternalError`` when it fails
+    (``returncode`` None: not installed), and ``ExternalError`` with ``returncode`` 0 when it gives no image."""
+    args = ["pdftoppm", "-f", str(page), "-l", str(page), "-r", str(dpi)]
+    args += ["-gray"] if gray else []
+    args += ["-cropbox"] if cropbox else []
+    out = external.run([*args, os.fspath(pdf)], timeout=timeout)
+    flag = cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR
+    img = cv2.imdecode(np.frombuffer(out, np.uint8), flag) if out else None
+    if img is None:
+        raise external.ExternalError("pdftoppm", 0, "", "no image from pdftoppm")
+    return img
