@@ -41,8 +41,6 @@ import csv
 import json
 import math
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,7 +56,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from omr.errors import BadArguments, MissingDependency, OmrError, OutputError
+from omr.external import ExternalError, ExternalTimeout
 from omr.layout import GroupKind, Layout, load_layout
+from omr.load import pdftoppm
 from omr.sheet import FONT, Participant, register_fonts, render_sheets
 from omr.workers import pool_context, start_worker
 
@@ -123,21 +123,16 @@ def write_roster(path: Path, roster: list[Participant]) -> None:
 # ---------------------------------------------------------------------------------------------------
 def rasterise(pdf: Path, page: int, dpi: int) -> np.ndarray:
     """One PDF page as an 8-bit grey image, by ``pdftoppm`` (with a timeout)."""
-    exe = shutil.which("pdftoppm")
-    if exe is None:
-        raise MissingDependency("pdftoppm (poppler) is not installed; apt-get install poppler-utils")
-    cmd = [exe, "-r", str(dpi), "-gray", "-f", str(page), "-l", str(page), str(pdf)]
     try:
-        res = subprocess.run(cmd, capture_output=True, timeout=PDFTOPPM_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired:
+        return pdftoppm(pdf, page, dpi, timeout=PDFTOPPM_TIMEOUT_S)
+    except ExternalTimeout:
         raise GenerationError(f"pdftoppm took more than {PDFTOPPM_TIMEOUT_S} s on {pdf} page {page}") from None
-    if res.returncode != 0 or not res.stdout:
-        raise GenerationError(f"pdftoppm failed on {pdf} page {page}",
-                              details=[res.stderr.decode(errors="replace")[-500:]])
-    img = cv2.imdecode(np.frombuffer(res.stdout, np.uint8), cv2.IMREAD_GRAYSCALE)
-    if img is None:
-        raise GenerationError(f"pdftoppm gave an unreadable image for {pdf} page {page}")
-    return img
+    except ExternalError as exc:
+        if exc.returncode is None:
+            raise MissingDependency("pdftoppm (poppler) is not installed; apt-get install poppler-utils") from None
+        if exc.returncode == 0:
+            raise GenerationError(f"pdftoppm gave an unreadable image for {pdf} page {page}") from None
+        raise GenerationError(f"pdftoppm failed on {pdf} page {page}", details=[exc.stderr[-500:]]) from None
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,4 @@
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,5 @@ def demo_layout():
 
 def rasterise(pdf, dpi=150, page=1):
     """One page of a PDF rasterised by poppler, as a grayscale array (what a printed-and-scanned sheet starts as)."""
-    import cv2
-    import numpy as np
-
-    png = subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-f", str(page), "-l", str(page), "-png", str(pdf)],
-                         check=True, capture_output=True, timeout=60).stdout
-    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    from omr.load import pdftoppm
+    return pdftoppm(pdf, page, dpi, timeout=60)
