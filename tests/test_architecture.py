@@ -14,7 +14,7 @@ import architecture as arch
 
 STILL_IN_CYCLES: set[frozenset[str]] = set()
 STILL_UPWARD: set[tuple[str, str]] = set()
-STILL_SPEAKING_SQL = {"grading.annotate", "grading.batch", "grading.scoring", "grading.webapp.images"}
+STILL_SPEAKING_SQL = {"grading.batch", "grading.scoring"}
 STILL_LONG_MODULES = {"grading.scoring", "omr.load"}
 STILL_LONG_FUNCTIONS = {("grading.batch", "grade")}
 
