@@ -6,24 +6,23 @@ and re-finding the sheet in its scan happen in ``annotate``.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import cv2
 import numpy as np
-import sqlalchemy as sa
 
 from omr.align import align
 from omr.errors import AlignmentError, OutputError
 from omr.layout import GroupKind, Layout
 from omr.load import LoadOptions, load_page, plan_pages
-from omr.paths import display_source, path_from
+from omr.paths import display_source
 from omr.records import SheetFailure
 
+from .db.pictures import graded_pages
 from .keys import AnswerKey
-from .store import Store, _chunks, pages, scores, flags as flags_t, submissions
+from .store import Store
 
 PX_PER_MM = 6.0        # ≈ 152 dpi: enough to see every mark, small enough to mail back
 # BGR colours
@@ -124,37 +123,9 @@ def _legend(img: np.ndarray, page: PageToAnnotate) -> np.ndarray:
 def pages_to_annotate(store: Store, *, participant: str | None = None,
                       page_id: int | None = None) -> Iterator[PageToAnnotate]:
     """Every read (not rejected) page with its current score, key and open flags."""
-    with store.read_tx("reading pages to annotate") as conn:
-        q = (sa.select(pages.c.id, submissions.c.source, submissions.c.source_raw, pages.c.page_no,
-                       pages.c.participant, pages.c.version,
-                       scores.c.questions, scores.c.key_digest)
-             .select_from(pages.join(submissions, pages.c.submission_id == submissions.c.id)
-                          .outerjoin(scores, scores.c.page_id == pages.c.id))
-             .where(pages.c.status.notin_(["rejected", "essay"]), pages.c.page_no > 0)
-             .order_by(pages.c.participant, submissions.c.source, pages.c.page_no))
-        if participant is not None:
-            q = q.where(pages.c.participant == participant)
-        if page_id is not None:
-            q = q.where(pages.c.id == page_id)
-        rows = conn.execute(q).all()
-        keysets_by = {d: store.keyset(conn, d) for d in {r.key_digest for r in rows if r.key_digest}}
-        open_flags: dict[int, list[tuple[str, str | None]]] = {}
-        fq = sa.select(flags_t.c.page_id, flags_t.c.target, flags_t.c.key).where(flags_t.c.state == "open")
-        # one page or one participant (a judge's crop): only their flags, not every open flag of the contest
-        scopes = [fq.where(flags_t.c.page_id.in_(ids)) for ids in _chunks([r.id for r in rows])] \
-            if participant is not None or page_id is not None else [fq]
-        for q_flags in scopes:
-            for f in conn.execute(q_flags):
-                open_flags.setdefault(f.page_id, []).append((f.target, f.key))
-    for r in rows:
-        ks = keysets_by.get(r.key_digest) if r.key_digest else None
-        yield PageToAnnotate(r.id, path_from(r.source, r.source_raw), r.page_no, r.participant, r.version,
-                             _json(r.questions) if r.questions is not None else {},
-                             ks.get(r.version) if ks else None, tuple(open_flags.get(r.id, ())))
-
-
-def _json(v: Any) -> Any:
-    return json.loads(v) if isinstance(v, str) else v
+    for p in graded_pages(store, participant=participant, page_id=page_id):
+        yield PageToAnnotate(p.page_id, p.source, p.page_no, p.participant, p.version, p.questions,
+                             p.keys.get(p.version) if p.keys else None, p.open_flags)
 
 
 def annotate(store: Store, layout: Layout, out_dir: Path, *, participant: str | None = None,

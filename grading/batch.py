@@ -28,21 +28,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import sqlalchemy as sa
-
 from omr.errors import ExitCode
 from omr.layout import Layout
 from omr.load import LoadOptions, PageRef, discover, plan_pages, require_files
-from omr.paths import display_source, path_from
+from omr.paths import display_source
 from omr.progress import Progress
 from omr.read import ReadOptions, run_pages
-from omr.records import Reject, SheetFailure, SheetReading, Status
+from omr.records import Reject, SheetFailure, SheetReading
 
 from .cluster import dask_map
 from .contest import Contest
 from .essays import assign_essay_pages
+from .db.queries import problems_by_reason
+from .db.submissions import sources_by_hash
 from .hashing import duplicate_digest, file_digest
-from .store import EssayCounts, Store, flags, pages, submissions
+from .keys import KeySet
+from .store import EssayCounts, Store
 
 Record = SheetReading | SheetFailure
 
@@ -102,13 +103,6 @@ def _same_path(a: str, b: str) -> bool:
     return a == b or os.path.realpath(a) == os.path.realpath(b)
 
 
-def _sources_by_hash(store: Store) -> dict[str, str]:
-    """Content hash → the recorded file's path, as ``os`` gives it (so it compares with the paths found now)."""
-    with store.read_tx("list recorded files") as conn:
-        return {h: path_from(source, raw) for h, source, raw in conn.execute(
-            sa.select(submissions.c.content_hash, submissions.c.source, submissions.c.source_raw))}
-
-
 # ---------------------------------------------------------------------------------------------------
 # Reading: local processes or a Dask cluster; both yield records in input order
 # ---------------------------------------------------------------------------------------------------
@@ -150,91 +144,118 @@ def grade(inputs: list[str], contest: Contest, store: Store, options: GradeOptio
         read_pages = read_dask if options.scheduler else read_local
     t0 = time.perf_counter()
     tally = RunTally() if tally is None else tally
-    keys = contest.keys
-    regions = tuple(e.id for e in contest.layout.essays)
-
-    def record(f: _File, results: list[Record], *, read: bool = False) -> None:
-        # pages that are not answer sheets are the submission's essay pages (never rejected)
-        assigned = assign_essay_pages(results)
-        if read:
-            for r in assigned:
-                tally.page_status[r.status if isinstance(r.status, str) else r.status.value] += 1
-        res = store.record_submission(f.path, f.digest, f.size, assigned, keys, run_id=run_id,
-                                      essay_regions=regions, unit=options.unit)
-        if res.created:
-            tally.recorded += 1
-        else:
-            tally.already += 1
-
+    record = _Recorder(store, contest.keys, tuple(e.id for e in contest.layout.essays), options.unit, run_id, tally)
     try:
         found, missing = discover(inputs)
         require_files(inputs, found, missing)
         tally.files = len(found)
         tally.not_recorded.extend(missing)
-        known = _sources_by_hash(store)
-        seen: dict[str, str] = {}                       # content digest → first path in this run
-        new: list[_File] = []
-        for given in found:
-            path = os.path.abspath(given)
-            try:
-                digest, size = file_digest(path)
-            except OSError as exc:
-                code = Reject.NOT_FOUND if isinstance(exc, FileNotFoundError) else Reject.UNREADABLE
-                tally.not_recorded.append(SheetFailure(path, None, code, f"{path} cannot be read "
-                                                       f"({exc.strerror or exc}); check it and run again"))
-                continue
-            original = seen.get(digest)
-            if original is None and digest in known and not _same_path(known[digest], path):
-                original = known[digest]
-            if original is None:
-                if digest in known:
-                    tally.already += 1
-                    continue
-                seen[digest] = path
-                new.append(_File(path, digest, size))
-                continue
-            dup = _File(path, duplicate_digest(digest, path), size)
-            tally.duplicates.append((path, original))
-            if dup.digest in known:
-                tally.already += 1
-                continue
-            record(dup, [SheetFailure(path, None, Reject.DUPLICATE,
-                                      f"duplicate of {original}: the same file content was already submitted; "
-                                      "remove one of the two copies (nothing from this copy is counted)")])
-
-        refs: list[PageRef] = []
-        reading: list[tuple[_File, int]] = []          # files whose pages are read, with their page counts
-        for f in new:
-            planned = plan_pages(f.path, options.load)
-            if isinstance(planned, SheetFailure):
-                record(f, [planned])
-                continue
-            refs.extend(planned)
-            reading.append((f, len(planned)))
-
-        with Progress(total=len(refs), label="grading", enabled=options.progress) as bar:
-            pending = iter(reading)
-            current, need = next(pending, (None, 0))
-            buf: list[Record] = []
-            for rec in read_pages(refs, contest.layout, options):
-                tally.pages_read += 1
-                if current is None or rec.source != current.path:
-                    raise AssertionError(f"page of {rec.source} arrived while reading "
-                                         f"{current.path if current else 'nothing'}")
-                buf.append(rec)
-                if len(buf) == need:
-                    record(current, buf, read=True)
-                    buf = []
-                    current, need = next(pending, (None, 0))
-                bar.advance()
-            if current is not None:
-                raise AssertionError(f"the reader stopped before the last page of {current.path}")
+        new = _new_files(found, sources_by_hash(store), tally, record)
+        refs, reading = _plan(new, options, record)
+        _read_all(refs, reading, contest.layout, options, read_pages, tally, record)
     except KeyboardInterrupt:
         tally.interrupted = True
         raise
     finally:
         tally.seconds = time.perf_counter() - t0
     return tally
+
+
+@dataclass(frozen=True, slots=True)
+class _Recorder:
+    """Records one file's pages as one submission and counts it in the run's tally."""
+    store: Store
+    keys: KeySet | None
+    regions: tuple[str, ...]               # the layout's essay boxes
+    unit: str | None
+    run_id: int | None
+    tally: RunTally
+
+    def __call__(self, f: _File, results: list[Record], *, read: bool = False) -> None:
+        # pages that are not answer sheets are the submission's essay pages (never rejected)
+        assigned = assign_essay_pages(results)
+        if read:
+            for r in assigned:
+                self.tally.page_status[r.status if isinstance(r.status, str) else r.status.value] += 1
+        res = self.store.record_submission(f.path, f.digest, f.size, assigned, self.keys, run_id=self.run_id,
+                                           essay_regions=self.regions, unit=self.unit)
+        if res.created:
+            self.tally.recorded += 1
+        else:
+            self.tally.already += 1
+
+
+def _new_files(found: list[str], known: dict[str, str], tally: RunTally, record: _Recorder) -> list[_File]:
+    """Hash every file found: the files whose content is new, in order. A file that cannot be read is counted
+    as not recorded, content already stored under the same path is skipped, and a second copy of some content
+    (in this run, or stored under another path) is recorded at once as a rejected duplicate."""
+    seen: dict[str, str] = {}                       # content digest → first path in this run
+    new: list[_File] = []
+    for given in found:
+        path = os.path.abspath(given)
+        try:
+            digest, size = file_digest(path)
+        except OSError as exc:
+            code = Reject.NOT_FOUND if isinstance(exc, FileNotFoundError) else Reject.UNREADABLE
+            tally.not_recorded.append(SheetFailure(path, None, code, f"{path} cannot be read "
+                                                   f"({exc.strerror or exc}); check it and run again"))
+            continue
+        original = seen.get(digest)
+        if original is None and digest in known and not _same_path(known[digest], path):
+            original = known[digest]
+        if original is None:
+            if digest in known:
+                tally.already += 1
+                continue
+            seen[digest] = path
+            new.append(_File(path, digest, size))
+            continue
+        dup = _File(path, duplicate_digest(digest, path), size)
+        tally.duplicates.append((path, original))
+        if dup.digest in known:
+            tally.already += 1
+            continue
+        record(dup, [SheetFailure(path, None, Reject.DUPLICATE,
+                                  f"duplicate of {original}: the same file content was already submitted; "
+                                  "remove one of the two copies (nothing from this copy is counted)")])
+    return new
+
+
+def _plan(new: list[_File], options: GradeOptions, record: _Recorder) -> tuple[list[PageRef], list[tuple[_File, int]]]:
+    """The pages to read, and the files they come from with their page counts; a file that cannot be split
+    into pages is recorded (rejected) at once."""
+    refs: list[PageRef] = []
+    reading: list[tuple[_File, int]] = []
+    for f in new:
+        planned = plan_pages(f.path, options.load)
+        if isinstance(planned, SheetFailure):
+            record(f, [planned])
+            continue
+        refs.extend(planned)
+        reading.append((f, len(planned)))
+    return refs, reading
+
+
+def _read_all(refs: list[PageRef], reading: list[tuple[_File, int]], layout: Layout, options: GradeOptions,
+              read_pages: ReadPages, tally: RunTally, record: _Recorder) -> None:
+    """Read every page in input order, recording each file as soon as its last page is in."""
+    with Progress(total=len(refs), label="grading", enabled=options.progress) as bar:
+        pending = iter(reading)
+        current, need = next(pending, (None, 0))
+        buf: list[Record] = []
+        for rec in read_pages(refs, layout, options):
+            tally.pages_read += 1
+            if current is None or rec.source != current.path:
+                raise AssertionError(f"page of {rec.source} arrived while reading "
+                                     f"{current.path if current else 'nothing'}")
+            buf.append(rec)
+            if len(buf) == need:
+                record(current, buf, read=True)
+                buf = []
+                current, need = next(pending, (None, 0))
+            bar.advance()
+        if current is not None:
+            raise AssertionError(f"the reader stopped before the last page of {current.path}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -287,15 +308,8 @@ def _by_count(d: dict[str, int]) -> list[tuple[str, int]]:
 
 def accounting(store: Store) -> Accounting:
     counts = store.counts()
-    with store.read_tx("count rejections and flags") as conn:
-        rejected = dict(conn.execute(
-            sa.select(sa.func.coalesce(pages.c.reason_code, "unknown"), sa.func.count())
-            .where(pages.c.status == Status.REJECTED.value).group_by(pages.c.reason_code)).all())
-        open_flags = dict(conn.execute(
-            sa.select(flags.c.reason, sa.func.count()).where(flags.c.state == "open")
-            .group_by(flags.c.reason)).all())
-    return Accounting(counts, {str(k): int(v) for k, v in rejected.items()},
-                      {str(k): int(v) for k, v in open_flags.items()}, store.essay_counts())
+    rejected, open_flags = problems_by_reason(store)
+    return Accounting(counts, rejected, open_flags, store.essay_counts())
 
 
 def run_exit_code(tally: RunTally, acc: Accounting) -> ExitCode:

@@ -21,42 +21,20 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from omr.errors import BadArguments, OutputError
-from omr.records import Status
 
 from .contest import Contest, load_roster
 from .cells import inert_frame, inert_sheet
+from .db.exports import answer_pages, rejections
 from .scoring import load_rubric, task_score_rows
-from .store import Store, flags, pages, scores, submissions
+from .store import Store
 
 # exact numbers we computed, kept as text ("-1/3"): the only text cells not neutralised as formula-like
 EXACT_COLUMNS = ("total_exact", "essay_total_exact", "total 1", "total 2", "total 3", "final_exact")
-
-
-@dataclass(frozen=True, slots=True)
-class _Page:
-    id: int
-    questions: dict[str, dict[str, str]] | None      # scores.questions (None: not scored)
-    answers: dict[str, str]                          # the machine reading (used when there is no score)
-
-
-def _pages(store: Store) -> tuple[dict[int, _Page], dict[int, int]]:
-    q = (sa.select(pages.c.id, pages.c.reading, scores.c.status, scores.c.questions)
-         .outerjoin(scores, scores.c.page_id == pages.c.id)
-         .where(pages.c.status != Status.REJECTED.value))
-    with store.read_tx("read answers for the export") as conn:
-        out = {r.id: _Page(r.id, r.questions if r.status == "scored" else None,
-                           dict((r.reading or {}).get("answers") or {})) for r in conn.execute(q)}
-        open_flags = dict(conn.execute(sa.select(flags.c.page_id, sa.func.count())
-                                       .where(flags.c.state == "open").group_by(flags.c.page_id)).all())
-    return out, {int(k): int(v) for k, v in open_flags.items()}
 
 
 def competition_ranks(totals: list[Fraction | None]) -> list[int | None]:
@@ -78,7 +56,7 @@ def results_table(store: Store, contest: Contest) -> Any:
     import pandas as pd
 
     frame = store.results_frame()
-    page_info, open_by_page = _pages(store)
+    page_info, open_by_page = answer_pages(store)
     questions = [g.key for g in contest.layout.question_groups]
     section_cols = [c for c in frame.columns if c.startswith("section: ")]
     roster = _roster(contest)
@@ -176,7 +154,7 @@ def item_table(store: Store, contest: Contest) -> Any:
     option (a page marking two options counts for both)."""
     import pandas as pd
 
-    page_info, _ = _pages(store)
+    page_info, _ = answer_pages(store)
     scored = [p.questions for p in page_info.values() if p.questions is not None]
     options = list(dict.fromkeys(lab for g in contest.layout.question_groups for lab in g.labels))
     rows = []
@@ -207,14 +185,10 @@ def issues_table(store: Store) -> Any:
         rows.append({"kind": "flag", "flag_id": f["id"], "source": f["source"], "page": f["page_no"],
                      "participant": f["participant"], "target": f["target"], "key": f["key"],
                      "reason": f["reason"], "message": f["message"]})
-    q = (sa.select(submissions.c.source, pages.c.page_no, pages.c.reason_code, pages.c.reason)
-         .join(submissions, submissions.c.id == pages.c.submission_id)
-         .where(pages.c.status == Status.REJECTED.value).order_by(submissions.c.id, pages.c.page_no))
-    with store.read_tx("read rejections for the export") as conn:
-        for r in conn.execute(q):
-            rows.append({"kind": "rejected", "flag_id": None, "source": r.source, "page": r.page_no or None,
-                         "participant": None, "target": "page" if r.page_no else "file", "key": None,
-                         "reason": r.reason_code, "message": r.reason})
+    for r in rejections(store):
+        rows.append({"kind": "rejected", "flag_id": None, "source": r["source"], "page": r["page_no"] or None,
+                     "participant": None, "target": "page" if r["page_no"] else "file", "key": None,
+                     "reason": r["reason_code"], "message": r["reason"]})
     df = pd.DataFrame(rows, columns=["kind", "flag_id", "source", "page", "participant", "target", "key",
                                      "reason", "message"])
     df["flag_id"] = df["flag_id"].astype("Int64")

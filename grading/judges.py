@@ -1,4 +1,4 @@
-"""Judges' accounts and web sessions (schema v3 tables ``judges`` and ``web_sessions``).
+"""Judges' accounts and web sessions (their rows: ``grading.db.accounts``).
 
 Passwords: ``hashlib.scrypt`` with a random 16-byte salt, stored with its parameters as
 ``scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>`` so that the cost can be raised later without breaking old hashes.
@@ -16,11 +16,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-import sqlalchemy as sa
-
 from omr.errors import BadArguments
 
-from .store import Store, judges, web_sessions
+from .db import accounts as A
+from .store import Store
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2 ** 14, 8, 1, 32
 SESSION_HOURS = 12
@@ -80,8 +79,8 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _judge(row: sa.Row) -> Judge:
-    return Judge(id=row.id, name=row.name, unit=row.unit, role=Role(row.role), must_change=bool(row.must_change))
+def _judge(a: A.Account) -> Judge:
+    return Judge(id=a.id, name=a.name, unit=a.unit, role=Role(a.role), must_change=a.must_change)
 
 
 def normalise_name(name: str) -> str:
@@ -98,18 +97,14 @@ def add_judge(store: Store, name: str, *, unit: str, role: Role = Role.JUDGE) ->
     if not unit:
         raise BadArguments("give the judge's unit (--unit)")
     password = secrets.token_urlsafe(12)
-    with store.write_tx("add a judge") as conn:
-        if conn.execute(sa.select(judges.c.id).where(judges.c.name == name)).first() is not None:
-            raise BadArguments(f"there is already a judge named {name!r}; choose another login")
-        conn.execute(sa.insert(judges).values(name=name, unit=unit, role=role.value,
-                                              password_hash=hash_password(password), must_change=True,
-                                              created_at=_now()))
+    if not A.add_account(store, name=name, unit=unit, role=role.value, password_hash=hash_password(password),
+                         now=_now()):
+        raise BadArguments(f"there is already a judge named {name!r}; choose another login")
     return password
 
 
 def list_judges(store: Store) -> list[Judge]:
-    with store.read_tx("list judges") as conn:
-        return [_judge(r) for r in conn.execute(sa.select(judges).order_by(judges.c.name))]
+    return [_judge(a) for a in A.accounts(store)]
 
 
 def authenticate(store: Store, name: str, password: str) -> Judge | None:
@@ -118,8 +113,7 @@ def authenticate(store: Store, name: str, password: str) -> Judge | None:
     name = normalise_name(name)
     if len(name) > MAX_NAME:
         return None
-    with store.read_tx("check a password") as conn:
-        row = conn.execute(sa.select(judges).where(judges.c.name == name)).first()
+    row = A.account_named(store, name)
     if row is None:
         verify_password(password, hash_password("x"))     # spend the same time: no account probing by timing
         return None
@@ -138,48 +132,35 @@ def set_password(store: Store, judge_id: int, password: str) -> None:
     problem = password_problem(password)
     if problem:
         raise BadArguments(problem)
-    with store.write_tx("change a password") as conn:
-        conn.execute(sa.update(judges).where(judges.c.id == judge_id).values(
-            password_hash=hash_password(password), must_change=False))
+    A.set_password_hash(store, judge_id, hash_password(password))
 
 
 def close_other_sessions(store: Store, judge_id: int, keep_token: str | None) -> int:
     """End every session of the judge but the one holding ``keep_token``; returns how many were ended."""
-    q = sa.delete(web_sessions).where(web_sessions.c.judge_id == judge_id)
-    if keep_token:
-        q = q.where(web_sessions.c.token_hash != _token_hash(keep_token))
-    with store.write_tx("close a judge's other sessions") as conn:
-        return conn.execute(q).rowcount or 0
+    return A.delete_sessions(store, judge_id, keep_token_hash=_token_hash(keep_token) if keep_token else None)
 
 
 def open_session(store: Store, judge: Judge) -> tuple[str, str]:
     """A new session: returns (cookie token, CSRF token); the store keeps the token's hash only."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = _now()
-    with store.write_tx("open a session") as conn:
-        conn.execute(sa.delete(web_sessions).where(web_sessions.c.expires_at < now))
-        conn.execute(sa.insert(web_sessions).values(token_hash=_token_hash(token), judge_id=judge.id,
-                                                    csrf_token=csrf, created_at=now,
-                                                    expires_at=now + timedelta(hours=SESSION_HOURS)))
+    A.add_session(store, token_hash=_token_hash(token), judge_id=judge.id, csrf_token=csrf, now=now,
+                  expires_at=now + timedelta(hours=SESSION_HOURS))
     return token, csrf
 
 
 def session_for(store: Store, token: str | None) -> Session | None:
     if not token:
         return None
-    with store.read_tx("check a session") as conn:
-        row = conn.execute(sa.select(web_sessions.c.csrf_token, web_sessions.c.expires_at, judges)
-                           .join(judges, judges.c.id == web_sessions.c.judge_id)
-                           .where(web_sessions.c.token_hash == _token_hash(token))).first()
+    row = A.session_by_token_hash(store, _token_hash(token))
     if row is None:
         return None
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=timezone.utc)
     if expires < _now():
         return None
-    return Session(judge=_judge(row), csrf_token=row.csrf_token, expires_at=expires)
+    return Session(judge=_judge(row.account), csrf_token=row.csrf_token, expires_at=expires)
 
 
 def close_session(store: Store, token: str | None) -> None:
     if token:
-        with store.write_tx("close a session") as conn:
-            conn.execute(sa.delete(web_sessions).where(web_sessions.c.token_hash == _token_hash(token)))
+        A.delete_session(store, _token_hash(token))

@@ -1,4 +1,4 @@
-"""How far the grading has come, per unit and per judge (the admin page). Read-only queries over the store's tables.
+"""How far the grading has come, per unit and per judge (the admin page), from the counts of ``grading.db.progress``.
 
 A page's *unit* is the unit that collected its file (``submissions.unit``, set by ``omr grade --unit``), else the
 roster unit of the page's participant, else ``UNKNOWN_UNIT``; a file counts for the unit of its first page.
@@ -14,12 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 
-import sqlalchemy as sa
-
-from omr.records import Status
-
-from .score import ScoreStatus
-from .store import ESSAY, Store, audit, flags, pages, scores, submissions
+from .db.progress import decisions_per_person, unit_groups
+from .store import Store
 
 UNKNOWN_UNIT = "(chưa rõ đơn vị)"
 
@@ -47,35 +43,14 @@ class JudgeActivity:
     last: datetime           # the latest decision (UTC)
 
 
-def _count_if(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-    return sa.func.coalesce(sa.func.sum(sa.case((cond, 1), else_=0)), 0)
-
-
 def unit_progress(store: Store, unit_of: Mapping[str, str] | None = None) -> list[UnitProgress]:
     """One row per unit (by name, ``UNKNOWN_UNIT`` last). ``unit_of``: participant id → roster unit."""
     unit_of = unit_of or {}
-    open_by_page = (sa.select(flags.c.page_id, sa.func.count().label("n")).where(flags.c.state == "open")
-                    .group_by(flags.c.page_id).subquery())
-    # the participant matters only where the file has no unit: otherwise the group is the unit alone
-    who = sa.case((submissions.c.unit.is_(None), pages.c.participant), else_=sa.null())
-    q = (sa.select(submissions.c.unit, who.label("participant"),
-                   _count_if(pages.c.page_no <= 1),        # a file's first page (0: the whole file failed)
-                   _count_if(pages.c.status != ESSAY),
-                   _count_if(sa.and_(pages.c.status == Status.OK.value,
-                                     scores.c.status == ScoreStatus.SCORED.value)),
-                   _count_if(pages.c.status == Status.FLAGGED.value),
-                   _count_if(pages.c.status == Status.REJECTED.value),
-                   sa.func.coalesce(sa.func.sum(open_by_page.c.n), 0))
-         .select_from(pages.join(submissions, submissions.c.id == pages.c.submission_id)
-                      .outerjoin(scores, scores.c.page_id == pages.c.id)
-                      .outerjoin(open_by_page, open_by_page.c.page_id == pages.c.id))
-         .group_by(submissions.c.unit, who))
-    with store.read_tx("count progress per unit") as conn:
-        groups = conn.execute(q).all()
     out: dict[str, UnitProgress] = {}
-    for unit, participant, *numbers in groups:
-        name = unit or (unit_of.get(participant) if participant else None) or UNKNOWN_UNIT
-        out.setdefault(name, UnitProgress(name)).add(UnitProgress(name, *(int(n) for n in numbers)))
+    for g in unit_groups(store):
+        name = g.unit or (unit_of.get(g.participant) if g.participant else None) or UNKNOWN_UNIT
+        out.setdefault(name, UnitProgress(name)).add(UnitProgress(name, g.files, g.pages, g.graded, g.flagged,
+                                                                  g.rejected, g.open_flags))
     return sorted(out.values(), key=lambda u: (u.unit == UNKNOWN_UNIT, u.unit.casefold()))
 
 
@@ -88,10 +63,7 @@ def total(rows: list[UnitProgress]) -> UnitProgress:
 
 def judge_activity(store: Store) -> dict[str, JudgeActivity]:
     """Decisions per person (``who`` of the audit log) and the time of the latest one."""
-    q = (sa.select(audit.c.who, sa.func.count(), sa.func.max(audit.c.at))
-         .where(audit.c.action == "resolve_flag").group_by(audit.c.who))
-    with store.read_tx("count decisions per judge") as conn:
-        return {who: JudgeActivity(who, int(n), _utc(last)) for who, n, last in conn.execute(q)}
+    return {who: JudgeActivity(who, n, _utc(last)) for who, n, last in decisions_per_person(store)}
 
 
 def _utc(t: datetime | str) -> datetime:

@@ -50,6 +50,18 @@ def counts(db: Database) -> dict[str, int]:
     return {k: int(v) for k, v in out.items()}
 
 
+def problems_by_reason(db: Database) -> tuple[dict[str, int], dict[str, int]]:
+    """Rejected pages by reason code (``unknown`` without one) and open flags by reason, in one transaction."""
+    with db.read_tx("count rejections and flags") as conn:
+        rejected = dict(conn.execute(
+            sa.select(sa.func.coalesce(pages.c.reason_code, "unknown"), sa.func.count())
+            .where(pages.c.status == Status.REJECTED.value).group_by(pages.c.reason_code)).all())
+        open_flags = dict(conn.execute(
+            sa.select(flags.c.reason, sa.func.count()).where(flags.c.state == "open")
+            .group_by(flags.c.reason)).all())
+    return {str(k): int(v) for k, v in rejected.items()}, {str(k): int(v) for k, v in open_flags.items()}
+
+
 def results_frame(db: Database) -> Any:
     """One row per participant (pages without a participant: one row each, ``participant`` empty).
 

@@ -57,6 +57,13 @@ def known_hashes(db: Database) -> set[str]:
         return set(conn.execute(sa.select(submissions.c.content_hash)).scalars())
 
 
+def sources_by_hash(db: Database) -> dict[str, str]:
+    """Content hash → the recorded file's path, as ``os`` gives it (so it compares with the paths found now)."""
+    with db.read_tx("list recorded files") as conn:
+        return {h: path_from(source, raw) for h, source, raw in conn.execute(
+            sa.select(submissions.c.content_hash, submissions.c.source, submissions.c.source_raw))}
+
+
 def record_submission(db: Database, source: str, content_hash: str, size: int,
                       results: Sequence[SheetReading | SheetFailure | EssayPage], keys: KeySet | None, *,
                       run_id: int | None = None, essay_regions: Sequence[str] = (),

@@ -11,18 +11,18 @@ from typing import Any
 
 import cv2
 import numpy as np
-import sqlalchemy as sa
 
 from omr.align import align
 from omr.errors import AlignmentError
 from omr.layout import Layout
 from omr.load import LoadOptions, load_page, plan_pages
-from omr.paths import display_source, path_from
+from omr.paths import display_source
 from omr.records import SheetFailure
 
 from ..annotate import ORANGE, PX_PER_MM, READ_ONLY, PageToAnnotate, overlay, straighten, pages_to_annotate
+from ..db.pictures import essay_page_scan, essay_scan
 from ..essays import crop_region
-from ..store import ESSAY, Store, essays, pages, submissions
+from ..store import Store
 
 ESSAY_LONG_SIDE = 1600       # px: an A4 page at ~140 dpi, readable on screen and quick to send
 REGION_DPI = 150.0
@@ -125,36 +125,27 @@ def _load(source: str, page_no: int, options: LoadOptions) -> np.ndarray:
 
 
 def _essay_page_image(store: Store, page_id: int, options: LoadOptions) -> np.ndarray | None:
-    with store.read_tx("find an essay page") as conn:
-        row = conn.execute(sa.select(pages.c.page_no, submissions.c.source, submissions.c.source_raw)
-                           .join(submissions, submissions.c.id == pages.c.submission_id)
-                           .where(pages.c.id == page_id, pages.c.status == ESSAY)).first()
-    if row is None:
+    scan = essay_page_scan(store, page_id)
+    if scan is None:
         return None
-    return _load(path_from(row.source, row.source_raw), row.page_no,
-                 LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
+    return _load(scan.source, scan.page_no, LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
 
 
 def essay_picture(store: Store, layout: Layout, essay_id: int) -> np.ndarray:
     """An essay as the judge reads it (grayscale): the whole essay page as stored, or the essay box cut upright
     from its aligned answer sheet at ``REGION_DPI``."""
-    with store.read_tx("find an essay") as conn:
-        row = conn.execute(sa.select(essays.c.kind, essays.c.region_id, pages.c.page_no, submissions.c.source,
-                                     submissions.c.source_raw)
-                           .join(pages, pages.c.id == essays.c.page_id)
-                           .join(submissions, submissions.c.id == pages.c.submission_id)
-                           .where(essays.c.id == essay_id)).first()
-    if row is None:
+    found = essay_scan(store, essay_id)
+    if found is None:
         raise PictureError(f"there is no essay {essay_id}")
-    source = path_from(row.source, row.source_raw)
-    if row.kind != "region":
-        return _load(source, row.page_no, LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
-    box = next((e for e in layout.essays if e.id == row.region_id), None)
+    scan = found.scan
+    if found.kind != "region":
+        return _load(scan.source, scan.page_no, LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
+    box = next((e for e in layout.essays if e.id == found.region_id), None)
     if box is None:
-        raise PictureError(f"the layout {layout.id} has no essay box {row.region_id!r}")
-    image = _load(source, row.page_no, LoadOptions())
+        raise PictureError(f"the layout {layout.id} has no essay box {found.region_id!r}")
+    image = _load(scan.source, scan.page_no, LoadOptions())
     try:
         al = align(image, layout)
     except AlignmentError as exc:
-        raise PictureError(f"page {row.page_no}: {exc.message}") from None
+        raise PictureError(f"page {scan.page_no}: {exc.message}") from None
     return crop_region(image, al.H, box.rect, dpi=REGION_DPI)
