@@ -153,7 +153,7 @@ def _jittered_word(im, word: str, font, x: float, y: float, rng: np.random.Gener
     from PIL import Image, ImageDraw
 
     scale = rng.uniform(0.85, 1.15)
-    l, t, r, b = font.getbbox(word)
+    _left, _top, r, b = font.getbbox(word)
     w_img = Image.new("L", (int(r + 20), int(b + 20)), 0)
     ImageDraw.Draw(w_img).text((10, 10), word, font=font, fill=255)
     w_img = w_img.resize((max(1, int(w_img.width * scale * rng.uniform(0.9, 1.1))), max(1, int(w_img.height * scale))))
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
                         _show(truth, res.text, args.show)
                 chars = sum(f["chars"] for f in figs)
 
-                def pooled(key: str) -> float:
+                def pooled(key: str, figs: list = figs, chars: int = chars) -> float:
                     return sum(f[key] * f["chars"] for f in figs) / max(1, chars)
                 rows.append({"profile": profile, "engine": engine, "lang": lang, "pages": len(figs),
                              "cer": pooled("cer"), "wer": pooled("wer"), "cer_nd": pooled("cer_nd"),

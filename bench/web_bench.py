@@ -349,7 +349,7 @@ def bench_backend(name: str, url: str, contest: Path, real_db: Path, n: int, rep
                 "POST score": score,
                 "/admin/essays": lambda: timed(lambda: c.get("/admin/essays"), 200),
             })
-        for page, fn in pages.items():
+        for fn in pages.values():
             fn(), fn()                                      # warm-up: imports, caches, connections
         for _ in range(rounds):
             for page, fn in pages.items():

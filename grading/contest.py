@@ -1,6 +1,7 @@
 """A contest is data in its folder (``answer_keys/<contest>/``): the sheet (``layout.json``), the answer keys
-(``keys.json``), the essay rubric (``rubric.json``, optional), the roster (``roster.csv`` or ``roster.xlsx``, optional) and the
-settings (``contest.json``, optional: language and time zone; later rooms add deadlines and rules).
+(``keys.json``), the essay rubric (``rubric.json``, optional), the roster (``roster.csv`` or ``roster.xlsx``,
+optional) and the settings (``contest.json``, optional: language and time zone; later rooms add deadlines and
+rules).
 
 ``load_contest`` reads what a run needs and stops at the first broken file (``LayoutError``, exit 5);
 ``check_contest`` reads every file and returns every problem at once, each with its file (``omr check``).

@@ -37,7 +37,8 @@ def test_omr_never_imports_grading_or_samples():
 
 
 def test_sql_only_under_grading_db():
-    _same({m for m, _, _ in arch.sql_outside_home(KNOWN)}, STILL_SPEAKING_SQL, "modules speaking SQL outside grading/db")
+    _same({m for m, _, _ in arch.sql_outside_home(KNOWN)}, STILL_SPEAKING_SQL,
+          "modules speaking SQL outside grading/db")
 
 
 def test_module_and_function_sizes():

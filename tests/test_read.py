@@ -17,7 +17,7 @@ from omr.align import align
 from omr.errors import AlignmentError, ExitCode
 from omr.identify import decide_participant, digits_from_groups, QrResult
 from omr.layout import GroupKind, layout_from_dict
-from omr.marks import STATE_ORDER, Thresholds, classify, measure_fills, page_thresholds
+from omr.marks import STATE_ORDER, Thresholds, classify, page_thresholds
 from omr.qrpayload import QrPayload
 from omr.read import read_page
 from omr.records import Flag, GroupRead, MarkState, Page, Reject, Status

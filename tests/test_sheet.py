@@ -1,7 +1,6 @@
 import subprocess
 import sys
 
-import cv2
 import numpy as np
 import pikepdf
 import pytest

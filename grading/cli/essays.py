@@ -1,5 +1,5 @@
-"""Essays from the command line: ``omr ocr`` (the contest's pending essays, or one file), ``omr duplicates``, ``omr search``
-and ``omr essays status``."""
+"""Essays from the command line: ``omr ocr`` (the contest's pending essays, or one file), ``omr duplicates``,
+``omr search`` and ``omr essays status``."""
 from __future__ import annotations
 
 import argparse

@@ -88,7 +88,7 @@ def results_frame(db: Database) -> Any:
             if s["name"] not in section_names:
                 section_names.append(s["name"])
     out = []
-    for key, rs in groups.items():
+    for rs in groups.values():
         r = rs[0]
         rec: dict[str, Any] = {
             "participant": r.participant, "version": r.version, "status": "", "total": math.nan,

@@ -2,9 +2,9 @@
 ones are drawn by one background thread and kept (PNG bytes, least recently used dropped beyond ``max_bytes``).
 
 Drawing a crop re-opens the scan, aligns and straightens it (``images.page_canvas``: 100–250 ms on a busy 2-core
-machine with 10,000 sheets in the store, see "Judges' web app" in bench/RESULTS.md); a judge who moves to the
-next flag gets it from here. A decision on a page forgets that page's pictures (its overlay changes), and a drawing that started before
-the decision is not kept.
+machine with 10,000 sheets in the store, see "Judges' web app" in bench/RESULTS.md); a judge who moves to the next
+flag gets it from here. A decision on a page forgets that page's pictures (its overlay changes), and a drawing that
+started before the decision is not kept.
 """
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ def discover(inputs: list[str]) -> tuple[list[str], list[SheetFailure]]:
             continue
         found: list[tuple[tuple, str]] = []
 
-        def on_error(err: OSError) -> None:
+        def on_error(err: OSError, given: str = given) -> None:
             where = err.filename or given
             failures.append(SheetFailure(str(where), None, Reject.UNREADABLE,
                                          f"the folder {where} cannot be listed ({err.strerror}); check its "

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 from grading.annotate import BLUE, GREEN, ORANGE, PX_PER_MM, RED, PageToAnnotate, overlay
 from grading.keys import load_keys

@@ -69,7 +69,8 @@ def test_competition_ranks_share_ties_and_skip():
 def test_xlsx_has_results_items_and_issues(tmp_path, contest, filled):
     out = tmp_path / "x" / "results.xlsx"
     assert export(filled, contest, out) == [out]
-    sheets = pd.read_excel(out, sheet_name=None, dtype={"participant_id": str, "version": str, "total_exact": str, "key": str})
+    sheets = pd.read_excel(out, sheet_name=None,
+                           dtype={"participant_id": str, "version": str, "total_exact": str, "key": str})
     assert list(sheets) == ["results", "items", "issues", "essays"]
     assert sheets["essays"].empty and "essay_total" in sheets["results"].columns
     res = sheets["results"]

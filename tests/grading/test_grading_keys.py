@@ -149,7 +149,8 @@ def test_parse_fraction_rejects(raw):
 
 
 def test_load_keys_file_errors(tmp_path, small_layout):
-    with pytest.raises(LayoutError, match=r"does not exist; put the answer keys in keys.json in the contest folder \(--contest DIR\)"):
+    with pytest.raises(LayoutError, match=r"does not exist; put the answer keys in keys.json in the contest "
+                                          r"folder \(--contest DIR\)"):
         load_keys(tmp_path / "nope.json", small_layout)
     (tmp_path / "keys.json").write_text("{\"versions\": ", encoding="utf-8")
     with pytest.raises(LayoutError, match="not valid JSON") as exc:

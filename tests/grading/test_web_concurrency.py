@@ -18,7 +18,8 @@ import pytest
 
 from grading.judges import add_judge
 from grading.store import Store
-from web_support import csrf, demo_answers, demo_contest, live_server, login_and_change_password, record_faint_sheets, rows
+from web_support import (csrf, demo_answers, demo_contest, live_server, login_and_change_password, record_faint_sheets,
+                         rows)
 
 JUDGES = 20
 OWN = ("2", "57", "88")          # the questions flagged on each judge's own sheet

@@ -1,8 +1,8 @@
 """The judges' web app in a real headless Chromium (Playwright) against a live ``omr review`` server.
 
 The store is graded from one rendered sheet (demo layout, version 101, every answer right) whose question 2 is a
-faint mark: the reader flags it and the page scores 99/5 (shown 19,8) until a judge decides. Screenshots of the login, flag
-and admin pages are saved (docs/screenshots/ when OMR_SCREENSHOTS=docs/screenshots is set).
+faint mark: the reader flags it and the page scores 99/5 (shown 19,8) until a judge decides. Screenshots of the login,
+flag and admin pages are saved (docs/screenshots/ when OMR_SCREENSHOTS=docs/screenshots is set).
 """
 from __future__ import annotations
 

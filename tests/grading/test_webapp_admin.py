@@ -31,7 +31,7 @@ from grading.keys import load_keys
 from grading.store import Store
 from grading.webapp.app import PAGE_SIZE, create_app
 from grading.webapp.roster import RosterIndex
-from grading_support import DEMO, omr
+from grading_support import omr
 from omr.errors import ExitCode
 from omr.layout import load_layout
 from omr.records import Reject, SheetFailure

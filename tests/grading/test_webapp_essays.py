@@ -164,7 +164,8 @@ def test_two_judges_score_a_dispute_goes_to_a_third_and_the_export_has_it(site, 
             assert page.inner_text("#sum") == "điểm không hợp lệ"
             page.keyboard.press("Enter")
             page.wait_for_selector("#errors")
-            assert "Điểm «Nội dung, hiểu biết về dịch vụ công trực tuyến» phải từ 0 đến 5." in page.inner_text("#errors")
+            assert ("Điểm «Nội dung, hiểu biết về dịch vụ công trực tuyến» phải từ 0 đến 5."
+                    in page.inner_text("#errors"))
             assert db_rows(url, f"SELECT state FROM essay_assignments WHERE id = {aid1}") == [("assigned",)]
             assert page.input_value("#c-dien_dat") == "1,5"
             page.fill("#c-noi_dung", "")

@@ -20,7 +20,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 with warnings.catch_warnings():       # this Starlette would rather have httpx2; the httpx it has works the same
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
+    from fastapi.testclient import TestClient  # noqa: F401  (the tests import it from here)
 
 from grading.store import Store
 from grading_support import ROOT
@@ -115,7 +115,8 @@ def demo_answers(version: str = "101") -> dict[str, str]:
     from grading_support import DEMO
     from omr.layout import load_layout
 
-    return {it.question: it.accept_text()[0] for it in load_keys(DEMO / "keys.json", load_layout(DEMO)).get(version).items}
+    key = load_keys(DEMO / "keys.json", load_layout(DEMO)).get(version)
+    return {it.question: it.accept_text()[0] for it in key.items}
 
 
 def faint_reading(source: str, participant: str | None, faint: tuple[str, ...] = (), *, version: str = "101",
