@@ -22,6 +22,9 @@ class Account:
     role: str                # judge | admin
     must_change: bool
     password_hash: str
+    full_name: str | None = None        # shown instead of the login when set
+    disabled_at: datetime | None = None   # set while the account is disabled
+    last_login_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,17 +36,19 @@ class SessionRow:
 
 def _account(row: Any) -> Account:
     return Account(id=row.id, name=row.name, unit=row.unit, role=row.role, must_change=bool(row.must_change),
-                   password_hash=row.password_hash)
+                   password_hash=row.password_hash, full_name=row.full_name, disabled_at=row.disabled_at,
+                   last_login_at=row.last_login_at)
 
 
-def add_account(store: Store, *, name: str, unit: str, role: str, password_hash: str, now: datetime) -> bool:
+def add_account(store: Store, *, name: str, unit: str, role: str, password_hash: str, now: datetime,
+                full_name: str | None = None) -> bool:
     """Create an account that must change its password at the first login; ``False`` (nothing written) when
     the name is taken."""
     with store.write_tx("add a judge") as conn:
         if conn.execute(sa.select(judges.c.id).where(judges.c.name == name)).first() is not None:
             return False
         conn.execute(sa.insert(judges).values(name=name, unit=unit, role=role, password_hash=password_hash,
-                                              must_change=True, created_at=now))
+                                              must_change=True, created_at=now, full_name=full_name))
     return True
 
 
@@ -66,6 +71,27 @@ def set_password_hash(store: Store, judge_id: int, password_hash: str) -> None:
                                                                               must_change=False))
 
 
+def reset_password_hash(store: Store, judge_id: int, password_hash: str) -> int:
+    """A new one-time password hash set by an organiser: to be changed at the next login, and every session of
+    the account ends in the same transaction; returns how many sessions ended."""
+    with store.write_tx("reset a password") as conn:
+        conn.execute(sa.update(judges).where(judges.c.id == judge_id).values(password_hash=password_hash,
+                                                                              must_change=True))
+        return conn.execute(sa.delete(web_sessions).where(web_sessions.c.judge_id == judge_id)).rowcount or 0
+
+
+def set_disabled(store: Store, judge_id: int, at: datetime | None) -> int:
+    """Disable the account (``at``: since when; an account already disabled keeps its time) and end every
+    session of it in the same transaction, or enable it again (``at`` None). Returns how many sessions ended."""
+    with store.write_tx("disable a judge" if at else "enable a judge") as conn:
+        if at is None:
+            conn.execute(sa.update(judges).where(judges.c.id == judge_id).values(disabled_at=None))
+            return 0
+        conn.execute(sa.update(judges).where(judges.c.id == judge_id, judges.c.disabled_at.is_(None))
+                     .values(disabled_at=at))
+        return conn.execute(sa.delete(web_sessions).where(web_sessions.c.judge_id == judge_id)).rowcount or 0
+
+
 def delete_sessions(store: Store, judge_id: int, *, keep_token_hash: str | None = None) -> int:
     """End every session of the judge but the one whose token hashes to ``keep_token_hash``; how many ended."""
     q = sa.delete(web_sessions).where(web_sessions.c.judge_id == judge_id)
@@ -77,9 +103,11 @@ def delete_sessions(store: Store, judge_id: int, *, keep_token_hash: str | None 
 
 def add_session(store: Store, *, token_hash: str, judge_id: int, csrf_token: str, now: datetime,
                 expires_at: datetime) -> None:
-    """Store a new session, dropping the sessions expired before ``now`` in the same transaction."""
+    """Store a new session, dropping the sessions expired before ``now`` and noting the account's last login in
+    the same transaction."""
     with store.write_tx("open a session") as conn:
         conn.execute(sa.delete(web_sessions).where(web_sessions.c.expires_at < now))
+        conn.execute(sa.update(judges).where(judges.c.id == judge_id).values(last_login_at=now))
         conn.execute(sa.insert(web_sessions).values(token_hash=token_hash, judge_id=judge_id, csrf_token=csrf_token,
                                                     created_at=now, expires_at=expires_at))
 

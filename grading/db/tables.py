@@ -9,7 +9,8 @@ Schema versions: 1 (submissions … audit); 2 adds ``essays``, ``essay_tasks``, 
 index; 3 adds ``judges`` (accounts of the web app, scrypt password hashes) and ``web_sessions`` (only the hash of
 a session token is stored); 4 adds ``submissions.unit``; 5 replaces the v2 ``essay_tasks`` (one row per essay,
 never used) by judging tasks per participant and question, and adds ``essays.task_id``, ``essay_assignments`` and
-``participants``; 6 adds ``submissions.source_raw``.
+``participants``; 6 adds ``submissions.source_raw``; 7 adds ``judges.full_name``, ``judges.disabled_at`` and
+``judges.last_login_at``.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 
-SCHEMA_VERSION = 6          # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
+SCHEMA_VERSION = 7          # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
 ESSAY = "essay"             # the page status of an essay page (besides omr.records.Status' ok | flagged | rejected)
 UNMATCHED_ESSAY = "unmatched_essay"
 SYSTEM = "system"           # ``who`` of machine actions
@@ -192,6 +193,9 @@ judges = sa.Table(
     sa.Column("password_hash", sa.Text, nullable=False),              # "scrypt$n$r$p$salt$hash" (base64)
     sa.Column("must_change", sa.Boolean, nullable=False),
     sa.Column("created_at", _TS, nullable=False),
+    sa.Column("full_name", sa.Text),                                  # v7: shown instead of the login when set
+    sa.Column("disabled_at", _TS),                                    # v7: set while the account is disabled
+    sa.Column("last_login_at", _TS),                                  # v7: the latest successful login
 )
 web_sessions = sa.Table(
     "web_sessions", metadata,

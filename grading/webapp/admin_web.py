@@ -22,6 +22,8 @@ COUNT_LABELS = (("submissions", "Tệp bài làm"), ("submissions_ok", "Tệp đ
                 ("pages", "Trang"), ("pages_graded", "Trang đã có điểm"), ("pages_flagged", "Trang cần xem lại"),
                 ("pages_no_key", "Trang chưa có đáp án"), ("pages_rejected", "Trang bị loại"),
                 ("flags_open", "Cờ đang mở"), ("flags_resolved", "Cờ đã xử lý"))
+STATE_LABELS = {J.AccountState.ACTIVE: "Đang dùng", J.AccountState.DISABLED: "Đã khoá",
+                J.AccountState.MUST_CHANGE: "Chưa đổi mật khẩu"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 # download name → (what export() is asked to write, media type, label); the CSV siblings come with results.csv
@@ -51,6 +53,7 @@ def get_admin(request: Request, s: J.Session = Depends(admin)) -> Response:
     essays = essays_web.admin_counts(web.store, web.rubric)
     return render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows, units=units, essays=essays,
                   unit_total=progress.total(units), judges=accounts, activity=activity, others=others,
+                  states=STATE_LABELS,
                   exports=[(name, v[2]) for name, v in EXPORTS.items()],
                   roster_problem=r.problem, has_roster=r.index is not None, can_export=web.contest_dir is not None)
 

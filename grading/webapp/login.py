@@ -1,4 +1,5 @@
-"""Logging in (throttled per account name and client address), logging out and changing the password."""
+"""Logging in (throttled per account name and client address; a disabled account is refused, and told so only
+after its right password), logging out and changing the password."""
 from __future__ import annotations
 
 import secrets
@@ -13,6 +14,8 @@ from .auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, client_address, same_token
 from .deps import csrf_session, render, session, state
 
 router = APIRouter()
+BAD_LOGIN = "Tên đăng nhập hoặc mật khẩu không đúng."
+DISABLED = "Tài khoản này đã bị khoá. Hãy liên hệ ban tổ chức kỳ thi để được mở lại."
 
 
 def login_page(request: Request, status: int = 200, error: str = "") -> HTMLResponse:
@@ -44,7 +47,9 @@ def post_login(request: Request, username: str = Form(""), password: str = Form(
     judge = J.authenticate(web.store, username, password)
     if judge is None:
         web.throttle.failed(username, ip)
-        return login_page(request, 401, "Tên đăng nhập hoặc mật khẩu không đúng.")
+        return login_page(request, 401, BAD_LOGIN)
+    if judge.disabled:                      # said only after the right password: logins cannot be probed
+        return login_page(request, 403, DISABLED)
     web.throttle.succeeded(username, ip)
     token, _ = J.open_session(web.store, judge)
     resp = RedirectResponse("/password" if judge.must_change else "/flags", status_code=303)

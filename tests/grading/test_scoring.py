@@ -382,14 +382,15 @@ def test_a_v4_store_is_migrated_to_tasks_per_participant_and_question(store_url)
                              {"i": eid, "c": code, "q": region})
             conn.execute(sa.text("UPDATE schema_version SET version = 4"))
     with Store.open(store_url) as store:
-        assert rows(store, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 6
+        assert rows(store, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 7
         assert rows(store, "SELECT source_raw FROM submissions") == [(None,), (None,)]
         assert rows(store, "SELECT task_key, state, anon_code FROM essay_tasks ORDER BY id") == [
             ("p:000001|essay", "open", ids[0][1]), ("s:2|essay", "waiting", ids[3][1])]
         assert [r[0] for r in rows(store, "SELECT task_id FROM essays ORDER BY id")] == [1, 1, 1, 2, 2]
         (before, after), = rows(store, "SELECT before, after FROM audit WHERE action = 'migrate_v5'")
         before, after = (json.loads(x) if isinstance(x, str) else x for x in (before, after))
-        assert before == {"schema": 4, "essay_tasks_v2": {"open": 5}} and after == {"schema": 6, "essays_grouped": 5}
+        assert before == {"schema": 4, "essay_tasks_v2": {"open": 5}}
+        assert after == {"schema": SCHEMA_VERSION, "essays_grouped": 5}
         j = add_judges(store, [("j1", "Sở")])
         assert take_next(store, j["j1"], rubric()).new
     with Store.open(store_url) as store:                              # opening again changes nothing

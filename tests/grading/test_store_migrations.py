@@ -1,4 +1,4 @@
-"""The store's schema versions: every older store (v1 … v5, as those versions made them: tests/grading/data/
+"""The store's schema versions: every older store (v1 … v6, as those versions made them: tests/grading/data/
 schema_v<N>_<backend>.sql) is upgraded in place by the Alembic revisions with every row kept, on SQLite and
 PostgreSQL; replaying the revisions on an empty database makes exactly the current tables; stores opened at once
 upgrade once; an unknown revision is refused; the revisions ship with the package."""
@@ -20,6 +20,7 @@ from alembic.script import ScriptDirectory
 
 from grading.db.schema import HEAD, REVISIONS, alembic_config
 from grading.essays import assign_essay_pages
+from grading.judges import AccountState, authenticate, hash_password, list_judges
 from grading.store import SCHEMA_VERSION, DatabaseError, Store, metadata, normalise_url
 from omr.errors import ExitCode
 from omr.ocr import OcrResult
@@ -28,6 +29,8 @@ from grading_support import ROOT, failure, sha
 
 DATA = Path(__file__).parent / "data"
 AT = datetime(2026, 1, 1, 8, 30, tzinfo=timezone.utc)
+OLD_PASSWORD = "mật khẩu của gk1"
+OLD_HASH = hash_password(OLD_PASSWORD)          # a judge of an older store logs in with it after the upgrade
 V2_TASKS = sa.table("essay_tasks", sa.column("essay_id"), sa.column("anon_code"), sa.column("question"),
                     sa.column("state"), sa.column("created_at", sa.DateTime(timezone=True)))
 KEYS = {"keysets": "digest", "participants": "participant", "web_sessions": "token_hash"}
@@ -98,7 +101,7 @@ def _fill(conn: sa.Connection, version: int) -> dict[str, int]:
         for e, code, q in ((ids["e1"], "BT-AAAAA", "tl1"), (ids["e2"], "BT-BBBBB", None)):
             conn.execute(V2_TASKS.insert().values(essay_id=e, anon_code=code, question=q, state="open", created_at=AT))
     if version >= 3:
-        j = ins("judges", name="gk1", unit="THPT", role="judge", password_hash="scrypt$x", must_change=False,
+        j = ins("judges", name="gk1", unit="THPT", role="judge", password_hash=OLD_HASH, must_change=False,
                 created_at=AT)
         ins("web_sessions", token_hash="h" * 64, judge_id=j, csrf_token="c" * 64, created_at=AT, expires_at=AT)
     if version >= 5:
@@ -139,7 +142,7 @@ def ocr(text: str) -> OcrResult:
                      seconds=0.1)
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
 def test_every_older_store_is_upgraded_in_place_keeping_every_row(store_url, version):
     engine, ids = build_old_store(store_url, version)
     old = {t: _columns(engine, t) for t in _tables(engine)}
@@ -147,7 +150,7 @@ def test_every_older_store_is_upgraded_in_place_keeping_every_row(store_url, ver
     engine.dispose()
 
     with Store.open(store_url) as store:
-        assert _version(store.engine) == (SCHEMA_VERSION, [HEAD]) and HEAD == "v6"
+        assert _version(store.engine) == (SCHEMA_VERSION, [HEAD]) and HEAD == "v7"
         # the current shape: every table, column and index of this program's tables
         assert _tables(store.engine) == sorted(metadata.tables)
         insp = sa.inspect(store.engine)
@@ -164,6 +167,7 @@ def test_every_older_store_is_upgraded_in_place_keeping_every_row(store_url, ver
             assert _columns(store.engine, t)[:len(cols)] == cols, t
         assert _dump(store.engine, "submissions", ["source_raw"]) == [(None,), (None,)]
         _check_tasks(store, version, ids)
+        _check_judges(store, version)
         # the upgraded store works: search (its index made by the old version), a new essay, its text
         if version >= 2:
             assert [r["id"] for r in store.search_essays("dòng sông")] == [ids["e1"]]
@@ -179,7 +183,7 @@ def test_every_older_store_is_upgraded_in_place_keeping_every_row(store_url, ver
 def _check_tasks(store: Store, version: int, ids: dict[str, int]) -> None:
     """Below v5 the v2 tasks give way to one task per participant and question, with one migrate_v5 audit row."""
     migrated = _dump(store.engine, "audit", ["who", "target", "before", "after"])[1:]
-    if version == 5:
+    if version >= 5:
         assert migrated == []
         return
     (who, target, before, after), = [row for row in migrated if row[1] == "essay_tasks"]
@@ -196,6 +200,19 @@ def _check_tasks(store: Store, version: int, ids: dict[str, int]) -> None:
     assert _dump(store.engine, "essays", ["task_id"]) == [(1,), (2,)]
 
 
+def _check_judges(store: Store, version: int) -> None:
+    """The judges of an older store keep their logins and passwords; they have no full name, are not disabled
+    and have not logged in since (v7)."""
+    judges = list_judges(store)
+    if version < 3:
+        assert judges == []
+        return
+    (j,) = judges
+    assert (j.name, j.unit, j.full_name, j.disabled_at, j.last_login_at, j.state) == (
+        "gk1", "THPT", None, None, None, AccountState.ACTIVE)
+    assert authenticate(store, "gk1", OLD_PASSWORD) == j and authenticate(store, "gk1", "sai") is None
+
+
 def _search_objects(obj, name, type_, reflected, compare_to) -> bool:
     """Full-text search lives beside the tables (FTS5 tables, a generated tsvector column and its index)."""
     return not (str(name).startswith("essays_fts") or name in ("tsv", "ix_essays_tsv"))
@@ -206,8 +223,9 @@ def test_replaying_every_revision_on_an_empty_database_makes_the_current_tables(
     with engine.begin() as conn:
         cfg = alembic_config(conn)
         script = ScriptDirectory.from_config(cfg)
-        assert [s.revision for s in script.walk_revisions("base", "heads")] == ["v6", "v5", "v4", "v3", "v2", "v1"]
-        assert set(REVISIONS) == {"v1", "v2", "v3", "v4", "v5", "v6"} and script.get_current_head() == HEAD
+        assert [s.revision for s in script.walk_revisions("base", "heads")] == ["v7", "v6", "v5", "v4", "v3", "v2",
+                                                                                 "v1"]
+        assert set(REVISIONS) == {f"v{n}" for n in range(1, 8)} and script.get_current_head() == HEAD
         command.upgrade(cfg, "head")
         context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _search_objects})
         assert compare_metadata(context, metadata) == []
@@ -227,8 +245,8 @@ def test_a_new_store_is_made_at_the_head_revision(store_url):
 
 def test_a_store_at_an_unknown_revision_is_refused(store_url):
     with Store.open(store_url) as store, store.write_tx("t") as conn:
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'v7'"))
-    with pytest.raises(DatabaseError, match=r"newer omr-grader \(schema version 6, revision v7; .*upgrade omr-grader"
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'v8'"))
+    with pytest.raises(DatabaseError, match=r"newer omr-grader \(schema version 7, revision v8; .*upgrade omr-grader"
                        ) as exc:
         Store.open(store_url)
     assert exc.value.exit_code is ExitCode.DATABASE
@@ -271,7 +289,7 @@ def test_the_migrations_ship_with_the_package():
         patterns = read_configuration(ROOT / "setup.cfg")["options"]["package_data"]["grading"]
     folder = ROOT / "grading" / "db" / "migrations"
     files = [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    assert {p.name for p in files} >= {"env.py", "script.py.mako", "v1_results.py", "v6_source_bytes.py"}
+    assert {p.name for p in files} >= {"env.py", "script.py.mako", "v1_results.py", "v7_judge_accounts.py"}
     for p in files:
         rel = p.relative_to(ROOT / "grading").as_posix()
         if p.suffix == ".py":

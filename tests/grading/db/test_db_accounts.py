@@ -65,3 +65,40 @@ def test_a_judges_other_sessions_end_and_other_judges_keep_theirs(store):
     assert [t for t in "abcd" if A.session_by_token_hash(store, t)] == ["b", "d"]
     assert A.delete_sessions(store, j1) == 1
     assert [t for t in "abcd" if A.session_by_token_hash(store, t)] == ["d"]
+
+
+def test_a_full_name_is_stored_and_a_login_is_noted(store):
+    A.add_account(store, name="j1", unit="U", role="judge", password_hash="h", now=NOW, full_name="Trần Thị Bình")
+    A.add_account(store, name="j2", unit="U", role="judge", password_hash="h", now=NOW)
+    j1, j2 = A.accounts(store)
+    assert (j1.full_name, j1.disabled_at, j1.last_login_at, j2.full_name) == ("Trần Thị Bình", None, None, None)
+    A.add_session(store, token_hash="t", judge_id=j1.id, csrf_token="c", now=NOW, expires_at=NOW + timedelta(1))
+    assert _utc(A.account_named(store, "j1").last_login_at) == NOW
+    assert A.account_named(store, "j2").last_login_at is None
+
+
+def test_a_reset_hash_must_be_changed_and_ends_every_session_of_the_account(store):
+    for name in ("j1", "j2"):
+        A.add_account(store, name=name, unit="U", role="judge", password_hash="h", now=NOW)
+    j1, j2 = A.account_named(store, "j1").id, A.account_named(store, "j2").id
+    A.set_password_hash(store, j1, "chosen")
+    for token, jid in (("a", j1), ("b", j1), ("d", j2)):
+        A.add_session(store, token_hash=token, judge_id=jid, csrf_token="x", now=NOW, expires_at=NOW + timedelta(1))
+    assert A.reset_password_hash(store, j1, "one-time") == 2
+    again = A.account_named(store, "j1")
+    assert (again.password_hash, again.must_change) == ("one-time", True)
+    assert [t for t in "abd" if A.session_by_token_hash(store, t)] == ["d"]
+
+
+def test_disabling_keeps_its_first_time_and_ends_the_sessions_enabling_clears_it(store):
+    for name in ("j1", "j2"):
+        A.add_account(store, name=name, unit="U", role="judge", password_hash="h", now=NOW)
+    j1, j2 = A.account_named(store, "j1").id, A.account_named(store, "j2").id
+    for token, jid in (("a", j1), ("d", j2)):
+        A.add_session(store, token_hash=token, judge_id=jid, csrf_token="x", now=NOW, expires_at=NOW + timedelta(1))
+    assert A.set_disabled(store, j1, NOW) == 1
+    assert A.set_disabled(store, j1, NOW + timedelta(hours=1)) == 0
+    assert _utc(A.account_named(store, "j1").disabled_at) == NOW and A.account_named(store, "j2").disabled_at is None
+    assert [t for t in "ad" if A.session_by_token_hash(store, t)] == ["d"]
+    assert A.set_disabled(store, j1, None) == 0
+    assert A.account_named(store, "j1").disabled_at is None
