@@ -333,7 +333,7 @@ def peak_rss_mb() -> float:
 
 def detect_child(path: Path, out: Path) -> int:
     """Runs in a fresh process: detection alone, its wall/CPU time and the process's peak RSS."""
-    from grading.duplicates import DuplicateOptions, find_near_duplicates
+    from grading.essays.duplicates import DuplicateOptions, find_near_duplicates
     base_mb = peak_rss_mb()
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t = time.perf_counter()
@@ -349,7 +349,7 @@ def detect_child(path: Path, out: Path) -> int:
 
 def pairwise(essays: dict[str, str], pairs: list[list[str]]) -> list[float]:
     """Exact containment of each pair measured on its own (question ignored, no document-frequency filter)."""
-    from grading.duplicates import DuplicateOptions, find_near_duplicates
+    from grading.essays.duplicates import DuplicateOptions, find_near_duplicates
     opts = DuplicateOptions(threshold=1e-9, ignore=(QUESTION,))
     out = []
     for a, b in pairs:
@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
               "date": time.strftime("%Y-%m-%d"), "commit": commit(), "machine": machine(), "runs": runs}
     print(f"$ {report['command']}")
     print(f"{report['date']} commit {report['commit']} (+ working tree) on {report['machine']}")
-    from grading.duplicates import DuplicateOptions
+    from grading.essays.duplicates import DuplicateOptions
 
     d = DuplicateOptions()
     print(f"  options: DuplicateOptions(ignore=(QUESTION,)) defaults: {d.shingle_words}-word shingles, "

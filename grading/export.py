@@ -33,7 +33,7 @@ from omr.records import Status
 
 from .contest import Contest, load_roster
 from .cells import inert_frame, inert_sheet
-from .scoring import load_rubric, task_score_rows
+from .essays import load_rubric, task_score_rows
 from .store import Store, flags, pages, scores, submissions
 
 # exact numbers we computed, kept as text ("-1/3"): the only text cells not neutralised as formula-like

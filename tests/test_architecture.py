@@ -15,8 +15,8 @@ import architecture as arch
 STILL_IN_CYCLES: set[frozenset[str]] = set()
 STILL_UPWARD: set[tuple[str, str]] = set()
 STILL_SPEAKING_SQL = {"grading.annotate", "grading.batch", "grading.export", "grading.judges", "grading.progress",
-                      "grading.scoring", "grading.webapp.images"}
-STILL_LONG_MODULES = {"grading.scoring", "omr.load"}
+                      "grading.webapp.images"}
+STILL_LONG_MODULES = {"omr.load"}
 STILL_LONG_FUNCTIONS = {("grading.batch", "grade")}
 
 KNOWN = arch.modules()
