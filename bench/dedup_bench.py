@@ -1,6 +1,6 @@
 """Near-duplicate essay detection: recall on planted copies, false pairs, time and memory.
 
-    .venv/bin/python -m bench.dedup_bench -n 5000 [--seed 7] [-n 5000,10000,20000]
+    .venv/bin/python -m bench.dedup_bench -n 5000 [--seed 7] [-n 5000,10000,20000] [--engine ours,datasketch]
 
 Generates n Vietnamese-like essays about online public services (300–800 words each, all starting with the
 same question statement) and plants, with the sentence provenance recorded as ground truth:
@@ -16,6 +16,11 @@ time is ``find_near_duplicates`` alone (streaming the essays from the gzip file)
 detection's own. Reported pairs are classified by their true overlap (provenance words shared / words of the
 shorter essay): planted copies, other pairs with true overlap ≥ 30 % (e.g. two copies of one source) and
 false pairs (true overlap < 30 %: must be zero).
+
+``--engine datasketch`` finds the candidate pairs with ``datasketch`` (``pip install datasketch``) instead of our
+MinHash signatures and LSH bands: the same shingle sets (boilerplate removed), ``MinHash`` (same ``num_perm``, the
+shingles' own 32-bit hashes as its input) into ``MinHashLSH`` at the Jaccard ``J* = threshold / (3 - threshold)``
+our bands are designed for, then the same exact measurement and passages. Only the candidate step differs.
 """
 from __future__ import annotations
 
@@ -331,13 +336,42 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def detect_child(path: Path, out: Path) -> int:
+def datasketch_near_duplicates(essays, options):
+    """``find_near_duplicates`` with its candidate pairs found by datasketch's MinHash and MinHashLSH."""
+    import numpy as np
+    from datasketch import MinHash, MinHashLSH
+
+    from grading.essays import duplicates as D
+
+    hasher = D._Hasher()
+    corpus = D._read(essays, options, hasher)
+    members = np.flatnonzero(corpus.sizes >= D.MIN_SHARED_SHINGLES)
+    if len(members) < 2:
+        return []
+    lsh = MinHashLSH(threshold=options.threshold / (3.0 - options.threshold), num_perm=options.num_perm)
+    sketches = MinHash.bulk((corpus.set_of(int(i)).tolist() for i in members), num_perm=options.num_perm,
+                            hashfunc=int)
+    with lsh.insertion_session() as session:
+        for pos, m in enumerate(sketches):
+            session.insert(pos, m, check_duplication=False)
+    pairs = sorted({(min(pos, other), max(pos, other)) for pos, m in enumerate(sketches)
+                    for other in lsh.query(m) if other != pos})
+    lo = members[np.array([p[0] for p in pairs], dtype=np.int64)]
+    hi = members[np.array([p[1] for p in pairs], dtype=np.int64)]
+    return D._report(corpus, lo, hi, options, hasher)
+
+
+ENGINES = ("ours", "datasketch")
+
+
+def detect_child(path: Path, out: Path, engine: str = "ours") -> int:
     """Runs in a fresh process: detection alone, its wall/CPU time and the process's peak RSS."""
-    from grading.duplicates import DuplicateOptions, find_near_duplicates
+    from grading.essays.duplicates import DuplicateOptions, find_near_duplicates
+    find = datasketch_near_duplicates if engine == "datasketch" else find_near_duplicates
     base_mb = peak_rss_mb()
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t = time.perf_counter()
-    pairs = find_near_duplicates(read_essays(path), DuplicateOptions(ignore=(QUESTION,)))
+    pairs = find(read_essays(path), DuplicateOptions(ignore=(QUESTION,)))
     wall = time.perf_counter() - t
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     out.write_text(json.dumps({
@@ -349,7 +383,7 @@ def detect_child(path: Path, out: Path) -> int:
 
 def pairwise(essays: dict[str, str], pairs: list[list[str]]) -> list[float]:
     """Exact containment of each pair measured on its own (question ignored, no document-frequency filter)."""
-    from grading.duplicates import DuplicateOptions, find_near_duplicates
+    from grading.essays.duplicates import DuplicateOptions, find_near_duplicates
     opts = DuplicateOptions(threshold=1e-9, ignore=(QUESTION,))
     out = []
     for a, b in pairs:
@@ -358,11 +392,11 @@ def pairwise(essays: dict[str, str], pairs: list[list[str]]) -> list[float]:
     return out
 
 
-def run_size(n: int, seed: int, data: Path) -> dict:
+def run_size(n: int, seed: int, data: Path, engine: str = "ours") -> dict:
     path, truth = dataset(n, seed, data)
-    out = data / f"dedup-{n}-s{seed}.result.json"
-    p = subprocess.run([sys.executable, "-m", "bench.dedup_bench", "--detect", str(path), "--out", str(out)],
-                       cwd=ROOT, timeout=3600)
+    out = data / f"dedup-{n}-s{seed}.{engine}.result.json"
+    p = subprocess.run([sys.executable, "-m", "bench.dedup_bench", "--detect", str(path), "--out", str(out),
+                        "--engine", engine], cwd=ROOT, timeout=3600)
     if p.returncode:
         raise SystemExit(f"detection failed for n={n} (exit {p.returncode})")
     res = json.loads(out.read_text())
@@ -383,7 +417,7 @@ def run_size(n: int, seed: int, data: Path) -> dict:
     planted_true = [true_overlap(prov, *k) for k in planted]
     near_true = [true_overlap(prov, *k) for k in near]
     return {
-        "n": n, "wall_s": round(res["wall_s"], 2), "cpu_s": round(res["cpu_s"], 2),
+        "engine": engine, "n": n, "wall_s": round(res["wall_s"], 2), "cpu_s": round(res["cpu_s"], 2),
         "peak_rss_mb": round(res["peak_rss_mb"], 1), "base_rss_mb": round(res["base_rss_mb"], 1),
         "planted": len(planted), "found": len(found), "missed": [list(m) for m in missed],
         "missed_pairwise_containment": [round(c, 3) for c in missed_c],
@@ -405,26 +439,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--data", default=str(ROOT / "bench" / "data"))
     ap.add_argument("--json", help="also write the figures as JSON here")
+    ap.add_argument("--engine", default="ours",
+                    help=f"who finds the candidate pairs: {' or '.join(ENGINES)}, or several comma-separated")
     ap.add_argument("--detect", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    engines = [e for e in args.engine.split(",") if e]
+    if any(e not in ENGINES for e in engines):
+        ap.error(f"--engine: {args.engine!r}; choose from {', '.join(ENGINES)}")
     if args.detect:
-        return detect_child(Path(args.detect), Path(args.out))
+        return detect_child(Path(args.detect), Path(args.out), engines[0])
 
     sizes = [int(x) for x in args.n.split(",") if x]
-    runs = [run_size(n, args.seed, Path(args.data)) for n in sizes]
+    runs = [run_size(n, args.seed, Path(args.data), e) for n in sizes for e in engines]
     report = {"command": "python -m bench.dedup_bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
               "date": time.strftime("%Y-%m-%d"), "commit": commit(), "machine": machine(), "runs": runs}
     print(f"$ {report['command']}")
     print(f"{report['date']} commit {report['commit']} (+ working tree) on {report['machine']}")
-    from grading.duplicates import DuplicateOptions
+    from grading.essays.duplicates import DuplicateOptions
 
     d = DuplicateOptions()
     print(f"  options: DuplicateOptions(ignore=(QUESTION,)) defaults: {d.shingle_words}-word shingles, "
           f"{d.num_perm} permutations, containment ≥ {d.threshold}, boilerplate df {d.boilerplate_df:.0%}")
     for r in runs:
-        print(f"  n={r['n']}: {r['wall_s']} s wall ({r['cpu_s']} s CPU), peak RSS {r['peak_rss_mb']} MB "
-              f"(interpreter + numpy before the call: {r['base_rss_mb']} MB)")
+        print(f"  n={r['n']} ({r['engine']}): {r['wall_s']} s wall ({r['cpu_s']} s CPU), "
+              f"peak RSS {r['peak_rss_mb']} MB (interpreter + numpy before the call: {r['base_rss_mb']} MB)")
         print(f"    planted copies found {r['found']}/{r['planted']} (true overlap ≥ {r['planted_true_overlap_min']}; "
               f"containment min {r['planted_containment_min']}, median {r['planted_containment_median']})"
               + (f"; MISSED {r['missed']} pairwise containment {r['missed_pairwise_containment']}"
@@ -435,12 +474,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    reported {r['reported']}: planted {r['found']}, other pairs with true overlap ≥ 30 % "
               f"{r['other_true_overlap_ge_30']}, FALSE pairs (true overlap < 30 %) {r['false_pairs']}"
               + (f" e.g. {r['false_examples']}" if r["false_examples"] else ""))
-    if runs and max(sizes) < 50_000:
-        big = runs[-1]
+    for e in engines if runs and max(sizes) < 50_000 else ():
+        mine = [r for r in runs if r["engine"] == e]
+        big = mine[-1]
         est = big["wall_s"] * 50_000 / big["n"]
-        line = f"  EXTRAPOLATION (not measured) to n=50000: linear from n={big['n']}: {est:.0f} s"
-        if len(runs) >= 2 and runs[-2]["n"] < big["n"]:
-            a, b = runs[-2], runs[-1]
+        line = f"  EXTRAPOLATION (not measured, {e}) to n=50000: linear from n={big['n']}: {est:.0f} s"
+        if len(mine) >= 2 and mine[-2]["n"] < big["n"]:
+            a, b = mine[-2], mine[-1]
             slope = math.log(b["wall_s"] / a["wall_s"]) / math.log(b["n"] / a["n"])
             line += (f"; power law fitted on n={a['n']},{b['n']} (exponent {slope:.2f}): "
                      f"{b['wall_s'] * (50_000 / b['n']) ** slope:.0f} s")

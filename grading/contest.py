@@ -26,7 +26,7 @@ from omr.layout import Layout, load_layout, read_json_document
 from omr.sheet import Participant, read_roster
 
 from .keys import KeySet, load_keys
-from .scoring import load_rubric
+from .essays.rubric import load_rubric
 
 LAYOUT, KEYS, RUBRIC, ROSTER, SETTINGS = "layout.json", "keys.json", "rubric.json", "roster.csv", "contest.json"
 ROSTER_FILES = (ROSTER, "roster.xlsx")          # a CSV (UTF-8; commas, semicolons or tabs), or an Excel workbook

@@ -30,7 +30,7 @@ from omr.errors import BadArguments, OutputError
 from .contest import Contest, load_roster
 from .cells import inert_frame, inert_sheet
 from .db.exports import answer_pages, rejections
-from .scoring import load_rubric, task_score_rows
+from .essays import load_rubric, task_score_rows
 from .store import Store
 
 # exact numbers we computed, kept as text ("-1/3"): the only text cells not neutralised as formula-like

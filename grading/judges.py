@@ -26,7 +26,7 @@ from omr.errors import BadArguments
 
 from .db import accounts as A
 from .db import audit
-from .scoring import ScoringError, my_assignments, reassign
+from .essays import ScoringError, my_assignments, reassign
 from .store import Store
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2 ** 14, 8, 1, 32
@@ -195,7 +195,7 @@ def reset_password(store: Store, name: str, *, who: str) -> str:
 
 def disable_judge(store: Store, name: str, *, who: str) -> Disabled:
     """Disable ``name``: no login, every session ends at once, and the essays it holds unscored go back to the
-    pool (``grading.scoring.reassign``, each audited ``essay_release``). Run again, it releases whatever the
+    pool (``grading.essays.reassign``, each audited ``essay_release``). Run again, it releases whatever the
     account was given since. Audited (``judge_disable``)."""
     judge = judge_named(store, name)
     ended = A.set_disabled(store, judge.id, _now())

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grading.keys import KeySet, keys_from_dict, load_keys
-from grading.scoring import Rubric, load_rubric, rubric_from_dict
+from grading.essays import Rubric, load_rubric, rubric_from_dict
 from omr.errors import ExitCode, InputError, LayoutError
 from omr.layout import Layout, layout_from_dict, load_layout
 from omr.sheet import Participant, read_roster

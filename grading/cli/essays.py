@@ -170,7 +170,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 def _cmd_essays(args: argparse.Namespace) -> int:
-    from grading.scoring import judge_progress, load_rubric, task_counts
+    from grading.essays import judge_progress, load_rubric, task_counts
     from grading.store import Store
 
     rubric = load_rubric(args.contest)              # exit 5 when rubric.json is not valid

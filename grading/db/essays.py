@@ -143,7 +143,7 @@ def essays_to_ocr(db: Database, *, retry_failed: bool = False) -> list[EssayToRe
 def save_ocr(db: Database, essay_id: int, result: Any) -> bool:
     """Store an OCR result (``omr.ocr.OcrResult``): text, its diacritic-free twin, confidence, engine.
     Only an essay not yet done is written (a re-run never writes twice); returns whether it was."""
-    from ..duplicates import strip_diacritics
+    from ..essays.duplicates import strip_diacritics
 
     text = result.text or ""
     values = dict(ocr_state="done", text=text, text_plain=strip_diacritics(text),
@@ -214,7 +214,7 @@ def search_essays(db: Database, query: str, *, plain: bool = False, limit: int =
     diacritics). Best first; each row: id, anon_code, participant, text, ocr_state, reliable."""
     words = re.findall(r"\w+", unicodedata.normalize("NFC", query))
     if plain:
-        from ..duplicates import strip_diacritics
+        from ..essays.duplicates import strip_diacritics
 
         words = [w for w in re.findall(r"\w+", strip_diacritics(" ".join(words)))]
     if not words:

@@ -6,8 +6,8 @@ a submission. Essays without a participant (a submission with no answer sheet) a
 ``waiting`` task that no judge can take; when a judge resolves the participant, the task follows (it is re-keyed to
 the participant, or its pages join the participant's task). Tasks are kept in step by recording a submission and
 by deciding a flag (never touching scores or assignments); assignments and scores (``essay_assignments``) belong to
-``grading.scoring``. A task's ``unit`` is its participant's roster unit (``participants``, imported from
-``roster.csv`` by ``grading.scoring``), else the unit of the submission that brought it; ``unit_key`` is its
+``grading.essays.judging``. A task's ``unit`` is its participant's roster unit (``participants``, imported from
+``roster.csv`` by ``grading.essays.judging``), else the unit of the submission that brought it; ``unit_key`` is its
 normalised form (``unit_key()``), NULL when unknown.
 """
 from __future__ import annotations

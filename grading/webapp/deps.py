@@ -54,7 +54,7 @@ class WebState:
     settings: Settings = field(default_factory=Settings)
     trusted_proxies: tuple[IPNetwork, ...] = ()
     secure_cookies: bool = False
-    rubric: Any = None            # the essay rubric (grading.scoring.Rubric), read once when the app starts
+    rubric: Any = None            # the essay rubric (grading.essays.Rubric), read once when the app starts
     crops: Any = None             # flag pictures drawn ahead (flags_web.crop_cache)
     roster: Roster = field(init=False)
 

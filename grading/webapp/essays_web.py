@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import judges as J
-from .. import scoring as S
+from .. import essays as E
 from ..contest import load_roster
 from ..store import Store
 from .deps import (Forbidden, Id, PageNo, QueryId, WebState, admin, csrf_admin, csrf_ready, form_id, picture, ready,
@@ -28,10 +28,10 @@ from .images import essay_picture, png
 ADMIN_PAGE_SIZE = 50
 
 
-def admin_counts(store: Store, rubric: S.Rubric | None) -> list[tuple[str, int]]:
+def admin_counts(store: Store, rubric: E.Rubric | None) -> list[tuple[str, int]]:
     """(Vietnamese label, count) of the essay tasks, for the main /admin page (``rubric``: the one the judging
     uses, ``web.rubric``)."""
-    return [(label, n) for _, label, n in S.task_counts(store, rubric).rows()]
+    return [(label, n) for _, label, n in E.task_counts(store, rubric).rows()]
 
 
 def _marked(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
@@ -54,10 +54,10 @@ def _marked(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
 def setup(web: WebState) -> None:
     """Read the rubric once (the judging and every count use the same one) and copy the roster into the store,
     when there is one, so that essay units follow it."""
-    web.rubric = S.load_rubric(web.contest_dir) if web.contest_dir else None
+    web.rubric = E.load_rubric(web.contest_dir) if web.contest_dir else None
     roster = load_roster(web.contest_dir, web.layout) if web.contest_dir else None
     if roster:
-        S.import_roster(web.store, list(roster.people))
+        E.import_roster(web.store, list(roster.people))
 
 
 router = APIRouter()
@@ -65,7 +65,7 @@ router = APIRouter()
 
 def own(store: Store, aid: int, s: J.Session) -> dict[str, Any]:
     """The assignment if it is the judge's own (or the viewer is an admin); 403 otherwise."""
-    a = S.assignment(store, aid)
+    a = E.assignment(store, aid)
     if a is None or (a["judge_id"] != s.judge.id and s.judge.role is not J.Role.ADMIN):
         raise Forbidden("Bài này không được giao cho bạn.")
     return a
@@ -76,23 +76,23 @@ def essay_page(request: Request, s: J.Session, a: dict[str, Any], status: int = 
     rubric = state(request).rubric
     question = rubric.question(a["question"]) if rubric else None
     mine = a["judge_id"] == s.judge.id
-    own_points = {k: S.show_points(v) for k, v in (a["points"] or {}).items()} if mine else {}
+    own_points = {k: E.show_points(v) for k, v in (a["points"] or {}).items()} if mine else {}
     return render(request, "essay.html", status, judge=s.judge, csrf=s.csrf_token, a=a, question=question,
                   errors=errors or {}, values=values or {}, mine=mine, own_points=own_points,
-                  own_total=S.show_points(a["total"]) if mine and a["total"] else "", show=S.show_points)
+                  own_total=E.show_points(a["total"]) if mine and a["total"] else "", show=E.show_points)
 
 
 @router.get("/essays", response_class=HTMLResponse)
 def get_essays(request: Request, done: QueryId = None, none: int = 0, s: J.Session = Depends(ready)) -> Response:
     web = state(request)
-    work = S.my_assignments(web.store, s.judge.id)
+    work = E.my_assignments(web.store, s.judge.id)
     done_row = None
     if done is not None:
-        d = S.assignment(web.store, done)
-        if d is not None and d["judge_id"] == s.judge.id and d["state"] == S.SCORED:
-            done_row = {"anon_code": d["anon_code"], "total": S.show_points(d["total"])}
+        d = E.assignment(web.store, done)
+        if d is not None and d["judge_id"] == s.judge.id and d["state"] == E.SCORED:
+            done_row = {"anon_code": d["anon_code"], "total": E.show_points(d["total"])}
     return render(request, "essays.html", judge=s.judge, csrf=s.csrf_token, work=work, done=done_row,
-                  none=bool(none), rubric=web.rubric, show=S.show_points)
+                  none=bool(none), rubric=web.rubric, show=E.show_points)
 
 
 @router.post("/essays/next")
@@ -100,7 +100,7 @@ async def post_next(request: Request, s: J.Session = Depends(csrf_ready)) -> Res
     # store work (locks, a SQLite writer waiting for `omr grade`) runs in a worker thread, never on the event
     # loop, so other judges' pages are served meanwhile; the same for scoring and reassigning below
     web = state(request)
-    taken = await run_in_threadpool(S.take_next, web.store, s.judge.id, web.rubric)
+    taken = await run_in_threadpool(E.take_next, web.store, s.judge.id, web.rubric)
     if taken is None:
         return RedirectResponse("/essays?none=1", status_code=303)
     return RedirectResponse(f"/essays/{taken.assignment_id}", status_code=303)
@@ -119,18 +119,18 @@ async def post_score(request: Request, aid: Id, s: J.Session = Depends(csrf_read
 
 def score(request: Request, aid: int, s: J.Session, form: Any) -> Response:
     web = state(request)
-    a = S.assignment(web.store, aid)
+    a = E.assignment(web.store, aid)
     if a is None or a["judge_id"] != s.judge.id:
         raise Forbidden("Bài này không được giao cho bạn.")
     question = web.rubric.question(a["question"]) if web.rubric else None
     ids = [c.id for c in question.criteria] if question else []
     values = {k: str(form.get(k, "")) for k in ids}
     try:
-        S.submit_score(web.store, aid, s.judge.id, values, web.rubric)
-    except S.ScoreProblems as exc:
+        E.submit_score(web.store, aid, s.judge.id, values, web.rubric)
+    except E.ScoreProblems as exc:
         return essay_page(request, s, a, 400, errors=exc.problems, values=values)
-    except S.ScoringError as exc:
-        return essay_page(request, s, S.assignment(web.store, aid) or a, 409, errors={"_": str(exc)}, values=values)
+    except E.ScoringError as exc:
+        return essay_page(request, s, E.assignment(web.store, aid) or a, 409, errors={"_": str(exc)}, values=values)
     return RedirectResponse(f"/essays?done={aid}", status_code=303)
 
 
@@ -148,7 +148,7 @@ def get_essay_picture(request: Request, aid: Id, n: Id, s: J.Session = Depends(r
 def get_duplicate(request: Request, aid: Id, pair_id: Id, s: J.Session = Depends(ready)) -> Response:
     store = state(request).store
     a = own(store, aid, s)
-    d = S.duplicate_pair(store, pair_id)
+    d = E.duplicate_pair(store, pair_id)
     mine_ids = {e["id"] for e in a["essays"]}
     if d is None or not ({d["essay_a"], d["essay_b"]} & mine_ids):
         raise Forbidden("Cặp bài này không liên quan đến bài của bạn.")
@@ -166,9 +166,9 @@ def admin_page(request: Request, s: J.Session, status: int = 200, error: str = "
                page: int = 1) -> HTMLResponse:
     web = state(request)
     page = max(1, page)
-    rows, n_open = S.open_assignments(web.store, limit=ADMIN_PAGE_SIZE, offset=(page - 1) * ADMIN_PAGE_SIZE)
+    rows, n_open = E.open_assignments(web.store, limit=ADMIN_PAGE_SIZE, offset=(page - 1) * ADMIN_PAGE_SIZE)
     return render(request, "admin_essays.html", status, judge=s.judge, csrf=s.csrf_token,
-                  counts=S.task_counts(web.store, web.rubric).rows(), progress=S.judge_progress(web.store),
+                  counts=E.task_counts(web.store, web.rubric).rows(), progress=E.judge_progress(web.store),
                   rows=rows, n_open=n_open, page=page, n_pages=max(1, -(-n_open // ADMIN_PAGE_SIZE)),
                   judges=J.list_judges(web.store), error=error, notice=notice, rubric=web.rubric)
 
@@ -196,11 +196,11 @@ def reassign(request: Request, aid: int, s: J.Session, form: Any) -> Response:
     target = form_id(str(form.get("judge_id", "")))
     try:
         if action == "release":
-            S.reassign(store, aid, None, who=s.judge.name)
+            E.reassign(store, aid, None, who=s.judge.name)
         elif action == "move" and target is not None:
-            S.reassign(store, aid, target, who=s.judge.name)
+            E.reassign(store, aid, target, who=s.judge.name)
         else:
             return admin_page(request, s, 400, error="Hãy chọn giám khảo nhận bài, hoặc bấm «Thu hồi».")
-    except S.ScoringError as exc:
+    except E.ScoringError as exc:
         return admin_page(request, s, 409, error=str(exc))
     return RedirectResponse(f"/admin/essays?{urlencode({'done': action, 'aid': aid})}", status_code=303)

@@ -16,7 +16,7 @@ from omr.layout import Layout
 from omr.sheet import Participant, read_roster
 
 from ..contest import load_roster, roster_file
-from ..duplicates import strip_diacritics
+from ..essays.duplicates import strip_diacritics
 
 
 def fold(text: str) -> str:

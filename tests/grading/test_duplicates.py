@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from grading.duplicates import (
+from grading.essays.duplicates import (
     DuplicateOptions, DuplicatePair, Passage, find_near_duplicates, normalise, strip_diacritics,
 )
 from omr.errors import BadArguments

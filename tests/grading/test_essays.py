@@ -22,10 +22,9 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from grading.duplicates import strip_diacritics
 from grading.essays import (EssayQuestion, OcrTask, assign_essay_pages, blank_printed_marks, crop_region,
                             essay_box_task, find_duplicates, load_essay_questions, ocr_load_options, ocr_task,
-                            snippet)
+                            snippet, strip_diacritics)
 from grading.keys import keys_from_dict
 from grading.store import SCHEMA_VERSION, EssayPage, Store
 from omr.errors import ExitCode, LayoutError

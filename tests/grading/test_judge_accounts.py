@@ -23,7 +23,7 @@ from grading.db import accounts as A
 from grading.essays import assign_essay_pages
 from grading.judges import (AccountState, Role, add_judge, authenticate, disable_judge, enable_judge, hash_password,
                             list_judges, open_session, reset_password, session_for)
-from grading.scoring import rubric_from_dict, take_next
+from grading.essays import rubric_from_dict, take_next
 from grading.store import Store
 from grading.webapp.app import create_app
 from grading_support import db_rows, failure, omr, reading, sha

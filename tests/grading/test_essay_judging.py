@@ -8,18 +8,15 @@ import shutil
 import threading
 from datetime import datetime, timezone
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from grading.essays import assign_essay_pages
-from grading.scoring import (FinalRule, ScoreProblems, ScoringError, assignment, decide, import_roster,
-                             judge_progress, load_rubric, parse_points, reassign, rubric_from_dict, show_points,
-                             submit_score, take_next, task_counts, task_score_rows)
+from grading.essays import (FinalRule, ScoreProblems, ScoringError, assign_essay_pages, assignment, decide,
+                            import_roster, judge_progress, load_rubric, parse_points, reassign, rubric_from_dict,
+                            show_points, submit_score, take_next, task_counts, task_score_rows)
 from grading.store import SCHEMA_VERSION, Store, TaskState, judges, unit_key
 from omr.errors import ExitCode, LayoutError
-from omr.ocr import OcrResult
 from omr.sheet import Participant
 
 from grading_support import DEMO, db_rows, failure, omr, reading, sha

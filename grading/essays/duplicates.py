@@ -28,20 +28,22 @@ containment 1. Shingle containment understates the share of copied *text*: where
 text (a moved paragraph, an inserted sentence, a dropped word) ``shingle_words - 1`` shingles are lost. In
 ``bench/dedup_bench.py`` copies of ≥ 60 % of an essay (blocks moved, own sentences interleaved, tone marks
 misread, 1 % of the words dropped) measure 0.52–0.95, essays borrowing 10–30 % measure ≤ 0.28, and
-independent essays share almost nothing; the default 0.5 sits nearer the copies, 0.4 would be midway.
+independent essays share almost nothing; the default 0.4 sits midway.
 
 Candidates (never quadratic)
 ----------------------------
 MinHash signatures (``num_perm`` values per essay) and LSH banding: a band is two signature rows; two essays
 are candidates when any band agrees (bucketed by sorting, so the work grows with the number of colliding
 pairs, not with N²). The bands are the ``num_perm / 2`` disjoint row pairs plus seeded random ones, as many as
-make a pair with Jaccard ``J* = threshold / (3 - threshold)`` a candidate with probability ≈ 0.998 (J* is the
-Jaccard of containment = threshold when one essay is twice the other's size; 0.2 for the default, 226 bands).
-Measured by simulation for the defaults: missed with probability 0.2 % at J = 0.2, 1e-4 at 0.25, 1e-5 at 0.3,
-< 1e-6 at 0.43 (a 60 % copy of a same-size essay); 7 % at J = 0.125 (a 100-word essay inside an 800-word
-one). Candidates whose signatures agree on fewer rows than a Jaccard of J* would give with probability 1e-6
+make a pair with Jaccard ``J* = threshold / (3 - threshold)`` a candidate with probability ≈ 0.996 (J* is the
+Jaccard of containment = threshold when one essay is twice the other's size; 0.154 for the default, 385
+bands). Candidates whose signatures agree on fewer rows than a Jaccard of J* would give with probability 1e-6
 are dropped, and every remaining candidate is measured exactly on its two sets: a pair is never reported
 from the sketch alone. Essays with fewer than ``MIN_SHARED_SHINGLES`` shingles left are never candidates.
+Measured by simulation for the defaults (bands and pruning): a pair is missed with probability 0.4 % at
+J* = 0.154, 2e-4 at 0.2, 6e-6 at 0.25, < 1e-6 at 0.3 and at 0.43 (a 60 % copy of a same-size essay); 2 % at
+J = 0.125 (a 100-word essay inside an 800-word one).
+Kept over ``datasketch``: the same pairs in half its time and memory (bench/RESULTS.md, "ours vs datasketch").
 
 Passages
 --------
@@ -546,20 +548,31 @@ def find_near_duplicates(essays: Iterable[tuple[str, str]],
     """
     if not isinstance(options, DuplicateOptions):
         raise BadArguments(f"options must be a DuplicateOptions, got {type(options).__name__}")
-    k = options.shingle_words
     hasher = _Hasher()
     corpus = _read(essays, options, hasher)
     members = np.flatnonzero(corpus.sizes >= MIN_SHARED_SHINGLES)          # the others can never be paired
     if len(members) < 2:
         return []
+    lo, hi = _candidate_pairs(corpus, members, options)
+    return _report(corpus, lo, hi, options, hasher)
+
+
+def _candidate_pairs(corpus: _Corpus, members: np.ndarray, options: DuplicateOptions) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate pairs (essay indices, lo < hi) among ``members``: LSH over MinHash signatures, then the
+    pairs whose signatures agree on too few rows dropped."""
     _, band_count, min_agree = _lsh_design(options.threshold, options.num_perm)
     sig = _signatures(corpus, members, options.num_perm)
     codes = _candidates(sig, _band_rows(options.num_perm, band_count))
     lo, hi = np.divmod(codes, len(members))
     keep = _agreeing_rows(sig, lo, hi) >= min_agree
     del sig
-    lo, hi = members[lo[keep]], members[hi[keep]]
+    return members[lo[keep]], members[hi[keep]]
 
+
+def _report(corpus: _Corpus, lo: np.ndarray, hi: np.ndarray, options: DuplicateOptions,
+            hasher: _Hasher) -> list[DuplicatePair]:
+    """The candidate pairs measured exactly on their sets; those that pass, with their passages, in output order."""
+    k = options.shingle_words
     found: list[tuple[int, int, np.ndarray, float, float]] = []
     for i, j in zip(lo.tolist(), hi.tolist()):
         a, b = corpus.set_of(i), corpus.set_of(j)
