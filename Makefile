@@ -6,8 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= out/demo
+TEST_WORKERS ?= auto
 
-.PHONY: install system run test bench clean
+.PHONY: install system run test test-fast bench clean
 
 install: system $(STAMP)
 
@@ -22,9 +23,17 @@ $(STAMP): setup.cfg pyproject.toml
 run: install
 	$(BIN)/omr demo --out $(DEMO)
 
+# the suite runs on every core (pytest-xdist, one test file per worker: module fixtures such as a live server are
+# started once per file); ruff first, so that a lint error fails fast
 test: SYSTEM_EXTRA = postgresql chromium
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+# the same without the end-to-end tests marked slow (a few seconds each): a quick check while editing
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 bench: install
 	$(BIN)/python -m bench.read_bench

@@ -493,6 +493,7 @@ def test_badly_blurred_page_is_unreliable_and_says_to_photograph_again(long_para
     assert any("photograph the page again, flat and sharp" in w for w in res.warnings), res.warnings
 
 
+@pytest.mark.slow
 def test_smear_hidden_by_defocus_gets_a_second_look():
     # bench seed 6262, phone page 7: a sheet at 131 dpi, out of focus (σ 1.3 px) and smeared 10 px; the strokes'
     # cepstral dip is deeper than the smear's, so the strict look sees nothing and the page read at confidence 61

@@ -132,6 +132,7 @@ def scans(tmp_path_factory, pages, demo_layout) -> dict[str, Path]:
 
 
 # -- the tests ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_grade_end_to_end_resolve_rerun_rescore_status(tmp_path, scans, demo_layout):
     contest = make_contest(tmp_path / "contest")
     url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
@@ -238,6 +239,7 @@ def test_grade_end_to_end_resolve_rerun_rescore_status(tmp_path, scans, demo_lay
     assert res.loc[2, "answer 2"] == k103["2"] and res.loc[2, "points 3"] == pytest.approx(0.2)
 
 
+@pytest.mark.slow
 def test_exit_codes_ok_and_bad_layout_or_keys(tmp_path, scans):
     contest = make_contest(tmp_path / "c")
     p = omr("grade", str(scans["a.jpg"]), str(scans["d1.jpg"]), "--contest", str(contest), "--workers", "1")
@@ -300,6 +302,7 @@ def test_same_scores_on_sqlite_and_postgresql_with_one_and_two_workers(request, 
             [("flagged", 1), ("ok", 3), ("rejected", 1)]
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9_loses_nothing_and_duplicates_nothing(tmp_path, pages, demo_layout):
     """300 distinct sheets (one participant each); the run is killed with SIGKILL at random moments 5 times,
     then finished: exactly 300 graded submissions, no duplicates, none lost."""
@@ -341,6 +344,7 @@ def test_resume_after_kill_9_loses_nothing_and_duplicates_nothing(tmp_path, page
     assert f"{n - (recorded[-1] if recorded else 0)} recorded" in final.stdout
 
 
+@pytest.mark.slow
 def test_grade_a_name_that_is_not_utf8_recorded_with_its_bytes_shown_escaped_rerun_adds_nothing(
         tmp_path, scans, demo_layout):
     """A folder of four scans: c (flagged) named by bytes that are not UTF-8, b with a decomposed (NFD) Vietnamese
@@ -452,6 +456,7 @@ def _submissions(contest: Path) -> int:
         db.close()
 
 
+@pytest.mark.slow
 def test_sigterm_of_grade_stops_cleanly_and_a_rerun_finishes(tmp_path, many_scans):
     """SIGTERM of `omr grade` once some sheets are stored: exit 143 with "run again" on stderr, no process left;
     the store keeps what was graded, and the next run grades exactly the rest."""

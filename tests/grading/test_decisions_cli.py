@@ -39,6 +39,7 @@ def test_a_decided_flag_is_refused_unless_forced_and_the_override_is_audited(dec
         ("giám khảo 1", "resolve_flag"), ("trưởng ban", "resolve_flag"), ("trưởng ban", "override")]
 
 
+@pytest.mark.slow
 def test_omr_audit_lists_who_decided_what_and_when(decided):
     c_, fid = decided["c"], decided["flag"]
     omr("resolve", str(fid), "C", *c_, "--who", "trưởng ban", "--force")

@@ -396,6 +396,7 @@ def test_a_v4_store_is_migrated_to_tasks_per_participant_and_question(store_url)
 
 
 # -- the command line: essays status, and re-runs of grade / ocr that leave scores alone ---------------------
+@pytest.mark.slow
 def test_rerun_of_grade_and_ocr_never_touches_scores_and_essays_status(tmp_path):
     from test_essays import DIGITAL, digital_pdf
 

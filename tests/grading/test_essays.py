@@ -263,6 +263,7 @@ def test_essay_questions_file(tmp_path):
 
 
 # -- end to end: grade → essays pending → ocr → search → duplicates ------------------------------------------
+@pytest.mark.slow
 def test_sheet_with_essay_pages_ocr_search_and_duplicates(tmp_path, inputs):
     contest = make_contest(tmp_path / "c", questions=[
         {"id": "E1", "title": "Quê hương", "question": "Hãy viết về quê hương của em."}])
@@ -533,6 +534,7 @@ def test_an_essay_whose_file_name_is_not_utf8_is_read_and_shown_from_its_exact_b
         assert page_canvas(store, essay_layout, flag["page_id"]).image.ndim == 3
 
 
+@pytest.mark.slow
 def test_ocr_killed_then_resumed_reads_every_essay_exactly_once(tmp_path):
     """An e-mailed essay of 10 scanned pages; the OCR run is killed (SIGKILL, with its workers) once some
     essays are stored; the next run reads exactly the others."""

@@ -49,6 +49,7 @@ def test_looking_up_a_pair_stores_nothing():
     assert t.kept() == 0
 
 
+@pytest.mark.slow
 def test_ten_thousand_failures_with_one_mb_names_keep_the_throttle_small_and_the_lock_on():
     now = _clock()
     t = LoginThrottle(limit=5, window=60, clock=lambda: now[0])

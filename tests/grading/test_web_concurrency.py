@@ -47,6 +47,7 @@ def pg_site(tmp_path, pg_url):
                 c.close()
 
 
+@pytest.mark.slow
 def test_twenty_judges_decide_at_once_and_nothing_is_lost_or_written_twice(pg_site):
     url, clients = pg_site["url"], pg_site["clients"]
     names = sorted(clients)
