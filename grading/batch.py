@@ -26,6 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timezone, tzinfo
 from typing import Any, Callable
 
 from omr.errors import ExitCode
@@ -39,6 +40,7 @@ from omr.records import Reject, SheetFailure, SheetReading
 from .cluster import dask_map
 from .contest import Contest
 from .essays import assign_essay_pages
+from .db.discards import Discards, discarded
 from .db.queries import problems_by_reason
 from .db.submissions import sources_by_hash
 from .hashing import duplicate_digest, file_digest
@@ -267,6 +269,8 @@ class Accounting:
     rejected_by: dict[str, int]            # rejected pages by reason code
     open_flags_by: dict[str, int]          # open flags by reason
     essays: EssayCounts | None = None      # essay pages and regions, and their OCR
+    discards: Discards | None = None       # pages an organiser took out (``omr discard``)
+    tz: tzinfo = timezone.utc              # the contest's time zone, for the times shown
 
     @property
     def exit_code(self) -> ExitCode:
@@ -286,6 +290,9 @@ class Accounting:
         e = self.essays
         if e is not None and e.pages:
             lines.append(f"{'essay pages':<14}{'':>8}{e.pages:>8}")
+        d = self.discards
+        if d is not None and d.pages:
+            lines.append(f"{'discarded':<14}{d.files:>8}{len(d.pages):>8}")
         lines.append(f"{'total':<14}{c['submissions']:>8}{c['pages']:>8}")
         lines.append(f"pages scored: {c['pages_graded']} final · open flags: {c['flags_open']} · "
                      f"resolved flags: {c['flags_resolved']} · pages without a key: {c['pages_no_key']}")
@@ -299,17 +306,31 @@ class Accounting:
                          f"failed {e.failed}"
                          + (f" · near-duplicate pairs {e.duplicate_pairs}" if e.duplicate_pairs else "")
                          + (" — run `omr ocr --contest DIR`" if e.pending else ""))
+        if d is not None:
+            lines += self._discarded_lines(d)
         return "\n".join(lines)
+
+    def _discarded_lines(self, d: Discards) -> list[str]:
+        out = [f"discarded page {p.page_id} ({p.source}, page {p.page_no}): {p.note(self.tz)}"
+               for p in d.pages[:SHOWN_DISCARDS]]
+        if len(d.pages) > SHOWN_DISCARDS:
+            out.append(f"… and {len(d.pages) - SHOWN_DISCARDS} more discarded page(s): see the export's issues list "
+                       "or `omr audit --action discard_page`")
+        return out
+
+
+SHOWN_DISCARDS = 20          # discarded pages listed by name in the accounting; the rest are counted
 
 
 def _by_count(d: dict[str, int]) -> list[tuple[str, int]]:
     return sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def accounting(store: Store) -> Accounting:
+def accounting(store: Store, tz: tzinfo = timezone.utc) -> Accounting:
+    """The store's accounting; times of discards are shown in ``tz`` (the contest's time zone)."""
     counts = store.counts()
     rejected, open_flags = problems_by_reason(store)
-    return Accounting(counts, rejected, open_flags, store.essay_counts())
+    return Accounting(counts, rejected, open_flags, store.essay_counts(), discarded(store), tz)
 
 
 def run_exit_code(tally: RunTally, acc: Accounting) -> ExitCode:

@@ -12,6 +12,10 @@ every essay task of his is final) and ``essay_status`` (``final``, ``in progress
 ``essays`` sheet has one row per judging task: anonymous code, participant, question, unit, state, each judge's
 name and total (rounds 1, 2 and the third judge's 3) and the final score with its rule.
 
+The ``issues`` sheet lists every open flag, every rejected file or page and every discarded page (``omr discard``:
+its message says "discarded: reason (who, when)"), each with its page id (``page_id``, what ``omr discard`` takes).
+A discarded page is in no other table: it counts for nothing.
+
 The frames are built by pure functions over what the store returns (``results_table``, ``item_table``,
 ``issues_table``); only ``export`` touches files. Totals are decimals for sorting and sums, and the exact
 fraction is kept as text (``total_exact``, e.g. ``"37/5"``). Ranks are competition ranks over exact totals:
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from datetime import timezone, tzinfo
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,7 @@ from omr.errors import BadArguments, OutputError
 
 from .contest import Contest, load_roster
 from .cells import inert_frame, inert_sheet
+from .db.discards import discarded
 from .db.exports import answer_pages, rejections
 from .essays import load_rubric, task_score_rows
 from .store import Store
@@ -176,23 +182,28 @@ def item_table(store: Store, contest: Contest) -> Any:
     return pd.DataFrame(rows)
 
 
-def issues_table(store: Store) -> Any:
-    """Every open flag and every rejected file or page, with its reason."""
+def issues_table(store: Store, tz: tzinfo = timezone.utc) -> Any:
+    """Every open flag, every rejected file or page and every discarded page (times in ``tz``), with its reason
+    and its page id."""
     import pandas as pd
 
     rows: list[dict[str, Any]] = []
     for f in store.list_flags(state="open"):
         rows.append({"kind": "flag", "flag_id": f["id"], "source": f["source"], "page": f["page_no"],
                      "participant": f["participant"], "target": f["target"], "key": f["key"],
-                     "reason": f["reason"], "message": f["message"]})
+                     "reason": f["reason"], "message": f["message"], "page_id": f["page_id"]})
     for r in rejections(store):
         rows.append({"kind": "rejected", "flag_id": None, "source": r["source"], "page": r["page_no"] or None,
                      "participant": None, "target": "page" if r["page_no"] else "file", "key": None,
-                     "reason": r["reason_code"], "message": r["reason"]})
+                     "reason": r["reason_code"], "message": r["reason"], "page_id": r["page_id"]})
+    for d in discarded(store).pages:
+        rows.append({"kind": "discarded", "flag_id": None, "source": d.source, "page": d.page_no or None,
+                     "participant": d.participant, "target": "page" if d.page_no else "file", "key": None,
+                     "reason": "discarded", "message": d.note(tz), "page_id": d.page_id})
     df = pd.DataFrame(rows, columns=["kind", "flag_id", "source", "page", "participant", "target", "key",
-                                     "reason", "message"])
-    df["flag_id"] = df["flag_id"].astype("Int64")
-    df["page"] = df["page"].astype("Int64")
+                                     "reason", "message", "page_id"])
+    for col in ("flag_id", "page", "page_id"):
+        df[col] = df[col].astype("Int64")
     return df
 
 
@@ -202,7 +213,8 @@ def export(store: Store, contest: Contest, out: str | Path) -> list[Path]:
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise BadArguments(f"cannot export to {out.name}: name the output results.xlsx or results.csv")
-    results, items, issues = results_table(store, contest), item_table(store, contest), issues_table(store)
+    results, items = results_table(store, contest), item_table(store, contest)
+    issues = issues_table(store, contest.settings.tz)
     essays = essay_table(store)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

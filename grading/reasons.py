@@ -19,6 +19,8 @@ LABELS: dict[str, dict[str, str]] = {
         "unreadable_answer": "Câu trả lời không khớp các lựa chọn",
         "unmatched_essay": "Bài tự luận chưa biết của ai",
         "late_essay_pages": "Trang tự luận đến sau khi đã chấm",
+        "judge_report": "Giám khảo báo bài có vấn đề",
+        "discarded": "Trang đã bị loại bỏ",
     },
     "en": {
         "ambiguous_mark": "Faint or half-filled mark", "crossed_out": "Crossed-out bubble",
@@ -29,6 +31,7 @@ LABELS: dict[str, dict[str, str]] = {
         "flagged": "Flagged by the reader", "no_key": "No answer key for the version",
         "unreadable_answer": "Answer does not match the options", "unmatched_essay": "Essay of an unknown participant",
         "late_essay_pages": "Essay pages after judging began",
+        "judge_report": "A judge reported a problem with an essay", "discarded": "Page discarded",
     },
 }
 

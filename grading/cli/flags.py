@@ -1,9 +1,11 @@
 """``omr flags`` (what waits for a human), ``omr resolve`` (a human's decision; a decided flag only with
-``--force``, audited as an override) and ``omr audit`` (who decided what, when, before → after)."""
+``--force``, audited as an override), ``omr discard`` (take a page that is neither a sheet nor an essay out of
+everything, or ``--undo`` it; ``grading.db.discards``) and ``omr audit`` (who decided what, when, before → after)."""
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from datetime import timezone
 
@@ -29,6 +31,16 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     s.add_argument("--force", action="store_true",
                    help="change a flag someone has already decided (recorded in the audit log as an override)")
 
+    s = sub.add_parser("discard", help="take out a page that is neither an answer sheet nor an essay (blank, a photo "
+                                       "of something else, scanned twice): it leaves every count, score, essay task "
+                                       "and export, stays listed as discarded (audited); --undo brings it back")
+    s.add_argument("page_id", type=positive_int, metavar="PAGE_ID",
+                   help="the page's id (page_id in `omr flags --json` and in the export's issues list)")
+    contest_args(s)
+    s.add_argument("--reason", default=None, help='why, kept with the page: "trang trắng", "trang quét trùng"')
+    s.add_argument("--who", required=True, help="who decides (kept in the audit log)")
+    s.add_argument("--undo", action="store_true", help="bring a discarded page back (its flags reopen)")
+
     s = sub.add_parser("audit", help="the audit log: who decided what, when, and the value before and after")
     contest_args(s)
     s.add_argument("--who", default=None, help="only this person's entries")
@@ -37,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     s.add_argument("--limit", type=positive_int, default=None, help="only the newest N entries")
     s.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
 
-    return {"flags": _cmd_flags, "resolve": _cmd_resolve, "audit": _cmd_audit}
+    return {"flags": _cmd_flags, "resolve": _cmd_resolve, "discard": _cmd_discard, "audit": _cmd_audit}
 
 
 _FLAG_COLUMNS = ("id", "source", "page_no", "participant", "target", "key", "reason", "message")
@@ -48,9 +60,10 @@ def _cmd_flags(args: argparse.Namespace) -> int:
     with Store.open(db_url(args, must_exist=True), read_only=True) as store:
         rows = store.list_flags(state=None if args.state == "all" else args.state)
     if args.json:
-        out = [{"id": r["id"], "source": r["source"], "page": r["page_no"], "participant": r["participant"],
-                "target": r["target"], "key": r["key"], "reason": r["reason"], "message": r["message"],
-                "state": r["state"], "origin": r["origin"], "confidence": r["confidence"]} for r in rows]
+        out = [{"id": r["id"], "page_id": r["page_id"], "source": r["source"], "page": r["page_no"],
+                "participant": r["participant"], "target": r["target"], "key": r["key"], "reason": r["reason"],
+                "message": r["message"], "state": r["state"], "origin": r["origin"], "confidence": r["confidence"]}
+               for r in rows]
         json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return ExitCode.OK
@@ -85,6 +98,31 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
         what = (f"total {js['total']} ({float(sc.total):g}) of {js['max_total']}" if js["status"] == "scored"
                 else f"still no score: {sc.message}")
         print(f"flag {args.flag_id} resolved by {args.who}: version {sc.version}, {what}")
+    return ExitCode.OK
+
+
+def _cmd_discard(args: argparse.Namespace) -> int:
+    from grading.db import discards
+    from grading.store import Store
+    from omr.errors import BadArguments
+
+    if not args.undo and not (args.reason or "").strip():
+        raise BadArguments(f'say why page {args.page_id} is discarded: --reason "trang trắng" (or --undo to bring '
+                           "it back)")
+    again = f"--who {shlex.quote(args.who)} --contest {shlex.quote(str(args.contest))}"
+    with Store.open(db_url(args, must_exist=True)) as store:
+        if args.undo:
+            ch = discards.restore_page(store, args.page_id, args.who, args.reason or "")
+        else:
+            ch = discards.discard_page(store, args.page_id, args.reason, args.who)
+    where = f"page {ch.page_id} ({ch.source}, page {ch.page_no})"
+    if args.undo:
+        print(f"{where} restored by {args.who}: status {ch.status}; {len(ch.flags)} flag(s) reopened, "
+              f"{len(ch.essays)} essay(s) back in judging")
+    else:
+        print(f"{where} discarded by {args.who}: {' '.join(args.reason.split())}; {len(ch.flags)} open flag(s) "
+              f"closed, {len(ch.essays)} essay(s) no longer judged. It stays listed as discarded (omr status, the "
+              f"export's issues); to bring it back: omr discard {ch.page_id} --undo {again}")
     return ExitCode.OK
 
 

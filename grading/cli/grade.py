@@ -71,7 +71,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         ocr_tally = None
         if ocr_run is not None:
             ocr_tally = run_ocr_stage(store, contest.layout, ocr_run, how)
-        acc = accounting(store)
+        acc = accounting(store, contest.settings.tz)
         print(f"contest {contest.layout.contest} ({contest.folder}) — results in {store.url}")
         print(tally.text(how))
         if ocr_tally is not None:
@@ -98,10 +98,12 @@ def _finish_interrupted(store: Any, run_id: int, counts: dict[str, Any]) -> None
 
 def _cmd_status(args: argparse.Namespace) -> int:
     from grading.batch import accounting
+    from grading.contest import load_settings
     from grading.store import Store
 
+    tz = load_settings(args.contest).tz
     with Store.open(db_url(args, must_exist=True), read_only=True) as store:
-        acc = accounting(store)
+        acc = accounting(store, tz)
         print(f"contest {args.contest} — results in {store.url}")
         print(acc.text())
     return ExitCode.OK

@@ -9,7 +9,11 @@ re-scores the page with the key that scored it, ``rescore`` switches all pages t
 (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite takes its write lock at ``BEGIN IMMEDIATE``).
 
 Resolution values: ``question`` → the marks that count (``"B"``, ``"AC"``, ``""`` for blank); ``participant`` and
-``version`` → the whole field (``"012345"``, ``"102"``); ``page`` → a free note (no effect on scores).
+``version`` → the whole field (``"012345"``, ``"102"``); ``page`` → a free note (no effect on scores; on a judge's
+report, ``grading.db.reports``, it sends the essay back to judging).
+
+A discarded page (``grading.db.discards``) is left out of re-scoring, and its flags are not decided until it is
+restored.
 """
 from __future__ import annotations
 
@@ -25,7 +29,8 @@ from ..score import ScoreStatus, SheetScore
 from .engine import Database, chunks, utcnow
 from .pages import PageState, ensure_keyset, keyset, load_states, score_page, update_page_status, \
     update_submission_status
-from .tables import ESSAY, audit, flags, pages, resolutions, scores, submissions
+from .reports import JUDGE_REPORT, close_report
+from .tables import DISCARDED, ESSAY, audit, flags, pages, resolutions, scores, submissions
 from .tasks import sync_tasks
 
 
@@ -53,8 +58,11 @@ def resolve_flag(db: Database, flag_id: int, value: str, who: str, *, only_open:
         if page_id is None:
             raise BadArguments(f"there is no flag {flag_id}; list the open flags to see their ids")
         # lock order everywhere: page, then submission, then the flag
-        sid = conn.execute(sa.select(pages.c.submission_id).where(pages.c.id == page_id)
-                           .with_for_update()).scalar_one()
+        sid, page_status = conn.execute(sa.select(pages.c.submission_id, pages.c.status).where(pages.c.id == page_id)
+                                        .with_for_update()).one()
+        if page_status == DISCARDED:
+            raise BadArguments(f"flag {flag_id} is on page {page_id}, which is discarded; nothing was written. "
+                               f"Bring the page back first (omr discard {page_id} --undo --who NAME)")
         conn.execute(sa.select(submissions.c.id).where(submissions.c.id == sid).with_for_update()).all()
         flag = conn.execute(sa.select(flags).where(flags.c.id == flag_id).with_for_update()).one()
         if only_open and flag.state != "open":
@@ -80,6 +88,8 @@ def resolve_flag(db: Database, flag_id: int, value: str, who: str, *, only_open:
         update_submission_status(conn, [sid])
         if flag.target == "participant":
             sync_tasks(conn, now, submission_ids=[sid], who=who)
+        if flag.reason == JUDGE_REPORT:
+            close_report(conn, flag_id, page_id, value, now, who)
         after = {"flag": {"state": "resolved", "resolution": {"value": value}, "resolved_by": who},
                  "value": value,
                  "score": None if sc is None else {"status": sc.status.value, "total": str(sc.total)}}
@@ -97,7 +107,7 @@ def rescore(db: Database, keys: KeySet, who: str) -> int:
     now = utcnow()
     with db.write_tx("re-score") as conn:
         digest = ensure_keyset(db, conn, keys, now)
-        scored = pages.c.status.notin_([Status.REJECTED.value, ESSAY])
+        scored = pages.c.status.notin_([Status.REJECTED.value, ESSAY, DISCARDED])
         page_ids = list(conn.execute(sa.select(pages.c.id).where(scored)
                                      .order_by(pages.c.id).with_for_update()).scalars())
         sub_ids = sorted(set(conn.execute(sa.select(pages.c.submission_id).where(scored)).scalars()))

@@ -32,7 +32,7 @@ from omr.records import SheetFailure, SheetReading
 
 from .engine import Database, dialect_insert, utcnow
 from .pages import add_flag
-from .tables import ESSAY, UNMATCHED_ESSAY, duplicate_pairs, essay_tasks, essays, pages, submissions
+from .tables import DISCARDED, ESSAY, UNMATCHED_ESSAY, duplicate_pairs, essay_tasks, essays, pages, submissions
 
 ANON_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"   # no 0/O, 1/I: read aloud and typed without mistakes
 ANON_PREFIX = "BT-"
@@ -128,12 +128,14 @@ def insert_essays(conn: Connection, results: Sequence[SheetReading | SheetFailur
 
 
 def essays_to_ocr(db: Database, *, retry_failed: bool = False) -> list[EssayToRead]:
-    """Essays whose OCR is pending (and failed ones with ``retry_failed``), by source and page."""
+    """Essays whose OCR is pending (and failed ones with ``retry_failed``), by source and page; none of a discarded
+    page."""
     states = ["pending", "failed"] if retry_failed else ["pending"]
     q = (sa.select(essays.c.id, essays.c.kind, essays.c.region_id, pages.c.page_no, submissions.c.source,
                    submissions.c.source_raw, submissions.c.content_hash)
          .join(pages, pages.c.id == essays.c.page_id).join(submissions, submissions.c.id == pages.c.submission_id)
-         .where(essays.c.ocr_state.in_(states)).order_by(submissions.c.id, pages.c.page_no, essays.c.id))
+         .where(essays.c.ocr_state.in_(states), pages.c.status != DISCARDED)
+         .order_by(submissions.c.id, pages.c.page_no, essays.c.id))
     with db.read_tx("list the essays to read") as conn:
         return [EssayToRead(r.id, path_from(r.source, r.source_raw), r.content_hash, r.page_no, r.kind,
                             r.region_id)
@@ -165,15 +167,18 @@ def fail_ocr(db: Database, essay_id: int, reason: str) -> bool:
 
 
 def essay_counts(db: Database) -> EssayCounts:
+    """Essay pages, boxes and their OCR; essays of discarded pages are not counted."""
+    kept = essays.join(pages, pages.c.id == essays.c.page_id)
+    live = pages.c.status != DISCARDED
     with db.read_tx("count essays") as conn:
         ep = conn.execute(sa.select(sa.func.count(), sa.func.count(pages.c.participant))
                           .where(pages.c.status == ESSAY)).one()
-        by = Counter(dict(conn.execute(sa.select(essays.c.ocr_state, sa.func.count())
+        by = Counter(dict(conn.execute(sa.select(essays.c.ocr_state, sa.func.count()).select_from(kept).where(live)
                                        .group_by(essays.c.ocr_state)).all()))
-        regions = conn.execute(sa.select(sa.func.count()).select_from(essays)
-                               .where(essays.c.kind == "region")).scalar_one()
-        unreliable = conn.execute(sa.select(sa.func.count()).select_from(essays).where(
-            essays.c.ocr_state == "done", essays.c.reliable.is_(False))).scalar_one()
+        regions = conn.execute(sa.select(sa.func.count()).select_from(kept)
+                               .where(essays.c.kind == "region", live)).scalar_one()
+        unreliable = conn.execute(sa.select(sa.func.count()).select_from(kept).where(
+            essays.c.ocr_state == "done", essays.c.reliable.is_(False), live)).scalar_one()
         dups = conn.execute(sa.select(sa.func.count()).select_from(duplicate_pairs)).scalar_one()
     return EssayCounts(pages=int(ep[0]), no_participant=int(ep[0] - ep[1]), regions=int(regions),
                        pending=int(by["pending"]), done=int(by["done"]), failed=int(by["failed"]),
@@ -181,11 +186,11 @@ def essay_counts(db: Database) -> EssayCounts:
 
 
 def essay_texts(db: Database) -> list[tuple[int, str, str]]:
-    """(essay id, anon code, text) of every essay read, in id order."""
+    """(essay id, anon code, text) of every essay read, in id order (none of a discarded page)."""
     with db.read_tx("read the essays' texts") as conn:
         return [(int(r.id), r.anon_code, r.text or "") for r in conn.execute(
-            sa.select(essays.c.id, essays.c.anon_code, essays.c.text)
-            .where(essays.c.ocr_state == "done").order_by(essays.c.id))]
+            sa.select(essays.c.id, essays.c.anon_code, essays.c.text).join(pages, pages.c.id == essays.c.page_id)
+            .where(essays.c.ocr_state == "done", pages.c.status != DISCARDED).order_by(essays.c.id))]
 
 
 def record_duplicate_pairs(db: Database, pairs: Sequence[tuple[int, int, float, float, list[dict[str, Any]]]]) -> int:

@@ -1,5 +1,5 @@
 """The reads behind the export's tables (``grading.export``): every read page's answers and score by question,
-the open flags per page, and the rejected files and pages."""
+the open flags per page, and the rejected files and pages (discarded pages: ``grading.db.discards``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +11,7 @@ from omr.records import Status
 
 from ..score import ScoreStatus
 from .engine import Database as Store
-from .tables import flags, pages, scores, submissions
+from .tables import DISCARDED, flags, pages, scores, submissions
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +22,11 @@ class AnswerPage:
 
 
 def answer_pages(store: Store) -> tuple[dict[int, AnswerPage], dict[int, int]]:
-    """Every page not rejected, by id, and the number of open flags per page id (pages with none left out),
-    read in one transaction."""
+    """Every page neither rejected nor discarded, by id, and the number of open flags per page id (pages with none
+    left out), read in one transaction."""
     q = (sa.select(pages.c.id, pages.c.reading, scores.c.status, scores.c.questions)
          .outerjoin(scores, scores.c.page_id == pages.c.id)
-         .where(pages.c.status != Status.REJECTED.value))
+         .where(pages.c.status.notin_([Status.REJECTED.value, DISCARDED])))
     with store.read_tx("read answers for the export") as conn:
         out = {r.id: AnswerPage(r.id, r.questions if r.status == ScoreStatus.SCORED.value else None,
                                 dict((r.reading or {}).get("answers") or {})) for r in conn.execute(q)}
@@ -36,8 +36,9 @@ def answer_pages(store: Store) -> tuple[dict[int, AnswerPage], dict[int, int]]:
 
 
 def rejections(store: Store) -> list[dict[str, Any]]:
-    """Every rejected page (page 0: the whole file) with its file, reason code and reason, by file then page."""
-    q = (sa.select(submissions.c.source, pages.c.page_no, pages.c.reason_code, pages.c.reason)
+    """Every rejected page (page 0: the whole file) with its id, file, reason code and reason, by file then page."""
+    q = (sa.select(pages.c.id.label("page_id"), submissions.c.source, pages.c.page_no, pages.c.reason_code,
+                   pages.c.reason)
          .join(submissions, submissions.c.id == pages.c.submission_id)
          .where(pages.c.status == Status.REJECTED.value).order_by(submissions.c.id, pages.c.page_no))
     with store.read_tx("read rejections for the export") as conn:

@@ -1,5 +1,6 @@
 """The queries behind the judges' flag queue: open flags page by page, the next one, one flag with its page and
-score. Flags on essay pages are the organisers' (admins see them; judges never do, so essay judging stays blind)."""
+score. Flags on essay pages and judges' reports on essays (``grading.db.reports``) are the organisers' (admins see
+them; judges never do, so essay judging stays blind)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .engine import Database as Store
+from .reports import JUDGE
 from .tables import ESSAY, flags, pages, runs, scores, submissions
 
 _OPEN_FROM = flags.join(pages, pages.c.id == flags.c.page_id).join(
@@ -25,7 +27,7 @@ class QueueFilter:
     def where(self, q: Any, *, admin: bool) -> Any:
         q = q.where(flags.c.state == "open")
         if not admin:
-            q = q.where(pages.c.status != ESSAY)
+            q = q.where(pages.c.status != ESSAY, flags.c.origin != JUDGE)
         if self.unit:
             q = q.where(submissions.c.unit == self.unit)
         if self.reason:
@@ -95,7 +97,8 @@ def flag_detail(store: Store, flag_id: int) -> dict[str, Any] | None:
 
 
 def has_open_sheet_flag(store: Store, page_id: int) -> bool:
-    """Whether an answer-sheet page (not an essay page) has an open flag."""
+    """Whether an answer-sheet page (not an essay page) has an open flag a judge may see (not a judge's report)."""
     with store.read_tx("check a page has an open flag") as conn:
         return conn.execute(sa.select(flags.c.id).join(pages, pages.c.id == flags.c.page_id).where(
-            flags.c.page_id == page_id, flags.c.state == "open", pages.c.status != ESSAY).limit(1)).first() is not None
+            flags.c.page_id == page_id, flags.c.state == "open", pages.c.status != ESSAY,
+            flags.c.origin != JUDGE).limit(1)).first() is not None

@@ -5,6 +5,7 @@ wins; every score is computed from it, with a stored key set (``keysets``, by di
 (``origin = "grading"``): ``no_key`` (target ``version``) when a page's version has no key, resolved by a judge
 entering the version; ``unreadable_answer`` (target ``question``) when an answer does not parse into the
 question's options. A ``no_key`` flag is closed automatically when a later re-score brings a key for that version.
+An organiser's ``discard`` resolution (``grading.db.discards``) makes the page ``discarded`` until a ``restore``.
 
 Everything here runs inside a transaction the caller holds.
 """
@@ -24,7 +25,10 @@ from omr.records import Status
 from ..keys import KeySet
 from ..score import ScoreStatus, SheetScore, score_sheet
 from .engine import Database, chunks, dialect_insert
-from .tables import ESSAY, essays, flags, keysets, pages, resolutions, scores, submissions
+from .tables import DISCARDED, ESSAY, essays, flags, keysets, pages, resolutions, scores, submissions
+
+
+DISCARD, RESTORE = "discard", "restore"      # ``resolutions.target`` of an organiser's decision on a whole page
 
 
 @dataclass(slots=True)
@@ -40,6 +44,7 @@ class PageState:
     open_flags: list[Any] = field(default_factory=list)     # flag rows (id, target, key, reason)
     essay: bool = False                                      # an essay page: never scored
     participant_decided: bool = False                        # a judge set the participant
+    discarded: bool = False                                  # an organiser took the page out (latest wins)
 
     @property
     def open_questions(self) -> set[str]:
@@ -68,6 +73,8 @@ def load_states(conn: Connection, page_ids: Sequence[int]) -> dict[int, PageStat
                 st.participant_decided = True
             elif r.target == "version":
                 st.version = r.value
+            elif r.target in (DISCARD, RESTORE):
+                st.discarded = r.target == DISCARD
         for r in conn.execute(sa.select(flags.c.id, flags.c.page_id, flags.c.target, flags.c.key, flags.c.reason)
                               .where(flags.c.page_id.in_(chunk), flags.c.state == "open").order_by(flags.c.id)):
             out[r.page_id].open_flags.append(r)
@@ -96,6 +103,8 @@ def update_page_status(conn: Connection, st: PageState) -> None:
                 st.participant = owner.participant
     else:
         status = (Status.REJECTED if st.rejected else Status.FLAGGED if st.open_flags else Status.OK).value
+    if st.discarded:
+        status = DISCARDED
     conn.execute(sa.update(pages).where(pages.c.id == st.id).values(
         status=status, participant=st.participant, version=st.version))
     conn.execute(sa.update(essays).where(essays.c.page_id == st.id, essays.c.participant.is_distinct_from(
@@ -113,15 +122,20 @@ def update_page_status(conn: Connection, st: PageState) -> None:
 
 def update_submission_status(conn: Connection, sub_ids: Sequence[int]) -> None:
     """ok: every page ok; rejected: every page rejected; flagged: anything else (nothing is silent).
-    Essay pages are neutral unless they carry an open flag (then the submission is flagged)."""
+    Essay pages are neutral unless they carry an open flag (then the submission is flagged); discarded pages are
+    neutral, and a submission whose pages are all discarded is ``discarded``."""
     for chunk in chunks(sub_ids):
         by_sub: dict[int, set[str]] = defaultdict(set)
         has_pages: set[int] = set()
+        kept: set[int] = set()                   # submissions with a page that is not discarded
         n_open = (sa.select(sa.func.count()).where(flags.c.page_id == pages.c.id, flags.c.state == "open")
                   .scalar_subquery())
         for sid, status, n in conn.execute(sa.select(pages.c.submission_id, pages.c.status, n_open)
                                            .where(pages.c.submission_id.in_(chunk))):
             has_pages.add(sid)
+            if status == DISCARDED:
+                continue
+            kept.add(sid)
             if status == ESSAY:          # essay pages count only through their open flags (unmatched_essay …)
                 if n:
                     by_sub[sid].add(Status.FLAGGED.value)
@@ -129,7 +143,9 @@ def update_submission_status(conn: Connection, sub_ids: Sequence[int]) -> None:
             by_sub[sid].add(status)
         for sid in chunk:
             sts = by_sub.get(sid, set())
-            if sts == {Status.OK.value} or not sts:
+            if sid in has_pages and sid not in kept:
+                status = DISCARDED
+            elif sts == {Status.OK.value} or not sts:
                 status = Status.OK.value if sts or sid in has_pages else Status.REJECTED.value
             elif sts == {Status.REJECTED.value}:
                 status = Status.REJECTED.value

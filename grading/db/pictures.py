@@ -17,7 +17,7 @@ from ..keys import KeySet
 from .engine import Database as Store
 from .engine import chunks
 from .pages import keyset
-from .tables import ESSAY, essays, flags, pages, scores, submissions
+from .tables import DISCARDED, ESSAY, essays, flags, pages, scores, submissions
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +50,13 @@ def _json(v: Any) -> Any:
 
 
 def graded_pages(store: Store, *, participant: str | None = None, page_id: int | None = None) -> list[GradedPage]:
-    """Every read answer page (not rejected, not an essay page, not a whole-file failure) — or one participant's,
-    or one page — by participant, file and page, with its current score, key set and open flags."""
+    """Every read answer page (not rejected, discarded or an essay page, not a whole-file failure) — or one
+    participant's, or one page — by participant, file and page, with its current score, key set and open flags."""
     q = (sa.select(pages.c.id, submissions.c.source, submissions.c.source_raw, pages.c.page_no,
                    pages.c.participant, pages.c.version, scores.c.questions, scores.c.key_digest)
          .select_from(pages.join(submissions, pages.c.submission_id == submissions.c.id)
                       .outerjoin(scores, scores.c.page_id == pages.c.id))
-         .where(pages.c.status.notin_([Status.REJECTED.value, ESSAY]), pages.c.page_no > 0)
+         .where(pages.c.status.notin_([Status.REJECTED.value, ESSAY, DISCARDED]), pages.c.page_no > 0)
          .order_by(pages.c.participant, submissions.c.source, pages.c.page_no))
     if participant is not None:
         q = q.where(pages.c.participant == participant)
@@ -80,11 +80,13 @@ def graded_pages(store: Store, *, participant: str | None = None, page_id: int |
 
 
 def essay_page_scan(store: Store, page_id: int) -> ScanPage | None:
-    """Where the essay page ``page_id`` is, or ``None`` when that page is not an essay page."""
+    """Where the essay page ``page_id`` is — or the discarded page, shown as stored to the organisers — or
+    ``None`` when that page is neither."""
     with store.read_tx("find an essay page") as conn:
         row = conn.execute(sa.select(pages.c.page_no, submissions.c.source, submissions.c.source_raw)
                            .join(submissions, submissions.c.id == pages.c.submission_id)
-                           .where(pages.c.id == page_id, pages.c.status == ESSAY)).first()
+                           .where(pages.c.id == page_id, pages.c.status.in_([ESSAY, DISCARDED]),
+                                  pages.c.page_no > 0)).first()
     return None if row is None else ScanPage(path_from(row.source, row.source_raw), row.page_no)
 
 

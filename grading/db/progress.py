@@ -14,7 +14,7 @@ from omr.records import Status
 
 from ..score import ScoreStatus
 from .engine import Database as Store
-from .tables import ESSAY, audit, flags, pages, scores, submissions
+from .tables import DISCARDED, ESSAY, audit, flags, pages, scores, submissions
 
 RESOLVE_FLAG = "resolve_flag"     # the audit action of a judge's decision on a flag
 
@@ -26,7 +26,7 @@ class UnitGroup:
     unit: str | None
     participant: str | None
     files: int               # files whose first page is in the group
-    pages: int               # answer pages (essay pages not counted)
+    pages: int               # answer pages (essay and discarded pages not counted)
     graded: int              # answer pages ok and scored
     flagged: int             # answer pages waiting for a judge
     rejected: int            # pages that could not be read
@@ -45,7 +45,7 @@ def unit_groups(store: Store) -> list[UnitGroup]:
     who = sa.case((submissions.c.unit.is_(None), pages.c.participant), else_=sa.null())
     q = (sa.select(submissions.c.unit, who.label("participant"),
                    _count_if(pages.c.page_no <= 1),        # a file's first page (0: the whole file failed)
-                   _count_if(pages.c.status != ESSAY),
+                   _count_if(pages.c.status.notin_([ESSAY, DISCARDED])),
                    _count_if(sa.and_(pages.c.status == Status.OK.value,
                                      scores.c.status == ScoreStatus.SCORED.value)),
                    _count_if(pages.c.status == Status.FLAGGED.value),

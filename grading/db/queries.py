@@ -12,7 +12,7 @@ from omr.records import Status
 
 from ..score import ScoreStatus
 from .engine import Database
-from .tables import ESSAY, flags, pages, scores, submissions
+from .tables import DISCARDED, ESSAY, flags, pages, scores, submissions
 
 
 def list_flags(db: Database, *, state: str | None = "open") -> list[dict[str, Any]]:
@@ -29,7 +29,9 @@ def list_flags(db: Database, *, state: str | None = "open") -> list[dict[str, An
 
 
 def counts(db: Database) -> dict[str, int]:
-    """Pages and submissions by status; ``pages_graded``: pages ok with a score."""
+    """Pages and submissions by status; ``pages_graded``: pages ok with a score; ``pages_no_key``: pages scored
+    without a key (discarded pages left out). Discarded pages and files count in ``pages`` and ``submissions`` only
+    (``grading.db.discards`` lists them)."""
     with db.read_tx("count results") as conn:
         subs = Counter(dict(conn.execute(sa.select(submissions.c.status, sa.func.count())
                                          .group_by(submissions.c.status)).all()))
@@ -40,8 +42,9 @@ def counts(db: Database) -> dict[str, int]:
         graded = conn.execute(sa.select(sa.func.count()).select_from(scores.join(pages))
                               .where(pages.c.status == Status.OK.value,
                                      scores.c.status == ScoreStatus.SCORED.value)).scalar_one()
-        no_key = conn.execute(sa.select(sa.func.count()).select_from(scores)
-                              .where(scores.c.status == ScoreStatus.NO_KEY.value)).scalar_one()
+        no_key = conn.execute(sa.select(sa.func.count()).select_from(scores.join(pages))
+                              .where(scores.c.status == ScoreStatus.NO_KEY.value,
+                                     pages.c.status != DISCARDED)).scalar_one()
     out = {"submissions": sum(subs.values()), "pages": sum(pgs.values()), "pages_graded": int(graded),
            "pages_no_key": int(no_key), "flags_open": fl["open"], "flags_resolved": fl["resolved"]}
     for s in Status:
@@ -67,7 +70,8 @@ def results_frame(db: Database) -> Any:
 
     ``status``: ok (final), flagged (open flags), no_key, unscored (no keys yet), duplicate (several answer
     pages for one participant: no total until a judge settles it). ``total`` is a float, ``total_exact``
-    the exact fraction; section subtotals follow as ``section: <name>`` columns.
+    the exact fraction; section subtotals follow as ``section: <name>`` columns. Rejected, essay and discarded
+    pages are left out.
     """
     import pandas as pd
 
@@ -76,7 +80,7 @@ def results_frame(db: Database) -> Any:
                    scores.c.sections)
          .join(submissions, submissions.c.id == pages.c.submission_id)
          .outerjoin(scores, scores.c.page_id == pages.c.id)
-         .where(pages.c.status.notin_([Status.REJECTED.value, ESSAY])).order_by(pages.c.id))
+         .where(pages.c.status.notin_([Status.REJECTED.value, ESSAY, DISCARDED])).order_by(pages.c.id))
     with db.read_tx("read results") as conn:
         rows = conn.execute(q).all()
     groups: dict[Any, list[Any]] = defaultdict(list)

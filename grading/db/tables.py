@@ -22,6 +22,8 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 SCHEMA_VERSION = 7          # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
 ESSAY = "essay"             # the page status of an essay page (besides omr.records.Status' ok | flagged | rejected)
 UNMATCHED_ESSAY = "unmatched_essay"
+DISCARDED = "discarded"     # a page an organiser took out (grading.db.discards); also a submission all of whose
+                            # pages are discarded
 SYSTEM = "system"           # ``who`` of machine actions
 PAGE_QUESTION = "essay"     # the question of the free essay pages of a submission (boxes: the box id)
 
@@ -58,7 +60,7 @@ submissions = sa.Table(
     sa.Column("content_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("n_pages", sa.Integer, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),          # ok | flagged | rejected
+    sa.Column("status", sa.String(16), nullable=False),          # ok | flagged | rejected | discarded
     sa.Column("first_seen", _TS, nullable=False),
     sa.Column("last_run", sa.Integer, sa.ForeignKey("runs.id")),
     sa.Column("unit", sa.Text),                                  # the unit that collected it (grade --unit), v4
@@ -69,7 +71,8 @@ pages = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id", ondelete="CASCADE"), nullable=False),
     sa.Column("page_no", sa.Integer, nullable=False),           # 1-based; 0 = the whole file failed
-    sa.Column("status", sa.String(16), nullable=False),         # effective: ok | flagged | rejected
+    sa.Column("status", sa.String(16), nullable=False),         # effective: ok | flagged | rejected | essay
+                                                                # | discarded
     sa.Column("reason_code", sa.String(32)),
     sa.Column("reason", sa.Text),
     sa.Column("layout", sa.Text),
@@ -92,7 +95,7 @@ flags = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("confidence", sa.Float, nullable=False),
     sa.Column("fills", _JSON),
-    sa.Column("origin", sa.String(16), nullable=False),         # reader | grading
+    sa.Column("origin", sa.String(16), nullable=False),         # reader | grading | judge (a judge's report)
     sa.Column("state", sa.String(16), nullable=False),          # open | resolved
     sa.Column("resolution", _JSON),
     sa.Column("resolved_by", sa.Text),
@@ -105,7 +108,7 @@ resolutions = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("page_id", sa.Integer, sa.ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
     sa.Column("flag_id", sa.Integer, sa.ForeignKey("flags.id")),
-    sa.Column("target", sa.String(16), nullable=False),
+    sa.Column("target", sa.String(16), nullable=False),         # a flag's target, or discard | restore (page)
     sa.Column("key", sa.String(32)),
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("who", sa.Text, nullable=False),
@@ -212,7 +215,8 @@ class TaskState(enum.Enum):
     OPEN = "open"            # needs its two scores
     DISPUTED = "disputed"    # the two totals differ by more than the tolerance: a third score is needed
     FINAL = "final"          # final_score is set
-    VOID = "void"            # lost all its pages to another task (participant changed); kept for history
+    VOID = "void"            # lost all its pages (participant changed, pages discarded); kept for history
+    HELD = "held"            # a judge reported a problem with it: no judge can take it until an admin decides
 
 
 essay_tasks = sa.Table(

@@ -5,9 +5,10 @@ The question is the layout's essay box id for a region, ``"essay"`` (``PAGE_QUES
 a submission. Essays without a participant (a submission with no answer sheet) are grouped per submission in a
 ``waiting`` task that no judge can take; when a judge resolves the participant, the task follows (it is re-keyed to
 the participant, or its pages join the participant's task). Tasks are kept in step by recording a submission and
-by deciding a flag (never touching scores or assignments); assignments and scores (``essay_assignments``) belong to
-``grading.essays.judging``. A task's ``unit`` is its participant's roster unit (``participants``, imported from
-``roster.csv`` by ``grading.essays.judging``), else the unit of the submission that brought it; ``unit_key`` is its
+by deciding a flag (never touching scores or assignments); essays of a discarded page belong to no task
+(``grading.db.discards``); assignments and scores (``essay_assignments``) belong to ``grading.essays.judging``. A
+task's ``unit`` is its participant's roster unit (``participants``, imported from ``roster.csv`` by
+``grading.essays.judging``), else the unit of the submission that brought it; ``unit_key`` is its
 normalised form (``unit_key()``), NULL when unknown.
 """
 from __future__ import annotations
@@ -24,8 +25,8 @@ from sqlalchemy.engine import Connection
 from .engine import chunks
 from .essays import new_anon_codes
 from .pages import add_flag
-from .tables import (PAGE_QUESTION, SYSTEM, TaskState, audit, essay_assignments, essay_tasks, essays, flags, pages,
-                     participants, submissions)
+from .tables import (DISCARDED, PAGE_QUESTION, SYSTEM, TaskState, audit, essay_assignments, essay_tasks, essays,
+                     flags, pages, participants, submissions)
 
 
 def unit_key(unit: str | None) -> str | None:
@@ -108,16 +109,17 @@ def sync_tasks(conn: Connection, now: datetime, *, submission_ids: Sequence[int]
         if r.task_id is None:
             moves[r.id] = want[r.id]
     touched |= _move_essays(conn, now, who, moves, info)
-    _void_empty_tasks(conn, now, who, touched)
+    void_empty_tasks(conn, now, who, touched)
     refresh_task_units(conn, sorted(touched))
     return len(moves)
 
 
 def _essay_rows(conn: Connection, submission_ids: Sequence[int] | None) -> list[Any]:
-    """The essays of the submissions (all when ``None``) with their task and submission, in id order."""
+    """The essays of the submissions (all when ``None``) with their task and submission, in id order; essays of
+    discarded pages are left out (they are judged in no task)."""
     q = (sa.select(essays.c.id, essays.c.kind, essays.c.region_id, essays.c.participant, essays.c.anon_code,
                    essays.c.task_id, pages.c.submission_id)
-         .join(pages, pages.c.id == essays.c.page_id).order_by(essays.c.id))
+         .join(pages, pages.c.id == essays.c.page_id).where(pages.c.status != DISCARDED).order_by(essays.c.id))
     if submission_ids is None:
         return list(conn.execute(q))
     rows: list[Any] = []
@@ -209,7 +211,7 @@ def _new_task(conn: Connection, now: datetime, key: str, first: Any) -> int:
         created_at=now).returning(essay_tasks.c.id)).scalar_one())
 
 
-def _void_empty_tasks(conn: Connection, now: datetime, who: str, touched: set[int]) -> None:
+def void_empty_tasks(conn: Connection, now: datetime, who: str, touched: set[int]) -> None:
     """A task left without essays becomes ``void``; its unscored assignments are released (audited)."""
     for tid in sorted(touched):
         left = conn.execute(sa.select(sa.func.count()).select_from(essays).where(essays.c.task_id == tid)).scalar_one()

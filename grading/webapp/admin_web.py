@@ -1,5 +1,6 @@
-"""Admin pages (admins only; judges get 403): what has been graded, flagged and rejected — in all, per unit and per
-judge — the judges' accounts, and the exports of ``grading.export`` as downloads (each one audited)."""
+"""Admin pages (admins only; judges get 403): what has been graded, flagged, rejected and discarded — in all, per
+unit and per judge — the judges' accounts, and the exports of ``grading.export`` as downloads (each one audited).
+Discarding pages has its own pages (``discard_web``), mounted here."""
 from __future__ import annotations
 
 import tempfile
@@ -13,8 +14,9 @@ from .. import judges as J
 from .. import progress
 from ..contest import load_contest
 from ..db import audit
+from ..db.discards import discarded
 from ..export import export
-from . import essays_web
+from . import discard_web, essays_web
 from .deps import admin, csrf_admin, not_found, render, state
 
 COUNT_LABELS = (("submissions", "Tệp bài làm"), ("submissions_ok", "Tệp đã chấm xong"),
@@ -24,6 +26,7 @@ COUNT_LABELS = (("submissions", "Tệp bài làm"), ("submissions_ok", "Tệp đ
                 ("flags_open", "Cờ đang mở"), ("flags_resolved", "Cờ đã xử lý"))
 STATE_LABELS = {J.AccountState.ACTIVE: "Đang dùng", J.AccountState.DISABLED: "Đã khoá",
                 J.AccountState.MUST_CHANGE: "Chưa đổi mật khẩu"}
+DISCARDED_LABEL = "Trang đã loại bỏ"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 # download name → (what export() is asked to write, media type, label); the CSV siblings come with results.csv
@@ -37,6 +40,7 @@ EXPORTS = {
 
 
 router = APIRouter()
+router.include_router(discard_web.router)
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -44,6 +48,7 @@ def get_admin(request: Request, s: J.Session = Depends(admin)) -> Response:
     web = state(request)
     counts = web.store.counts()
     rows = [(label, counts.get(k, 0)) for k, label in COUNT_LABELS]
+    rows.append((DISCARDED_LABEL, len(discarded(web.store).pages)))
     r = web.roster.current()
     units = progress.unit_progress(web.store, r.index.unit_of if r.index else None)
     activity = progress.judge_activity(web.store)

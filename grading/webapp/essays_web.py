@@ -21,6 +21,7 @@ from .. import judges as J
 from .. import essays as E
 from ..contest import load_roster
 from ..store import Store
+from . import report_web
 from .deps import (Forbidden, Id, PageNo, QueryId, WebState, admin, csrf_admin, csrf_ready, form_id, picture, ready,
                    render, state)
 from .images import essay_picture, png
@@ -132,6 +133,13 @@ def score(request: Request, aid: int, s: J.Session, form: Any) -> Response:
     except E.ScoringError as exc:
         return essay_page(request, s, E.assignment(web.store, aid) or a, 409, errors={"_": str(exc)}, values=values)
     return RedirectResponse(f"/essays?done={aid}", status_code=303)
+
+
+@router.post("/essays/{aid}/report")
+async def post_report(request: Request, aid: Id, s: J.Session = Depends(csrf_ready)) -> Response:
+    # instead of a score: the judge reports a problem with the essay (report_web, grading.db.reports)
+    form = await request.form()
+    return await run_in_threadpool(report_web.report, request, aid, s, form, essay_page)
 
 
 @router.get("/essays/{aid}/pages/{n}.png")

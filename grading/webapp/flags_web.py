@@ -3,8 +3,9 @@ search for an unreadable participant id, and whole-page pictures.
 
 A judge's decision goes through ``Store.resolve_flag`` (which re-scores the page and audits before/after) and the
 browser moves on to the next open flag. Flags on essay pages (an e-mailed essay to match with its participant,
-pages that came after judging began) are the organisers' work: a judge who scores essays blind must not see those
-pages, their file names or whom they belong to. Judges see flags on answer-sheet pages only; admins see all.
+pages that came after judging began) and judges' reports on essays are the organisers' work: a judge who scores
+essays blind must not see those pages, their file names or whom they belong to. Judges see flags on answer-sheet
+pages only, never a report; admins see all, and on a flag's page they may discard the page (``discard_web``).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from omr.layout import Layout
 
 from .. import judges as J
 from ..db import flag_queue as Q
+from ..db.reports import JUDGE
 from ..store import ESSAY, AlreadyDecided, Store
 from .crop_cache import CropCache
 from .deps import Forbidden, Id, PageNo, QueryId, csrf_ready, not_found, picture, ready, render, state
@@ -72,7 +74,7 @@ def _is_admin(s: J.Session) -> bool:
 
 
 def may_see(f: dict[str, Any], s: J.Session) -> bool:
-    return _is_admin(s) or f["page_status"] != ESSAY
+    return _is_admin(s) or (f["page_status"] != ESSAY and f["origin"] != JUDGE)
 
 
 def check_may_see(f: dict[str, Any], s: J.Session) -> None:
