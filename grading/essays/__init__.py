@@ -14,7 +14,6 @@ The store's side (essays, OCR results, tasks, assignments) is ``grading.db``'s: 
 """
 from __future__ import annotations
 
-from .crop import BORDER_BAND_MM, LABEL_MARGIN_MM, blank_printed_marks, crop_region
 from .duplicates import (MIN_BOILERPLATE_ESSAYS, MIN_SHARED_SHINGLES, DuplicateOptions, DuplicatePair, Passage,
                          find_near_duplicates, normalise, strip_diacritics)
 from .judging import (ASSIGNED, POOL, SCORED, Decision, JudgeProgress, ScoreOutcome, ScoreProblems, ScoringError,
@@ -29,11 +28,11 @@ from .rubric import (MAX_POINTS, RUBRIC, Criterion, FinalRule, Rubric, RubricQue
 from .search import FoundPair, find_duplicates, snippet
 
 __all__ = [
-    "ASSIGNED", "BORDER_BAND_MM", "Criterion", "Decision", "DuplicateOptions", "DuplicatePair", "EssayQuestion",
-    "FinalRule", "FoundPair", "JudgeProgress", "LABEL_MARGIN_MM", "MAX_POINTS", "MIN_BOILERPLATE_ESSAYS",
+    "ASSIGNED", "Criterion", "Decision", "DuplicateOptions", "DuplicatePair", "EssayQuestion",
+    "FinalRule", "FoundPair", "JudgeProgress", "MAX_POINTS", "MIN_BOILERPLATE_ESSAYS",
     "MIN_SHARED_SHINGLES", "OcrOutcome", "OcrRunOptions", "OcrTally", "OcrTask", "POOL", "Passage", "RUBRIC",
     "Record", "Rubric", "RubricQuestion", "SCORED", "ScoreOutcome", "ScoreProblems", "ScoringError", "Taken",
-    "TaskCounts", "assign_essay_pages", "assignment", "blank_printed_marks", "check_points", "crop_region",
+    "TaskCounts", "assign_essay_pages", "assignment", "check_points",
     "decide", "duplicate_pair", "earlier_failures", "essay_box_task", "find_duplicates", "find_near_duplicates",
     "import_roster", "judge_progress", "load_essay_questions", "load_rubric", "my_assignments", "normalise",
     "ocr_file", "ocr_load_options", "ocr_pending", "ocr_task", "open_assignments", "parse_points", "reassign",

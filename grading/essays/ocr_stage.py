@@ -4,7 +4,7 @@ cluster or serially, with the parent storing each text as it arrives.
 Each pending essay becomes a small picklable ``OcrTask``; a process pool (serial twin with one worker) or a Dask
 cluster runs ``ocr_task`` — an essay page goes through ``omr.ocr.ocr_page`` (text layer of a born-digital PDF
 page, else OCR at full resolution); an essay box of a sheet is cropped upright at the OCR resolution
-(``grading.essays.crop.crop_region``), its printed label and border lines painted white (``blank_printed_marks``:
+(``omr.ocr.essaybox.crop_region``), its printed label and border lines painted white (``blank_printed_marks``:
 the text is only what the participant wrote) and read by ``omr.ocr.ocr_image`` as an upright image (never turned:
 a box holding one line cannot show its direction). Only the parent writes, one essay per transaction, and only
 essays still pending: a killed run resumes with what is pending and never writes an essay twice.
@@ -21,16 +21,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Any
 
-from omr.errors import AlignmentError, ExitCode, InputError
+from omr.errors import ExitCode, InputError
 from omr.layout import EssayBox, Layout, Rect
-from omr.load import LoadOptions, PageRef, discover, load_page, plan_pages
+from omr.load import LoadOptions, PageRef, discover, plan_pages
 from omr.paths import display_source, display_text
 from omr.progress import Progress
 from omr.records import SheetFailure
 from omr.workers import pool_context, start_worker
 
 from ..store import EssayToRead, Store
-from .crop import blank_printed_marks, crop_region
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -73,8 +72,8 @@ def ocr_load_options(ocr: Any) -> LoadOptions:
 
 def ocr_task(task: OcrTask, layout: Layout | None, ocr: Any) -> OcrOutcome:
     """Read one task. Never raises for a bad page: the outcome says what failed."""
-    from omr.align import align
-    from omr.ocr import ocr_image, ocr_page
+    from omr.ocr import ocr_page
+    from omr.ocr.essaybox import EssayBoxError, read_essay_box
 
     load = ocr_load_options(ocr)
     try:
@@ -83,17 +82,9 @@ def ocr_task(task: OcrTask, layout: Layout | None, ocr: Any) -> OcrOutcome:
         else:
             if layout is None:
                 return OcrOutcome(task.key, failure="an essay box needs the contest's layout")
-            page = load_page(task.ref, load)
-            if isinstance(page, SheetFailure):
-                return OcrOutcome(task.key, failure=page.reason)
-            try:
-                al = align(page.image, layout)
-            except AlignmentError as exc:
-                return OcrOutcome(task.key, failure=f"the essay box cannot be located on the page: {exc.message}")
-            crop = crop_region(page.image, al.H, task.region, dpi=float(ocr.dpi))
-            res = ocr_image(blank_printed_marks(crop, task.region, label=getattr(task, "label", None),
-                                                dpi=float(ocr.dpi)), ocr,
-                            upright=True)          # warped upright through the fiducials
+            res = read_essay_box(task.ref, layout, task.region, getattr(task, "label", None), ocr, load=load)
+    except EssayBoxError as exc:
+        return OcrOutcome(task.key, failure=exc.message)
     except MemoryError:
         return OcrOutcome(task.key, failure="out of memory while reading this page")
     except Exception as exc:  # noqa: BLE001 — one bad page must not stop the stage; reported with its type

@@ -16,12 +16,12 @@ from omr.align import align
 from omr.errors import AlignmentError
 from omr.layout import Layout
 from omr.load import LoadOptions, load_page, plan_pages
+from omr.ocr.essaybox import crop_region
 from omr.paths import display_source
 from omr.records import SheetFailure
 
 from ..annotate import ORANGE, PX_PER_MM, READ_ONLY, PageToAnnotate, overlay, straighten, pages_to_annotate
 from ..db.pictures import essay_page_scan, essay_scan
-from ..essays import crop_region
 from ..store import Store
 
 ESSAY_LONG_SIDE = 1600       # px: an A4 page at ~140 dpi, readable on screen and quick to send

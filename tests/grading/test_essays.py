@@ -22,14 +22,14 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from grading.essays import (EssayQuestion, OcrTask, assign_essay_pages, blank_printed_marks, crop_region,
-                            essay_box_task, find_duplicates, load_essay_questions, ocr_load_options, ocr_task,
-                            snippet, strip_diacritics)
+from grading.essays import (EssayQuestion, OcrTask, assign_essay_pages, essay_box_task, find_duplicates,
+                            load_essay_questions, ocr_load_options, ocr_task, snippet, strip_diacritics)
 from grading.keys import keys_from_dict
 from grading.store import SCHEMA_VERSION, EssayPage, Store
 from omr.errors import ExitCode, LayoutError
 from omr.layout import GroupKind, Layout, Rect, layout_from_dict
 from omr.load import PageRef, plan_pages
+from omr.ocr.essaybox import blank_printed_marks, crop_region
 from omr.ocr import OcrOptions, OcrResult
 from omr.records import Reject
 from omr.sheet import Participant, essay_label_rect, render_sheets

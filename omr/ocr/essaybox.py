@@ -1,14 +1,22 @@
-"""Cropping an essay box out of a sheet page for OCR and for the judges' pictures.
+"""An essay box of a sheet page, as the OCR and the judges' pictures need it: pixel work beside the OCR it feeds.
 
 ``crop_region`` warps the box upright at a given resolution through the page's alignment; ``blank_printed_marks``
 paints white what the sheet printed inside the box (its label and border lines), so that the text read is only
-what the participant wrote.
+what the participant wrote; ``read_essay_box`` does the whole trip for one box — load the page, align it, crop,
+blank, read — and says why when it cannot.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from omr.layout import Rect
+from ..align import align
+from ..errors import AlignmentError
+from ..layout import Layout, Rect
+from ..load import LoadOptions, PageRef, load_page
+from ..records import SheetFailure
+from .engine import OcrOptions
+from .pipeline import ocr_image
+from .records import OcrResult
 
 
 def crop_region(image: np.ndarray, H: np.ndarray, rect: Rect, *, dpi: float = 300.0) -> np.ndarray:
@@ -78,3 +86,28 @@ def _label_end(band: np.ndarray, c0: int, c1: int, s: float, margin_mm: float) -
     last = cols[gaps[0]] if len(gaps) else cols[-1]
     end = c0 + int(last) + 1 + int(np.ceil(margin_mm * s))
     return int(min(hi, max(c0 + int(round(0.75 * width)), end)))
+
+
+class EssayBoxError(Exception):
+    """The box could not be read: ``message`` says why, for people."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def read_essay_box(ref: PageRef, layout: Layout, region: Rect, label: Rect | None, ocr: OcrOptions, *,
+                   load: LoadOptions) -> OcrResult | SheetFailure:
+    """The text written in the essay box ``region`` (layout mm) of the page ``ref``: the page loaded and aligned,
+    the box warped upright at the OCR's dpi, its printed label and border blanked, then read. A page that cannot
+    be loaded is its ``SheetFailure``; a page on which the box cannot be located raises ``EssayBoxError``."""
+    page = load_page(ref, load)
+    if isinstance(page, SheetFailure):
+        return page
+    try:
+        al = align(page.image, layout)
+    except AlignmentError as exc:
+        raise EssayBoxError(f"the essay box cannot be located on the page: {exc.message}") from None
+    dpi = float(ocr.dpi)
+    crop = crop_region(page.image, al.H, region, dpi=dpi)
+    return ocr_image(blank_printed_marks(crop, region, label=label, dpi=dpi), ocr, upright=True)
