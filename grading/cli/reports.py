@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from grading.contest import load_contest
-    from grading.export import export
+    from grading.reports.export import export
     from grading.store import Store
 
     contest = load_contest(args.contest)
@@ -38,7 +38,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 def _cmd_annotate(args: argparse.Namespace) -> int:
-    from grading.annotate import annotate
+    from grading.reports.annotate import annotate
     from grading.contest import load_contest
     from grading.store import Store
 

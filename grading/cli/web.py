@@ -115,7 +115,7 @@ def _list_judges(args: argparse.Namespace) -> int:
     from grading.contest import load_settings
     from grading.judges import list_judges
     from grading.numbers import local_time
-    from grading.progress import judge_activity
+    from grading.reports.progress import judge_activity
     from grading.store import Store
 
     with Store.open(db_url(args, must_exist=True), read_only=True) as store:

@@ -1,4 +1,4 @@
-"""The reads behind the export's tables (``grading.export``): every read page's answers and score by question,
+"""The reads behind the export's tables (``grading.reports.export``): every read page's answers and score by question,
 the open flags per page, and the rejected files and pages (discarded pages: ``grading.db.discards``)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What pictures are drawn from (``grading.annotate``, ``grading.webapp.images``): the graded answer pages with
+"""What pictures are drawn from (``grading.reports.annotate``, ``grading.webapp.images``): the graded answer pages with
 their score, key set and open flags, and where an essay page or an essay box's page is.
 
 Paths come back openable (``omr.paths.path_from`` of the stored name and bytes)."""

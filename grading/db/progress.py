@@ -1,8 +1,8 @@
-"""The counts behind the progress page (``grading.progress``): pages per unit, decisions per person.
+"""The counts behind the progress page (``grading.reports.progress``): pages per unit, decisions per person.
 
 A page's unit here is the unit that collected its file (``submissions.unit``); pages of files recorded without a
-unit are grouped per participant instead, for ``grading.progress`` to fold into their roster units. Everything is
-counted by the database, in one ``GROUP BY`` per question asked."""
+unit are grouped per participant instead, for ``grading.reports.progress`` to fold into their roster units.
+Everything is counted by the database, in one ``GROUP BY`` per question asked."""
 from __future__ import annotations
 
 from dataclasses import dataclass

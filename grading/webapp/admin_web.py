@@ -1,5 +1,5 @@
-"""Admin pages (admins only; judges get 403): what has been graded, flagged, rejected and discarded — in all, per
-unit and per judge — the judges' accounts, and the exports of ``grading.export`` as downloads (each one audited).
+"""Admin pages (admins only; judges get 403): what has been graded, flagged, rejected and discarded — in all, per unit
+and per judge — the judges' accounts, and the exports of ``grading.reports.export`` as downloads (each one audited).
 Discarding pages has its own pages (``discard_web``), mounted here."""
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from .. import judges as J
-from .. import progress
+from ..reports import progress
 from ..contest import load_contest
 from ..db import audit
 from ..db.discards import discarded
-from ..export import export
+from ..reports.export import export
 from . import discard_web, essays_web
 from .deps import admin, csrf_admin, not_found, render, state
 

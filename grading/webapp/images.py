@@ -1,5 +1,5 @@
 """Pictures for the judges: a flagged question cut from its straightened page with the measured fills written
-beside each bubble, and the whole page. The drawing reuses ``grading.annotate`` (``straighten``, ``overlay``).
+beside each bubble, and the whole page. The drawing reuses ``grading.reports.annotate`` (``straighten``, ``overlay``).
 
 Essays: ``essay_picture`` is an essay page as stored (decoded at ``ESSAY_LONG_SIDE`` pixels on the long side, no
 overlay) or an essay box cut upright from its aligned sheet; ``page_canvas`` of an essay page (a flag on an
@@ -20,7 +20,7 @@ from omr.ocr.essaybox import crop_region
 from omr.paths import display_source
 from omr.records import SheetFailure
 
-from ..annotate import ORANGE, PX_PER_MM, READ_ONLY, PageToAnnotate, overlay, straighten, pages_to_annotate
+from ..reports.annotate import ORANGE, PX_PER_MM, READ_ONLY, PageToAnnotate, overlay, straighten, pages_to_annotate
 from ..db.pictures import essay_page_scan, essay_scan
 from ..store import Store
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from grading.annotate import BLUE, GREEN, ORANGE, PX_PER_MM, RED, PageToAnnotate, overlay
+from grading.reports.annotate import BLUE, GREEN, ORANGE, PX_PER_MM, RED, PageToAnnotate, overlay
 from grading.keys import load_keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ def test_omr_annotate_writes_one_image_per_graded_page(tmp_path):
 
 
 def test_judges_view_hides_right_and_wrong(demo_layout):
-    from grading.annotate import NEUTRAL, READ_ONLY
+    from grading.reports.annotate import NEUTRAL, READ_ONLY
 
     keys = load_keys(CONTEST, demo_layout)
     key = keys.get("101")
@@ -91,7 +91,7 @@ def test_a_judges_question_picture_is_the_same_pixels_as_a_cut_from_the_whole_pa
     """The crop a judge waits for straightens only the question's window; it must show exactly what cutting the
     whole straightened, overlaid page would show (same warp, same rings, same box)."""
     from grading.store import Store
-    from grading.annotate import pages_to_annotate
+    from grading.reports.annotate import pages_to_annotate
     from grading.webapp.images import page_canvas, question_picture
 
     scan = sorted((ROOT / "samples" / "set-small" / "scanner" / "sheets").glob("*.jpg"))[0]

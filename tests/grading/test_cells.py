@@ -9,7 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from grading.cells import formula_like, inert, inert_frame, inert_sheet
+from grading.reports.cells import formula_like, inert, inert_frame, inert_sheet
 
 DANGEROUS = ["=1+1", '=HYPERLINK("http://x","y")', "+1", "-1+2", "-", "@SUM(A1)", "\t", "\tx", "\rx", "  =1",
              "\n=1", "\u3000@x", " +1", "\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20SUM(A1)"]

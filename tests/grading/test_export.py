@@ -15,7 +15,7 @@ import pytest
 
 from grading.contest import load_contest
 from grading.cli import main
-from grading.export import competition_ranks, export
+from grading.reports.export import competition_ranks, export
 from grading.store import Store
 from omr.errors import BadArguments, ExitCode
 from omr.records import Flag, Reject, SheetFailure

@@ -25,7 +25,7 @@ with warnings.catch_warnings():       # this Starlette would rather have httpx2;
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
-from grading import progress
+from grading.reports import progress
 from grading.judges import Role, add_judge
 from grading.keys import load_keys
 from grading.store import Store

@@ -20,9 +20,9 @@ from omr.load import LoadOptions, load_page, plan_pages
 from omr.paths import display_source
 from omr.records import SheetFailure
 
-from .db.pictures import graded_pages
-from .keys import AnswerKey
-from .store import Store
+from ..db.pictures import graded_pages
+from ..keys import AnswerKey
+from ..store import Store
 
 PX_PER_MM = 6.0        # ≈ 152 dpi: enough to see every mark, small enough to mail back
 # BGR colours

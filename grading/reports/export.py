@@ -32,12 +32,12 @@ from typing import Any
 
 from omr.errors import BadArguments, OutputError
 
-from .contest import Contest, load_roster
+from ..contest import Contest, load_roster
 from .cells import inert_frame, inert_sheet
-from .db.discards import discarded
-from .db.exports import answer_pages, rejections
-from .essays import load_rubric, task_score_rows
-from .store import Store
+from ..db.discards import discarded
+from ..db.exports import answer_pages, rejections
+from ..essays import load_rubric, task_score_rows
+from ..store import Store
 
 # exact numbers we computed, kept as text ("-1/3"): the only text cells not neutralised as formula-like
 EXACT_COLUMNS = ("total_exact", "essay_total_exact", "total 1", "total 2", "total 3", "final_exact")

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 
-from .db.progress import decisions_per_person, unit_groups
-from .store import Store
+from ..db.progress import decisions_per_person, unit_groups
+from ..store import Store
 
 UNKNOWN_UNIT = "(chưa rõ đơn vị)"
 
