@@ -417,7 +417,7 @@ def test_require_program():
 def test_an_external_program_dies_with_the_process_that_ran_it():
     """The program runs in a session of its own (a signal to the caller's group misses it); SIGKILL of the
     process that ran it through ``external.run`` ends it all the same."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     code = "from omr import external; external.run(['sleep', '120'], timeout=300)"
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
                             start_new_session=True)

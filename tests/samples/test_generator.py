@@ -26,7 +26,7 @@ from samples.generator import EXTRA_KINDS, generate_set
 
 from process_support import ProcessTree
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LAYOUT = load_layout(ROOT / "answer_keys" / "demo" / "layout.json")
 
 

@@ -33,7 +33,7 @@ from omr.errors import ExitCode
 from omr.records import Reject
 from omr.sheet import Participant, render_sheets
 from tests.conftest import DEMO_LAYOUT, ROOT, rasterise
-from tests.test_read import marked_sheet
+from tests.omr.test_read import marked_sheet
 
 pytestmark = pytest.mark.slow
 
