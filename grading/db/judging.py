@@ -77,8 +77,9 @@ def lock_judge(conn: Connection, judge_id: int) -> Any | None:
 
 
 def judge_row(conn: Connection, judge_id: int) -> Any | None:
-    """(id, name, unit) of a judge, or ``None``."""
-    return conn.execute(sa.select(judges.c.id, judges.c.name, judges.c.unit).where(judges.c.id == judge_id)).first()
+    """(id, name, unit, disabled_at) of a judge, or ``None``."""
+    return conn.execute(sa.select(judges.c.id, judges.c.name, judges.c.unit, judges.c.disabled_at)
+                        .where(judges.c.id == judge_id)).first()
 
 
 def judge_name(conn: Connection, judge_id: int) -> str:
@@ -86,9 +87,9 @@ def judge_name(conn: Connection, judge_id: int) -> str:
 
 
 def judges_with_role(conn: Connection, role: str) -> list[Any]:
-    """(id, name, unit) of every judge of ``role``, by id."""
+    """(id, name, unit) of every judge of ``role`` whose account is not disabled, by id."""
     return list(conn.execute(sa.select(judges.c.id, judges.c.name, judges.c.unit)
-                             .where(judges.c.role == role).order_by(judges.c.id)))
+                             .where(judges.c.role == role, judges.c.disabled_at.is_(None)).order_by(judges.c.id)))
 
 
 def open_assignment_ids(conn: Connection, judge_id: int) -> list[int]:

@@ -299,6 +299,8 @@ def reassign(store: Store, assignment_id: int, to_judge_id: int | None, *, who: 
         j = db.judge_row(conn, to_judge_id)
         if j is None:
             raise ScoringError("Không có giám khảo này.")
+        if j.disabled_at is not None:
+            raise ScoringError(f"Tài khoản của giám khảo {j.name} đang bị khoá: không giao bài được.")
         if task.unit_key is not None and unit_key(j.unit) == task.unit_key:
             raise ScoringError(f"Giám khảo {j.name} cùng đơn vị với bài này: không được giao.")
         if j.id in db.judges_on_task(conn, tid):

@@ -178,7 +178,8 @@ def admin_page(request: Request, s: J.Session, status: int = 200, error: str = "
     return render(request, "admin_essays.html", status, judge=s.judge, csrf=s.csrf_token,
                   counts=E.task_counts(web.store, web.rubric).rows(), progress=E.judge_progress(web.store),
                   rows=rows, n_open=n_open, page=page, n_pages=max(1, -(-n_open // ADMIN_PAGE_SIZE)),
-                  judges=J.list_judges(web.store), error=error, notice=notice, rubric=web.rubric)
+                  judges=[j for j in J.list_judges(web.store) if not j.disabled], error=error, notice=notice,
+                  rubric=web.rubric)
 
 
 # what the page says after a change: built here from the action's code, never from text in the address

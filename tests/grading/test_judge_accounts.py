@@ -327,3 +327,23 @@ def test_a_blank_full_name_is_none_and_a_bad_one_is_refused(tmp_path, capsys):
     code, _, err = run(capsys, "judges", "add", "gk2", "--unit", "U", "--full-name", "A" * 121, "--db", url,
                        "--contest", str(tmp_path))
     assert code == ExitCode.BAD_ARGS and "at most 120 characters" in err
+
+
+def test_a_disabled_judge_is_given_no_essay_neither_as_third_judge_nor_by_an_admin(store_url):
+    from grading.db import judging as db_judging
+    from grading.essays import ScoringError, reassign
+
+    rb = rubric_from_dict(RUBRIC)
+    with Store.open(store_url) as store:
+        add_judge(store, "gk1", unit="Quận Ba Đình")
+        add_judge(store, "gk2", unit="Quận Cầu Giấy")
+        gk1, gk2 = list_judges(store)
+        _essay(store, 1, "000001")
+        taken = take_next(store, gk2.id, rb)
+        disable_judge(store, "gk1", who="trưởng ban")
+        with store.read_tx("t") as conn:
+            assert [j.name for j in db_judging.judges_with_role(conn, "judge")] == ["gk2"]   # who round 3 may go to
+        with pytest.raises(ScoringError, match="đang bị khoá"):
+            reassign(store, taken.assignment_id, gk1.id, who="trưởng ban")
+        enable_judge(store, "gk1", who="trưởng ban")
+        reassign(store, taken.assignment_id, gk1.id, who="trưởng ban")
