@@ -14,9 +14,7 @@ column with a GIN index (PostgreSQL). ``duplicate_pairs`` holds near-duplicate e
 """
 from __future__ import annotations
 
-import re
 import secrets
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +24,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from omr.errors import BadArguments
 from omr.paths import path_from
 from omr.records import SheetFailure, SheetReading
 
@@ -215,29 +212,24 @@ def record_duplicate_pairs(db: Database, pairs: Sequence[tuple[int, int, float, 
 
 
 def search_essays(db: Database, query: str, *, plain: bool = False, limit: int = 50) -> list[dict[str, Any]]:
-    """Essays whose text holds every word of ``query`` (full-text index; ``plain``: compared without
-    diacritics). Best first; each row: id, anon_code, participant, text, ocr_state, reliable."""
-    words = re.findall(r"\w+", unicodedata.normalize("NFC", query))
-    if plain:
-        from ..essays.duplicates import strip_diacritics
+    """Essays that match ``query`` (``grading.essays.query``: every word, "phrases in quotes", OR) in the full-text
+    index (``plain``: compared without diacritics). Best first; each row: id, anon_code, participant, text,
+    ocr_state, reliable."""
+    from ..essays.query import fts5, parse_query, tsquery
 
-        words = [w for w in re.findall(r"\w+", strip_diacritics(" ".join(words)))]
-    if not words:
-        raise BadArguments(f"{query!r} has no word to search for")
+    q = parse_query(query, plain=plain)
     cols = (essays.c.id, essays.c.anon_code, essays.c.participant, essays.c.text, essays.c.ocr_state,
             essays.c.reliable)
     with db.read_tx("search the essays") as conn:
         if conn.dialect.name == "postgresql":
-            tsq = " & ".join(f"'{w.lower()}':{'B' if plain else 'A'}" for w in words)
-            q = sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), tsq)
+            tsq = sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), tsquery(q, "B" if plain else "A"))
             tsv = sa.literal_column("essays.tsv")
-            rows = conn.execute(sa.select(*cols).where(tsv.op("@@")(q))
-                                .order_by(sa.func.ts_rank(tsv, q).desc(), essays.c.id).limit(limit))
+            rows = conn.execute(sa.select(*cols).where(tsv.op("@@")(tsq))
+                                .order_by(sa.func.ts_rank(tsv, tsq).desc(), essays.c.id).limit(limit))
         else:
-            match = "{%s} : (%s)" % ("text_plain" if plain else "text",
-                                     " AND ".join(f'"{w}"' for w in words))
             fts = sa.table("essays_fts", sa.column("rowid"), sa.column("rank"))
             rows = conn.execute(sa.select(*cols).join(fts, fts.c.rowid == essays.c.id)
-                                .where(sa.text("essays_fts MATCH :m").bindparams(m=match))
+                                .where(sa.text("essays_fts MATCH :m").bindparams(
+                                    m=fts5(q, "text_plain" if plain else "text")))
                                 .order_by(fts.c.rank, essays.c.id).limit(limit))
         return [dict(r._mapping) for r in rows]

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ..store import Store
-from .duplicates import DuplicateOptions, find_near_duplicates, strip_diacritics
+from .duplicates import DuplicateOptions, find_near_duplicates
+from .query import hits, parse_query
 from .pages import EssayQuestion
 
 
@@ -67,24 +67,27 @@ _WORD = re.compile(r"\w+")
 
 
 def snippet(text: str, query: str, *, plain: bool = False, words_around: int = 8) -> str:
-    """A few words of ``text`` around the first word of ``query`` found (marked «like this»), on one line."""
-
-    def norm(w: str) -> str:
-        w = unicodedata.normalize("NFC", w).casefold()
-        if plain:
-            w = strip_diacritics(w).casefold()
-        return w
-
+    """A few words of ``text`` around the first place ``query`` matches (``grading.essays.query``), on one line,
+    every word or phrase of the query in it marked «like this»."""
     toks = list(_WORD.finditer(text or ""))
     if not toks:
         return ""
-    wanted = {norm(w) for w in _WORD.findall(query)}
-    hit = next((i for i, m in enumerate(toks) if norm(m.group()) in wanted), None)
-    if hit is None:
-        first = toks[min(len(toks), 2 * words_around) - 1]
-        return " ".join(text[:first.end()].split()) + ("…" if first.end() < len(text) else "")
-    start = toks[max(0, hit - words_around)].start()
-    end = toks[min(len(toks) - 1, hit + words_around)].end()
-    m = toks[hit]
-    s = text[start:m.start()] + "«" + m.group() + "»" + text[m.end():end]
-    return ("…" if start > 0 else "") + " ".join(s.split()) + ("…" if end < len(text) else "")
+    spans = hits(text, parse_query(query, plain=plain))
+    if not spans:
+        first = toks[min(len(toks), 2 * words_around) - 1].end()
+        first = len(text) if not _WORD.search(text, first) else first
+        return " ".join(text[:first].split()) + ("…" if first < len(text) else "")
+    at = next(i for i, m in enumerate(toks) if m.start() >= spans[0][0])
+    start = toks[max(0, at - words_around)].start()
+    end = max(toks[min(len(toks) - 1, at + words_around)].end(), spans[0][1])
+    if not _WORD.search(text, end):                      # only punctuation left: keep it, no "…"
+        end = len(text)
+    out, pos = [], start
+    for a, b in spans:
+        if a >= end:
+            break
+        if a >= pos:
+            out += [text[pos:a], "«", text[a:b], "»"]
+            pos = b
+    out.append(text[pos:end])
+    return ("…" if start > 0 else "") + " ".join("".join(out).split()) + ("…" if end < len(text) else "")
