@@ -16,6 +16,7 @@ an IANA name: every time shown to people is in it.
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,24 @@ def load_roster(folder: str | Path, layout: Layout) -> Roster | None:
     if path is None:
         return None
     return roster_for(read_roster(path), layout, source=str(path))
+
+
+def padded_id(layout: Layout, value: str) -> str:
+    """A participant id as typed, padded with leading zeros to the sheet's id grid (``103`` → ``000103``)."""
+    grid = layout.participant
+    pid = value.strip()
+    if grid is not None and pid.isascii() and pid.isdigit() and len(pid) < grid.digits:
+        pid = pid.zfill(grid.digits)
+    return pid
+
+
+def off_roster_id(ids: Collection[str] | None, layout: Layout, value: str) -> str | None:
+    """The id a judge typed for a participant (``padded_id``) when the contest has a roster (``ids``) and the id
+    is not on it; ``None`` when it is (or there is no roster)."""
+    if ids is None:
+        return None
+    pid = padded_id(layout, value)
+    return None if pid in ids else pid
 
 
 # -- every problem at once --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import json
 import shlex
 import sys
 from datetime import timezone
+from typing import Any
 
 from omr.cli import Handler, positive_int
 from omr.errors import ExitCode
@@ -81,8 +82,9 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
 
     tz = load_settings(args.contest).tz
     with Store.open(db_url(args, must_exist=True)) as store:
+        value = _check_roster(store, args)
         try:
-            sc = store.resolve_flag(args.flag_id, args.value, args.who, only_open=not args.force)
+            sc = store.resolve_flag(args.flag_id, value, args.who, only_open=not args.force)
         except AlreadyDecided as exc:
             when = local_time(exc.at, tz) if exc.at else "?"
             raise BadArguments(f"flag {args.flag_id} was already decided by {exc.who or '?'} on {when}; nothing was "
@@ -124,6 +126,26 @@ def _cmd_discard(args: argparse.Namespace) -> int:
               f"closed, {len(ch.essays)} essay(s) no longer judged. It stays listed as discarded (omr status, the "
               f"export's issues); to bring it back: omr discard {ch.page_id} --undo {again}")
     return ExitCode.OK
+
+
+def _check_roster(store: Any, args: argparse.Namespace) -> str:
+    """The value to record: a participant id given for a participant flag is padded to the sheet's grid and must
+    be on the contest's roster, unless ``--force``."""
+    from grading.contest import load_contest, load_roster, off_roster_id, padded_id
+    from grading.db.flag_queue import flag_detail
+    from omr.errors import BadArguments
+
+    f = flag_detail(store, args.flag_id)
+    if f is None or f["target"] != "participant":
+        return args.value
+    contest = load_contest(args.contest)
+    value = padded_id(contest.layout, args.value)
+    roster = load_roster(contest.folder, contest.layout)
+    missing = off_roster_id({p.id for p in roster.people} if roster else None, contest.layout, value)
+    if missing is not None and not args.force:
+        raise BadArguments(f"participant {missing} is not on the contest's roster; check the id on the sheet, add "
+                           "the participant to the roster, or run again with --force (recorded as an override)")
+    return value
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from omr.layout import Layout
 from .. import judges as J
 from ..db import flag_queue as Q
 from ..db.reports import JUDGE
+from ..contest import off_roster_id, padded_id
 from ..store import ESSAY, AlreadyDecided, Store
 from .crop_cache import CropCache
 from .deps import Forbidden, Id, PageNo, QueryId, csrf_ready, not_found, picture, ready, render, state
@@ -143,12 +144,30 @@ def get_flag(request: Request, flag_id: Id, done: QueryId = None, only: Q.QueueF
     return flag_page(request, s, f, done=done, only=only)
 
 
-def decide(request: Request, flag_id: int, value: str, s: J.Session, only: Q.QueueFilter = Q.ALL) -> Response:
+def off_roster(request: Request, f: dict[str, Any], value: str) -> str | None:
+    """The typed participant id when the flag is a participant's and the id is not on the contest's roster."""
+    if f["target"] != "participant":
+        return None
+    r = state(request).roster.current()
+    ids = {p.id for p in r.index.people} if r.index else None
+    return off_roster_id(ids, state(request).layout, value)
+
+
+def decide(request: Request, flag_id: int, value: str, s: J.Session, only: Q.QueueFilter = Q.ALL,
+           force: bool = False) -> Response:
     web = state(request)
     f = Q.flag_detail(web.store, flag_id)
     if f is None:
         return RedirectResponse("/flags", status_code=303)
     check_may_see(f, s)
+    if f["target"] == "participant":
+        value = padded_id(web.layout, value)
+    missing = off_roster(request, f, value)
+    if missing is not None and not (force and _is_admin(s)):
+        return flag_page(request, s, f, 400, only=only,
+                         error=f"Số báo danh {missing} không có trong danh sách thí sinh. Hãy chọn người trong danh "
+                               "sách" + (", hoặc đánh dấu «Ghi dù không có trong danh sách»." if _is_admin(s)
+                                         else "; nếu bài đúng là của người ngoài danh sách, hãy báo ban tổ chức."))
     try:       # the store re-checks the flag under its row lock: of judges racing, exactly one writes
         web.store.resolve_flag(flag_id, value, who=s.judge.name, only_open=True)
     except AlreadyDecided as exc:
@@ -170,7 +189,8 @@ async def post_resolve(flag_id: Id, request: Request, s: J.Session = Depends(csr
     form = await request.form()
     only = queue_filter(*(str(form.get(k, "")) for k in ("unit", "reason", "file")))
     # the decision (locks, re-scoring) runs in a worker thread: other judges' pages are served meanwhile
-    return await run_in_threadpool(decide, request, flag_id, str(form.get("value", "")), s, only)
+    return await run_in_threadpool(decide, request, flag_id, str(form.get("value", "")), s, only,
+                                   form.get("force") == "1")
 
 
 @router.get("/roster/search")

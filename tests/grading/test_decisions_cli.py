@@ -55,3 +55,21 @@ def test_omr_audit_lists_who_decided_what_and_when(decided):
     assert js[0]["before"] is not None and js[0]["at"].endswith("+00:00")         # the store keeps UTC
     assert len(json.loads(omr("audit", *c_, "--action", "override", "--json").stdout)) == 1
     assert len(json.loads(omr("audit", *c_, "--target", f"flag:{fid}", "--limit", "1", "--json").stdout)) == 1
+
+
+def test_an_id_off_the_roster_is_refused_when_resolved_unless_forced(tmp_path):
+    from web_support import faint_reading
+
+    contest = demo_contest(tmp_path / "contest", [("000101", "Nguyễn Văn An", "10A1")])
+    url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+    with Store.open(url) as store:
+        record_faint_sheets(store, contest, 1, (), start=0, unit=None)              # 000001: a sheet, no flag yet
+        store.record_submission("/scans/x.jpg", "f" * 64, 1, [faint_reading("/scans/x.jpg", None, (),
+                                                                            participant_flag=True)], None)
+        (fid,) = [r[0] for r in db_rows(url, "SELECT id FROM flags WHERE target = 'participant'")]
+    c_ = ["--contest", str(contest)]
+    r = omr("resolve", str(fid), "999", *c_, "--who", "gk")
+    assert r.returncode == ExitCode.BAD_ARGS and "participant 000999 is not on the contest's roster" in r.stderr
+    assert omr("resolve", str(fid), "101", *c_, "--who", "gk").returncode == ExitCode.OK      # padded: on it
+    forced = omr("resolve", str(fid), "999", *c_, "--who", "trưởng ban", "--force")
+    assert forced.returncode == ExitCode.OK, forced.stderr

@@ -273,7 +273,11 @@ def test_participant_flag_page_searches_the_roster_and_the_chosen_id_resolves_it
     assert got == {"roster": True, "total": 2, "hits": [
         {"id": "000101", "name": "Nguyễn Văn An", "unit": "Phường Phúc Xá"},
         {"id": "000103", "name": "Nguyễn Văn Bảo", "unit": "Xã Đông Anh"}]}
-    r = c.post(f"/flags/{fid}/resolve", data={"csrf": csrf(page.text), "value": "000103"})
+    off = c.post(f"/flags/{fid}/resolve", data={"csrf": csrf(page.text), "value": "999999", "force": "1"})
+    assert off.status_code == 400 and "Số báo danh 999999 không có trong danh sách thí sinh" in off.text
+    assert "báo ban tổ chức" in off.text and 'id="force"' not in off.text      # a judge cannot force it
+    assert rows(url, "SELECT state FROM flags WHERE id = :i", i=fid) == [("open",)]
+    r = c.post(f"/flags/{fid}/resolve", data={"csrf": csrf(page.text), "value": "103"})   # zeros dropped: padded
     assert r.status_code == 303
     assert rows(url, "SELECT state, resolved_by FROM flags WHERE id = :i", i=fid) == [("resolved", "gk2")]
     assert rows(url, "SELECT p.participant, s.participant, s.total FROM flags f JOIN pages p ON p.id = f.page_id "
