@@ -70,7 +70,7 @@ def settings_from_dict(raw: Any, *, source: str) -> Settings:
     if isinstance(raw.get("time_zone"), str):
         try:
             ZoneInfo(raw["time_zone"])
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):       # a folder's name, a name too long…
             problems.append(f"time_zone: {raw['time_zone']!r} is not a time zone name (e.g. {DEFAULT_TIME_ZONE})")
     if problems:
         raise LayoutError(f"{source}: the contest settings have {len(problems)} problem(s)", details=problems)

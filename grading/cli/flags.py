@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     s.add_argument("--who", required=True, help="the judge's name or login (kept in the audit log)")
     s.add_argument("--force", action="store_true",
                    help="change a flag someone has already decided (recorded in the audit log as an override)")
+    s.add_argument("--off-roster", action="store_true",
+                   help="record a participant id that is not on the contest's roster (recorded in the audit log)")
 
     s = sub.add_parser("discard", help="take out a page that is neither an answer sheet nor an essay (blank, a photo "
                                        "of something else, scanned twice): it leaves every count, score, essay task "
@@ -92,7 +94,10 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
                                "recorded in the audit log as an override)") from None
         if args.force:
             audit.record(store, who=args.who, action="override", target=f"flag:{args.flag_id}",
-                         after={"value": args.value, "via": "omr resolve --force"})
+                         after={"value": value, "via": "omr resolve --force"})
+        if args.off_roster:
+            audit.record(store, who=args.who, action="off_roster", target=f"flag:{args.flag_id}",
+                         after={"value": value, "via": "omr resolve --off-roster"})
     if sc is None:
         print(f"flag {args.flag_id} resolved by {args.who} (the page has no score)")
     else:
@@ -130,21 +135,29 @@ def _cmd_discard(args: argparse.Namespace) -> int:
 
 def _check_roster(store: Any, args: argparse.Namespace) -> str:
     """The value to record: a participant id given for a participant flag is padded to the sheet's grid and must
-    be on the contest's roster, unless ``--force``."""
+    be on the contest's roster (a roster that cannot be read confirms nothing), unless ``--off-roster``."""
     from grading.contest import load_contest, load_roster, off_roster_id, padded_id
     from grading.db.flag_queue import flag_detail
-    from omr.errors import BadArguments
+    from omr.errors import BadArguments, InputError
 
     f = flag_detail(store, args.flag_id)
     if f is None or f["target"] != "participant":
         return args.value
     contest = load_contest(args.contest)
     value = padded_id(contest.layout, args.value)
-    roster = load_roster(contest.folder, contest.layout)
+    if args.off_roster:
+        return value
+    try:
+        roster = load_roster(contest.folder, contest.layout)
+    except InputError as exc:
+        raise BadArguments(f"the contest's roster cannot be read ({exc.message}), so participant {value} cannot be "
+                           "checked; fix the roster (omr check --contest DIR), or run again with --off-roster") \
+            from None
     missing = off_roster_id({p.id for p in roster.people} if roster else None, contest.layout, value)
-    if missing is not None and not args.force:
+    if missing is not None:
         raise BadArguments(f"participant {missing} is not on the contest's roster; check the id on the sheet, add "
-                           "the participant to the roster, or run again with --force (recorded as an override)")
+                           "the participant to the roster, or run again with --off-roster (recorded in the audit "
+                           "log)")
     return value
 
 

@@ -135,4 +135,6 @@ def client_address(request: Request, trusted: Iterable[IPNetwork] = ()) -> str:
 
 
 def same_token(given: str | None, expected: str | None) -> bool:
-    return bool(given) and bool(expected) and hmac.compare_digest(str(given), str(expected))
+    # bytes: compare_digest refuses str holding anything but ASCII (a forged form field must be a 403, not a 500)
+    return bool(given) and bool(expected) and hmac.compare_digest(str(given).encode("utf-8", "surrogatepass"),
+                                                                  str(expected).encode("utf-8", "surrogatepass"))

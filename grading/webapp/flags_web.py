@@ -145,12 +145,14 @@ def get_flag(request: Request, flag_id: Id, done: QueryId = None, only: Q.QueueF
 
 
 def off_roster(request: Request, f: dict[str, Any], value: str) -> str | None:
-    """The typed participant id when the flag is a participant's and the id is not on the contest's roster."""
+    """The typed participant id when the flag is a participant's and the id is not on the contest's roster — or
+    when the contest's roster file cannot be read (nothing to check against: the id cannot be confirmed)."""
     if f["target"] != "participant":
         return None
     r = state(request).roster.current()
-    ids = {p.id for p in r.index.people} if r.index else None
-    return off_roster_id(ids, state(request).layout, value)
+    if r.index is None:
+        return padded_id(state(request).layout, value) if r.problem else None
+    return off_roster_id({p.id for p in r.index.people}, state(request).layout, value)
 
 
 def decide(request: Request, flag_id: int, value: str, s: J.Session, only: Q.QueueFilter = Q.ALL,

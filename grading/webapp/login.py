@@ -72,10 +72,13 @@ def get_password(request: Request, s: J.Session = Depends(session)) -> Response:
     return render(request, "password.html", judge=s.judge, csrf=s.csrf_token, error="")
 
 
+WRONG_CURRENT = "Mật khẩu hiện tại không đúng."
+
+
 def password_error(store: Store, s: J.Session, current: str, new: str, again: str) -> str:
     """Why the change is refused (Vietnamese), or ""."""
     if J.authenticate(store, s.judge.name, current) is None:
-        return "Mật khẩu hiện tại không đúng."
+        return WRONG_CURRENT
     if new != again:
         return "Hai lần nhập mật khẩu mới không giống nhau."
     if J.password_problem(new):
@@ -89,11 +92,18 @@ def password_error(store: Store, s: J.Session, current: str, new: str, again: st
 async def post_password(request: Request, s: J.Session = Depends(csrf_session)) -> Response:
     """Change the password: the current one is asked again; the account's other sessions end."""
     form = await request.form()
-    store = state(request).store
+    web = state(request)
     current, new, again = (str(form.get(k, "")) for k in ("current_password", "new_password", "again"))
-    error = await run_in_threadpool(password_error, store, s, current, new, again)
+    ip = client_address(request, web.trusted_proxies)          # guessing the current password is throttled too
+    wait = web.throttle.retry_after(s.judge.name, ip)
+    if wait:
+        return render(request, "password.html", 429, judge=s.judge, csrf=s.csrf_token,
+                      error=f"Sai mật khẩu quá nhiều lần. Hãy thử lại sau {wait} giây.")
+    error = await run_in_threadpool(password_error, web.store, s, current, new, again)
     if error:
+        if error == WRONG_CURRENT:
+            web.throttle.failed(s.judge.name, ip)
         return render(request, "password.html", 400, judge=s.judge, csrf=s.csrf_token, error=error)
-    J.set_password(store, s.judge.id, new)
-    J.close_other_sessions(store, s.judge.id, request.cookies.get(SESSION_COOKIE))
+    await run_in_threadpool(J.set_password, web.store, s.judge.id, new)
+    J.close_other_sessions(web.store, s.judge.id, request.cookies.get(SESSION_COOKIE))
     return RedirectResponse("/flags", status_code=303)

@@ -71,5 +71,13 @@ def test_an_id_off_the_roster_is_refused_when_resolved_unless_forced(tmp_path):
     r = omr("resolve", str(fid), "999", *c_, "--who", "gk")
     assert r.returncode == ExitCode.BAD_ARGS and "participant 000999 is not on the contest's roster" in r.stderr
     assert omr("resolve", str(fid), "101", *c_, "--who", "gk").returncode == ExitCode.OK      # padded: on it
-    forced = omr("resolve", str(fid), "999", *c_, "--who", "trưởng ban", "--force")
+    decided = omr("resolve", str(fid), "999", *c_, "--who", "trưởng ban", "--off-roster")
+    assert decided.returncode == ExitCode.BAD_ARGS and "already decided" in decided.stderr   # two checks, two options
+    forced = omr("resolve", str(fid), "999", *c_, "--who", "trưởng ban", "--force", "--off-roster")
     assert forced.returncode == ExitCode.OK, forced.stderr
+    assert db_rows(url, "SELECT action, after FROM audit WHERE action IN ('override', 'off_roster') ORDER BY id") == [
+        ("override", '{"value": "000999", "via": "omr resolve --force"}'),
+        ("off_roster", '{"value": "000999", "via": "omr resolve --off-roster"}')]
+    (contest / "roster.csv").write_text("participant_id,name\n000101,A\n000101,B\n", encoding="utf-8")   # broken
+    broken = omr("resolve", str(fid), "101", *c_, "--who", "gk", "--force")
+    assert broken.returncode == ExitCode.BAD_ARGS and "roster cannot be read" in broken.stderr

@@ -179,3 +179,37 @@ def test_times_are_shown_in_the_contests_time_zone_and_marks_with_a_decimal_comm
     en = templates(Settings(language="en")).env
     assert en.from_string("{{ r|reason }} {{ r2|reason }}").render(r="blank_digit", r2="new_code") == \
         "Blank digit new_code"
+
+
+def test_a_forged_token_with_any_characters_is_a_403_not_a_500(site):
+    c = site["client"]()
+    c.get("/login")
+    r = c.post("/login", data={"username": "gk1", "password": "x", "csrf": "é"})
+    assert r.status_code == 403
+    judge = _ready(site, "gk1")
+    r = judge.post("/password", data={"csrf": "đ" * 40, "current_password": "x", "new_password": "y" * 12,
+                                       "again": "y" * 12})
+    assert r.status_code == 403 and "CSRF" in r.text
+
+
+def test_a_time_zone_that_names_a_folder_is_a_clear_error(tmp_path):
+    from grading.contest import settings_from_dict
+    from omr.errors import LayoutError
+
+    for tz in ("America", "__pycache__", "x" * 300):
+        with pytest.raises(LayoutError) as e:
+            settings_from_dict({"time_zone": tz}, source="contest.json")
+        assert e.value.details[0].startswith("time_zone: ")
+
+
+def test_guessing_the_current_password_is_throttled_like_a_login(site):
+    judge = _ready(site, "gk1")
+    for _ in range(5):
+        form = judge.get("/password")
+        r = judge.post("/password", data={"csrf": csrf(form.text), "current_password": "đoán sai", "new_password":
+                                          "mật khẩu mới 123", "again": "mật khẩu mới 123"})
+        assert r.status_code == 400
+    form = judge.get("/password")
+    r = judge.post("/password", data={"csrf": csrf(form.text), "current_password": NEW_PASSWORD,
+                                      "new_password": "mật khẩu mới 123", "again": "mật khẩu mới 123"})
+    assert r.status_code == 429 and "Hãy thử lại sau" in r.text             # even the right one, for a while

@@ -277,6 +277,12 @@ def test_participant_flag_page_searches_the_roster_and_the_chosen_id_resolves_it
     assert off.status_code == 400 and "Số báo danh 999999 không có trong danh sách thí sinh" in off.text
     assert "báo ban tổ chức" in off.text and 'id="force"' not in off.text      # a judge cannot force it
     assert rows(url, "SELECT state FROM flags WHERE id = :i", i=fid) == [("open",)]
+    roster = app_site["contest"] / "roster.csv"
+    good = roster.read_bytes()
+    roster.write_bytes(good + good.splitlines(keepends=True)[1])          # a repeated id: the roster is broken
+    broken = c.post(f"/flags/{fid}/resolve", data={"csrf": csrf(page.text), "value": "000103"})
+    assert broken.status_code == 400 and rows(url, "SELECT state FROM flags WHERE id = :i", i=fid) == [("open",)]
+    roster.write_bytes(good)
     r = c.post(f"/flags/{fid}/resolve", data={"csrf": csrf(page.text), "value": "103"})   # zeros dropped: padded
     assert r.status_code == 303
     assert rows(url, "SELECT state, resolved_by FROM flags WHERE id = :i", i=fid) == [("resolved", "gk2")]
