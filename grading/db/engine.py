@@ -23,6 +23,8 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine, URL
@@ -172,6 +174,9 @@ def _sqlite_transactions(engine: Engine, *, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
+        # SQLite's lower() folds ASCII only: fold() (below) calls Python's casefold for Vietnamese names
+        dbapi_conn.create_function("omr_fold", 1, lambda t: t.casefold() if isinstance(t, str) else t,
+                                   deterministic=True)
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         if not read_only:
@@ -183,6 +188,23 @@ def _sqlite_transactions(engine: Engine, *, read_only: bool) -> None:
     def _begin(conn: Connection) -> None:
         read = read_only or conn.get_execution_options().get("omr_read_only", False)
         conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+
+class fold(FunctionElement):
+    """A text column in lower case, Vietnamese letters included, on either backend (``lower()`` on PostgreSQL, whose
+    UTF-8 locale folds them; a Python ``casefold`` registered as ``omr_fold`` on SQLite)."""
+    type = sa.Text()
+    inherit_cache = True
+
+
+@compiles(fold)
+def _fold_default(element: fold, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(fold, "sqlite")
+def _fold_sqlite(element: fold, compiler: Any, **kw: Any) -> str:
+    return f"omr_fold({compiler.process(element.clauses, **kw)})"
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .engine import Database as Store
+from .engine import Database as Store, fold
 from .reports import JUDGE
 from .tables import ESSAY, flags, pages, runs, scores, submissions
 
@@ -33,7 +33,7 @@ class QueueFilter:
         if self.reason:
             q = q.where(flags.c.reason == self.reason)
         if self.file:
-            q = q.where(sa.func.lower(submissions.c.source).contains(self.file.lower(), autoescape=True))
+            q = q.where(fold(submissions.c.source).contains(self.file.casefold(), autoescape=True))
         return q
 
 

@@ -125,3 +125,18 @@ def test_in_chromium_at_360_px_the_queue_fits_and_keys_decide(site, tmp_path):
             assert "Đã ghi cờ số" in page.inner_text("#done") and fits()
         finally:
             browser.close()
+
+
+def test_the_file_filter_folds_vietnamese_capitals_on_both_backends(store_url, tmp_path):
+    from grading.db import flag_queue as Q
+
+    contest = demo_contest(tmp_path / "contest")
+    keys = load_keys(contest / "keys.json", load_layout(contest / "layout.json"))
+    with Store.open(store_url) as store:
+        for i, folder in enumerate(("TRƯỜNG THCS ĐỐNG ĐA", "truong-khac")):
+            src = f"/srv/{folder}/{i:06d}.jpg"
+            store.record_submission(src, hashlib.sha256(src.encode()).hexdigest(), 1,
+                                    [faint_reading(src, f"{i:06d}", ("7",))], keys)
+        rows, n = Q.open_flags(store, 0, 10, admin=True, only=Q.QueueFilter(file="trường thcs đống"))
+        assert n == 1 and rows[0]["source"].startswith("/srv/TRƯỜNG")
+        assert Q.open_flags(store, 0, 10, admin=True, only=Q.QueueFilter(file="%"))[1] == 0
