@@ -152,7 +152,7 @@ def off_roster(request: Request, f: dict[str, Any], value: str) -> str | None:
     r = state(request).roster.current()
     if r.index is None:
         return padded_id(state(request).layout, value) if r.problem else None
-    return off_roster_id({p.id for p in r.index.people}, state(request).layout, value)
+    return off_roster_id(r.index.ids, state(request).layout, value)
 
 
 def decide(request: Request, flag_id: int, value: str, s: J.Session, only: Q.QueueFilter = Q.ALL,

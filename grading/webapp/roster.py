@@ -8,6 +8,7 @@ a broken one is reported with its problems (the pages still work: the judge type
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,11 @@ class RosterIndex:
         self._ids = [fold(p.id) for p in people]
         # " name unit": every word is preceded by a space, so " tok" matches the start of a word
         self._text = [" " + fold(f"{p.name} {p.unit}") for p in people]
+
+    @property
+    def ids(self) -> Collection[str]:
+        """Every participant id of the roster (membership is a dict lookup)."""
+        return self._by_id.keys()
 
     def find(self, participant_id: str) -> Hit | None:
         p = self._by_id.get(participant_id)
