@@ -31,6 +31,7 @@ from .essays.rubric import load_rubric
 
 LAYOUT, KEYS, RUBRIC, ROSTER, SETTINGS = "layout.json", "keys.json", "rubric.json", "roster.csv", "contest.json"
 ROSTER_FILES = (ROSTER, "roster.xlsx")          # a CSV (UTF-8; commas, semicolons or tabs), or an Excel workbook
+CONTEST_FILES = (LAYOUT, KEYS, RUBRIC, SETTINGS, *ROSTER_FILES)
 LANGUAGES = ("vi", "en")
 DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
 

@@ -25,7 +25,7 @@ _CHECK_TEXT = {
 }
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from grading.contest import Severity, check_contest, load_settings
+    from grading.contest import CONTEST_FILES, Severity, check_contest, load_settings
     from omr.errors import OmrError
 
     try:
@@ -43,7 +43,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(text["bad"].format(dir=args.contest, n=len(errors)), text["fix"].format(dir=args.contest),
               file=sys.stderr)
         return ExitCode.BAD_LAYOUT
-    present = sorted(p.name for p in Path(args.contest).iterdir() if p.name in (
-        "layout.json", "keys.json", "rubric.json", "roster.csv", "contest.json"))
+    present = sorted(p.name for p in Path(args.contest).iterdir() if p.name in CONTEST_FILES)
     print(text["ok"].format(dir=args.contest, files=", ".join(present)))
     return ExitCode.OK

@@ -128,6 +128,7 @@ def test_rosters_as_organisers_save_them_semicolons_excel_vietnamese_headers(fol
     assert [(p.id, p.name, p.unit) for p in r.people] == [("000017", "Lê Văn Cường", "Phường Phúc Xá"),
                                                           ("000018", "Phạm Thị Dung", "")]
     assert [f.file for f in check_contest(folder)] == ["roster.xlsx"]     # the padded id is a warning
+    assert "keys.json, layout.json, roster.xlsx, rubric.json." in omr("check", "--contest", str(folder)).stdout
     (folder / "roster.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     with pytest.raises(InputError, match="looks like an Excel workbook"):
         load_roster(folder, layout)
