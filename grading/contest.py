@@ -1,7 +1,7 @@
 """A contest is data in its folder (``answer_keys/<contest>/``): the sheet (``layout.json``), the answer keys
 (``keys.json``), the essay rubric (``rubric.json``, optional), the roster (``roster.csv`` or ``roster.xlsx``,
-optional) and the settings (``contest.json``, optional: language and time zone; later rooms add deadlines and
-rules).
+optional), the settings (``contest.json``, optional: language and time zone; later rooms add deadlines and
+rules) and the units (``units.csv`` or ``units.xlsx``, optional: ``grading.units``).
 
 ``load_contest`` reads what a run needs and stops at the first broken file (``LayoutError``, exit 5);
 ``check_contest`` reads every file and returns every problem at once, each with its file (``omr check``).
@@ -26,12 +26,13 @@ from omr.errors import InputError, LayoutError, OmrError
 from omr.layout import Layout, load_layout, read_json_document
 from omr.sheet import Participant, read_roster
 
-from .keys import KeySet, load_keys
 from .essays.rubric import load_rubric
+from .keys import KeySet, load_keys
+from .units import UNITS_FILES, load_units, units_file
 
 LAYOUT, KEYS, RUBRIC, ROSTER, SETTINGS = "layout.json", "keys.json", "rubric.json", "roster.csv", "contest.json"
 ROSTER_FILES = (ROSTER, "roster.xlsx")          # a CSV (UTF-8; commas, semicolons or tabs), or an Excel workbook
-CONTEST_FILES = (LAYOUT, KEYS, RUBRIC, SETTINGS, *ROSTER_FILES)
+CONTEST_FILES = (LAYOUT, KEYS, RUBRIC, SETTINGS, *ROSTER_FILES, *UNITS_FILES)
 LANGUAGES = ("vi", "en")
 DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
 
@@ -200,7 +201,8 @@ def check_contest(folder: str | Path) -> list[Finding]:
     except OmrError as exc:
         found.append(_finding(LAYOUT, exc))
     checks: list[tuple[str, Any]] = [(SETTINGS, lambda: load_settings(folder)),
-                                     (RUBRIC, lambda: load_rubric(folder))]
+                                     (RUBRIC, lambda: load_rubric(folder)),
+                                     ((units_file(folder) or Path(UNITS_FILES[0])).name, lambda: load_units(folder))]
     if layout is not None:
         roster_name = (roster_file(folder) or Path(ROSTER)).name
         checks += [(KEYS, lambda: load_keys(folder / KEYS, layout)), (roster_name, lambda: load_roster(folder, layout))]

@@ -6,9 +6,6 @@ With a roster, one personalised sheet per participant (name and ID printed, ID i
 """
 from __future__ import annotations
 
-import csv
-import io
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +19,7 @@ from reportlab.pdfgen.canvas import Canvas
 from .errors import InputError, MissingDependency, OutputError
 from .layout import EssayBox, GroupKind, Layout, Rect
 from .qrpayload import QrPayload
-from .textfile import NotUtf8, utf8_text
+from .table import header_columns, read_table
 
 # Fonts with every Vietnamese letter (Debian's fonts-liberation 1.x lacks 92 of them: not listed).
 _FONT_CANDIDATES = (
@@ -38,9 +35,6 @@ ESSAY_LABEL_FONT = FONT_BOLD
 ESSAY_LABEL_SIZE_PT = 9.0
 ESSAY_LABEL_DX_MM = 2.0          # label start, right of the box's left edge
 ESSAY_LABEL_BASELINE_MM = 4.5    # label baseline, below the box's top edge
-
-ROSTER_AS_UTF8 = ('open it in Excel and save it again with File > Save As, type "CSV UTF-8 (Comma delimited) (*.csv)" '
-                  '(the type whose name starts with "CSV UTF-8"), or in a text editor with the encoding UTF-8')
 
 INSTRUCTIONS = (
     "Dùng bút chì đen hoặc bút mực đen/xanh.",
@@ -82,60 +76,13 @@ _ROSTER_COLUMNS = {
 }
 
 
-def _fold_header(text: str) -> str:
-    text = unicodedata.normalize("NFD", str(text or "")).replace("đ", "d").replace("Đ", "D")
-    return " ".join("".join(c for c in text if not unicodedata.combining(c)).casefold().split())
-
-
-def _csv_rows(text: str) -> list[list[str]]:
-    """The rows of a CSV written with commas, semicolons (Excel in a Vietnamese or European locale) or tabs."""
-    head = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=head.count)
-    return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
-
-
-def _xlsx_rows(path: Path) -> list[list[str]]:
-    """The first sheet of an Excel workbook as text; whole numbers without ``.0`` (ids typed as numbers)."""
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        rows = []
-        for values in wb.worksheets[0].iter_rows(values_only=True):
-            rows.append(["" if v is None else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-                         for v in values])
-        return rows
-    finally:
-        wb.close()
-
-
-def _roster_table(path: Path) -> list[list[str]]:
-    """The roster's rows, header first: a CSV in UTF-8 (any other encoding refused, with how to save it) or an
-    Excel workbook (``.xlsx``)."""
-    data = path.read_bytes()
-    if data.startswith(b"PK\x03\x04"):
-        try:
-            return _xlsx_rows(path)
-        except Exception as exc:           # openpyxl raises many kinds for a damaged workbook
-            raise InputError(f"roster {path} looks like an Excel workbook but cannot be read ({exc}); save it "
-                             "again from Excel, or as CSV UTF-8") from None
-    try:
-        return _csv_rows(utf8_text(data))
-    except NotUtf8 as exc:
-        raise InputError(f"roster {path} is not saved as UTF-8 ({exc}); {ROSTER_AS_UTF8}") from None
-
-
 def read_roster(path: str | Path) -> list[Participant]:
     """A table with columns ``participant_id`` (or ``id``, ``Số báo danh``), ``name`` (``Họ và tên``), optional
     ``unit`` (``Đơn vị``): a CSV in UTF-8 (BOM allowed; commas, semicolons or tabs) or an Excel ``.xlsx``.
     Any other encoding is refused with how to save the file as UTF-8 (never decoded by a guess)."""
     path = Path(path)
-    try:
-        table = _roster_table(path)
-    except (OSError, csv.Error) as exc:
-        raise InputError(f"cannot read roster {path}: {exc}") from None
-    header = [_fold_header(h) for h in (table[0] if table else [])]
-    col = {k: next((header.index(a) for a in aliases if a in header), None) for k, aliases in _ROSTER_COLUMNS.items()}
+    table = read_table(path, what="roster")
+    col = header_columns(table[0] if table else [], _ROSTER_COLUMNS)
     if col["participant_id"] is None or col["name"] is None:
         raise InputError(f"roster {path} needs a header row with participant_id and name columns (or Số báo danh "
                          f"and Họ và tên); it has: {', '.join(table[0]) if table else 'nothing'}")
