@@ -25,7 +25,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timezone, tzinfo
 from typing import Any, Callable
 
@@ -35,10 +35,10 @@ from omr.load import LoadOptions, PageRef, discover, plan_pages, require_files
 from omr.paths import display_source
 from omr.progress import Progress
 from omr.read import ReadOptions, run_pages
-from omr.records import Reject, SheetFailure, SheetReading
+from omr.records import Flag, Reject, SheetFailure, SheetReading, Status
 
 from .cluster import dask_map
-from .contest import Contest
+from .contest import Contest, load_roster
 from .essays import assign_essay_pages
 from .db.discards import Discards, discarded
 from .db.queries import problems_by_reason
@@ -146,7 +146,9 @@ def grade(inputs: list[str], contest: Contest, store: Store, options: GradeOptio
         read_pages = read_dask if options.scheduler else read_local
     t0 = time.perf_counter()
     tally = RunTally() if tally is None else tally
-    record = _Recorder(store, contest.keys, tuple(e.id for e in contest.layout.essays), options.unit, run_id, tally)
+    roster = load_roster(contest.folder, contest.layout)         # a roster that cannot be read: exit 9, first
+    record = _Recorder(store, contest.keys, tuple(e.id for e in contest.layout.essays), options.unit, run_id, tally,
+                       None if roster is None else frozenset(p.id for p in roster.people))
     try:
         found, missing = discover(inputs)
         require_files(inputs, found, missing)
@@ -172,10 +174,11 @@ class _Recorder:
     unit: str | None
     run_id: int | None
     tally: RunTally
+    roster: frozenset[str] | None = None   # the contest's participant ids, when it has a roster
 
     def __call__(self, f: _File, results: list[Record], *, read: bool = False) -> None:
         # pages that are not answer sheets are the submission's essay pages (never rejected)
-        assigned = assign_essay_pages(results)
+        assigned = [off_roster(r, self.roster) for r in assign_essay_pages(results)]
         if read:
             for r in assigned:
                 self.tally.page_status[r.status if isinstance(r.status, str) else r.status.value] += 1
@@ -185,6 +188,21 @@ class _Recorder:
             self.tally.recorded += 1
         else:
             self.tally.already += 1
+
+
+NOT_ON_ROSTER = "not_on_roster"
+
+
+def off_roster(rec: Record, roster: frozenset[str] | None) -> Record:
+    """A sheet whose participant id is read but is not on the contest's roster, flagged for the organisers (a
+    mis-marked id, or someone the roster missed): never counted under an id nobody has checked."""
+    if roster is None or not isinstance(rec, SheetReading) or rec.participant is None or rec.participant in roster:
+        return rec
+    flag = Flag("participant", None, NOT_ON_ROSTER,
+                f"Số báo danh {rec.participant} không có trong danh sách thí sinh: kiểm tra các ô số báo danh đã tô; "
+                "sửa số báo danh, hoặc xác nhận thí sinh ngoài danh sách", 0.5)
+    status = Status.REJECTED if rec.status is Status.REJECTED else Status.FLAGGED
+    return replace(rec, status=status, flags=(*rec.flags, flag))
 
 
 def _new_files(found: list[str], known: dict[str, str], tally: RunTally, record: _Recorder) -> list[_File]:

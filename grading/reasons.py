@@ -21,6 +21,7 @@ LABELS: dict[str, dict[str, str]] = {
         "late_essay_pages": "Trang tự luận đến sau khi đã chấm",
         "judge_report": "Giám khảo báo bài có vấn đề",
         "discarded": "Trang đã bị loại bỏ",
+        "not_on_roster": "Số báo danh không có trong danh sách",
     },
     "en": {
         "ambiguous_mark": "Faint or half-filled mark", "crossed_out": "Crossed-out bubble",
@@ -32,6 +33,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unreadable_answer": "Answer does not match the options", "unmatched_essay": "Essay of an unknown participant",
         "late_essay_pages": "Essay pages after judging began",
         "judge_report": "A judge reported a problem with an essay", "discarded": "Page discarded",
+        "not_on_roster": "Participant id not on the roster",
     },
 }
 

@@ -89,12 +89,15 @@ def pages(tmp_path_factory, demo_layout) -> dict[str, np.ndarray]:
     return out
 
 
-def make_contest(folder: Path, *, roster: bool = True) -> Path:
+HAND_MARKED = Participant("000104", "Lê Thị Dung", "")     # on the roster; d1 is a blank sheet with the id marked
+
+
+def make_contest(folder: Path, *, roster: bool = True, extra: tuple[Participant, ...] = (HAND_MARKED,)) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("layout.json", "keys.json"):
         shutil.copy(DEMO / name, folder / name)
     if roster:
-        lines = ["participant_id,name,unit"] + [f"{p.id},{p.name},{p.unit}" for p in ROSTER]
+        lines = ["participant_id,name,unit"] + [f"{p.id},{p.name},{p.unit}" for p in (*ROSTER, *extra)]
         (folder / "roster.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
 
@@ -107,7 +110,8 @@ def totals(url: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def scans(tmp_path_factory, pages, demo_layout) -> dict[str, Path]:
     """a: all correct (20); b: Phần I correct, Phần II wrong (10 − 50/20 = 15/2); c: all correct but a faint
-    mark on 2 (flagged, 0 until resolved) and 3 left blank (98/5); d1: not on the roster, all correct (20)."""
+    mark on 2 (flagged, 0 until resolved) and 3 left blank (98/5); d1: a blank sheet (not personalised) whose id
+    is marked by hand, all correct (20)."""
     L = demo_layout
     d = tmp_path_factory.mktemp("scans")
     k101, k102, k103, k104 = (key_answers(L, v) for v in ("101", "102", "103", "104"))
@@ -235,7 +239,7 @@ def test_grade_end_to_end_resolve_rerun_rescore_status(tmp_path, scans, demo_lay
                                                                                 "total_exact": str})
     assert list(zip(res["participant_id"], res["name"].fillna(""), res["total_exact"], res["rank"])) == [
         ("000101", "Đỗ Minh Châu", "20", 1), ("000102", "Nguyễn Thị Ánh", "15/2", 4),
-        ("000103", "Trần Văn Bình", "20", 1), ("000104", "", "20", 1)]
+        ("000103", "Trần Văn Bình", "20", 1), ("000104", "Lê Thị Dung", "20", 1)]
     assert res.loc[2, "answer 2"] == k103["2"] and res.loc[2, "points 3"] == pytest.approx(0.2)
 
 
@@ -494,3 +498,32 @@ def test_grade_of_an_empty_folder_says_so_and_records_nothing(tmp_path):
     r = omr("grade", str(tmp_path / "scans"), "--contest", str(contest))
     assert r.returncode == ExitCode.NO_INPUT, r.stderr
     assert "no file to read in" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_a_graded_id_not_on_the_roster_is_flagged_until_someone_decides(tmp_path, scans):
+    contest = make_contest(tmp_path / "c", extra=())          # 000104 (d1) is not on this roster
+    url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+    c_ = ["--contest", str(contest)]
+    p = omr("grade", str(scans["a.jpg"]), str(scans["d1.jpg"]), *c_, "--workers", "1")
+    assert p.returncode == ExitCode.FINISHED_WITH_FLAGS, p.stderr
+    assert "open flags: not_on_roster 1" in p.stdout
+    status = {Path(s).name: st for s, st in db_rows(url, "SELECT source, status FROM submissions")}
+    assert status == {"a.jpg": "ok", "d1.jpg": "flagged"}
+    (flag,) = json.loads(omr("flags", *c_, "--json").stdout)
+    assert (Path(flag["source"]).name, flag["target"], flag["reason"]) == ("d1.jpg", "participant", "not_on_roster")
+    assert "000104" in flag["message"] and "danh sách thí sinh" in flag["message"]
+
+    # the judge keeps the id as read: refused without --off-roster, then confirmed (audited)
+    bad = omr("resolve", str(flag["id"]), "104", *c_, "--who", "thư ký")
+    assert bad.returncode == ExitCode.BAD_ARGS and "not on the contest's roster" in bad.stderr
+    ok = omr("resolve", str(flag["id"]), "104", "--off-roster", *c_, "--who", "thư ký")
+    assert ok.returncode == ExitCode.OK, ok.stderr
+    assert db_rows(url, "SELECT state FROM flags") == [("resolved",)]
+    assert ("thư ký", "off_roster") in db_rows(url, "SELECT who, action FROM audit")
+    assert totals(url) == {"000101": "20", "000104": "20"}
+
+    # on a contest without a roster nobody is "off" it
+    bare = make_contest(tmp_path / "bare", roster=False)
+    p = omr("grade", str(scans["d1.jpg"]), "--contest", str(bare), "--workers", "1")
+    assert p.returncode == ExitCode.OK, p.stderr
