@@ -15,6 +15,9 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     s = sub.add_parser("export", help="write the results table (xlsx with item statistics and issues, or csv)")
     contest_args(s)
     s.add_argument("--out", "-o", required=True, help="results.xlsx or results.csv")
+    s.add_argument("--headers", choices=("auto", "labels", "codes"), default="auto",
+                   help="column names: 'labels' in the contest's language, 'codes' (participant_id, total_exact… "
+                        "— stable, for scripts), 'auto' (default): labels in a workbook, codes in a CSV")
 
     s = sub.add_parser("annotate", help="write each graded page straightened, with every answer marked "
                                         "correct / wrong / to review and a legend (JPEG per page)")
@@ -32,7 +35,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     contest = load_contest(args.contest)
     with Store.open(db_url(args, must_exist=True), read_only=True) as store:
-        written = export(store, contest, args.out)
+        written = export(store, contest, args.out, headers=args.headers)
     for path in written:
         print(path)
     return ExitCode.OK

@@ -1,7 +1,9 @@
 """Exports: the results table (one row per participant), per-question statistics, the open issues and the essay
 scores.
 
-``export(store, contest, "results.xlsx")`` writes four sheets: ``results``, ``items``, ``issues``, ``essays``.
+``export(store, contest, "results.xlsx")`` writes four sheets: ``results``, ``items``, ``issues``, ``essays`` — named,
+with their headers, in the contest's language (``Kết quả``, ``Số báo danh``…: ``grading.reports.headers``) unless
+``headers="codes"`` asks for the codes below.
 ``export(store, contest, "results.csv")`` writes the results table as UTF-8 with a BOM (so Excel on Windows
 shows Vietnamese names correctly) and three siblings, ``results.items.csv``, ``results.issues.csv`` and
 ``results.essays.csv``.
@@ -34,6 +36,7 @@ from omr.errors import BadArguments, OutputError
 
 from ..contest import Contest, load_roster
 from .cells import inert_frame, inert_sheet
+from .headers import HEADERS, labelled, sheet_label
 from ..db.discards import discarded
 from ..db.exports import answer_pages, rejections
 from ..essays import load_rubric, task_score_rows
@@ -207,12 +210,18 @@ def issues_table(store: Store, tz: tzinfo = timezone.utc) -> Any:
     return df
 
 
-def export(store: Store, contest: Contest, out: str | Path) -> list[Path]:
-    """Write the export; returns the files written."""
+def export(store: Store, contest: Contest, out: str | Path, *, headers: str = "auto") -> list[Path]:
+    """Write the export; returns the files written. ``headers``: ``codes`` (column codes, English sheet names),
+    ``labels`` (the contest's language), ``auto`` (labels in a workbook, codes in a CSV: see
+    ``grading.reports.headers``)."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise BadArguments(f"cannot export to {out.name}: name the output results.xlsx or results.csv")
+    if headers not in HEADERS:
+        raise BadArguments(f"--headers {headers}: choose one of {', '.join(HEADERS)}")
+    language = contest.settings.language if headers == "labels" or (headers == "auto" and suffix == ".xlsx") \
+        else ""
     results, items = results_table(store, contest), item_table(store, contest)
     issues = issues_table(store, contest.settings.tz)
     essays = essay_table(store)
@@ -223,14 +232,15 @@ def export(store: Store, contest: Contest, out: str | Path) -> list[Path]:
 
             with pd.ExcelWriter(out, engine="openpyxl") as xw:
                 for name, df in (("results", results), ("items", items), ("issues", issues), ("essays", essays)):
-                    df.to_excel(xw, sheet_name=name, index=False, freeze_panes=(1, 0))
-                    inert_sheet(xw.sheets[name])
+                    sheet = sheet_label(name, language)
+                    labelled(df, language).to_excel(xw, sheet_name=sheet, index=False, freeze_panes=(1, 0))
+                    inert_sheet(xw.sheets[sheet])
             return [out]
         items_path = out.with_name(out.stem + ".items.csv")
         issues_path = out.with_name(out.stem + ".issues.csv")
         essays_path = out.with_name(out.stem + ".essays.csv")
         for df, path in ((results, out), (items, items_path), (issues, issues_path), (essays, essays_path)):
-            inert_frame(df, EXACT_COLUMNS).to_csv(path, index=False, encoding="utf-8-sig")
+            inert_frame(df, EXACT_COLUMNS).pipe(labelled, language).to_csv(path, index=False, encoding="utf-8-sig")
         return [out, items_path, issues_path, essays_path]
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc}; choose a writable --out (and close the file if it is "

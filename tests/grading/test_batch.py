@@ -233,7 +233,7 @@ def test_grade_end_to_end_resolve_rerun_rescore_status(tmp_path, scans, demo_lay
                                                                        ("trưởng ban", "rescore")]
     assert db_rows(url, "SELECT count(*) FROM resolutions") == [(1,)]
 
-    ex = omr("export", *c_, "--out", str(tmp_path / "results.xlsx"))
+    ex = omr("export", *c_, "--out", str(tmp_path / "results.xlsx"), "--headers", "codes")
     assert ex.returncode == 0, ex.stderr
     res = pd.read_excel(tmp_path / "results.xlsx", sheet_name="results", dtype={"participant_id": str,
                                                                                 "total_exact": str})

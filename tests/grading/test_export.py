@@ -68,7 +68,7 @@ def test_competition_ranks_share_ties_and_skip():
 
 def test_xlsx_has_results_items_and_issues(tmp_path, contest, filled):
     out = tmp_path / "x" / "results.xlsx"
-    assert export(filled, contest, out) == [out]
+    assert export(filled, contest, out, headers="codes") == [out]
     sheets = pd.read_excel(out, sheet_name=None,
                            dtype={"participant_id": str, "version": str, "total_exact": str, "key": str})
     assert list(sheets) == ["results", "items", "issues", "essays"]
@@ -139,7 +139,16 @@ def test_export_command_and_bad_output_name(tmp_path, contest, filled, sqlite_ur
     out = tmp_path / "r.xlsx"
     code = main(["export", "--contest", str(contest.folder), "--db", sqlite_url, "--out", str(out)])
     assert code == ExitCode.OK and capsys.readouterr().out.strip() == str(out)
-    assert len(pd.read_excel(out, sheet_name="results")) == 7
+    res = pd.read_excel(out, sheet_name="Kết quả", dtype={"Số báo danh": str})        # people's names by default
+    assert len(res) == 7 and list(res.columns[:4]) == ["Số báo danh", "Họ và tên", "Đơn vị", "Mã đề"]
+    assert {"Câu 1: trả lời", "Câu 1: điểm", "Tổng điểm (phân số)", "Xếp hạng"} <= set(res.columns)
+    code = main(["export", "--contest", str(contest.folder), "--db", sqlite_url, "--out", str(out),
+                 "--headers", "codes"])
+    assert code == ExitCode.OK and capsys.readouterr().out.strip() == str(out)
+    assert list(pd.read_excel(out, sheet_name="results").columns[:2]) == ["participant_id", "name"]
+    code = main(["export", "--contest", str(contest.folder), "--db", sqlite_url, "--out", str(tmp_path / "l.csv"),
+                 "--headers", "labels"])
+    assert code == ExitCode.OK and (tmp_path / "l.csv").read_text(encoding="utf-8-sig").startswith("Số báo danh,")
     with pytest.raises(BadArguments, match="results.xlsx or results.csv"):
         export(filled, contest, tmp_path / "r.ods")
     code = main(["export", "--contest", str(contest.folder), "--db", sqlite_url, "--out", str(tmp_path / "r.ods")])
@@ -211,7 +220,8 @@ def assert_inert_workbook(data: bytes) -> None:
 def test_xlsx_export_keeps_text_from_outside_as_text(tmp_path, hostile, sqlite_url):
     contest, _ = hostile
     out = tmp_path / "results.xlsx"
-    code = main(["export", "--contest", str(contest.folder), "--db", sqlite_url, "--out", str(out)])
+    code = main(["export", "--contest", str(contest.folder), "--db", sqlite_url, "--out", str(out),
+                 "--headers", "codes"])
     assert code == ExitCode.OK
     assert_inert_workbook(out.read_bytes())
 

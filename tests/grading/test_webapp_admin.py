@@ -188,17 +188,17 @@ def test_admin_download_keeps_formulas_from_the_roster_and_file_names_inert(tmp_
     assert xlsx.status_code == 200
     with zipfile.ZipFile(io.BytesIO(xlsx.content)) as z:
         assert not any(b"<f>" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
-    ws = openpyxl.load_workbook(io.BytesIO(xlsx.content))["results"]
+    ws = openpyxl.load_workbook(io.BytesIO(xlsx.content))["Kết quả"]        # for people: Vietnamese names
     head = [c.value for c in ws[1]]
     by = {row[0].value: {h: c for h, c in zip(head, row)} for row in ws.iter_rows(min_row=2)}
-    for pid, col, text in (("000101", "name", '=HYPERLINK("http://x","y")'), ("000101", "unit", "=1+1"),
-                           ("000102", "name", "@SUM(A1)"), ("000102", "unit", "-1+2"),
-                           ("000102", "sources", "\t=b.jpg")):
+    for pid, col, text in (("000101", "Họ và tên", '=HYPERLINK("http://x","y")'), ("000101", "Đơn vị", "=1+1"),
+                           ("000102", "Họ và tên", "@SUM(A1)"), ("000102", "Đơn vị", "-1+2"),
+                           ("000102", "Tệp", "\t=b.jpg")):
         cell = by[pid][col]
         assert (cell.value, cell.data_type) == (text, "s")
-    assert by["000101"]["name"].quotePrefix and by["000102"]["sources"].quotePrefix
-    assert not by["000101"]["sources"].quotePrefix                                  # /scans/a.jpg
-    assert by["000101"]["total"].data_type == "n" and by["000101"]["total"].value == 20
+    assert by["000101"]["Họ và tên"].quotePrefix and by["000102"]["Tệp"].quotePrefix
+    assert not by["000101"]["Tệp"].quotePrefix                                  # /scans/a.jpg
+    assert by["000101"]["Tổng điểm"].data_type == "n" and by["000101"]["Tổng điểm"].value == 20
     csv_by = {g["participant_id"]: g for g in got}
     assert (csv_by["000101"]["name"], csv_by["000101"]["unit"]) == ("'=HYPERLINK(\"http://x\",\"y\")", "'=1+1")
     assert (csv_by["000102"]["name"], csv_by["000102"]["unit"]) == ("'@SUM(A1)", "'-1+2")
@@ -214,14 +214,15 @@ def test_admin_downloads_xlsx_and_csv_with_vietnamese_intact_and_each_is_audited
     assert r.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert re.fullmatch(r'attachment; filename="results-\d{8}-\d{4}\.xlsx"', r.headers["content-disposition"])
     wb = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True)
-    assert wb.sheetnames == ["results", "items", "issues", "essays"]
-    table = list(wb["results"].iter_rows(values_only=True))
+    assert wb.sheetnames == ["Kết quả", "Thống kê câu hỏi", "Cần xử lý", "Tự luận"]
+    table = list(wb["Kết quả"].iter_rows(values_only=True))
     head = table[0]
-    by_id = {row[head.index("participant_id")]: row for row in table[1:]}
-    assert by_id["000101"][head.index("name")] == "Nguyễn Văn An"
-    assert by_id["000101"][head.index("unit")] == "Phường Phúc Xá"
-    assert by_id["000101"][head.index("total_exact")] == "20"
-    assert by_id["000103"][head.index("status")] == "absent"          # on the roster, no sheet
+    by_id = {row[head.index("Số báo danh")]: row for row in table[1:]}
+    assert by_id["000101"][head.index("Họ và tên")] == "Nguyễn Văn An"
+    assert by_id["000101"][head.index("Đơn vị")] == "Phường Phúc Xá"
+    assert by_id["000101"][head.index("Tổng điểm (phân số)")] == "20"
+    assert by_id["000101"][head.index("Tổng điểm")] == 20                # a number Excel can add
+    assert by_id["000103"][head.index("Trạng thái")] == "absent"          # on the roster, no sheet
     assert len(table) - 1 == 11               # 9 pages read (one without an id) + 2 on the roster without a sheet
 
     r = c.post("/admin/export/results.csv", data={"csrf": token})
@@ -482,9 +483,9 @@ def test_in_chromium_an_admin_sees_progress_and_downloads_the_xlsx(live_site, tm
         finally:
             browser.close()
     wb = openpyxl.load_workbook(saved, read_only=True)
-    table = list(wb["results"].iter_rows(values_only=True))
+    table = list(wb["Kết quả"].iter_rows(values_only=True))
     head = table[0]
-    names = {r[head.index("participant_id")]: (r[head.index("name")], r[head.index("unit")]) for r in table[1:]}
+    names = {r[head.index("Số báo danh")]: (r[head.index("Họ và tên")], r[head.index("Đơn vị")]) for r in table[1:]}
     assert names["000102"] == ("Trần Thị Bình", "Phường Phúc Xá") and len(table) == 12
     assert rows(url, "SELECT who, action, target FROM audit WHERE action = 'export'") == [
         ("quantri", "export", "results.xlsx")]

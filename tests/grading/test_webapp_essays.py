@@ -223,7 +223,7 @@ def test_two_judges_score_a_dispute_goes_to_a_third_and_the_export_has_it(site, 
     assert db_rows(url, f"SELECT task_id FROM essay_assignments WHERE id = {take(c['gk3'])}") == [(t3,)]
 
     out = tmp_path / "results.xlsx"
-    p = omr("export", "--contest", str(site["contest"]), "--out", str(out))
+    p = omr("export", "--contest", str(site["contest"]), "--out", str(out), "--headers", "codes")
     assert p.returncode == ExitCode.OK, p.stderr
     sheets = pd.read_excel(out, sheet_name=None, dtype=str)
     res = sheets["results"].set_index("participant_id")
