@@ -44,6 +44,7 @@ from .db.discards import Discards, discarded
 from .db.queries import problems_by_reason
 from .db.submissions import sources_by_hash
 from .hashing import duplicate_digest, file_digest
+from .i18n import ENGLISH, Say
 from .keys import KeySet
 from .store import EssayCounts, Store
 
@@ -80,17 +81,23 @@ class RunTally:
                 "pages_read": self.pages_read, "pages": dict(self.page_status),
                 "seconds": round(self.seconds, 3), "interrupted": self.interrupted}
 
-    def text(self, how: str) -> str:
+    def text(self, how: str, say: Say = ENGLISH) -> str:
         rate = self.pages_read / self.seconds if self.seconds > 0 else 0.0
-        lines = [f"this run: {self.files} file(s) found · {self.recorded} recorded · {self.already} already "
-                 f"recorded (skipped) · {len(self.duplicates)} duplicate(s) · {self.pages_read} page(s) read in "
-                 f"{self.seconds:.1f} s ({rate:.1f} pages/s, {how})"]
+        lines = [say(f"this run: {self.files} file(s) found · {self.recorded} recorded · {self.already} already "
+                     f"recorded (skipped) · {len(self.duplicates)} duplicate(s) · {self.pages_read} page(s) read in "
+                     f"{self.seconds:.1f} s ({rate:.1f} pages/s, {how})",
+                     f"lần chạy này: tìm thấy {self.files} tệp · ghi mới {self.recorded} · {self.already} đã có từ "
+                     f"trước (bỏ qua) · {len(self.duplicates)} bản trùng · đọc {self.pages_read} trang trong "
+                     f"{say.decimal(self.seconds)} giây ({say.decimal(rate)} trang/giây, {how})")]
         for path, of in self.duplicates:
-            lines.append(f"  duplicate: {display_source(path)} (same content as {display_source(of)})")
+            lines.append(say(f"  duplicate: {display_source(path)} (same content as {display_source(of)})",
+                             f"  bản trùng: {display_source(path)} (cùng nội dung với {display_source(of)})"))
         for f in self.not_recorded:
-            lines.append(f"  not recorded ({f.reason_code.value}): {f.reason}")
+            lines.append(say(f"  not recorded ({f.reason_code.value}): {f.reason}",
+                             f"  không ghi được ({f.reason_code.value}): {f.reason}"))
         if self.interrupted:
-            lines.append("  INTERRUPTED: what is recorded stays; run the same command again to finish")
+            lines.append(say("  INTERRUPTED: what is recorded stays; run the same command again to finish",
+                             "  ĐÃ DỪNG GIỮA CHỪNG: những gì đã ghi vẫn còn; chạy lại đúng lệnh này để làm tiếp"))
         return "\n".join(lines)
 
 
@@ -299,44 +306,60 @@ class Accounting:
             return ExitCode.FINISHED_WITH_FLAGS
         return ExitCode.OK
 
-    def text(self) -> str:
-        c = self.counts
-        rows = [("graded (ok)", "ok"), ("flagged", "flagged"), ("rejected", "rejected")]
-        lines = [f"{'':<14}{'files':>8}{'pages':>8}"]
+    def text(self, say: Say = ENGLISH) -> str:
+        c, e, d = self.counts, self.essays, self.discards
+        rows = [(say("graded (ok)", "đã chấm (ổn)"), "ok"), (say("flagged", "cần xem"), "flagged"),
+                (say("rejected", "bị loại"), "rejected")]
+        lines = [f"{'':<{W}}{say('files', 'tệp'):>8}{say('pages', 'trang'):>8}"]
         for label, s in rows:
-            lines.append(f"{label:<14}{c[f'submissions_{s}']:>8}{c[f'pages_{s}']:>8}")
-        e = self.essays
+            lines.append(f"{label:<{W}}{c[f'submissions_{s}']:>8}{c[f'pages_{s}']:>8}")
         if e is not None and e.pages:
-            lines.append(f"{'essay pages':<14}{'':>8}{e.pages:>8}")
-        d = self.discards
+            lines.append(f"{say('essay pages', 'trang tự luận'):<{W}}{'':>8}{e.pages:>8}")
         if d is not None and d.pages:
-            lines.append(f"{'discarded':<14}{d.files:>8}{len(d.pages):>8}")
-        lines.append(f"{'total':<14}{c['submissions']:>8}{c['pages']:>8}")
-        lines.append(f"pages scored: {c['pages_graded']} final · open flags: {c['flags_open']} · "
-                     f"resolved flags: {c['flags_resolved']} · pages without a key: {c['pages_no_key']}")
+            lines.append(f"{say('discarded', 'đã loại bỏ'):<{W}}{d.files:>8}{len(d.pages):>8}")
+        lines.append(f"{say('total', 'tổng'):<{W}}{c['submissions']:>8}{c['pages']:>8}")
+        lines.append(say(f"pages scored: {c['pages_graded']} final · open flags: {c['flags_open']} · "
+                         f"resolved flags: {c['flags_resolved']} · pages without a key: {c['pages_no_key']}",
+                         f"trang đã có điểm: {c['pages_graded']} · cờ chưa xử lý: {c['flags_open']} · "
+                         f"cờ đã xử lý: {c['flags_resolved']} · trang chưa có đáp án: {c['pages_no_key']}"))
         if self.rejected_by:
-            lines.append("rejected because: " + ", ".join(f"{k} {v}" for k, v in _by_count(self.rejected_by)))
+            lines.append(say("rejected because: ", "bị loại vì: ")
+                         + ", ".join(f"{k} {v}" for k, v in _by_count(self.rejected_by)))
         if self.open_flags_by:
-            lines.append("open flags: " + ", ".join(f"{k} {v}" for k, v in _by_count(self.open_flags_by)))
+            lines.append(say("open flags: ", "cờ chưa xử lý theo lý do: ")
+                         + ", ".join(f"{k} {v}" for k, v in _by_count(self.open_flags_by)))
         if e is not None and (e.pages or e.regions):
-            lines.append(f"essays: {e.pages} page(s) ({e.no_participant} without a participant), {e.regions} "
-                         f"region(s) · OCR pending {e.pending}, done {e.done} ({e.unreliable} low confidence), "
-                         f"failed {e.failed}"
-                         + (f" · near-duplicate pairs {e.duplicate_pairs}" if e.duplicate_pairs else "")
-                         + (" — run `omr ocr --contest DIR`" if e.pending else ""))
+            lines.append(self._essay_line(e, say))
         if d is not None:
-            lines += self._discarded_lines(d)
+            lines += self._discarded_lines(d, say)
         return "\n".join(lines)
 
-    def _discarded_lines(self, d: Discards) -> list[str]:
-        out = [f"discarded page {p.page_id} ({p.source}, page {p.page_no}): {p.note(self.tz)}"
+    @staticmethod
+    def _essay_line(e: EssayCounts, say: Say) -> str:
+        pairs = f" · near-duplicate pairs {e.duplicate_pairs}" if e.duplicate_pairs else ""
+        if say.language != "vi":
+            return (f"essays: {e.pages} page(s) ({e.no_participant} without a participant), {e.regions} region(s) · "
+                    f"OCR pending {e.pending}, done {e.done} ({e.unreliable} low confidence), failed {e.failed}"
+                    + pairs + (" — run `omr ocr --contest DIR`" if e.pending else ""))
+        return (f"tự luận: {e.pages} trang ({e.no_participant} chưa biết của ai), {e.regions} ô tự luận · OCR chờ "
+                f"{e.pending}, xong {e.done} ({e.unreliable} độ tin cậy thấp), lỗi {e.failed}"
+                + (f" · cặp bài gần giống nhau {e.duplicate_pairs}" if e.duplicate_pairs else "")
+                + (" — chạy `omr ocr --contest DIR`" if e.pending else ""))
+
+    def _discarded_lines(self, d: Discards, say: Say) -> list[str]:
+        out = [say(f"discarded page {p.page_id} ({p.source}, page {p.page_no}): {p.note(self.tz)}",
+                   f"trang đã loại bỏ {p.page_id} ({p.source}, trang {p.page_no}): {p.note(self.tz)}")
                for p in d.pages[:SHOWN_DISCARDS]]
         if len(d.pages) > SHOWN_DISCARDS:
-            out.append(f"… and {len(d.pages) - SHOWN_DISCARDS} more discarded page(s): see the export's issues list "
-                       "or `omr audit --action discard_page`")
+            more = len(d.pages) - SHOWN_DISCARDS
+            out.append(say(f"… and {more} more discarded page(s): see the export's issues list or "
+                           "`omr audit --action discard_page`",
+                           f"… và {more} trang đã loại bỏ khác: xem danh sách vấn đề trong bản xuất hoặc "
+                           "`omr audit --action discard_page`"))
         return out
 
 
+W = 14                       # the width of the accounting table's first column
 SHOWN_DISCARDS = 20          # discarded pages listed by name in the accounting; the rest are counted
 
 

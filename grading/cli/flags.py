@@ -13,6 +13,8 @@ from typing import Any
 from omr.cli import Handler, positive_int
 from omr.errors import ExitCode
 
+from grading.i18n import Say
+
 from .common import contest_args, db_url, table
 
 
@@ -82,7 +84,8 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
     from grading.numbers import local_time
     from omr.errors import BadArguments
 
-    tz = load_settings(args.contest).tz
+    settings = load_settings(args.contest)
+    tz, say = settings.tz, Say(settings.language)
     with Store.open(db_url(args, must_exist=True)) as store:
         value = _check_roster(store, args)
         try:
@@ -98,14 +101,23 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
         if args.off_roster:
             audit.record(store, who=args.who, action="off_roster", target=f"flag:{args.flag_id}",
                          after={"value": value, "via": "omr resolve --off-roster"})
-    if sc is None:
-        print(f"flag {args.flag_id} resolved by {args.who} (the page has no score)")
-    else:
-        js = sc.to_json()
-        what = (f"total {js['total']} ({float(sc.total):g}) of {js['max_total']}" if js["status"] == "scored"
-                else f"still no score: {sc.message}")
-        print(f"flag {args.flag_id} resolved by {args.who}: version {sc.version}, {what}")
+    print(_resolved_text(args.flag_id, args.who, sc, say))
     return ExitCode.OK
+
+
+def _resolved_text(flag_id: int, who: str, sc: Any, say: Say) -> str:
+    """What ``omr resolve`` says: the page's new total as people write it (``19,8 / 20``), the exact fraction
+    beside it for an audit (``99/5``)."""
+    if sc is None:
+        return say(f"flag {flag_id} resolved by {who} (the page has no score)",
+                   f"cờ {flag_id} đã được {who} xử lý (trang này không có điểm)")
+    if sc.to_json()["status"] != "scored":
+        return say(f"flag {flag_id} resolved by {who}: version {sc.version}, still no score: {sc.message}",
+                   f"cờ {flag_id} đã được {who} xử lý: mã đề {sc.version}, vẫn chưa có điểm: {sc.message}")
+    total, top = say.points(sc.total), say.points(sc.max_total)
+    return say(f"flag {flag_id} resolved by {who}: version {sc.version}, total {total} of {top} (exact {sc.total})",
+               f"cờ {flag_id} đã được {who} xử lý: mã đề {sc.version}, tổng điểm {total} / {top} (chính xác "
+               f"{sc.total})")
 
 
 def _cmd_discard(args: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ from omr.cli import Handler, positive_int
 from omr.errors import ExitCode
 from omr.paths import display_source
 
+from grading.i18n import Say
+
 from .common import contest_args, db_url, severity
 from .essays import check_ocr, ocr_run_options, run_ocr_stage
 
@@ -53,18 +55,20 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         check_ocr(ocr_run)                         # exit 6 (or 10 while omr.ocr is not installed)
     if args.scheduler:
         check_scheduler(args.scheduler)             # exit 6
+    say = Say(contest.settings.language)
     unit = (args.unit or "").strip() or None
     options = GradeOptions(workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler, unit=unit)
     with Store.open(db_url(args, must_exist=False)) as store:    # exit 7
         run_id = store.start_run({"command": "grade", "inputs": [display_source(i) for i in args.inputs],
                                   "contest": display_source(str(args.contest)),
                                   "workers": options.workers, "scheduler": args.scheduler, "unit": unit})
-        how = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{options.workers} worker(s)"
+        how = (f"Dask scheduler {args.scheduler}" if args.scheduler
+               else say(f"{options.workers} worker(s)", f"{options.workers} tiến trình"))
         tally = RunTally()
         try:
             grade(args.inputs, contest, store, options, run_id=run_id, tally=tally)
         except KeyboardInterrupt:
-            print(tally.text(how), file=sys.stderr)
+            print(tally.text(how, say), file=sys.stderr)
             _finish_interrupted(store, run_id, tally.as_json())
             raise
         store.finish_run(run_id, tally.as_json())
@@ -72,11 +76,12 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         if ocr_run is not None:
             ocr_tally = run_ocr_stage(store, contest.layout, ocr_run, how)
         acc = accounting(store, contest.settings.tz)
-        print(f"contest {contest.layout.contest} ({contest.folder}) — results in {store.url}")
-        print(tally.text(how))
+        print(say(f"contest {contest.layout.contest} ({contest.folder}) — results in {store.url}",
+                  f"cuộc thi {contest.layout.contest} ({contest.folder}) — kết quả lưu tại {store.url}"))
+        print(tally.text(how, say))
         if ocr_tally is not None:
             print(ocr_tally.text(how))
-        print(acc.text())
+        print(acc.text(say))
         code = run_exit_code(tally, acc)
         if ocr_tally is not None:
             code = max(code, ocr_tally.exit_code, key=severity)
@@ -101,11 +106,13 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from grading.contest import load_settings
     from grading.store import Store
 
-    tz = load_settings(args.contest).tz
+    settings = load_settings(args.contest)
+    say = Say(settings.language)
     with Store.open(db_url(args, must_exist=True), read_only=True) as store:
-        acc = accounting(store, tz)
-        print(f"contest {args.contest} — results in {store.url}")
-        print(acc.text())
+        acc = accounting(store, settings.tz)
+        print(say(f"contest {args.contest} — results in {store.url}", f"cuộc thi {args.contest} — kết quả lưu tại "
+                  f"{store.url}"))
+        print(acc.text(say))
     return ExitCode.OK
 
 def _cmd_rescore(args: argparse.Namespace) -> int:
@@ -113,9 +120,11 @@ def _cmd_rescore(args: argparse.Namespace) -> int:
     from grading.store import Store
 
     contest = load_contest(args.contest)
+    say = Say(contest.settings.language)
     with Store.open(db_url(args, must_exist=True)) as store:
         n = store.rescore(contest.keys, args.who)
         acc_line = store.counts()
-    print(f"re-scored {n} page(s) with {contest.folder / 'keys.json'} (keys {contest.keys.digest[:12]}); "
-          f"open flags: {acc_line['flags_open']}")
+    keys = f"{contest.folder / 'keys.json'} ({contest.keys.digest[:12]})"
+    print(say(f"re-scored {n} page(s) with {keys}; open flags: {acc_line['flags_open']}",
+              f"đã chấm lại {n} trang theo đáp án {keys}; cờ chưa xử lý: {acc_line['flags_open']}"))
     return ExitCode.OK

@@ -149,7 +149,7 @@ def test_grade_end_to_end_resolve_rerun_rescore_status(tmp_path, scans, demo_lay
 
     p = omr("grade", str(scans["a.jpg"]), str(scans["b.jpg"]), str(scans["c.jpg"]), *c_, "--workers", "1")
     assert p.returncode == ExitCode.FINISHED_WITH_FLAGS, p.stderr
-    assert "1 recorded · 2 already recorded" in p.stdout
+    assert "ghi mới 1 · 2 đã có từ trước" in p.stdout
     assert totals(url)["000103"] == "98/5"
 
     folder = scans["a.jpg"].parent
@@ -157,7 +157,7 @@ def test_grade_end_to_end_resolve_rerun_rescore_status(tmp_path, scans, demo_lay
     for _ in range(2):       # the whole folder, twice: the second run adds nothing and says the same
         runs.append(omr("grade", str(folder), *c_, "--workers", "2"))
         assert runs[-1].returncode == ExitCode.FINISHED_WITH_REJECTS, runs[-1].stderr
-    assert "0 recorded · 8 already recorded" in runs[1].stdout
+    assert "ghi mới 0 · 8 đã có từ trước" in runs[1].stdout
     subs = db_rows(url, "SELECT source, status FROM submissions ORDER BY id")
     assert len(subs) == 8
     # the unit given with --unit stays with the files recorded then; the later runs (no --unit) did not erase it
@@ -185,10 +185,10 @@ def test_grade_end_to_end_resolve_rerun_rescore_status(tmp_path, scans, demo_lay
 
     # the summary table: files and pages by status, with reasons
     out = runs[1].stdout
-    assert "graded (ok)          3       3" in out and "flagged              1       1" in out
-    assert "rejected             4       4" in out and "total                8       8" in out
-    assert "rejected because: duplicate 2, truncated 1, unsupported_type 1" in out
-    assert "open flags: ambiguous_mark 1" in out
+    assert "đã chấm (ổn)         3       3" in out and "cần xem              1       1" in out
+    assert "bị loại              4       4" in out and "tổng                 8       8" in out
+    assert "bị loại vì: duplicate 2, truncated 1, unsupported_type 1" in out
+    assert "cờ chưa xử lý theo lý do: ambiguous_mark 1" in out
 
     st = omr("status", *c_)
     assert st.returncode == ExitCode.OK, st.stderr
@@ -209,7 +209,7 @@ def test_grade_end_to_end_resolve_rerun_rescore_status(tmp_path, scans, demo_lay
     k103 = key_answers(demo_layout, "103")
     res = omr("resolve", str(flag["id"]), k103["2"].lower(), *c_, "--who", "giám khảo 1")
     assert res.returncode == 0, res.stderr
-    assert "total 99/5 (19.8)" in res.stdout
+    assert "tổng điểm 19,8 / 20 (chính xác 99/5)" in res.stdout
     assert totals(url)["000103"] == "99/5"
 
     again = omr("grade", str(folder), *c_, "--workers", "2")         # the decision survives a re-run
@@ -218,8 +218,8 @@ def test_grade_end_to_end_resolve_rerun_rescore_status(tmp_path, scans, demo_lay
         == counts_before
     assert totals(url)["000103"] == "99/5"
     assert db_rows(url, "SELECT state, resolved_by FROM flags") == [("resolved", "giám khảo 1")]
-    assert "open flags: 0 · resolved flags: 1" in again.stdout and "open flags: ambiguous" not in again.stdout
-    assert "graded (ok)          4       4" in again.stdout
+    assert "cờ chưa xử lý: 0 · cờ đã xử lý: 1" in again.stdout and "theo lý do: ambiguous" not in again.stdout
+    assert "đã chấm (ổn)         4       4" in again.stdout
 
     # new keys: question 3 of version 103 cancelled ("award"): c's blank 3 now counts; a, b, d unchanged
     keys = json.loads((contest / "keys.json").read_text(encoding="utf-8"))
@@ -227,7 +227,7 @@ def test_grade_end_to_end_resolve_rerun_rescore_status(tmp_path, scans, demo_lay
     (contest / "keys.json").write_text(json.dumps(keys, ensure_ascii=False), encoding="utf-8")
     rs = omr("rescore", *c_, "--who", "trưởng ban")
     assert rs.returncode == 0, rs.stderr
-    assert "re-scored 4 page(s)" in rs.stdout
+    assert "đã chấm lại 4 trang" in rs.stdout
     assert totals(url) == {"000101": "20", "000102": "15/2", "000103": "20", "000104": "20"}
     assert db_rows(url, "SELECT who, action FROM audit ORDER BY id") == [("giám khảo 1", "resolve_flag"),
                                                                        ("trưởng ban", "rescore")]
@@ -248,7 +248,7 @@ def test_exit_codes_ok_and_bad_layout_or_keys(tmp_path, scans):
     contest = make_contest(tmp_path / "c")
     p = omr("grade", str(scans["a.jpg"]), str(scans["d1.jpg"]), "--contest", str(contest), "--workers", "1")
     assert p.returncode == ExitCode.OK, p.stderr
-    assert "graded (ok)          2       2" in p.stdout
+    assert "đã chấm (ổn)         2       2" in p.stdout
 
     keys = json.loads((contest / "keys.json").read_text(encoding="utf-8"))
     keys["versions"]["101"]["answers"] = keys["versions"]["101"]["answers"][:-1]     # 99 answers for 100
@@ -264,7 +264,7 @@ def test_exit_codes_ok_and_bad_layout_or_keys(tmp_path, scans):
     good = make_contest(tmp_path / "c2")
     p = omr("grade", str(scans["a.jpg"]), str(tmp_path / "missing.jpg"), "--contest", str(good))
     assert p.returncode == ExitCode.FINISHED_WITH_REJECTS, p.stderr
-    assert "not recorded (not_found)" in p.stdout
+    assert "không ghi được (not_found)" in p.stdout
 
     p = omr("status", "--contest", str(make_contest(tmp_path / "c3")))
     assert p.returncode == ExitCode.DATABASE and "omr grade" in p.stderr
@@ -345,7 +345,7 @@ def test_resume_after_kill_9_loses_nothing_and_duplicates_nothing(tmp_path, page
     assert sorted(r[0] for r in db_rows(url, "SELECT participant FROM pages")) == \
         [f"{200000 + i}" for i in range(n)]
     assert db_rows(url, "SELECT count(*) FROM flags") == [(0,)]
-    assert f"{n - (recorded[-1] if recorded else 0)} recorded" in final.stdout
+    assert f"ghi mới {n - (recorded[-1] if recorded else 0)}" in final.stdout
 
 
 @pytest.mark.slow
@@ -369,17 +369,17 @@ def test_grade_a_name_that_is_not_utf8_recorded_with_its_bytes_shown_escaped_rer
 
     first = omr("grade", str(folder), *c_, "--workers", "2")
     assert first.returncode == ExitCode.FINISHED_WITH_FLAGS, first.stderr
-    assert "4 recorded · 0 already recorded" in first.stdout
+    assert "ghi mới 4 · 0 đã có từ trước" in first.stdout
     subs = {s: raw for s, raw in db_rows(url, "SELECT source, source_raw FROM submissions")}
     assert subs == {str(folder / "a.jpg"): None, nfd: None, shown: os.fsencode(odd), str(folder / "d1.jpg"): None}
     assert totals(url) == {"000101": "20", "000102": "15/2", "000103": "98/5", "000104": "20"}
     again = omr("grade", str(folder), *c_, "--workers", "1")
     assert again.returncode == ExitCode.FINISHED_WITH_FLAGS, again.stderr
-    assert "0 recorded · 4 already recorded" in again.stdout
+    assert "ghi mới 0 · 4 đã có từ trước" in again.stdout
     assert db_rows(url, "SELECT count(*) FROM submissions") == [(4,)]
 
     st = omr("status", *c_)
-    assert st.returncode == ExitCode.OK and "total                4       4" in st.stdout, st.stderr
+    assert st.returncode == ExitCode.OK and "tổng                 4       4" in st.stdout, st.stderr
     fl = omr("flags", *c_, "--json")
     assert fl.returncode == ExitCode.OK, fl.stderr
     assert [(f["source"], f["participant"]) for f in json.loads(fl.stdout)] == [(shown, "000103")]
@@ -403,8 +403,8 @@ def test_grade_a_name_that_is_not_utf8_recorded_with_its_bytes_shown_escaped_rer
     for n_recorded in (1, 0):
         dup = omr("grade", str(folder), *c_, "--workers", "1")
         assert dup.returncode == ExitCode.FINISHED_WITH_REJECTS, dup.stderr
-        assert f"{n_recorded} recorded" in dup.stdout
-        assert f"duplicate: {folder}/copy \\xfe.jpg (same content as {shown})" in dup.stdout
+        assert f"ghi mới {n_recorded}" in dup.stdout
+        assert f"bản trùng: {folder}/copy \\xfe.jpg (cùng nội dung với {shown})" in dup.stdout
     (reason,) = db_rows(url, "SELECT p.reason FROM pages p WHERE p.reason_code = 'duplicate'")
     assert reason[0].startswith(f"duplicate of {shown}:")
     assert db_rows(url, "SELECT count(*) FROM submissions") == [(5,)]
@@ -486,7 +486,7 @@ def test_sigterm_of_grade_stops_cleanly_and_a_rerun_finishes(tmp_path, many_scan
     final = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
                            text=True, timeout=300)
     assert final.returncode == ExitCode.OK, final.stderr
-    assert f"{N_MANY - done} recorded · {done} already recorded" in final.stdout
+    assert f"ghi mới {N_MANY - done} · {done} đã có từ trước" in final.stdout
     assert db_rows(url, "SELECT count(*), count(DISTINCT content_hash), count(DISTINCT source) FROM submissions") \
         == [(N_MANY, N_MANY, N_MANY)]
     assert db_rows(url, "SELECT count(*), count(DISTINCT participant) FROM pages") == [(N_MANY, N_MANY)]
@@ -507,7 +507,7 @@ def test_a_graded_id_not_on_the_roster_is_flagged_until_someone_decides(tmp_path
     c_ = ["--contest", str(contest)]
     p = omr("grade", str(scans["a.jpg"]), str(scans["d1.jpg"]), *c_, "--workers", "1")
     assert p.returncode == ExitCode.FINISHED_WITH_FLAGS, p.stderr
-    assert "open flags: not_on_roster 1" in p.stdout
+    assert "cờ chưa xử lý theo lý do: not_on_roster 1" in p.stdout
     status = {Path(s).name: st for s, st in db_rows(url, "SELECT source, status FROM submissions")}
     assert status == {"a.jpg": "ok", "d1.jpg": "flagged"}
     (flag,) = json.loads(omr("flags", *c_, "--json").stdout)

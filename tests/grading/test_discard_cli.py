@@ -41,7 +41,7 @@ def test_discard_takes_a_page_out_of_everything_and_undo_brings_it_back(tmp_path
     assert db_rows(url, "SELECT who, action, target FROM audit WHERE action = 'discard_page'") == [
         ("trưởng ban", "discard_page", f"page:{c_page}")]
     status = omr("status", *c_).stdout
-    assert "open flags: 0" in status and f"discarded page {c_page} (" in status
+    assert "cờ chưa xử lý: 0" in status and f"trang đã loại bỏ {c_page} (" in status
     assert "discarded: ảnh chụp nhầm (trưởng ban, " in status
     out = tmp_path / "export" / "results.csv"
     assert omr("export", *c_, "--out", str(out)).returncode == ExitCode.OK
@@ -65,7 +65,7 @@ def test_discard_takes_a_page_out_of_everything_and_undo_brings_it_back(tmp_path
     assert "1 flag(s) reopened" in r.stdout
     assert db_rows(url, f"SELECT status FROM pages WHERE id = {c_page}") == [("flagged",)]
     assert db_rows(url, "SELECT state FROM flags") == [("open",)]
-    assert "open flags: 1" in omr("status", *c_).stdout
+    assert "cờ chưa xử lý: 1" in omr("status", *c_).stdout
     assert [a[0] for a in db_rows(url, "SELECT action FROM audit WHERE action LIKE '%_page' ORDER BY id")] == [
         "discard_page", "discard_page", "restore_page"]
 

@@ -272,7 +272,7 @@ def test_sheet_with_essay_pages_ocr_search_and_duplicates(tmp_path, inputs):
 
     p = omr("grade", str(inputs["entry"]), str(inputs["digital"]), *c_, "--workers", "2")
     assert p.returncode == ExitCode.FINISHED_WITH_FLAGS, p.stderr       # the e-mailed essay has no participant
-    assert "essay pages" in p.stdout and "OCR pending 4" in p.stdout
+    assert "trang tự luận" in p.stdout and "OCR chờ 4" in p.stdout
     pages = db_rows(url, "SELECT s.source, p.page_no, p.status, p.participant, p.reason_code FROM pages p "
                          "JOIN submissions s ON s.id = p.submission_id ORDER BY s.id, p.page_no")
     assert [(Path(s).name, n, st, who, code) for s, n, st, who, code in pages] == [
@@ -349,7 +349,7 @@ def test_sheet_with_essay_pages_ocr_search_and_duplicates(tmp_path, inputs):
         (3, "p:000102|essay", "000102", "open")]                           # the waiting task follows
     assert db_rows(url, "SELECT status FROM submissions ORDER BY id") == [("ok",), ("ok",)]
     st = omr("status", *c_)
-    assert "essays: 3 page(s) (0 without a participant), 1 region(s) · OCR pending 0, done 4" in st.stdout
+    assert "tự luận: 3 trang (0 chưa biết của ai), 1 ô tự luận · OCR chờ 0, xong 4" in st.stdout
 
 
 def test_ocr_one_file_prints_its_text(inputs, tmp_path):

@@ -308,11 +308,11 @@ def test_omr_grade_records_every_file_once_and_a_second_run_nothing(grade_runs):
     stored = len(GOOD) + len(BAD) - len(NOT_STORED)
     assert sorted(by) == sorted(set(GOOD) | (set(BAD) - NOT_STORED))
     assert counts[0] == counts[1] == [stored, stored, len(GOOD), 0]
-    assert f"{stored} recorded · 0 already recorded" in runs[0].stdout
-    assert f"0 recorded · {stored} already recorded" in runs[1].stdout
+    assert f"ghi mới {stored} · 0 đã có từ trước" in runs[0].stdout
+    assert f"ghi mới 0 · {stored} đã có từ trước" in runs[1].stdout
     for name in NOT_STORED:
         _, code, says = BAD[name]
-        assert any(f"not recorded ({code.value})" in line and says in line for line in runs[1].stdout.splitlines())
+        assert any(f"không ghi được ({code.value})" in line and says in line for line in runs[1].stdout.splitlines())
     assert totals == {pid: "20" for pid, _ in GOOD.values()}
 
 
