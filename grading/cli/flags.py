@@ -121,6 +121,7 @@ def _resolved_text(flag_id: int, who: str, sc: Any, say: Say) -> str:
 
 
 def _cmd_discard(args: argparse.Namespace) -> int:
+    from grading.contest import load_settings
     from grading.db import discards
     from grading.store import Store
     from omr.errors import BadArguments
@@ -134,15 +135,26 @@ def _cmd_discard(args: argparse.Namespace) -> int:
             ch = discards.restore_page(store, args.page_id, args.who, args.reason or "")
         else:
             ch = discards.discard_page(store, args.page_id, args.reason, args.who)
-    where = f"page {ch.page_id} ({ch.source}, page {ch.page_no})"
-    if args.undo:
-        print(f"{where} restored by {args.who}: status {ch.status}; {len(ch.flags)} flag(s) reopened, "
-              f"{len(ch.essays)} essay(s) back in judging")
-    else:
-        print(f"{where} discarded by {args.who}: {' '.join(args.reason.split())}; {len(ch.flags)} open flag(s) "
-              f"closed, {len(ch.essays)} essay(s) no longer judged. It stays listed as discarded (omr status, the "
-              f"export's issues); to bring it back: omr discard {ch.page_id} --undo {again}")
+    say = Say(load_settings(args.contest).language)
+    print(_discard_text(ch, args, say, again))
     return ExitCode.OK
+
+
+def _discard_text(ch: Any, args: argparse.Namespace, say: Say, again: str) -> str:
+    where = say(f"page {ch.page_id} ({ch.source}, page {ch.page_no})",
+                f"trang {ch.page_id} ({ch.source}, trang {ch.page_no})")
+    if args.undo:
+        return say(f"{where} restored by {args.who}: status {ch.status}; {len(ch.flags)} flag(s) reopened, "
+                   f"{len(ch.essays)} essay(s) back in judging",
+                   f"{where} đã được {args.who} khôi phục: trạng thái {ch.status}; mở lại {len(ch.flags)} cờ, "
+                   f"{len(ch.essays)} bài tự luận được chấm lại")
+    why = " ".join(args.reason.split())
+    return say(f"{where} discarded by {args.who}: {why}; {len(ch.flags)} open flag(s) closed, {len(ch.essays)} "
+               "essay(s) no longer judged. It stays listed as discarded (omr status, the export's issues); to bring "
+               f"it back: omr discard {ch.page_id} --undo {again}",
+               f"{where} đã bị {args.who} loại bỏ: {why}; đóng {len(ch.flags)} cờ đang mở, {len(ch.essays)} bài tự "
+               "luận không chấm nữa. Trang vẫn được liệt kê là đã loại bỏ (omr status, danh sách vấn đề trong bản "
+               f"xuất); muốn khôi phục: omr discard {ch.page_id} --undo {again}")
 
 
 def _check_roster(store: Any, args: argparse.Namespace) -> str:

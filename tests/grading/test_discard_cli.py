@@ -35,7 +35,7 @@ def test_discard_takes_a_page_out_of_everything_and_undo_brings_it_back(tmp_path
 
     r = omr("discard", str(c_page), "--reason", "ảnh chụp nhầm", "--who", "trưởng ban", *c_)
     assert r.returncode == ExitCode.OK, r.stderr
-    assert "1 open flag(s) closed" in r.stdout and f"omr discard {c_page} --undo" in r.stdout
+    assert "đóng 1 cờ đang mở" in r.stdout and f"omr discard {c_page} --undo" in r.stdout
     assert db_rows(url, f"SELECT status FROM pages WHERE id = {c_page}") == [("discarded",)]
     assert db_rows(url, "SELECT state, resolved_by FROM flags") == [("resolved", "trưởng ban")]
     assert db_rows(url, "SELECT who, action, target FROM audit WHERE action = 'discard_page'") == [
@@ -62,7 +62,7 @@ def test_discard_takes_a_page_out_of_everything_and_undo_brings_it_back(tmp_path
 
     r = omr("discard", str(c_page), "--undo", "--who", "phó ban", *c_)
     assert r.returncode == ExitCode.OK, r.stderr
-    assert "1 flag(s) reopened" in r.stdout
+    assert "mở lại 1 cờ" in r.stdout
     assert db_rows(url, f"SELECT status FROM pages WHERE id = {c_page}") == [("flagged",)]
     assert db_rows(url, "SELECT state FROM flags") == [("open",)]
     assert "cờ chưa xử lý: 1" in omr("status", *c_).stdout
