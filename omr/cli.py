@@ -13,7 +13,7 @@ import sys
 import threading
 from typing import Callable, Iterator
 
-from .errors import ExitCode, OmrError, Terminated
+from .errors import HEADLINES_VI, ExitCode, OmrError, Terminated
 from .paths import display_text
 
 
@@ -56,9 +56,12 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def main(argv: list[str] | None = None, *,
-         extend: Callable[[argparse._SubParsersAction], dict[str, Handler]] | None = None) -> int:
+         extend: Callable[[argparse._SubParsersAction], dict[str, Handler]] | None = None,
+         language: Callable[[argparse.Namespace], str] | None = None) -> int:
     """Parse, dispatch, and map exceptions to exit codes. ``extend`` adds subcommands from another package
-    (``grading.cli`` adds grade/status/resolve/… this way, so that ``omr`` never imports ``grading``)."""
+    (``grading.cli`` adds grade/status/resolve/… this way, so that ``omr`` never imports ``grading``);
+    ``language`` tells the language of the people a command serves (a contest's ``vi``): an error then starts
+    with what it means and what to do in that language (``HEADLINES_VI``), above its own detail."""
     parser = build_parser()
     handlers: dict[str, Handler] = {}
     if extend is not None:
@@ -70,6 +73,8 @@ def main(argv: list[str] | None = None, *,
             handler = handlers.get(args.command)
             return int(handler(args) if handler else _dispatch(args))
     except OmrError as exc:
+        if language is not None and exc.exit_code in HEADLINES_VI and _language(language, args) == "vi":
+            print(f"omr {args.command}: lỗi: {HEADLINES_VI[exc.exit_code]}", file=sys.stderr)
         print(f"omr {args.command}: error: {display_text(str(exc))}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt as exc:
@@ -78,6 +83,13 @@ def main(argv: list[str] | None = None, *,
         # stdout closed early (e.g. piped into `head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(ExitCode.OK)
+
+
+def _language(language: Callable[[argparse.Namespace], str], args: argparse.Namespace) -> str:
+    try:
+        return language(args)
+    except Exception:                  # noqa: BLE001 — the settings themselves are broken: the error says so
+        return "en"
 
 
 @contextlib.contextmanager

@@ -25,6 +25,23 @@ class ExitCode(enum.IntEnum):
     TERMINATED = 143             # SIGTERM (128 + 15, what a shell reports for a process it ended)
 
 
+# what each exit code means and what to do next, for people who read Vietnamese (printed above the error's own
+# English detail when the contest's language is vi)
+HEADLINES_VI: dict[ExitCode, str] = {
+    ExitCode.INTERNAL: "lỗi trong chương trình: hãy gửi toàn bộ thông báo này cho nhóm kỹ thuật",
+    ExitCode.BAD_ARGS: "lệnh chưa đúng: xem lại tham số (chi tiết bên dưới, hoặc chạy lệnh với --help)",
+    ExitCode.BAD_LAYOUT: "tệp của cuộc thi (mẫu phiếu, đáp án, thang điểm, thiết lập…) có lỗi: sửa tệp được nêu "
+                         "rồi chạy lại; `omr check --contest DIR` liệt kê mọi lỗi",
+    ExitCode.MISSING_DEPENDENCY: "máy còn thiếu chương trình hoặc gói cần thiết: cài theo hướng dẫn bên dưới "
+                                 "(hoặc chạy `make run`)",
+    ExitCode.DATABASE: "không mở hoặc không ghi được kho kết quả: kiểm tra đường dẫn --db và quyền ghi",
+    ExitCode.OUTPUT: "không ghi được tệp ra: chọn nơi ghi khác (và đóng tệp nếu đang mở trong Excel)",
+    ExitCode.INPUT: "không đọc được tệp đầu vào: kiểm tra tệp được nêu bên dưới",
+    ExitCode.NOT_YET: "chức năng này chưa được xây dựng",
+    ExitCode.NO_INPUT: "không có tệp nào để đọc: kiểm tra thư mục đầu vào",
+}
+
+
 class OmrError(Exception):
     """Base class: a message that says what to do next, and an exit code."""
 

@@ -32,5 +32,13 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     return handlers
 
 
+def contest_language(args: argparse.Namespace) -> str:
+    """The language of the contest a command works on (``--contest``; ``contest.json``), else English."""
+    from grading.contest import load_settings
+
+    folder = getattr(args, "contest", None)
+    return load_settings(folder).language if folder else "en"
+
+
 def main(argv: list[str] | None = None) -> int:
-    return omr_main(argv, extend=register)
+    return omr_main(argv, extend=register, language=contest_language)

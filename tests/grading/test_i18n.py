@@ -38,3 +38,22 @@ def test_the_run_line_uses_a_decimal_comma_in_vietnamese():
         "2,0 giây (2,5 trang/giây, 2 tiến trình)")
     assert tally.text("2 worker(s)").startswith("this run: 3 file(s) found · 2 recorded · 1 already recorded")
     assert json.loads(json.dumps(tally.as_json()))["recorded"] == 2          # JSON for scripts: unchanged
+
+
+def test_an_error_says_what_it_means_in_the_contests_language_above_its_detail(tmp_path, capsys):
+    from grading.cli import main
+
+    vi = tmp_path / "vi"
+    vi.mkdir()
+    (vi / "contest.json").write_text('{"language": "vi"}', encoding="utf-8")
+    code = main(["status", "--contest", str(vi), "--db", str(tmp_path / "none.sqlite")])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 7 and err[0].startswith("omr status: lỗi: không mở hoặc không ghi được kho kết quả")
+    assert err[1].startswith("omr status: error: ")                 # the detail, unchanged for scripts
+
+    en = tmp_path / "en"
+    en.mkdir()
+    (en / "contest.json").write_text('{"language": "en"}', encoding="utf-8")
+    code = main(["status", "--contest", str(en), "--db", str(tmp_path / "none.sqlite")])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 7 and err[0].startswith("omr status: error: ") and "lỗi" not in "\n".join(err)
