@@ -15,6 +15,7 @@ dovecot-imapd`` (``make test`` does it).
 """
 from __future__ import annotations
 
+import asyncio
 import imaplib
 import os
 import pwd
@@ -269,7 +270,7 @@ class SmtpServer:
     def __init__(self, folder: Path, *, starttls: bool = True, implicit_tls: bool = False,
                  users: dict[str, str] | None = None):
         from aiosmtpd.controller import Controller
-        from aiosmtpd.smtp import AuthResult
+        from aiosmtpd.smtp import SMTP, AuthResult
 
         self.messages: list[Received] = []
         self.users = dict(users or {})
@@ -299,27 +300,55 @@ class SmtpServer:
 
         def authenticator(srv, session, envelope, mechanism, auth_data):  # noqa: ANN001
             ok = server.users.get(auth_data.login.decode()) == auth_data.password.decode()
-            return AuthResult(success=ok, auth_data=auth_data if ok else None)
+            return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
         kwargs: dict = {"authenticator": authenticator, "auth_require_tls": True} if self.users else {}
         if starttls and not implicit_tls:
             kwargs.update(tls_context=tls, require_starttls=False)
-        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
-                                      ssl_context=tls if implicit_tls else None,
-                                      server_hostname="127.0.0.1" if implicit_tls else None,
-                                      decode_data=False, **kwargs)
         self.implicit_tls = implicit_tls
+
+        open_connections: set = set()
+        self._open = open_connections
+
+        class Tracking(SMTP):
+            def connection_made(self, transport):  # noqa: ANN001
+                open_connections.add(transport)
+                super().connection_made(transport)
+
+        class Tracked(Controller):
+            def factory(self):  # noqa: ANN202
+                return Tracking(self.handler, **self.SMTP_kwargs)
+
+        def controller() -> Controller:            # a new one (and a new event loop) for each start
+            return Tracked(Handler(), hostname="127.0.0.1", port=self.port,
+                              ssl_context=tls if implicit_tls else None,
+                              server_hostname="127.0.0.1" if implicit_tls else None, decode_data=False, **kwargs)
+        self._make = controller
+        self._controller: Controller | None = None
 
     @property
     def url(self) -> str:
         return f"{'smtps' if self.implicit_tls else 'smtp'}://127.0.0.1:{self.port}"
 
     def start(self) -> SmtpServer:
+        self._controller = self._make()
         self._controller.start()
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        """Stop listening and drop every open connection; ``start()`` again listens on the same port."""
+        controller, self._controller = self._controller, None
+        if controller is None:
+            return
+
+        async def drop() -> None:                   # the asyncio server leaves accepted connections open
+            for transport in list(self._open):
+                transport.abort()
+            self._open.clear()
+            await asyncio.sleep(0.05)
+
+        asyncio.run_coroutine_threadsafe(drop(), controller.loop).result(timeout=10)
+        controller.stop()
 
 
 __all__ = ["DovecotServer", "Received", "SmtpServer", "client_context", "free_port"]
