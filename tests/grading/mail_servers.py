@@ -34,7 +34,8 @@ from pathlib import Path
 
 import pytest
 
-DOVECOT = Path(os.environ.get("OMR_DOVECOT", "/usr/sbin/dovecot"))
+def dovecot_binary() -> Path:
+    return Path(os.environ.get("OMR_DOVECOT", "/usr/sbin/dovecot"))
 
 
 def free_port() -> int:
@@ -120,6 +121,7 @@ service imap-login {{
 class DovecotServer:
     """One Dovecot instance; ``start()``/``stop()`` may be called again (the mail stays in the folder)."""
     tls: bool = True
+    binary: Path = field(default_factory=dovecot_binary)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="omr-dovecot-")))
     port: int = field(default_factory=free_port)          # IMAP, STARTTLS offered when tls
     tls_port: int = field(default_factory=free_port)      # IMAPS
@@ -128,9 +130,9 @@ class DovecotServer:
     users: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if not DOVECOT.is_file():
+        if not self.binary.is_file():
             shutil.rmtree(self.root, ignore_errors=True)
-            pytest.fail(f"Dovecot is not installed ({DOVECOT} missing): apt-get install dovecot-imapd "
+            pytest.fail(f"Dovecot is not installed ({self.binary} missing): apt-get install dovecot-imapd "
                         "(`make test` installs it), or set OMR_DOVECOT to the dovecot binary", pytrace=False)
         os.chmod(self.root, 0o755)                        # the mail processes (another user as root) reach it
         if os.geteuid() == 0:
@@ -206,7 +208,7 @@ class DovecotServer:
     # --- process --------------------------------------------------------------------------------------
     def start(self) -> DovecotServer:
         log = self.root / "dovecot.log"
-        self.process = subprocess.Popen([str(DOVECOT), "-F", "-c", str(self.root / "dovecot.conf")],
+        self.process = subprocess.Popen([str(self.binary), "-F", "-c", str(self.root / "dovecot.conf")],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -218,3 +218,30 @@ def test_plain_imap_without_starttls_is_refused():
             read_all(server.url(user, implicit_tls=False), password, server.ca_file)
     finally:
         server.remove()
+
+
+def test_mailbox_deleted_mid_run_keeps_what_was_taken(dovecot: DovecotServer, imap_user):
+    user, password = imap_user
+    name = encode_mailbox_name("Bài thi")
+    conn = dovecot.client(user)
+    assert conn.create(f'"{name}"')[0] == "OK"
+    conn.logout()
+    sent = [message(i) for i in range(4)]
+    for m in sent:
+        dovecot.append(user, m, when=datetime(2026, 9, 5, 8, 0, tzinfo=HANOI), mailbox=name)
+    taken = []
+    with pytest.raises(ConnectionLost, match="after 2 messages") as ei:
+        with ImapMailbox(ImapUrl.parse(dovecot.url(user, "Bài thi")), password, batch_messages=2,
+                         ssl_context=client_context(dovecot.ca_file)) as box:
+            for m in box.messages(box.scan(None)):
+                taken.append(m)
+                if len(taken) == 1:
+                    other = dovecot.client(user)
+                    assert other.delete(f'"{name}"')[0] == "OK"
+                    other.logout()
+    assert [m.data for m in taken] == sent[:2] and ei.value.exit_code == ExitCode.MAILBOX
+
+
+def test_a_missing_dovecot_fails_with_what_to_install(tmp_path: Path):
+    with pytest.raises(pytest.fail.Exception, match="Dovecot is not installed .*apt-get install dovecot-imapd"):
+        DovecotServer(binary=tmp_path / "no-dovecot")
