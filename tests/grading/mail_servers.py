@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import imaplib
+import grp
 import os
 import pwd
 import shutil
@@ -79,6 +80,7 @@ listen = 127.0.0.1
 protocols = imap
 log_path = {root}/dovecot.log
 default_internal_user = {internal_user}
+default_internal_group = {internal_group}
 default_login_user = {login_user}
 first_valid_uid = {mail_uid}
 first_valid_gid = 0
@@ -99,11 +101,13 @@ userdb {{
   args = uid={mail_uid_exact} gid={mail_gid} home={root}/mail/%u
 }}
 service anvil {{
+  chroot =
   unix_listener anvil-auth-penalty {{
     mode = 0
   }}
 }}
 service imap-login {{
+  chroot =
   inet_listener imap {{
     address = 127.0.0.1
     port = {port}
@@ -150,7 +154,8 @@ class DovecotServer:
         os.chown(self.root / "mail", self.mail_uid, self.mail_gid)
         self.ca_file, _key = make_certificate(self.root)
         (self.root / "dovecot.conf").write_text(_CONFIG.format(
-            root=self.root, tag=uuid.uuid4().hex[:8], internal_user=self.internal_user, login_user=self.login_user,
+            root=self.root, tag=uuid.uuid4().hex[:8], internal_user=self.internal_user,
+            internal_group=grp.getgrgid(self.mail_gid).gr_name, login_user=self.login_user,
             mail_uid=min(self.mail_uid, 500) or 1, ssl="yes" if self.tls else "no",
             no_plaintext="yes" if self.tls else "no", port=self.port, tls_port=self.tls_port,
             password=self.password, mail_uid_exact=self.mail_uid, mail_gid=self.mail_gid), encoding="utf-8")
