@@ -18,7 +18,8 @@ import base64
 import imaplib
 import re
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -28,7 +29,7 @@ from omr.errors import BadArguments
 
 from .raw import RawMessage
 from .remote import (ConnectionLost, LoginFailed, MailboxMissing, MailServerError, ServerUnreachable,
-                     TlsUnavailable, refuse_password_in_url, split_host_port)
+                     TlsUnavailable, read_password, refuse_password_in_url, split_host_port, tls_context)
 
 PASSWORD_ENV = "OMR_IMAP_PASSWORD"
 BATCH_MESSAGES = 50                  # at most this many messages per UID FETCH …
@@ -254,6 +255,21 @@ class ImapMailbox:
             raise ConnectionLost(
                 f"the connection to {self.url} was lost while {doing} ({_reason(exc)}), after {self.delivered} "
                 "messages: those are kept; run the same command again to take the rest") from exc
+
+
+def is_imap_url(text: str) -> bool:
+    """Whether an ``omr ingest`` SOURCE names an IMAP mailbox (else a Maildir, mbox or folder path)."""
+    return text.strip().lower().startswith(("imap://", "imaps://"))
+
+
+def open_mailbox(source: str, *, password_file: str | Path | None = None, ca_file: str | Path | None = None,
+                 mark_seen: bool = False, env: Mapping[str, str] | None = None) -> ImapMailbox:
+    """The mailbox ``omr ingest SOURCE`` names, its password from ``--password-file`` or ``OMR_IMAP_PASSWORD``,
+    trusting ``--ca-file`` (or ``OMR_MAIL_CA_FILE``) too; connected by ``with``. Errors in the arguments (a
+    password in the URL, none anywhere, an unreadable file) are raised here, before any connection."""
+    url = ImapUrl.parse(source)
+    password = read_password(PASSWORD_ENV, password_file, env=env) or ""
+    return ImapMailbox(url, password, mark_seen=mark_seen, ssl_context=tls_context(ca_file, env=env))
 
 
 # --- protocol helpers ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import re
 import smtplib
 import ssl
 from collections.abc import Mapping
+from pathlib import Path
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage, Message
@@ -25,9 +26,8 @@ from urllib.parse import unquote, urlsplit
 from omr.errors import BadArguments
 
 from .raw import Receipt
-from .remote import (ConnectionLost, LoginFailed, MailServerError, ServerUnreachable, TlsUnavailable,
-                     CA_FILE_ENV,
-                     refuse_password_in_url, split_host_port)
+from .remote import (CA_FILE_ENV, ConnectionLost, LoginFailed, MailServerError, ServerUnreachable, TlsUnavailable,
+                     read_password, refuse_password_in_url, split_host_port, tls_context)
 
 PASSWORD_ENV = "OMR_SMTP_PASSWORD"
 RECEIPT_HEADER = "X-OMR-Receipt"
@@ -100,6 +100,15 @@ def send_receipt(url: SmtpUrl, receipt: Receipt, *, sender: str, password: str |
     """Send one receipt on a connection of its own; returns the Message-ID it set."""
     with ReceiptSender(url, sender=sender, password=password, ssl_context=ssl_context) as out:
         return out.send(receipt)
+
+
+def open_sender(smtp_url: str, *, sender: str, password_file: str | Path | None = None,
+                ca_file: str | Path | None = None, env: Mapping[str, str] | None = None) -> ReceiptSender:
+    """The sender ``--reply --smtp URL`` names: a password (``OMR_SMTP_PASSWORD`` or ``password_file``) only when
+    the URL names a user; trusting ``ca_file`` (or ``OMR_MAIL_CA_FILE``) too. Connects at the first receipt."""
+    url = SmtpUrl.parse(smtp_url)
+    password = read_password(PASSWORD_ENV, password_file, env=env, required=bool(url.user))
+    return ReceiptSender(url, sender=sender, password=password, ssl_context=tls_context(ca_file, env=env))
 
 
 class ReceiptSender:

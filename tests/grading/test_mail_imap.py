@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from grading.mail.imap import (ImapCursor, ImapMailbox, ImapScan, ImapUrl, _batches, decode_mailbox_name,
+                               is_imap_url, open_mailbox,
                                encode_mailbox_name,
                                parse_internaldate, uid_of)
 from grading.mail.remote import (ConnectionLost, LoginFailed, MailboxMissing, ServerUnreachable, TlsUnavailable,
@@ -245,3 +246,20 @@ def test_mailbox_deleted_mid_run_keeps_what_was_taken(dovecot: DovecotServer, im
 def test_a_missing_dovecot_fails_with_what_to_install(tmp_path: Path):
     with pytest.raises(pytest.fail.Exception, match="Dovecot is not installed .*apt-get install dovecot-imapd"):
         DovecotServer(binary=tmp_path / "no-dovecot")
+
+
+def test_open_mailbox_from_what_omr_ingest_is_given(dovecot: DovecotServer, imap_user, tmp_path: Path):
+    user, password = imap_user
+    dovecot.append(user, message(7), when=datetime(2026, 9, 6, 16, 59, 59, tzinfo=HANOI))
+    assert is_imap_url(dovecot.url(user)) and is_imap_url(" IMAP://u@h/INBOX") and not is_imap_url("/srv/mail")
+    env = {"OMR_IMAP_PASSWORD": password, "OMR_MAIL_CA_FILE": str(dovecot.ca_file)}
+    with open_mailbox(dovecot.url(user), env=env) as box:
+        assert [m.data for m in box.messages(box.scan(None))] == [message(7)]
+    pw_file = tmp_path / "imap-password"
+    pw_file.write_text(password + "\n", encoding="utf-8")
+    with open_mailbox(dovecot.url(user, implicit_tls=False), password_file=pw_file, ca_file=dovecot.ca_file,
+                      mark_seen=True, env={}) as box:
+        box.confirm(list(box.messages(box.scan(None))))
+    assert list(dovecot.flags(user).values()) == [{"\\Seen"}]
+    with pytest.raises(BadArguments, match="no password"):
+        open_mailbox(dovecot.url(user), env={})

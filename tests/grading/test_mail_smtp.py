@@ -10,7 +10,7 @@ import pytest
 
 from grading.mail.raw import Receipt
 from grading.mail.remote import ConnectionLost, LoginFailed, ServerUnreachable, TlsUnavailable
-from grading.mail.smtp import (ReceiptRefused, ReceiptSender, SmtpUrl, build_receipt, is_our_receipt,
+from grading.mail.smtp import (ReceiptRefused, open_sender, ReceiptSender, SmtpUrl, build_receipt, is_our_receipt,
                                receipt_message_id, send_receipt)
 from mail_servers import SmtpServer, client_context, free_port
 from omr.errors import BadArguments, ExitCode
@@ -152,3 +152,18 @@ def test_unreachable_and_untrusted(smtp_server: SmtpServer):
     with pytest.raises(ServerUnreachable, match="not trusted.*--ca-file"):
         send_receipt(SmtpUrl.parse(smtp_server.url), receipt(), sender=SENDER)
     assert smtp_server.messages == []
+
+
+def test_open_sender_from_what_omr_ingest_is_given(tmp_path: Path):
+    server = SmtpServer(tmp_path, users={"cuocthi@example.org": "mật-khẩu"}).start()
+    try:
+        env = {"OMR_SMTP_PASSWORD": "mật-khẩu", "OMR_MAIL_CA_FILE": str(server.ca_file)}
+        with open_sender(f"smtp://cuocthi%40example.org@127.0.0.1:{server.port}", sender=SENDER, env=env) as out:
+            out.send(receipt())
+        with open_sender(f"smtp://127.0.0.1:{server.port}", sender=SENDER, ca_file=server.ca_file, env={}) as out:
+            out.send(receipt(2))                     # no user named: no password needed
+        assert [m.user for m in server.messages] == ["cuocthi@example.org", None]
+        with pytest.raises(BadArguments, match="OMR_SMTP_PASSWORD"):
+            open_sender(f"smtp://cuocthi@127.0.0.1:{server.port}", sender=SENDER, env={})
+    finally:
+        server.stop()
