@@ -378,10 +378,10 @@ def _text(data: list) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc.args[0] if exc.args and isinstance(exc.args[0], bytes) and len(exc.args) == 1 else exc)
-    if text.startswith("b'") or text.startswith('b"'):
-        text = text[2:-1]
-    return text or type(exc).__name__
+    """imaplib carries the server's words as bytes: show them as text."""
+    if len(exc.args) == 1 and isinstance(exc.args[0], bytes):
+        return exc.args[0].decode("utf-8", "replace")
+    return str(exc) or type(exc).__name__
 
 
 def _untrusted(where: str, exc: ssl.SSLCertVerificationError) -> str:

@@ -161,7 +161,8 @@ def test_changed_uidvalidity_starts_again_from_the_first_message(dovecot: Doveco
 
 def test_wrong_password_is_said_with_exit_code_12(dovecot: DovecotServer, imap_user):
     user, _ = imap_user
-    with pytest.raises(LoginFailed, match=f"refused the login of '{user}'.*OMR_IMAP_PASSWORD") as ei:
+    with pytest.raises(LoginFailed, match=rf"refused the login of '{user}' \(\[AUTHENTICATIONFAILED\] "
+                       "Authentication failed.\\).*OMR_IMAP_PASSWORD") as ei:
         read_all(dovecot.url(user), "wrong", dovecot.ca_file)
     assert ei.value.exit_code is ExitCode.MAILBOX == 12
 
@@ -263,3 +264,15 @@ def test_open_mailbox_from_what_omr_ingest_is_given(dovecot: DovecotServer, imap
     assert list(dovecot.flags(user).values()) == [{"\\Seen"}]
     with pytest.raises(BadArguments, match="no password"):
         open_mailbox(dovecot.url(user), env={})
+
+
+def test_never_expunges_a_message_marked_deleted(dovecot: DovecotServer, imap_user):
+    user, password = imap_user
+    when = datetime(2026, 9, 6, 9, 0, tzinfo=HANOI)
+    uids = [dovecot.append(user, message(1), when=when, flags="\\Deleted"), dovecot.append(user, message(2), when=when)]
+    for mark_seen in (False, True):
+        with ImapMailbox(ImapUrl.parse(dovecot.url(user)), password, mark_seen=mark_seen,
+                         ssl_context=client_context(dovecot.ca_file)) as box:
+            assert [m.data for m in box.messages(box.scan(None))] == [message(1), message(2)]
+            box.confirm([])
+    assert sorted(dovecot.flags(user)) == uids                    # LOGOUT only: no CLOSE, no EXPUNGE
