@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import random
 import resource
 import shlex
@@ -21,7 +20,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.policy import SMTP
-from pathlib import Path
 
 from bench.read_bench import ROOT, commit, machine
 
@@ -47,21 +45,14 @@ def make_message(rng: random.Random, n: int) -> bytes:
     return msg.as_bytes()
 
 
-def fill_maildir(folder: Path, n: int, seed: int, uid: int, gid: int) -> int:
-    """N messages as Maildir files in ``folder`` (Dovecot's INBOX); returns the bytes written."""
+def fill_maildir(server, user: str, n: int, seed: int) -> int:  # noqa: ANN001 (tests' DovecotServer)
+    """N messages delivered as Maildir files into the user's INBOX; returns the bytes written."""
     rng = random.Random(seed)
-    for sub in ("cur", "new", "tmp"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-        os.chown(folder / sub, uid, gid)
-    os.chown(folder, uid, gid)
+    start = datetime(2026, 9, 1, 8, 0, tzinfo=HANOI)
     total = 0
-    start = datetime(2026, 9, 1, 8, 0, tzinfo=HANOI).timestamp()
     for i in range(n):
         data = make_message(rng, i)
-        path = folder / "new" / f"{1788224400 + i}.M{i}P1.bench"
-        path.write_bytes(data)
-        os.chown(path, uid, gid)
-        os.utime(path, (start + 60 * i, start + 60 * i))
+        server.deliver(user, data, when=start + timedelta(minutes=i))
         total += len(data)
     return total
 
@@ -83,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
         user, password = server.add_user("bench@example.gov.vn")
         t0 = time.perf_counter()
-        size = fill_maildir(server.root / "mail" / user, args.n, args.seed, server.mail_uid, server.mail_gid)
+        size = fill_maildir(server, user, args.n, args.seed)
         made = time.perf_counter() - t0
         url = ImapUrl.parse(server.url(user, implicit_tls=not args.starttls))
         ctx = client_context(server.ca_file)

@@ -195,6 +195,20 @@ class DovecotServer:
         finally:
             conn.logout()
 
+    def deliver(self, user: str, message: bytes, *, when: datetime, name: str | None = None) -> Path:
+        """Put ``message`` straight into the user's INBOX Maildir (as a delivery agent does; the file's mtime is
+        its INTERNALDATE): much faster than APPEND for thousands of messages. Dovecot gives it a UID when the
+        mailbox is next opened."""
+        inbox = self.root / "mail" / user
+        for sub in ("", "cur", "new", "tmp"):
+            (inbox / sub).mkdir(exist_ok=True)
+            os.chown(inbox / sub, self.mail_uid, self.mail_gid)
+        path = inbox / "new" / (name or f"{int(when.timestamp())}.M{uuid.uuid4().hex}P1.omr-test")
+        path.write_bytes(message)
+        os.chown(path, self.mail_uid, self.mail_gid)
+        os.utime(path, (when.timestamp(), when.timestamp()))
+        return path
+
     def flags(self, user: str, mailbox: str = "INBOX") -> dict[int, set[str]]:
         conn = self.client(user)
         try:

@@ -276,3 +276,12 @@ def test_never_expunges_a_message_marked_deleted(dovecot: DovecotServer, imap_us
             assert [m.data for m in box.messages(box.scan(None))] == [message(1), message(2)]
             box.confirm([])
     assert sorted(dovecot.flags(user)) == uids                    # LOGOUT only: no CLOSE, no EXPUNGE
+
+
+def test_maildir_delivery_time_becomes_the_internaldate(dovecot: DovecotServer, imap_user):
+    user, password = imap_user
+    times = [datetime(2026, 9, 6, 16, 59, 58, tzinfo=HANOI), datetime(2026, 9, 6, 17, 0, 1, tzinfo=HANOI)]
+    for i, when in enumerate(times):
+        dovecot.deliver(user, message(i), when=when, name=f"{i}.omr-test")
+    scan, got, _ = read_all(dovecot.url(user), password, dovecot.ca_file)
+    assert [m.data for m in got] == [message(0), message(1)] and [m.received_at for m in got] == times
