@@ -25,7 +25,7 @@ run: install
 
 # the suite runs on every core (pytest-xdist, one test file per worker: module fixtures such as a live server are
 # started once per file); ruff first, so that a lint error fails fast
-test: SYSTEM_EXTRA = postgresql chromium
+test: SYSTEM_EXTRA = postgresql chromium dovecot-imapd openssl
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile

@@ -21,6 +21,7 @@ class ExitCode(enum.IntEnum):
     INPUT = 9                    # a single-input command got an unreadable input
     NOT_YET = 10                 # a feature that is not built yet
     NO_INPUT = 11                # the inputs hold no file at all (an empty folder)
+    MAILBOX = 12                 # a mail server (IMAP, SMTP) cannot be reached, refused the login, or went away
     INTERRUPTED = 130            # Ctrl-C
     TERMINATED = 143             # SIGTERM (128 + 15, what a shell reports for a process it ended)
 

@@ -112,3 +112,33 @@ def sqlite_url(tmp_path: Path) -> str:
 def store_url(request: pytest.FixtureRequest) -> str:
     """Each store test runs on SQLite (a temp file) and on the real PostgreSQL cluster."""
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    """A Dovecot IMAP server for the whole session (see ``mail_servers``); tests add their own users."""
+    from mail_servers import DovecotServer
+
+    server = DovecotServer()
+    try:
+        yield server.start()
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def imap_user(dovecot) -> tuple[str, str]:
+    """A fresh mailbox user (name, password) on the session's Dovecot."""
+    return dovecot.add_user()
+
+
+@pytest.fixture
+def smtp_server(tmp_path: Path):
+    """An aiosmtpd server on loopback offering STARTTLS; ``.messages`` holds what it received."""
+    from mail_servers import SmtpServer
+
+    server = SmtpServer(tmp_path).start()
+    try:
+        yield server
+    finally:
+        server.stop()
