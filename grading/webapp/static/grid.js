@@ -137,8 +137,8 @@
     if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT")) { return; }
     var key = ev.key || "", lower = key.toLowerCase();
     if (finished && (key === "Enter" || lower === "n") && nextBatch) {
-      if (t !== nextBatch) { ev.preventDefault(); window.location.href = nextBatch.href; }
-      return;
+      if (key !== "Enter" || t !== nextBatch) { ev.preventDefault(); window.location.href = nextBatch.href; }
+      return;        // Enter on the focused link follows it by itself
     }
     var i = cells.indexOf(document.activeElement);
     if (i < 0) {
