@@ -148,3 +148,15 @@ def _machine_answer(reading: Any, key: str | None) -> str | None:
     answers = (reading or {}).get("answers") if isinstance(reading, dict) else None
     value = (answers or {}).get(key or "")
     return value if isinstance(value, str) else None
+
+
+def decided_flags(store: Store, flag_ids: list[int], *, admin: bool) -> list[dict[str, Any]]:
+    """Those of ``flag_ids`` that are no longer open, among the flags the viewer may see: id, who decided and
+    the value (what a grid shows on a cell another judge decided meanwhile)."""
+    q = (sa.select(flags.c.id, flags.c.resolved_by, flags.c.resolution).select_from(_OPEN_FROM)
+         .where(flags.c.id.in_(flag_ids), flags.c.state != "open").order_by(flags.c.id))
+    if not admin:
+        q = q.where(pages.c.status != ESSAY, flags.c.origin != JUDGE)
+    with store.read_tx("read decided flags") as conn:
+        return [{"id": r.id, "who": r.resolved_by or "?", "value": (r.resolution or {}).get("value", "")}
+                for r in conn.execute(q)]

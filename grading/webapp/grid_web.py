@@ -10,7 +10,8 @@ every cell is decided one key loads the next batch. "The machine read every cell
 Every decision goes through ``Store.resolve_flag`` one flag at a time (re-scored, audited before/after with who
 and when, like the one-at-a-time page), with ``via`` in the audit: ``grid`` (the judge typed the answer),
 ``grid-machine`` (Enter: the machine's reading of that cell) or ``grid-accept-all``. A flag another judge decided
-first is refused (409, nothing written) and the cell says who decided it. The grid obeys the flag page's
+first is refused (409, nothing written) and the cell says who decided it; the grid also asks every few seconds
+which of its flags were decided meanwhile (``GET /flags/grid/decided``) and skips those. The grid obeys the flag page's
 blindness rule: judges see flags on answer-sheet pages only.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .flags_web import _is_admin, filter_query, grid_links, may_see, queue_filte
 
 GRID_SIZE = 30
 GRID_MIN, GRID_MAX = 20, 50
+POLL_MS = 4000               # how often a grid asks which of its flags other judges decided
 VIA_KEY, VIA_MACHINE, VIA_ALL = "grid", "grid-machine", "grid-accept-all"
 
 router = APIRouter()
@@ -73,7 +75,8 @@ def get_grid(request: Request, n: int = GRID_SIZE, only: Q.QueueFilter = Depends
     web.crops.prefetch(cells[:8])          # the first pictures, drawn while the page is on its way
     query = filter_query(only) + (f"&n={size}" if size != GRID_SIZE else "")
     return render(request, "grid.html", judge=s.judge, csrf=s.csrf_token, only=only, cells=cells, total=total,
-                  reasons=[], query=filter_query(only), next_url="/flags/grid?" + query, more=total > len(cells))
+                  reasons=[], query=filter_query(only), next_url="/flags/grid?" + query, more=total > len(cells),
+                  poll_ms=POLL_MS)
 
 
 def _refusal(flag_id: int, status: int, error: str, message: str) -> tuple[int, dict[str, Any]]:
@@ -111,6 +114,15 @@ def decide_one(web: WebState, s: J.Session, flag_id: int, value: str | None, via
 
 def _json(status: int, body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/flags/grid/decided")
+def get_grid_decided(request: Request, s: J.Session = Depends(ready)) -> Response:
+    """Which of the grid's flags (``?flag=1&flag=2…``) have been decided, by whom and how: the grid asks every few
+    seconds, so that a cell another judge decided is greyed out and skipped before this judge reaches it."""
+    ids = [form_id(v) for v in request.query_params.getlist("flag")][:GRID_MAX]
+    found = Q.decided_flags(state(request).store, [i for i in ids if i is not None], admin=_is_admin(s))
+    return _json(200, {"decided": found})
 
 
 @router.post("/flags/grid/decide")

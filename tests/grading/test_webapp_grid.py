@@ -108,6 +108,15 @@ def test_a_judges_grid_never_shows_a_flag_on_an_essay_page(site):
     r = judge.post("/flags/grid/accept", data={"flag": [essay_flag], "csrf": token})
     assert [x["status"] for x in r.json()["results"]] == [404]
     assert flag_rows(site, [essay_flag]) == {essay_flag: ("open", None, None)}
+    # once an organiser decided it, a judge's grid is not told by whom either
+    admin = site["http"]["quantri"]
+    with Store.open(site["url"]) as store, store.write_tx("an organiser decides") as conn:
+        conn.exec_driver_sql("UPDATE flags SET state = 'resolved', resolved_by = 'quantri', resolution = ? "
+                             "WHERE id = ?", (json.dumps({"value": RIGHT}), essay_flag))
+    asked = {"flag": [essay_flag, blind[1]]}
+    assert judge.get("/flags/grid/decided", params=asked).json() == {"decided": []}
+    assert admin.get("/flags/grid/decided", params=asked).json() == {
+        "decided": [{"id": essay_flag, "who": "quantri", "value": RIGHT}]}
 
 
 # -- in Chromium -------------------------------------------------------------------------------------------------
@@ -242,12 +251,20 @@ def test_two_judges_on_one_crop_the_second_is_refused_and_the_first_kept(site, b
     first.keyboard.press("a")                  # and the first judge, on that one, is refused in turn
     wait_state(first, ids[1], "taken")
     assert "đã được gk2 quyết định" in first.inner_text(f"#cell-{ids[1]} .status").lower()
+    # a crop the other judge decided while this one looked elsewhere: greyed out and skipped without a key
+    assert focused(first) == ids[2] and focused(second) == ids[2]
+    first.keyboard.press("c")
+    wait_state(first, ids[2], "done")
+    wait_state(second, ids[2], "taken")             # the grid asks every few seconds
+    assert "đã được gk1 quyết định" in second.inner_text(f"#cell-{ids[2]} .status").lower()
+    assert focused(second) == ids[3]
 
-    assert flag_rows(site, ids[:2]) == {ids[0]: ("resolved", "gk1", "B"), ids[1]: ("resolved", "gk2", "D")}
+    assert flag_rows(site, ids[:3]) == {ids[0]: ("resolved", "gk1", "B"), ids[1]: ("resolved", "gk2", "D"),
+                                        ids[2]: ("resolved", "gk1", "C")}
     assert [(w, a["value"]) for w, a in audits(site, ids[0])] == [("gk1", "B")]
     assert [(w, a["value"]) for w, a in audits(site, ids[1])] == [("gk2", "D")]
-    assert rows(site["url"], "SELECT who, value FROM resolutions WHERE flag_id IN (:a, :b) ORDER BY flag_id",
-                a=ids[0], b=ids[1]) == [("gk1", "B"), ("gk2", "D")]
+    assert rows(site["url"], "SELECT who, value FROM resolutions WHERE flag_id IN (:a, :b, :c) ORDER BY flag_id",
+                a=ids[0], b=ids[1], c=ids[2]) == [("gk1", "B"), ("gk2", "D"), ("gk1", "C")]
     first.context.close()
     second.context.close()
 

@@ -2,7 +2,8 @@
 // CSRF token (fetch, no page load). Keys: the layout's labels (a b c d…, any case) = that answer, 0 = blank,
 // Enter = the machine's reading (or the answers picked with Shift+letter), Esc = drop the picked answers,
 // arrows / h j k l = move. When every cell is decided, Enter or n loads the next batch. "The machine read every
-// cell right" is enabled only once every cell has been on screen (IntersectionObserver). Plain JS, no libraries.
+// cell right" is enabled only once every cell has been on screen (IntersectionObserver). Every few seconds the
+// grid asks which of its cells other judges decided, and skips them. Plain JS, no libraries.
 (function () {
   "use strict";
   var grid = document.getElementById("grid");
@@ -166,6 +167,28 @@
     else if (key === "Enter") { ev.preventDefault(); decide(i, picked[id] && picked[id].length ? picked[id].join("") : null); }
     else if (key === "Escape") { delete picked[id]; showPicked(c); }
   });
+
+  // cells other judges decided meanwhile: greyed out and skipped before this judge reaches them
+  function poll() {
+    var open = cells.filter(isOpen);
+    if (!open.length || document.hidden) { return; }
+    var q = open.map(function (c) { return "flag=" + encodeURIComponent(c.getAttribute("data-id")); }).join("&");
+    fetch("/flags/grid/decided?" + q, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : {decided: []}; })
+      .then(function (d) {
+        (d.decided || []).forEach(function (x) {
+          var c = document.getElementById("cell-" + x.id);
+          if (!c || !isOpen(c)) { return; }
+          setState(c, "taken", "Đã được " + x.who + " quyết định (" + shown(x.value) + "); câu này được bỏ qua.");
+          if (document.activeElement === c) {
+            var n = nextOpen(cells.indexOf(c));
+            if (n >= 0) { focusCell(n); }
+          }
+        });
+        checkDone();
+      }, function () { /* offline for a moment: asked again at the next tick */ });
+  }
+  setInterval(poll, parseInt(grid.getAttribute("data-poll"), 10) || 4000);
 
   updateAcceptAll();
   if (cells.length) { focusCell(0); }
