@@ -126,8 +126,10 @@ def one_at_a_time(page, base: str, first: int, answers: dict[int, str], run: Run
         run.decisions += 1
 
 
-def grid(page, base: str, answers: dict[int, str], run: Run, size: int) -> None:
+def grid(page, base: str, answers: dict[int, str], run: Run, size: int, shots: Path | None = None) -> None:
     page.goto(f"{base}/flags/grid?" + urlencode({"reason": REASON, **({"n": size} if size != 30 else {})}))
+    if shots is not None:
+        screenshot(page, shots)
     while True:
         ids = [int(x) for x in page.eval_on_selector_all(".cell", "cs => cs.map(c => c.dataset.id)")]
         if not ids:
@@ -145,6 +147,19 @@ def grid(page, base: str, answers: dict[int, str], run: Run, size: int) -> None:
         with page.expect_navigation():
             page.keyboard.press("n")
             run.keys += 1
+
+
+def screenshot(page, shots: Path) -> None:
+    """The grid as the judge first sees it, at the bench's size and on a phone (not counted: another tab)."""
+    shots.mkdir(parents=True, exist_ok=True)
+    wait(page, "[...document.querySelectorAll('.cell img')].slice(0, 6).every(i => i.complete && i.naturalWidth)")
+    page.screenshot(path=str(shots / "grid.png"))
+    phone = page.context.new_page()
+    phone.set_viewport_size({"width": 360, "height": 740})
+    phone.goto(page.url)
+    wait(phone, "[...document.querySelectorAll('.cell img')].slice(0, 2).every(i => i.complete && i.naturalWidth)")
+    phone.screenshot(path=str(shots / "grid-phone.png"))
+    phone.close()
 
 
 def wait(page, js: str, timeout: float = 60.0) -> None:
@@ -181,7 +196,7 @@ def work(mode: str, contest: Path, url: str, answers: dict[int, str], tmp: Path,
             if mode == "one at a time":
                 one_at_a_time(page, base, min(answers), answers, run)
             else:
-                grid(page, base, answers, run, args.grid_size)
+                grid(page, base, answers, run, args.grid_size, Path(args.shots) if args.shots else None)
             run.seconds = time.perf_counter() - t
         finally:
             browser.close()
@@ -208,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grid-size", type=int, default=30, help="cells per grid page (20–50)")
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--height", type=int, default=900)
+    ap.add_argument("--shots", help="a folder to save screenshots of the first grid in (desktop and 360 px)")
     args = ap.parse_args(argv)
     print(f"$ python -m bench.grid_bench {shlex.join(argv if argv is not None else sys.argv[1:])}")
     print(f"machine: {machine()}; commit {commit()}; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
