@@ -8,19 +8,23 @@ checked in the store: the flag's resolution, who decided, and one audit row per 
 from __future__ import annotations
 
 import json
+import threading
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 
 from grading.judges import Role, add_judge
+from grading.keys import load_keys
 from grading.store import Store
-from web_support import (CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, csrf, demo_answers, demo_contest, live_server,
-                         login_and_change_password, record_faint_sheets, rows, wait_until)
+from omr.layout import load_layout
+from web_support import (CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, csrf, demo_answers, demo_contest, faint_reading,
+                         live_server, login_and_change_password, record_faint_sheets, rows, wait_until)
 
 REASON = "ambiguous_mark"
 UNITS = {"keys": ("Phường Kim Mã", 24), "race": ("Phường Ngọc Hà", 20), "all": ("Phường Cống Vị", 20),
-         "blind": ("Phường Liễu Giai", 3), "csrf": ("Phường Giảng Võ", 2)}
+         "blind": ("Phường Liễu Giai", 3), "csrf": ("Phường Giảng Võ", 2), "threads": ("Phường Đội Cấn", 4),
+         "id": ("Phường Vĩnh Phúc", 0)}
 RIGHT = demo_answers()["2"]
 
 
@@ -35,6 +39,10 @@ def site(tmp_path_factory):
         for name, (unit, n) in UNITS.items():
             flags[name] = record_faint_sheets(store, contest, n, ("2",), start=start, unit=unit)
             start += 1000
+        # and a sheet whose participant id is unreadable too: a flag that is not a question's
+        keys = load_keys(contest / "keys.json", load_layout(contest / "layout.json"))
+        store.record_submission("/scans/id.jpg", "f" * 64, 1000, [faint_reading("/scans/id.jpg", "009999", ("2",),
+                                participant_flag=True)], keys, unit=UNITS["id"][0])
         pw = {"gk1": add_judge(store, "gk1", unit="Ban giám khảo 1"), "gk2": add_judge(store, "gk2", unit="Ban 2"),
               "quantri": add_judge(store, "quantri", unit="Sở", role=Role.ADMIN)}
     # one sheet of the blindness unit becomes an essay page: its question flag is the organisers' work
@@ -117,6 +125,48 @@ def test_a_judges_grid_never_shows_a_flag_on_an_essay_page(site):
     assert judge.get("/flags/grid/decided", params=asked).json() == {"decided": []}
     assert admin.get("/flags/grid/decided", params=asked).json() == {
         "decided": [{"id": essay_flag, "who": "quantri", "value": RIGHT}]}
+
+
+def test_the_queue_offers_a_grid_only_for_reasons_of_question_flags(site):
+    c = site["http"]["gk1"]
+    links = c.get("/flags", params={"unit": UNITS["id"][0]}).text.split('id="grid-links"')[1].split("</p>")[0]
+    assert f'data-reason="{REASON}"' in links and "unreadable_id" not in links
+    page = c.get(grid_url("id"))
+    assert len(cell_ids(page.text)) == 1                # the sheet's question, not its id
+    empty = c.get("/flags/grid", params={"reason": "unreadable_id", "unit": UNITS["id"][0]})
+    assert empty.status_code == 200 and 'id="grid-empty"' in empty.text and cell_ids(empty.text) == []
+    (fid,) = [f for (f,) in rows(site["url"], "SELECT f.id FROM flags f JOIN pages p ON p.id = f.page_id "
+                                              "WHERE p.participant IS NULL AND f.target = 'participant'")]
+    r = c.post("/flags/grid/decide", data={"flag": fid, "value": "009999", "csrf": csrf(page.text)})
+    assert r.status_code == 400 and r.json()["error"] == "not_a_question"
+    assert flag_rows(site, [fid]) == {fid: ("open", None, None)}
+
+
+def test_two_judges_sending_one_crop_at_the_same_moment_one_is_written_the_other_refused(site):
+    ids = site["flags"]["threads"]
+    judges = {name: site["http"][name] for name in ("gk1", "gk2")}
+    tokens = {name: csrf(c.get(grid_url("threads")).text) for name, c in judges.items()}
+    for fid in ids:
+        start, got = threading.Barrier(2), {}
+
+        def send(name: str, value: str, fid: int = fid, start: threading.Barrier = start,
+                 got: dict = got) -> None:
+            start.wait()
+            got[name] = judges[name].post("/flags/grid/decide", data={"flag": fid, "value": value,
+                                                                       "csrf": tokens[name]})
+        threads = [threading.Thread(target=send, args=a) for a in (("gk1", "A"), ("gk2", "C"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(r.status_code for r in got.values()) == [200, 409]
+        winner = next(n for n, r in got.items() if r.status_code == 200)
+        loser = got["gk2" if winner == "gk1" else "gk1"].json()
+        value = {"gk1": "A", "gk2": "C"}[winner]
+        assert (loser["who"], loser["value"]) == (winner, value)
+        assert flag_rows(site, [fid]) == {fid: ("resolved", winner, value)}
+        assert [(w, a["value"]) for w, a in audits(site, fid)] == [(winner, value)]
+        assert rows(site["url"], "SELECT count(*) FROM resolutions WHERE flag_id = :f", f=fid) == [(1,)]
 
 
 # -- in Chromium -------------------------------------------------------------------------------------------------
