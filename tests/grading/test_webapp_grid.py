@@ -329,8 +329,9 @@ def test_accept_all_is_offered_only_after_every_crop_was_on_screen_and_audited_p
     assert "chưa hiện trên màn hình" in page.inner_text("#unseen")
     page.keyboard.press(RIGHT.lower())                     # one decided by hand first
     wait_state(page, ids[0], "done")
-    for _ in range(len(ids) - 3):                          # down the column, short of the last crop
-        page.keyboard.press("j")
+    for _ in range(len(ids) - 3):                          # down the column, short of the last crop, looking
+        page.keyboard.press("j")                           # at each one (a frame at least)
+        wait_until(page, "document.activeElement.hasAttribute('data-seen')")
     page.wait_for_timeout(300)
     assert page.locator("#accept-all").is_disabled()
     assert flag_rows(site, ids[1:]) == {f: ("open", None, None) for f in ids[1:]}
