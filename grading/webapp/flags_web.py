@@ -136,6 +136,8 @@ def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 2
         person = r.index.find(f["participant"]) if r.index and f["participant"] else None
         ctx = dict(has_roster=r.index is not None, roster_problem=r.problem, person=person)
     _, n_open = Q.open_flags(web.store, 0, 0, admin=_is_admin(s), only=only)
+    ctx["grid_href"] = ("/flags/grid?" + filter_query(replace(only, reason=f["reason"]))
+                        if f["target"] == "question" and f["state"] == "open" else "")
     return render(request, "flag.html", status, judge=s.judge, csrf=s.csrf_token, f=f, options=options,
                   blank_label=BLANK_LABEL, labels=TARGET_LABELS, n_open=n_open, only=only, query=filter_query(only),
                   done=decided(web.store, done, s), error=error, **ctx)

@@ -8,8 +8,9 @@ checked in the store: the flag's resolution, who decided, and one audit row per 
 from __future__ import annotations
 
 import json
+import re
 import threading
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import httpx
 import pytest
@@ -79,15 +80,17 @@ def audits(site, fid: int) -> list[tuple[str, dict]]:
 
 
 def cell_ids(html: str) -> list[int]:
-    import re
     return [int(x) for x in re.findall(r'<article class="cell"[^>]*data-id="(\d+)"', html)]
 
 
 # -- over HTTP: CSRF, blindness ----------------------------------------------------------------------------------
 def test_a_grid_decision_without_the_csrf_token_is_refused_and_writes_nothing(site):
     c = site["http"]["gk1"]
-    page = c.get(grid_url("csrf"))
     fid = site["flags"]["csrf"][0]
+    one = c.get(f"/flags/{fid}", params={"unit": UNITS["csrf"][0]}).text      # the flag page links its grid
+    href = re.search(r'href="/flags/grid\?([^"]+)" id="grid-link"', one).group(1).replace("&amp;", "&")
+    assert parse_qs(href) == {"reason": [REASON], "unit": [UNITS["csrf"][0]]}
+    page = c.get(grid_url("csrf"))
     assert cell_ids(page.text) == site["flags"]["csrf"]
     for extra in ({}, {"csrf": "gia-mao"}):
         assert c.post("/flags/grid/decide", data={"flag": fid, "value": RIGHT, **extra}).status_code == 403
