@@ -258,8 +258,8 @@ def logged_in(base: str, name: str, one_time: str) -> httpx.Client:
     token = lambda html: re.search(r'name="csrf" value="([^"]+)"', html).group(1)   # noqa: E731
     r = c.post("/login", data={"username": name, "password": one_time, "csrf": token(c.get("/login").text)})
     assert r.status_code == 303, r.text[:300]
-    r = c.post("/password", data={"csrf": token(c.get("/password").text), "new_password": PASSWORD,
-                                  "again": PASSWORD})
+    r = c.post("/password", data={"csrf": token(c.get("/password").text), "current_password": one_time,
+                                  "new_password": PASSWORD, "again": PASSWORD})
     assert r.status_code == 303, r.text[:300]
     c.csrf = token(c.get("/flags").text)          # type: ignore[attr-defined]
     return c

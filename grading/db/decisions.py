@@ -42,12 +42,15 @@ class AlreadyDecided(BadArguments):
         self.flag_id, self.who, self.at = flag_id, who, at
 
 
-def resolve_flag(db: Database, flag_id: int, value: str, who: str, *, only_open: bool = False) -> SheetScore | None:
+def resolve_flag(db: Database, flag_id: int, value: str, who: str, *, only_open: bool = False,
+                 via: str | None = None) -> SheetScore | None:
     """Store a judge's decision for a flag, audit it (before/after) and re-score the page with the key
     that scored it. Returns the new score (``None`` when the page was never scored). A decided flag may be
     decided again (a correction, audited with the earlier decision as "before") unless ``only_open``: then
     a flag decided meanwhile raises ``AlreadyDecided`` — checked under the flag's row lock, so of judges
-    deciding the same flag at once, in any number of processes, exactly one writes."""
+    deciding the same flag at once, in any number of processes, exactly one writes. ``via`` says how the
+    decision was taken when that matters to an audit (the grid review: ``grid``, ``grid-machine``,
+    ``grid-accept-all``); it is written in the audit row's "after"."""
     if not isinstance(who, str) or not who.strip():
         raise BadArguments("say who decides (a judge's name or login)")
     if not isinstance(value, str):
@@ -93,6 +96,8 @@ def resolve_flag(db: Database, flag_id: int, value: str, who: str, *, only_open:
         after = {"flag": {"state": "resolved", "resolution": {"value": value}, "resolved_by": who},
                  "value": value,
                  "score": None if sc is None else {"status": sc.status.value, "total": str(sc.total)}}
+        if via:
+            after["via"] = via
         target = f"flag:{flag_id} page:{page_id} {flag.target}" + (f":{flag.key}" if flag.key else "")
         conn.execute(sa.insert(audit).values(at=now, who=who, action="resolve_flag", target=target,
                                              before=before, after=after))

@@ -102,3 +102,61 @@ def has_open_sheet_flag(store: Store, page_id: int) -> bool:
         return conn.execute(sa.select(flags.c.id).join(pages, pages.c.id == flags.c.page_id).where(
             flags.c.page_id == page_id, flags.c.state == "open", pages.c.status != ESSAY,
             flags.c.origin != JUDGE).limit(1)).first() is not None
+
+
+def _question_where(q: Any, *, admin: bool, only: QueueFilter) -> Any:
+    return only.where(q, admin=admin).where(flags.c.target == "question")
+
+
+def grid_reasons(store: Store, *, admin: bool, only: QueueFilter = ALL) -> list[tuple[str, int]]:
+    """The reasons of the open question flags the viewer may see (``only`` those: the reason filter is ignored),
+    with how many flags each, sorted by reason: what the grid review offers."""
+    only = QueueFilter(unit=only.unit, file=only.file)
+    q = (sa.select(flags.c.reason, sa.func.count()).select_from(_OPEN_FROM).group_by(flags.c.reason)
+         .order_by(flags.c.reason))
+    with store.read_tx("list the grid's reasons") as conn:
+        return [(r, int(n)) for r, n in conn.execute(_question_where(q, admin=admin, only=only))]
+
+
+def grid_flags(store: Store, limit: int, *, admin: bool, only: QueueFilter) -> tuple[list[dict[str, Any]], int]:
+    """The first ``limit`` open question flags the viewer may see (``only`` those), oldest first, each with its
+    fills and the machine's reading of its question (``machine``: the marks read, ``""`` blank); and how many
+    such flags are open in all."""
+    q = (sa.select(flags.c.id, flags.c.key, flags.c.reason, flags.c.message, flags.c.confidence, flags.c.fills,
+                   pages.c.id.label("page_id"), pages.c.page_no, pages.c.participant, pages.c.version,
+                   pages.c.reading, submissions.c.source, submissions.c.unit)
+         .select_from(_OPEN_FROM).order_by(flags.c.id).limit(limit))
+    n = sa.select(sa.func.count()).select_from(_OPEN_FROM)
+    with store.read_tx("list the grid's flags") as conn:
+        total = conn.execute(_question_where(n, admin=admin, only=only)).scalar()
+        rows = [dict(r._mapping) for r in conn.execute(_question_where(q, admin=admin, only=only))]
+    for r in rows:
+        r["machine"] = _machine_answer(r.pop("reading"), r["key"])
+    return rows, int(total or 0)
+
+
+def machine_answers(store: Store, flag_ids: list[int]) -> dict[int, str | None]:
+    """The machine's reading of each question flag's question (``None``: not a question flag, or no reading)."""
+    q = (sa.select(flags.c.id, flags.c.key, flags.c.target, pages.c.reading)
+         .join(pages, pages.c.id == flags.c.page_id).where(flags.c.id.in_(flag_ids)))
+    with store.read_tx("read the machine's answers") as conn:
+        return {r.id: _machine_answer(r.reading, r.key) if r.target == "question" else None
+                for r in conn.execute(q)}
+
+
+def _machine_answer(reading: Any, key: str | None) -> str | None:
+    answers = (reading or {}).get("answers") if isinstance(reading, dict) else None
+    value = (answers or {}).get(key or "")
+    return value if isinstance(value, str) else None
+
+
+def decided_flags(store: Store, flag_ids: list[int], *, admin: bool) -> list[dict[str, Any]]:
+    """Those of ``flag_ids`` that are no longer open, among the flags the viewer may see: id, who decided and
+    the value (what a grid shows on a cell another judge decided meanwhile)."""
+    q = (sa.select(flags.c.id, flags.c.resolved_by, flags.c.resolution).select_from(_OPEN_FROM)
+         .where(flags.c.id.in_(flag_ids), flags.c.state != "open").order_by(flags.c.id))
+    if not admin:
+        q = q.where(pages.c.status != ESSAY, flags.c.origin != JUDGE)
+    with store.read_tx("read decided flags") as conn:
+        return [{"id": r.id, "who": r.resolved_by or "?", "value": (r.resolution or {}).get("value", "")}
+                for r in conn.execute(q)]

@@ -1,9 +1,10 @@
 """The FastAPI application: server-rendered pages (Jinja2), plain JS for the keyboard, no outside resources.
 
 ``create_app(store, layout)`` sets up the app's state (``deps.WebState``) and mounts one router per feature:
-logging in (``login``), the flag queue (``flags_web``), essay judging (``essays_web``) and the admin pages
-(``admin_web``). Every page needs a session (else 303 to /login); every POST carries the session's CSRF token
-(else 403); /admin is for admins only (403 for judges). Every answer carries the security headers below.
+logging in (``login``), the flag queue (``flags_web``; its grid review ``grid_web``, mounted first because
+``/flags/grid`` is not a flag's number), essay judging (``essays_web``) and the admin pages (``admin_web``).
+Every page needs a session (else 303 to /login); every POST carries the session's CSRF token (else 403); /admin
+is for admins only (403 for judges). Every answer carries the security headers below.
 """
 from __future__ import annotations
 
@@ -22,14 +23,14 @@ from ..contest import Settings, load_settings
 from ..numbers import local_time, show_points
 from ..reasons import reason_label
 from ..store import Store
-from . import admin_web, essays_web, flags_web, login
+from . import admin_web, essays_web, flags_web, grid_web, login
 from .auth import IPNetwork, LoginThrottle, parse_proxy
 from .deps import HERE, WebState, install_handlers
 from .flags_web import PAGE_SIZE, crop_cache
 
 __all__ = ["PAGE_SIZE", "ROUTERS", "SECURITY_HEADERS", "create_app"]
 
-ROUTERS = (login.router, flags_web.router, essays_web.router, admin_web.router)
+ROUTERS = (login.router, grid_web.router, flags_web.router, essays_web.router, admin_web.router)
 # pages and pictures come from this server only, and no other site may frame them (clickjacking)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "

@@ -10,6 +10,7 @@ pages only, never a report; admins see all, and on a flag's page they may discar
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -90,6 +91,13 @@ def decided(store: Store, flag_id: int | None, s: J.Session) -> dict[str, Any] |
     return f if f is not None and may_see(f, s) else None
 
 
+def grid_links(store: Store, admin: bool, only: Q.QueueFilter) -> list[tuple[str, int, str]]:
+    """(reason, open question flags, the grid review's address) for each reason the viewer may review in a grid
+    (``grid_web``), keeping ``only``'s unit and file."""
+    return [(code, n, "/flags/grid?" + filter_query(replace(only, reason=code)))
+            for code, n in Q.grid_reasons(store, admin=admin, only=only)]
+
+
 @router.get("/")
 def home(s: J.Session = Depends(ready)) -> Response:
     return RedirectResponse("/flags", status_code=303)
@@ -111,7 +119,8 @@ def get_flags(request: Request, page: PageNo = 1, done: QueryId = None, only: Q.
     query = filter_query(only)
     return render(request, "flags.html", judge=s.judge, csrf=s.csrf_token, rows=rows, total=total,
                   page=page, n_pages=n_pages, labels=TARGET_LABELS, done=decided(store, done, s), only=only,
-                  units=units, reasons=reasons, query=query, pager_query=query + "&" if query else "")
+                  units=units, reasons=reasons, query=query, pager_query=query + "&" if query else "",
+                  grid=grid_links(store, admin, only))
 
 
 def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 200, *, error: str = "",
@@ -127,6 +136,8 @@ def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 2
         person = r.index.find(f["participant"]) if r.index and f["participant"] else None
         ctx = dict(has_roster=r.index is not None, roster_problem=r.problem, person=person)
     _, n_open = Q.open_flags(web.store, 0, 0, admin=_is_admin(s), only=only)
+    ctx["grid_href"] = ("/flags/grid?" + filter_query(replace(only, reason=f["reason"]))
+                        if f["target"] == "question" and f["state"] == "open" else "")
     return render(request, "flag.html", status, judge=s.judge, csrf=s.csrf_token, f=f, options=options,
                   blank_label=BLANK_LABEL, labels=TARGET_LABELS, n_open=n_open, only=only, query=filter_query(only),
                   done=decided(web.store, done, s), error=error, **ctx)
