@@ -1,0 +1,266 @@
+"""The multiple-choice answers of a typed entry, from its lines: "Câu 1: B", "1 – b", "Câu1:B", "1B 2C 3A",
+"Câu 1. Đáp án: B. Nộp hồ sơ…", a question copied then "Đáp án đúng là B" on a line of its own, a copied option
+marked "✓" or "(x)", tables (question | answer, options as columns with a mark, or questions in a row above
+their answers), an option written out in words (``answertext``). Every question of the contest gets an
+``Answer``: letters, a confidence and the evidence; a question not answered is blank; anything doubtful is a
+``DocFlag`` with the evidence — never a guess.
+
+A number at the start of a line ("3. …") is weak evidence (addresses, numbered essay paragraphs): it counts only
+inside the span of the document's clear answers, unless the line holds nothing but a letter.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .answertext import Outcome, Parsed, parse_answer
+from .fold import fold
+from .lines import Line
+from .questions import Question, Questions
+from .records import Answer, DocFlag
+
+_Q_MARK = re.compile(r"(?<![a-z0-9])(?:cau\s*hoi|cau|question)\s*(?:so\s*)?(\d{1,3})(?![0-9])")
+_BARE = re.compile(r"^[\s\-•*]*(\d{1,3})(?![0-9])(?=\s*[.:)\-|/=]|\s*[a-z](?![a-z0-9])|\s+\S)")
+_ONLY_LETTER = re.compile(r"^[\s.:)\-=|/]*[a-z](?![a-z0-9])[\s.,;]*$")
+_MULTI = re.compile(r"^(?:(?:cau\s*)?\d{1,3}\s*[.:)\-=]*\s*[a-z](?![a-z0-9])\s*[,;|.]?\s*){2,}$")
+_PAIR = re.compile(r"(\d{1,3})\s*[.:)\-=]*\s*([a-z])(?![a-z0-9])")
+_ANSWER_LINE = re.compile(r"^[\s→=>\-]*(?:dap\s*an|tra\s*loi|em\s*chon|toi\s*chon|chon|phuong\s*an\s*(?:dung|chon)|"
+                          r"ket\s*qua)(?![a-z0-9])|^\s*→")
+_OPTION_LINE = re.compile(r"^[\s\-•*]*([a-h])\s*[.)]\s+")
+_MARK = re.compile(r"[✓✔☑☒✗✘■●◉⊠⊗]|\(\s*x\s*\)|\[\s*x\s*\]|←|<-|\((?:chon|dap an|dung)\)")
+_CELL_MARK = re.compile(r"^\s*(?:x|[✓✔☑☒✗✘■●◉⊠⊗]|v|\*)\s*$")
+_Q_CELL = re.compile(r"^\s*(?:(?:cau\s*(?:hoi\s*)?)?(\d{1,3})|cau\s*(?:hoi\s*)?so\s*(\d{1,3}))\s*[.:)]?\s*$")
+_HEAD_Q = re.compile(r"^\s*(?:cau(?:\s*hoi)?|stt|so\s*cau|question)\s*$")
+_HEAD_A = re.compile(r"^\s*(?:dap\s*an|tra\s*loi|chon|phuong\s*an|lua\s*chon)")
+_REASON_TEXT = {
+    Outcome.UNMATCHED: "câu trả lời viết bằng chữ không khớp phương án nào",
+    Outcome.AMBIGUOUS: "câu trả lời viết bằng chữ gần với nhiều phương án",
+    Outcome.UNKNOWN_OPTION: "chọn một phương án không có trong câu hỏi",
+    Outcome.MISMATCH: "chữ cái và nội dung phương án viết kèm không khớp nhau",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    question: str
+    parsed: Parsed
+    evidence: str
+    line: int
+    strong: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerResult:
+    answers: tuple[Answer, ...]
+    flags: tuple[DocFlag, ...]
+    used_lines: frozenset[int]        # lines that held answers, copied questions or their options
+    found: bool                       # the document answers at least one question
+
+
+def _segments(line: Line) -> list[tuple[str, str, bool]]:
+    """(question number, what follows it, strong) for each question the line names."""
+    f = line.folded
+    if _MULTI.match(f):
+        return [(str(int(m.group(1))), line.text[m.start(2):m.end(2)], True) for m in _PAIR.finditer(f)]
+    marks = list(_Q_MARK.finditer(f))
+    if marks:
+        ends = [m.start() for m in marks[1:]] + [len(f)]
+        return [(str(int(m.group(1))), line.text[m.end():end], True) for m, end in zip(marks, ends)]
+    bare = _BARE.match(f)
+    if bare:
+        rest = f[bare.end():]
+        return [(str(int(bare.group(1))), line.text[bare.end():], bool(_ONLY_LETTER.match(rest)))]
+    return []
+
+
+class _Scan:
+    """Walks the lines once, keeping the question whose answer may follow on the next lines."""
+
+    def __init__(self, questions: dict[str, Question]):
+        self.qs = questions
+        self.hits: list[Hit] = []
+        self.pending: str | None = None
+        self.listed: dict[str, list[int]] = {}
+        self.used: set[int] = set()
+
+    def line(self, line: Line) -> None:
+        segs = [s for s in _segments(line) if s[0] in self.qs]
+        if not segs:
+            self._follow_up(line)
+            return
+        for qid, rest, strong in segs:
+            p = parse_answer(rest, self.qs[qid])
+            # a bare "3." with nothing after it is too weak to wait for an answer on the next lines
+            self.pending = qid if strong or p.outcome is not Outcome.EMPTY else None
+            if p.outcome in (Outcome.EMPTY, Outcome.QUESTION):
+                if p.outcome is Outcome.QUESTION:
+                    self.used.add(line.index)
+                continue
+            self.hits.append(Hit(qid, p, line.evidence(), line.index, strong))
+            if p.outcome is not Outcome.UNMATCHED:
+                self.pending = None
+
+    def _follow_up(self, line: Line) -> None:
+        qid = self.pending
+        if qid is None:
+            return
+        q = self.qs[qid]
+        opt = _OPTION_LINE.match(line.folded)
+        if opt and opt.group(1).upper() in q.letters:
+            self.listed.setdefault(qid, []).append(line.index)
+            self.used.add(line.index)
+            if _MARK.search(line.folded):
+                self.hits.append(Hit(qid, Parsed(Outcome.CHOSEN, opt.group(1).upper(), 1.0, "marked"),
+                                     line.evidence(), line.index, True))
+            return
+        if _ANSWER_LINE.match(line.folded):
+            p = parse_answer(line.text, q)
+            if p.outcome not in (Outcome.EMPTY, Outcome.QUESTION):
+                self.hits.append(Hit(qid, p, line.evidence(), line.index, True))
+                self.pending = None
+
+
+def _table_hits(rows: list[Line], qs: dict[str, Question]) -> list[Hit]:
+    """Answers in one table: a row per question (number | … | answer), options as columns marked with "x", or a
+    row of question numbers above a row of answers."""
+    hits: list[Hit] = []
+    option_cols: dict[int, str] = {}
+    for i, row in enumerate(rows):
+        cells = row.cells or ()
+        fcells = [_fold_cell(c) for c in cells]
+        letters = [c.upper() for c in fcells[1:]]
+        if len(letters) >= 2 and all(len(c) == 1 and c.isalpha() for c in letters):
+            option_cols = {j + 1: c for j, c in enumerate(letters)}
+            continue
+        if fcells and _HEAD_Q.match(fcells[0]) and i + 1 < len(rows):
+            below = rows[i + 1].cells or ()
+            if below and _HEAD_A.match(_fold_cell(below[0])) and len(cells) > 2:
+                hits += _row_pairs(row, rows[i + 1], qs)
+                continue
+        m = _Q_CELL.match(fcells[0]) if fcells else None
+        if m is None:
+            continue
+        qid = str(int(m.group(1) or m.group(2)))
+        if qid not in qs or len(cells) < 2:
+            continue
+        if option_cols:
+            chosen = "".join(option_cols[j] for j in sorted(option_cols)
+                             if j < len(cells) and _CELL_MARK.match(fcells[j]))
+            if chosen:
+                hits.append(Hit(qid, Parsed(Outcome.CHOSEN, chosen, 1.0, "multiple" if len(chosen) > 1 else ""),
+                                row.evidence(), row.index, True))
+            continue
+        j = max(k for k in range(1, len(cells)) if cells[k].strip()) if any(c.strip() for c in cells[1:]) else 0
+        if j:
+            p = parse_answer(cells[j], qs[qid])
+            if p.outcome not in (Outcome.EMPTY, Outcome.QUESTION):
+                where = f"{row.where}, ô {j + 1}"
+                hits.append(Hit(qid, p, row.evidence(cells[0] + " | " + cells[j], where), row.index, True))
+    return hits
+
+
+def _fold_cell(text: str) -> str:
+    return fold(text).strip()
+
+
+def _row_pairs(qrow: Line, arow: Line, qs: dict[str, Question]) -> list[Hit]:
+    hits = []
+    for j, (qc, ac) in enumerate(zip(qrow.cells or (), arow.cells or ())):
+        m = _Q_CELL.match(_fold_cell(qc)) if j else None
+        if m is None:
+            continue
+        qid = str(int(m.group(1) or m.group(2)))
+        if qid in qs and ac.strip():
+            p = parse_answer(ac, qs[qid])
+            if p.outcome not in (Outcome.EMPTY, Outcome.QUESTION):
+                hits.append(Hit(qid, p, arow.evidence(f"{qc} | {ac}", f"{arow.where}, ô {j + 1}"), arow.index, True))
+    return hits
+
+
+def _region(hits: list[Hit]) -> tuple[int, int] | None:
+    strong = [h.line for h in hits if h.strong]
+    if strong:
+        return min(strong), max(strong)
+    weak = [h.line for h in hits if h.parsed.outcome is Outcome.CHOSEN]
+    return (min(weak), max(weak)) if len(weak) >= 3 else None
+
+
+def _union(q: Question, hits: list[Hit]) -> str:
+    letters = {c for h in hits for c in h.parsed.letters if c in q.letters}
+    return "".join(c for c in q.letters if c in letters)
+
+
+def _flag(q: Question, reason: str, message: str, hits: list[Hit], confidence: float = 0.0) -> DocFlag:
+    evidence = "; ".join(dict.fromkeys(h.evidence for h in hits))
+    return DocFlag("question", q.id, reason, f"Câu {q.id}: {message}", evidence, confidence)
+
+
+def resolve(q: Question, hits: list[Hit], listed: int) -> tuple[Answer, DocFlag | None]:
+    """One question's answer from everything the document says about it."""
+    if not hits:
+        if listed >= 2:
+            return Answer(q.id, "", 0.0), DocFlag(
+                "question", q.id, "options_listed_unmarked",
+                f"Câu {q.id}: các phương án được chép lại nhưng không thấy phương án nào được đánh dấu bằng chữ "
+                "(có thể được tô đậm hoặc tô màu): cần người xem bản gốc", "", 0.0)
+        return Answer(q.id, "", 1.0), None
+    chosen = [h for h in hits if h.parsed.outcome is Outcome.CHOSEN]
+    bad = [h for h in hits if h.parsed.outcome is not Outcome.CHOSEN
+           and not (chosen and h.parsed.outcome is Outcome.UNMATCHED)]
+    evidence = "; ".join(dict.fromkeys(h.evidence for h in hits))
+    letters = _union(q, chosen + [h for h in bad if h.parsed.outcome is Outcome.MISMATCH])
+    if bad:
+        first = bad[0].parsed
+        detail = f" ({first.note})" if first.note else ""
+        return (Answer(q.id, letters, 0.0, evidence),
+                _flag(q, first.outcome.value, _REASON_TEXT[first.outcome] + detail, hits, first.confidence))
+    if len({h.parsed.letters for h in chosen}) > 1:
+        return (Answer(q.id, letters, 0.0, evidence),
+                _flag(q, "contradictory_answers", "trả lời nhiều lần với các phương án khác nhau", hits))
+    confidence = min(h.parsed.confidence for h in chosen)
+    if len(letters) > 1:
+        return (Answer(q.id, letters, confidence, evidence),
+                _flag(q, "multiple_answers", f"chọn nhiều phương án ({', '.join(letters)})", hits, confidence))
+    changed = [h.parsed.note for h in chosen if h.parsed.note.startswith("changed")]
+    if changed:
+        evidence += f" [{changed[0]}]"
+    return Answer(q.id, letters, confidence, evidence), None
+
+
+def extract_answers(lines: list[Line], questions: Questions, *, skip: frozenset[int] = frozenset()) -> AnswerResult:
+    qs = questions.by_id()
+    scan = _Scan(qs)
+    seen_tables: set[int] = set()
+    for line in lines:
+        if line.index in skip:
+            continue
+        if line.table is None:
+            scan.line(line)
+            continue
+        if line.table in seen_tables:
+            continue
+        seen_tables.add(line.table)
+        rows = [x for x in lines if x.table == line.table and x.index not in skip]
+        found = _table_hits(rows, qs)
+        scan.hits += found
+        answered_rows = {h.line for h in found}
+        for row in rows:
+            if row.index in answered_rows:
+                continue
+            for j, cell in enumerate(row.cells or ()):
+                if cell.strip():
+                    scan.line(Line(row.index, cell, fold(cell), f"{row.where}, ô {j + 1}"))
+        scan.pending = None
+    region = _region(scan.hits)
+    hits = [h for h in scan.hits if h.strong or (region and region[0] <= h.line <= region[1])]
+    by_q: dict[str, list[Hit]] = {}
+    for h in hits:
+        by_q.setdefault(h.question, []).append(h)
+    answers, flags = [], []
+    for q in questions.questions:
+        answer, flag = resolve(q, by_q.get(q.id, []), len(scan.listed.get(q.id, [])))
+        answers.append(answer)
+        if flag is not None:
+            flags.append(flag)
+    used = scan.used | {h.line for h in hits}
+    return AnswerResult(tuple(answers), tuple(flags), frozenset(used), bool(hits))
