@@ -82,6 +82,8 @@ def questions_from_dict(raw: Any, layout: Layout | None, *, source: str) -> Ques
     unknown = sorted(k for k in raw if k != "questions" and not k.startswith("_"))
     problems += [f"{k}: unknown key (known: questions)" for k in unknown]
     found: dict[str, Question] = {}
+    listed = {str(x["id"]).strip() for x in items
+              if isinstance(x, dict) and isinstance(x.get("id"), (str, int)) and not isinstance(x["id"], bool)}
     for i, item in enumerate(items):
         q = _question(item, f"questions[{i}]", problems)
         if q is None:
@@ -93,12 +95,12 @@ def questions_from_dict(raw: Any, layout: Layout | None, *, source: str) -> Ques
     if layout is not None:
         groups = {g.key: g for g in layout.question_groups}
         for qid, g in groups.items():
-            if qid not in found:
+            if qid not in listed:
                 problems.append(f"question {qid}: on the sheet but not in {QUESTIONS}")
-            elif found[qid].letters != g.labels:
+            elif qid in found and found[qid].letters != g.labels:
                 problems.append(f"question {qid}: options {', '.join(found[qid].letters)} but the sheet has "
                                 f"{', '.join(g.labels)}")
-        problems += [f"question {qid}: not on the sheet {layout.id}" for qid in found if qid not in groups]
+        problems += [f"question {qid}: not on the sheet {layout.id}" for qid in sorted(listed - groups.keys())]
     if problems:
         raise LayoutError(f"{source}: the questions file has {len(problems)} problem(s)", details=problems)
     order = {g.key: i for i, g in enumerate(layout.question_groups)} if layout is not None else {}

@@ -144,4 +144,6 @@ def read_docx(path: str, options: DocumentOptions) -> Document:
     estimate = max(max(counts["breaks"], counts["rendered"]) + 1, -(-chars // options.chars_per_page))
     pages = int(stated.group(1)) if stated else None
     check_pages(max(pages or 0, estimate), name, options, estimated=pages is None or estimate > pages)
+    explicit = max(counts["breaks"], counts["rendered"]) + 1     # a lower bound; a stated count may be stale
+    pages = max(pages, explicit) if pages is not None or explicit > 1 else None
     return Document(path, Format.DOCX, blocks, pages, counts["images"], headers, meta)
