@@ -30,13 +30,14 @@ _OPTION_LINE = re.compile(r"^[\s\-•*]*([a-h])\s*[.)]\s+")
 _MARK = re.compile(r"[✓✔☑☒✗✘■●◉⊠⊗]|\(\s*x\s*\)|\[\s*x\s*\]|←|<-|\((?:chon|dap an|dung)\)")
 _CELL_MARK = re.compile(r"^\s*(?:x|[✓✔☑☒✗✘■●◉⊠⊗]|v|\*)\s*$")
 _Q_CELL = re.compile(r"^\s*(?:(?:cau\s*(?:hoi\s*)?)?(\d{1,3})|cau\s*(?:hoi\s*)?so\s*(\d{1,3}))\s*[.:)]?\s*$")
-_HEAD_Q = re.compile(r"^\s*(?:cau(?:\s*hoi)?|stt|so\s*cau|question)\s*$")
-_HEAD_A = re.compile(r"^\s*(?:dap\s*an|tra\s*loi|chon|phuong\s*an|lua\s*chon)")
+_ACROSS_Q = re.compile(r"^\s*(?:cau(?:\s*hoi)?|stt|so\s*cau|question)(?![a-z])[\s|:]*\d{1,3}(?:[\s|]+\d{1,3})+[\s|]*$")
+_ACROSS_A = re.compile(r"^\s*(?:dap(?:\s*an)?|tra\s*loi|chon|phuong\s*an|lua\s*chon)(?![a-z])[\s|:]*[a-h](?![a-z])")
 _REASON_TEXT = {
     Outcome.UNMATCHED: "câu trả lời viết bằng chữ không khớp phương án nào",
     Outcome.AMBIGUOUS: "câu trả lời viết bằng chữ gần với nhiều phương án",
     Outcome.UNKNOWN_OPTION: "chọn một phương án không có trong câu hỏi",
     Outcome.MISMATCH: "chữ cái và nội dung phương án viết kèm không khớp nhau",
+    Outcome.UNPLACED: "không xác định được dấu chọn / chữ cái thuộc cột nào của bảng (bản PDF)",
 }
 
 
@@ -83,13 +84,19 @@ class _Scan:
         self.listed: dict[str, list[int]] = {}
         self.used: set[int] = set()
 
-    def line(self, line: Line) -> None:
-        segs = [s for s in _segments(line) if s[0] in self.qs]
+    def line(self, line: Line, *, in_essay: bool = False) -> None:
+        """``in_essay``: the line is under an essay heading, where only a clear letter counts (an essay question
+        may be numbered "Câu 1" too; answers written after an essay without a heading of their own still do)."""
+        segs = [s for s in _segments(line) if s[0] in self.qs and (s[2] or not in_essay)]
         if not segs:
-            self._follow_up(line)
+            if not in_essay or self.pending is not None:
+                self._follow_up(line)
             return
         for qid, rest, strong in segs:
             p = parse_answer(rest, self.qs[qid])
+            if in_essay and p.outcome is not Outcome.CHOSEN:
+                self.pending = None
+                continue
             # a bare "3." with nothing after it is too weak to wait for an answer on the next lines
             self.pending = qid if strong or p.outcome is not Outcome.EMPTY else None
             if p.outcome in (Outcome.EMPTY, Outcome.QUESTION):
@@ -125,18 +132,18 @@ def _table_hits(rows: list[Line], qs: dict[str, Question]) -> list[Hit]:
     row of question numbers above a row of answers."""
     hits: list[Hit] = []
     option_cols: dict[int, str] = {}
+    header = rows[0]
     for i, row in enumerate(rows):
         cells = row.cells or ()
         fcells = [_fold_cell(c) for c in cells]
         letters = [c.upper() for c in fcells[1:]]
         if len(letters) >= 2 and all(len(c) == 1 and c.isalpha() for c in letters):
             option_cols = {j + 1: c for j, c in enumerate(letters)}
+            header = row
             continue
-        if fcells and _HEAD_Q.match(fcells[0]) and i + 1 < len(rows):
-            below = rows[i + 1].cells or ()
-            if below and _HEAD_A.match(_fold_cell(below[0])) and len(cells) > 2:
-                hits += _row_pairs(row, rows[i + 1], qs)
-                continue
+        if _ACROSS_Q.match(row.folded) and i + 1 < len(rows) and _ACROSS_A.match(rows[i + 1].folded):
+            hits += _row_pairs(row, rows[i + 1], qs)
+            continue
         m = _Q_CELL.match(fcells[0]) if fcells else None
         if m is None:
             continue
@@ -144,8 +151,16 @@ def _table_hits(rows: list[Line], qs: dict[str, Question]) -> list[Hit]:
         if qid not in qs or len(cells) < 2:
             continue
         if option_cols:
-            chosen = "".join(option_cols[j] for j in sorted(option_cols)
-                             if j < len(cells) and _CELL_MARK.match(fcells[j]))
+            if len(cells) == len(option_cols) + 1:
+                chosen = "".join(option_cols[j] for j in sorted(option_cols)
+                                 if j < len(cells) and _CELL_MARK.match(fcells[j]))
+            elif _page(header) == _page(row):     # a printed row: empty cells left no gap; the column tells
+                chosen = _marked_by_position(header.raw, row.raw)
+            else:
+                chosen = ""
+            if not chosen and any(_CELL_MARK.match(c) for c in fcells[1:]):
+                hits.append(Hit(qid, Parsed(Outcome.UNPLACED), row.evidence(), row.index, True))
+                continue
             if chosen:
                 hits.append(Hit(qid, Parsed(Outcome.CHOSEN, chosen, 1.0, "multiple" if len(chosen) > 1 else ""),
                                 row.evidence(), row.index, True))
@@ -159,11 +174,58 @@ def _table_hits(rows: list[Line], qs: dict[str, Question]) -> list[Hit]:
     return hits
 
 
+_LETTER_AT = re.compile(r"(?<!\S)([A-Ha-h])(?!\S)")
+_MARK_AT = re.compile(r"(?<!\S)(?:[xXvV*]|[✓✔☑☒✗✘■●◉⊠⊗])(?!\S)")
+
+
+def _marked_by_position(header: str, row: str) -> str:
+    """The options whose column (in the header's printed line) holds a mark of the row's printed line; a mark
+    between two columns gives nothing (the row is then blank: read by a person from the flag below)."""
+    cols = [(m.start(), m.group(1).upper()) for m in _LETTER_AT.finditer(header)][-8:]
+    found = []
+    for m in _MARK_AT.finditer(row):
+        if m.start() == 0:
+            continue
+        near = sorted((abs(m.start() - pos), letter) for pos, letter in cols)
+        if near and near[0][0] <= 3 and (len(near) == 1 or near[1][0] > near[0][0] + 2):
+            found.append(near[0][1])
+    return "".join(sorted(set(found)))
+
+
 def _fold_cell(text: str) -> str:
     return fold(text).strip()
 
 
+def _page(line: Line) -> str:
+    return line.where.split(",")[0]
+
+
+_NUM_AT = re.compile(r"(?<!\S)(\d{1,3})(?!\S)")
+
+
+def _pairs_by_position(qrow: Line, arow: Line, qs: dict[str, Question]) -> list[Hit]:
+    """A printed row of question numbers above a row of letters: each number takes the letter in its column
+    (within 3 characters, and nearer than any other); a number without one is a flag, never a neighbour's."""
+    letters = [(m.start(), m.group(1)) for m in _LETTER_AT.finditer(arow.raw)]
+    hits = []
+    for m in _NUM_AT.finditer(qrow.raw):
+        qid = str(int(m.group(1)))
+        if qid not in qs:
+            continue
+        near = sorted((abs(m.start() - pos), letter) for pos, letter in letters)
+        ok = near and near[0][0] <= 3 and (len(near) == 1 or near[1][0] > near[0][0] + 2)
+        evidence = arow.evidence(f"{qrow.raw.strip()} / {arow.raw.strip()}")
+        p = parse_answer(near[0][1], qs[qid]) if ok else Parsed(Outcome.UNPLACED)
+        hits.append(Hit(qid, p, evidence, arow.index, True))
+    return hits
+
+
 def _row_pairs(qrow: Line, arow: Line, qs: dict[str, Question]) -> list[Hit]:
+    if qrow.row is None or len(qrow.cells or ()) != len(arow.cells or ()):     # printed rows (a PDF)
+        if _page(qrow) == _page(arow):
+            return _pairs_by_position(qrow, arow, qs)
+        return [Hit(str(int(n)), Parsed(Outcome.UNPLACED), arow.evidence(f"{qrow.raw.strip()} / {arow.raw.strip()}"),
+                    arow.index, True) for n in _NUM_AT.findall(qrow.raw) if str(int(n)) in qs]
     hits = []
     for j, (qc, ac) in enumerate(zip(qrow.cells or (), arow.cells or ())):
         m = _Q_CELL.match(_fold_cell(qc)) if j else None
@@ -227,7 +289,10 @@ def resolve(q: Question, hits: list[Hit], listed: int) -> tuple[Answer, DocFlag 
     return Answer(q.id, letters, confidence, evidence), None
 
 
-def extract_answers(lines: list[Line], questions: Questions, *, skip: frozenset[int] = frozenset()) -> AnswerResult:
+def extract_answers(lines: list[Line], questions: Questions, *, skip: frozenset[int] = frozenset(),
+                    essay: frozenset[int] = frozenset()) -> AnswerResult:
+    """Every question's answer; ``skip``: lines that are not answers (identity, test code); ``essay``: lines under
+    an essay heading."""
     qs = questions.by_id()
     scan = _Scan(qs)
     seen_tables: set[int] = set()
@@ -235,7 +300,7 @@ def extract_answers(lines: list[Line], questions: Questions, *, skip: frozenset[
         if line.index in skip:
             continue
         if line.table is None:
-            scan.line(line)
+            scan.line(line, in_essay=line.index in essay)
             continue
         if line.table in seen_tables:
             continue
@@ -249,7 +314,8 @@ def extract_answers(lines: list[Line], questions: Questions, *, skip: frozenset[
                 continue
             for j, cell in enumerate(row.cells or ()):
                 if cell.strip():
-                    scan.line(Line(row.index, cell, fold(cell), f"{row.where}, ô {j + 1}"))
+                    scan.line(Line(row.index, cell, fold(cell), f"{row.where}, ô {j + 1}"),
+                              in_essay=row.index in essay)
         scan.pending = None
     region = _region(scan.hits)
     hits = [h for h in scan.hits if h.strong or (region and region[0] <= h.line <= region[1])]
@@ -263,4 +329,22 @@ def extract_answers(lines: list[Line], questions: Questions, *, skip: frozenset[
         if flag is not None:
             flags.append(flag)
     used = scan.used | {h.line for h in hits}
+    if hits and any(not a.letters for a in answers):
+        flags += _unread(lines, skip | essay | used)
     return AnswerResult(tuple(answers), tuple(flags), frozenset(used), bool(hits))
+
+
+_STRAY = re.compile(r"(?<![a-z0-9])[a-h](?![a-z0-9])")
+_OPTION_HEADER = re.compile(r"^[\s|]*(?:cau(?:\s*hoi)?|stt|so\s*cau|question)?[\s|:]*(?:[a-h](?![a-z0-9])[\s|]*){2,}$")
+
+
+def _unread(lines: list[Line], known: frozenset[int]) -> list[DocFlag]:
+    """Lines that look like answers but gave none (three or more lone option letters), while some questions are
+    blank: a format this reader does not know must not pass as unanswered questions."""
+    stray = [x for x in lines if x.index not in known and len(_STRAY.findall(x.folded)) >= 3
+             and len(x.text) < 200 and not _OPTION_HEADER.match(x.folded)]
+    if not stray:
+        return []
+    evidence = "; ".join(x.evidence() for x in stray[:3]) + (f" (+{len(stray) - 3})" if len(stray) > 3 else "")
+    return [DocFlag("document", None, "unread_answers", "có dòng trông như câu trả lời trắc nghiệm nhưng không đọc "
+                    "được: các câu để trống cần người xem bản gốc", evidence, 0.0)]

@@ -36,6 +36,7 @@ class Outcome(enum.Enum):
     AMBIGUOUS = "option_text_ambiguous"
     UNKNOWN_OPTION = "unknown_option"
     MISMATCH = "letter_text_mismatch"   # "B. <the text of option C>"
+    UNPLACED = "mark_unplaced"          # a printed table's mark or letter whose column cannot be told
 
 
 @dataclass(frozen=True, slots=True)

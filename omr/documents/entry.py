@@ -75,8 +75,8 @@ def read_entry(path: str, contest: EntryContest,
     sections = essay_sections(lines)
     version = find_version([x for x in lines if x.index not in sections], versions=contest.versions,
                            default=contest.default_version)
-    skip = ident.lines | sections | version.lines
-    result = extract_answers(lines, contest.questions, skip=skip)
+    skip = ident.lines | version.lines
+    result = extract_answers(lines, contest.questions, skip=skip, essay=sections)
     flags: list[DocFlag] = [DocFlag("page", str(p), "no_text_layer",
                                     f"trang {p} là ảnh quét, không có lớp chữ: việc đọc bài đánh máy được quét "
                                     "chưa được xây dựng — cần người nhập tay", "")
@@ -88,7 +88,7 @@ def read_entry(path: str, contest: EntryContest,
         flags += list(version.flags) + list(result.flags)
     flags += list(ident.flags)
     last = max(result.used_lines) if result.used_lines else None
-    essay = essay_text(lines, sections=sections, after=last, exclude=ident.lines | version.lines,
+    essay = essay_text(lines, sections=sections, after=last, exclude=skip | result.used_lines,
                        identity_values=ident.written)
     return EntryReading(path, doc.format, kind, version.version if kind is EntryKind.TYPED else None, answers,
                         ident.identity, tuple(flags), essay, doc.pages, doc.images)

@@ -15,8 +15,7 @@ from .records import DocFlag
 _ESSAY_HEAD = re.compile(r"^[\s\-•*#]*(?:(?:phan|part)\s*(?:[ivx]+|\d+|[a-d])?\s*[:.\-]?\s*|[ivx]+\s*[.\-:]\s*|"
                          r"[a-d]\s*[.\-:)]\s*)?(?:(?:cau\s*hoi\s*|bai\s*(?:thi\s*)?|phan\s*(?:thi\s*)?)?tu\s*luan|"
                          r"(?:bai|phan)\s*(?:thi\s*)?viet|bai\s*luan)(?![a-z])")
-_MC_HEAD = re.compile(r"^[\s\-•*#]*(?:(?:phan|part)\s*(?:[ivx]+|\d+|[a-d])?\s*[:.\-]?\s*|[ivx]+\s*[.\-:]\s*|"
-                      r"[a-d]\s*[.\-:)]\s*)?(?:cau\s*hoi\s*|phan\s*(?:thi\s*)?)?trac\s*nghiem(?![a-z])")
+_MC_HEAD = re.compile(r"(?<![a-z])trac\s*nghiem(?![a-z])")          # in a heading: a line under 80 characters
 _VERSION = re.compile(r"(?<![a-z])ma\s*de(?:\s*thi)?(?:\s*so)?\s*[:.\-]?\s*(\d{1,6})(?!\d)")
 REDACTED = "[…]"
 
@@ -27,7 +26,7 @@ def essay_sections(lines: list[Line]) -> frozenset[int]:
     for line in lines:
         if len(line.text) < 400 and _ESSAY_HEAD.match(line.folded):
             inside = True
-        elif _MC_HEAD.match(line.folded):
+        elif len(line.text) < 80 and _MC_HEAD.search(line.folded):
             inside = False
         if inside:
             found.add(line.index)

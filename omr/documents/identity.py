@@ -78,7 +78,7 @@ def _pairs(line: Line) -> list[tuple[str, str]]:
     out = []
     for i, (field, _, start) in enumerate(marks):
         end = marks[i + 1][1] if i + 1 < len(marks) else len(line.text)
-        value = " ".join(line.text[start:end].split()).strip(" ,;|")
+        value = " ".join(line.text[start:end].split()).strip(" ,;|-")
         out.append((field, value))
     return out
 
@@ -143,8 +143,28 @@ def _header_pairs(lines: list[Line]) -> list[tuple[str, str, Line]]:
         if labels and below is not None and below.cells and below.table == line.table:
             pairs += [(f, " ".join(v.split()), below) for f, v in zip(labels, below.cells)]
             continue
-        pairs += [(f, v, line) for f, v in _pairs(line)]
+        found = [(f, v, line) for f, v in _pairs(line)]
+        if found and below is not None and _wrapped(line, below):
+            f, v, _ = found[-1]
+            joint = ", " if line.text.rstrip().endswith(",") else " "
+            found[-1] = (f, f"{v}{joint}{' '.join(below.text.split())}".strip(), line)
+            pairs.append((f, "", below))            # the continuation line is part of the identity block
+        pairs += found
     return pairs
+
+
+_VERSION_LINE = re.compile(r"(?<![a-z])ma\s*de(?![a-z])")
+_PRINTED_WIDTH = 58           # a printed line this long reached the right margin (A4, 14 pt, pdftotext -layout)
+
+
+def _wrapped(line: Line, below: Line) -> bool:
+    """A PDF's printed value that went on to the next line: the line reached the margin (or the value sits in a
+    table's column and the next line is indented to it), and the next line holds no label of its own."""
+    if not (line.printed and below.printed):
+        return False
+    if _labels(below) or _STOP.search(below.folded) or _VERSION_LINE.search(below.folded) or len(below.text) > 60:
+        return False
+    return len(line.raw.rstrip()) >= _PRINTED_WIDTH or (below.raw[:1] == " " and line.cells is not None)
 
 
 def extract_identity(lines: list[Line]) -> IdentityResult:

@@ -2,10 +2,11 @@
 form (``fold.plain``) and folded form (same length), with where it is in the document."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .fold import fold, plain
-from .records import Document, Paragraph
+from .records import Document, Format, Paragraph
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,7 @@ class Line:
     table: int | None = None                 # the table's index among the document's tables
     row: int | None = None
     raw: str = ""                            # as written (what evidence shows)
+    printed: bool = False                    # a PDF's printed line (its spacing kept in ``raw``)
 
     def evidence(self, text: str | None = None, where: str | None = None) -> str:
         shown = " ".join((text if text is not None else self.raw or self.text).split())
@@ -26,13 +28,29 @@ class Line:
         return f"{where or self.where}: \u201c{shown}\u201d"
 
 
+_COLUMN_GAP = re.compile(r"\s{2,}")
+_LAID_OUT = -1            # the table number of a PDF's printed rows
+
+
+def _laid_out(text: str, where: str, index: int, table: int | None, raw: str) -> Line:
+    """A printed line of a PDF: columns two or more spaces apart are cells, the spacing kept in ``raw``."""
+    cells = tuple(plain(c) for c in _COLUMN_GAP.split(raw.strip()))
+    if len(cells) < 2:
+        return Line(index, text, fold(text), where, raw=raw, printed=True)
+    return Line(index, " | ".join(cells), fold(" | ".join(cells)), where, cells, table, None, raw, True)
+
+
 def document_lines(doc: Document) -> list[Line]:
     lines: list[Line] = []
     n_table = 0
     for block in doc.blocks:
         if isinstance(block, Paragraph):
             text = plain(block.text).strip()
-            if text:
+            if not text:
+                continue
+            if doc.format is Format.PDF:        # its printed rows read as one table, page breaks and all
+                lines.append(_laid_out(" ".join(text.split()), block.where, len(lines), _LAID_OUT, block.text))
+            else:
                 lines.append(Line(len(lines), text, fold(text), block.where, raw=block.text.strip()))
             continue
         for r, row in enumerate(block.rows):

@@ -4,7 +4,6 @@ a page draws visible text), each printed line kept as one line. The loader's own
 from __future__ import annotations
 
 import os
-import re
 import unicodedata
 
 from .. import external
@@ -15,13 +14,11 @@ from ..records import Reject
 from .records import Document, DocumentOptions, DocumentRejected, Format, Paragraph
 
 
-_COLUMN_GAP = re.compile(r" {3,}")
-
-
 def _page_lines(raw: str) -> list[str]:
-    """Printed lines; a wide gap inside a line (table columns laid out by ``-layout``) becomes `` | ``."""
+    """Printed lines as ``pdftotext -layout`` lays them out: the spacing kept, so that table columns can be told
+    apart (``omr.documents.lines``)."""
     text = unicodedata.normalize("NFC", raw)
-    return [_COLUMN_GAP.sub(" | ", line.strip()) for line in text.splitlines()]
+    return [line.rstrip() for line in text.splitlines()]
 
 
 def read_pdf(path: str, options: DocumentOptions) -> Document:

@@ -121,3 +121,40 @@ def test_the_demo_questions_match_the_demo_sheet_and_written_answers_find_their_
     letter = next(letter for letter, text in q1.options if text == "dichvucong.gov.vn")
     answers, flags, _ = read("Câu 1: dichvucong.gov.vn", questions=qs)
     assert answers["1"] == letter and flags == {}
+
+
+def _printed(*rows):
+    """Lines as ``pdftotext -layout`` prints a PDF's page: (page, text with its spacing)."""
+    from omr.documents.lines import document_lines
+    from omr.documents.records import Document, Format, Paragraph
+    blocks = tuple(Paragraph(text, f"trang {page}, dòng {i + 1}") for i, (page, text) in enumerate(rows))
+    return document_lines(Document("x.pdf", Format.PDF, blocks, 2, 0))
+
+
+def test_printed_tables_of_a_pdf_are_read_by_their_columns_and_never_across_pages():
+    rows = [(1, "Câu            A               B         C            D"),
+            (1, "1                              x"),
+            (1, "2                                                     x"),
+            (2, "3                x"),
+            (2, "Câu   1    2      3"), (2, "Đáp   C    A      B")]
+    r = extract_answers(_printed(*rows[:4]), QS)
+    assert {a.question: a.letters for a in r.answers} == {"1": "B", "2": "D", "3": ""}
+    assert {f.key: f.reason for f in r.flags} == {"3": "mark_unplaced"}
+    r = extract_answers(_printed(*rows[4:]), QS)
+    assert {a.question: a.letters for a in r.answers} == {"1": "C", "2": "A", "3": "B"} and r.flags == ()
+    r = extract_answers(_printed((1, "Câu  1    2      3"), (2, "Đáp án  C    A      B")), QS)
+    assert {f.key: f.reason for f in r.flags} == {"1": "mark_unplaced", "2": "mark_unplaced", "3": "mark_unplaced"}
+
+
+def test_answer_like_lines_that_give_nothing_flag_the_document_instead_of_passing_as_blanks():
+    _, flags, r = read("Câu 1: B", "Phần còn lại: A, C, D, B ... (em ghi theo thứ tự)")
+    assert flags == {None: "unread_answers"}
+    assert r.flags[0].target == "document" and "A, C, D, B" in r.flags[0].evidence
+
+
+def test_answers_after_an_essay_with_no_heading_of_their_own_are_read_but_essay_numbering_is_not():
+    from omr.documents.essay import essay_sections
+    ls = lines("PHẦN I. TỰ LUẬN", "Câu 1: Anh chị hãy nêu lợi ích của dịch vụ công?", "1. Tiết kiệm thời gian.",
+               "Câu 1: B", "Câu 2: A", "3 - D")
+    r = extract_answers(ls, QS, essay=essay_sections(ls))
+    assert {a.question: a.letters for a in r.answers} == {"1": "B", "2": "A", "3": "D"} and r.flags == ()

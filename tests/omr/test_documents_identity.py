@@ -72,3 +72,15 @@ def test_each_missing_or_unparseable_field_is_a_flag_and_never_a_guess():
 def test_an_essay_line_starting_with_a_label_word_is_not_read_after_the_answers():
     got, _ = ident("Họ và tên: Nguyễn Văn Bình", "Câu 1: B", "Trường em đã hướng dẫn phụ huynh dùng VNeID")
     assert got["unit"] == ""
+
+
+def test_a_pdf_value_that_went_on_to_the_next_printed_line_is_joined():
+    from omr.documents.lines import document_lines
+    from omr.documents.records import Document, Format, Paragraph
+    rows = ["Họ và tên: Nguyễn Thị Minh Anh",
+            "Địa chỉ thường trú: Số 12 Trường Chinh, phường Kim Liên, quận Đống Đa,", "Hà Nội",
+            "Điện thoại: 0912345678"]
+    doc = Document("x.pdf", Format.PDF, tuple(Paragraph(t, f"trang 1, dòng {i}") for i, t in enumerate(rows)), 1, 0)
+    r = extract_identity(document_lines(doc))
+    assert r.identity["address"] == "Số 12 Trường Chinh, phường Kim Liên, quận Đống Đa, Hà Nội"
+    assert r.identity["phone"] == "0912345678"
