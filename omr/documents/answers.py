@@ -23,6 +23,9 @@ _Q_MARK = re.compile(r"(?<![a-z0-9])(?:cau\s*hoi|cau|question)\s*(?:so\s*)?(\d{1
 _BARE = re.compile(r"^[\s\-•*]*(\d{1,3})(?![0-9])(?=\s*[.:)\-|/=]|\s*[a-z](?![a-z0-9])|\s+\S)")
 _ONLY_LETTER = re.compile(r"^[\s.:)\-=|/]*[a-z](?![a-z0-9])[\s.,;]*$")
 _MULTI = re.compile(r"^(?:(?:cau\s*)?\d{1,3}\s*[.:)\-=]*\s*[a-z](?![a-z0-9])\s*[,;|.]?\s*){2,}$")
+_RANGE = re.compile(r"^[\s\-•*]*(?:(?:tu\s*)?(?:cac\s*)?cau\s*(?:hoi\s*)?)?(\d{1,3})\s*(?:-|den|→|toi)\s*"
+                    r"(?:cau\s*)?(\d{1,3})\s*[:.)=]?\s*([a-h](?:[\s,;.]*[a-h](?![a-z0-9]))*|[a-h]+)[\s.]*$")
+_RANGE_LETTER = re.compile(r"[a-h]+")
 _PAIR = re.compile(r"(\d{1,3})\s*[.:)\-=]*\s*([a-z])(?![a-z0-9])")
 _ANSWER_LINE = re.compile(r"^[\s→=>\-]*(?:dap\s*an|tra\s*loi|em\s*chon|toi\s*chon|chon|phuong\s*an\s*(?:dung|chon)|"
                           r"ket\s*qua)(?![a-z0-9])|^\s*→")
@@ -61,6 +64,16 @@ class AnswerResult:
 def _segments(line: Line) -> list[tuple[str, str, bool]]:
     """(question number, what follows it, strong) for each question the line names."""
     f = line.folded
+    span = _RANGE.match(f)
+    if span:
+        first, last = int(span.group(1)), int(span.group(2))
+        letters = [(m.start(), m.end()) for m in _RANGE_LETTER.finditer(f, span.start(3))]
+        if len(letters) == 1 and last - first + 1 > 1:          # "BCADB" written as one word
+            s0 = letters[0][0]
+            letters = [(s0 + i, s0 + i + 1) for i in range(letters[0][1] - s0)]
+        if last - first + 1 == len(letters):
+            return [(str(first + i), line.text[a:b], True) for i, (a, b) in enumerate(letters)]
+        return []
     if _MULTI.match(f):
         return [(str(int(m.group(1))), line.text[m.start(2):m.end(2)], True) for m in _PAIR.finditer(f)]
     marks = list(_Q_MARK.finditer(f))
@@ -335,14 +348,16 @@ def extract_answers(lines: list[Line], questions: Questions, *, skip: frozenset[
 
 
 _STRAY = re.compile(r"(?<![a-z0-9])[a-h](?![a-z0-9])")
+_RUN = re.compile(r"(?<![a-z0-9])[a-e]{4,}(?![a-z0-9])")       # "BCADB": answers written as one word
 _OPTION_HEADER = re.compile(r"^[\s|]*(?:cau(?:\s*hoi)?|stt|so\s*cau|question)?[\s|:]*(?:[a-h](?![a-z0-9])[\s|]*){2,}$")
 
 
 def _unread(lines: list[Line], known: frozenset[int]) -> list[DocFlag]:
     """Lines that look like answers but gave none (three or more lone option letters), while some questions are
     blank: a format this reader does not know must not pass as unanswered questions."""
-    stray = [x for x in lines if x.index not in known and len(_STRAY.findall(x.folded)) >= 3
-             and len(x.text) < 200 and not _OPTION_HEADER.match(x.folded)]
+    stray = [x for x in lines if x.index not in known and len(x.text) < 200
+             and (len(_STRAY.findall(x.folded)) >= 3 or _RUN.search(x.folded))
+             and not _OPTION_HEADER.match(x.folded)]
     if not stray:
         return []
     evidence = "; ".join(x.evidence() for x in stray[:3]) + (f" (+{len(stray) - 3})" if len(stray) > 3 else "")

@@ -25,7 +25,7 @@ _CHANGE = re.compile(r"^([a-z])(?![a-z0-9])\s*[.)]?\s*(?:→|sua\s*thanh|doi\s*t
 _LETTERS = re.compile(r"^([a-z])(?![a-z0-9])((?:\s*(?:,|;|\+|&|/|va|hoac)\s*[a-z](?![a-z0-9]))*)")
 _CHAIN_LETTER = re.compile(r"(?<![a-z0-9])([a-z])(?![a-z0-9])")
 _LISTING = re.compile(r"(?:^|[\s(])([a-h])\s*[.)]\s+\S")
-_LEAD = re.compile(r"^[\s:.\-=|)→]+")
+_LEAD = re.compile(r"^[\s:.\-=|)→(\[\"“'‘]+")
 
 
 class Outcome(enum.Enum):

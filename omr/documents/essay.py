@@ -16,7 +16,7 @@ _ESSAY_HEAD = re.compile(r"^[\s\-•*#]*(?:(?:phan|part)\s*(?:[ivx]+|\d+|[a-d])?
                          r"[a-d]\s*[.\-:)]\s*)?(?:(?:cau\s*hoi\s*|bai\s*(?:thi\s*)?|phan\s*(?:thi\s*)?)?tu\s*luan|"
                          r"(?:bai|phan)\s*(?:thi\s*)?viet|bai\s*luan)(?![a-z])")
 _MC_HEAD = re.compile(r"(?<![a-z])trac\s*nghiem(?![a-z])")          # in a heading: a line under 80 characters
-_VERSION = re.compile(r"(?<![a-z])ma\s*de(?:\s*thi)?(?:\s*so)?\s*[:.\-]?\s*(\d{1,6})(?!\d)")
+_VERSION = re.compile(r"(?<![a-z])ma\s*(?:so\s*)?de(?:\s*thi)?(?:\s*so)?\s*[:.\-]?\s*(\d{1,6})(?!\d)")
 REDACTED = "[…]"
 
 

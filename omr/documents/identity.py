@@ -32,6 +32,7 @@ _LABELS = {
 }
 _LABEL = re.compile("|".join(f"(?P<{'klass' if k == 'class' else k}>(?<![a-z0-9])(?:{v})(?![a-z0-9]))"
                              for k, v in _LABELS.items()))
+_TAIL = re.compile(r"([^:\n|]{1,25}):\s*")      # the rest of a longer label, up to its colon
 _AFTER = re.compile(r"(?:\s*\([^)]{0,40}\))?\s*(?:[:|]\s*|[-.]+\s+|\s+(?=\S))?")
 _LEAD = re.compile(r"^[\s\-•*+>\d.)]*")
 _MAX_HEADER_LINES = 40
@@ -63,6 +64,11 @@ def _labels(line: Line) -> list[tuple[str, int, int]]:
     lead = _LEAD.match(f).end()
     found = []
     for m in _LABEL.finditer(f):
+        tail = _TAIL.match(line.text, m.end())
+        if tail and not any(ch.isupper() for ch in tail.group(1)):
+            end = tail.end()                 # "Đơn vị công tác/học tập:", "Họ và tên (viết in hoa):"
+            found.append((_field(m), m.start(), end))
+            continue
         after = _AFTER.match(f, m.end())
         end = after.end() if after else m.end()
         at_start = m.start() == lead

@@ -158,3 +158,25 @@ def test_answers_after_an_essay_with_no_heading_of_their_own_are_read_but_essay_
                "Câu 1: B", "Câu 2: A", "3 - D")
     r = extract_answers(ls, QS, essay=essay_sections(ls))
     assert {a.question: a.letters for a in r.answers} == {"1": "B", "2": "A", "3": "D"} and r.flags == ()
+
+
+def test_a_range_of_answers_on_one_line_and_an_unreadable_run_of_letters_is_a_flag():
+    answers, flags, r = read("Câu 1-3: BAD")
+    assert answers == {"1": "B", "2": "A", "3": "D"} and flags == {}
+    answers, flags, _ = read("Từ câu 1 đến câu 3: B, A, D")
+    assert answers == {"1": "B", "2": "A", "3": "D"} and flags == {}
+    answers, flags, _ = read("Câu 1: B", "Câu 2-3: BADC")          # four letters for two questions
+    assert answers == {"1": "B", "2": "", "3": ""} and flags == {None: "unread_answers"}
+
+
+@pytest.mark.parametrize("text", ["Câu 1: (B)", "Câu 1: [b]", "Câu 1: “B”", "Câu 1 chọn đáp án B", "Đáp án câu 1: B"])
+def test_letters_in_brackets_or_quotes_and_other_wordings(text):
+    answers, flags, _ = read(text)
+    assert answers["1"] == "B" and flags == {}
+
+
+@pytest.mark.parametrize("text", ["Mã đề: 102", "MÃ ĐỀ THI 102", "Mã số đề: 102", "Ma de so 102", "Mã đề thi số: 102"])
+def test_the_test_code_as_people_write_it(text):
+    from omr.documents.essay import find_version
+    v = find_version(lines("Họ và tên: A", text), versions=("101", "102"), default="101")
+    assert v.version == "102" and v.flags == ()

@@ -84,3 +84,10 @@ def test_a_pdf_value_that_went_on_to_the_next_printed_line_is_joined():
     r = extract_identity(document_lines(doc))
     assert r.identity["address"] == "Số 12 Trường Chinh, phường Kim Liên, quận Đống Đa, Hà Nội"
     assert r.identity["phone"] == "0912345678"
+
+
+def test_a_longer_label_runs_to_its_colon_but_a_value_is_never_taken_for_a_label():
+    got, _ = ident("Đơn vị công tác/học tập: Trường THCS Cầu Giấy", "Họ và tên (viết in hoa): NGUYỄN AN",
+                   "Số điện thoại liên hệ (Zalo): 0912345678", "Lớp 9A, trường: THCS Cầu Giấy")
+    assert got["unit"] == "Trường THCS Cầu Giấy" and got["name"] == "NGUYỄN AN" and got["phone"] == "0912345678"
+    assert got["class"] == "9A"
