@@ -11,7 +11,8 @@ What varies, entry by entry (every choice drawn from a generator seeded by (seed
 * the test code ("Mã đề: 102") or none (the contest's default then applies);
 * the answers: "Câu 1: B", "1 – b", "Câu1:B", "Câu 1. Đáp án: B. <option text>", "đáp án đúng là B", full-width
   letters, "1B 2C 3A" rows, the option written out, the question copied with "Đáp án: B" below it, tables
-  (question | answer, options as columns marked "x", questions in a row above the answers); lower-case letters,
+  (question | answer, options as columns marked "x", questions in a row above the answers), the options copied
+  with the chosen one in bold, red, highlighted or underlined; lower-case letters,
   a changed answer ("B → C"), a few questions left blank;
 * on purpose, rarely: a question answered twice differently, an option written out that matches nothing — the
   truth lists these under ``expect_flags``;
@@ -39,7 +40,8 @@ from typing import Any
 from . import entry_words as W
 
 ANSWER_STYLES = ("colon", "dash", "tight", "dap_an_text", "dap_an_dung", "fullwidth", "rows", "written",
-                 "copied", "table", "table3", "table_marks", "table_across")
+                 "copied", "table", "table3", "table_marks", "table_across", "emphasis")
+EMPHASIS = ("bold_red", "highlight", "underline", "bold")
 IDENTITY_STYLES = ("lines", "pairs", "table", "nocolon")
 _FW = {c: chr(ord(c) + 0xFEE0) for c in "ABCDEFGH"}
 
@@ -183,6 +185,13 @@ def answer_blocks(rng: random.Random, questions: list[dict], chosen: dict[str, s
         return out
     if style.startswith("table"):
         return [("table", _answer_table(rng, qs, chosen, style))]
+    if style == "emphasis":                # the options copied, the chosen one formatted (bold, red, highlighted)
+        how = rng.choice(EMPHASIS)
+        out = []
+        for q in qs:
+            out.append(f"Câu {q['id']}. {q['text']}")
+            out += [("fmt", f"{x}. ", text, how if x == chosen[q["id"]] else "") for x, text in q["options"].items()]
+        return out
     out = []
     for q in qs:
         if rng.random() < 0.01 and style not in ("written",):
@@ -281,6 +290,21 @@ def _illustration(rng: random.Random) -> bytes:
     return buf.getvalue()
 
 
+def _formatted(paragraph, text: str, how: str) -> None:
+    from docx.enum.text import WD_COLOR_INDEX
+    from docx.shared import RGBColor
+
+    run = paragraph.add_run(text)
+    if how in ("bold", "bold_red"):
+        run.bold = True
+    if how == "bold_red":
+        run.font.color.rgb = RGBColor(0xC0, 0, 0)
+    if how == "highlight":
+        run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+    if how == "underline":
+        run.underline = True
+
+
 def write_docx(entry: Entry, path: str | Path, *, seed: int = 0) -> None:
     """The entry as Word writes it: Times New Roman 14, the author in the core properties."""
     import docx
@@ -298,6 +322,8 @@ def write_docx(entry: Entry, path: str | Path, *, seed: int = 0) -> None:
             d.add_paragraph(b)
         elif b[0] == "image":
             d.add_picture(io.BytesIO(_illustration(rng)), width=Cm(9))
+        elif b[0] == "fmt":
+            _formatted(d.add_paragraph(b[1]), b[2], b[3])
         else:
             rows = b[1]
             t = d.add_table(rows=len(rows), cols=max(len(r) for r in rows))

@@ -94,7 +94,7 @@ class _Scan:
         self.qs = questions
         self.hits: list[Hit] = []
         self.pending: str | None = None
-        self.listed: dict[str, list[int]] = {}
+        self.listed: dict[str, list[tuple[str, Line]]] = {}
         self.used: set[int] = set()
 
     def line(self, line: Line, *, in_essay: bool = False) -> None:
@@ -127,7 +127,7 @@ class _Scan:
         q = self.qs[qid]
         opt = _OPTION_LINE.match(line.folded)
         if opt and opt.group(1).upper() in q.letters:
-            self.listed.setdefault(qid, []).append(line.index)
+            self.listed.setdefault(qid, []).append((opt.group(1).upper(), line))
             self.used.add(line.index)
             if _MARK.search(line.folded):
                 self.hits.append(Hit(qid, Parsed(Outcome.CHOSEN, opt.group(1).upper(), 1.0, "marked"),
@@ -252,6 +252,24 @@ def _row_pairs(qrow: Line, arow: Line, qs: dict[str, Question]) -> list[Hit]:
     return hits
 
 
+_EMPHASIS_VI = {"bold": "in đậm", "highlight": "tô nền", "color": "chữ màu", "underline": "gạch chân"}
+
+
+def _formatted_choice(qid: str, listed: list[tuple[str, Line]]) -> list[Hit]:
+    """Copied options of which some carry a formatting the others do not (bold, highlight, colour, underline):
+    those are the ones chosen."""
+    if len(listed) < 2:
+        return []
+    common = frozenset.intersection(*(line.emphasis for _, line in listed))
+    marked = [(letter, line, line.emphasis - common) for letter, line in listed if line.emphasis - common]
+    if not marked or len(marked) == len(listed):
+        return []
+    letters = "".join(sorted({letter for letter, _, _ in marked}))
+    how = ", ".join(_EMPHASIS_VI[k] for k in sorted(marked[0][2]))
+    return [Hit(qid, Parsed(Outcome.CHOSEN, letters, 0.9, "multiple" if len(letters) > 1 else ""),
+                "; ".join(line.evidence() for _, line, _ in marked) + f" ({how})", marked[0][1].index, True)]
+
+
 def _region(hits: list[Hit]) -> tuple[int, int] | None:
     strong = [h.line for h in hits if h.strong]
     if strong:
@@ -330,6 +348,7 @@ def extract_answers(lines: list[Line], questions: Questions, *, skip: frozenset[
                     scan.line(Line(row.index, cell, fold(cell), f"{row.where}, ô {j + 1}"),
                               in_essay=row.index in essay)
         scan.pending = None
+    scan.hits += [h for qid, listed in scan.listed.items() for h in _formatted_choice(qid, listed)]
     region = _region(scan.hits)
     hits = [h for h in scan.hits if h.strong or (region and region[0] <= h.line <= region[1])]
     by_q: dict[str, list[Hit]] = {}
@@ -337,7 +356,7 @@ def extract_answers(lines: list[Line], questions: Questions, *, skip: frozenset[
         by_q.setdefault(h.question, []).append(h)
     answers, flags = [], []
     for q in questions.questions:
-        answer, flag = resolve(q, by_q.get(q.id, []), len(scan.listed.get(q.id, [])))
+        answer, flag = resolve(q, by_q.get(q.id, []), len(scan.listed.get(q.id, ())))
         answers.append(answer)
         if flag is not None:
             flags.append(flag)

@@ -19,7 +19,7 @@ TEXT_MATCH_MARGIN = 0.2
 _QUESTION_COPY_MIN = 0.6          # a fragment this close to the question's own text is the question, copied
 
 _INTRO = re.compile(r"^(?:(?:dap\s*an|tra\s*loi|em\s*chon|toi\s*chon|chon|phuong\s*an|lua\s*chon|ket\s*qua|"
-                    r"answer|y|dung|la|cua\s*em|cua\s*toi|chinh\s*xac|nhat|so)(?![a-z0-9])\s*[:.\-=]*\s*)+")
+                    r"answer|y|dung|la|cua\s*em|cua\s*toi|chinh\s*xac|nhat)(?![a-z0-9])\s*[:.\-=]*\s*)+")
 _CHANGE = re.compile(r"^([a-z])(?![a-z0-9])\s*[.)]?\s*(?:→|sua\s*thanh|doi\s*thanh|sua\s*lai\s*(?:la|thanh)?|"
                      r"chuyen\s*thanh|chon\s*lai)\s*[:]?\s*([a-z])(?![a-z0-9])")
 _LETTERS = re.compile(r"^([a-z])(?![a-z0-9])((?:\s*(?:,|;|\+|&|/|va|hoac)\s*[a-z](?![a-z0-9]))*)")
@@ -105,7 +105,7 @@ def parse_answer(text: str, q: Question) -> Parsed:
     change = _CHANGE.match(rest_folded)
     if change:
         return _letters([change.group(2)], q, 0.9, note=f"changed from {change.group(1).upper()}")
-    if start == 0 and _is_question_copy(text, q):
+    if _is_question_copy(text, q):
         return Parsed(Outcome.QUESTION)
     lead = _LETTERS.match(rest_folded)
     if lead:

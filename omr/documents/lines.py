@@ -20,6 +20,7 @@ class Line:
     row: int | None = None
     raw: str = ""                            # as written (what evidence shows)
     printed: bool = False                    # a PDF's printed line (its spacing kept in ``raw``)
+    emphasis: frozenset[str] = frozenset()   # formatting on all its words (a DOCX paragraph)
 
     def evidence(self, text: str | None = None, where: str | None = None) -> str:
         shown = " ".join((text if text is not None else self.raw or self.text).split())
@@ -51,7 +52,8 @@ def document_lines(doc: Document) -> list[Line]:
             if doc.format is Format.PDF:        # its printed rows read as one table, page breaks and all
                 lines.append(_laid_out(" ".join(text.split()), block.where, len(lines), _LAID_OUT, block.text))
             else:
-                lines.append(Line(len(lines), text, fold(text), block.where, raw=block.text.strip()))
+                lines.append(Line(len(lines), text, fold(text), block.where, raw=block.text.strip(),
+                                  emphasis=block.emphasis))
             continue
         for r, row in enumerate(block.rows):
             cells = tuple(plain(c).strip() for c in row)

@@ -39,6 +39,7 @@ class DocumentOptions:
 class Paragraph:
     text: str
     where: str                # "đoạn 3", "trang 2, dòng 5": what a person finds in the document
+    emphasis: frozenset[str] = frozenset()   # formatting on all its words: "bold", "highlight", "color", "underline"
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,11 +48,44 @@ def _walk_text(el, out: list[str], counts: dict[str, int]) -> None:
             _walk_text(child, out, counts)
 
 
+_OFF = ("0", "false", "none", "auto")
+
+
+def _run_emphasis(run) -> frozenset[str]:
+    rpr = run.find(_W + "rPr")
+    if rpr is None:
+        return frozenset()
+    kinds = set()
+    for tag, kind in (("b", "bold"), ("highlight", "highlight"), ("color", "color"), ("u", "underline"),
+                      ("shd", "highlight")):
+        el = rpr.find(_W + tag)
+        if el is None:
+            continue
+        value = (el.get(_W + "fill") if tag == "shd" else el.get(_W + "val")) or ("" if tag == "shd" else "on")
+        if value.lower() not in _OFF and not (tag == "color" and value.upper() == "000000"):
+            kinds.add(kind)
+    return frozenset(kinds)
+
+
+def _emphasis(p) -> frozenset[str]:
+    """The formatting every run with words or numbers of the paragraph carries (a run of one letter, "B.", is
+    left out: people often mark only the option's text)."""
+    found: frozenset[str] | None = None
+    for run in p.iter(_W + "r"):
+        text = "".join(t.text or "" for t in run.iter(_W + "t"))
+        if sum(ch.isalnum() for ch in text) < 3:
+            continue
+        kinds = _run_emphasis(run)
+        found = kinds if found is None else found & kinds
+    return found or frozenset()
+
+
 def _paragraphs(p, where: str, counts: dict[str, int]) -> Iterator[Paragraph]:
     out: list[str] = []
     _walk_text(p, out, counts)
+    emphasis = _emphasis(p)
     for line in "".join(out).split("\n"):
-        yield Paragraph(line, where)
+        yield Paragraph(line, where, emphasis)
 
 
 def _cell_text(tc, counts: dict[str, int]) -> str:

@@ -180,3 +180,11 @@ def test_the_test_code_as_people_write_it(text):
     from omr.documents.essay import find_version
     v = find_version(lines("Họ và tên: A", text), versions=("101", "102"), default="101")
     assert v.version == "102" and v.flags == ()
+
+
+def test_a_copied_question_beginning_with_an_answer_word_waits_for_its_answer():
+    q = Question("1", "Kết quả giải quyết thủ tục hành chính bản điện tử có giá trị như thế nào?",
+                 (("A", "Như bản giấy"), ("B", "Không có giá trị"), ("C", "Chỉ để xem"), ("D", "Hết hạn sau một giờ")))
+    answers, flags, _ = read("Câu 1. Kết quả giải quyết thủ tục hành chính bản điện tử có giá trị như thế nào?",
+                             "Đáp án: A", questions=Questions((q,)))
+    assert answers == {"1": "A"} and flags == {}

@@ -192,3 +192,33 @@ def test_other_files_are_refused_by_their_bytes_not_their_name(tmp_path):
     assert code is Reject.UNSUPPORTED_TYPE and "bảng tính" in reason
     (tmp_path / "cp1258.txt").write_bytes("Câu 1: B".encode("utf-16"))
     assert _rejected(tmp_path / "cp1258.txt")[0] is Reject.UNSUPPORTED_TYPE
+
+
+def test_a_copied_option_marked_by_its_formatting_is_the_answer(tmp_path):
+    import docx
+    from docx.enum.text import WD_COLOR_INDEX
+    from docx.shared import RGBColor
+
+    d = docx.Document()
+    d.add_paragraph("Câu 1. Cơ quan nào cấp tài khoản định danh điện tử cho công dân?")
+    for letter, text, how in [("A", "Bộ Công an", "bold"), ("B", "Bộ Tư pháp", ""), ("C", "Ngân hàng", ""),
+                              ("D", "Bộ Tài chính", "")]:
+        p = d.add_paragraph(f"{letter}. ")
+        run = p.add_run(text)
+        if how:
+            run.bold = True
+            run.font.color.rgb = RGBColor(0xFF, 0, 0)
+    d.add_paragraph("Câu 2. Dịch vụ công trực tuyến toàn trình là gì?")
+    for letter in "ABCD":
+        run = d.add_paragraph().add_run(f"{letter}. phương án số {letter} của câu hai")
+        run.bold = True                                  # every option bold: nothing told apart
+        if letter == "C":
+            run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+    d.add_paragraph("Câu 3. Tổng đài hỗ trợ là số nào?")
+    for letter in "ABCD":
+        d.add_paragraph(f"{letter}. số {letter} của câu ba")
+    d.save(str(tmp_path / "f.docx"))
+    rec = read_entry(str(tmp_path / "f.docx"), load_entry_contest(DEMO)).to_json()
+    assert rec["answers"]["1"] == "A" and rec["answers"]["2"] == "C" and rec["answers"]["3"] == ""
+    assert "in đậm" in rec["evidence"]["1"] and "tô nền" in rec["evidence"]["2"]
+    assert [(f["question"], f["reason"]) for f in rec["flags"] if "question" in f] == [("3", "options_listed_unmarked")]
