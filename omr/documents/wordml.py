@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from ..records import Reject
 from .container import check_pages
+from .numbering import Numbering
 from .records import Block, Document, DocumentOptions, DocumentRejected, Format, Paragraph, Table
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -80,19 +81,19 @@ def _emphasis(p) -> frozenset[str]:
     return found or frozenset()
 
 
-def _paragraphs(p, where: str, counts: dict[str, int]) -> Iterator[Paragraph]:
-    out: list[str] = []
+def _paragraphs(p, where: str, counts: dict[str, int], label: str = "") -> Iterator[Paragraph]:
+    out: list[str] = [label]
     _walk_text(p, out, counts)
     emphasis = _emphasis(p)
     for line in "".join(out).split("\n"):
         yield Paragraph(line, where, emphasis)
 
 
-def _cell_text(tc, counts: dict[str, int]) -> str:
+def _cell_text(tc, counts: dict[str, int], numbering: Numbering) -> str:
     lines: list[str] = []
     for p in tc.iter(_W + "p"):
         if _nearest(p, _W + "tc") is tc:
-            out: list[str] = []
+            out: list[str] = [numbering.label(p)]
             _walk_text(p, out, counts)
             lines.append("".join(out))
     return "\n".join(x for x in lines if x.strip())
@@ -105,25 +106,26 @@ def _nearest(el, tag: str):
     return el
 
 
-def _table(tbl, where: str, counts: dict[str, int]) -> Table:
+def _table(tbl, where: str, counts: dict[str, int], numbering: Numbering) -> Table:
     rows = []
     for tr in tbl.iter(_W + "tr"):
         if _nearest(tr, _W + "tbl") is tbl:
-            rows.append(tuple(_cell_text(tc, counts) for tc in tr.iter(_W + "tc") if _nearest(tc, _W + "tr") is tr))
+            rows.append(tuple(_cell_text(tc, counts, numbering) for tc in tr.iter(_W + "tc")
+                              if _nearest(tc, _W + "tr") is tr))
     return Table(tuple(rows), where)
 
 
-def _blocks(body, counts: dict[str, int]) -> Iterator[Block]:
+def _blocks(body, counts: dict[str, int], numbering: Numbering) -> Iterator[Block]:
     n_p = n_t = 0
     stack = list(reversed(list(body)))
     while stack:
         el = stack.pop()
         if el.tag == _W + "p":
             n_p += 1
-            yield from _paragraphs(el, f"đoạn {n_p}", counts)
+            yield from _paragraphs(el, f"đoạn {n_p}", counts, numbering.label(el))
         elif el.tag == _W + "tbl":
             n_t += 1
-            yield _table(el, f"bảng {n_t}", counts)
+            yield _table(el, f"bảng {n_t}", counts, numbering)
         elif el.tag in (_W + "sdt", _W + "sdtContent", _W + "customXml"):
             stack.extend(reversed(list(el)))
 
@@ -166,7 +168,7 @@ def read_docx(path: str, options: DocumentOptions) -> Document:
     try:
         document = docx.Document(path)
         counts = {"images": 0, "breaks": 0, "rendered": 0}
-        blocks = tuple(_blocks(document.element.body, counts))
+        blocks = tuple(_blocks(document.element.body, counts, Numbering(document)))
         headers = _part_texts(document, ("/header", "/footer"))
         meta = _metadata(document, path)
     except (LxmlError, KeyError, ValueError, zipfile.BadZipFile) as exc:

@@ -222,3 +222,33 @@ def test_a_copied_option_marked_by_its_formatting_is_the_answer(tmp_path):
     assert rec["answers"]["1"] == "A" and rec["answers"]["2"] == "C" and rec["answers"]["3"] == ""
     assert "in đậm" in rec["evidence"]["1"] and "tô nền" in rec["evidence"]["2"]
     assert [(f["question"], f["reason"]) for f in rec["flags"] if "question" in f] == [("3", "options_listed_unmarked")]
+
+
+def test_word_automatic_numbering_is_read_as_the_reader_sees_it(tmp_path):
+    import docx
+    from docx.oxml import parse_xml
+    d = docx.Document()
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    numbering = d.part.numbering_part.element
+    numbering.append(parse_xml(
+        f'<w:abstractNum {w} w:abstractNumId="7"><w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="decimal"/>'
+        '<w:lvlText w:val="Câu %1:"/></w:lvl><w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="upperLetter"/>'
+        '<w:lvlText w:val="%2."/></w:lvl></w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {w} w:numId="9"><w:abstractNumId w:val="7"/></w:num>'))
+
+    def numbered(text, level):
+        p = d.add_paragraph(text)
+        p._p.get_or_add_pPr().append(parse_xml(f'<w:numPr {w}><w:ilvl w:val="{level}"/><w:numId w:val="9"/>'
+                                               '</w:numPr>'))
+    numbered("B", 0)
+    numbered("D", 0)
+    numbered("Ứng dụng định danh điện tử quốc gia có tên là gì?", 0)
+    for option in ("VNeID", "Zalo"):
+        numbered(option, 1)
+    d.add_paragraph("Đáp án: A")
+    d.save(str(tmp_path / "n.docx"))
+    texts = [b.text for b in read_document(str(tmp_path / "n.docx")).blocks]
+    assert texts[:5] == ["Câu 1: B", "Câu 2: D", "Câu 3: Ứng dụng định danh điện tử quốc gia có tên là gì?",
+                         "A. VNeID", "B. Zalo"]
+    rec = read_entry(str(tmp_path / "n.docx"), load_entry_contest(DEMO)).to_json()
+    assert (rec["answers"]["1"], rec["answers"]["2"], rec["answers"]["3"]) == ("B", "D", "A")
