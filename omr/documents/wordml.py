@@ -37,6 +37,8 @@ def _walk_text(el, out: list[str], counts: dict[str, int]) -> None:
             out.append("-")
         elif tag == _MC_FALLBACK:
             continue                          # the same content again, for old readers
+        elif tag == _W + "r" and _struck(child):
+            out.append(" ")                   # struck-through words are words the writer took back
         elif tag in (_BLIP, _VML_IMAGE):
             counts["images"] += 1
         elif tag == _W + "p":
@@ -79,6 +81,14 @@ def _emphasis(p) -> frozenset[str]:
         kinds = _run_emphasis(run)
         found = kinds if found is None else found & kinds
     return found or frozenset()
+
+
+def _struck(run) -> bool:
+    rpr = run.find(_W + "rPr")
+    if rpr is None:
+        return False
+    return any(el is not None and (el.get(_W + "val") or "on").lower() not in _OFF
+               for el in (rpr.find(_W + "strike"), rpr.find(_W + "dstrike")))
 
 
 def _paragraphs(p, where: str, counts: dict[str, int], label: str = "") -> Iterator[Paragraph]:

@@ -252,3 +252,15 @@ def test_word_automatic_numbering_is_read_as_the_reader_sees_it(tmp_path):
                          "A. VNeID", "B. Zalo"]
     rec = read_entry(str(tmp_path / "n.docx"), load_entry_contest(DEMO)).to_json()
     assert (rec["answers"]["1"], rec["answers"]["2"], rec["answers"]["3"]) == ("B", "D", "A")
+
+
+def test_a_struck_through_answer_is_taken_back(tmp_path):
+    import docx
+    d = docx.Document()
+    p = d.add_paragraph("Câu 1: ")
+    p.add_run("B").font.strike = True
+    p.add_run(" C")
+    d.save(str(tmp_path / "s.docx"))
+    assert read_document(str(tmp_path / "s.docx")).blocks[0].text.split() == ["Câu", "1:", "C"]
+    rec = read_entry(str(tmp_path / "s.docx"), load_entry_contest(DEMO)).to_json()
+    assert rec["answers"]["1"] == "C"
