@@ -4,6 +4,7 @@ a page draws visible text), each printed line kept as one line. The loader's own
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 
 from .. import external
@@ -42,7 +43,7 @@ def read_pdf(path: str, options: DocumentOptions) -> Document:
     except external.ExternalError as exc:
         raise DocumentRejected(Reject.CORRUPT, f"{name}: không đọc được chữ trong PDF ({exc})") from None
     pages = raw.decode("utf-8", "replace").split("\f")
-    blocks: list[Paragraph] = []
+    read: dict[int, list[str]] = {}
     textless: list[int] = []
     for ref in refs:
         text = pages[ref.index] if ref.index < len(pages) else ""
@@ -53,6 +54,26 @@ def read_pdf(path: str, options: DocumentOptions) -> Document:
         if not visible or sum(ch.isalpha() for ch in text) < 5:
             textless.append(ref.index + 1)
             continue
-        for i, line in enumerate(_page_lines(text)):
-            blocks.append(Paragraph(line, f"trang {ref.index + 1}, dòng {i + 1}"))
-    return Document(path, Format.PDF, tuple(blocks), len(refs), 0, textless_pages=tuple(textless))
+        read[ref.index + 1] = _page_lines(text)
+    repeated = _running_lines(read)
+    blocks = [Paragraph(line, f"trang {page}, dòng {i + 1}") for page, lines in read.items()
+              for i, line in enumerate(lines) if _shape(line) not in repeated]
+    headers = tuple(dict.fromkeys(" ".join(x.split()) for lines in read.values() for x in lines
+                                  if _shape(x) in repeated))
+    return Document(path, Format.PDF, tuple(blocks), len(refs), 0, headers, textless_pages=tuple(textless))
+
+
+def _shape(line: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(line.split()))
+
+
+def _running_lines(pages: dict[int, list[str]]) -> frozenset[str]:
+    """Page headers and footers: a first or last line that comes back on at least half the pages (two or more;
+    page numbers may differ), so that they stay out of the essay and the answers."""
+    seen: dict[str, int] = {}
+    for lines in pages.values():
+        text = [x for x in lines if x.strip()]
+        for shape in {_shape(x) for x in text[:2] + text[-2:]}:
+            seen[shape] = seen.get(shape, 0) + 1
+    need = max(2, (len(pages) + 1) // 2)
+    return frozenset(k for k, n in seen.items() if n >= need and k)

@@ -264,3 +264,11 @@ def test_a_struck_through_answer_is_taken_back(tmp_path):
     assert read_document(str(tmp_path / "s.docx")).blocks[0].text.split() == ["Câu", "1:", "C"]
     rec = read_entry(str(tmp_path / "s.docx"), load_entry_contest(DEMO)).to_json()
     assert rec["answers"]["1"] == "C"
+
+
+def test_a_pdf_s_running_header_and_footer_stay_out_of_the_text(tmp_path):
+    path = _text_pdf(tmp_path / "hf.pdf", [["Nguyễn Văn An - THCS Cầu Giấy", "Câu 1: D", "Trang 1"],
+                                          ["Nguyễn Văn An - THCS Cầu Giấy", "Câu 2: A", "Trang 2"]])
+    doc = read_document(str(path))
+    assert [b.text.strip() for b in doc.blocks] == ["Câu 1: D", "Câu 2: A"]
+    assert doc.headers == ("Nguyễn Văn An - THCS Cầu Giấy", "Trang 1", "Trang 2")
