@@ -63,17 +63,21 @@ def read_pdf(path: str, options: DocumentOptions) -> Document:
     return Document(path, Format.PDF, tuple(blocks), len(refs), 0, headers, textless_pages=tuple(textless))
 
 
+_PAGE_NUMBER = re.compile(r"^(?:(?:trang|page)\s*)?[-–—]?\s*\d{1,3}\s*(?:[-–—]|/\s*\d{1,3})?$", re.IGNORECASE)
+
+
 def _shape(line: str) -> str:
-    return re.sub(r"\d+", "#", " ".join(line.split()))
+    text = " ".join(line.split())
+    return "#" if _PAGE_NUMBER.match(text) else text
 
 
 def _running_lines(pages: dict[int, list[str]]) -> frozenset[str]:
-    """Page headers and footers: a first or last line that comes back on at least half the pages (two or more;
-    page numbers may differ), so that they stay out of the essay and the answers."""
+    """Page headers and footers: a first or last line that comes back, word for word, on at least half the pages
+    (two or more), and page numbers ("Trang 2", "- 2 -", "2/5") — kept out of the essay and the answers."""
     seen: dict[str, int] = {}
     for lines in pages.values():
         text = [x for x in lines if x.strip()]
         for shape in {_shape(x) for x in text[:2] + text[-2:]}:
             seen[shape] = seen.get(shape, 0) + 1
     need = max(2, (len(pages) + 1) // 2)
-    return frozenset(k for k, n in seen.items() if n >= need and k)
+    return frozenset(k for k, n in seen.items() if k and (n >= need or k == "#"))

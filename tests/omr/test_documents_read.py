@@ -272,3 +272,5 @@ def test_a_pdf_s_running_header_and_footer_stay_out_of_the_text(tmp_path):
     doc = read_document(str(path))
     assert [b.text.strip() for b in doc.blocks] == ["Câu 1: D", "Câu 2: A"]
     assert doc.headers == ("Nguyễn Văn An - THCS Cầu Giấy", "Trang 1", "Trang 2")
+    path = _text_pdf(tmp_path / "answers_first.pdf", [["Câu 1: D", "Câu 2: A"], ["Câu 3: B", "- 2 -"]])
+    assert [b.text.strip() for b in read_document(str(path)).blocks] == ["Câu 1: D", "Câu 2: A", "Câu 3: B"]
