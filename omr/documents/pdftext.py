@@ -51,7 +51,7 @@ def read_pdf(path: str, options: DocumentOptions) -> Document:
             visible, _ = _visible_text(path, ref.index)
         except Exception:  # noqa: BLE001 — an odd page: judged by the text pdftotext found
             visible = bool(text.strip())
-        if not visible or sum(ch.isalpha() for ch in text) < 5:
+        if not visible or not text.strip():
             textless.append(ref.index + 1)
             continue
         read[ref.index + 1] = _page_lines(text)
