@@ -18,7 +18,7 @@ FIELDS = ("name", "date_of_birth", "address", "unit", "class", "phone", "email")
 OPTIONAL = frozenset({"class"})
 _LABELS = {
     "name": r"ho\s*(?:va|&|,|/|-)?\s*te(?:n)?(?:\s*(?:thi\s*sinh|nguoi\s*du\s*thi|du\s*thi|hoc\s*sinh))?|"
-            r"ten\s*(?:thi\s*sinh|nguoi\s*du\s*thi)|full\s*name",
+            r"ten\s*(?:thi\s*sinh|nguoi\s*du\s*thi)|full\s*name|ten(?=\s*:)",
     "date_of_birth": r"ngay\s*[,/]?\s*thang\s*[,/]?\s*nam\s*sinh|ngay\s*sinh|sinh\s*ngay|nam\s*sinh|dob|"
                      r"date\s*of\s*birth",
     "address": r"dia\s*chi(?:\s*(?:thuong\s*tru|lien\s*he|lien\s*lac|noi\s*o|cu\s*tru|hien\s*nay|nha\s*rieng))?|"
@@ -29,6 +29,9 @@ _LABELS = {
     "phone": r"so\s*dien\s*thoai(?:\s*(?:lien\s*he|di\s*dong))?|dien\s*thoai(?:\s*(?:lien\s*he|di\s*dong))?|"
              r"s\.?\s*d\.?\s*t|so\s*dt|dt|phone|mobile|di\s*dong",
     "email": r"e\s*-?\s*mail|thu\s*dien\s*tu|gmail",
+    # other details people add: they end the value before them and are not kept
+    "other": r"gioi\s*tinh|dan\s*toc|ton\s*giao|nghe\s*nghiep|chuc\s*vu|que\s*quan|nguyen\s*quan|"
+             r"so\s*(?:cccd|cmnd|can\s*cuoc|dinh\s*danh)|cccd|cmnd|so\s*bao\s*danh|sbd",
 }
 _LABEL = re.compile("|".join(f"(?P<{'klass' if k == 'class' else k}>(?<![a-z0-9])(?:{v})(?![a-z0-9]))"
                              for k, v in _LABELS.items()))
@@ -120,7 +123,11 @@ def parse_date(text: str) -> str | None:
 
 
 def parse_phone(text: str) -> str | None:
-    """A Vietnamese number as ten or eleven digits starting with 0 (+84 / 84 written as 0)."""
+    """A Vietnamese number as ten or eleven digits starting with 0 (+84 / 84 written as 0); of two numbers
+    ("0912… / 0243…", "0912… hoặc …") the first, which is as good a contact as the second."""
+    parts = [p for p in re.split(r"\s*(?:/|;|,|\bhoặc\b|\bhoac\b|\s-\s)\s*", text) if re.search(r"\d", p)]
+    if len(parts) > 1 and len(re.sub(r"\D", "", text)) > 11:
+        text = parts[0]
     digits = re.sub(r"\D", "", text)
     if text.strip().startswith("+84") or (digits.startswith("84") and len(digits) in (11, 12)):
         digits = "0" + digits[2:]
@@ -181,6 +188,8 @@ def extract_identity(lines: list[Line]) -> IdentityResult:
     written: list[str] = []
     for field, value, line in _header_pairs(lines):
         used.add(line.index)
+        if field == "other":
+            continue
         if identity[field] or _PLACEHOLDER.match(value) or any(f.key == field for f in flags):
             continue
         written.append(value)

@@ -91,3 +91,14 @@ def test_a_longer_label_runs_to_its_colon_but_a_value_is_never_taken_for_a_label
                    "Số điện thoại liên hệ (Zalo): 0912345678", "Lớp 9A, trường: THCS Cầu Giấy")
     assert got["unit"] == "Trường THCS Cầu Giấy" and got["name"] == "NGUYỄN AN" and got["phone"] == "0912345678"
     assert got["class"] == "9A"
+
+
+def test_other_details_end_a_value_and_two_phones_give_the_first():
+    got, flags = ident("Họ và tên: Nguyễn Thị Minh Anh     Giới tính: Nữ", "Ngày sinh: 5/9/2007 - Dân tộc: Kinh",
+                       "Số CCCD: 001307012345", "Địa chỉ: Số 12 Trường Chinh, Đống Đa, Hà Nội",
+                       "Trường: Trường THCS Cầu Giấy", "Lớp: 9A", "SĐT: 0912 345 678 / 024 3825 1234",
+                       "Email: minhanh@gmail.com")
+    assert got == FULL and flags == {}
+    assert parse_phone("0912345678 hoặc 0987654321") == "0912345678"
+    got, _ = ident("Tên: Lê Văn Tám")
+    assert got["name"] == "Lê Văn Tám"
