@@ -149,9 +149,10 @@ def _table_hits(rows: list[Line], qs: dict[str, Question]) -> list[Hit]:
     for i, row in enumerate(rows):
         cells = row.cells or ()
         fcells = [_fold_cell(c) for c in cells]
-        letters = [c.upper() for c in fcells[1:]]
-        if len(letters) >= 2 and all(len(c) == 1 and c.isalpha() for c in letters):
-            option_cols = {j + 1: c for j, c in enumerate(letters)}
+        letters = {j: c.upper() for j, c in enumerate(fcells) if j and len(c) == 1 and c.isalpha()}
+        if len(letters) >= 2 and "".join(letters.values()) == "ABCDEFGH"[:len(letters)] and \
+                len(cells) - len(letters) <= 2:           # "Câu | A | B | C | D", "STT | Câu hỏi | A | B | C | D"
+            option_cols = letters
             header = row
             continue
         if _ACROSS_Q.match(row.folded) and i + 1 < len(rows) and _ACROSS_A.match(rows[i + 1].folded):
@@ -164,7 +165,7 @@ def _table_hits(rows: list[Line], qs: dict[str, Question]) -> list[Hit]:
         if qid not in qs or len(cells) < 2:
             continue
         if option_cols:
-            if len(cells) == len(option_cols) + 1:
+            if len(cells) == len(header.cells or ()):
                 chosen = "".join(option_cols[j] for j in sorted(option_cols)
                                  if j < len(cells) and _CELL_MARK.match(fcells[j]))
             elif _page(header) == _page(row):     # a printed row: empty cells left no gap; the column tells

@@ -188,3 +188,10 @@ def test_a_copied_question_beginning_with_an_answer_word_waits_for_its_answer():
     answers, flags, _ = read("Câu 1. Kết quả giải quyết thủ tục hành chính bản điện tử có giá trị như thế nào?",
                              "Đáp án: A", questions=Questions((q,)))
     assert answers == {"1": "A"} and flags == {}
+
+
+def test_options_as_columns_after_a_question_text_column():
+    table = [["STT", "Câu hỏi", "A", "B", "C", "D"], ["1", "Cơ quan nào…", "", "X", "", ""],
+             ["2", "Dịch vụ công…", "x", "", "", ""], ["3", "Tổng đài…", "", "", "", "✓"]]
+    answers, flags, _ = read(table)
+    assert answers == {"1": "B", "2": "A", "3": "D"} and flags == {}
