@@ -96,10 +96,24 @@ class _Scan:
         self.pending: str | None = None
         self.listed: dict[str, list[tuple[str, Line]]] = {}
         self.used: set[int] = set()
+        self.dangling: tuple[str, int] | None = None   # "… Câu 17:" ending a line: its letter may open the next
+
+    def _carried(self, line: Line) -> None:
+        """A printed line that broke after "Câu 17:": the letter that opens the next line is its answer."""
+        dangling, self.dangling = self.dangling, None
+        if dangling is None or dangling[1] != line.index - 1:
+            return
+        first = _Q_MARK.search(line.folded)
+        head = line.text[:first.start()] if first else line.text
+        if _ONLY_LETTER.match(fold(head)):
+            p = parse_answer(head, self.qs[dangling[0]])
+            if p.outcome is not Outcome.EMPTY:
+                self.hits.append(Hit(dangling[0], p, line.evidence(), line.index, True))
 
     def line(self, line: Line, *, in_essay: bool = False) -> None:
         """``in_essay``: the line is under an essay heading, where only a clear letter counts (an essay question
         may be numbered "Câu 1" too; answers written after an essay without a heading of their own still do)."""
+        self._carried(line)
         segs = [s for s in _segments(line) if s[0] in self.qs and (s[2] or not in_essay)]
         if not segs:
             if not in_essay or self.pending is not None:
@@ -115,6 +129,8 @@ class _Scan:
             if p.outcome in (Outcome.EMPTY, Outcome.QUESTION):
                 if p.outcome is Outcome.QUESTION:
                     self.used.add(line.index)
+                elif strong and (qid, rest) == segs[-1][:2]:
+                    self.dangling = (qid, line.index)
                 continue
             self.hits.append(Hit(qid, p, line.evidence(), line.index, strong))
             if p.outcome is not Outcome.UNMATCHED:

@@ -195,3 +195,12 @@ def test_options_as_columns_after_a_question_text_column():
              ["2", "Dịch vụ công…", "x", "", "", ""], ["3", "Tổng đài…", "", "", "", "✓"]]
     answers, flags, _ = read(table)
     assert answers == {"1": "B", "2": "A", "3": "D"} and flags == {}
+
+
+def test_a_printed_line_that_broke_after_the_question_number_carries_its_letter_to_the_next():
+    answers, flags, _ = read("Câu 1: B Câu 2:", "D Câu 3: A")
+    assert answers == {"1": "B", "2": "D", "3": "A"} and flags == {}
+    answers, flags, _ = read("Câu 1: B Câu 2:", "C")
+    assert answers == {"1": "B", "2": "C", "3": ""} and flags == {}
+    answers, _, _ = read("Câu 1: B Câu 2:", "Bài viết của em")               # no letter: Câu 2 stays blank
+    assert answers["2"] == ""
