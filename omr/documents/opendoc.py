@@ -6,6 +6,7 @@ import os
 import zipfile
 from collections.abc import Iterator
 from xml.parsers.expat import ExpatError
+from xml.sax import SAXException
 
 from ..records import Reject
 from .container import check_pages
@@ -99,7 +100,7 @@ def read_odt(path: str, options: DocumentOptions) -> Document:
         counts = {"images": 0}
         blocks = tuple(_blocks(doc.text, counts))
         meta, pages = _metadata(doc)
-    except (ExpatError, KeyError, ValueError, AttributeError, zipfile.BadZipFile) as exc:
+    except (ExpatError, SAXException, KeyError, ValueError, AttributeError, zipfile.BadZipFile) as exc:
         raise DocumentRejected(Reject.CORRUPT, f"{name} là tệp ODT bị hỏng ({type(exc).__name__}); hãy mở, "
                                "lưu lại rồi gửi lại") from None
     chars = sum(len(b.text) for b in blocks if isinstance(b, Paragraph))

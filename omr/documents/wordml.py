@@ -172,6 +172,7 @@ def _app_xml(path: str) -> bytes:
 
 def read_docx(path: str, options: DocumentOptions) -> Document:
     import docx
+    from docx.opc.exceptions import OpcError
     from lxml.etree import LxmlError
 
     name = os.path.basename(path)
@@ -181,7 +182,7 @@ def read_docx(path: str, options: DocumentOptions) -> Document:
         blocks = tuple(_blocks(document.element.body, counts, Numbering(document)))
         headers = _part_texts(document, ("/header", "/footer"))
         meta = _metadata(document, path)
-    except (LxmlError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+    except (LxmlError, OpcError, KeyError, ValueError, AttributeError, zipfile.BadZipFile) as exc:
         raise DocumentRejected(Reject.CORRUPT, f"{name} là tệp Word bị hỏng ({type(exc).__name__}: "
                                f"{str(exc)[:120]}); hãy mở bằng Word, lưu lại rồi gửi lại") from None
     stated = _PAGES.search(_app_xml(path))

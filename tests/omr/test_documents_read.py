@@ -275,3 +275,15 @@ def test_a_pdf_s_running_header_and_footer_stay_out_of_the_text(tmp_path):
     assert doc.headers == ("Nguyễn Văn An - THCS Cầu Giấy", "Trang 1", "Trang 2")
     path = _text_pdf(tmp_path / "answers_first.pdf", [["Câu 1: D", "Câu 2: A"], ["Câu 3: B", "- 2 -"]])
     assert [b.text.strip() for b in read_document(str(path)).blocks] == ["Câu 1: D", "Câu 2: A", "Câu 3: B"]
+
+
+def test_broken_odt_and_a_docx_without_its_package_parts_are_rejected(tmp_path):
+    for name, parts in [("a.odt", {"mimetype": "application/vnd.oasis.opendocument.text",
+                                   "content.xml": "<office:document-content><unclosed"}),
+                        ("b.odt", {"mimetype": "application/vnd.oasis.opendocument.text", "content.xml": "<a/>"}),
+                        ("c.docx", {"word/document.xml": "<w:document/>"})]:
+        with zipfile.ZipFile(tmp_path / name, "w") as z:
+            for part, data in parts.items():
+                z.writestr(part, data)
+        code, reason = _rejected(tmp_path / name)
+        assert code is Reject.CORRUPT and name in reason
