@@ -8,10 +8,15 @@ rules) and the units (``units.csv`` or ``units.xlsx``, optional: ``grading.units
 
 ``contest.json``::
 
-    {"name": "Tìm hiểu Dịch vụ công trực tuyến", "language": "vi", "time_zone": "Asia/Ho_Chi_Minh"}
+    {"name": "Tìm hiểu Dịch vụ công trực tuyến", "language": "vi", "time_zone": "Asia/Ho_Chi_Minh",
+     "default_version": "101"}
 
 Every key is optional; ``language`` is the language of the text people read (``vi`` or ``en``), ``time_zone``
-an IANA name: every time shown to people is in it.
+an IANA name: every time shown to people is in it; ``default_version`` the test code (a version of
+``keys.json``) that scores a typed entry stating none.
+
+``questions.json`` (optional: each question's text and options, for typed entries) is checked by ``omr check``
+against the layout (``omr.documents.questions``).
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from omr.documents.questions import QUESTIONS, load_questions
 from omr.errors import InputError, LayoutError, OmrError
 from omr.layout import Layout, load_layout, read_json_document
 from omr.sheet import Participant, read_roster
@@ -32,7 +38,7 @@ from .units import UNITS_FILES, load_units, units_file
 
 LAYOUT, KEYS, RUBRIC, ROSTER, SETTINGS = "layout.json", "keys.json", "rubric.json", "roster.csv", "contest.json"
 ROSTER_FILES = (ROSTER, "roster.xlsx")          # a CSV (UTF-8; commas, semicolons or tabs), or an Excel workbook
-CONTEST_FILES = (LAYOUT, KEYS, RUBRIC, SETTINGS, *ROSTER_FILES, *UNITS_FILES)
+CONTEST_FILES = (LAYOUT, KEYS, RUBRIC, SETTINGS, QUESTIONS, *ROSTER_FILES, *UNITS_FILES)
 LANGUAGES = ("vi", "en")
 DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
 
@@ -42,6 +48,7 @@ class Settings:
     name: str = ""
     language: str = "vi"
     time_zone: str = DEFAULT_TIME_ZONE
+    default_version: str = ""         # "" none: an entry stating no test code is flagged when there are several
 
     @property
     def tz(self) -> ZoneInfo:
@@ -188,6 +195,19 @@ def _finding(name: str, exc: OmrError) -> Finding:
     return Finding(name, Severity.ERROR, exc.message, tuple(exc.details))
 
 
+def _keys_and_default(folder: Path, layout: Layout) -> KeySet:
+    """The keys, and ``contest.json``'s ``default_version`` among their versions."""
+    keys = load_keys(folder / KEYS, layout)
+    try:
+        default = load_settings(folder).default_version
+    except LayoutError:
+        return keys                       # contest.json's own finding says what is wrong with it
+    if default and default not in keys.versions:
+        raise LayoutError(f"{SETTINGS}: default_version {default!r} is not a version of {KEYS}",
+                          details=[f"default_version: one of {', '.join(keys.versions)}"])
+    return keys
+
+
 def check_contest(folder: str | Path) -> list[Finding]:
     """Every problem of the contest folder at once: layout, keys against the layout, rubric, roster against the
     layout, settings. Warnings (padded roster ids) do not make the folder invalid."""
@@ -205,7 +225,10 @@ def check_contest(folder: str | Path) -> list[Finding]:
                                      ((units_file(folder) or Path(UNITS_FILES[0])).name, lambda: load_units(folder))]
     if layout is not None:
         roster_name = (roster_file(folder) or Path(ROSTER)).name
-        checks += [(KEYS, lambda: load_keys(folder / KEYS, layout)), (roster_name, lambda: load_roster(folder, layout))]
+        checks += [(KEYS, lambda: _keys_and_default(folder, layout)),
+                   (roster_name, lambda: load_roster(folder, layout))]
+        if (folder / QUESTIONS).exists():
+            checks.append((QUESTIONS, lambda: load_questions(folder, layout)))
     for name, check in checks:
         try:
             result = check()

@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
     s.add_argument("--detail", action="store_true", help="add measured fills and per-stage timings")
 
+    s = sub.add_parser("entry", help="what a typed entry (DOCX, ODT, PDF with text, .txt) says: identity, answers "
+                                     "with evidence, flags, essay part; stores nothing")
+    s.add_argument("files", nargs="+", metavar="FILE", help="documents to read")
+    s.add_argument("--contest", required=True, help="contest folder: layout.json, questions.json (keys.json and "
+                                                    "contest.json for the test codes)")
+    s.add_argument("--json", action="store_true", help="one JSON object per document (JSON Lines)")
+
     return p
 
 
@@ -134,6 +141,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_layout(args)
     if args.command == "read":
         return _cmd_read(args)
+    if args.command == "entry":
+        return _cmd_entry(args)
     raise AssertionError(args.command)
 
 
@@ -172,6 +181,26 @@ def _cmd_read(args: argparse.Namespace) -> int:
     opts = ReadOptions(workers=args.workers or os.cpu_count() or 1, detail=args.detail)
     summary = read_inputs(args.inputs, layout, json_out=args.json_out, options=opts)
     return summary.exit_code
+
+
+def _cmd_entry(args: argparse.Namespace) -> int:
+    from .documents import load_entry_contest, read_entry
+    from .documents.summary import entry_json, entry_text
+    from .records import Status
+
+    contest = load_entry_contest(args.contest)
+    worst = ExitCode.OK
+    for path in args.files:
+        rec = read_entry(path, contest)
+        if args.json:
+            sys.stdout.write(json.dumps(entry_json(rec), ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(entry_text(rec) + "\n")
+        if rec.status is Status.REJECTED:
+            worst = ExitCode.FINISHED_WITH_REJECTS
+        elif rec.status is Status.FLAGGED and worst is ExitCode.OK:
+            worst = ExitCode.FINISHED_WITH_FLAGS
+    return worst
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 # Install the Debian packages the project needs, only those that are missing (no-op when all are there).
 # Usage: scripts/install-system.sh [extra packages...]
 set -euo pipefail
-PKGS=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-script-viet tesseract-ocr-osd poppler-utils fonts-dejavu-core fonts-liberation2 "$@")
+# libreoffice-writer-nogui renders typed entries (DOCX/ODT) for judges, and exports the demo's typed entries to PDF
+PKGS=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-script-viet tesseract-ocr-osd poppler-utils fonts-dejavu-core fonts-liberation2
+      libreoffice-writer-nogui "$@")
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

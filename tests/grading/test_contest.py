@@ -37,7 +37,7 @@ def test_settings_default_to_vietnamese_in_hanoi_time_and_every_problem_is_liste
     assert e.value.exit_code == ExitCode.BAD_LAYOUT
     assert sorted(e.value.details) == sorted([
         "language: 'fr' is not one of vi, en", "time_zone: 'Hà Nội' is not a time zone name (e.g. Asia/Ho_Chi_Minh)",
-        "deadine: unknown setting (known: language, name, time_zone)", "name: must be text"])
+        "deadine: unknown setting (known: default_version, language, name, time_zone)", "name: must be text"])
     assert load_contest(DEMO).settings.name == "Cuộc thi mẫu (demo)"
 
 
@@ -58,7 +58,7 @@ def test_omr_check_says_valid_in_vietnamese_for_the_demo_contest():
     r = omr("check", "--contest", str(DEMO))
     assert r.returncode == ExitCode.OK, r.stderr
     assert r.stdout.strip() == (f"Thư mục cuộc thi {DEMO} hợp lệ: contest.json, keys.json, layout.json, "
-                                "rubric.json.")
+                                "questions.json, rubric.json.")
 
 
 def test_omr_check_lists_every_problem_of_every_file_at_once(folder):

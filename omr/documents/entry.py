@@ -1,0 +1,94 @@
+"""One typed entry, end to end: the document read (``read``), its lines, the identity block, the test code, the
+answers and the essay part → ``EntryReading``; a document that cannot be read → a rejected ``SheetFailure``.
+
+``EntryContest`` is what this needs from the contest folder, read with ``omr``'s own loaders: the layout (which
+questions exist), ``questions.json``, the version codes of ``keys.json`` and ``contest.json``'s
+``default_version``."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import LayoutError
+from ..layout import Layout, load_layout, read_json_document
+from ..records import Reject, SheetFailure
+from .answers import extract_answers
+from .essay import essay_sections, essay_text, find_version
+from .identity import extract_identity
+from .lines import document_lines
+from .questions import Questions, load_questions
+from .read import read_document
+from .records import Answer, DocFlag, DocumentOptions, DocumentRejected, EntryKind, EntryReading
+
+
+@dataclass(frozen=True, slots=True)
+class EntryContest:
+    questions: Questions
+    versions: tuple[str, ...] = ()
+    default_version: str | None = None
+    layout: Layout | None = None
+
+
+def _versions(folder: Path) -> tuple[str, ...]:
+    path = folder / "keys.json"
+    if not path.exists():
+        return ()
+    raw, _ = read_json_document(path, file_name="keys.json", what="answer keys file", hint="")
+    versions = raw.get("versions") if isinstance(raw, dict) else None
+    return tuple(str(v) for v in versions) if isinstance(versions, dict) else ()
+
+
+def _default_version(folder: Path) -> str | None:
+    path = folder / "contest.json"
+    if not path.exists():
+        return None
+    raw, _ = read_json_document(path, file_name="contest.json", what="contest settings file", hint="")
+    value = raw.get("default_version") if isinstance(raw, dict) else None
+    if value is not None and not isinstance(value, str):
+        raise LayoutError(f"{path}: the contest settings have 1 problem(s)",
+                          details=["default_version: must be text"])
+    return value or None
+
+
+def load_entry_contest(folder: str | Path) -> EntryContest:
+    """What reading a typed entry needs from the contest folder (``LayoutError``, exit 5, when it is broken)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LayoutError(f"contest folder {folder} does not exist; pass --contest DIR (for example "
+                          "answer_keys/demo)")
+    layout = load_layout(folder / "layout.json")
+    questions = load_questions(folder, layout)
+    return EntryContest(questions, _versions(folder), _default_version(folder), layout)
+
+
+def read_entry(path: str, contest: EntryContest,
+               options: DocumentOptions = DocumentOptions()) -> EntryReading | SheetFailure:
+    try:
+        doc = read_document(path, options)
+    except DocumentRejected as exc:
+        return SheetFailure(path, None, exc.code, exc.message)
+    except (OSError, MemoryError, RecursionError) as exc:
+        return SheetFailure(path, None, Reject.UNREADABLE, f"{os.path.basename(path)}: {exc}")
+    lines = document_lines(doc)
+    ident = extract_identity(lines)
+    sections = essay_sections(lines)
+    version = find_version([x for x in lines if x.index not in sections], versions=contest.versions,
+                           default=contest.default_version)
+    skip = ident.lines | version.lines
+    result = extract_answers(lines, contest.questions, skip=skip, essay=sections)
+    flags: list[DocFlag] = [DocFlag("page", str(p), "no_text_layer",
+                                    f"trang {p} là ảnh quét, không có lớp chữ: việc đọc bài đánh máy được quét "
+                                    "chưa được xây dựng — cần người nhập tay", "")
+                            for p in doc.textless_pages]
+    kind = EntryKind.TYPED if result.found else EntryKind.ESSAY
+    answers: tuple[Answer, ...] = ()
+    if kind is EntryKind.TYPED:
+        answers = result.answers
+        flags += list(version.flags) + list(result.flags)
+    flags += list(ident.flags)
+    last = max(result.used_lines) if result.used_lines else None
+    essay = essay_text(lines, sections=sections, after=last, exclude=skip | result.used_lines,
+                       identity_values=ident.written)
+    return EntryReading(path, doc.format, kind, version.version if kind is EntryKind.TYPED else None, answers,
+                        ident.identity, tuple(flags), essay, doc.pages, doc.images)
