@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import zipfile
 
-from ..load.limits import _stat_checks
+from ..load.limits import stat_checks
 from ..load.records import LoadOptions, _Rejected
-from ..load.sniff import _sniff
+from ..load.sniff import sniff_head
 from ..records import Reject
 from .records import DocumentOptions, DocumentRejected, Format
 
@@ -22,12 +22,12 @@ def sniff_document(path: str, options: DocumentOptions) -> Format:
     """The document's format, or ``DocumentRejected`` with the reason and what the entrant should do."""
     name = os.path.basename(path)
     try:
-        _stat_checks(path, LoadOptions(max_file_bytes=options.max_file_bytes))
+        stat_checks(path, LoadOptions(max_file_bytes=options.max_file_bytes))
     except _Rejected as exc:
         raise DocumentRejected(exc.code, exc.message) from None
     with open(path, "rb") as f:
         head = f.read(4096)
-    kind = _sniff(head)
+    kind = sniff_head(head)
     if kind == "pdf":
         return Format.PDF
     if kind == "zip":

@@ -8,9 +8,9 @@ import re
 import unicodedata
 
 from .. import external
-from ..load.pdf import _plan_pdf
+from ..load.pdf import plan_pdf
 from ..load.records import LoadOptions, _Rejected
-from ..ocr.textlayer import _visible_text
+from ..ocr.textlayer import visible_text
 from ..records import Reject
 from .records import Document, DocumentOptions, DocumentRejected, Format, Paragraph
 
@@ -26,7 +26,7 @@ def read_pdf(path: str, options: DocumentOptions) -> Document:
     name = os.path.basename(path)
     size = os.path.getsize(path)
     try:
-        refs = _plan_pdf(path, size, LoadOptions(max_file_bytes=options.max_file_bytes,
+        refs = plan_pdf(path, size, LoadOptions(max_file_bytes=options.max_file_bytes,
                                                  max_pages=options.max_pages))
     except _Rejected as exc:
         code = exc.code
@@ -48,7 +48,7 @@ def read_pdf(path: str, options: DocumentOptions) -> Document:
     for ref in refs:
         text = pages[ref.index] if ref.index < len(pages) else ""
         try:
-            visible, _ = _visible_text(path, ref.index)
+            visible, _ = visible_text(path, ref.index)
         except Exception:  # noqa: BLE001 — an odd page: judged by the text pdftotext found
             visible = bool(text.strip())
         if not visible or not text.strip():

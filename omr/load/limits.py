@@ -10,7 +10,7 @@ from .discover import _NOT_REGULAR, _broken_link
 from .records import LoadOptions, _Rejected
 
 
-def _stat_checks(path: str, options: LoadOptions) -> int:
+def stat_checks(path: str, options: LoadOptions) -> int:
     name = os.path.basename(path)
     try:
         st = os.stat(path)

@@ -8,10 +8,10 @@ import warnings
 from ..records import Page, Reject, SheetFailure
 from .decode import _decode_jpeg, _decode_png, _load_tiff
 from .headers import _check_jpeg_end, _file_reader, _jpeg_header, _png_header, _tiff_pages, _truncated_tiff
-from .limits import _check_page_count, _check_pixels, _stat_checks
-from .pdf import _load_pdf, _plan_pdf
+from .limits import _check_page_count, _check_pixels, stat_checks
+from .pdf import _load_pdf, plan_pdf
 from .records import LoadOptions, PageRef, _open_error, _Rejected
-from .sniff import _sniff, _unsupported
+from .sniff import sniff_head, _unsupported
 
 
 def plan_pages(path: str, options: LoadOptions) -> list[PageRef] | SheetFailure:
@@ -33,11 +33,11 @@ def plan_pages(path: str, options: LoadOptions) -> list[PageRef] | SheetFailure:
 
 def _plan(path: str, options: LoadOptions) -> list[PageRef]:
     name = os.path.basename(path)
-    size = _stat_checks(path, options)
+    size = stat_checks(path, options)
     try:
         with open(path, "rb") as f:
             head = f.read(1024)
-            kind = _sniff(head)
+            kind = sniff_head(head)
             read_at = _file_reader(f)
             if kind == "jpeg":
                 header = _jpeg_header(read_at, size, name)
@@ -61,7 +61,7 @@ def _plan(path: str, options: LoadOptions) -> list[PageRef]:
     except OSError as exc:
         raise _open_error(path, exc) from None
     if kind == "pdf":
-        return _plan_pdf(path, size, options)
+        return plan_pdf(path, size, options)
     raise _unsupported(name, kind, path)
 
 
@@ -84,7 +84,7 @@ def load_page(ref: PageRef, options: LoadOptions) -> Page | SheetFailure:
 
 
 def _load(ref: PageRef, options: LoadOptions) -> Page:
-    size = _stat_checks(ref.path, options)
+    size = stat_checks(ref.path, options)
     if ref.kind == "pdf":
         return _load_pdf(ref, options)
     if ref.kind == "tiff":

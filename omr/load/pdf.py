@@ -38,7 +38,7 @@ def _open_pdf(path: str):
         raise _open_error(path, exc) from None
 
 
-def _plan_pdf(path: str, size: int, options: LoadOptions) -> list[PageRef]:
+def plan_pdf(path: str, size: int, options: LoadOptions) -> list[PageRef]:
     name = os.path.basename(path)
     with open(path, "rb") as f:
         f.seek(max(0, size - 2048))

@@ -12,7 +12,7 @@ from .records import _Rejected
 _SUPPORTED = "JPEG, PNG, TIFF or PDF"
 
 
-def _sniff(head: bytes) -> str:
+def sniff_head(head: bytes) -> str:
     """The file type from its first bytes: a supported kind, or a description of an unsupported one."""
     if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"

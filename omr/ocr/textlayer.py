@@ -12,7 +12,7 @@ _MIN_TEXT_LAYER_CHARS = 20
 _MIN_TEXT_WITH_IMAGE = 300        # letters: less than this next to an image is a stamp on a scan
 
 
-def _visible_text(path: str, index: int) -> tuple[bool, bool]:
+def visible_text(path: str, index: int) -> tuple[bool, bool]:
     """(draws visible text — not only an invisible OCR layer —, draws an image) for PDF page ``index``."""
     import pikepdf
 
@@ -76,7 +76,7 @@ def _clean_layout_text(raw: str) -> str:
 def text_layer(ref: PageRef, timeout_s: float) -> tuple[str | None, list[str]]:
     """(the page's own text, warnings); text None when the page must be recognised by OCR instead."""
     try:
-        visible, image = _visible_text(ref.path, ref.index)
+        visible, image = visible_text(ref.path, ref.index)
     except Exception:  # noqa: BLE001 — an odd PDF: let the loader decide what it is
         return None, []
     if not visible:
