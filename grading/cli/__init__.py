@@ -5,6 +5,7 @@
 - ``flags``   — ``omr flags``, ``omr resolve``
 - ``essays``  — ``omr ocr``, ``omr duplicates``, ``omr search``, ``omr essays status``
 - ``reports`` — ``omr export``, ``omr annotate``
+- ``rounds``  — ``omr round open|close``, ``omr decide``, ``omr prizes``
 - ``web``     — ``omr review``, ``omr judges``
 - ``demo``    — ``omr samples``, ``omr demo``
 
@@ -18,9 +19,9 @@ import argparse
 from omr.cli import Handler
 from omr.cli import main as omr_main
 
-from . import check, demo, essays, flags, grade, reports, web
+from . import check, demo, essays, flags, grade, reports, rounds, web
 
-GROUPS = (check, grade, flags, essays, reports, web)
+GROUPS = (check, grade, flags, essays, reports, rounds, web)
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:

@@ -110,7 +110,7 @@ def results_table(store: Store, contest: Contest) -> Any:
     essay_qs = _essay_questions(contest, essay_rows)
     by_person: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in essay_rows:
-        if e["participant_id"]:
+        if e["participant_id"] and e["round"] is None:       # a contest round's tasks count in that round only
             by_person[e["participant_id"]].append(e)
     for row in rows:
         mine = by_person.get(row["participant_id"] or "", [])
@@ -150,7 +150,7 @@ def essay_table(store: Store) -> Any:
     """One row per judging task: each judge's total (exact text), the final score and its rule."""
     import pandas as pd
 
-    cols = ["essay", "participant_id", "question", "unit", "state", "judge 1", "total 1", "judge 2", "total 2",
+    cols = ["essay", "participant_id", "question", "unit", "state", "round", "judge 1", "total 1", "judge 2", "total 2",
             "judge 3", "total 3", "final", "final_exact", "rule"]
     return pd.DataFrame(task_score_rows(store), columns=cols)
 
