@@ -6,6 +6,7 @@
 - ``essays``  — ``omr ocr``, ``omr duplicates``, ``omr search``, ``omr essays status``
 - ``reports`` — ``omr export``, ``omr annotate``
 - ``rounds``  — ``omr round open|close``, ``omr decide``, ``omr prizes``
+- ``bundles`` — ``omr keys new``, ``omr forward``, ``omr receive``
 - ``web``     — ``omr review``, ``omr judges``
 - ``demo``    — ``omr samples``, ``omr demo``
 
@@ -19,9 +20,9 @@ import argparse
 from omr.cli import Handler
 from omr.cli import main as omr_main
 
-from . import check, demo, essays, flags, grade, reports, rounds, web
+from . import bundles, check, demo, essays, flags, grade, reports, rounds, web
 
-GROUPS = (check, grade, flags, essays, reports, rounds, web)
+GROUPS = (check, grade, flags, essays, reports, rounds, bundles, web)
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
