@@ -45,9 +45,10 @@ def _final_entries(conn: Any, rules: Rules) -> tuple[list[Entry], list[Entry]]:
     rows = db.rounds_named(conn, final.name)
     if not rows or any(r.state != db.CLOSED for r in rows):
         raise RoundError(f"vòng chung kết ({final.name}) chưa đóng: omr round close {final.name}")
-    received = {s.participant: s.received_at for s in db.scored_participants(conn)[0]}
+    got = db.entries(conn, [r.id for r in rows])
+    received = db.receipts(conn, [e.participant for e in got])
     out = [Entry(e.participant, e.unit, Fraction(e.mc_points), Fraction(e.essay_score or 0),
-                 received.get(e.participant)) for e in db.entries(conn, [r.id for r in rows])]
+                 received.get(e.participant)) for e in got]
     first = db.entries(conn, [r.id for r in db.rounds_named(conn, rules.rounds[0].name)])
     return out, [Entry(e.participant, e.unit, Fraction(e.mc_points), Fraction(0)) for e in first]
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
+from typing import Any
 
 from .rules import Advance, Band, Rules, TieBreak
 
@@ -62,31 +63,38 @@ def score(entry: Entry, rules: Rules) -> Fraction:
     return rules.mc_weight * entry.mc_points + rules.essay_weight * entry.essay_score
 
 
-def _key(entry: Entry, total: Fraction, ties: Sequence[TieBreak]) -> tuple:
-    key: list[object] = [-total]
-    for t in ties:
-        if t is TieBreak.ESSAY_SCORE:
-            key.append(-entry.essay_score)
-        elif t is TieBreak.MC_POINTS:
-            key.append(-entry.mc_points)
-        else:                                   # earlier receipt first; an unknown time last
-            at = entry.received_at
-            key.append((at is None, at.timestamp() if at is not None else 0.0))
-    return tuple(key)
+def _dense(values: Sequence[Any], *, descending: bool = False) -> list[int]:
+    """Each value's position among the distinct values (exact comparisons once per distinct value)."""
+    order = {v: i for i, v in enumerate(sorted(set(values), reverse=descending))}
+    return [order[v] for v in values]
 
 
 def rank_entries(entries: Sequence[Entry], rules: Rules) -> list[Placed]:
     """The entries by score and tie-breaks (participant id only to list equals in a stable order), each with its
     competition rank over the score and every tie-break."""
-    keyed = sorted(((_key(e, s, rules.tie_breaks), e.participant, e, s) for e in entries
-                    for s in (score(e, rules),)), key=lambda t: (t[0], t[1]))
+    memo: dict[tuple[Fraction, Fraction], Fraction] = {}
+    for e in entries:
+        if (e.mc_points, e.essay_score) not in memo:
+            memo[e.mc_points, e.essay_score] = score(e, rules)
+    scores = [memo[e.mc_points, e.essay_score] for e in entries]
+    columns = [_dense(scores, descending=True)]
+    for t in rules.tie_breaks:
+        if t is TieBreak.ESSAY_SCORE:
+            columns.append(_dense([e.essay_score for e in entries], descending=True))
+        elif t is TieBreak.MC_POINTS:
+            columns.append(_dense([e.mc_points for e in entries], descending=True))
+        else:                                   # earlier receipt first; an unknown time last
+            columns.append(_dense([(e.received_at is None, e.received_at.timestamp() if e.received_at else 0.0)
+                                   for e in entries]))
+    keys = list(zip(*columns))
+    order = sorted(range(len(entries)), key=lambda i: (keys[i], entries[i].participant))
     out: list[Placed] = []
     prev: tuple | None = None
     rank = 0
-    for i, (key, _, e, s) in enumerate(keyed, start=1):
-        if key != prev:
-            rank, prev = i, key
-        out.append(Placed(e, s, rank))
+    for n, i in enumerate(order, start=1):
+        if keys[i] != prev:
+            rank, prev = n, keys[i]
+        out.append(Placed(entries[i], scores[i], rank))
     return out
 
 

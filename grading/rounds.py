@@ -88,10 +88,11 @@ class Opened:
 
 def _first_round_entries(conn: Any, units: Units | None, scope: str,
                          level: Level) -> tuple[list[tuple[str, str, Fraction]], int]:
-    settled, waiting = db.scored_participants(conn)
-    resolver, roster = unit_resolver(units), db.participant_units(conn)
-    rows = [(s.participant, unit_of(resolver, roster.get(s.participant)), s.mc_points) for s in settled]
-    return [r for r in rows if level is Level.CITY or r[1] == scope], waiting
+    resolver = unit_resolver(units)
+    code_of = {text: unit_of(resolver, text) for text in db.roster_units(conn)}
+    wanted = None if level is Level.CITY else [t for t, c in code_of.items() if t is not None and c == scope]
+    settled, waiting = db.scored_participants(conn, wanted)
+    return [(s.participant, code_of.get(s.roster_unit, ""), s.mc_points) for s in settled], waiting
 
 
 def _advanced_entries(conn: Any, rules: Rules, rnd: Round,
@@ -166,9 +167,11 @@ def close_round(store: Store, rules: Rules, units: Units | None, name: str, unit
         if pending:
             raise RoundError(f"vòng {name}{' của ' + scope if scope else ''} còn {pending} bài tự luận chưa có điểm "
                              "cuối cùng: chấm xong rồi đóng vòng (omr essays status)")
-        received = {s.participant: s.received_at for s in db.scored_participants(conn)[0]}
-        placed = rank_entries([Entry(e.participant, e.unit, Fraction(e.mc_points), essays.get(e.participant,
-                                     Fraction(0)), received.get(e.participant)) for e in got], rules)
+        received = db.receipts(conn, people)
+        exact: dict[str, Fraction] = {}             # the same few totals parsed once
+        placed = rank_entries([Entry(e.participant, e.unit, exact.setdefault(e.mc_points, Fraction(e.mc_points)),
+                                     essays.get(e.participant, Fraction(0)), received.get(e.participant))
+                               for e in got], rules)
         on, off, ties = (cut(placed, rnd.advance, _decisions(conn, row.id)) if rnd.advance is not None
                          else (set(), set(), []))
         db.set_results(conn, row.id, [dict(participant=p.entry.participant, essay_score=str(p.entry.essay_score),

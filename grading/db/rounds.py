@@ -33,20 +33,29 @@ class Scored:
     participant: str
     mc_points: Fraction
     received_at: datetime
+    roster_unit: str | None          # the roster's unit, as written
 
 
 def add_audit(conn: Connection, at: datetime, who: str, action: str, target: str, before: Any, after: Any) -> None:
     conn.execute(sa.insert(audit).values(at=at, who=who, action=action, target=target, before=before, after=after))
 
 
-def scored_participants(conn: Connection) -> tuple[list[Scored], int]:
+def roster_units(conn: Connection) -> list[str | None]:
+    """The roster's units as written (each once)."""
+    return list(conn.execute(sa.select(participants.c.unit).distinct()).scalars())
+
+
+def scored_participants(conn: Connection, units: Sequence[str] | None = None) -> tuple[list[Scored], int]:
     """The participants whose multiple-choice part is settled, and how many others wait (several answer pages,
-    flagged or unscored)."""
+    flagged or unscored); with ``units``, only participants whose roster unit is one of them."""
     q = (sa.select(pages.c.participant, pages.c.status, scores.c.status.label("score_status"), scores.c.total,
-                   submissions.c.first_seen)
+                   submissions.c.first_seen, participants.c.unit)
          .join(submissions, submissions.c.id == pages.c.submission_id)
          .outerjoin(scores, scores.c.page_id == pages.c.id)
+         .outerjoin(participants, participants.c.participant == pages.c.participant)
          .where(pages.c.status.notin_([Status.REJECTED.value, ESSAY, DISCARDED]), pages.c.participant.is_not(None)))
+    if units is not None:
+        q = q.where(participants.c.unit.in_(list(units)))
     by: dict[str, list[Any]] = defaultdict(list)
     for r in conn.execute(q):
         by[r.participant].append(r)
@@ -54,15 +63,22 @@ def scored_participants(conn: Connection) -> tuple[list[Scored], int]:
     for pid, rs in by.items():
         r = rs[0]
         if len(rs) == 1 and r.status == Status.OK.value and r.score_status == ScoreStatus.SCORED.value:
-            out.append(Scored(pid, Fraction(r.total), r.first_seen))
+            out.append(Scored(pid, Fraction(r.total), r.first_seen, r.unit))
         else:
             waiting += 1
     return out, waiting
 
 
-def participant_units(conn: Connection) -> dict[str, str | None]:
-    """Participant id → the roster's unit (as written)."""
-    return dict(conn.execute(sa.select(participants.c.participant, participants.c.unit)).all())
+def receipts(conn: Connection, people: Sequence[str]) -> dict[str, datetime]:
+    """When each participant's answer pages first reached the server (the earliest, for the tie-break)."""
+    out: dict[str, datetime] = {}
+    for chunk in chunks(list(people)):
+        out.update(conn.execute(
+            sa.select(pages.c.participant, sa.func.min(submissions.c.first_seen))
+            .join(submissions, submissions.c.id == pages.c.submission_id)
+            .where(pages.c.participant.in_(chunk), pages.c.status.notin_([Status.REJECTED.value, ESSAY, DISCARDED]))
+            .group_by(pages.c.participant)).all())
+    return out
 
 
 # -- rounds ---------------------------------------------------------------------------------------------
@@ -158,6 +174,7 @@ def add_round_tasks(conn: Connection, round_name: str, base: Sequence[Any], at: 
 def round_task_states(conn: Connection, round_name: str, people: Sequence[str]) -> tuple[dict[str, Fraction], int]:
     """The participants' essay scores in the round (sum of their final tasks), and how many tasks are not final."""
     finals: dict[str, Fraction] = defaultdict(Fraction)
+    exact: dict[str, Fraction] = {}                  # the same few scores parsed once
     pending = 0
     for chunk in chunks(list(people)):
         for pid, state, final in conn.execute(
@@ -165,7 +182,7 @@ def round_task_states(conn: Connection, round_name: str, people: Sequence[str]) 
                 .where(essay_tasks.c.contest_round == round_name, essay_tasks.c.participant.in_(chunk),
                        essay_tasks.c.state != TaskState.VOID.value)):
             if state == TaskState.FINAL.value and final is not None:
-                finals[pid] += Fraction(final)
+                finals[pid] += exact[final] if final in exact else exact.setdefault(final, Fraction(final))
             else:
                 pending += 1
     return dict(finals), pending
@@ -247,3 +264,21 @@ def read_awards(db: Database) -> list[Any]:
                                  .outerjoin(participants, sa.and_(awards.c.kind == "individual",
                                                                   participants.c.participant == awards.c.winner))
                                  .order_by(awards.c.kind.desc(), awards.c.position)))
+
+
+def results_extras(db: Database) -> tuple[dict[str, datetime], dict[str, list[Any]], dict[str, Any]]:
+    """For the results export: when each participant's answer pages first arrived, the rounds each entered (name,
+    score, rank), and each participant's individual award (band, rank, total)."""
+    with db.read_tx("read rounds and awards for the export") as conn:
+        received = dict(conn.execute(
+            sa.select(pages.c.participant, sa.func.min(submissions.c.first_seen))
+            .join(submissions, submissions.c.id == pages.c.submission_id)
+            .where(pages.c.participant.is_not(None), pages.c.status.notin_([Status.REJECTED.value, ESSAY, DISCARDED]))
+            .group_by(pages.c.participant)).all())
+        reached: dict[str, list[Any]] = defaultdict(list)
+        for r in conn.execute(sa.select(round_entries.c.participant, contest_rounds.c.name, round_entries.c.score,
+                                        round_entries.c.rank)
+                              .join(contest_rounds, contest_rounds.c.id == round_entries.c.round_id)):
+            reached[r.participant].append(r)
+        won = {a.winner: a for a in conn.execute(sa.select(awards).where(awards.c.kind == "individual"))}
+    return received, dict(reached), won

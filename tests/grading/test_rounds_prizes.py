@@ -13,10 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 from grading.cli import main as omr_main
+from grading.contest import Contest
 from grading.essays import assign_essay_pages, import_roster, rubric_from_dict, submit_score, take_next
 from grading.keys import keys_from_dict
 from grading.rounds import RoundError, close_round, open_round
 from grading.rules import rules_from_dict
+from grading.reports.export import results_table
 from grading.store import Store, judges
 from grading.units import load_units
 from omr.errors import ExitCode
@@ -194,6 +196,15 @@ def test_a_whole_contest_from_the_districts_to_the_prizes(store_url, contest, ca
                 "'prizes') ORDER BY id"))]
         assert actions.count("committee_decide") == 2 and actions.count("prizes") == 2
         assert actions.count("round_close") == 8                     # 3 + 3 district closings, 2 city ones
+        layout = layout_from_dict(small_layout_dict())
+        table = results_table(store, Contest(contest, layout, keys_from_dict({"versions": {"101": {
+            "answers": "AAAAAA"}}}, layout))).set_index("participant_id")
+        assert table.loc["000031", ["round_reached", "round_score_exact", "round_rank", "award"]].tolist() == [
+            "ck", "14", 3, "Giải Ba"]
+        assert table.loc["000023", ["round_reached", "round_score_exact", "round_rank"]].tolist() == ["tp", "12", 5]
+        assert table["award"].notna().sum() == 4
+        assert table.loc["000016", ["round_reached", "rank", "essay_status"]].tolist() == ["loai", 16, "in progress"]
+        assert table["combined_total_exact"].isna().all()      # the essays are judged in rounds, not outside them
 
     ws = openpyxl.load_workbook(contest / "giai.xlsx").active
     table = [[c.value for c in row] for row in ws.iter_rows()]
