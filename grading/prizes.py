@@ -38,8 +38,8 @@ class PrizeRun:
     waiting: int                   # candidates not awarded yet because of them
 
 
-def _final_entries(conn: Any, rules: Rules) -> tuple[list[Entry], list[Entry]]:
-    """The final round's entries (every unit's opening closed) and the first round's (for the measures)."""
+def _final_entries(conn: Any, rules: Rules) -> tuple[list[Entry], dict[str, int]]:
+    """The final round's entries (every unit's opening closed) and the first round's count per unit."""
     final = rules.final
     assert final is not None
     rows = db.rounds_named(conn, final.name)
@@ -49,14 +49,14 @@ def _final_entries(conn: Any, rules: Rules) -> tuple[list[Entry], list[Entry]]:
     received = db.receipts(conn, [e.participant for e in got])
     out = [Entry(e.participant, e.unit, Fraction(e.mc_points), Fraction(e.essay_score or 0),
                  received.get(e.participant)) for e in got]
-    first = db.entries(conn, [r.id for r in db.rounds_named(conn, rules.rounds[0].name)])
-    return out, [Entry(e.participant, e.unit, Fraction(e.mc_points), Fraction(0)) for e in first]
+    return out, db.entries_per_unit(conn, rules.rounds[0].name)
 
 
 def measures(rules: Rules, units: Units | None, finals: Sequence[tuple[Entry, Fraction]],
-             first: Sequence[Entry], prizes_by_unit: Mapping[str, int]) -> dict[str, Fraction]:
-    """Each unit's collective score: the rules' weighted sum of its measures (units with an entry)."""
-    entries = Counter(e.unit for e in first if e.unit)
+             first: Mapping[str, int], prizes_by_unit: Mapping[str, int]) -> dict[str, Fraction]:
+    """Each unit's collective score: the rules' weighted sum of its measures (units with an entry in the first
+    round: ``first``, entries per unit)."""
+    entries = {u: n for u, n in first.items() if u and n}
     finalists = Counter(e.unit for e, _ in finals if e.unit)
     sums: dict[str, Fraction] = defaultdict(Fraction)
     for e, s in finals:

@@ -12,6 +12,7 @@ that group down is allocated.
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -63,29 +64,34 @@ def score(entry: Entry, rules: Rules) -> Fraction:
     return rules.mc_weight * entry.mc_points + rules.essay_weight * entry.essay_score
 
 
-def _dense(values: Sequence[Any], *, descending: bool = False) -> list[int]:
-    """Each value's position among the distinct values (exact comparisons once per distinct value)."""
-    order = {v: i for i, v in enumerate(sorted(set(values), reverse=descending))}
-    return [order[v] for v in values]
+def _ints(values: Sequence[Fraction], *, descending: bool = True) -> list[int]:
+    """Exact integer keys for Fractions (each over the values' common denominator), negated when descending:
+    sorting by them is sorting by the values, without a Fraction comparison per pair."""
+    d = math.lcm(*{v.denominator for v in values}) if values else 1
+    sign = -1 if descending else 1
+    return [sign * v.numerator * (d // v.denominator) for v in values]
 
 
 def rank_entries(entries: Sequence[Entry], rules: Rules) -> list[Placed]:
     """The entries by score and tie-breaks (participant id only to list equals in a stable order), each with its
     competition rank over the score and every tie-break."""
-    memo: dict[tuple[Fraction, Fraction], Fraction] = {}
+    memo: dict[tuple[int, int, int, int], Fraction] = {}
+    scores = []
     for e in entries:
-        if (e.mc_points, e.essay_score) not in memo:
-            memo[e.mc_points, e.essay_score] = score(e, rules)
-    scores = [memo[e.mc_points, e.essay_score] for e in entries]
-    columns = [_dense(scores, descending=True)]
+        m, s = e.mc_points, e.essay_score
+        k = (m.numerator, m.denominator, s.numerator, s.denominator)
+        if k not in memo:
+            memo[k] = score(e, rules)
+        scores.append(memo[k])
+    columns: list[Sequence[Any]] = [_ints(scores)]
     for t in rules.tie_breaks:
         if t is TieBreak.ESSAY_SCORE:
-            columns.append(_dense([e.essay_score for e in entries], descending=True))
+            columns.append(_ints([e.essay_score for e in entries]))
         elif t is TieBreak.MC_POINTS:
-            columns.append(_dense([e.mc_points for e in entries], descending=True))
+            columns.append(_ints([e.mc_points for e in entries]))
         else:                                   # earlier receipt first; an unknown time last
-            columns.append(_dense([(e.received_at is None, e.received_at.timestamp() if e.received_at else 0.0)
-                                   for e in entries]))
+            columns.append([(e.received_at is None, e.received_at.timestamp() if e.received_at else 0.0)
+                            for e in entries])
     keys = list(zip(*columns))
     order = sorted(range(len(entries)), key=lambda i: (keys[i], entries[i].participant))
     out: list[Placed] = []

@@ -111,6 +111,13 @@ def entries(conn: Connection, round_ids: Sequence[int]) -> list[Any]:
     return sorted(out, key=lambda r: r.participant)
 
 
+def entries_per_unit(conn: Connection, name: str) -> dict[str, int]:
+    """How many entries the round ``name`` has per unit (every opening of it)."""
+    return dict(conn.execute(sa.select(round_entries.c.unit, sa.func.count())
+                             .join(contest_rounds, contest_rounds.c.id == round_entries.c.round_id)
+                             .where(contest_rounds.c.name == name).group_by(round_entries.c.unit)).all())
+
+
 def add_entries(conn: Connection, round_id: int, rows: Sequence[tuple[str, str, Fraction]]) -> int:
     """(participant, unit, multiple-choice points) entered in the round unless already in it; how many were."""
     have = {r.participant for r in entries(conn, [round_id])}
