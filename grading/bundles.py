@@ -103,7 +103,7 @@ def forward(store: Store, folder: str | Path, rules: Rules, units: Units | None,
         raise BadArguments(f"the unit's private key {private} cannot be read ({exc}); make one with "
                            f"`omr keys new --unit {code}`") from None
     try:
-        payload = db.forward_payload(store, name, code)
+        payload = db.forward_payload(store, name, code, rules.rounds[0].name)
     except LookupError:
         raise BadArguments(f"round {name} of {code} is not closed: omr round close {name} --unit {code}") from None
     except ValueError as exc:

@@ -52,9 +52,10 @@ def _pages_of(conn: Connection, people: list[str]) -> list[Any]:
     return out
 
 
-def forward_payload(db: Database, name: str, unit: str) -> dict[str, Any]:
-    """What the unit's closed round ``name`` sends up (see the module's docstring); raises ``LookupError`` (not
-    closed) or ``ValueError`` (ties the committee has not decided)."""
+def forward_payload(db: Database, name: str, unit: str, first: str) -> dict[str, Any]:
+    """What the unit's closed round ``name`` sends up (see the module's docstring), with how many entries the unit
+    had in the contest's first round ``first``; raises ``LookupError`` (not closed) or ``ValueError`` (ties the
+    committee has not decided)."""
     with db.read_tx("read a round to forward") as conn:
         rnd = round_row(conn, name, unit)
         if rnd is None or rnd.state != CLOSED:
@@ -63,6 +64,8 @@ def forward_payload(db: Database, name: str, unit: str) -> dict[str, Any]:
         if any(e.advanced is None for e in got):
             raise ValueError(sorted(e.participant for e in got if e.advanced is None))
         chosen = [e for e in got if e.advanced]
+        opening = round_row(conn, first, unit)
+        received = len(entries(conn, [opening.id])) if opening is not None else len(got)
         people = [e.participant for e in chosen]
         page_rows = _pages_of(conn, people)
         page_ids = [p.id for p in page_rows]
@@ -91,6 +94,7 @@ def forward_payload(db: Database, name: str, unit: str) -> dict[str, Any]:
         page["essays"] = essays_by.get(p.id, [])
         by_sub[p.submission_id].append(page)
     return {"round": name, "unit": unit, "closed_at": _json(rnd.closed_at), "closed_by": rnd.closed_by,
+            "unit_entries": received,
             "entries": [dict(_row(e, ("participant", "unit", "mc_points", "essay_score", "score", "score_float",
                                       "rank", "advanced")), person=persons.get(e.participant)) for e in chosen],
             "submissions": [dict(_row(subs[sid], SUBMISSION), pages=ps) for sid, ps in sorted(by_sub.items())],
@@ -159,7 +163,7 @@ def import_payload(conn: Connection, payload: dict[str, Any], *, bundle: str, so
     closed_at = _when(payload["closed_at"])
     rid = conn.execute(sa.insert(contest_rounds).values(
         name=payload["round"], unit=payload["unit"], state=CLOSED, opened_at=closed_at,
-        opened_by=f"bundle {bundle[:12]}", closed_at=closed_at,
+        opened_by=f"bundle {bundle[:12]}", closed_at=closed_at, entries_declared=payload.get("unit_entries"),
         closed_by=f"{payload['closed_by']} (bundle {bundle[:12]})").returning(contest_rounds.c.id)).scalar_one()
     if payload["entries"]:
         conn.execute(sa.insert(round_entries), [

@@ -112,10 +112,15 @@ def entries(conn: Connection, round_ids: Sequence[int]) -> list[Any]:
 
 
 def entries_per_unit(conn: Connection, name: str) -> dict[str, int]:
-    """How many entries the round ``name`` has per unit (every opening of it)."""
-    return dict(conn.execute(sa.select(round_entries.c.unit, sa.func.count())
+    """How many entries the round ``name`` (the first) has per unit; for a unit whose rounds came in a bundle, the
+    number its bundle declares."""
+    declared = dict(conn.execute(sa.select(contest_rounds.c.unit, sa.func.max(contest_rounds.c.entries_declared))
+                                 .where(contest_rounds.c.entries_declared.is_not(None))
+                                 .group_by(contest_rounds.c.unit)).all())
+    here = dict(conn.execute(sa.select(round_entries.c.unit, sa.func.count())
                              .join(contest_rounds, contest_rounds.c.id == round_entries.c.round_id)
                              .where(contest_rounds.c.name == name).group_by(round_entries.c.unit)).all())
+    return {**{u: int(n) for u, n in declared.items()}, **here}
 
 
 def add_entries(conn: Connection, round_id: int, rows: Sequence[tuple[str, str, Fraction]]) -> int:

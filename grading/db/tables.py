@@ -284,6 +284,7 @@ contest_rounds = sa.Table(
     sa.Column("opened_by", sa.Text, nullable=False),
     sa.Column("closed_at", _TS),
     sa.Column("closed_by", sa.Text),
+    sa.Column("entries_declared", sa.Integer),                      # a received bundle: entries the unit received
     sa.UniqueConstraint("name", "unit", name="uq_contest_rounds_name_unit"),
 )
 round_entries = sa.Table(

@@ -1,12 +1,14 @@
-"""A whole small contest end to end, on SQLite and PostgreSQL: three districts of scored entries with essays,
-unit rounds opened, judged afresh and closed (a tie at a district's cut decided by the committee), city rounds,
-the final, the prizes (a tie at a band boundary, decided; re-runs change nothing), the prize list as XLSX/CSV —
-through the ``omr`` commands themselves (in process)."""
+"""A whole small contest end to end, on SQLite and PostgreSQL: three districts of scored entries with essays —
+two working on the city server, one (Quận 3) on its own installation that forwards a signed bundle — unit rounds
+opened, judged afresh and closed (a tie at a district's cut decided by the committee), the bundle received, city
+rounds, the final, the prizes (a tie at a band boundary, decided; re-runs change nothing), the prize list as
+XLSX/CSV and the results export — through the ``omr`` commands themselves (in process)."""
 from __future__ import annotations
 
 import csv
 import json
 from fractions import Fraction as F
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -62,15 +64,46 @@ def contest(tmp_path):
     return d
 
 
-def _record_entries(store: Store) -> None:
+def _record_entries(store: Store, units: str = "123") -> None:
     layout = layout_from_dict(small_layout_dict())
     keys = keys_from_dict({"versions": {"101": {"answers": "AAAAAA"}}}, layout)
-    for pid, (right, _) in PEOPLE.items():
+    people = {p: v for p, v in PEOPLE.items() if p[4] in units}
+    for pid, (right, _) in people.items():
         src = f"bai-{pid}.pdf"
         answers = "A" * right + "B" * (6 - right)
         recs = [reading(src, 1, pid, "101", answers), failure(src, 2)]
         store.record_submission(src, sha(src), 1, assign_essay_pages(recs), keys, unit=f"Quận {pid[4]}")
-    import_roster(store, [Participant(pid, f"Thí sinh {pid}", f"Quận {pid[4]}") for pid in PEOPLE])
+    import_roster(store, [Participant(pid, f"Thí sinh {pid}", f"Quận {pid[4]}") for pid in people])
+
+
+def _add_judges(store: Store) -> list[int]:
+    with store.write_tx("judges") as conn:
+        return [conn.execute(sa.insert(judges).values(name=f"gk{u}", unit=f"Quận {u}", role="judge",
+                                                      password_hash="x", must_change=False, created_at=sa.func.now())
+                             .returning(judges.c.id)).scalar_one() for u in (1, 2, 3)]
+
+
+def _quan3_forwards(tmp_path, capsys, rules, units, rubric) -> Path:
+    """Quận 3 on its own installation: its entries, both district rounds, its key, its signed bundle."""
+    folder = tmp_path / "quan3"
+    folder.mkdir()
+    for name in ("rules.json", "units.csv"):
+        (folder / name).write_bytes((tmp_path / "contest" / name).read_bytes())
+    url = f"sqlite:///{tmp_path / 'quan3.sqlite'}"
+    with Store.open(url) as store:
+        _record_entries(store, "3")
+        jids = _add_judges(store)
+        for name in ("loai", "huyen"):
+            open_round(store, rules, units, name, "Q3", who="btc Q3")
+            _judge_round(store, rubric, jids, name)
+            assert close_round(store, rules, units, name, "Q3", who="btc Q3").ties == ()
+    assert _run(capsys, "keys", "new", "--unit", "Q3", "--contest", str(folder))[0] == ExitCode.OK
+    bundle = tmp_path / "Q3-huyen.zip"
+    assert _run(capsys, "forward", "--unit", "Q3", "--round", "huyen", "--out", str(bundle), "--contest",
+                str(folder), "--db", url)[0] == ExitCode.OK
+    (tmp_path / "contest" / "keys").mkdir()
+    (tmp_path / "contest" / "keys" / "Q3.pub").write_bytes((folder / "keys" / "Q3.pub").read_bytes())
+    return bundle
 
 
 def _judge_round(store: Store, rubric, judge_ids: list[int], round_name: str) -> int:
@@ -105,48 +138,48 @@ def _run(capsys, *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-def test_a_whole_contest_from_the_districts_to_the_prizes(store_url, contest, capsys):
+def test_a_whole_contest_from_the_districts_to_the_prizes(store_url, contest, capsys, tmp_path):
     rules, units, rubric = rules_from_dict(RULES, source="r"), load_units(contest), rubric_from_dict(RUBRIC)
+    bundle = _quan3_forwards(tmp_path, capsys, rules, units, rubric)
     db = ["--contest", str(contest), "--db", store_url]
     with Store.open(store_url) as store:
-        _record_entries(store)
-        with store.write_tx("judges") as conn:
-            jids = [conn.execute(sa.insert(judges).values(name=f"gk{u}", unit=f"Quận {u}", role="judge",
-                                                          password_hash="x", must_change=False,
-                                                          created_at=sa.func.now()).returning(judges.c.id)).scalar_one()
-                    for u in (1, 2, 3)]
+        _record_entries(store, "12")
+        jids = _add_judges(store)
         with pytest.raises(RoundError, match="cấp đơn vị"):
             open_round(store, rules, units, "loai", None, who="btc")
         with pytest.raises(RoundError, match="chưa đóng"):
             open_round(store, rules, units, "huyen", "Q1", who="btc")
 
         # the qualifying round in each district: 6 entries each, a task each, judged by the other districts
-        for u in ("Q1", "Quận 2", "q3"):
+        for u in ("Q1", "Quận 2"):
             code, out = _run(capsys, "round", "open", "loai", *db, "--unit", u, "--who", "btc")
             assert code == ExitCode.OK and "thêm 6 bài dự thi, 6 nhiệm vụ" in out
         assert _run(capsys, "round", "open", "loai", *db, "--unit", "Q1")[1].startswith("vòng loai (Q1) mở: thêm 0")
         with pytest.raises(RoundError, match="còn 6 bài tự luận chưa có điểm"):
             close_round(store, rules, units, "loai", "Q1", who="btc")
-        assert _judge_round(store, rubric, jids, "loai") == 36
-        for u in ("Q1", "Q2", "Q3"):
+        assert _judge_round(store, rubric, jids, "loai") == 24
+        for u in ("Q1", "Q2"):
             assert close_round(store, rules, units, "loai", u, who="btc").entries == 6
         loai = _entries(store, "loai")
         assert {p for p, (_, _, adv) in loai.items() if adv} == {
-            "000011", "000012", "000013", "000015", "000021", "000022", "000023", "000025", "000026",
-            "000031", "000032", "000033"}
+            "000011", "000012", "000013", "000015", "000021", "000022", "000023", "000025", "000026"}
         assert loai["000015"][:2] == ("8", 3) and loai["000013"][:2] == ("8", 4)       # essay 5 before essay 4
 
         # the district round: top 2 per district; in Q2, 000022 and 000023 are equal on everything
-        for u in ("Q1", "Q2", "Q3"):
+        for u in ("Q1", "Q2"):
             open_round(store, rules, units, "huyen", u, who="btc")
-        assert _judge_round(store, rubric, jids, "huyen") == 24
+        assert _judge_round(store, rubric, jids, "huyen") == 18
         code, out = _run(capsys, "round", "close", "huyen", *db, "--unit", "Q2", "--who", "btc")
         assert code == ExitCode.FINISHED_WITH_FLAGS and "cờ hội đồng" in out
         (flag_id,) = [int(w) for w in out.split("cờ hội đồng ")[1].split(":")[:1]]
         assert {p: a for p, (_, _, a) in _entries(store, "huyen").items() if p.startswith("00002")} == {
             "000021": True, "000022": None, "000023": None, "000025": False, "000026": False}
-        for u in ("Q1", "Q3"):
-            assert close_round(store, rules, units, "huyen", u, who="btc").ties == ()
+        assert close_round(store, rules, units, "huyen", "Q1", who="btc").ties == ()
+        with pytest.raises(RoundError, match="chưa mở"):                   # Q3 closes at home, not here
+            close_round(store, rules, units, "huyen", "Q3", who="btc")
+        assert _run(capsys, "receive", str(bundle), *db) == (
+            ExitCode.OK, "đã nhận gói của Q3, vòng huyen: 2 bài dự thi, 2 tệp, 4 trang\n")
+        assert _run(capsys, "receive", str(bundle), *db)[1].endswith("không thêm gì\n")
         assert _run(capsys, "round", "close", "huyen", *db, "--unit", "Q2")[1].endswith(
             "không có gì thay đổi\n")                                                   # closing again: nothing
         code, out = _run(capsys, "decide", "--list", *db)
@@ -195,7 +228,10 @@ def test_a_whole_contest_from_the_districts_to_the_prizes(store_url, contest, ca
                 "SELECT action FROM audit WHERE action IN ('round_open', 'round_close', 'committee_decide', "
                 "'prizes') ORDER BY id"))]
         assert actions.count("committee_decide") == 2 and actions.count("prizes") == 2
-        assert actions.count("round_close") == 8                     # 3 + 3 district closings, 2 city ones
+        assert actions.count("round_close") == 7        # 2 + 2 district closings here, Q3's (forwarded), 2 city ones
+        with store.read_tx("t") as conn:
+            assert conn.execute(sa.text("SELECT who, target FROM audit WHERE action = 'round_close' AND who LIKE "
+                                        "'%(Q3)'")).one() == ("btc Q3 (Q3)", "Q3: round:2")
         layout = layout_from_dict(small_layout_dict())
         table = results_table(store, Contest(contest, layout, keys_from_dict({"versions": {"101": {
             "answers": "AAAAAA"}}}, layout))).set_index("participant_id")
@@ -203,7 +239,7 @@ def test_a_whole_contest_from_the_districts_to_the_prizes(store_url, contest, ca
             "ck", "14", 3, "Giải Ba"]
         assert table.loc["000023", ["round_reached", "round_score_exact", "round_rank"]].tolist() == ["tp", "12", 5]
         assert table["award"].notna().sum() == 4
-        assert table.loc["000016", ["round_reached", "rank", "essay_status"]].tolist() == ["loai", 16, "in progress"]
+        assert table.loc["000016", ["round_reached", "rank", "essay_status"]].tolist() == ["loai", 13, "in progress"]
         assert table["combined_total_exact"].isna().all()      # the essays are judged in rounds, not outside them
 
     ws = openpyxl.load_workbook(contest / "giai.xlsx").active

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("opened_by", sa.Text, nullable=False),
         sa.Column("closed_at", TS),
         sa.Column("closed_by", sa.Text),
+        sa.Column("entries_declared", sa.Integer),
         sa.UniqueConstraint("name", "unit", name="uq_contest_rounds_name_unit"),
         if_not_exists=True,
     )
