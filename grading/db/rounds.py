@@ -294,3 +294,10 @@ def results_extras(db: Database) -> tuple[dict[str, datetime], dict[str, list[An
             reached[r.participant].append(r)
         won = {a.winner: a for a in conn.execute(sa.select(awards).where(awards.c.kind == "individual"))}
     return received, dict(reached), won
+
+
+def committee_flags_list(db: Database) -> list[Any]:
+    """Every committee flag, open ones first, by id."""
+    with db.read_tx("list the committee's flags") as conn:
+        return list(conn.execute(sa.select(committee_flags).order_by(
+            sa.case((committee_flags.c.state == OPEN, 0), else_=1), committee_flags.c.id)))

@@ -16,7 +16,7 @@ from ..contest import load_contest
 from ..db import audit
 from ..db.discards import discarded
 from ..reports.export import export
-from . import discard_web, essays_web
+from . import committee_web, discard_web, essays_web
 from .deps import admin, csrf_admin, not_found, render, state
 
 COUNT_LABELS = (("submissions", "Tệp bài làm"), ("submissions_ok", "Tệp đã chấm xong"),
@@ -41,6 +41,7 @@ EXPORTS = {
 
 router = APIRouter()
 router.include_router(discard_web.router)
+router.include_router(committee_web.router)
 
 
 @router.get("/admin", response_class=HTMLResponse)
