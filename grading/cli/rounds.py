@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from typing import Any
 
 from omr.cli import Handler
 from omr.errors import ExitCode
@@ -42,11 +43,14 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     s.add_argument("--out", "-o", default=None, help="prizes.xlsx or prizes.csv")
     _who(s, "awards")
 
-    s = sub.add_parser("report", help="reports for people: items (item analysis and key-error alerts) and prizes "
-                                      "(the stored awards); unit, city and education are not built yet")
+    s = sub.add_parser("report", help="reports for people (XLSX; PDF not built yet): items (item analysis and "
+                                      "key-error alerts), prizes (the stored awards), unit, city, education "
+                                      "(students aged 12+)")
     s.add_argument("kind", choices=REPORTS)
     contest_args(s)
-    s.add_argument("--out", "-o", required=True, help="the file to write (.xlsx or .csv)")
+    s.add_argument("--out", "-o", required=True, help="the file to write (.xlsx; .csv for items and prizes)")
+    s.add_argument("--on", default=None, metavar="YYYY-MM-DD", help="education: the date ages are counted on "
+                                                                    "(default: today)")
     return {"round": _cmd_round, "decide": _cmd_decide, "prizes": _cmd_prizes, "report": _cmd_report}
 
 
@@ -123,32 +127,57 @@ def _cmd_prizes(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from omr.errors import BadArguments, NotYet
+    from omr.errors import NotYet
 
     from grading.store import Store
 
-    if args.kind in ("unit", "city", "education"):
-        raise NotYet(f"omr report {args.kind} is not built yet (the per-unit report, the city summary and the "
-                     "Education report on students aged 12+, as XLSX and PDF); omr report items and omr report "
-                     "prizes are")
-    if args.kind == "prizes" and args.out.lower().endswith(".pdf"):
-        raise NotYet("the prize list as PDF is not built yet: write prizes.xlsx or prizes.csv")
+    if args.out.lower().endswith(".pdf"):
+        raise NotYet("PDF reports (with charts) are not built yet: write the report as .xlsx (or .csv for items and "
+                     "prizes)")
     with Store.open(db_url(args, must_exist=True), read_only=True) as store:
+        if args.kind == "items":
+            return _report_items(args, store)
+        rules, units = _rules_and_units(args)
         if args.kind == "prizes":
             from grading.prizes import prize_rows, write_prizes
 
-            rules, units = _rules_and_units(args)
             rows = prize_rows(store, rules, units)
             if not rows:
+                from omr.errors import BadArguments
+
                 raise BadArguments("no prizes are stored yet: run omr prizes first")
             print(write_prizes(rows, args.out))
             return ExitCode.OK
-        from grading.contest import load_contest
-        from grading.db.exports import scored_sheets
-        from grading.items import analyse
-        from grading.reports.items import write_items
+        print(_report_contest(args, store, rules, units))
+    return ExitCode.OK
 
-        stats = analyse(scored_sheets(store), load_contest(args.contest).keys)
+
+def _report_contest(args: argparse.Namespace, store: Any, rules: Any, units: Any) -> Any:
+    from datetime import date
+
+    from grading.contest import load_settings
+    from grading.prizes import prize_rows
+    from grading.reports.contest_reports import education_tables, unit_table, write_sheets
+
+    if args.kind == "education":
+        on = date.fromisoformat(args.on) if args.on else date.today()
+        return write_sheets(education_tables(store, units, on), args.out)
+    per_unit, dist = unit_table(store, rules, units)
+    sheets = {"Theo đơn vị": per_unit, "Phân bố điểm": dist}
+    if args.kind == "city":
+        sheets = {"Tổng hợp": [{"Cuộc thi": load_settings(args.contest).name, "Số đơn vị": len(per_unit),
+                                "Tệp nhận được": sum(r.get("Tệp nhận được", 0) for r in per_unit)}],
+                  **sheets, "Giải thưởng": prize_rows(store, rules, units)}
+    return write_sheets(sheets, args.out)
+
+
+def _report_items(args: argparse.Namespace, store: Any) -> int:
+    from grading.contest import load_contest
+    from grading.db.exports import scored_sheets
+    from grading.items import analyse
+    from grading.reports.items import write_items
+
+    stats = analyse(scored_sheets(store), load_contest(args.contest).keys)
     for path in write_items(stats, args.out):
         print(path)
     for v in stats:

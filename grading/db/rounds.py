@@ -301,3 +301,15 @@ def committee_flags_list(db: Database) -> list[Any]:
     with db.read_tx("list the committee's flags") as conn:
         return list(conn.execute(sa.select(committee_flags).order_by(
             sa.case((committee_flags.c.state == OPEN, 0), else_=1), committee_flags.c.id)))
+
+
+def report_rows(db: Database) -> tuple[list[Any], list[Any], list[Any]]:
+    """For the reports: every participant (roster and personal columns), every round entry with its round's name
+    and state, every award — in one read transaction."""
+    with db.read_tx("read the contest for the reports") as conn:
+        people = list(conn.execute(sa.select(participants).order_by(participants.c.participant)))
+        got = list(conn.execute(sa.select(round_entries, contest_rounds.c.name.label("round_name"),
+                                          contest_rounds.c.state.label("round_state"))
+                                .join(contest_rounds, contest_rounds.c.id == round_entries.c.round_id)))
+        won = list(conn.execute(sa.select(awards).order_by(awards.c.kind.desc(), awards.c.position)))
+    return people, got, won

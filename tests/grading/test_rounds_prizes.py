@@ -242,6 +242,17 @@ def test_a_whole_contest_from_the_districts_to_the_prizes(store_url, contest, ca
         assert table.loc["000016", ["round_reached", "rank", "essay_status"]].tolist() == ["loai", 13, "in progress"]
         assert table["combined_total_exact"].isna().all()      # the essays are judged in rounds, not outside them
 
+    code, out = _run(capsys, "report", "city", *db, "--out", str(contest / "thanh-pho.xlsx"))
+    assert code == ExitCode.OK
+    wb = openpyxl.load_workbook(contest / "thanh-pho.xlsx")
+    head, *units_rows = [[c.value for c in r] for r in wb["Theo đơn vị"].iter_rows()]
+    by_unit = {r[0]: dict(zip(head, r)) for r in units_rows}
+    assert {u: (r["Gửi lên thành phố"], r["Vào vòng tp"]) for u, r in by_unit.items()} == {
+        "Q1": (2, 2), "Q2": (2, 2), "Q3": (2, 2)}
+    assert by_unit["Q1"]["Vào vòng loai"] == 6 and by_unit["Q1"]["Giải cá nhân"] == 2
+    assert by_unit["Q3"]["Vào vòng loai"] is None            # Q3's qualifying round stayed at home
+    assert wb["Giải thưởng"].max_row == 7 and wb.sheetnames == ["Tổng hợp", "Theo đơn vị", "Phân bố điểm",
+                                                                "Giải thưởng"]
     ws = openpyxl.load_workbook(contest / "giai.xlsx").active
     table = [[c.value for c in row] for row in ws.iter_rows()]
     assert table[0] == ["Loại giải", "Giải", "Thứ tự", "Hạng", "Số báo danh / Mã đơn vị", "Họ và tên / Tên đơn vị",
@@ -280,3 +291,41 @@ def test_a_one_round_school_exam_gives_its_prizes_without_essays(store_url, tmp_
     with Store.open(store_url) as store:
         assert [(w, t) for _, _, _, _, w, _, t in _awards(store)] == [("000001", "6"), ("000003", "5")]
         assert F(_entries(store, "thi")["000002"][0]) == 4
+
+
+def test_the_education_report_counts_students_aged_12_and_over(store_url, tmp_path, capsys):
+    from datetime import date
+
+    from grading.reports.contest_reports import age_on, grade_of
+
+    assert [age_on(date(2014, 9, 6), date(2026, 9, d)) for d in (5, 6)] == [11, 12]
+    assert [grade_of(c) for c in ("7A", "Lớp 9", " khối 10 ", "A7", None)] == [7, 9, 10, None, None]
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "rules.json").write_text(json.dumps(RULES), encoding="utf-8")
+    (folder / "units.csv").write_text(UNITS + "T1,THCS Thành Công,trường,\n", encoding="utf-8")
+    people = [("000001", "2013-01-02", "THCS Thành Công", "8A", "Quận 1"),     # 13
+              ("000002", "2014-09-07", "THCS Thành Công", "7B", "Quận 1"),     # 11 on the day: left out
+              ("000003", "2012-05-05", "THCS Láng", "Lớp 9", "Quận 2"),        # 14
+              ("000004", "1990-01-01", None, None, "Quận 2"),                  # no school nor class: not a student
+              ("000005", "2011-12-31", "THCS Láng", "9A", "Quận 2")]           # 14
+    with Store.open(store_url) as store:
+        import_roster(store, [Participant(p, f"Học sinh {p}", u) for p, *_, u in people])
+        with store.write_tx("t") as conn:
+            for pid, born, school, cls, _ in people:
+                conn.execute(sa.text("UPDATE participants SET date_of_birth = :d, school = :s, class_name = :c "
+                                     "WHERE participant = :p"), {"d": date.fromisoformat(born), "s": school,
+                                                                  "c": cls, "p": pid})
+    code, _ = _run(capsys, "report", "education", "--contest", str(folder), "--db", store_url, "--on",
+                   "2026-09-06", "--out", str(tmp_path / "so-gd.xlsx"))
+    assert code == ExitCode.OK
+    wb = openpyxl.load_workbook(tmp_path / "so-gd.xlsx")
+
+    def sheet(name):
+        return [[c.value for c in r] for r in wb[name].iter_rows()][1:]
+    assert sheet("Theo quận huyện") == [["Quận 1", 1], ["Quận 2", 2]]
+    assert sheet("Theo trường") == [["THCS Láng", 2], ["THCS Thành Công", 1]]
+    assert sheet("Theo tuổi") == [[13, 1], [14, 2]] and sheet("Theo khối lớp") == [[8, 1], [9, 2]]
+    assert [r[:4] for r in sheet("Danh sách")] == [["000001", "Học sinh 000001", "02/01/2013", 13],
+                                                  ["000003", "Học sinh 000003", "05/05/2012", 14],
+                                                  ["000005", "Học sinh 000005", "31/12/2011", 14]]
