@@ -43,12 +43,12 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     s.add_argument("--out", "-o", default=None, help="prizes.xlsx or prizes.csv")
     _who(s, "awards")
 
-    s = sub.add_parser("report", help="reports for people (XLSX; PDF not built yet): items (item analysis and "
-                                      "key-error alerts), prizes (the stored awards), unit, city, education "
-                                      "(students aged 12+)")
+    s = sub.add_parser("report", help="reports for people, XLSX or PDF (with charts): items (item analysis and "
+                                      "key-error alerts; XLSX/CSV), prizes (the stored awards), unit, city, "
+                                      "education (students aged 12+)")
     s.add_argument("kind", choices=REPORTS)
     contest_args(s)
-    s.add_argument("--out", "-o", required=True, help="the file to write (.xlsx; .csv for items and prizes)")
+    s.add_argument("--out", "-o", required=True, help="the file to write: .xlsx or .pdf (.csv for items and prizes)")
     s.add_argument("--on", default=None, metavar="YYYY-MM-DD", help="education: the date ages are counted on "
                                                                     "(default: today)")
     return {"round": _cmd_round, "decide": _cmd_decide, "prizes": _cmd_prizes, "report": _cmd_report}
@@ -127,32 +127,38 @@ def _cmd_prizes(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from omr.errors import NotYet
+    from omr.errors import BadArguments, NotYet
 
     from grading.store import Store
 
-    if args.out.lower().endswith(".pdf"):
-        raise NotYet("PDF reports (with charts) are not built yet: write the report as .xlsx (or .csv for items and "
-                     "prizes)")
+    pdf = args.out.lower().endswith(".pdf")
+    if pdf and args.kind == "items":
+        raise NotYet("the item analysis as PDF is not built yet: write items.xlsx or items.csv")
     with Store.open(db_url(args, must_exist=True), read_only=True) as store:
         if args.kind == "items":
             return _report_items(args, store)
         rules, units = _rules_and_units(args)
-        if args.kind == "prizes":
+        if args.kind == "prizes" and not pdf:
             from grading.prizes import prize_rows, write_prizes
 
             rows = prize_rows(store, rules, units)
             if not rows:
-                from omr.errors import BadArguments
-
                 raise BadArguments("no prizes are stored yet: run omr prizes first")
             print(write_prizes(rows, args.out))
             return ExitCode.OK
-        print(_report_contest(args, store, rules, units))
+        print(_report_contest(args, store, rules, units, pdf=pdf))
     return ExitCode.OK
 
 
-def _report_contest(args: argparse.Namespace, store: Any, rules: Any, units: Any) -> Any:
+CHARTS = {"Theo đơn vị": ("Mã đơn vị", "Tệp nhận được", "Bài dự thi nhận được theo đơn vị"),
+          "Theo quận huyện": ("Quận/huyện", "Số học sinh", "Học sinh từ 12 tuổi theo quận, huyện"),
+          "Theo tuổi": ("Tuổi", "Số học sinh", "Học sinh theo tuổi"),
+          "Theo khối lớp": ("Khối", "Số học sinh", "Học sinh theo khối lớp")}
+TITLES = {"prizes": "Danh sách giải thưởng", "unit": "Báo cáo theo đơn vị", "city": "Báo cáo tổng hợp cấp thành phố",
+          "education": "Báo cáo học sinh từ 12 tuổi dự thi"}
+
+
+def _report_contest(args: argparse.Namespace, store: Any, rules: Any, units: Any, *, pdf: bool) -> Any:
     from datetime import date
 
     from grading.contest import load_settings
@@ -161,14 +167,24 @@ def _report_contest(args: argparse.Namespace, store: Any, rules: Any, units: Any
 
     if args.kind == "education":
         on = date.fromisoformat(args.on) if args.on else date.today()
-        return write_sheets(education_tables(store, units, on), args.out)
-    per_unit, dist = unit_table(store, rules, units)
-    sheets = {"Theo đơn vị": per_unit, "Phân bố điểm": dist}
-    if args.kind == "city":
-        sheets = {"Tổng hợp": [{"Cuộc thi": load_settings(args.contest).name, "Số đơn vị": len(per_unit),
-                                "Tệp nhận được": sum(r.get("Tệp nhận được", 0) for r in per_unit)}],
-                  **sheets, "Giải thưởng": prize_rows(store, rules, units)}
-    return write_sheets(sheets, args.out)
+        sheets = education_tables(store, units, on)
+    elif args.kind == "prizes":
+        rows = prize_rows(store, rules, units)
+        sheets = {"Giải cá nhân": [r for r in rows if r["Loại giải"] == "Cá nhân"],
+                  "Giải tập thể": [r for r in rows if r["Loại giải"] == "Tập thể"]}
+    else:
+        per_unit, dist = unit_table(store, rules, units)
+        sheets = {"Theo đơn vị": per_unit, "Phân bố điểm": dist}
+        if args.kind == "city":
+            sheets = {"Tổng hợp": [{"Cuộc thi": load_settings(args.contest).name, "Số đơn vị": len(per_unit),
+                                    "Tệp nhận được": sum(r.get("Tệp nhận được", 0) for r in per_unit)}],
+                      **sheets, "Giải thưởng": prize_rows(store, rules, units)}
+    if not pdf:
+        return write_sheets(sheets, args.out)
+    from grading.reports.pdf import sections_of, write_pdf
+
+    name = load_settings(args.contest).name
+    return write_pdf(f"{TITLES[args.kind]}{' — ' + name if name else ''}", sections_of(sheets, CHARTS), args.out)
 
 
 def _report_items(args: argparse.Namespace, store: Any) -> int:

@@ -1,5 +1,5 @@
-"""Reports for people on the contest's rounds (``omr report unit|city|education``), as XLSX: built from the stored
-rounds, entries and awards (never recomputed), in Vietnamese.
+"""Reports for people on the contest's rounds (``omr report unit|city|education``), as XLSX (or PDF through
+``grading.reports.pdf``): built from the stored rounds, entries and awards (never recomputed), in Vietnamese.
 
 * ``unit``: one row per unit — files received, pages graded, flagged and rejected (``grading.db.progress``), the
   entries of each round and how many went on, the entries forwarded from its last unit round, its awards; and the
@@ -114,7 +114,7 @@ def write_sheets(sheets: dict[str, Sequence[dict[str, Any]]], out: str | Path) -
 
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
-        raise BadArguments(f"cannot write {out.name}: this report is written as .xlsx (PDF is not built yet)")
+        raise BadArguments(f"cannot write {out.name}: name the report FILE.xlsx or FILE.pdf")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with pd.ExcelWriter(out, engine="openpyxl") as xw:

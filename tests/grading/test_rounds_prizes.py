@@ -253,6 +253,13 @@ def test_a_whole_contest_from_the_districts_to_the_prizes(store_url, contest, ca
     assert by_unit["Q3"]["Vào vòng loai"] is None            # Q3's qualifying round stayed at home
     assert wb["Giải thưởng"].max_row == 7 and wb.sheetnames == ["Tổng hợp", "Theo đơn vị", "Phân bố điểm",
                                                                 "Giải thưởng"]
+    for kind in ("city", "prizes"):
+        assert _run(capsys, "report", kind, *db, "--out", str(contest / f"{kind}.pdf"))[0] == ExitCode.OK
+    city_text = _pdf_text(contest / "city.pdf")
+    assert "Báo cáo tổng hợp cấp thành phố" in city_text and "Phân bố điểm" in city_text
+    assert "Giải Nhất tập thể" in city_text and "Thí sinh 000011" in city_text
+    prizes_text = _pdf_text(contest / "prizes.pdf")
+    assert "Danh sách giải thưởng" in prizes_text and "Giải Ba" in prizes_text and "Thí sinh 000031" in prizes_text
     ws = openpyxl.load_workbook(contest / "giai.xlsx").active
     table = [[c.value for c in row] for row in ws.iter_rows()]
     assert table[0] == ["Loại giải", "Giải", "Thứ tự", "Hạng", "Số báo danh / Mã đơn vị", "Họ và tên / Tên đơn vị",
@@ -263,6 +270,15 @@ def test_a_whole_contest_from_the_districts_to_the_prizes(store_url, contest, ca
     with open(contest / "giai.csv", encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     assert rows[4][:5] == ["Cá nhân", "Giải Ba", "4", "3", "000031"] and len(rows) == 7
+
+
+def _pdf_text(path: Path) -> str:
+    """The PDF's text (poppler's pdftotext)."""
+    import subprocess
+
+    assert path.read_bytes().startswith(b"%PDF")
+    return " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True,
+                                   timeout=60).stdout.split())       # cells wrap: words joined by single spaces
 
 
 def _awards(store: Store) -> list[tuple]:
@@ -329,3 +345,8 @@ def test_the_education_report_counts_students_aged_12_and_over(store_url, tmp_pa
     assert [r[:4] for r in sheet("Danh sách")] == [["000001", "Học sinh 000001", "02/01/2013", 13],
                                                   ["000003", "Học sinh 000003", "05/05/2012", 14],
                                                   ["000005", "Học sinh 000005", "31/12/2011", 14]]
+    assert _run(capsys, "report", "education", "--contest", str(folder), "--db", store_url, "--on", "2026-09-06",
+                "--out", str(tmp_path / "so-gd.pdf"))[0] == ExitCode.OK
+    text = _pdf_text(tmp_path / "so-gd.pdf")
+    assert "Báo cáo học sinh từ 12 tuổi dự thi" in text and "THCS Thành Công" in text and "Theo khối lớp" in text
+    assert "000002" not in text
