@@ -146,45 +146,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 raise BadArguments("no prizes are stored yet: run omr prizes first")
             print(write_prizes(rows, args.out))
             return ExitCode.OK
-        print(_report_contest(args, store, rules, units, pdf=pdf))
-    return ExitCode.OK
+        from datetime import date
 
+        from grading.reports.contest_reports import write_report
 
-CHARTS = {"Theo đơn vị": ("Mã đơn vị", "Tệp nhận được", "Bài dự thi nhận được theo đơn vị"),
-          "Theo quận huyện": ("Quận/huyện", "Số học sinh", "Học sinh từ 12 tuổi theo quận, huyện"),
-          "Theo tuổi": ("Tuổi", "Số học sinh", "Học sinh theo tuổi"),
-          "Theo khối lớp": ("Khối", "Số học sinh", "Học sinh theo khối lớp")}
-TITLES = {"prizes": "Danh sách giải thưởng", "unit": "Báo cáo theo đơn vị", "city": "Báo cáo tổng hợp cấp thành phố",
-          "education": "Báo cáo học sinh từ 12 tuổi dự thi"}
-
-
-def _report_contest(args: argparse.Namespace, store: Any, rules: Any, units: Any, *, pdf: bool) -> Any:
-    from datetime import date
-
-    from grading.contest import load_settings
-    from grading.prizes import prize_rows
-    from grading.reports.contest_reports import education_tables, unit_table, write_sheets
-
-    if args.kind == "education":
         on = date.fromisoformat(args.on) if args.on else date.today()
-        sheets = education_tables(store, units, on)
-    elif args.kind == "prizes":
-        rows = prize_rows(store, rules, units)
-        sheets = {"Giải cá nhân": [r for r in rows if r["Loại giải"] == "Cá nhân"],
-                  "Giải tập thể": [r for r in rows if r["Loại giải"] == "Tập thể"]}
-    else:
-        per_unit, dist = unit_table(store, rules, units)
-        sheets = {"Theo đơn vị": per_unit, "Phân bố điểm": dist}
-        if args.kind == "city":
-            sheets = {"Tổng hợp": [{"Cuộc thi": load_settings(args.contest).name, "Số đơn vị": len(per_unit),
-                                    "Tệp nhận được": sum(r.get("Tệp nhận được", 0) for r in per_unit)}],
-                      **sheets, "Giải thưởng": prize_rows(store, rules, units)}
-    if not pdf:
-        return write_sheets(sheets, args.out)
-    from grading.reports.pdf import sections_of, write_pdf
-
-    name = load_settings(args.contest).name
-    return write_pdf(f"{TITLES[args.kind]}{' — ' + name if name else ''}", sections_of(sheets, CHARTS), args.out)
+        print(write_report(args.kind, store, args.contest, rules, units, args.out, on=on))
+    return ExitCode.OK
 
 
 def _report_items(args: argparse.Namespace, store: Any) -> int:

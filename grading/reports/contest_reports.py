@@ -124,3 +124,45 @@ def write_sheets(sheets: dict[str, Sequence[dict[str, Any]]], out: str | Path) -
         return out
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc}; choose a writable --out") from None
+
+
+CHARTS = {"Theo đơn vị": ("Mã đơn vị", "Tệp nhận được", "Bài dự thi nhận được theo đơn vị"),
+          "Theo quận huyện": ("Quận/huyện", "Số học sinh", "Học sinh từ 12 tuổi theo quận, huyện"),
+          "Theo tuổi": ("Tuổi", "Số học sinh", "Học sinh theo tuổi"),
+          "Theo khối lớp": ("Khối", "Số học sinh", "Học sinh theo khối lớp")}
+TITLES = {"prizes": "Danh sách giải thưởng", "unit": "Báo cáo theo đơn vị", "city": "Báo cáo tổng hợp cấp thành phố",
+          "education": "Báo cáo học sinh từ 12 tuổi dự thi"}
+
+
+def report_sheets(kind: str, store: Store, folder: str | Path, rules: Rules, units: Units | None, *,
+                  on: date) -> dict[str, list[dict[str, Any]]]:
+    """The sheets of the report ``kind`` (prizes, unit, city, education)."""
+    from ..contest import load_settings
+    from ..prizes import prize_rows
+
+    if kind == "education":
+        return education_tables(store, units, on)
+    if kind == "prizes":
+        rows = prize_rows(store, rules, units)
+        return {"Giải cá nhân": [r for r in rows if r["Loại giải"] == "Cá nhân"],
+                "Giải tập thể": [r for r in rows if r["Loại giải"] == "Tập thể"]}
+    per_unit, dist = unit_table(store, rules, units)
+    sheets: dict[str, list[dict[str, Any]]] = {"Theo đơn vị": per_unit, "Phân bố điểm": dist}
+    if kind == "city":
+        sheets = {"Tổng hợp": [{"Cuộc thi": load_settings(folder).name, "Số đơn vị": len(per_unit),
+                                "Tệp nhận được": sum(r.get("Tệp nhận được", 0) for r in per_unit)}],
+                  **sheets, "Giải thưởng": prize_rows(store, rules, units)}
+    return sheets
+
+
+def write_report(kind: str, store: Store, folder: str | Path, rules: Rules, units: Units | None,
+                 out: str | Path, *, on: date) -> Path:
+    """The report ``kind`` as XLSX or PDF (by ``out``'s suffix)."""
+    from ..contest import load_settings
+    from .pdf import sections_of, write_pdf
+
+    sheets = report_sheets(kind, store, folder, rules, units, on=on)
+    if not str(out).lower().endswith(".pdf"):
+        return write_sheets(sheets, out)
+    name = load_settings(folder).name
+    return write_pdf(f"{TITLES[kind]}{' — ' + name if name else ''}", sections_of(sheets, CHARTS), out)

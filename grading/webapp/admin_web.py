@@ -60,7 +60,7 @@ def get_admin(request: Request, s: J.Session = Depends(admin)) -> Response:
     return render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows, units=units, essays=essays,
                   unit_total=progress.total(units), judges=accounts, activity=activity, others=others,
                   states=STATE_LABELS,
-                  exports=[(name, v[2]) for name, v in EXPORTS.items()],
+                  exports=[(name, v[2]) for name, v in EXPORTS.items()], reports=committee_web.report_links(),
                   roster_problem=r.problem, has_roster=r.index is not None, can_export=web.contest_dir is not None)
 
 

@@ -70,3 +70,19 @@ def test_an_admin_decides_a_tie_at_the_cut_and_it_is_audited(site):
     again = c.post(f"/admin/committee/{fid}/decide", data={"csrf": csrf(page.text), "all": "1"})
     assert again.status_code == 409 and "đã được quantri quyết định" in again.text
     assert "quantri" in c.get("/admin/committee").text and 'id="committee-link"' in c.get("/admin").text
+
+
+def test_admins_download_the_round_reports_and_each_download_is_audited(site):
+    c = site["c"]["quantri"]
+    token = csrf(c.get("/admin").text)
+    assert 'id="report-thanh-pho-pdf"' in c.get("/admin").text
+    xlsx = c.post("/admin/report/thanh-pho.xlsx", data={"csrf": token})
+    assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
+    assert xlsx.headers["content-disposition"].startswith('attachment; filename="thanh-pho-')
+    pdf = c.post("/admin/report/giai-thuong.pdf", data={"csrf": token})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == \
+        "application/pdf"
+    assert c.post("/admin/report/bi-mat.pdf", data={"csrf": token}).status_code == 404
+    assert site["c"]["gk1"].post("/admin/report/don-vi.xlsx", data={"csrf": token}).status_code == 403
+    assert rows(site["url"], "SELECT who, target FROM audit WHERE action = 'report' ORDER BY id") == [
+        ("quantri", "thanh-pho.xlsx"), ("quantri", "giai-thuong.pdf")]
