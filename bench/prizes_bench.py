@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from grading.prizes import award_prizes
+    from grading.reports.contest_reports import write_report
     from grading.rounds import close_round, open_round
     from grading.rules import Level, load_rules
     from grading.store import Store
@@ -126,6 +127,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"closing every round + ranking + prizes: {timed['close'] + t_prizes:.2f} s wall, "
               f"{timed['close_cpu'] + c_prizes:.2f} s CPU of this process (target ≤ 10 s on one core); "
               f"opening every round: {timed['open']:.2f} s; load average {os.getloadavg()[0]:.1f}")
+        t = time.perf_counter()
+        with Store.open(url) as store:
+            for kind in ("prizes", "unit", "city", "education"):
+                for ext in ("xlsx", "pdf"):
+                    write_report(kind, store, folder, rules, units, folder / f"{kind}.{ext}", on=AT.date())
+        print(f"reports (prizes, unit, city, education; XLSX and PDF): {time.perf_counter() - t:.2f} s "
+              "(target ≤ 60 s)")
         print(f"machine: {machine()}; commit {commit()}")
     return 0
 

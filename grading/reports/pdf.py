@@ -98,13 +98,16 @@ def write_pdf(title: str, sections: Sequence[Section], out: str | Path) -> Path:
     h1 = ParagraphStyle("h1", fontName=FONT_BOLD, fontSize=15, leading=19, spaceAfter=6)
     h2 = ParagraphStyle("h2", fontName=FONT_BOLD, fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=4)
     body = ParagraphStyle("body", fontName=FONT, fontSize=7.5, leading=9)
+    wide = max((len(s.rows[0]) for s in sections if s.rows), default=0) > WIDE
+    page, margin = (landscape(A4) if wide else A4), 15 * mm
+    max_h = page[1] - 2 * margin - 30 * mm            # a chart fits on a page under its heading
     story: list[Any] = [Paragraph(title, h1)]
     for s in sections:
         story.append(Paragraph(s.heading, h2))
         if s.chart is not None and s.chart.values:
             png = chart_png(s.chart)
             img = Image(io.BytesIO(png))
-            scale = 170 * mm / img.imageWidth
+            scale = min(170 * mm / img.imageWidth, max_h / img.imageHeight)
             img.drawWidth, img.drawHeight = img.imageWidth * scale, img.imageHeight * scale
             story += [img, Spacer(1, 3 * mm)]
         if not s.rows:
@@ -120,12 +123,10 @@ def write_pdf(title: str, sections: Sequence[Section], out: str | Path) -> Path:
         story.append(table)
         if len(s.rows) > MAX_ROWS:
             story.append(Paragraph(f"… và {len(s.rows) - MAX_ROWS} dòng nữa (xem bản XLSX).", body))
-    wide = max((len(s.rows[0]) for s in sections if s.rows), default=0) > WIDE
     out = Path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        margin = 15 * mm
-        SimpleDocTemplate(str(out), pagesize=landscape(A4) if wide else A4, leftMargin=margin, rightMargin=margin,
+        SimpleDocTemplate(str(out), pagesize=page, leftMargin=margin, rightMargin=margin,
                           topMargin=margin, bottomMargin=margin, title=title).build(story)
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc}; choose a writable --out") from None
