@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     _who(s, "awards")
 
     s = sub.add_parser("report", help="reports for people, XLSX or PDF (with charts): items (item analysis and "
-                                      "key-error alerts; XLSX/CSV), prizes (the stored awards), unit, city, "
+                                      "key-error alerts; also CSV), prizes (the stored awards), unit, city, "
                                       "education (students aged 12+)")
     s.add_argument("kind", choices=REPORTS)
     contest_args(s)
@@ -127,13 +127,11 @@ def _cmd_prizes(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from omr.errors import BadArguments, NotYet
+    from omr.errors import BadArguments
 
     from grading.store import Store
 
     pdf = args.out.lower().endswith(".pdf")
-    if pdf and args.kind == "items":
-        raise NotYet("the item analysis as PDF is not built yet: write items.xlsx or items.csv")
     with Store.open(db_url(args, must_exist=True), read_only=True) as store:
         if args.kind == "items":
             return _report_items(args, store)

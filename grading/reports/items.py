@@ -1,6 +1,7 @@
 """The item-analysis report (``omr report items``): one row per version and question — difficulty,
 discrimination, the share marking each option overall / in the top 27 % / in the bottom 27 %, and the alert —
-and one row per version with its KR-20; XLSX (two sheets: ``Câu hỏi``, ``Đề``) or CSV (and ``.versions.csv``)."""
+and one row per version with its KR-20; XLSX (two sheets: ``Câu hỏi``, ``Đề``), CSV (and ``.versions.csv``) or PDF
+(the alerts, KR-20, a chart of each version's difficulty per question, the table)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,13 +35,32 @@ def item_frames(stats: list[VersionStats]) -> tuple[Any, Any]:
     return pd.DataFrame(rows), versions
 
 
+def _pdf(stats: list[VersionStats], questions: Any, versions: Any, out: Path) -> Path:
+    """The report as PDF: per version a chart of each question's difficulty, then the tables."""
+    from .pdf import Chart, Section, write_pdf
+
+    def records(df: Any) -> tuple[dict[str, Any], ...]:
+        return tuple({k: (None if v != v else v) if isinstance(v, float) else v for k, v in r.items()}
+                     for r in df.to_dict("records"))
+    charts = [Section(f"Đề {v.version}: độ khó từng câu (tỉ lệ đúng)", (), Chart(
+        "Tỉ lệ trả lời đúng", tuple(f"Câu {it.question}" for it in v.items),
+        tuple(it.difficulty for it in v.items))) for v in stats]
+    alerts = questions[questions["Cảnh báo"] != ""][["Mã đề", "Câu", "Đáp án", "Cảnh báo"]] if len(questions) else \
+        questions
+    return write_pdf("Phân tích câu hỏi trắc nghiệm", [Section("Cảnh báo đáp án", records(alerts)),
+                                                         Section("Độ tin cậy (KR-20)", records(versions)), *charts,
+                                                         Section("Từng câu", records(questions))], out)
+
+
 def write_items(stats: list[VersionStats], out: str | Path) -> list[Path]:
     import pandas as pd
 
     out = Path(out)
-    if out.suffix.lower() not in (".xlsx", ".csv"):
-        raise BadArguments(f"cannot write {out.name}: name the report items.xlsx or items.csv")
+    if out.suffix.lower() not in (".xlsx", ".csv", ".pdf"):
+        raise BadArguments(f"cannot write {out.name}: name the report items.xlsx, items.csv or items.pdf")
     questions, versions = item_frames(stats)
+    if out.suffix.lower() == ".pdf":
+        return [_pdf(stats, questions, versions, out)]
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix.lower() == ".csv":

@@ -111,7 +111,8 @@ def write_pdf(title: str, sections: Sequence[Section], out: str | Path) -> Path:
             img.drawWidth, img.drawHeight = img.imageWidth * scale, img.imageHeight * scale
             story += [img, Spacer(1, 3 * mm)]
         if not s.rows:
-            story.append(Paragraph("(không có dữ liệu)", body))
+            if s.chart is None:
+                story.append(Paragraph("(không có dữ liệu)", body))
             continue
         head = list(s.rows[0])
         data = [[Paragraph(escape(h), body) for h in head]] + [[Paragraph(_cell(r.get(h)), body) for h in head]

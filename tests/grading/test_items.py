@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import subprocess
 
 import openpyxl
 import pytest
@@ -80,5 +81,9 @@ def test_omr_report_items_writes_the_table_and_prints_the_alerts(tmp_path, capsy
     assert rows[0][:6] == ["Mã đề", "Câu", "Đáp án", "Số bài", "Độ khó (tỉ lệ đúng)", "Độ phân biệt"]
     assert rows[1][:5] == ["101", "1", "A", 40, 0.5] and rows[1][-1].startswith("độ phân biệt âm")
     assert [[c.value for c in r] for r in wb["Đề"].iter_rows()][1][:2] == ["101", 40]
-    code, _ = _run(capsys, "report", "items", "--contest", str(folder), "--db", url, "--out", str(tmp_path / "x.pdf"))
-    assert code == ExitCode.NOT_YET
+    code, _ = _run(capsys, "report", "items", "--contest", str(folder), "--db", url, "--out", str(tmp_path / "i.pdf"))
+    assert code == ExitCode.OK
+    text = " ".join(subprocess.run(["pdftotext", str(tmp_path / "i.pdf"), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())
+    assert "Cảnh báo đáp án" in text and "độ phân biệt âm" in text and "Đề 101: độ khó từng câu" in text
+    assert "không có dữ liệu" not in text                       # a chart-only section is not "empty"
