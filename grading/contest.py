@@ -1,7 +1,8 @@
 """A contest is data in its folder (``answer_keys/<contest>/``): the sheet (``layout.json``), the answer keys
 (``keys.json``), the essay rubric (``rubric.json``, optional), the roster (``roster.csv`` or ``roster.xlsx``,
-optional), the settings (``contest.json``, optional: language and time zone; later rooms add deadlines and
-rules) and the units (``units.csv`` or ``units.xlsx``, optional: ``grading.units``).
+optional), the settings (``contest.json``, optional: language and time zone), the rules (``rules.json``,
+optional: totals, rounds, prizes: ``grading.rules``) and the units (``units.csv`` or ``units.xlsx``, optional:
+``grading.units``).
 
 ``load_contest`` reads what a run needs and stops at the first broken file (``LayoutError``, exit 5);
 ``check_contest`` reads every file and returns every problem at once, each with its file (``omr check``).
@@ -34,11 +35,12 @@ from omr.sheet import Participant, read_roster
 
 from .essays.rubric import load_rubric
 from .keys import KeySet, load_keys
+from .rules import RULES, load_rules
 from .units import UNITS_FILES, load_units, units_file
 
 LAYOUT, KEYS, RUBRIC, ROSTER, SETTINGS = "layout.json", "keys.json", "rubric.json", "roster.csv", "contest.json"
 ROSTER_FILES = (ROSTER, "roster.xlsx")          # a CSV (UTF-8; commas, semicolons or tabs), or an Excel workbook
-CONTEST_FILES = (LAYOUT, KEYS, RUBRIC, SETTINGS, QUESTIONS, *ROSTER_FILES, *UNITS_FILES)
+CONTEST_FILES = (LAYOUT, KEYS, RUBRIC, SETTINGS, QUESTIONS, RULES, *ROSTER_FILES, *UNITS_FILES)
 LANGUAGES = ("vi", "en")
 DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
 
@@ -222,6 +224,7 @@ def check_contest(folder: str | Path) -> list[Finding]:
         found.append(_finding(LAYOUT, exc))
     checks: list[tuple[str, Any]] = [(SETTINGS, lambda: load_settings(folder)),
                                      (RUBRIC, lambda: load_rubric(folder)),
+                                     (RULES, lambda: load_rules(folder)),
                                      ((units_file(folder) or Path(UNITS_FILES[0])).name, lambda: load_units(folder))]
     if layout is not None:
         roster_name = (roster_file(folder) or Path(ROSTER)).name

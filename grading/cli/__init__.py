@@ -5,6 +5,8 @@
 - ``flags``   — ``omr flags``, ``omr resolve``
 - ``essays``  — ``omr ocr``, ``omr duplicates``, ``omr search``, ``omr essays status``
 - ``reports`` — ``omr export``, ``omr annotate``
+- ``rounds``  — ``omr round open|close``, ``omr decide``, ``omr prizes``
+- ``bundles`` — ``omr keys new``, ``omr forward``, ``omr receive``
 - ``web``     — ``omr review``, ``omr judges``
 - ``demo``    — ``omr samples``, ``omr demo``
 
@@ -18,9 +20,9 @@ import argparse
 from omr.cli import Handler
 from omr.cli import main as omr_main
 
-from . import check, demo, essays, flags, grade, reports, web
+from . import bundles, check, demo, essays, flags, grade, reports, rounds, web
 
-GROUPS = (check, grade, flags, essays, reports, web)
+GROUPS = (check, grade, flags, essays, reports, rounds, bundles, web)
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:

@@ -86,10 +86,13 @@ class EssayToRead:
 def new_anon_codes(conn: Connection, n: int, avoid: set[str]) -> list[str]:
     """``n`` random codes like ``BT-7K3Q9`` not yet used and containing none of ``avoid`` (participant ids)."""
     out: list[str] = []
+    # an id longer than the random part can only be inside a code by starting within the prefix
+    starts = tuple(ANON_PREFIX[i:] for i in range(len(ANON_PREFIX)))
+    avoid = {p.upper() for p in avoid if p and (len(p) <= 5 or p.upper().startswith(starts))}
     while len(out) < n:
         cand = {ANON_PREFIX + "".join(secrets.choice(ANON_ALPHABET) for _ in range(5)) for _ in range(n - len(out))}
         cand -= set(out)
-        cand = {c for c in cand if not any(p and p.upper() in c for p in avoid)}
+        cand = {c for c in cand if not any(p in c for p in avoid)}
         taken = set(conn.execute(sa.select(essays.c.anon_code).where(essays.c.anon_code.in_(cand))).scalars())
         taken |= set(conn.execute(sa.select(essay_tasks.c.anon_code).where(essay_tasks.c.anon_code.in_(cand)))
                      .scalars())

@@ -43,3 +43,20 @@ def rejections(store: Store) -> list[dict[str, Any]]:
          .where(pages.c.status == Status.REJECTED.value).order_by(submissions.c.id, pages.c.page_no))
     with store.read_tx("read rejections for the export") as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredSheet:
+    page_id: int
+    participant: str | None
+    version: str | None
+    questions: dict[str, dict[str, str]]     # scores.questions: outcome, marked, points, max_points
+
+
+def scored_sheets(store: Store) -> list[ScoredSheet]:
+    """Every answer page read without open problems and scored (status ok), by page id: item analysis reads these."""
+    q = (sa.select(pages.c.id, scores.c.participant, scores.c.version, scores.c.questions)
+         .join(scores, scores.c.page_id == pages.c.id)
+         .where(pages.c.status == Status.OK.value, scores.c.status == ScoreStatus.SCORED.value).order_by(pages.c.id))
+    with store.read_tx("read scored sheets") as conn:
+        return [ScoredSheet(r.id, r.participant, r.version, dict(r.questions or {})) for r in conn.execute(q)]

@@ -115,13 +115,16 @@ def next_task(conn: Connection, judge_id: int, judge_unit_key: str | None, quest
               skip: Sequence[int], *, wait: bool) -> Any | None:
     """(id, rounds) of the first task with a free round the judge may take, locked: open or disputed, its
     question among ``questions``, no round of his, not of his unit (a task of unknown unit suits anyone), not in
-    ``skip``; disputes first, then by id. Unless ``wait``, tasks other transactions hold are passed over."""
+    ``skip``, not a task whose essays a contest round judges afresh; disputes first, then by id. Unless ``wait``,
+    tasks other transactions hold are passed over."""
     t = essay_tasks
     mine = sa.exists().where(essay_assignments.c.task_id == t.c.id, essay_assignments.c.judge_id == judge_id)
-    q = (sa.select(t.c.id, t.c.rounds)
+    in_round = essay_tasks.alias("in_round")       # essays a contest round judges are judged in the round only
+    judged_in_a_round = sa.exists().where(in_round.c.essays_of == t.c.id)
+    q = (sa.select(t.c.id, t.c.judges_needed)
          .where(t.c.state.in_([TaskState.OPEN.value, TaskState.DISPUTED.value]),
                 t.c.question.in_(questions),
-                _n_assigned(t.c.id) < t.c.rounds, ~mine)
+                _n_assigned(t.c.id) < t.c.judges_needed, ~mine, ~judged_in_a_round)
          .order_by(sa.case((t.c.state == TaskState.DISPUTED.value, 0), else_=1), t.c.id).limit(1))
     if judge_unit_key is not None:
         q = q.where(sa.or_(t.c.unit_key.is_(None), t.c.unit_key != judge_unit_key))
@@ -156,8 +159,8 @@ def assignment_with_judge(conn: Connection, assignment_id: int) -> Any:
                         .where(essay_assignments.c.id == assignment_id)).one()
 
 
-def taken_rounds(conn: Connection, task_id: int) -> set[int]:
-    return set(conn.execute(sa.select(essay_assignments.c.round)
+def taken_slots(conn: Connection, task_id: int) -> set[int]:
+    return set(conn.execute(sa.select(essay_assignments.c.judge_slot)
                             .where(essay_assignments.c.task_id == task_id)).scalars())
 
 
@@ -168,26 +171,26 @@ def judges_on_task(conn: Connection, task_id: int) -> set[int]:
 
 def scored_totals(conn: Connection, task_id: int) -> dict[int, str]:
     """Round → total (exact text) of the task's scored assignments."""
-    return {r.round: r.total for r in conn.execute(
-        sa.select(essay_assignments.c.round, essay_assignments.c.total)
+    return {r.judge_slot: r.total for r in conn.execute(
+        sa.select(essay_assignments.c.judge_slot, essay_assignments.c.total)
         .where(essay_assignments.c.task_id == task_id, essay_assignments.c.state == SCORED))}
 
 
 # ---------------------------------------------------------------------------------------------------
 # Writing assignments, scores and decisions, inside the caller's transaction
 # ---------------------------------------------------------------------------------------------------
-def assign(conn: Connection, task_id: int, round_: int, judge_id: int, at: datetime, by: str) -> int:
+def assign(conn: Connection, task_id: int, slot: int, judge_id: int, at: datetime, by: str) -> int:
     """A new unscored assignment; its id."""
     return int(conn.execute(sa.insert(essay_assignments).values(
-        task_id=task_id, round=round_, judge_id=judge_id, state=ASSIGNED, assigned_at=at,
+        task_id=task_id, judge_slot=slot, judge_id=judge_id, state=ASSIGNED, assigned_at=at,
         assigned_by=by).returning(essay_assignments.c.id)).scalar_one())
 
 
-def try_assign(conn: Connection, task_id: int, round_: int, judge_id: int, at: datetime, by: str) -> int | None:
+def try_assign(conn: Connection, task_id: int, slot: int, judge_id: int, at: datetime, by: str) -> int | None:
     """``assign`` under a savepoint; ``None`` when a concurrent judge took the round (or the task) first."""
     try:
         with conn.begin_nested():
-            return assign(conn, task_id, round_, judge_id, at, by)
+            return assign(conn, task_id, slot, judge_id, at, by)
     except IntegrityError:
         return None
 
@@ -205,7 +208,7 @@ def finalise_task(conn: Connection, task_id: int, final: str, rule: str | None, 
 def dispute_task(conn: Connection, task_id: int) -> None:
     """The task waits for a third score."""
     conn.execute(sa.update(essay_tasks).where(essay_tasks.c.id == task_id).values(
-        state=TaskState.DISPUTED.value, rounds=3))
+        state=TaskState.DISPUTED.value, judges_needed=3))
 
 
 def release(conn: Connection, assignment_id: int) -> None:
@@ -225,9 +228,9 @@ def task_count_rows(db: Database) -> list[Any]:
     n_scored = (sa.select(sa.func.count()).select_from(essay_assignments)
                 .where(essay_assignments.c.task_id == essay_tasks.c.id, essay_assignments.c.state == SCORED)
                 .scalar_subquery())
-    q = (sa.select(essay_tasks.c.state, essay_tasks.c.rounds, essay_tasks.c.question, n_scored.label("n"),
+    q = (sa.select(essay_tasks.c.state, essay_tasks.c.judges_needed, essay_tasks.c.question, n_scored.label("n"),
                    sa.func.count().label("c"))
-         .group_by(essay_tasks.c.state, essay_tasks.c.rounds, essay_tasks.c.question, n_scored))
+         .group_by(essay_tasks.c.state, essay_tasks.c.judges_needed, essay_tasks.c.question, n_scored))
     with db.read_tx("count essay tasks") as conn:
         return list(conn.execute(q))
 
@@ -246,7 +249,7 @@ def judge_loads(db: Database) -> list[tuple[Any, Counter[str]]]:
 
 def open_assignments(db: Database, *, limit: int = 200, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Unscored assignments (oldest first) with the task's code, question, unit and the judge; and their number."""
-    q = (sa.select(essay_assignments.c.id, essay_assignments.c.round, essay_assignments.c.assigned_at,
+    q = (sa.select(essay_assignments.c.id, essay_assignments.c.judge_slot, essay_assignments.c.assigned_at,
                    essay_assignments.c.assigned_by, essay_tasks.c.id.label("task_id"), essay_tasks.c.anon_code,
                    essay_tasks.c.question, essay_tasks.c.unit, judges.c.name.label("judge"),
                    judges.c.id.label("judge_id"))
@@ -261,7 +264,7 @@ def open_assignments(db: Database, *, limit: int = 200, offset: int = 0) -> tupl
 
 def my_assignments(db: Database, judge_id: int, *, scored_limit: int = 100) -> dict[str, Any]:
     """A judge's own work: unscored assignments, the latest scored ones (with HIS total only), the count."""
-    cols = (essay_assignments.c.id, essay_assignments.c.round, essay_assignments.c.state,
+    cols = (essay_assignments.c.id, essay_assignments.c.judge_slot, essay_assignments.c.state,
             essay_assignments.c.total, essay_assignments.c.assigned_at, essay_assignments.c.scored_at,
             essay_tasks.c.anon_code, essay_tasks.c.question)
     base = (sa.select(*cols).join(essay_tasks, essay_tasks.c.id == essay_assignments.c.task_id)
@@ -280,17 +283,19 @@ def my_assignments(db: Database, judge_id: int, *, scored_limit: int = 100) -> d
 
 def assignment(db: Database, assignment_id: int) -> dict[str, Any] | None:
     """What a judge's scoring page needs and nothing more: the assignment (his own points), the task's code and
-    question, its essays (code, kind, OCR text and reliability) and their near-duplicate pairs."""
+    question, its essays (code, kind, OCR text and reliability; a contest round's task: the essays of the task it
+    judges afresh) and their near-duplicate pairs."""
     with db.read_tx("read an essay assignment") as conn:
         a = conn.execute(sa.select(essay_assignments, essay_tasks.c.anon_code, essay_tasks.c.question,
-                                   essay_tasks.c.state.label("task_state"))
+                                   essay_tasks.c.state.label("task_state"), essay_tasks.c.essays_of)
                          .join(essay_tasks, essay_tasks.c.id == essay_assignments.c.task_id)
                          .where(essay_assignments.c.id == assignment_id)).first()
         if a is None:
             return None
         es = [dict(r._mapping) for r in conn.execute(
             sa.select(essays.c.id, essays.c.anon_code, essays.c.kind, essays.c.ocr_state, essays.c.text,
-                      essays.c.reliable).where(essays.c.task_id == a.task_id).order_by(essays.c.page_id, essays.c.id))]
+                      essays.c.reliable).where(essays.c.task_id == (a.essays_of or a.task_id))   # a round's task:
+            .order_by(essays.c.page_id, essays.c.id))]                                           # its base's essays
         dups = _duplicates_of(conn, es)
     out = dict(a._mapping)
     out["essays"], out["duplicates"] = es, dups
@@ -335,8 +340,8 @@ def task_rounds(db: Database) -> tuple[list[Any], dict[int, dict[int, Any]]]:
                                   .order_by(essay_tasks.c.participant.is_(None), essay_tasks.c.participant,
                                             essay_tasks.c.question, essay_tasks.c.id)))
         by_task: dict[int, dict[int, Any]] = defaultdict(dict)
-        for r in conn.execute(sa.select(essay_assignments.c.task_id, essay_assignments.c.round,
+        for r in conn.execute(sa.select(essay_assignments.c.task_id, essay_assignments.c.judge_slot,
                                         essay_assignments.c.state, essay_assignments.c.total, judges.c.name)
                               .join(judges, judges.c.id == essay_assignments.c.judge_id)):
-            by_task[r.task_id][r.round] = r
+            by_task[r.task_id][r.judge_slot] = r
     return tasks, by_task

@@ -97,7 +97,7 @@ def report_problem(db: Database, assignment_id: int, judge_id: int, kind: Report
         conn.execute(sa.delete(essay_assignments).where(essay_assignments.c.id == assignment_id))
         conn.execute(sa.insert(audit).values(
             at=now, who=a.name, action=JUDGE_REPORT, target=f"task:{tid} assignment:{assignment_id}",
-            before={"assignment": {"judge": a.name, "round": a.round, "state": a.state}, "task_state": task.state},
+            before={"assignment": {"judge": a.name, "round": a.judge_slot, "state": a.state}, "task_state": task.state},
             after={"kind": kind.value, "text": words, "flags": list(flag_ids), "pages": page_ids}))
         _refresh_pages(conn, page_ids, sids)
         settle_held_tasks(conn, [tid], now, a.name)
@@ -125,14 +125,14 @@ def resumed_state(task: Any) -> TaskState:
         return TaskState.FINAL
     if task.participant is None:
         return TaskState.WAITING
-    return TaskState.DISPUTED if task.rounds == 3 else TaskState.OPEN
+    return TaskState.DISPUTED if task.judges_needed == 3 else TaskState.OPEN
 
 
 def settle_held_tasks(conn: Connection, task_ids: Iterable[int], now: datetime, who: str) -> None:
     """Hold each task with an open report on one of its pages; give back to judging each held task without one.
     Void and final tasks are left as they are."""
     for tid in sorted(set(task_ids)):
-        t = conn.execute(sa.select(essay_tasks.c.state, essay_tasks.c.participant, essay_tasks.c.rounds,
+        t = conn.execute(sa.select(essay_tasks.c.state, essay_tasks.c.participant, essay_tasks.c.judges_needed,
                                    essay_tasks.c.final_score).where(essay_tasks.c.id == tid)).first()
         if t is None or t.state in (TaskState.VOID.value, TaskState.FINAL.value):
             continue

@@ -10,7 +10,10 @@ index; 3 adds ``judges`` (accounts of the web app, scrypt password hashes) and `
 a session token is stored); 4 adds ``submissions.unit``; 5 replaces the v2 ``essay_tasks`` (one row per essay,
 never used) by judging tasks per participant and question, and adds ``essays.task_id``, ``essay_assignments`` and
 ``participants``; 6 adds ``submissions.source_raw``; 7 adds ``judges.full_name``, ``judges.disabled_at`` and
-``judges.last_login_at``.
+``judges.last_login_at``; 8 renames ``essay_tasks.rounds`` to ``judges_needed`` and ``essay_assignments.round`` to
+``judge_slot`` (a contest round is something else), adds ``essay_tasks.contest_round`` / ``essays_of`` (a round's
+own judging of a task's essays), the participants' ``date_of_birth``, ``school``, ``class_name``, ``category``, and
+``contest_rounds``, ``round_entries``, ``committee_flags``, ``awards``.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 
-SCHEMA_VERSION = 7          # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
+SCHEMA_VERSION = 8          # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
 ESSAY = "essay"             # the page status of an essay page (besides omr.records.Status' ok | flagged | rejected)
 UNMATCHED_ESSAY = "unmatched_essay"
 DISCARDED = "discarded"     # a page an organiser took out (grading.db.discards); also a submission all of whose
@@ -230,20 +233,23 @@ essay_tasks = sa.Table(
     sa.Column("unit", sa.Text),                                     # roster unit, else the submission's unit
     sa.Column("unit_key", sa.Text),                                 # unit_key(unit); NULL: unknown (any judge)
     sa.Column("state", sa.String(16), nullable=False),              # TaskState
-    sa.Column("rounds", sa.Integer, nullable=False),                # scores needed: 2, or 3 after a dispute
+    sa.Column("judges_needed", sa.Integer, nullable=False),         # scores needed: 2, or 3 after a dispute
     sa.Column("final_score", sa.Text),                              # exact fraction "15/2"
     sa.Column("final_rule", sa.String(16)),                         # mean | closest_mean | third
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("decided_at", _TS),
-    sa.CheckConstraint("rounds IN (2, 3)", name="ck_essay_tasks_rounds"),
+    sa.Column("contest_round", sa.Text),                            # v8: the round it judges (NULL: no rounds)
+    sa.Column("essays_of", sa.Integer),                             # v8: a round's task judges this task's essays
+    sa.CheckConstraint("judges_needed IN (2, 3)", name="ck_essay_tasks_rounds"),
     sa.Index("ix_essay_tasks_state", "state", "id"),
     sa.Index("ix_essay_tasks_participant", "participant"),
+    sa.Index("ix_essay_tasks_essays_of", "essays_of"),
 )
 essay_assignments = sa.Table(
     "essay_assignments", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("task_id", sa.Integer, sa.ForeignKey("essay_tasks.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("round", sa.Integer, nullable=False),                 # 1, 2; 3 = the dispute's third judge
+    sa.Column("judge_slot", sa.Integer, nullable=False),            # 1, 2; 3 = the dispute's third judge
     sa.Column("judge_id", sa.Integer, sa.ForeignKey("judges.id"), nullable=False),
     sa.Column("state", sa.String(16), nullable=False),              # assigned | scored
     sa.Column("assigned_at", _TS, nullable=False),
@@ -251,9 +257,9 @@ essay_assignments = sa.Table(
     sa.Column("points", _JSON),                                     # {criterion id: "7/2"}
     sa.Column("total", sa.Text),                                    # exact fraction
     sa.Column("scored_at", _TS),
-    sa.UniqueConstraint("task_id", "round", name="uq_essay_assignments_round"),
+    sa.UniqueConstraint("task_id", "judge_slot", name="uq_essay_assignments_round"),
     sa.UniqueConstraint("task_id", "judge_id", name="uq_essay_assignments_judge"),
-    sa.CheckConstraint("round BETWEEN 1 AND 3", name="ck_essay_assignments_round"),
+    sa.CheckConstraint("judge_slot BETWEEN 1 AND 3", name="ck_essay_assignments_round"),
     sa.Index("ix_essay_assignments_judge", "judge_id", "state"),
 )
 participants = sa.Table(
@@ -262,6 +268,67 @@ participants = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("unit", sa.Text),
     sa.Column("updated_at", _TS, nullable=False),
+    sa.Column("date_of_birth", sa.Date),                            # v8: for the Education report (aged 12+)
+    sa.Column("school", sa.Text),                                   # v8
+    sa.Column("class_name", sa.Text),                               # v8: "7A", "Lớp 9"
+    sa.Column("category", sa.Text),                                 # v8: student | worker | … (free text)
+)
+# -- schema v8: contest rounds, the committee's decisions, awards ------------------------------------------
+contest_rounds = sa.Table(
+    "contest_rounds", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),                     # rules.json's round name
+    sa.Column("unit", sa.Text, nullable=False),                     # the unit's code; "" for a city round
+    sa.Column("state", sa.String(8), nullable=False),               # open | closed
+    sa.Column("opened_at", _TS, nullable=False),
+    sa.Column("opened_by", sa.Text, nullable=False),
+    sa.Column("closed_at", _TS),
+    sa.Column("closed_by", sa.Text),
+    sa.Column("entries_declared", sa.Integer),                      # a received bundle: entries the unit received
+    sa.UniqueConstraint("name", "unit", name="uq_contest_rounds_name_unit"),
+)
+round_entries = sa.Table(
+    "round_entries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("contest_rounds.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("participant", sa.String(64), nullable=False),
+    sa.Column("unit", sa.Text, nullable=False),                     # the entry's unit (code; "" unknown)
+    sa.Column("mc_points", sa.Text, nullable=False),                # exact fraction, carried over
+    sa.Column("essay_score", sa.Text),                              # this round's, exact; set at closing
+    sa.Column("score", sa.Text),                                    # weighted total, exact; set at closing
+    sa.Column("score_float", sa.Float),
+    sa.Column("rank", sa.Integer),                                  # competition rank in the round's scope
+    sa.Column("advanced", sa.Boolean),                              # NULL: open, or tied at the cut (a flag)
+    sa.UniqueConstraint("round_id", "participant", name="uq_round_entries"),
+    sa.Index("ix_round_entries_participant", "participant"),
+)
+committee_flags = sa.Table(
+    "committee_flags", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),               # round_cut | prize_band
+    sa.Column("subject", sa.Text, nullable=False),                  # "round:<id>", "individual:<band>", …
+    sa.Column("members", _JSON, nullable=False),                    # the tied participants (or units), sorted
+    sa.Column("places", sa.Integer, nullable=False),                # how many of them the upper side has room for
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("state", sa.String(8), nullable=False),               # open | decided
+    sa.Column("decision", _JSON),                                   # {"chosen": [...]}
+    sa.Column("decided_by", sa.Text),
+    sa.Column("decided_at", _TS),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.UniqueConstraint("kind", "subject", name="uq_committee_flags_subject"),
+)
+awards = sa.Table(
+    "awards", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),               # individual | collective
+    sa.Column("band", sa.Text, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),              # 1-based order within the kind
+    sa.Column("rank", sa.Integer, nullable=False),                  # competition rank on the final score
+    sa.Column("winner", sa.Text, nullable=False),                   # participant id, or unit code
+    sa.Column("unit", sa.Text, nullable=False),
+    sa.Column("total", sa.Text, nullable=False),                    # exact
+    sa.Column("awarded_at", _TS, nullable=False),
+    sa.UniqueConstraint("kind", "winner", name="uq_awards_winner"),
 )
 TABLES = tuple(metadata.tables)
 

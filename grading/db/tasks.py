@@ -70,7 +70,8 @@ def _hold_late_essays(conn: Connection, now: datetime, rows: list[Any], *, busy_
                 code = new_anon_codes(conn, 1, set())[0]
             tid = int(conn.execute(sa.insert(essay_tasks).values(
                 task_key=k, question=q, participant=None, submission_id=r.submission_id, anon_code=code,
-                state=TaskState.WAITING.value, rounds=2, created_at=now).returning(essay_tasks.c.id)).scalar_one())
+                state=TaskState.WAITING.value, judges_needed=2, created_at=now)
+                .returning(essay_tasks.c.id)).scalar_one())
         else:
             tid = int(row.id)
         if r.task_id != tid:
@@ -207,7 +208,7 @@ def _new_task(conn: Connection, now: datetime, key: str, first: Any) -> int:
     return int(conn.execute(sa.insert(essay_tasks).values(
         task_key=key, question=task_question(first.kind, first.region_id), participant=first.participant,
         submission_id=None if first.participant else first.submission_id, anon_code=code,
-        state=TaskState.OPEN.value if first.participant else TaskState.WAITING.value, rounds=2,
+        state=TaskState.OPEN.value if first.participant else TaskState.WAITING.value, judges_needed=2,
         created_at=now).returning(essay_tasks.c.id)).scalar_one())
 
 
@@ -217,7 +218,7 @@ def void_empty_tasks(conn: Connection, now: datetime, who: str, touched: set[int
         left = conn.execute(sa.select(sa.func.count()).select_from(essays).where(essays.c.task_id == tid)).scalar_one()
         if left:
             continue
-        released = [dict(id=a.id, round=a.round, judge_id=a.judge_id) for a in conn.execute(
+        released = [dict(id=a.id, round=a.judge_slot, judge_id=a.judge_id) for a in conn.execute(
             sa.select(essay_assignments).where(essay_assignments.c.task_id == tid,
                                                essay_assignments.c.state == "assigned"))]
         conn.execute(sa.delete(essay_assignments).where(essay_assignments.c.task_id == tid,

@@ -142,8 +142,8 @@ def take_next(store: Store, judge_id: int, rubric: Rubric | None, *, max_open: i
                 wait = True
                 continue
             # read again after the lock: a race lost before it shows here (and the UNIQUE constraints catch the rest)
-            taken = db.taken_rounds(conn, row.id)
-            free = [r for r in range(1, row.rounds + 1) if r not in taken]
+            taken = db.taken_slots(conn, row.id)
+            free = [r for r in range(1, row.judges_needed + 1) if r not in taken]
             if not free:
                 skip.append(row.id)
                 continue
@@ -234,11 +234,11 @@ def submit_score(store: Store, assignment_id: int, judge_id: int, points: Mappin
         js = {k: str(v) for k, v in got.items()}
         db.record_score(conn, assignment_id, js, str(total), now)
         db.add_audit(conn, now, who, "essay_score", f"task:{tid} assignment:{assignment_id}", {"state": ASSIGNED},
-                     {"state": SCORED, "points": js, "total": str(total), "round": a.round})
+                     {"state": SCORED, "points": js, "total": str(total), "round": a.judge_slot})
         scored = {rnd: Fraction(t) for rnd, t in db.scored_totals(conn, tid).items()}
         state, final, third_judge = TaskState(task.state), None, None
         if state in (TaskState.OPEN, TaskState.DISPUTED) and {1, 2} <= set(scored) and \
-                (task.rounds == 2 or 3 in scored):
+                (task.judges_needed == 2 or 3 in scored):
             state, final, third_judge = _decide_task(conn, task, scored, rubric, now)
         return ScoreOutcome(total, state, final, third_judge)
 
@@ -249,9 +249,9 @@ def _decide_task(conn: Any, task: Any, scored: dict[int, Fraction], rubric: Rubr
     with the least work (none eligible: the next one who asks gets it). Audited. Returns (state, final, the third
     judge's name)."""
     tid = task.id
-    d = decide(scored[1], scored[2], scored.get(3) if task.rounds == 3 else None,
+    d = decide(scored[1], scored[2], scored.get(3) if task.judges_needed == 3 else None,
                tolerance=rubric.tolerance, rule=rubric.final_rule)
-    before = {"state": task.state, "rounds": task.rounds, "totals": {str(k): str(v) for k, v in scored.items()}}
+    before = {"state": task.state, "rounds": task.judges_needed, "totals": {str(k): str(v) for k, v in scored.items()}}
     if d.state is TaskState.FINAL:
         db.finalise_task(conn, tid, str(d.final), d.rule, now)
         db.add_audit(conn, now, SYSTEM, "essay_final", f"task:{tid}", before,
@@ -290,7 +290,7 @@ def reassign(store: Store, assignment_id: int, to_judge_id: int | None, *, who: 
         a = db.assignment_with_judge(conn, assignment_id)
         if a.state != ASSIGNED:
             raise ScoringError("Bài đã chấm xong: không chuyển hay thu hồi được.")
-        before = {"judge": a.name, "round": a.round, "assigned_by": a.assigned_by}
+        before = {"judge": a.name, "round": a.judge_slot, "assigned_by": a.assigned_by}
         target = f"task:{tid} assignment:{assignment_id}"
         if to_judge_id is None:
             db.release(conn, assignment_id)
@@ -306,7 +306,7 @@ def reassign(store: Store, assignment_id: int, to_judge_id: int | None, *, who: 
         if j.id in db.judges_on_task(conn, tid):
             raise ScoringError(f"Giám khảo {j.name} đã có một lượt chấm bài này.")
         db.move_assignment(conn, assignment_id, j.id, now, who)
-        db.add_audit(conn, now, who, "essay_reassign", target, before, {"judge": j.name, "round": a.round})
+        db.add_audit(conn, now, who, "essay_reassign", target, before, {"judge": j.name, "round": a.judge_slot})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -352,7 +352,7 @@ def task_counts(store: Store, rubric: Rubric | None = None) -> TaskCounts:
         elif r.state == TaskState.DISPUTED.value:
             c["disputed"] += r.c
         elif r.state == TaskState.FINAL.value:
-            c["final_three" if r.rounds == 3 else "final_two"] += r.c
+            c["final_three" if r.judges_needed == 3 else "final_two"] += r.c
         else:
             c["pending" if r.n == 0 else "one_score"] += r.c
             if rubric is not None and rubric.question(r.question) is None:
@@ -379,13 +379,14 @@ def judge_progress(store: Store) -> list[JudgeProgress]:
 
 
 def task_score_rows(store: Store) -> list[dict[str, Any]]:
-    """One row per task with pages (void ones left out): code, participant, question, unit, state, each round's
-    judge and total (exact text), final (exact text) and its rule — for the export (not for judges)."""
+    """One row per task (void ones left out): code, participant, question, unit, state, contest round (``None``
+    outside rounds), each judge and total (exact text), final (exact text) and its rule — for the export (not
+    for judges)."""
     tasks, by_task = db.task_rounds(store)
     out = []
     for t in tasks:
         row: dict[str, Any] = {"essay": t.anon_code, "participant_id": t.participant, "question": t.question,
-                               "unit": t.unit, "state": t.state}
+                               "unit": t.unit, "state": t.state, "round": t.contest_round}
         for rnd in (1, 2, 3):
             a = by_task[t.id].get(rnd)
             row[f"judge {rnd}"] = a.name if a is not None else None

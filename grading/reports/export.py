@@ -12,7 +12,14 @@ Essays: the results table has, per essay question, ``essay: <question>`` (the fi
 final), then ``essay_total`` / ``essay_total_exact`` (the sum of the participant's final essay scores, only when
 every essay task of his is final) and ``essay_status`` (``final``, ``in progress`` or empty: no essay). The
 ``essays`` sheet has one row per judging task: anonymous code, participant, question, unit, state, each judge's
-name and total (rounds 1, 2 and the third judge's 3) and the final score with its rule.
+name and total (rounds 1, 2 and the third judge's 3) and the final score with its rule; a contest round's own
+tasks (``round``) count in that round only, never in ``essay_total``.
+
+Contest rules (``rules.json``): the results table ends with ``combined_total`` / ``combined_total_exact`` (the
+rules' weights over the multiple-choice total and the essay total; 1 and 1 without rules), ``combined_rank`` (the
+rules' tie-breaks; ``rank`` keeps ranking the multiple-choice total alone), ``round_reached`` (the last contest
+round the participant entered), ``round_score`` / ``round_score_exact`` / ``round_rank`` (his score and rank
+there, once the round is closed) and ``award`` (his individual prize, as stored by ``omr prizes``).
 
 The ``issues`` sheet lists every open flag, every rejected file or page and every discarded page (``omr discard``:
 its message says "discarded: reason (who, when)"), each with its page id (``page_id``, what ``omr discard`` takes).
@@ -39,11 +46,15 @@ from .cells import inert_frame, inert_sheet
 from .headers import HEADERS, labelled, sheet_label
 from ..db.discards import discarded
 from ..db.exports import answer_pages, rejections
+from ..db.rounds import results_extras
 from ..essays import load_rubric, task_score_rows
+from ..ranking import Entry, rank_entries
+from ..rules import Rules, load_rules
 from ..store import Store
 
 # exact numbers we computed, kept as text ("-1/3"): the only text cells not neutralised as formula-like
-EXACT_COLUMNS = ("total_exact", "essay_total_exact", "total 1", "total 2", "total 3", "final_exact")
+EXACT_COLUMNS = ("total_exact", "essay_total_exact", "combined_total_exact", "round_score_exact", "total 1",
+                 "total 2", "total 3", "final_exact")
 
 
 def competition_ranks(totals: list[Fraction | None]) -> list[int | None]:
@@ -113,7 +124,7 @@ def results_table(store: Store, contest: Contest) -> Any:
     essay_qs = _essay_questions(contest, essay_rows)
     by_person: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in essay_rows:
-        if e["participant_id"]:
+        if e["participant_id"] and e["round"] is None:       # a contest round's tasks count in that round only
             by_person[e["participant_id"]].append(e)
     for row in rows:
         mine = by_person.get(row["participant_id"] or "", [])
@@ -132,11 +143,45 @@ def results_table(store: Store, contest: Contest) -> Any:
             "open_flags", *section_cols, *[f"essay: {q}" for q in essay_qs], "essay_total", "essay_total_exact",
             "essay_status", *[f"answer {q}" for q in questions], *[f"points {q}" for q in questions],
             "pages", "sources"]
+    cols += _combined(store, contest, rows)
     df = pd.DataFrame(rows, columns=cols)
     df["rank"] = df["rank"].astype("Int64")
+    df["combined_rank"] = df["combined_rank"].astype("Int64")
+    df["round_rank"] = df["round_rank"].astype("Int64")
     df["open_flags"] = df["open_flags"].astype("int64")
     df["pages"] = df["pages"].astype("int64")
     return df
+
+
+def _combined(store: Store, contest: Contest, rows: list[dict[str, Any]]) -> list[str]:
+    """Add to each row the combined total (the rules' weights: multiple-choice points and final essay score; none
+    while an essay is not final), its rank (the rules' tie-breaks), the last contest round reached and the
+    individual award; returns the column names."""
+    rules = load_rules(contest.folder) or Rules()
+    received, reached, won = results_extras(store)
+    order = {r.name: i for i, r in enumerate(rules.rounds)}
+    entries, at = [], {}
+    for i, row in enumerate(rows):
+        pid = row["participant_id"]
+        row["combined_total"], row["combined_total_exact"], row["combined_rank"] = math.nan, None, None
+        last = max(reached.get(pid or "", ()), key=lambda r: order.get(r.name, -1), default=None)
+        row["round_reached"] = last.name if last is not None else None
+        row["round_score"] = float(Fraction(last.score)) if last is not None and last.score else math.nan
+        row["round_score_exact"] = last.score if last is not None else None
+        row["round_rank"] = last.rank if last is not None else None
+        award = won.get(pid or "")
+        row["award"] = next((b.title for b in rules.individual if award is not None and b.band == award.band),
+                            award.band if award is not None else None)
+        if row["total_exact"] is None or row["essay_status"] == "in progress" or not pid:
+            continue
+        essay = Fraction(row["essay_total_exact"]) if row["essay_total_exact"] else Fraction(0)
+        entries.append(Entry(pid, "", Fraction(row["total_exact"]), essay, received.get(pid)))
+        at[pid] = i
+    for p in rank_entries(entries, rules):
+        row = rows[at[p.entry.participant]]
+        row.update(combined_total=float(p.score), combined_total_exact=str(p.score), combined_rank=p.rank)
+    return ["combined_total", "combined_total_exact", "combined_rank", "round_reached", "round_score",
+            "round_score_exact", "round_rank", "award"]
 
 
 def _essay_questions(contest: Contest, essay_rows: list[dict[str, Any]]) -> list[str]:
@@ -153,7 +198,7 @@ def essay_table(store: Store) -> Any:
     """One row per judging task: each judge's total (exact text), the final score and its rule."""
     import pandas as pd
 
-    cols = ["essay", "participant_id", "question", "unit", "state", "judge 1", "total 1", "judge 2", "total 2",
+    cols = ["essay", "participant_id", "question", "unit", "state", "round", "judge 1", "total 1", "judge 2", "total 2",
             "judge 3", "total 3", "final", "final_exact", "rule"]
     return pd.DataFrame(task_score_rows(store), columns=cols)
 

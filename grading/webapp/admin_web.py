@@ -16,7 +16,7 @@ from ..contest import load_contest
 from ..db import audit
 from ..db.discards import discarded
 from ..reports.export import export
-from . import discard_web, essays_web
+from . import committee_web, discard_web, essays_web
 from .deps import admin, csrf_admin, not_found, render, state
 
 COUNT_LABELS = (("submissions", "Tệp bài làm"), ("submissions_ok", "Tệp đã chấm xong"),
@@ -41,6 +41,7 @@ EXPORTS = {
 
 router = APIRouter()
 router.include_router(discard_web.router)
+router.include_router(committee_web.router)
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -59,7 +60,7 @@ def get_admin(request: Request, s: J.Session = Depends(admin)) -> Response:
     return render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows, units=units, essays=essays,
                   unit_total=progress.total(units), judges=accounts, activity=activity, others=others,
                   states=STATE_LABELS,
-                  exports=[(name, v[2]) for name, v in EXPORTS.items()],
+                  exports=[(name, v[2]) for name, v in EXPORTS.items()], reports=committee_web.report_links(),
                   roster_problem=r.problem, has_roster=r.index is not None, can_export=web.contest_dir is not None)
 
 

@@ -58,7 +58,7 @@ def test_omr_check_says_valid_in_vietnamese_for_the_demo_contest():
     r = omr("check", "--contest", str(DEMO))
     assert r.returncode == ExitCode.OK, r.stderr
     assert r.stdout.strip() == (f"Thư mục cuộc thi {DEMO} hợp lệ: contest.json, keys.json, layout.json, "
-                                "questions.json, rubric.json.")
+                                "questions.json, rubric.json, rules.json.")
 
 
 def test_omr_check_lists_every_problem_of_every_file_at_once(folder):

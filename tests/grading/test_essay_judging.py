@@ -130,7 +130,7 @@ def test_two_judges_then_a_dispute_goes_to_a_third_judge(store_url):
         a2 = take_next(store, j["j2"], rb)
         assert a1.new and a2.new
         assert take_next(store, j["j1"], rb) == a1.__class__(a1.assignment_id, False)     # he holds it already
-        assert rows(store, "SELECT task_id, round, judge_id, state FROM essay_assignments ORDER BY id") == [
+        assert rows(store, "SELECT task_id, judge_slot, judge_id, state FROM essay_assignments ORDER BY id") == [
             (t1, 1, j["j1"], "assigned"), (t1, 2, j["j2"], "assigned")]
         view = assignment(store, a1.assignment_id)
         assert view["anon_code"].startswith("BT-") and len(view["essays"]) == 2 and "total" in view
@@ -152,7 +152,8 @@ def test_two_judges_then_a_dispute_goes_to_a_third_judge(store_url):
             submit_score(store, a1.assignment_id, j["j1"], {"a": "1", "b": "1"}, rb)
         out = submit_score(store, a2.assignment_id, j["j2"], {"a": "6", "b": "2"}, rb)
         assert (out.task_state, out.final) == (TaskState.FINAL, F(33, 4))                # |8.5 − 8| ≤ 1: the mean
-        assert rows(store, "SELECT state, rounds, final_score, final_rule FROM essay_tasks WHERE id = :t", t=t1) == [
+        assert rows(store, "SELECT state, judges_needed, final_score, final_rule FROM essay_tasks "
+                        "WHERE id = :t", t=t1) == [
             ("final", 2, "33/4", "mean")]
         assert rows(store, "SELECT points, total FROM essay_assignments WHERE id = :a", a=a1.assignment_id)[0][1] == \
             "17/2"
@@ -162,14 +163,15 @@ def test_two_judges_then_a_dispute_goes_to_a_third_judge(store_url):
         submit_score(store, b1.assignment_id, j["j1"], {"a": "6", "b": "4"}, rb)
         out = submit_score(store, b2.assignment_id, j["j2"], {"a": "2", "b": "1.5"}, rb)
         assert (out.task_state, out.final, out.third_judge) == (TaskState.DISPUTED, None, "jb")
-        (third,) = rows(store, "SELECT id, round, judge_id, state, assigned_by FROM essay_assignments "
-                               "WHERE task_id = :t AND round = 3", t=t2)
+        (third,) = rows(store, "SELECT id, judge_slot, judge_id, state, assigned_by FROM essay_assignments "
+                               "WHERE task_id = :t AND judge_slot = 3", t=t2)
         assert third[1:] == (3, j["jb"], "assigned", "system")
         assert take_next(store, j["jh"], rb) is None            # t1 is final, t2 is of his unit
         assert task_counts(store, rb).disputed == 1
         out = submit_score(store, third[0], j["jb"], {"a": "3", "b": "1"}, rb)
         assert (out.task_state, out.final) == (TaskState.FINAL, F(15, 4))               # closest: 3.5 and 4
-        assert rows(store, "SELECT state, rounds, final_score, final_rule FROM essay_tasks WHERE id = :t", t=t2) == [
+        assert rows(store, "SELECT state, judges_needed, final_score, final_rule FROM essay_tasks "
+                        "WHERE id = :t", t=t2) == [
             ("final", 3, "15/4", "closest_mean")]
         assert take_next(store, j["jb"], rb) is None and take_next(store, j["j3"], rb) is None
 
@@ -286,7 +288,7 @@ def test_24_threads_take_and_score_concurrently(request, backend):
             t.join(timeout=300)
         assert errors == []
         assert sum(1 for g in got if g is not None) == 10
-        per_task = rows(store, "SELECT task_id, count(*), count(DISTINCT judge_id), min(round), max(round) "
+        per_task = rows(store, "SELECT task_id, count(*), count(DISTINCT judge_id), min(judge_slot), max(judge_slot) "
                                "FROM essay_assignments GROUP BY task_id ORDER BY task_id")
         assert [r[1:] for r in per_task] == [(2, 2, 1, 2)] * 5
 
@@ -303,7 +305,7 @@ def test_24_threads_take_and_score_concurrently(request, backend):
         def points(aid: int) -> dict[str, str]:
             v = assignment(store, aid)
             if v["task_id"] % 2 == 0:                       # even tasks: 10 vs 2 → disputed, third gives 5
-                return {1: {"a": "6", "b": "4"}, 2: {"a": "1", "b": "1"}, 3: {"a": "4", "b": "1"}}[v["round"]]
+                return {1: {"a": "6", "b": "4"}, 2: {"a": "1", "b": "1"}, 3: {"a": "4", "b": "1"}}[v["judge_slot"]]
             return {"a": "3", "b": "3"}
 
         def work(jid: int) -> None:
@@ -329,12 +331,12 @@ def test_24_threads_take_and_score_concurrently(request, backend):
             for jid in ids:
                 work(jid)
         assert errors == []
-        tasks = rows(store, "SELECT id, unit_key, state, rounds, final_score FROM essay_tasks ORDER BY id")
+        tasks = rows(store, "SELECT id, unit_key, state, judges_needed, final_score FROM essay_tasks ORDER BY id")
         assert len(tasks) == 12 and {t[2] for t in tasks} == {"final"}
         unit_of = {jid: unit_key(units[k % 3]) for k, jid in enumerate(ids)}
         for tid, ukey, _, rounds, final in tasks:
-            asg = rows(store, "SELECT round, judge_id, state, total FROM essay_assignments WHERE task_id = :t "
-                              "ORDER BY round", t=tid)
+            asg = rows(store, "SELECT judge_slot, judge_id, state, total FROM essay_assignments WHERE task_id = :t "
+                              "ORDER BY judge_slot", t=tid)
             assert [a[0] for a in asg] == list(range(1, rounds + 1))
             assert len({a[1] for a in asg}) == rounds and all(unit_of[a[1]] != ukey for a in asg)
             assert all(a[2] == "scored" for a in asg)
@@ -379,7 +381,7 @@ def test_a_v4_store_is_migrated_to_tasks_per_participant_and_question(store_url)
                              {"i": eid, "c": code, "q": region})
             conn.execute(sa.text("UPDATE schema_version SET version = 4"))
     with Store.open(store_url) as store:
-        assert rows(store, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 7
+        assert rows(store, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 8
         assert rows(store, "SELECT source_raw FROM submissions") == [(None,), (None,)]
         assert rows(store, "SELECT task_key, state, anon_code FROM essay_tasks ORDER BY id") == [
             ("p:000001|essay", "open", ids[0][1]), ("s:2|essay", "waiting", ids[3][1])]
@@ -448,12 +450,13 @@ def test_pages_arriving_after_judging_started_are_held_and_flagged_not_slipped_i
         for name in ("j1", "j2"):
             a = take_next(store, j[name], rb)
             submit_score(store, a.assignment_id, j[name], {"a": "4", "b": "3"}, rb)
-        before = rows(store, "SELECT id, state, rounds, final_score FROM essay_tasks WHERE id = :t", t=t1)
+        before = rows(store, "SELECT id, state, judges_needed, final_score FROM essay_tasks WHERE id = :t", t=t1)
         assert before == [(t1, "final", 2, "7")]
         (flag,) = [f for f in store.list_flags() if f["reason"] == "unmatched_essay"]
         store.resolve_flag(flag["id"], "000001", "quantri")
 
-        assert rows(store, "SELECT id, state, rounds, final_score FROM essay_tasks WHERE id = :t", t=t1) == before
+        assert rows(store, "SELECT id, state, judges_needed, final_score FROM essay_tasks WHERE id = :t",
+                    t=t1) == before
         assert rows(store, "SELECT count(*) FROM essays WHERE task_id = :t", t=t1) == [(1,)]
         late = rows(store, "SELECT e.task_id, t.state, t.participant FROM essays e JOIN essay_tasks t "
                            "ON t.id = e.task_id JOIN pages p ON p.id = e.page_id JOIN submissions s "

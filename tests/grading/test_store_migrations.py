@@ -34,6 +34,7 @@ OLD_HASH = hash_password(OLD_PASSWORD)          # a judge of an older store logs
 V2_TASKS = sa.table("essay_tasks", sa.column("essay_id"), sa.column("anon_code"), sa.column("question"),
                     sa.column("state"), sa.column("created_at", sa.DateTime(timezone=True)))
 KEYS = {"keysets": "digest", "participants": "participant", "web_sessions": "token_hash"}
+RENAMED = {("essay_tasks", "rounds"): "judges_needed", ("essay_assignments", "round"): "judge_slot"}   # v8
 
 
 def _engine(url: str) -> sa.Engine:
@@ -61,6 +62,9 @@ def _fill(conn: sa.Connection, version: int) -> dict[str, int]:
 
     def ins(table_name: str, /, **values) -> int:
         table = t[table_name]
+        if any((table_name, k) in RENAMED for k in values):           # a column under its older name
+            table = sa.table(table_name, *(sa.column(k) for k in values), sa.column("id"))
+            return conn.execute(sa.insert(table).values(**values).returning(table.c.id)).scalar_one()
         return conn.execute(sa.insert(table).values(**values).returning(*table.primary_key.columns)).scalar_one()
 
     ids: dict[str, int] = {}
@@ -150,7 +154,7 @@ def test_every_older_store_is_upgraded_in_place_keeping_every_row(store_url, ver
     engine.dispose()
 
     with Store.open(store_url) as store:
-        assert _version(store.engine) == (SCHEMA_VERSION, [HEAD]) and HEAD == "v7"
+        assert _version(store.engine) == (SCHEMA_VERSION, [HEAD]) and HEAD == "v8"
         # the current shape: every table, column and index of this program's tables
         assert _tables(store.engine) == sorted(metadata.tables)
         insp = sa.inspect(store.engine)
@@ -162,9 +166,10 @@ def test_every_older_store_is_upgraded_in_place_keeping_every_row(store_url, ver
         for t, cols in old.items():
             if t in dropped:
                 continue
-            after = _dump(store.engine, t, cols)
+            now = [RENAMED.get((t, c), c) for c in cols]
+            after = _dump(store.engine, t, now)
             assert (after[:len(before[t])] if t == "audit" else after) == before[t], t
-            assert _columns(store.engine, t)[:len(cols)] == cols, t
+            assert _columns(store.engine, t)[:len(cols)] == now, t
         assert _dump(store.engine, "submissions", ["source_raw"]) == [(None,), (None,)]
         _check_tasks(store, version, ids)
         _check_judges(store, version)
@@ -223,9 +228,8 @@ def test_replaying_every_revision_on_an_empty_database_makes_the_current_tables(
     with engine.begin() as conn:
         cfg = alembic_config(conn)
         script = ScriptDirectory.from_config(cfg)
-        assert [s.revision for s in script.walk_revisions("base", "heads")] == ["v7", "v6", "v5", "v4", "v3", "v2",
-                                                                                 "v1"]
-        assert set(REVISIONS) == {f"v{n}" for n in range(1, 8)} and script.get_current_head() == HEAD
+        assert [s.revision for s in script.walk_revisions("base", "heads")] == [f"v{n}" for n in range(8, 0, -1)]
+        assert set(REVISIONS) == {f"v{n}" for n in range(1, 9)} and script.get_current_head() == HEAD
         command.upgrade(cfg, "head")
         context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _search_objects})
         assert compare_metadata(context, metadata) == []
@@ -245,8 +249,8 @@ def test_a_new_store_is_made_at_the_head_revision(store_url):
 
 def test_a_store_at_an_unknown_revision_is_refused(store_url):
     with Store.open(store_url) as store, store.write_tx("t") as conn:
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'v8'"))
-    with pytest.raises(DatabaseError, match=r"newer omr-grader \(schema version 7, revision v8; .*upgrade omr-grader"
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'v9'"))
+    with pytest.raises(DatabaseError, match=r"newer omr-grader \(schema version 8, revision v9; .*upgrade omr-grader"
                        ) as exc:
         Store.open(store_url)
     assert exc.value.exit_code is ExitCode.DATABASE

@@ -142,7 +142,7 @@ def test_two_judges_score_a_dispute_goes_to_a_third_and_the_export_has_it(site, 
             page.keyboard.press("n")                                    # take the next essay
             page.wait_for_url("**/essays/*")
             aid1 = int(page.url.rsplit("/", 1)[1])
-            assert db_rows(url, f"SELECT task_id, judge_id IS NOT NULL, round FROM essay_assignments "
+            assert db_rows(url, f"SELECT task_id, judge_id IS NOT NULL, judge_slot FROM essay_assignments "
                                 f"WHERE id = {aid1}") == [(t1, 1, 1)]
             for n in (1, 2):
                 wait_until(page, f"document.querySelector('#page-{n} img').complete && "
@@ -188,7 +188,7 @@ def test_two_judges_score_a_dispute_goes_to_a_third_and_the_export_has_it(site, 
 
     aid2 = take(c["gk2"])
     assert score(c["gk2"], aid2, pts("4")).status_code == 303               # 8 against 8.5: within 1.5
-    assert db_rows(url, f"SELECT state, rounds, final_score, final_rule FROM essay_tasks WHERE id = {t1}") == [
+    assert db_rows(url, f"SELECT state, judges_needed, final_score, final_rule FROM essay_tasks WHERE id = {t1}") == [
         ("final", 2, "33/4", "mean")]
 
     # the second task: 10 against 3.5 → disputed, round 3 goes to gk3 (gkb is not of Hoàn Kiếm either, but
@@ -199,17 +199,17 @@ def test_two_judges_score_a_dispute_goes_to_a_third_and_the_export_has_it(site, 
     assert_blind(page.text)
     assert score(c["gk1"], b1, pts("5", "2", "1,5", "1,5")).status_code == 303
     assert score(c["gk2"], b2, pts("0,5", "1", "1", "1")).status_code == 303
-    (third,) = db_rows(url, f"SELECT a.id, j.name, a.round, a.assigned_by FROM essay_assignments a JOIN judges j "
-                            f"ON j.id = a.judge_id WHERE a.task_id = {t2} AND a.round = 3")
+    (third,) = db_rows(url, f"SELECT a.id, j.name, a.judge_slot, a.assigned_by FROM essay_assignments a JOIN judges j "
+                            f"ON j.id = a.judge_id WHERE a.task_id = {t2} AND a.judge_slot = 3")
     assert third[1:] == ("gk3", 3, "system")
-    assert db_rows(url, f"SELECT state, rounds FROM essay_tasks WHERE id = {t2}") == [("disputed", 3)]
+    assert db_rows(url, f"SELECT state, judges_needed FROM essay_tasks WHERE id = {t2}") == [("disputed", 3)]
     listing = c["gk3"].get("/essays").text
     assert f'href="/essays/{third[0]}"' in listing
     third_page = c["gk3"].get(f"/essays/{third[0]}").text
     assert_blind(third_page)
     assert "3,5" not in third_page and "7/2" not in third_page and 'id="my-total"' not in third_page
     assert score(c["gk3"], third[0], pts("1", "1", "1", "1")).status_code == 303
-    assert db_rows(url, f"SELECT state, rounds, final_score, final_rule FROM essay_tasks WHERE id = {t2}") == [
+    assert db_rows(url, f"SELECT state, judges_needed, final_score, final_rule FROM essay_tasks WHERE id = {t2}") == [
         ("final", 3, "15/4", "closest_mean")]
     assert db_rows(url, "SELECT who, action FROM audit WHERE action IN ('essay_dispute', 'essay_final') "
                         "ORDER BY id") == [("system", "essay_final"), ("system", "essay_dispute"),

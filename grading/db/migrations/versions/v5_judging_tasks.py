@@ -61,6 +61,8 @@ def _drop_v2_tasks(conn: sa.Connection) -> dict[str, int]:
 
 
 def _judging_tables() -> None:
+    """The judging tables, with the column names ``sync_tasks`` (which runs next) writes: ``judges_needed`` and
+    ``judge_slot``, which version 5 to 7 called ``rounds`` and ``round`` (v8 renames them in stores made then)."""
     op.create_table(
         "essay_tasks",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -72,12 +74,12 @@ def _judging_tables() -> None:
         sa.Column("unit", sa.Text),
         sa.Column("unit_key", sa.Text),
         sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("rounds", sa.Integer, nullable=False),
+        sa.Column("judges_needed", sa.Integer, nullable=False),
         sa.Column("final_score", sa.Text),
         sa.Column("final_rule", sa.String(16)),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("decided_at", TS),
-        sa.CheckConstraint("rounds IN (2, 3)", name="ck_essay_tasks_rounds"),
+        sa.CheckConstraint("judges_needed IN (2, 3)", name="ck_essay_tasks_rounds"),
         if_not_exists=True,
     )
     op.create_index("ix_essay_tasks_state", "essay_tasks", ["state", "id"], if_not_exists=True)
@@ -86,7 +88,7 @@ def _judging_tables() -> None:
         "essay_assignments",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("task_id", sa.Integer, sa.ForeignKey("essay_tasks.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("round", sa.Integer, nullable=False),
+        sa.Column("judge_slot", sa.Integer, nullable=False),
         sa.Column("judge_id", sa.Integer, sa.ForeignKey("judges.id"), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("assigned_at", TS, nullable=False),
@@ -94,9 +96,9 @@ def _judging_tables() -> None:
         sa.Column("points", JSON),
         sa.Column("total", sa.Text),
         sa.Column("scored_at", TS),
-        sa.UniqueConstraint("task_id", "round", name="uq_essay_assignments_round"),
+        sa.UniqueConstraint("task_id", "judge_slot", name="uq_essay_assignments_round"),
         sa.UniqueConstraint("task_id", "judge_id", name="uq_essay_assignments_judge"),
-        sa.CheckConstraint("round BETWEEN 1 AND 3", name="ck_essay_assignments_round"),
+        sa.CheckConstraint("judge_slot BETWEEN 1 AND 3", name="ck_essay_assignments_round"),
         if_not_exists=True,
     )
     op.create_index("ix_essay_assignments_judge", "essay_assignments", ["judge_id", "state"], if_not_exists=True)
