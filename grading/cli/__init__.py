@@ -2,6 +2,7 @@
 
 - ``check``   — ``omr check``: the contest folder, every problem at once
 - ``grade``   — ``omr grade``, ``omr status``, ``omr rescore``
+- ``ingest``  — ``omr ingest`` (a unit's mailbox), ``omr entries accept``
 - ``flags``   — ``omr flags``, ``omr resolve``
 - ``essays``  — ``omr ocr``, ``omr duplicates``, ``omr search``, ``omr essays status``
 - ``reports`` — ``omr export``, ``omr annotate``
@@ -18,9 +19,9 @@ import argparse
 from omr.cli import Handler
 from omr.cli import main as omr_main
 
-from . import check, demo, essays, flags, grade, reports, web
+from . import check, demo, essays, flags, grade, ingest, reports, web
 
-GROUPS = (check, grade, flags, essays, reports, web)
+GROUPS = (check, grade, ingest, flags, essays, reports, web)
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:

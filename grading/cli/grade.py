@@ -106,7 +106,19 @@ def _cmd_status(args: argparse.Namespace) -> int:
         acc = accounting(store, tz)
         print(f"contest {args.contest} — results in {store.url}")
         print(acc.text())
+        _print_mail(store, args.contest)
     return ExitCode.OK
+
+
+def _print_mail(store: Any, contest: str) -> None:
+    """Messages and entries per state per collecting unit, when the store holds any (``omr ingest``)."""
+    from grading.contest import load_settings
+    from grading.db.mail import mail_counts
+    from grading.mail.summary import store_text
+
+    messages, entries = mail_counts(store)
+    if messages or entries:
+        print(store_text(messages, entries, load_settings(contest).language))
 
 def _cmd_rescore(args: argparse.Namespace) -> int:
     from grading.contest import load_contest

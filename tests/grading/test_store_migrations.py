@@ -150,7 +150,7 @@ def test_every_older_store_is_upgraded_in_place_keeping_every_row(store_url, ver
     engine.dispose()
 
     with Store.open(store_url) as store:
-        assert _version(store.engine) == (SCHEMA_VERSION, [HEAD]) and HEAD == "v7"
+        assert _version(store.engine) == (SCHEMA_VERSION, [HEAD]) and HEAD == "v8"
         # the current shape: every table, column and index of this program's tables
         assert _tables(store.engine) == sorted(metadata.tables)
         insp = sa.inspect(store.engine)
@@ -223,9 +223,9 @@ def test_replaying_every_revision_on_an_empty_database_makes_the_current_tables(
     with engine.begin() as conn:
         cfg = alembic_config(conn)
         script = ScriptDirectory.from_config(cfg)
-        assert [s.revision for s in script.walk_revisions("base", "heads")] == ["v7", "v6", "v5", "v4", "v3", "v2",
+        assert [s.revision for s in script.walk_revisions("base", "heads")] == ["v8", "v7", "v6", "v5", "v4", "v3", "v2",
                                                                                  "v1"]
-        assert set(REVISIONS) == {f"v{n}" for n in range(1, 8)} and script.get_current_head() == HEAD
+        assert set(REVISIONS) == {f"v{n}" for n in range(1, 9)} and script.get_current_head() == HEAD
         command.upgrade(cfg, "head")
         context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _search_objects})
         assert compare_metadata(context, metadata) == []
@@ -245,8 +245,8 @@ def test_a_new_store_is_made_at_the_head_revision(store_url):
 
 def test_a_store_at_an_unknown_revision_is_refused(store_url):
     with Store.open(store_url) as store, store.write_tx("t") as conn:
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'v8'"))
-    with pytest.raises(DatabaseError, match=r"newer omr-grader \(schema version 7, revision v8; .*upgrade omr-grader"
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'v9'"))
+    with pytest.raises(DatabaseError, match=r"newer omr-grader \(schema version 8, revision v9; .*upgrade omr-grader"
                        ) as exc:
         Store.open(store_url)
     assert exc.value.exit_code is ExitCode.DATABASE
