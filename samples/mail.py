@@ -231,6 +231,7 @@ def generate(n: int, seed: int, *, small: bool = False) -> list[tuple[bytes, dic
     pool = _Pool.load(rng, small=small)
     kinds = [k for k, w in MIX for _ in range(w)]
     rng.shuffle(kinds)
+    kinds = [k for k, _ in MIX] + kinds          # every kind at least once, even in a small set
     out: list[tuple[bytes, dict]] = []
     people: list[dict[str, str]] = []
     for i in range(n):

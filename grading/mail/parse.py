@@ -140,8 +140,15 @@ def header_text(value: object) -> tuple[str, bool]:
     return " ".join("".join(out).split()), not_utf8
 
 
+def raw_header(msg: Message, name: str) -> str | None:
+    """A header's value as the parser kept it (8-bit bytes as surrogates, which ``header_text`` decodes); the
+    standard ``get`` would turn them into replacement characters first."""
+    wanted = name.lower()
+    return next((v for k, v in msg.raw_items() if k.lower() == wanted), None)
+
+
 def _address(msg: Message, name: str) -> tuple[str, str]:
-    text, _ = header_text(msg.get(name))
+    text, _ = header_text(raw_header(msg, name))
     display, addr = email.utils.parseaddr(text)
     return display, addr.strip().lower()
 
@@ -302,7 +309,7 @@ def _defects(node: Node) -> list[str]:
 
 def _parse_tree(node: Node, received_at: datetime | None, depth: int) -> ParsedMessage:
     msg = node.headers
-    subject, odd = header_text(msg.get("Subject"))
+    subject, odd = header_text(raw_header(msg, "Subject"))
     sender_name, sender = _address(msg, "From")
     _, reply_to = _address(msg, "Reply-To")
     w = _Walk(depth)
