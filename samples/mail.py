@@ -15,6 +15,7 @@ states after an ingest with ``--no-grade`` and ``keep_entry: last``.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import mailbox
@@ -60,32 +61,8 @@ class _Pool:
 
     @classmethod
     def load(cls, rng: random.Random, small: bool = False) -> _Pool:
-        from samples.generator import write_image_pdf
-        from PIL import Image
-
-        pool = cls(rng)
-        files = sorted(SET_SMALL.glob("*/sheets/*.jpg"))
-        for p in files:
-            data = p.read_bytes()
-            if small:
-                with Image.open(p) as im:
-                    im.thumbnail((600, 800))
-                    out = io.BytesIO()
-                    im.convert("L").save(out, "JPEG", quality=60)
-                    data = out.getvalue()
-            pool.scans.append(data)
-        with tempfile.TemporaryDirectory() as tmp:
-            for k in range(4):
-                pages = []
-                for j in range(1 + k % 3):
-                    jp = Path(tmp) / f"{k}-{j}.jpg"
-                    jp.write_bytes(pool.scans[(k * 3 + j) % len(pool.scans)])
-                    with Image.open(jp) as im:
-                        pages.append((str(jp), im.size, 150.0, im.mode == "RGB"))
-                pdf = Path(tmp) / f"{k}.pdf"
-                write_image_pdf(pdf, pages)
-                pool.pdfs.append(pdf.read_bytes())
-        return pool
+        scans, pdfs = _pool_bytes(small)
+        return cls(rng, list(scans), list(pdfs))
 
     def unique(self, data: bytes, kind: str) -> bytes:
         """The same picture, different bytes (a JPEG comment; a PDF comment after %%EOF): each entry its own file."""
@@ -99,6 +76,38 @@ class _Pool:
 
     def pdf(self) -> tuple[str, bytes, str]:
         return "pdf", self.unique(self.rng.choice(self.pdfs), "pdf"), "application/pdf"
+
+
+@functools.lru_cache(maxsize=2)
+def _pool_bytes(small: bool) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """The committed sample scans (made smaller for benchmarks of many messages) and PDFs of one to three."""
+    from PIL import Image
+
+    from samples.generator import write_image_pdf
+
+    scans = []
+    for p in sorted(SET_SMALL.glob("*/sheets/*.jpg")):
+        data = p.read_bytes()
+        if small:
+            with Image.open(p) as im:
+                im.thumbnail((600, 800))
+                out = io.BytesIO()
+                im.convert("L").save(out, "JPEG", quality=60)
+                data = out.getvalue()
+        scans.append(data)
+    pdfs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(4):
+            pages = []
+            for j in range(1 + k % 3):
+                jp = Path(tmp) / f"{k}-{j}.jpg"
+                jp.write_bytes(scans[(k * 3 + j) % len(scans)])
+                with Image.open(jp) as im:
+                    pages.append((str(jp), im.size, 150.0, im.mode == "RGB"))
+            pdf = Path(tmp) / f"{k}.pdf"
+            write_image_pdf(pdf, pages)
+            pdfs.append(pdf.read_bytes())
+    return tuple(scans), tuple(pdfs)
 
 
 def docx_entry(identity: dict[str, str], answer: str) -> bytes:

@@ -48,15 +48,13 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
 def _files_dir(args: argparse.Namespace, url: str) -> Path:
     if args.files:
         return Path(args.files).resolve()
-    from sqlalchemy.engine import make_url
+    from grading.db.engine import sqlite_path
 
-    from grading.store import normalise_url
-
-    parsed = make_url(normalise_url(url))
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+    path = sqlite_path(url)
+    if path is None:
         raise BadArguments("with a PostgreSQL store, pass --files DIR: the folder where entry files are written "
                            "for grading (a cache: each file can be made again from the stored messages)")
-    return Path(parsed.database).resolve().parent / "entries"
+    return path.resolve().parent / "entries"
 
 
 def _deadline(args: argparse.Namespace, settings: Any) -> datetime | None:

@@ -33,7 +33,8 @@ OLD_PASSWORD = "mật khẩu của gk1"
 OLD_HASH = hash_password(OLD_PASSWORD)          # a judge of an older store logs in with it after the upgrade
 V2_TASKS = sa.table("essay_tasks", sa.column("essay_id"), sa.column("anon_code"), sa.column("question"),
                     sa.column("state"), sa.column("created_at", sa.DateTime(timezone=True)))
-KEYS = {"keysets": "digest", "participants": "participant", "web_sessions": "token_hash"}
+KEYS = {"keysets": "digest", "participants": "participant", "web_sessions": "token_hash",
+        "message_raw": "hash", "entrants": "id"}
 
 
 def _engine(url: str) -> sa.Engine:

@@ -70,6 +70,19 @@ def test_a_mailbox_matches_its_ground_truth_and_a_second_run_adds_nothing(tmp_pa
     assert f"0 thư mới · {N} đã có (bỏ qua)" in again
     with Store.open(store_url) as store, store.read_tx("t") as conn:
         assert {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() for t in counts} == counts
+    assert main(["status", "--contest", str(contest), "--db", store_url]) == 0
+    status = capsys.readouterr().out.splitlines()
+    head = next(i for i, line in enumerate(status) if line.startswith("Đơn vị"))
+    row = status[head + 1].split()
+    m = Counter(m["state"] for m in unique)
+    assert row[:5] == ["Q.HK", str(m["taken"]), str(m["no_entry"]), str(m["rejected"]), str(m["ignored"])]
+    assert sum(map(int, row[1:5])) == len(unique)
+
+
+def test_postgresql_needs_a_files_folder(tmp_path, pg_url, mailbox):
+    contest = make_contest(tmp_path)
+    args = ["ingest", str(mailbox[0] / "mailbox"), "--contest", str(contest), "--db", pg_url, "--unit", "Q.HK"]
+    assert main(args) == 2
 
 
 def test_forwarded_by_a_unit_keeps_the_first_time_from_anyone_else_the_outer_time(tmp_path, store_url, mailbox):
