@@ -84,20 +84,21 @@ def known_message_hashes(db: Database) -> set[str]:
 
 def record_message(db: Database, m: MessageRow) -> bool:
     """Write the message, its bytes, entries, files and entrants in one transaction; False when its hash is
-    already recorded (nothing changes)."""
+    already recorded (nothing changes). Statements take their values as parameters, so each is compiled once."""
     now = utcnow()
     with db.write_tx(f"record message {m.source_key}") as conn:
-        mid = conn.execute(dialect_insert(conn, messages).values(
-            hash=m.hash, source=m.source, source_key=m.source_key, received_at=m.received_at, state=m.state,
-            reason_code=m.reason_code, reason=m.reason, problems=list(m.problems) or None, unit=m.unit,
-            subject=m.subject, sender=m.sender, message_id=m.message_id, body=m.body, size=len(m.data),
-            receipt_due=m.receipt_to is not None, receipt_to=m.receipt_to, receipt_subject=m.receipt_subject,
-            receipt_body=m.receipt_body, ingested_at=now,
-        ).on_conflict_do_nothing(index_elements=["hash"]).returning(messages.c.id)).scalar()
+        mid = conn.execute(dialect_insert(conn, messages).on_conflict_do_nothing(index_elements=["hash"])
+                           .returning(messages.c.id), {
+            "hash": m.hash, "source": m.source, "source_key": m.source_key, "received_at": m.received_at,
+            "state": m.state, "reason_code": m.reason_code, "reason": m.reason, "problems": list(m.problems) or None,
+            "unit": m.unit, "subject": m.subject, "sender": m.sender, "message_id": m.message_id, "body": m.body,
+            "size": len(m.data), "receipt_due": m.receipt_to is not None, "receipt_to": m.receipt_to,
+            "receipt_subject": m.receipt_subject, "receipt_body": m.receipt_body, "receipt_sent_at": None,
+            "ingested_at": now}).scalar()
         if mid is None:
             return False
-        conn.execute(dialect_insert(conn, message_raw).values(hash=m.hash, data=m.data)
-                     .on_conflict_do_nothing(index_elements=["hash"]))
+        conn.execute(dialect_insert(conn, message_raw).on_conflict_do_nothing(index_elements=["hash"]),
+                     {"hash": m.hash, "data": m.data})
         for e in m.entries:
             _insert_entry(conn, int(mid), e, now)
         return True
@@ -106,13 +107,13 @@ def record_message(db: Database, m: MessageRow) -> bool:
 def _insert_entry(conn: sa.Connection, mid: int, e: EntryRow, now: datetime) -> None:
     if e.entrant is not None:
         values = {k: getattr(e.entrant, k) or None for k in EntrantRow.__slots__}   # type: ignore[attr-defined]
-        conn.execute(dialect_insert(conn, entrants).values(**values, created_at=now)
-                     .on_conflict_do_nothing(index_elements=["person_key"]))
-    eid = conn.execute(sa.insert(entries).values(
-        code=e.code, message_id=mid, seq=e.seq, entrant_id=e.entrant.id if e.entrant else None,
-        person_key=e.entrant.person_key if e.entrant else None, unit=e.unit, entrant_unit=e.entrant_unit,
-        state=e.state, flags=list(e.flags), identity=e.identity, received_at=e.received_at, created_at=now,
-    ).returning(entries.c.id)).scalar_one()
+        conn.execute(dialect_insert(conn, entrants).on_conflict_do_nothing(index_elements=["person_key"]),
+                     {**values, "created_at": now})
+    eid = conn.execute(sa.insert(entries).returning(entries.c.id), {
+        "code": e.code, "message_id": mid, "seq": e.seq, "entrant_id": e.entrant.id if e.entrant else None,
+        "person_key": e.entrant.person_key if e.entrant else None, "unit": e.unit, "entrant_unit": e.entrant_unit,
+        "state": e.state, "flags": list(e.flags), "identity": e.identity, "received_at": e.received_at,
+        "graded_at": None, "accepted_by": None, "accepted_at": None, "created_at": now}).scalar_one()
     if e.files:
         conn.execute(sa.insert(entry_files), [
             {"entry_id": eid, "seq": i, "name": f.name, "kind": f.kind, "content_hash": f.content_hash,

@@ -123,8 +123,11 @@ def header_text(value: object) -> tuple[str, bool]:
         value = str(value)
     text = str(value)
     not_utf8 = False
-    if any("\udc80" <= c <= "\udcff" for c in text):        # raw 8-bit bytes kept by the parser
-        text, not_utf8 = _bytes_text(text.encode("utf-8", "surrogateescape"))
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:                           # raw 8-bit bytes kept by the parser as surrogates
+            text, not_utf8 = _bytes_text(text.encode("utf-8", "surrogateescape"))
     try:
         pieces = decode_header(text)
     except (ValueError, LookupError):

@@ -140,3 +140,13 @@ def test_new_entries_are_graded_in_the_same_run_with_their_collecting_unit(tmp_p
     assert main(["status", "--contest", str(contest), "--db", sqlite_url]) in (0, 3, 4)
     out = capsys.readouterr().out
     assert "Đơn vị" in out and "Q.HK" in out and "đã chấm" in out
+
+
+@pytest.mark.slow
+def test_the_demo_shows_a_mailbox_taken_in(tmp_path, capsys):
+    from grading.demo import ingest_demo
+
+    assert ingest_demo(tmp_path / "mail", main, n=16) == 0
+    out = capsys.readouterr().out
+    assert "Lần này: 16 thư trong hộp thư" in out and "Q.HK" in out
+    assert (tmp_path / "mail" / "truth.json").is_file() and (tmp_path / "mail" / "results.sqlite").is_file()
