@@ -67,7 +67,8 @@ class IngestTally:
     messages: int = 0                          # found in the source
     already: int = 0                           # recorded by an earlier run (same hash)
     states: Counter = field(default_factory=Counter)       # new messages by state
-    entries: Counter = field(default_factory=Counter)      # new entries by state when recorded
+    entries: Counter = field(default_factory=Counter)      # this run's new entries by state, after the rules
+    codes: list[str] = field(default_factory=list)         # this run's new entries
     vanished: list[Vanished] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -237,10 +238,12 @@ def ingest(items: Iterable[Item], store: Any, o: IngestOptions, tally: IngestTal
             if db.record_message(store, m):
                 tally.states[m.state] += 1
                 tally.entries.update(e.state for e in m.entries)
+                tally.codes.extend(e.code for e in m.entries)
             else:
                 tally.already += 1
             known.add(digest)
         apply_rules(store, o.keep_entry)
+        tally.entries = db.entry_states(store, tally.codes)
     finally:
         tally.seconds = time.perf_counter() - t0
     return tally

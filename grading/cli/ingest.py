@@ -125,10 +125,13 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _print_store(store: Any, language: str) -> None:
-    from grading.db.mail import mail_counts
-    from grading.mail.summary import store_text
+    from grading.db.mail import flag_counts, mail_counts
+    from grading.mail.summary import flags_text, store_text
 
     print(store_text(*mail_counts(store), language))
+    flags = flag_counts(store)
+    if flags:
+        print(flags_text(flags, language))
 
 
 def _list_receipts(args: argparse.Namespace) -> int:

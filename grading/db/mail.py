@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .audit import record as audit_record
-from .engine import Database, dialect_insert, utcnow
+from .engine import Database, chunks, dialect_insert, utcnow
 from .tables import entrants, entries, entry_files, message_raw, messages
 
 
@@ -260,6 +260,24 @@ def mail_counts(db: Database) -> tuple[Counter, Counter]:
         e = Counter({(r[0], r[1]): r[2] for r in conn.execute(
             sa.select(entries.c.unit, entries.c.state, sa.func.count()).group_by(entries.c.unit, entries.c.state))})
     return m, e
+
+
+def entry_states(db: Database, codes: Sequence[str]) -> Counter:
+    """The entries with these codes, counted by their state now."""
+    out: Counter = Counter()
+    with db.read_tx("count entries") as conn:
+        for part in chunks(list(codes)):
+            out.update(conn.execute(sa.select(entries.c.state).where(entries.c.code.in_(part))).scalars())
+    return out
+
+
+def flag_counts(db: Database) -> Counter:
+    """Entries counted by each flag they carry (identity_pending, under_age, staff, duplicate_participant…)."""
+    out: Counter = Counter()
+    with db.read_tx("count entry flags") as conn:
+        for flags in conn.execute(sa.select(entries.c.flags)).scalars():
+            out.update({f.get("code", "?") for f in flags or ()})
+    return out
 
 
 def raw_message(db: Database, digest: str) -> bytes | None:

@@ -36,6 +36,21 @@ def run_text(tally: Any, language: str) -> str:
     return "\n".join(lines)
 
 
+FLAG_LABELS = {
+    "vi": {"identity_pending": "chưa rõ người dự thi", "age_unknown": "chưa rõ tuổi", "under_age": "dưới 12 tuổi",
+           "staff": "thuộc Ban Tổ chức/Giám khảo", "duplicate_participant": "có thể trùng người", "late": "nộp muộn"},
+    "en": {"identity_pending": "identity pending", "age_unknown": "age unknown", "under_age": "under 12",
+           "staff": "on the staff list", "duplicate_participant": "possibly the same person", "late": "late"},
+}
+
+
+def flags_text(flags: Counter, language: str) -> str:
+    """Entries by flag: kept, never ranked until an organiser decides."""
+    labels = FLAG_LABELS.get(language, FLAG_LABELS["vi"])
+    head = "Bài dự thi cần xem" if language == "vi" else "Entries to check"
+    return f"{head}: " + " · ".join(f"{labels.get(k, k)} {n}" for k, n in sorted(flags.items()))
+
+
 def store_text(messages: Counter, entries: Counter, language: str) -> str:
     """Messages and entries per state per collecting unit (rows), with a total row."""
     w = LABELS.get(language, LABELS["vi"])

@@ -50,6 +50,10 @@ def test_a_mailbox_matches_its_ground_truth_and_a_second_run_adds_nothing(tmp_pa
     first = capsys.readouterr().out
     assert f"Lần này: {N} thư trong hộp thư" in first
     unique = [m for m in truth["messages"] if not m.get("duplicate")]
+    want_entries = Counter(e["state"] for m in unique for e in m["entries"])
+    assert (f"Bài dự thi: {sum(want_entries.values())} — chờ chấm {want_entries['pending']} · đã chấm 0 · "
+            f"nộp muộn {want_entries['late']} · bị thay thế {want_entries['superseded']}") in first
+    assert f"Bài dự thi cần xem: nộp muộn {want_entries['late']}" in first
     with Store.open(store_url) as store:
         states = {k: s for k, s, _ in message_rows(store)}
         assert len(states) == len(unique)                    # exact duplicates stored once
@@ -161,6 +165,10 @@ def test_bad_input_is_a_reason_on_its_own_message(tmp_path, store_url, capsys):
         "e-bounce.eml": message(sender="MAILER-DAEMON@mx.example.vn", subject="Undelivered", body="",
                                 received=when),
         "f-ours.eml": message(sender="hoankiem@thi.hanoi.gov.vn", subject="Xác nhận", body="", received=when),
+        "g-young.eml": message(sender="g@example.vn", subject="Bài thi", body="Họ tên: Bé Na\nNgày sinh: 7/9/2014",
+                               received=when, attachments=[("g.png", good + b"g", "image/png")]),
+        "h-nobody.eml": message(sender="h@example.vn", subject="Bài thi", body="gửi bài ạ", received=when,
+                                attachments=[("h.png", good + b"h", "image/png")]),
     }
     for name, data in mails.items():
         (folder / name).write_bytes(data)
@@ -170,6 +178,10 @@ def test_bad_input_is_a_reason_on_its_own_message(tmp_path, store_url, capsys):
         got = {k: (s, r) for k, s, r in message_rows(store)}
         reasons = dict(message_rows(store, ("source_key", "reason")))
         problems = dict(message_rows(store, ("source_key", "problems")))
+    assert got.pop("eml:g-young.eml") == got.pop("eml:h-nobody.eml") == ("taken", None)
+    with Store.open(store_url) as store:
+        flags = [[f["code"] for f in fl] for fl, in entry_rows(store, ("flags",))]
+    assert flags == [[], ["under_age"], ["identity_pending"]]
     assert got == {"eml:a-good.eml": ("taken", None), "eml:b-malformed.eml": ("rejected", "malformed_mime"),
                    "eml:c-lying.eml": ("no_entry", "no_attachment"), "eml:d-8bit.eml": ("no_entry", "no_attachment"),
                    "eml:e-bounce.eml": ("ignored", "auto_reply"), "eml:f-ours.eml": ("ignored", "own_mail")}
