@@ -5,6 +5,8 @@ An *identity* is a dict with the keys ``name``, ``date_of_birth`` (ISO), ``addre
 does, ``identity_from_text`` reads the same fields from lines such as ``Họ và tên: Nguyễn Văn An`` in the message's
 body. From an identity:
 
+Else a file named like its entrant (``identity_from_file_name``: "Nguyễn Văn An - 5.9.2007.pdf").
+
 - ``person_key``: who the person is for the rules — the folded name (no diacritics, no case) with the date of
   birth, else the phone number, else the e-mail address; never the sender (a school sends forty students' entries
   from one address). ``entrant_id`` is derived from it, so the same person gets the same id on every run.
@@ -85,6 +87,20 @@ def identity_from_text(text: str) -> dict[str, str]:
         dob = parse_date_of_birth(found["date_of_birth"])
         found["date_of_birth"] = dob.isoformat() if dob else found["date_of_birth"]
     return found
+
+
+def identity_from_file_name(name: str) -> dict[str, str]:
+    """Name and date of birth from a file named like its entrant ("Nguyễn Văn An - 5.9.2007.pdf",
+    "Le_Thi_Chi_05-09-2010.docx"); {} when the name is not made of exactly those two."""
+    stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0] if "." in name else name.rsplit("/", 1)[-1]
+    m = re.match(r"^\s*(.+?)[\s_\-–,]+(\d{1,2}[./\-]\d{1,2}[./\-]\d{4})\s*$", stem)
+    if not m:
+        return {}
+    who = " ".join(m.group(1).replace("_", " ").split())
+    born = parse_date_of_birth(m.group(2))
+    if born is None or not who or not all(part.isalpha() for part in who.split()) or len(who.split()) < 2:
+        return {}
+    return {"name": who, "date_of_birth": born.isoformat()}
 
 
 def parse_date_of_birth(text: str) -> date | None:

@@ -10,7 +10,8 @@ not seen before (its SHA-256):
    outer sender is its mailbox) keeps the time its first receiving unit recorded (the inner message's topmost
    ``Received:``), and must itself have arrived before the forwarding deadline. After its deadline an entry is
    ``late`` (kept, not graded until an organiser accepts it).
-3. Who entered (``grading.entrants``): the identity in the entry, a stable entrant id, the eligibility flags.
+3. Who entered (``grading.entrants``): the identity in the entry's body, else a file named like its entrant;
+   a stable entrant id; the eligibility flags.
 4. The entry's files are written content-addressed to the files folder (``<hash>.<ext>``; a cache: each can be
    made again from the stored raw message), then the message — raw bytes, entries, files, entrants, receipt —
    is recorded in ONE transaction (``grading.db.mail``): a ``kill -9`` leaves each message once or not at all.
@@ -35,7 +36,8 @@ from typing import Any
 from omr.errors import InputError
 
 from .db import mail as db
-from .entrants import Flag, Staff, eligibility, entrant_from, identity_from_text
+from .entrants import (Flag, Staff, eligibility, entrant_from, identity_from_file_name, identity_from_text,
+                       person_key)
 from .mail.parse import EXTENSIONS, GRADABLE_KINDS, FilePart, ParsedMessage, parse_message
 from .mail.raw import RawMessage
 from .mail.reasons import Problem, describe
@@ -170,6 +172,9 @@ def _entrant_unit(identity: dict[str, str], units: Units | None) -> str | None:
 
 def _entry(g: _Group, digest: str, o: IngestOptions) -> tuple[db.EntryRow, ReceiptEntry]:
     identity = identity_from_text(g.body)
+    if not person_key(identity):
+        named = next((i for i in map(identity_from_file_name, (f.name for f in g.files)) if i), {})
+        identity = {**identity, **named}
     entrant = entrant_from(identity)
     flags: list[Flag] = eligibility(identity, entrant, o.reference_date, o.staff)
     if g.late:

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from grading.entrants import (Staff, eligibility, entrant_from, entrant_id, identity_from_text, load_staff,
-                              parse_date_of_birth, person_key)
+from grading.entrants import (Staff, eligibility, entrant_from, entrant_id, identity_from_file_name,
+                              identity_from_text, load_staff, parse_date_of_birth, person_key)
 
 
 @pytest.mark.parametrize("text, want", [
@@ -57,3 +57,12 @@ def test_the_staff_list_by_name_and_birth_date_or_contact(tmp_path):
         flags = eligibility(ident, entrant_from(ident), ref, staff)
         assert [(f.code, why in f.detail) for f in flags] == [("staff", True)], ident
     assert load_staff(tmp_path / "none") == Staff()
+
+
+@pytest.mark.parametrize("name, want", [
+    ("Nguyễn Văn An - 5.9.2007.pdf", {"name": "Nguyễn Văn An", "date_of_birth": "2007-09-05"}),
+    ("bai.zip/Lớp 9A/Le_Thi_Chi_05-09-2010.docx", {"name": "Le Thi Chi", "date_of_birth": "2010-09-05"}),
+    ("Bài thi trang 1.jpg", {}), ("scan 2026-09-01.pdf", {}), ("An 5.9.2007.pdf", {}),
+])
+def test_identity_from_a_file_named_like_its_entrant(name, want):
+    assert identity_from_file_name(name) == want

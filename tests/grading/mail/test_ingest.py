@@ -169,6 +169,8 @@ def test_bad_input_is_a_reason_on_its_own_message(tmp_path, store_url, capsys):
                                received=when, attachments=[("g.png", good + b"g", "image/png")]),
         "h-nobody.eml": message(sender="h@example.vn", subject="Bài thi", body="gửi bài ạ", received=when,
                                 attachments=[("h.png", good + b"h", "image/png")]),
+        "i-named.eml": message(sender="i@example.vn", subject="Bài thi", body="gửi bài ạ", received=when,
+                               attachments=[("Trần Văn Bình - 1.2.2001.png", good + b"i", "image/png")]),
     }
     for name, data in mails.items():
         (folder / name).write_bytes(data)
@@ -178,10 +180,12 @@ def test_bad_input_is_a_reason_on_its_own_message(tmp_path, store_url, capsys):
         got = {k: (s, r) for k, s, r in message_rows(store)}
         reasons = dict(message_rows(store, ("source_key", "reason")))
         problems = dict(message_rows(store, ("source_key", "problems")))
-    assert got.pop("eml:g-young.eml") == got.pop("eml:h-nobody.eml") == ("taken", None)
+    assert got.pop("eml:g-young.eml") == got.pop("eml:h-nobody.eml") == got.pop("eml:i-named.eml") == ("taken", None)
     with Store.open(store_url) as store:
         flags = [[f["code"] for f in fl] for fl, in entry_rows(store, ("flags",))]
-    assert flags == [[], ["under_age"], ["identity_pending"]]
+        named = entry_rows(store, ("identity", "entrant_id"))[-1]
+    assert flags == [[], ["under_age"], ["identity_pending"], []]
+    assert named[0] == {"name": "Trần Văn Bình", "date_of_birth": "2001-02-01"} and named[1].startswith("TS-")
     assert got == {"eml:a-good.eml": ("taken", None), "eml:b-malformed.eml": ("rejected", "malformed_mime"),
                    "eml:c-lying.eml": ("no_entry", "no_attachment"), "eml:d-8bit.eml": ("no_entry", "no_attachment"),
                    "eml:e-bounce.eml": ("ignored", "auto_reply"), "eml:f-ours.eml": ("ignored", "own_mail")}
