@@ -12,9 +12,10 @@ not seen before (its SHA-256):
    ``late`` (kept, not graded until an organiser accepts it).
 3. Who entered (``grading.entrants``): the identity in the entry's body, else a file named like its entrant;
    a stable entrant id; the eligibility flags.
-4. The entry's files are written content-addressed to the files folder (``<hash>.<ext>``; a cache: each can be
-   made again from the stored raw message), then the message — raw bytes, entries, files, entrants, receipt —
-   is recorded in ONE transaction (``grading.db.mail``): a ``kill -9`` leaves each message once or not at all.
+4. The entry's files are written content-addressed to the files folder (``<hash>.<ext>``; a cache, written when
+   a run grades: each is made again from the stored raw message when missing), then the message — raw bytes,
+   entries, files, entrants, receipt — is recorded in ONE transaction (``grading.db.mail``): a ``kill -9``
+   leaves each message once or not at all.
 
 After the messages: which of one person's entries counts (``keep_entry``: the others are ``superseded``),
 possible same persons (``duplicate_participant``), then the pending entries' files graded by the existing
@@ -221,9 +222,11 @@ def message_row(raw: RawMessage, digest: str, p: ParsedMessage, o: IngestOptions
     return m, [f for g in groups for f in g.files]
 
 
-def ingest(items: Iterable[Item], store: Any, o: IngestOptions, tally: IngestTally | None = None) -> IngestTally:
+def ingest(items: Iterable[Item], store: Any, o: IngestOptions, tally: IngestTally | None = None, *,
+           materialise: bool = True) -> IngestTally:
     """Record every new message of ``items``; then apply the rules (``apply_rules``). Grading is separate
-    (``grade_pending``)."""
+    (``grade_pending``). ``materialise``: write the entry files now (a run that grades); without it they are
+    written from the stored message when they are graded."""
     t0 = time.perf_counter()
     tally = IngestTally() if tally is None else tally
     known = db.known_message_hashes(store)
@@ -238,7 +241,7 @@ def ingest(items: Iterable[Item], store: Any, o: IngestOptions, tally: IngestTal
                 tally.already += 1
                 continue
             m, files = message_row(item, digest, parse_message(item), o)
-            for f in files:
+            for f in files if materialise else ():
                 _materialise(o.files_dir, f)
             if db.record_message(store, m):
                 tally.states[m.state] += 1

@@ -109,7 +109,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
                                   "contest": str(args.contest), "grade": not args.no_grade})
         tally = IngestTally()
         try:
-            ingest(items, store, options, tally)
+            ingest(items, store, options, tally, materialise=contest is not None)
         finally:
             print(run_text(tally, options.language))
         graded = 0

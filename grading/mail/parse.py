@@ -59,10 +59,11 @@ class FilePart:
     data: bytes
     kind: str            # sniffed: one of ENTRY_KINDS
     inline: bool = False
+    digest: str = ""     # SHA-256 of ``data`` (computed once when not given)
 
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+    def __post_init__(self) -> None:
+        if not self.digest:
+            object.__setattr__(self, "digest", hashlib.sha256(self.data).hexdigest())
 
     @property
     def extension(self) -> str:

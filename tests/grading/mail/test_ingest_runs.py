@@ -150,3 +150,20 @@ def test_the_demo_shows_a_mailbox_taken_in(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Lần này: 16 thư trong hộp thư" in out and "Q.HK" in out
     assert (tmp_path / "mail" / "truth.json").is_file() and (tmp_path / "mail" / "results.sqlite").is_file()
+
+
+@pytest.mark.slow
+def test_entries_taken_in_without_grading_are_graded_later_from_the_stored_messages(tmp_path, sqlite_url):
+    write_mailbox(tmp_path, n=3, seed=11, fmt="eml", small=False)
+    contest = make_contest(tmp_path)
+    files = tmp_path / "contest" / "out" / "entries"
+    assert ingest(contest, sqlite_url, tmp_path / "mailbox", "--no-grade") == 0
+    assert not files.exists()                         # nothing written: the raw messages hold the files
+    with Store.open(sqlite_url) as store:
+        assert sorted(s for s, in entry_rows(store, ("state",))) == ["pending"] * 3
+    assert ingest(contest, sqlite_url, tmp_path / "mailbox") in (0, 4)
+    with Store.open(sqlite_url) as store:
+        assert sorted(s for s, in entry_rows(store, ("state",))) == ["graded", "graded", "pending"]   # + a DOCX
+        with store.read_tx("t") as conn:
+            hashes = set(conn.execute(sa.text("SELECT content_hash FROM submissions")).scalars())
+    assert hashes and {p.name.split(".")[0] for p in files.iterdir()} >= hashes
