@@ -92,7 +92,10 @@ def identity_from_text(text: str) -> dict[str, str]:
 def identity_from_file_name(name: str) -> dict[str, str]:
     """Name and date of birth from a file named like its entrant ("Nguyễn Văn An - 5.9.2007.pdf",
     "Le_Thi_Chi_05-09-2010.docx"); {} when the name is not made of exactly those two."""
-    stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0] if "." in name else name.rsplit("/", 1)[-1]
+    stem = name.rsplit("/", 1)[-1]
+    base, dot, ext = stem.rpartition(".")
+    if dot and base and ext.isalpha() and len(ext) <= 5:            # an extension, not a date's last dot
+        stem = base
     m = re.match(r"^\s*(.+?)[\s_\-–,]+(\d{1,2}[./\-]\d{1,2}[./\-]\d{4})\s*$", stem)
     if not m:
         return {}
@@ -101,6 +104,16 @@ def identity_from_file_name(name: str) -> dict[str, str]:
     if born is None or not who or not all(part.isalpha() for part in who.split()) or len(who.split()) < 2:
         return {}
     return {"name": who, "date_of_birth": born.isoformat()}
+
+
+def identity_from_path(path: str) -> dict[str, str]:
+    """Name and date of birth from a file's name, else from the nearest folder named like its entrant
+    ("lop9A.zip/Nguyễn Văn An - 5.9.2010/trang1.jpg")."""
+    for part in reversed(path.split("/")):
+        found = identity_from_file_name(part)
+        if found:
+            return found
+    return {}
 
 
 def parse_date_of_birth(text: str) -> date | None:

@@ -29,7 +29,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
@@ -37,8 +37,7 @@ from typing import Any
 from omr.errors import InputError
 
 from .db import mail as db
-from .entrants import (Flag, Staff, eligibility, entrant_from, identity_from_file_name, identity_from_text,
-                       person_key)
+from .entrants import Flag, Staff, eligibility, entrant_from, identity_from_path, identity_from_text, person_key
 from .mail.parse import EXTENSIONS, GRADABLE_KINDS, FilePart, ParsedMessage, parse_message
 from .mail.raw import RawMessage
 from .mail.reasons import Problem, describe
@@ -91,6 +90,28 @@ class _Group:
     body: str
     received_at: datetime | None
     late: str                                  # the deadline missed, for people ("" when on time)
+    named: tuple[tuple[str, str], ...] = ()    # the identity its files' or folders' names give
+
+
+def _by_person(groups: list[_Group]) -> list[_Group]:
+    """A group whose files or folders name two or more entrants ("Nguyễn Văn An - 5.9.2010/…", a class's ZIP)
+    becomes one entry per entrant named, plus one for the files that name nobody; numbered again in order."""
+    out: list[_Group] = []
+    for g in groups:
+        people: dict[str, list[FilePart]] = {}
+        named: dict[str, dict[str, str]] = {}
+        for f in g.files:
+            ident = identity_from_path(f.path)
+            key = person_key(ident)
+            people.setdefault(key, []).append(f)
+            named.setdefault(key, ident)
+        if len([k for k in people if k]) < 2:
+            out.append(g)
+            continue
+        for key, files in people.items():
+            out.append(replace(g, files=tuple(files), named=tuple(named[key].items())))
+    first = groups[0].seq if groups else 0
+    return [replace(g, seq=first + i) for i, g in enumerate(out)]
 
 
 def entry_code(message_hash: str, seq: int) -> str:
@@ -125,7 +146,7 @@ def _groups(p: ParsedMessage, outer: datetime | None, o: IngestOptions) -> list[
             walk(fw, inner, late)
 
     walk(p, outer, "")
-    return out
+    return _by_person(out)
 
 
 def _all_problems(p: ParsedMessage) -> list[Problem]:
@@ -172,9 +193,9 @@ def _entrant_unit(identity: dict[str, str], units: Units | None) -> str | None:
 
 
 def _entry(g: _Group, digest: str, o: IngestOptions) -> tuple[db.EntryRow, ReceiptEntry]:
-    identity = identity_from_text(g.body)
+    identity = dict(g.named) if g.named else identity_from_text(g.body)
     if not person_key(identity):
-        named = next((i for i in map(identity_from_file_name, (f.name for f in g.files)) if i), {})
+        named = next((i for i in map(identity_from_path, (f.path for f in g.files)) if i), {})
         identity = {**identity, **named}
     entrant = entrant_from(identity)
     flags: list[Flag] = eligibility(identity, entrant, o.reference_date, o.staff)

@@ -66,3 +66,12 @@ def test_the_staff_list_by_name_and_birth_date_or_contact(tmp_path):
 ])
 def test_identity_from_a_file_named_like_its_entrant(name, want):
     assert identity_from_file_name(name) == want
+
+
+def test_identity_from_the_nearest_folder_named_like_its_entrant():
+    from grading.entrants import identity_from_path
+
+    assert identity_from_path("lop.zip/Lớp 9A/Nguyễn Văn An - 5.9.2010/trang1.jpg") == {
+        "name": "Nguyễn Văn An", "date_of_birth": "2010-09-05"}
+    assert identity_from_path("Lê Thị Chi 01.02.2011") == {"name": "Lê Thị Chi", "date_of_birth": "2011-02-01"}
+    assert identity_from_path("lop.zip/Lớp 9A/trang1.jpg") == {}

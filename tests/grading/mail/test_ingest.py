@@ -192,3 +192,33 @@ def test_bad_input_is_a_reason_on_its_own_message(tmp_path, store_url, capsys):
     assert "Thư bị hỏng" in reasons["eml:b-malformed.eml"]
     assert [p["code"] for p in problems["eml:c-lying.eml"]] == ["unsupported_type"]
     assert [p["code"] for p in problems["eml:d-8bit.eml"]] == ["header_not_utf8"]
+
+
+def test_a_class_zip_naming_its_students_makes_one_entry_each(tmp_path, store_url):
+    import io
+    import zipfile
+    from datetime import datetime, timedelta, timezone
+
+    scans = sorted((Path(__file__).resolve().parents[3] / "samples/set-small/scanner/sheets").glob("*.jpg"))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("Lớp 9A/Nguyễn Văn An - 5.9.2010/trang1.jpg", scans[0].read_bytes())
+        z.writestr("Lớp 9A/Nguyễn Văn An - 5.9.2010/trang2.jpg", scans[1].read_bytes())
+        z.writestr("Lớp 9A/Lê Thị Chi - 1.2.2011/trang1.jpg", scans[2].read_bytes())
+        z.writestr("Lớp 9A/danh sách lớp.jpg", scans[3].read_bytes())
+    when = datetime(2026, 9, 5, 9, 0, tzinfo=timezone(timedelta(hours=7)))
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    (folder / "lop.eml").write_bytes(message(
+        sender="gv@example.vn", subject="Bài thi lớp 9A", body="Họ và tên: Cô Hoa\nĐiện thoại: 0912000111",
+        received=when, attachments=[("Lớp 9A.zip", buf.getvalue(), "application/zip")]))
+    contest = make_contest(tmp_path)
+    assert ingest(contest, store_url, folder, "--no-grade") == 0
+    with Store.open(store_url) as store:
+        rows = entry_rows(store, ("seq", "identity", "state"))
+        with store.read_tx("t") as conn:
+            per_entry = conn.execute(sa.text("SELECT entry_id, count(*) FROM entry_files GROUP BY entry_id "
+                                             "ORDER BY entry_id")).all()
+    assert [(seq, ident.get("name"), st) for seq, ident, st in rows] == [
+        (0, "Nguyễn Văn An", "pending"), (1, "Lê Thị Chi", "pending"), (2, "Cô Hoa", "pending")]
+    assert [n for _, n in per_entry] == [2, 1, 1]
