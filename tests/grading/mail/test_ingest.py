@@ -222,3 +222,33 @@ def test_a_class_zip_naming_its_students_makes_one_entry_each(tmp_path, store_ur
     assert [(seq, ident.get("name"), st) for seq, ident, st in rows] == [
         (0, "Nguyễn Văn An", "pending"), (1, "Lê Thị Chi", "pending"), (2, "Cô Hoa", "pending")]
     assert [n for _, n in per_entry] == [2, 1, 1]
+
+
+@pytest.mark.parametrize("keep", ["last", "first"])
+def test_which_entry_of_one_person_counts_is_a_contest_rule_keyed_on_the_person(tmp_path, sqlite_url, keep):
+    from datetime import datetime, timedelta, timezone
+
+    hanoi = timezone(timedelta(hours=7))
+    png = next(iter(sorted((Path(__file__).resolve().parents[3] / "samples/set-small/clean/sheets").glob("*.png"))))
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    people = [("a", "Họ và tên: Nguyễn Văn An\nNgày sinh: 5/9/2007\nĐiện thoại: 0912000111", 1),
+              ("b", "Họ và tên: NGUYEN VAN AN\nNgày sinh: ngày 5 tháng 9 năm 2007", 3),     # the same person
+              ("c", "Họ và tên: Trần Bình\nNgày sinh: 1/1/1990\nĐiện thoại: 0912 000 111", 2),  # another, same phone
+              ("d", "Họ và tên: Nguyễn Văn An\nNgày sinh: 5/9/2007", 40)]                 # after the deadline
+    for name, body, day_hours in people:
+        when = datetime(2026, 9, 5, 8, 0, tzinfo=hanoi) + timedelta(hours=day_hours)
+        (folder / f"{name}.eml").write_bytes(message(
+            sender="truong@example.vn", subject="Bài thi", body=body, received=when,       # one school address
+            attachments=[(f"{name}.png", png.read_bytes() + name.encode(), "image/png")]))
+    contest = make_contest(tmp_path, keep_entry=keep)
+    assert ingest(contest, sqlite_url, folder, "--no-grade") == 0
+    with Store.open(sqlite_url) as store:
+        rows = {Path(k).stem: None for k, _, _ in message_rows(store)}
+        states = [s for s, in entry_rows(store, ("state",))]
+        flags = [{f["code"] for f in fl} for fl, in entry_rows(store, ("flags",))]
+    assert list(rows) == ["eml:a", "eml:b", "eml:c", "eml:d"]
+    want = ["superseded", "pending"] if keep == "last" else ["pending", "superseded"]
+    assert states == [*want, "pending", "late"]                    # the late one takes no part
+    # An (every entry of his) and Bình share a phone: possibly one person, for the organisers to settle
+    assert flags == [{"duplicate_participant"}] * 3 + [{"late", "duplicate_participant"}]
