@@ -34,11 +34,12 @@ from omr.sheet import Participant, read_roster
 
 from .essays.rubric import load_rubric
 from .keys import KeySet, load_keys
+from .entrants import STAFF_FILES, load_staff, staff_file_name
 from .units import UNITS_FILES, load_units, units_file
 
 LAYOUT, KEYS, RUBRIC, ROSTER, SETTINGS = "layout.json", "keys.json", "rubric.json", "roster.csv", "contest.json"
 ROSTER_FILES = (ROSTER, "roster.xlsx")          # a CSV (UTF-8; commas, semicolons or tabs), or an Excel workbook
-CONTEST_FILES = (LAYOUT, KEYS, RUBRIC, SETTINGS, *ROSTER_FILES, *UNITS_FILES)
+CONTEST_FILES = (LAYOUT, KEYS, RUBRIC, SETTINGS, *ROSTER_FILES, *UNITS_FILES, *STAFF_FILES)
 LANGUAGES = ("vi", "en")
 KEEP_ENTRY = ("last", "first")
 DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
@@ -243,7 +244,8 @@ def check_contest(folder: str | Path) -> list[Finding]:
         found.append(_finding(LAYOUT, exc))
     checks: list[tuple[str, Any]] = [(SETTINGS, lambda: load_settings(folder)),
                                      (RUBRIC, lambda: load_rubric(folder)),
-                                     ((units_file(folder) or Path(UNITS_FILES[0])).name, lambda: load_units(folder))]
+                                     ((units_file(folder) or Path(UNITS_FILES[0])).name, lambda: load_units(folder)),
+                                     (staff_file_name(folder), lambda: load_staff(folder))]
     if layout is not None:
         roster_name = (roster_file(folder) or Path(ROSTER)).name
         checks += [(KEYS, lambda: load_keys(folder / KEYS, layout)), (roster_name, lambda: load_roster(folder, layout))]

@@ -192,8 +192,13 @@ _STAFF_COLUMNS = {"name": ("name", "ho va ten", "ho ten", "ten"), "date_of_birth
                   "phone": ("phone", "dien thoai", "so dien thoai", "sdt"), "email": ("email", "e-mail")}
 
 
+def staff_file_name(folder: str | Path) -> str:
+    return next((n for n in STAFF_FILES if (Path(folder) / n).exists()), STAFF_FILES[0])
+
+
 def load_staff(folder: str | Path) -> Staff:
-    """``staff.csv``/``staff.xlsx`` in the contest folder (an empty list when there is none)."""
+    """``staff.csv``/``staff.xlsx`` in the contest folder (an empty list when there is none); ``InputError``
+    (exit 9) when it cannot be read or has no usable column."""
     path = next((Path(folder) / n for n in STAFF_FILES if (Path(folder) / n).exists()), None)
     if path is None:
         return Staff()

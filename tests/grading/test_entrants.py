@@ -75,3 +75,17 @@ def test_identity_from_the_nearest_folder_named_like_its_entrant():
         "name": "Nguyễn Văn An", "date_of_birth": "2010-09-05"}
     assert identity_from_path("Lê Thị Chi 01.02.2011") == {"name": "Lê Thị Chi", "date_of_birth": "2011-02-01"}
     assert identity_from_path("lop.zip/Lớp 9A/trang1.jpg") == {}
+
+
+def test_omr_check_reads_the_staff_list(tmp_path):
+    import shutil
+
+    from answer_keys import demo_contest
+    from grading.contest import check_contest
+
+    contest = tmp_path / "c"
+    shutil.copytree(demo_contest(), contest)
+    assert check_contest(contest) == []
+    (contest / "staff.csv").write_text("Chức vụ,Ghi chú\nTrưởng ban,\n", encoding="utf-8")
+    (finding,) = check_contest(contest)
+    assert finding.file == "staff.csv" and "needs a header with a name, phone or email column" in finding.message
