@@ -201,6 +201,9 @@ def _entry(g: _Group, digest: str, o: IngestOptions) -> tuple[db.EntryRow, Recei
     flags: list[Flag] = eligibility(identity, entrant, o.reference_date, o.staff)
     if g.late:
         flags.append(Flag("late", g.late))
+    if g.received_at is None:
+        flags.append(Flag("received_unknown", "no time received from the mailbox or a Received: header; the "
+                                              "deadline cannot be checked"))
     row = db.EntryRow(
         code=entry_code(digest, g.seq), seq=g.seq, state="late" if g.late else "pending", unit=o.unit,
         received_at=g.received_at, files=tuple(db.FileRow(f.path, f.kind, f.digest, len(f.data)) for f in g.files),

@@ -38,9 +38,11 @@ def run_text(tally: Any, language: str) -> str:
 
 FLAG_LABELS = {
     "vi": {"identity_pending": "chưa rõ người dự thi", "age_unknown": "chưa rõ tuổi", "under_age": "dưới 12 tuổi",
-           "staff": "thuộc Ban Tổ chức/Giám khảo", "duplicate_participant": "có thể trùng người", "late": "nộp muộn"},
+           "staff": "thuộc Ban Tổ chức/Giám khảo", "duplicate_participant": "có thể trùng người", "late": "nộp muộn",
+           "received_unknown": "không rõ thời điểm nhận"},
     "en": {"identity_pending": "identity pending", "age_unknown": "age unknown", "under_age": "under 12",
-           "staff": "on the staff list", "duplicate_participant": "possibly the same person", "late": "late"},
+           "staff": "on the staff list", "duplicate_participant": "possibly the same person", "late": "late",
+           "received_unknown": "time received unknown"},
 }
 
 

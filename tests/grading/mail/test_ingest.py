@@ -4,6 +4,7 @@ reason on its own message."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -134,6 +135,8 @@ def test_receipts_are_recorded_for_people_only_and_listed_until_sent(tmp_path, s
     assert len(due) == sum(m["state"] != "ignored" for m in unique)
     taken = next(r for r in due if ids[r.message_hash] in codes)
     assert codes[ids[taken.message_hash]] in taken.body and "Bài dự thi đã nhận" in taken.body
+    assert re.search(r": \d+ tệp, \d+ trang\n", taken.body)         # files and pages received
+    assert any("Bài dự thi đến sau hạn chót" in r.body for r in due)
     assert taken.subject.startswith("Xác nhận đã nhận thư")
     empty = next(r for r in due if "không có tệp bài dự thi" in r.body)
     assert "Chưa nhận được bài dự thi nào" in empty.body
@@ -171,6 +174,9 @@ def test_bad_input_is_a_reason_on_its_own_message(tmp_path, store_url, capsys):
                                 attachments=[("h.png", good + b"h", "image/png")]),
         "i-named.eml": message(sender="i@example.vn", subject="Bài thi", body="gửi bài ạ", received=when,
                                attachments=[("Trần Văn Bình - 1.2.2001.png", good + b"i", "image/png")]),
+        "j-no-time.eml": message(sender="j@example.vn", subject="Bài thi", body="Họ tên: Lò Văn J\nNgày sinh: "
+                                 "2/2/2002", received=when, attachments=[("j.png", good + b"j", "image/png")]
+                                 ).split(b"\r\n", 1)[1],           # no Received: header (an .eml saved by hand)
     }
     for name, data in mails.items():
         (folder / name).write_bytes(data)
@@ -181,10 +187,11 @@ def test_bad_input_is_a_reason_on_its_own_message(tmp_path, store_url, capsys):
         reasons = dict(message_rows(store, ("source_key", "reason")))
         problems = dict(message_rows(store, ("source_key", "problems")))
     assert got.pop("eml:g-young.eml") == got.pop("eml:h-nobody.eml") == got.pop("eml:i-named.eml") == ("taken", None)
+    assert got.pop("eml:j-no-time.eml") == ("taken", None)
     with Store.open(store_url) as store:
         flags = [[f["code"] for f in fl] for fl, in entry_rows(store, ("flags",))]
-        named = entry_rows(store, ("identity", "entrant_id"))[-1]
-    assert flags == [[], ["under_age"], ["identity_pending"], []]
+        named = entry_rows(store, ("identity", "entrant_id"))[-2]
+    assert flags == [[], ["under_age"], ["identity_pending"], [], ["received_unknown"]]
     assert named[0] == {"name": "Trần Văn Bình", "date_of_birth": "2001-02-01"} and named[1].startswith("TS-")
     assert got == {"eml:a-good.eml": ("taken", None), "eml:b-malformed.eml": ("rejected", "malformed_mime"),
                    "eml:c-lying.eml": ("no_entry", "no_attachment"), "eml:d-8bit.eml": ("no_entry", "no_attachment"),
