@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from .audit import record as audit_record
 from .engine import Database, chunks, dialect_insert, utcnow
-from .tables import entrants, entries, entry_files, message_raw, messages
+from .tables import entrants, entries, entry_files, message_raw, messages, pages, submissions
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +278,28 @@ def flag_counts(db: Database) -> Counter:
         for flags in conn.execute(sa.select(entries.c.flags)).scalars():
             out.update({f.get("code", "?") for f in flags or ()})
     return out
+
+
+UNRANKED_FLAGS = frozenset({"identity_pending", "age_unknown", "under_age", "staff", "duplicate_participant",
+                            "received_unknown"})
+UNRANKED_STATES = frozenset({"late", "superseded"})
+
+
+def unranked_pages(db: Database) -> dict[int, list[str]]:
+    """Pages that stay out of rankings, with why: every entry holding the page's file is late (not accepted),
+    superseded, or flagged (``UNRANKED_FLAGS``). Pages of files that came from no entry are not listed."""
+    q = (sa.select(pages.c.id, entries.c.state, entries.c.flags)
+         .join(submissions, submissions.c.id == pages.c.submission_id)
+         .join(entry_files, entry_files.c.content_hash == submissions.c.content_hash)
+         .join(entries, entries.c.id == entry_files.c.entry_id))
+    why: dict[int, list[set[str]]] = {}
+    with db.read_tx("read entries kept out of rankings") as conn:
+        for page_id, state, flags in conn.execute(q):
+            reasons = {f.get("code", "") for f in flags or ()} & UNRANKED_FLAGS
+            if state in UNRANKED_STATES:
+                reasons.add(state)
+            why.setdefault(int(page_id), []).append(reasons)
+    return {pid: sorted(set().union(*sets)) for pid, sets in why.items() if all(sets)}
 
 
 def raw_message(db: Database, digest: str) -> bytes | None:

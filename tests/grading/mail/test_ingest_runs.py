@@ -167,3 +167,32 @@ def test_entries_taken_in_without_grading_are_graded_later_from_the_stored_messa
         with store.read_tx("t") as conn:
             hashes = set(conn.execute(sa.text("SELECT content_hash FROM submissions")).scalars())
     assert hashes and {p.name.split(".")[0] for p in files.iterdir()} >= hashes
+
+
+@pytest.mark.slow
+def test_entries_flagged_or_superseded_stay_out_of_the_ranking(tmp_path, store_url):
+    from datetime import timedelta, timezone
+
+    import pandas as pd
+
+    from grading.contest import load_contest
+    from grading.reports.export import results_table
+    from samples.mail import message
+
+    when = datetime(2026, 9, 5, 9, 0, tzinfo=timezone(timedelta(hours=7)))
+    sheets = sorted((ROOT / "samples/set-small/clean/sheets").glob("*.png"))
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    bodies = {"a": "Họ và tên: Nguyễn Văn An\nNgày sinh: 5/9/2007", "b": "em gửi bài"}       # b: identity pending
+    for (name, body), sheet in zip(bodies.items(), sheets):
+        (folder / f"{name}.eml").write_bytes(message(sender=f"{name}@example.vn", subject="Bài thi", body=body,
+                                                     received=when, attachments=[(sheet.name, sheet.read_bytes(),
+                                                                                  "image/png")]))
+    contest = make_contest(tmp_path)
+    assert ingest(contest, store_url, folder, files=tmp_path / "files") in (0, 3, 4)
+    with Store.open(store_url) as store:
+        assert [s for s, in entry_rows(store, ("state",))] == ["graded", "graded"]
+        table = results_table(store, load_contest(contest))
+    rows = [(None if rank is pd.NA else int(rank), why)
+            for rank, why in table[table["pages"] > 0][["rank", "entry_flags"]].itertuples(index=False)]
+    assert sorted(rows, key=str) == [(1, ""), (None, "identity_pending")]
