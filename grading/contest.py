@@ -10,11 +10,15 @@ optional: totals, rounds, prizes: ``grading.rules``) and the units (``units.csv`
 ``contest.json``::
 
     {"name": "Tìm hiểu Dịch vụ công trực tuyến", "language": "vi", "time_zone": "Asia/Ho_Chi_Minh",
-     "default_version": "101"}
+     "default_version": "101", "entry_deadline": "2026-09-06T17:00", "forward_deadline": "2026-09-16T17:00",
+     "reference_date": "2026-09-06", "keep_entry": "last"}
 
 Every key is optional; ``language`` is the language of the text people read (``vi`` or ``en``), ``time_zone``
 an IANA name: every time shown to people is in it; ``default_version`` the test code (a version of
-``keys.json``) that scores a typed entry stating none.
+``keys.json``) that scores a typed entry stating none. Entries by e-mail (``omr ingest``): ``entry_deadline`` for
+entrants and ``forward_deadline`` for units forwarding what they collected (local times in ``time_zone`` unless
+they name an offset), ``reference_date`` the day entrants' ages are counted on, ``keep_entry`` which of one
+person's entries counts (``last`` before the deadline, or ``first``).
 
 ``questions.json`` (optional: each question's text and options, for typed entries) is checked by ``omr check``
 against the layout (``omr.documents.questions``).
@@ -24,6 +28,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,12 +41,14 @@ from omr.sheet import Participant, read_roster
 from .essays.rubric import load_rubric
 from .keys import KeySet, load_keys
 from .rules import RULES, load_rules
+from .entrants import STAFF_FILES, load_staff, staff_file_name
 from .units import UNITS_FILES, load_units, units_file
 
 LAYOUT, KEYS, RUBRIC, ROSTER, SETTINGS = "layout.json", "keys.json", "rubric.json", "roster.csv", "contest.json"
 ROSTER_FILES = (ROSTER, "roster.xlsx")          # a CSV (UTF-8; commas, semicolons or tabs), or an Excel workbook
-CONTEST_FILES = (LAYOUT, KEYS, RUBRIC, SETTINGS, QUESTIONS, RULES, *ROSTER_FILES, *UNITS_FILES)
+CONTEST_FILES = (LAYOUT, KEYS, RUBRIC, SETTINGS, QUESTIONS, RULES, *ROSTER_FILES, *UNITS_FILES, *STAFF_FILES)
 LANGUAGES = ("vi", "en")
+KEEP_ENTRY = ("last", "first")
 DEFAULT_TIME_ZONE = "Asia/Ho_Chi_Minh"
 
 
@@ -51,10 +58,25 @@ class Settings:
     language: str = "vi"
     time_zone: str = DEFAULT_TIME_ZONE
     default_version: str = ""         # "" none: an entry stating no test code is flagged when there are several
+    entry_deadline: str = ""        # entries by e-mail: "2026-09-06T17:00", local time in time_zone
+    forward_deadline: str = ""      # units forwarding what they collected: "2026-09-16T17:00"
+    reference_date: str = ""        # the day an entrant's age is counted on: "2026-09-06"
+    keep_entry: str = "last"        # the same person entered twice: "last" (before the deadline) or "first"
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    def local_time(self, text: str) -> datetime | None:
+        """An ISO date-time as written in contest.json (local to ``time_zone`` unless it names its offset)."""
+        if not text:
+            return None
+        when = datetime.fromisoformat(text)
+        return when if when.tzinfo is not None else when.replace(tzinfo=self.tz)
+
+    @property
+    def reference_day(self) -> date | None:
+        return date.fromisoformat(self.reference_date) if self.reference_date else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +105,28 @@ def settings_from_dict(raw: Any, *, source: str) -> Settings:
             ZoneInfo(raw["time_zone"])
         except (ZoneInfoNotFoundError, ValueError, OSError):       # a folder's name, a name too long…
             problems.append(f"time_zone: {raw['time_zone']!r} is not a time zone name (e.g. {DEFAULT_TIME_ZONE})")
+    problems += _time_problems(raw)
     if problems:
         raise LayoutError(f"{source}: the contest settings have {len(problems)} problem(s)", details=problems)
     return Settings(**{k: v for k, v in raw.items() if k in known})
+
+
+def _time_problems(raw: dict[str, Any]) -> list[str]:
+    problems = []
+    for k in ("entry_deadline", "forward_deadline"):
+        if isinstance(raw.get(k), str) and raw[k]:
+            try:
+                datetime.fromisoformat(raw[k])
+            except ValueError:
+                problems.append(f"{k}: {raw[k]!r} is not a date and time (e.g. 2026-09-06T17:00)")
+    if isinstance(raw.get("reference_date"), str) and raw["reference_date"]:
+        try:
+            date.fromisoformat(raw["reference_date"])
+        except ValueError:
+            problems.append(f"reference_date: {raw['reference_date']!r} is not a date (e.g. 2026-09-06)")
+    if isinstance(raw.get("keep_entry"), str) and raw["keep_entry"] not in KEEP_ENTRY:
+        problems.append(f"keep_entry: {raw['keep_entry']!r} is not one of {', '.join(KEEP_ENTRY)}")
+    return problems
 
 
 def load_settings(folder: str | Path) -> Settings:
@@ -225,7 +266,8 @@ def check_contest(folder: str | Path) -> list[Finding]:
     checks: list[tuple[str, Any]] = [(SETTINGS, lambda: load_settings(folder)),
                                      (RUBRIC, lambda: load_rubric(folder)),
                                      (RULES, lambda: load_rules(folder)),
-                                     ((units_file(folder) or Path(UNITS_FILES[0])).name, lambda: load_units(folder))]
+                                     ((units_file(folder) or Path(UNITS_FILES[0])).name, lambda: load_units(folder)),
+                                     (staff_file_name(folder), lambda: load_staff(folder))]
     if layout is not None:
         roster_name = (roster_file(folder) or Path(ROSTER)).name
         checks += [(KEYS, lambda: _keys_and_default(folder, layout)),

@@ -47,6 +47,7 @@ def run_demo(out: Path, *, n: int, workers: int, run: Callable[[list[str]], int]
                        "--workers", str(workers)])
     exported = run(["export", "--contest", str(contest), "--db", db, "--out", str(out / "results.xlsx")])
     t3 = time.perf_counter()
+    ingested = ingest_demo(out / "mail", run)
 
     print(f"demo contest: {layout.contest} / {layout.id}, {n} sheets")
     print(f"  generated in {t1 - t0:.1f} s, read in {t2 - t1:.1f} s, graded and exported in {t3 - t2:.1f} s")
@@ -60,6 +61,7 @@ def run_demo(out: Path, *, n: int, workers: int, run: Callable[[list[str]], int]
     print(f"  evaluation           : {out / 'evaluation.json'}")
     print(f"  results store        : {out / 'results.sqlite'}  (omr status --contest {contest} --db {db})")
     print(f"  results table        : {out / 'results.xlsx'}")
+    print(f"  entries by e-mail    : {out / 'mail'}  (mailbox/, truth.json, results.sqlite)")
     # the demo succeeds when every page is accounted for (flags and rejected non-sheets are expected)
     if ev.missing:
         print(f"error: {ev.missing} page(s) of the sample set have no reading", file=sys.stderr)
@@ -68,4 +70,28 @@ def run_demo(out: Path, *, n: int, workers: int, run: Callable[[list[str]], int]
     if graded not in (ExitCode.OK, ExitCode.FINISHED_WITH_FLAGS, ExitCode.FINISHED_WITH_REJECTS) or exported:
         print(f"error: grading exited {graded}, export exited {exported}", file=sys.stderr)
         return int(graded or exported)
+    if ingested != ExitCode.OK:
+        print(f"error: omr ingest exited {ingested}", file=sys.stderr)
+        return int(ingested)
     return int(ExitCode.OK)
+
+
+def ingest_demo(out: Path, run: Callable[[list[str]], int], n: int = 16) -> int:
+    """A district's mailbox of ``n`` generated messages (entries, a class's ZIP, a school's forward, empty and
+    late mails, auto-replies…) taken in with ``omr ingest --no-grade``: every message in one state."""
+    import shutil
+
+    from samples.mail import CONTEST_SETTINGS, write_mailbox
+
+    print(f"[+] entries by e-mail: {n} generated messages to a district's mailbox…", file=sys.stderr)
+    write_mailbox(out, n=n, seed=2026, fmt="maildir", small=True)
+    contest = out / "contest"
+    shutil.rmtree(contest, ignore_errors=True)
+    shutil.copytree(demo_contest(), contest)
+    shutil.copy(out / "units.csv", contest / "units.csv")
+    (contest / "contest.json").write_text(json.dumps(CONTEST_SETTINGS, ensure_ascii=False), encoding="utf-8")
+    db = out / "results.sqlite"
+    db.unlink(missing_ok=True)
+    print("$ omr ingest …", flush=True)
+    return run(["ingest", str(out / "mailbox"), "--contest", str(contest), "--db", f"sqlite:///{db.resolve()}",
+                "--unit", "Quận Hoàn Kiếm", "--no-grade"])

@@ -2,6 +2,7 @@
 
 - ``check``   — ``omr check``: the contest folder, every problem at once
 - ``grade``   — ``omr grade``, ``omr status``, ``omr rescore``
+- ``ingest``  — ``omr ingest`` (a unit's mailbox), ``omr entries accept``
 - ``flags``   — ``omr flags``, ``omr resolve``
 - ``essays``  — ``omr ocr``, ``omr duplicates``, ``omr search``, ``omr essays status``
 - ``reports`` — ``omr export``, ``omr annotate``
@@ -20,9 +21,9 @@ import argparse
 from omr.cli import Handler
 from omr.cli import main as omr_main
 
-from . import bundles, check, demo, essays, flags, grade, reports, rounds, web
+from . import bundles, check, demo, essays, flags, grade, ingest, reports, rounds, web
 
-GROUPS = (check, grade, flags, essays, reports, rounds, bundles, web)
+GROUPS = (check, grade, ingest, flags, essays, reports, rounds, bundles, web)
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:

@@ -113,7 +113,23 @@ def _cmd_status(args: argparse.Namespace) -> int:
         print(say(f"contest {args.contest} — results in {store.url}", f"cuộc thi {args.contest} — kết quả lưu tại "
                   f"{store.url}"))
         print(acc.text(say))
+        _print_mail(store, args.contest)
     return ExitCode.OK
+
+
+def _print_mail(store: Any, contest: str) -> None:
+    """Messages and entries per state per collecting unit, when the store holds any (``omr ingest``)."""
+    from grading.contest import load_settings
+    from grading.db.mail import flag_counts, mail_counts
+    from grading.mail.summary import flags_text, store_text
+
+    messages, entries = mail_counts(store)
+    if messages or entries:
+        language = load_settings(contest).language
+        print(store_text(messages, entries, language))
+        flags = flag_counts(store)
+        if flags:
+            print(flags_text(flags, language))
 
 def _cmd_rescore(args: argparse.Namespace) -> int:
     from grading.contest import load_contest

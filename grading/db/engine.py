@@ -76,6 +76,14 @@ def default_url(contest_dir: str | Path) -> str:
     return f"sqlite:///{Path(contest_dir) / 'out' / 'results.sqlite'}"
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite store's URL (``None`` for another database, or SQLite in memory)."""
+    parsed = sa.engine.make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
 def explain(exc: BaseException) -> str:
     """The first line of what the database (or its driver) said."""
     orig = getattr(exc, "orig", None)

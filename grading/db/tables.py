@@ -13,7 +13,9 @@ never used) by judging tasks per participant and question, and adds ``essays.tas
 ``judges.last_login_at``; 8 renames ``essay_tasks.rounds`` to ``judges_needed`` and ``essay_assignments.round`` to
 ``judge_slot`` (a contest round is something else), adds ``essay_tasks.contest_round`` / ``essays_of`` (a round's
 own judging of a task's essays), the participants' ``date_of_birth``, ``school``, ``class_name``, ``category``, and
-``contest_rounds``, ``round_entries``, ``committee_flags``, ``awards``.
+``contest_rounds``, ``round_entries``, ``committee_flags``, ``awards``; 9 adds mail
+ingestion: ``messages`` (one row per message, its state and receipt), ``message_raw`` (each message's exact bytes,
+content-addressed), ``entries``, ``entry_files`` and ``entrants``.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 
-SCHEMA_VERSION = 8          # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
+SCHEMA_VERSION = 9          # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
 ESSAY = "essay"             # the page status of an essay page (besides omr.records.Status' ok | flagged | rejected)
 UNMATCHED_ESSAY = "unmatched_essay"
 DISCARDED = "discarded"     # a page an organiser took out (grading.db.discards); also a submission all of whose
@@ -329,6 +331,85 @@ awards = sa.Table(
     sa.Column("total", sa.Text, nullable=False),                    # exact
     sa.Column("awarded_at", _TS, nullable=False),
     sa.UniqueConstraint("kind", "winner", name="uq_awards_winner"),
+)
+# -- schema v8: entries by e-mail --------------------------------------------------------------------------
+messages = sa.Table(
+    "messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),   # sha256 of the raw bytes (message_raw)
+    sa.Column("source", sa.Text, nullable=False),                    # the mailbox, as people name it
+    sa.Column("source_key", sa.Text, nullable=False),                # the source's own id of the message
+    sa.Column("received_at", _TS),                                   # the receiving server's time (NULL: unknown)
+    sa.Column("state", sa.String(16), nullable=False),               # taken | no_entry | rejected | ignored
+    sa.Column("reason_code", sa.String(32)),
+    sa.Column("reason", sa.Text),
+    sa.Column("problems", _JSON),                                    # [{code, name, detail}] of parts not taken
+    sa.Column("unit", sa.Text),                                      # the collecting unit (its mailbox got it)
+    sa.Column("subject", sa.Text),
+    sa.Column("sender", sa.Text),
+    sa.Column("message_id", sa.Text),
+    sa.Column("body", sa.Text),                                      # the plain text body (answers pasted in)
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("receipt_due", sa.Boolean, nullable=False),
+    sa.Column("receipt_to", sa.Text),
+    sa.Column("receipt_subject", sa.Text),
+    sa.Column("receipt_body", sa.Text),
+    sa.Column("receipt_sent_at", _TS),
+    sa.Column("ingested_at", _TS, nullable=False),
+    sa.Index("ix_messages_unit_state", "unit", "state"),
+)
+message_raw = sa.Table(
+    "message_raw", metadata,
+    sa.Column("hash", sa.String(64), primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+entrants = sa.Table(
+    "entrants", metadata,
+    sa.Column("id", sa.String(16), primary_key=True),                # stable: derived from person_key
+    sa.Column("person_key", sa.Text, nullable=False, unique=True),   # folded name|dob, else phone, else e-mail
+    sa.Column("name", sa.Text),
+    sa.Column("date_of_birth", sa.String(10)),                       # ISO
+    sa.Column("phone", sa.Text),
+    sa.Column("email", sa.Text),
+    sa.Column("unit", sa.Text),                                      # the entrant's own unit
+    sa.Column("category", sa.String(16)),                            # student | other
+    sa.Column("school", sa.Text),
+    sa.Column("class_name", sa.Text),
+    sa.Column("created_at", _TS, nullable=False),
+)
+entries = sa.Table(
+    "entries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(16), nullable=False, unique=True),   # what people quote: "BD-7K2M9QXA"
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),                    # 0: the message's own files; 1…: forwards
+    sa.Column("entrant_id", sa.String(16), sa.ForeignKey("entrants.id")),
+    sa.Column("person_key", sa.Text),
+    sa.Column("unit", sa.Text),                                      # the collecting unit
+    sa.Column("entrant_unit", sa.Text),                              # the entrant's own unit
+    sa.Column("state", sa.String(16), nullable=False),               # pending | graded | late | superseded
+    sa.Column("flags", _JSON, nullable=False),                       # [{code, detail}]: identity_pending …
+    sa.Column("identity", _JSON),                                    # the identity read from the entry
+    sa.Column("received_at", _TS),                                   # the time that counts for the deadline
+    sa.Column("graded_at", _TS),                                     # its files went through grading
+    sa.Column("accepted_by", sa.Text),
+    sa.Column("accepted_at", _TS),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.UniqueConstraint("message_id", "seq", name="uq_entries_message_seq"),
+    sa.Index("ix_entries_person", "person_key"),
+    sa.Index("ix_entries_unit_state", "unit", "state"),
+)
+entry_files = sa.Table(
+    "entry_files", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("entry_id", sa.Integer, sa.ForeignKey("entries.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),                      # its path in the message ("a.zip/b/c.pdf")
+    sa.Column("kind", sa.String(8), nullable=False),                 # pdf | jpeg | png | tiff | docx | odt
+    sa.Column("content_hash", sa.String(64), nullable=False),        # = submissions.content_hash once graded
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("entry_id", "seq", name="uq_entry_files_seq"),
+    sa.Index("ix_entry_files_hash", "content_hash"),
 )
 TABLES = tuple(metadata.tables)
 

@@ -28,7 +28,9 @@ A discarded page is in no other table: it counts for nothing.
 The frames are built by pure functions over what the store returns (``results_table``, ``item_table``,
 ``issues_table``); only ``export`` touches files. Totals are decimals for sorting and sums, and the exact
 fraction is kept as text (``total_exact``, e.g. ``"37/5"``). Ranks are competition ranks over exact totals:
-ties share a rank and the next rank skips (1, 2, 2, 4).
+ties share a rank and the next rank skips (1, 2, 2, 4). A participant whose pages came from entries by e-mail that
+are late, superseded or flagged (identity pending, under age, staff, possibly a same person…) has no rank;
+``entry_flags`` says why (``grading.db.mail.unranked_pages``).
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ from .cells import inert_frame, inert_sheet
 from .headers import HEADERS, labelled, sheet_label
 from ..db.discards import discarded
 from ..db.exports import answer_pages, rejections
+from ..db.mail import unranked_pages
 from ..db.rounds import results_extras
 from ..essays import load_rubric, task_score_rows
 from ..ranking import Entry, rank_entries
@@ -64,6 +67,17 @@ def competition_ranks(totals: list[Fraction | None]) -> list[int | None]:
     for i, t in enumerate(ranked):
         first.setdefault(t, i + 1)
     return [None if t is None else first[t] for t in totals]
+
+
+def _rank(rows: list[dict[str, Any]], unranked: dict[int, list[str]]) -> None:
+    """Competition ranks over the rows whose pages no entry keeps out of rankings (late, superseded, flagged:
+    ``entry_flags`` says why)."""
+    for row in rows:
+        row["entry_flags"] = "; ".join(sorted({w for p in row.pop("page_ids", []) for w in unranked.get(p, [])}))
+    ranks = competition_ranks([Fraction(row["total_exact"]) if row["total_exact"] and not row["entry_flags"]
+                               else None for row in rows])
+    for row, rank in zip(rows, ranks):
+        row["rank"] = rank
 
 
 def _roster(contest: Contest) -> list[Any] | None:
@@ -106,7 +120,7 @@ def results_table(store: Store, contest: Contest) -> Any:
                 row[f"points {q}"] = float(Fraction(one.questions[q]["points"]))
             else:
                 row[f"answer {q}"], row[f"points {q}"] = one.answers.get(q, ""), math.nan
-        row["pages"], row["sources"] = r["pages"], r["sources"]
+        row["pages"], row["sources"], row["page_ids"] = r["pages"], r["sources"], page_ids
         rows.append(row)
     seen = {row["participant_id"] for row in rows}
     for p in roster or []:
@@ -114,12 +128,27 @@ def results_table(store: Store, contest: Contest) -> Any:
             rows.append({"participant_id": p.id, "name": p.name, "unit": p.unit, "version": None,
                          "status": "absent", "total": math.nan, "total_exact": None, "max_total": math.nan,
                          "rank": None, "open_flags": 0, "pages": 0, "sources": ""})
-    ranks = competition_ranks([Fraction(row["total_exact"]) if row["total_exact"] else None for row in rows])
-    for row, rank in zip(rows, ranks):
-        row["rank"] = rank
+    _rank(rows, unranked_pages(store))
     order = {p.id: i for i, p in enumerate(roster or [])}
     rows.sort(key=lambda row: (row["participant_id"] is None, order.get(row["participant_id"], len(order)),
                                row["participant_id"] or ""))
+    essay_qs = _add_essays(store, contest, rows)
+    cols = ["participant_id", "name", "unit", "version", "status", "total", "total_exact", "max_total", "rank",
+            "entry_flags", "open_flags", *section_cols, *[f"essay: {q}" for q in essay_qs], "essay_total",
+            "essay_total_exact", "essay_status", *[f"answer {q}" for q in questions],
+            *[f"points {q}" for q in questions], "pages", "sources"]
+    cols += _combined(store, contest, rows)
+    df = pd.DataFrame(rows, columns=cols)
+    df["rank"] = df["rank"].astype("Int64")
+    df["combined_rank"] = df["combined_rank"].astype("Int64")
+    df["round_rank"] = df["round_rank"].astype("Int64")
+    df["open_flags"] = df["open_flags"].astype("int64")
+    df["pages"] = df["pages"].astype("int64")
+    return df
+
+
+def _add_essays(store: Store, contest: Contest, rows: list[dict[str, Any]]) -> list[str]:
+    """Each row's final essay scores and total; returns the essay questions (columns)."""
     essay_rows = task_score_rows(store)
     essay_qs = _essay_questions(contest, essay_rows)
     by_person: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -139,18 +168,7 @@ def results_table(store: Store, contest: Contest) -> Any:
         row["essay_total"] = float(total) if total is not None else math.nan
         row["essay_total_exact"] = str(total) if total is not None else None
         row["essay_status"] = "final" if done else "in progress" if mine else ""
-    cols = ["participant_id", "name", "unit", "version", "status", "total", "total_exact", "max_total", "rank",
-            "open_flags", *section_cols, *[f"essay: {q}" for q in essay_qs], "essay_total", "essay_total_exact",
-            "essay_status", *[f"answer {q}" for q in questions], *[f"points {q}" for q in questions],
-            "pages", "sources"]
-    cols += _combined(store, contest, rows)
-    df = pd.DataFrame(rows, columns=cols)
-    df["rank"] = df["rank"].astype("Int64")
-    df["combined_rank"] = df["combined_rank"].astype("Int64")
-    df["round_rank"] = df["round_rank"].astype("Int64")
-    df["open_flags"] = df["open_flags"].astype("int64")
-    df["pages"] = df["pages"].astype("int64")
-    return df
+    return essay_qs
 
 
 def _combined(store: Store, contest: Contest, rows: list[dict[str, Any]]) -> list[str]:
@@ -172,8 +190,8 @@ def _combined(store: Store, contest: Contest, rows: list[dict[str, Any]]) -> lis
         award = won.get(pid or "")
         row["award"] = next((b.title for b in rules.individual if award is not None and b.band == award.band),
                             award.band if award is not None else None)
-        if row["total_exact"] is None or row["essay_status"] == "in progress" or not pid:
-            continue
+        if row["total_exact"] is None or row["essay_status"] == "in progress" or not pid or row["entry_flags"]:
+            continue                   # an entry kept out of rankings (late, superseded, flagged) gets no rank
         essay = Fraction(row["essay_total_exact"]) if row["essay_total_exact"] else Fraction(0)
         entries.append(Entry(pid, "", Fraction(row["total_exact"]), essay, received.get(pid)))
         at[pid] = i

@@ -20,7 +20,10 @@ COLUMNS = {"vi": {
     "sources": "Tệp", "question": "Câu", "sheets": "Số bài", "kind": "Loại", "flag_id": "Mã cờ", "source": "Tệp",
     "page": "Trang", "participant": "Số báo danh", "target": "Đối tượng", "key": "Vị trí", "reason": "Lý do",
     "message": "Nội dung", "page_id": "Mã trang", "essay": "Mã bài", "state": "Tình trạng", "final": "Điểm cuối",
-    "final_exact": "Điểm cuối (phân số)", "rule": "Cách tính",
+    "final_exact": "Điểm cuối (phân số)", "rule": "Cách tính", "entry_flags": "Lý do chưa xếp hạng",
+    "combined_total": "Tổng điểm chung", "combined_total_exact": "Tổng điểm chung (phân số)",
+    "combined_rank": "Xếp hạng chung", "round_reached": "Vòng đã vào", "round_score": "Điểm vòng",
+    "round_score_exact": "Điểm vòng (phân số)", "round_rank": "Xếp hạng vòng", "award": "Giải",
 }}
 _SHARES = {"vi": {"correct": "đúng", "wrong": "sai", "blank": "bỏ trống", "multiple": "nhiều lựa chọn",
                   "cancelled": "câu huỷ", "unreadable": "không đọc được"}}

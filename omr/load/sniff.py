@@ -12,6 +12,12 @@ from .records import _Rejected
 _SUPPORTED = "JPEG, PNG, TIFF or PDF"
 
 
+def file_kind(head: bytes) -> str:
+    """The file type from its first bytes (at least 1,024 of them): ``jpeg``, ``png``, ``tiff``, ``pdf``, ``zip``,
+    or a description of another kind (``HEIC photo``, ``text file``, ``unknown``…)."""
+    return sniff_head(head)
+
+
 def sniff_head(head: bytes) -> str:
     """The file type from its first bytes: a supported kind, or a description of an unsupported one."""
     if head.startswith(b"\xff\xd8\xff"):

@@ -37,8 +37,24 @@ def test_settings_default_to_vietnamese_in_hanoi_time_and_every_problem_is_liste
     assert e.value.exit_code == ExitCode.BAD_LAYOUT
     assert sorted(e.value.details) == sorted([
         "language: 'fr' is not one of vi, en", "time_zone: 'Hà Nội' is not a time zone name (e.g. Asia/Ho_Chi_Minh)",
-        "deadine: unknown setting (known: default_version, language, name, time_zone)", "name: must be text"])
+        "deadine: unknown setting (known: default_version, entry_deadline, forward_deadline, keep_entry, language, "
+        "name, reference_date, time_zone)", "name: must be text"])
     assert load_contest(DEMO).settings.name == "Cuộc thi mẫu (demo)"
+
+
+def test_deadlines_and_entry_rules_are_settings_checked_like_the_others():
+    s = settings_from_dict({"entry_deadline": "2026-09-06T17:00", "forward_deadline": "2026-09-16T17:00+07:00",
+                            "reference_date": "2026-09-06", "keep_entry": "first"}, source="c.json")
+    assert s.local_time(s.entry_deadline).isoformat() == "2026-09-06T17:00:00+07:00"
+    assert s.local_time(s.forward_deadline).utcoffset().total_seconds() == 7 * 3600
+    assert (s.reference_day.isoformat(), s.keep_entry, Settings().keep_entry) == ("2026-09-06", "first", "last")
+    with pytest.raises(LayoutError) as e:
+        settings_from_dict({"entry_deadline": "6/9 17h", "reference_date": "06/09/2026", "keep_entry": "best"},
+                           source="c.json")
+    assert sorted(e.value.details) == [
+        "entry_deadline: '6/9 17h' is not a date and time (e.g. 2026-09-06T17:00)",
+        "keep_entry: 'best' is not one of last, first",
+        "reference_date: '06/09/2026' is not a date (e.g. 2026-09-06)"]
 
 
 def test_a_roster_is_checked_against_the_sheets_id_grid(folder):
