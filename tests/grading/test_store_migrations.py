@@ -229,8 +229,8 @@ def test_replaying_every_revision_on_an_empty_database_makes_the_current_tables(
     with engine.begin() as conn:
         cfg = alembic_config(conn)
         script = ScriptDirectory.from_config(cfg)
-        assert [s.revision for s in script.walk_revisions("base", "heads")] == [f"v{n}" for n in range(8, 0, -1)]
-        assert set(REVISIONS) == {f"v{n}" for n in range(1, 9)} and script.get_current_head() == HEAD
+        assert [s.revision for s in script.walk_revisions("base", "heads")] == [f"v{n}" for n in range(9, 0, -1)]
+        assert set(REVISIONS) == {f"v{n}" for n in range(1, 10)} and script.get_current_head() == HEAD
         command.upgrade(cfg, "head")
         context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _search_objects})
         assert compare_metadata(context, metadata) == []
