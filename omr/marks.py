@@ -70,7 +70,10 @@ def _sample(image: np.ndarray, pts_xy: np.ndarray) -> np.ndarray:
 
 
 def black_level(image: np.ndarray, alignment: Alignment, layout: Layout) -> tuple[float, float]:
-    """(black grey level, paper grey level next to it), sampled on the fiducials' black border cells."""
+    """(black grey level, paper grey level next to it), sampled on the fiducials' black border cells (on sheets
+    without our fiducials: on the printed bubbles and their labels)."""
+    if not layout.has_fiducials:
+        return _printed_black(image, alignment, layout)
     pts = []
     for rect in layout.fiducial_rects():
         cell = rect.w_mm / 6.0
@@ -87,6 +90,21 @@ def black_level(image: np.ndarray, alignment: Alignment, layout: Layout) -> tupl
                        (rect.x_mm - 1.5 + a * (rect.w_mm + 3), rect.y_mm + rect.h_mm + 1.5)]
     paper = _sample(image, alignment.map_mm(np.asarray(around)))
     return float(np.median(black)), float(np.percentile(paper, 75))
+
+
+_GRID = np.stack(np.meshgrid(np.linspace(-1.25, 1.25, 11), np.linspace(-1.25, 1.25, 11)), -1).reshape(-1, 2)
+
+
+def _printed_black(image: np.ndarray, alignment: Alignment, layout: Layout) -> tuple[float, float]:
+    """Black and paper levels from the print around the bubbles (outlines and letters): the darkest and a
+    light percentile of a fine grid over a sample of bubbles. Marks are dark too, which does not matter:
+    the black of a page is only its darkest ink."""
+    c = layout.centres_mm[:, ::-1]
+    if len(c) > 300:
+        c = c[:: int(np.ceil(len(c) / 300))]
+    pts = c[:, None, :] + _GRID[None] * layout.bubble_r_mm
+    vals = _sample(image, alignment.map_mm(pts.reshape(-1, 2)))
+    return float(np.percentile(vals, 1.0)), float(np.percentile(vals, 90))
 
 
 def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fills:
@@ -231,7 +249,10 @@ def page_thresholds(fill: np.ndarray, groups: tuple[Group, ...]) -> Thresholds:
     blank = float(np.median(rest)) if len(rest) else DEFAULT_BLANK
     # the typical mark: median of the group maxima that stand clearly above the blank level
     clear = gmax[gmax > blank + MIN_CONTRAST]
-    mark = float(np.median(clear)) if len(clear) >= max(3, len(groups) // 10) else DEFAULT_MARK
+    # too few clear marks (a blank or nearly blank sheet): the mark level is assumed as far above this page's
+    # own blank level as the default is above the default blank (printed letters make blanks darker)
+    mark = (float(np.median(clear)) if len(clear) >= max(3, len(groups) // 10)
+            else max(DEFAULT_MARK, blank + DEFAULT_MARK - DEFAULT_BLANK))
     if mark - blank < MIN_CONTRAST * 1.5:
         blank, mark = DEFAULT_BLANK, DEFAULT_MARK
     span = mark - blank
