@@ -159,6 +159,7 @@ ARM_RATIO, ARM_FLOOR = 0.5, 0.18   # a ring sample darker than max(floor, ratio 
 ARM_MAX_FRACTION = 0.45        # more of the ring dark than this is an overflowing fill, not strokes
 MIN_ARMS = 3                   # strokes leaving a bubble in 3+ places: crossed out (when 2+ marks)
 MIN_CONTRAST = 0.18            # marked level must exceed blank level by this much, else thresholds are fixed
+STANDS_OUT = 0.2               # a group's darkest bubble this much above its next is taken as marked
 MIN_LABEL_SAMPLES = 5          # bubbles per printed label needed to estimate that label's own blank level
 DEFAULT_BLANK, DEFAULT_MARK = 0.08, 0.60
 
@@ -213,7 +214,10 @@ def normalise_labels(fill: np.ndarray, groups: tuple[Group, ...]) -> np.ndarray:
     sub = fill[gi.idx]
     # each label's blank level, from bubbles that are not their group's darkest (those may be marked): a
     # participant who answers "B" everywhere leaves too few unmarked B's, and B is then not adjusted
-    unmarked = sub < np.maximum.reduceat(sub, gi.starts)[gi.gid]
+    # (the darkest is kept when it does not stand out: on a blank sheet some printed letter is always darkest)
+    gmax = np.maximum.reduceat(sub, gi.starts)[gi.gid]
+    second = np.maximum.reduceat(np.where(sub < gmax, sub, -np.inf), gi.starts)[gi.gid]
+    unmarked = (sub < gmax) | (gmax - second < STANDS_OUT)
     base = _medians_by_label(sub[unmarked], gi.label_id[unmarked], gi.n_labels)
     if np.all(np.isnan(base)):
         return out
