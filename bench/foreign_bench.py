@@ -69,9 +69,10 @@ def _blank_result(readings: list[dict[str, Any]], truths: list[dict[str, Any]], 
             res["rejected"] += 1
             continue
         marked = sum(1 for v in r["answers"].values() if v)
+        q_flags = sum(1 for f in r["flags"] if "question" in f)
         res["marks_read"] += marked
-        res["flagged"] += r["status"] == "flagged"
-        res["read_blank"] += marked == 0 and r["status"] == "ok"
+        res["flagged"] += q_flags > 0          # a question flagged (the empty id is flagged on every blank)
+        res["read_blank"] += marked == 0 and q_flags == 0
     return res
 
 

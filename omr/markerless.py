@@ -63,13 +63,8 @@ _UNIT = np.stack([np.cos(_ANGLES), np.sin(_ANGLES)], -1)
 def outline_score(image: np.ndarray, H: np.ndarray, layout: Layout) -> float:
     """How much darker the printed bubble outlines are than the paper just outside them (0 = not at all), with
     the layout mapped by ``H``: the median over bubbles of the darkest of three rings near the outline."""
-    r = layout.bubble_r_mm
-    c = layout.centres_mm[:, ::-1]
-    if len(c) > 600:
-        c = c[:: int(math.ceil(len(c) / 600))]
-    rings = [c[:, None, :] + rad * _UNIT[None] for rad in (r - 0.3, r, r + 0.3, r + 1.4)]
-    pts = np.concatenate(rings, axis=1).reshape(-1, 1, 2)
-    px = cv2.perspectiveTransform(pts, H).reshape(len(c), 4, len(_ANGLES), 2)
+    pts = _ring_points(layout)
+    px = cv2.perspectiveTransform(pts, H).reshape(-1, 4, len(_ANGLES), 2)
     hgt, wid = image.shape
     xi, yi = np.rint(px[..., 0]).astype(np.intp), np.rint(px[..., 1]).astype(np.intp)
     inside = (xi >= 0) & (xi < wid) & (yi >= 0) & (yi < hgt)
@@ -80,6 +75,26 @@ def outline_score(image: np.ndarray, H: np.ndarray, layout: Layout) -> float:
     paper = np.percentile(vals[:, 3], 75, axis=1)
     dark = 1.0 - vals.mean(axis=2) / np.maximum(paper, 1.0)[:, None]
     return float(np.median(dark[:, :3].max(axis=1) - dark[:, 3]))
+
+
+_RINGS: dict[int, tuple[Layout, np.ndarray]] = {}
+
+
+def _ring_points(layout: Layout) -> np.ndarray:
+    """The sample points of ``outline_score`` in mm (at most 300 bubbles), computed once per layout."""
+    hit = _RINGS.get(id(layout))
+    if hit is not None and hit[0] is layout:
+        return hit[1]
+    r = layout.bubble_r_mm
+    c = layout.centres_mm[:, ::-1]
+    if len(c) > 300:
+        c = c[:: int(math.ceil(len(c) / 300))]
+    rings = [c[:, None, :] + rad * _UNIT[None] for rad in (r - 0.3, r, r + 0.3, r + 1.4)]
+    pts = np.concatenate(rings, axis=1).reshape(-1, 1, 2)
+    if len(_RINGS) > 16:
+        _RINGS.clear()
+    _RINGS[id(layout)] = (layout, pts)
+    return pts
 
 
 def _checked(image: np.ndarray, layout: Layout, candidates: list[np.ndarray], search: str, *,
@@ -229,19 +244,26 @@ def find_markers(image: np.ndarray, layout: Layout) -> np.ndarray:
     spec = layout.align
     marker = _marker_image(spec.marker or "")
     small, f = _small(image)
-    # the sheet fills between 35 % and 100 % of the image's long side
+    # the scale: the sheet fills between 35 % and 100 % of the image's long side; tried on a copy half the
+    # size of ``small`` (cheap), the best one then matched on ``small``
     full_px_per_mm = max(image.shape) / max(layout.width_mm, layout.height_mm)
-    best_score, best = -1.0, None
+    tiny = cv2.resize(small, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    best_frac, best_score = 1.0, -1.0
     for frac in np.linspace(0.35, 1.05, 12):
-        side = spec.marker_size_mm * full_px_per_mm * frac * f
-        if side < 6:
+        side = spec.marker_size_mm * full_px_per_mm * frac * f * 0.5
+        if side < 5:
             continue
-        tpl = cv2.resize(marker, (int(round(side)), int(round(side * marker.shape[0] / marker.shape[1]))),
-                         interpolation=cv2.INTER_AREA)
-        res = cv2.matchTemplate(small, tpl, cv2.TM_CCOEFF_NORMED)
-        score = float(res.max())
+        score = float(cv2.matchTemplate(tiny, _sized(marker, side), cv2.TM_CCOEFF_NORMED).max())
         if score > best_score:
-            best_score, best = score, (res, tpl)
+            best_score, best_frac = score, frac
+    best, best_score = None, -1.0
+    for frac in (best_frac * 0.93, best_frac, best_frac * 1.07):
+        tpl = _sized(marker, spec.marker_size_mm * full_px_per_mm * frac * f)
+        if min(tpl.shape) < 6:
+            continue
+        res = cv2.matchTemplate(small, tpl, cv2.TM_CCOEFF_NORMED)
+        if float(res.max()) > best_score:
+            best_score, best = float(res.max()), (res, tpl)
     if best is None or best_score < 0.4:
         raise AlignmentError("not_a_sheet", f"the corner markers were not found (best match {best_score:.2f}): "
                                             "not a sheet of this layout, or the markers are cut off")
@@ -254,6 +276,12 @@ def find_markers(image: np.ndarray, layout: Layout) -> np.ndarray:
     th, tw = tpl.shape
     centres = np.array([[(x + tw / 2) / f - 0.5 / f, (y + th / 2) / f - 0.5 / f] for x, y, _ in pick])
     return np.array([_refine_marker(image, marker, c, tw / f) for c in centres])
+
+
+def _sized(marker: np.ndarray, side: float) -> np.ndarray:
+    w = max(3, int(round(side)))
+    return cv2.resize(marker, (w, max(3, int(round(side * marker.shape[0] / marker.shape[1])))),
+                      interpolation=cv2.INTER_AREA)
 
 
 def _peaks(res: np.ndarray, size: int, n: int, floor: float) -> list[tuple[int, int, float]]:
