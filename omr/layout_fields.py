@@ -6,8 +6,7 @@ bubble values (the printed options), a direction and two pitches::
 
     "fields": [
       {"block": "MCQ_Block_1", "kind": "question", "labels": ["q1", "q2"], "values": ["A", "B", "C", "D"],
-       "direction": "horizontal", "x_mm": 30, "y_mm": 60, "bubbles_gap_mm": 7, "labels_gap_mm": 7,
-       "empty_value": ""},
+       "direction": "horizontal", "x_mm": 30, "y_mm": 60, "bubbles_gap_mm": 7, "labels_gap_mm": 7},
       {"block": "Roll", "kind": "participant", "labels": ["roll1", "roll2"], "values": ["0", …, "9"],
        "direction": "vertical", …}
     ]
@@ -28,8 +27,9 @@ The frame is the rectangle of the page that the method finds: the paper's outlin
 through the four marker centres (``markers``), the reference image's extent (``features``), the whole image
 (``image``). Image paths are relative to the layout file.
 
-``output`` keeps what OMRChecker's CSV needs: ``columns`` (its ``outputColumns``), ``custom_labels`` (fields
-joined into one column) and the global ``empty_value``.
+``output`` keeps what OMRChecker's CSV needs: ``columns`` (its ``outputColumns``; default: every field not
+joined, then the custom labels), ``custom_labels`` (fields joined into one column), the global ``empty_value``
+and ``empty_values`` (field → the empty value of its block, where the block has its own).
 
 This module parses and checks those parts into plain records; ``omr.layout`` compiles them.
 """

@@ -39,20 +39,23 @@ def align_any(image: np.ndarray, layout: Layout) -> Alignment:
     if method is AlignMethod.FEATURES:
         return _checked(image, layout, _features(image, layout), "features", orientations=False)
     if method is AlignMethod.PAGE:
-        quad = find_page(image)
+        quads = find_pages(image)
     elif method is AlignMethod.MARKERS:
-        quad = find_markers(image, layout)
+        quads = [find_markers(image, layout)]
     else:
         h, w = image.shape
-        quad = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
-    frame = np.asarray(layout.align.frame_corners_mm(), dtype=np.float64)
-    ordered = _clockwise(quad)
-    candidates = [cv2.getPerspectiveTransform(frame.astype(np.float32),
-                                              np.roll(ordered, -k, axis=0).astype(np.float32)).astype(np.float64)
-                  for k in range(4)]
-    if method is AlignMethod.IMAGE:
-        candidates = candidates[:1]
-    return _checked(image, layout, candidates, method.value)
+        quads = [np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])]
+    frame = np.asarray(layout.align.frame_corners_mm(), dtype=np.float32)
+    best: tuple[float, list[np.ndarray]] | None = None
+    for quad in quads:           # each quad in its four orientations; the quad that fits best is checked
+        ordered = _clockwise(quad)
+        cands = [cv2.getPerspectiveTransform(frame, np.roll(ordered, -k, axis=0).astype(np.float32))
+                 .astype(np.float64) for k in range(1 if method is AlignMethod.IMAGE else 4)]
+        top = max(outline_score(image, H, layout) for H in cands)
+        if best is None or top > best[0]:
+            best = (top, cands)
+    assert best is not None
+    return _checked(image, layout, best[1], method.value)
 
 
 # -- checking -----------------------------------------------------------------------------------------
@@ -165,33 +168,39 @@ def _small(image: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 # -- the page outline ---------------------------------------------------------------------------------
-def find_page(image: np.ndarray) -> np.ndarray:
-    """The sheet's four corners (x, y) in image pixels: the largest four-sided outline, its sides refined as
-    straight lines fitted to the edge at full resolution."""
+def find_pages(image: np.ndarray) -> list[np.ndarray]:
+    """Candidate outlines of the sheet, four corners (x, y) in image pixels each: the largest four-sided
+    outline of the light regions (Otsu) and of the edges (Canny), each side refined as a straight line
+    fitted to the edge at full resolution. The printed bubbles choose among them."""
     small, f = _small(image)
     blur = cv2.GaussianBlur(small, (5, 5), 0)
-    _, binar = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    binar = cv2.morphologyEx(binar, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    _, light = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    light = cv2.morphologyEx(light, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    edges = cv2.dilate(cv2.Canny(blur, 20, 60), np.ones((3, 3), np.uint8))
+    quads = []
+    for binar in (light, edges):
+        quad = _largest_quad(binar)
+        if quad is not None:
+            quads.append(_refine_sides(image, (_clockwise(quad) + 0.5) / f - 0.5))
+    if not quads:
+        raise AlignmentError("not_a_sheet", "no sheet outline found: the page must lie on a darker background, "
+                                            "whole and flat (or the layout's alignment method does not suit "
+                                            "these images)")
+    return quads
+
+
+def _largest_quad(binar: np.ndarray) -> np.ndarray | None:
     contours, _ = cv2.findContours(binar, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    area_min = 0.2 * small.shape[0] * small.shape[1]
-    best = None
+    area_min = 0.2 * binar.shape[0] * binar.shape[1]
     for cnt in sorted(contours, key=cv2.contourArea, reverse=True)[:3]:
         if cv2.contourArea(cnt) < area_min:
-            break
+            return None
         hull = cv2.convexHull(cnt)
         for eps in (0.01, 0.02, 0.04):
             poly = cv2.approxPolyDP(hull, eps * cv2.arcLength(hull, True), True)
             if len(poly) == 4:
-                best = poly.reshape(4, 2).astype(np.float64)
-                break
-        if best is not None:
-            break
-    if best is None:
-        raise AlignmentError("not_a_sheet", "no sheet outline found: the page must lie on a darker background, "
-                                            "whole and flat (or the layout's alignment method does not suit "
-                                            "these images)")
-    quad = (_clockwise(best) + 0.5) / f - 0.5
-    return _refine_sides(image, quad)
+                return poly.reshape(4, 2).astype(np.float64)
+    return None
 
 
 def _refine_sides(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
