@@ -112,7 +112,11 @@ def import_folder(src: str | Path, contest_dir: str | Path, *, paper: str = "A4"
     contest = _slug(dest.resolve().name)
     doc = build_layout(tpl, blocks, lid=lid, contest=contest, paper=paper_mm, alignment=alignment, frame=frame,
                        participant=pfields, custom=custom, columns=columns)
-    layout = layout_from_dict(doc, source=str(dest / "layout.json"), base=staging)
+    try:
+        layout = layout_from_dict(doc, source=str(dest / "layout.json"), base=staging)
+    except LayoutError:
+        _discard(staging)
+        raise
     if pname:
         rep.notes.append(f"participant id: {pname} ({'+'.join(pfields)})")
     questions = [g.key for g in layout.question_groups]

@@ -216,3 +216,15 @@ def test_an_unknown_question_in_the_evaluation_is_refused(tmp_path):
     with pytest.raises(LayoutError) as exc:
         import_folder(src, tmp_path / "contest")
     assert any("question q9 is not a field of the template" in d for d in exc.value.details)
+
+
+def test_a_template_whose_bubbles_leave_the_page_is_refused_and_nothing_is_written(tmp_path):
+    marker = cv2.imencode(".png", np.zeros((40, 40), np.uint8))[1].tobytes()
+    pre = [{"name": "CropOnMarkers", "options": {"relativePath": "m.png"}}]
+    t = tpl(preProcessors=pre, fieldBlocks={"MCQ": {"fieldType": "QTYPE_MCQ4", "fieldLabels": ["q1..3"],
+                                                    "origin": [990, 500], "bubblesGap": 40, "labelsGap": 50}})
+    src = folder(tmp_path, t, files={"m.png": marker})
+    with pytest.raises(LayoutError) as exc:
+        import_folder(src, tmp_path / "contest")
+    assert any("lies outside the paper" in d for d in exc.value.details)
+    assert not any((tmp_path / "contest").rglob("*"))
