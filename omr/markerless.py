@@ -41,7 +41,7 @@ def align_any(image: np.ndarray, layout: Layout) -> Alignment:
     if method is AlignMethod.PAGE:
         quads = find_pages(image)
     elif method is AlignMethod.MARKERS:
-        quads = [find_markers(image, layout)]
+        quads = find_markers(image, layout)
     else:
         h, w = image.shape
         quads = [np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])]
@@ -246,45 +246,58 @@ def _marker_image(path: str) -> np.ndarray:
     return img
 
 
-def find_markers(image: np.ndarray, layout: Layout) -> np.ndarray:
-    """The four marker centres (x, y) in image pixels: the marker image matched at several scales on a small
-    copy (the scale is unknown on a phone photo), the four strongest matches that span the largest area, each
-    refined at full resolution."""
+def find_markers(image: np.ndarray, layout: Layout) -> list[np.ndarray]:
+    """The four marker centres (x, y) in image pixels. The marker's scale is unknown on a phone photo: the
+    scales that match best on a half-size copy are tried on ``small``; at each, the strongest four matches
+    whose quadrilateral has the area the layout's frame covers at that marker size (a marker shrunk to a
+    bubble's size matches every filled bubble) are refined at full resolution. Returns every such quadrilateral:
+    the printed bubbles choose."""
     spec = layout.align
     marker = _marker_image(spec.marker or "")
     small, f = _small(image)
-    # the scale: the sheet fills between 35 % and 100 % of the image's long side; tried on a copy half the
-    # size of ``small`` (cheap), the best one then matched on ``small``
     full_px_per_mm = max(image.shape) / max(layout.width_mm, layout.height_mm)
     tiny = cv2.resize(small, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-    best_frac, best_score = 1.0, -1.0
-    for frac in np.linspace(0.35, 1.05, 12):
+    tried = []
+    for frac in np.linspace(0.3, 1.05, 14):        # the sheet spans 30 % to 105 % of the image's long side
         side = spec.marker_size_mm * full_px_per_mm * frac * f * 0.5
-        if side < 5:
-            continue
-        score = float(cv2.matchTemplate(tiny, _sized(marker, side), cv2.TM_CCOEFF_NORMED).max())
-        if score > best_score:
-            best_score, best_frac = score, frac
-    best, best_score = None, -1.0
-    for frac in (best_frac * 0.93, best_frac, best_frac * 1.07):
+        if side >= 5:
+            tried.append((float(cv2.matchTemplate(tiny, _sized(marker, side), cv2.TM_CCOEFF_NORMED).max()), frac))
+    found, quads = 0, []
+    for score, frac in sorted(tried, reverse=True)[:5]:
+        if score < 0.35:
+            break
         tpl = _sized(marker, spec.marker_size_mm * full_px_per_mm * frac * f)
-        if min(tpl.shape) < 6:
-            continue
-        res = cv2.matchTemplate(small, tpl, cv2.TM_CCOEFF_NORMED)
-        if float(res.max()) > best_score:
-            best_score, best = float(res.max()), (res, tpl)
-    if best is None or best_score < 0.4:
-        raise AlignmentError("not_a_sheet", f"the corner markers were not found (best match {best_score:.2f}): "
-                                            "not a sheet of this layout, or the markers are cut off")
-    res, tpl = best
-    peaks = _peaks(res, max(tpl.shape), 10, 0.55 * best_score)
+        n, pick = _four(small, tpl, spec)
+        found = max(found, n)
+        if pick is not None:
+            th, tw = tpl.shape
+            centres = [((px + tw / 2) / f - 0.5 / f, (py + th / 2) / f - 0.5 / f) for px, py, _ in pick[1]]
+            quads.append(np.array([_refine_marker(image, marker, np.array(c), tw / f) for c in centres]))
+    if quads:
+        return quads
+    if found < 4:
+        raise AlignmentError("partial_sheet" if found else "not_a_sheet",
+                             f"only {found} of 4 corner markers found: the sheet is cut off, folded or covered "
+                             "(or not a sheet of this layout); photograph the whole sheet")
+    raise AlignmentError("bad_alignment", "the corner markers found do not span the sheet's frame: markers of "
+                                          "another layout, or the sheet is folded")
+
+
+def _four(img: np.ndarray, tpl: np.ndarray, spec) -> tuple[int, tuple[float, tuple] | None]:
+    """The strongest matches of ``tpl`` (how many, up to 4), and the strongest four whose quadrilateral has the
+    area the frame covers at this marker size (within perspective), with their summed strength."""
+    res = cv2.matchTemplate(img, tpl, cv2.TM_CCOEFF_NORMED)
+    if float(res.max()) < 0.35:
+        return 0, None
+    peaks = _peaks(res, max(tpl.shape), 10, max(0.3, 0.4 * float(res.max())))
     if len(peaks) < 4:
-        raise AlignmentError("partial_sheet", f"only {len(peaks)} of 4 corner markers found: the sheet is cut "
-                                              "off, folded or covered; photograph the whole sheet")
-    pick = max(itertools.combinations(peaks, 4), key=lambda c: _area([p[:2] for p in c]))
-    th, tw = tpl.shape
-    centres = np.array([[(x + tw / 2) / f - 0.5 / f, (y + th / 2) / f - 0.5 / f] for x, y, _ in pick])
-    return np.array([_refine_marker(image, marker, c, tw / f) for c in centres])
+        return len(peaks), None
+    expected = spec.frame[2] * spec.frame[3] * (tpl.shape[1] / spec.marker_size_mm) ** 2
+    fits = [c for c in itertools.combinations(peaks, 4) if 0.6 <= _area([p[:2] for p in c]) / expected <= 1.6]
+    if not fits:
+        return 4, None
+    pick = max(fits, key=lambda c: sum(p[2] for p in c))
+    return 4, (sum(p[2] for p in pick), pick)
 
 
 def _sized(marker: np.ndarray, side: float) -> np.ndarray:
