@@ -354,7 +354,8 @@ def _subpixel(v: np.ndarray) -> float:
 
 # -- keypoints against a reference image --------------------------------------------------------------------
 FEATURES_LONG_PX = 1400      # keypoints need more detail than the outline and marker searches
-ECC_LONG_PX = 1000           # the refinement compares the page with the reference at this size
+ECC_LONG_PX = 500            # the refinement compares the page with the reference at this size
+ECC_BELOW_FIT = 0.3          # refined only when the keypoints' homography fits the bubbles less than this
 
 
 _REFERENCES: dict[tuple, tuple[np.ndarray, tuple[int, int], np.ndarray | None, float]] = {}
@@ -398,7 +399,7 @@ def _reference_small(path: str) -> np.ndarray:
 def _detector(kind: str) -> cv2.Feature2D:
     if kind == "sift":
         return cv2.SIFT_create(nfeatures=3000)
-    return cv2.ORB_create(nfeatures=5000, scaleFactor=1.2, nlevels=8, fastThreshold=12)
+    return cv2.ORB_create(nfeatures=3000, scaleFactor=1.2, nlevels=8, fastThreshold=12)
 
 
 def _match(image: np.ndarray, layout: Layout, kind: str) -> tuple[np.ndarray | None, int, str]:
@@ -446,7 +447,9 @@ def _features(image: np.ndarray, layout: Layout) -> list[np.ndarray]:
     for kind in ("orb", "sift"):
         H, _, why = _match(image, layout, kind)
         if H is not None:
-            out += [H @ mm_to_ref, _ecc(image, layout, H) @ mm_to_ref]
+            out.append(H @ mm_to_ref)
+            if outline_score(image, out[-1], layout) < ECC_BELOW_FIT:
+                out.append(_ecc(image, layout, H) @ mm_to_ref)
             if max(outline_score(image, c, layout) for c in out) >= 2 * MIN_FIT:
                 break
     if not out:
@@ -468,7 +471,7 @@ def _ecc(image: np.ndarray, layout: Layout, H: np.ndarray) -> np.ndarray:
     warp = np.eye(3, dtype=np.float32)
     try:
         _, warp = cv2.findTransformECC(ref, warped.astype(np.float32), warp, cv2.MOTION_HOMOGRAPHY,
-                                       (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5), None, 5)
+                                       (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 25, 1e-4), None, 3)
     except cv2.error:
         return H
     corners = np.float32([[0, 0], [ref.shape[1], 0], [ref.shape[1], ref.shape[0]], [0, ref.shape[0]]])
