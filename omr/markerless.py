@@ -355,7 +355,6 @@ def _subpixel(v: np.ndarray) -> float:
 # -- keypoints against a reference image --------------------------------------------------------------------
 FEATURES_LONG_PX = 1400      # keypoints need more detail than the outline and marker searches
 ECC_LONG_PX = 500            # the refinement compares the page with the reference at this size
-ECC_BELOW_FIT = 0.3          # refined only when the keypoints' homography fits the bubbles less than this
 
 
 _REFERENCES: dict[tuple, tuple[np.ndarray, tuple[int, int], np.ndarray | None, float]] = {}
@@ -447,9 +446,7 @@ def _features(image: np.ndarray, layout: Layout) -> list[np.ndarray]:
     for kind in ("orb", "sift"):
         H, _, why = _match(image, layout, kind)
         if H is not None:
-            out.append(H @ mm_to_ref)
-            if outline_score(image, out[-1], layout) < ECC_BELOW_FIT:
-                out.append(_ecc(image, layout, H) @ mm_to_ref)
+            out += [H @ mm_to_ref, _ecc(image, layout, H) @ mm_to_ref]
             if max(outline_score(image, c, layout) for c in out) >= 2 * MIN_FIT:
                 break
     if not out:
