@@ -284,8 +284,9 @@ def classify(fill: np.ndarray, groups: tuple[Group, ...], th: Thresholds) -> tup
     state = np.full(len(f), _AMBIGUOUS, dtype=np.int8)
     state[f <= th.lo] = _BLANK
     state[f >= th.hi] = _MARKED
-    erased = ((state == _AMBIGUOUS) & (strongest >= th.hi) & (f <= ERASED_RATIO * strongest)
-              & (strongest - f >= 0.5 * span))
+    # the ratio is taken above this page's blank level (letters printed inside bubbles raise every fill)
+    erased = ((state == _AMBIGUOUS) & (strongest >= th.hi)
+              & (f - th.blank <= ERASED_RATIO * (strongest - th.blank)) & (strongest - f >= 0.5 * span))
     state[erased] = _ERASED
     margin = np.where(state == _MARKED, (f - th.hi) / span,
              np.where(state == _BLANK, (th.lo - f) / span,

@@ -92,3 +92,19 @@ def test_csv_in_omrcheckers_column_layout(contest, tmp_path):
     assert row["file_id"] == "s1.png" and row["input_path"].endswith("s1.png")
     assert row["Roll"] == "987654321"
     assert (row["q1"], row["q2"], row["q3"], row["q4"]) == ("A", "CD", "-", "B")
+
+
+def test_an_erasure_next_to_a_clear_mark_is_recorded_not_flagged(contest):
+    """Printed letters raise every fill; an erasure is judged above the page's blank level, not above zero."""
+    layout = load_layout(contest)
+    page = fo.render_blank(layout, DPI)
+    for i in range(1, 21):
+        fill(page, layout, f"q{i}", "ABCD"[i % 4])
+    g = next(g for g in layout.groups if g.key == "q2")
+    y, x = layout.centres_mm[g.first]
+    cv2.circle(page, (int(round(x * PX)), int(round(y * PX))), int(layout.bubble_r_mm * PX * 0.85), 105, -1)
+    rec = read_page(Page(on_table(page), "erased.png", 1, None), layout)
+    q2 = next(r for r in rec.groups if r.key == "q2")
+    assert rec.answers["q2"] == "C"
+    assert q2.states[0].value == "erased"
+    assert not [f for f in rec.flags if f.key == "q2"]
