@@ -131,6 +131,11 @@ class Layout:
         return self.align.method is AlignMethod.ARUCO
 
     @property
+    def participant_digits(self) -> int:
+        """How many digit columns the participant id has on the sheet (0: none)."""
+        return len(self.by_kind[GroupKind.PARTICIPANT])
+
+    @property
     def question_groups(self) -> tuple[Group, ...]:
         return self.by_kind[GroupKind.QUESTION]
 

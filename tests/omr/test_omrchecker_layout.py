@@ -65,3 +65,14 @@ def test_printing_an_imported_layout_is_not_built_yet(tmp_path, capsys):
     code = main(["sheet", str(tmp_path), "--out", str(tmp_path / "s.pdf")])
     assert code == ExitCode.NOT_YET
     assert "printing it is not built yet" in capsys.readouterr().err
+
+
+def test_the_roster_is_checked_against_an_imported_id_grid():
+    from grading.contest import padded_id, roster_for
+    from omr.sheet import Participant
+
+    lay = layout_from_dict(doc())
+    assert lay.participant_digits == 2
+    assert padded_id(lay, "7") == "07"
+    roster = roster_for([Participant("5", "An", "")], lay, source="roster.csv")
+    assert roster.padded == (("5", "05"),) and roster.people[0].id == "05"
