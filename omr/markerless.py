@@ -20,7 +20,7 @@ import numpy as np
 from .align import Alignment, align
 from .errors import AlignmentError
 from .layout import Layout
-from .layout_fields import AlignMethod
+from .layout_fields import AlignMethod, AlignSpec
 
 WORK_LONG_PX = 900           # searches run on a copy of the image with this long side
 MIN_FIT = 0.12               # bubble outlines must be this much darker than the paper around them
@@ -283,7 +283,7 @@ def find_markers(image: np.ndarray, layout: Layout) -> list[np.ndarray]:
                                           "another layout, or the sheet is folded")
 
 
-def _four(img: np.ndarray, tpl: np.ndarray, spec) -> tuple[int, tuple[float, tuple] | None]:
+def _four(img: np.ndarray, tpl: np.ndarray, spec: AlignSpec) -> tuple[int, tuple[float, tuple] | None]:
     """The strongest matches of ``tpl`` (how many, up to 4), and the strongest four whose quadrilateral has the
     area the frame covers at this marker size (within perspective), with their summed strength."""
     res = cv2.matchTemplate(img, tpl, cv2.TM_CCOEFF_NORMED)
@@ -357,7 +357,7 @@ FEATURES_LONG_PX = 1400      # keypoints need more detail than the outline and m
 ECC_LONG_PX = 500            # the refinement compares the page with the reference at this size
 
 
-_REFERENCES: dict[tuple, tuple[np.ndarray, tuple[int, int], np.ndarray | None, float]] = {}
+_REFERENCES: dict[tuple, tuple[Layout | None, tuple[np.ndarray, tuple[int, int], np.ndarray | None, float]]] = {}
 
 
 def _reference(path: str, kind: str, layout: Layout | None = None
@@ -366,8 +366,8 @@ def _reference(path: str, kind: str, layout: Layout | None = None
     match between two different bubbles would shift the whole sheet by a row without anyone noticing."""
     key = (path, kind, id(layout))
     hit = _REFERENCES.get(key)
-    if hit is not None:
-        return hit
+    if hit is not None and hit[0] is layout:
+        return hit[1]
     img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
     if img is None:
         raise AlignmentError("bad_alignment", f"the layout's reference image {path} cannot be read")
@@ -384,8 +384,9 @@ def _reference(path: str, kind: str, layout: Layout | None = None
     kp, des = _detector(kind).detectAndCompute(small, mask)
     if len(_REFERENCES) > 8:
         _REFERENCES.clear()
-    hit = _REFERENCES[key] = (np.array([k.pt for k in kp], dtype=np.float32), img.shape, des, f)
-    return hit
+    out = (np.array([k.pt for k in kp], dtype=np.float32), img.shape, des, f)
+    _REFERENCES[key] = (layout, out)
+    return out
 
 
 @lru_cache(maxsize=4)
