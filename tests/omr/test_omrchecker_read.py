@@ -108,3 +108,16 @@ def test_an_erasure_next_to_a_clear_mark_is_recorded_not_flagged(contest):
     assert rec.answers["q2"] == "C"
     assert q2.states[0].value == "erased"
     assert not [f for f in rec.flags if f.key == "q2"]
+
+
+def test_omr_samples_fills_an_imported_layout_and_omr_read_reads_it(contest, tmp_path):
+    from grading.cli import main as omr_main
+
+    out = tmp_path / "set"
+    assert omr_main(["samples", "--contest", str(contest), "--profile", "scanner", "-n", "5", "--seed", "4",
+                     "--out", str(out)]) == ExitCode.OK
+    truths = [json.loads(line) for line in (out / "truth.jsonl").read_text().splitlines()]
+    assert len(truths) == 5 and truths[4]["blank"] and not truths[0]["blank"]
+    assert len(list((out / "sheets").glob("*.jpg"))) == 5
+    assert omr_main(["samples", "--contest", str(contest), "-n", "1", "--format", "pdf",
+                     "--out", str(tmp_path / "x")]) == ExitCode.BAD_ARGS
