@@ -378,7 +378,7 @@ def _reference(path: str, kind: str, layout: Layout | None = None
         mask = np.full(small.shape, 255, np.uint8)
         x, y, fw, fh = layout.align.frame
         kx, ky = small.shape[1] / fw, small.shape[0] / fh
-        r = int(math.ceil(2.2 * layout.bubble_r_mm * max(kx, ky)))
+        r = int(math.ceil(1.3 * layout.bubble_r_mm * max(kx, ky)))
         for cy, cx in layout.centres_mm:
             cv2.circle(mask, (int(round((cx - x) * kx)), int(round((cy - y) * ky))), r, 0, -1)
     kp, des = _detector(kind).detectAndCompute(small, mask)
