@@ -162,23 +162,23 @@ def roster_for(people: list[Participant], layout: Layout, *, source: str) -> Ros
     not digits, is refused; a shorter one (a spreadsheet dropped its leading zeros) is padded and listed; two
     rows with one id (after padding) are refused. ``InputError`` with every problem (exit 9, as for a roster
     that cannot be read)."""
-    grid = layout.participant
-    if grid is None or grid.digits <= 0:
+    digits = layout.participant_digits
+    if digits <= 0:
         return Roster(tuple(people), ())
     problems, padded, out, seen = [], [], [], {}
     for n, p in enumerate(people, start=2):
         pid = p.id
         if not (pid.isascii() and pid.isdigit()):
-            problems.append(f"line {n}: participant id {pid!r} is not digits (the sheet has a {grid.digits}-digit "
+            problems.append(f"line {n}: participant id {pid!r} is not digits (the sheet has a {digits}-digit "
                             "id grid)")
             continue
-        if len(pid) > grid.digits:
+        if len(pid) > digits:
             problems.append(f"line {n}: participant id {pid} has {len(pid)} digits; the sheet's grid has "
-                            f"{grid.digits}")
+                            f"{digits}")
             continue
-        if len(pid) < grid.digits:
-            padded.append((pid, pid.zfill(grid.digits)))
-            pid = pid.zfill(grid.digits)
+        if len(pid) < digits:
+            padded.append((pid, pid.zfill(digits)))
+            pid = pid.zfill(digits)
         if pid in seen:
             problems.append(f"line {n}: participant id {pid} is already on line {seen[pid]}")
             continue
@@ -204,10 +204,10 @@ def load_roster(folder: str | Path, layout: Layout) -> Roster | None:
 
 def padded_id(layout: Layout, value: str) -> str:
     """A participant id as typed, padded with leading zeros to the sheet's id grid (``103`` → ``000103``)."""
-    grid = layout.participant
+    digits = layout.participant_digits
     pid = value.strip()
-    if grid is not None and pid.isascii() and pid.isdigit() and len(pid) < grid.digits:
-        pid = pid.zfill(grid.digits)
+    if digits and pid.isascii() and pid.isdigit() and len(pid) < digits:
+        pid = pid.zfill(digits)
     return pid
 
 

@@ -19,13 +19,21 @@ File format (``answer_keys/<contest>/keys.json``)::
             "7": ["A", "C"],              #   alternatives: marking A alone OR C alone is correct
             "8": "AC",                    #   all-of: exactly A and C must both be marked
             "9": {"accept": "B", "points": "1/3", "penalty": "1/3"},
-            "10": {"cancelled": "award"}  #   cancelled: "award" (everyone gets the points) or "drop"
-          }                               #   (removed from the total and the maximum)
+            "10": {"cancelled": "award"}, #   cancelled: "award" (everyone gets the points) or "drop"
+                                          #   (removed from the total and the maximum)
+            "q11": {"accept": ["A", "C"], "weights": [3, "-2"],   # weighted answers: each accepted
+                    "incorrect": -1, "unmarked": "1/2"}            #   alternative its own points; signed
+          }                               #   points for a wrong answer and for a blank one
+        }
         }
       }
     }
 
 Points come from the question, else its section, else the file's default (1). Penalties likewise (0).
+``incorrect`` (signed: "-1" takes a point off, "1" gives one, as in a bonus section) is another way to write
+a question's penalty (not both); ``unmarked`` (signed, default 0) is what a blank answer scores. Question ids
+are the layout's: numbers on our own sheets, any label (``q7``) on sheets imported from other readers; in
+``sections`` such a label is listed as it is.
 Every question of the layout needs an accepted answer in every version, unless it is cancelled.
 Keys starting with ``_`` (and ``title``, ``note``, ``comment``) are free-form comments.
 
@@ -52,7 +60,7 @@ COMMENT_KEYS = frozenset({"title", "note", "comment"})
 _TOP_KEYS = frozenset({"contest", "layout", "points", "penalty", "sections", "versions"})
 _SECTION_KEYS = frozenset({"name", "questions", "points", "penalty"})
 _VERSION_KEYS = frozenset({"answers", "questions"})
-_ITEM_KEYS = frozenset({"accept", "points", "penalty", "cancelled"})
+_ITEM_KEYS = frozenset({"accept", "points", "penalty", "cancelled", "incorrect", "unmarked", "weights"})
 MAX_POINTS = Fraction(1000)
 _EXPONENT = re.compile(r"[eE][-+]?([\d_]+)")
 
@@ -71,6 +79,17 @@ class KeyItem:
     penalty: Fraction = Fraction(0)          # taken off for WRONG / MULTIPLE (stored positive)
     cancelled: Cancelled | None = None
     section: str | None = None
+    unmarked: Fraction = Fraction(0)         # what a blank answer scores (signed)
+    weights: tuple[Fraction, ...] | None = None   # per accepted alternative: its own points (signed)
+
+    @property
+    def max_points(self) -> Fraction:
+        """The most this question can give (its points, or its best weighted alternative)."""
+        return max(self.weights) if self.weights else self.points
+
+    def points_for(self, alternative: frozenset[str]) -> Fraction:
+        """The points of one accepted alternative."""
+        return self.weights[self.accept.index(alternative)] if self.weights else self.points
 
     @property
     def single_answer(self) -> bool:
@@ -148,11 +167,7 @@ class KeySet:
         return {
             "contest": self.contest, "layout": self.layout, "version_digits": self.version_digits,
             "sections": [{"name": s.name, "questions": list(s.questions)} for s in self.sections],
-            "versions": {k.version: [{
-                "question": it.question, "options": list(it.options), "accept": it.accept_text(),
-                "points": str(it.points), "penalty": str(it.penalty),
-                "cancelled": it.cancelled.value if it.cancelled else None, "section": it.section,
-            } for it in k.items] for k in self.keys},
+            "versions": {k.version: [_item_json(it) for it in k.items] for k in self.keys},
         }
 
     @classmethod
@@ -165,6 +180,8 @@ class KeySet:
                 accept=tuple(split_labels(a, tuple(it["options"])) for a in it["accept"]),
                 points=Fraction(it["points"]), penalty=Fraction(it["penalty"]),
                 cancelled=Cancelled(it["cancelled"]) if it["cancelled"] else None, section=it["section"],
+                unmarked=Fraction(it.get("unmarked", "0")),
+                weights=tuple(Fraction(w) for w in it["weights"]) if it.get("weights") else None,
             ) for it in items)))
         return cls(contest=d["contest"], layout=d["layout"], version_digits=int(d["version_digits"]),
                    sections=tuple(Section(s["name"], tuple(s["questions"])) for s in d["sections"]),
@@ -190,6 +207,20 @@ def _derived(ks: KeySet) -> tuple[dict[str, Any], str]:
         text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         hit = _DERIVED[id(ks)] = (ks, doc, hashlib.sha256(text.encode("utf-8")).hexdigest())
     return hit[1], hit[2]
+
+
+def _item_json(it: KeyItem) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "question": it.question, "options": list(it.options), "accept": it.accept_text(),
+        "points": str(it.points), "penalty": str(it.penalty),
+        "cancelled": it.cancelled.value if it.cancelled else None, "section": it.section,
+    }
+    # only when set, so that the canonical form (and digest) of keys without them stays what it was
+    if it.unmarked:
+        d["unmarked"] = str(it.unmarked)
+    if it.weights:
+        d["weights"] = [str(w) for w in it.weights]
+    return d
 
 
 def _labels_text(labels: frozenset[str], options: tuple[str, ...]) -> str:
@@ -239,7 +270,9 @@ def parse_fraction(value: Any) -> Fraction:
 
 
 def _ranges(ids: list[str]) -> str:
-    """["1","2","3","7"] → "1-3, 7" (ids are numeric strings in the layouts we print)."""
+    """["1","2","3","7"] → "1-3, 7" (ids are numeric strings in the layouts we print; others are listed)."""
+    if not all(i.isdecimal() and len(i) <= 9 for i in ids):
+        return ", ".join(ids[:20]) + (f" … ({len(ids)} in all)" if len(ids) > 20 else "")
     return _spans_text(_spans(sorted(int(i) for i in ids)))
 
 
@@ -305,6 +338,20 @@ class _Problems:
             return default
         return v
 
+    def signed(self, obj: dict, key: str, path: str) -> Fraction:
+        """A number of points that may be negative (``"-1"``, ``"3/2"``, 0.25); 0 when absent."""
+        if key not in obj:
+            return Fraction(0)
+        try:
+            v = parse_fraction(obj[key])
+        except ValueError as exc:
+            self.add(f"{path}.{key}", str(exc))
+            return Fraction(0)
+        if abs(v) > MAX_POINTS:
+            self.add(f"{path}.{key}", f"{obj[key]!r} is more than {MAX_POINTS} in size")
+            return Fraction(0)
+        return v
+
     def unknown(self, obj: dict, allowed: frozenset[str], path: str) -> None:
         for k in obj:
             if k not in allowed and k not in COMMENT_KEYS and not str(k).startswith("_"):
@@ -320,6 +367,9 @@ def _question_spec(p: _Problems, spec: Any, path: str, known: dict[str, int]) ->
     out: list[str] = []
     for j, part in enumerate(parts):
         where = f"{path}[{j}]" if isinstance(spec, list) else path
+        if isinstance(part, str) and part in known and not part.isdecimal():
+            out.append(part)                       # a label of an imported layout ("q7")
+            continue
         if isinstance(part, int) and not isinstance(part, bool):
             lo = hi = part
         elif isinstance(part, str) and part.strip():
@@ -442,7 +492,7 @@ def _section(p: _Problems, s: dict, i: int, order: dict[str, int], defaults: _De
     else:
         qs = _question_spec(p, s["questions"], f"{path}.questions", order)
     section_of = defaults.section_of
-    clash = sorted({q for q in qs if q in section_of}, key=int)
+    clash = sorted({q for q in qs if q in section_of}, key=order.__getitem__)
     if clash:
         others = sorted({section_of[q] for q in clash})
         p.add(f"{path}.questions", f"question(s) {_ranges(clash)} are already in section(s) "
@@ -539,15 +589,33 @@ def _key_items(p: _Problems, vpath: str, layout: Layout, accepts: dict[str, tupl
         sec, dpoints, dpenalty = defaults.of(q)
         points = p.fraction(ov, "points", qpath, dpoints)
         penalty = p.fraction(ov, "penalty", qpath, dpenalty)
+        if "incorrect" in ov:
+            if "penalty" in ov:
+                p.add(f"{qpath}.incorrect", "give either penalty or incorrect, not both")
+            penalty = -p.signed(ov, "incorrect", qpath)
+        unmarked = p.signed(ov, "unmarked", qpath)
         acc = accepts.get(q, ())
         if q not in accepts and cancelled is None:
             missing.append(q)
+        weights = _weights(p, ov, qpath, acc or ())
         items.append(KeyItem(question=q, options=g.labels, accept=acc or (), points=points, penalty=penalty,
-                             cancelled=cancelled, section=sec))
+                             cancelled=cancelled, section=sec, unmarked=unmarked, weights=weights))
     if missing:
         p.add(vpath, f"no accepted answer for question(s) {_ranges(missing)}; give them in \"answers\" or "
                      "\"questions\" (or cancel them)")
     return tuple(items)
+
+
+def _weights(p: _Problems, ov: dict[str, Any], qpath: str,
+             accept: tuple[frozenset[str], ...]) -> tuple[Fraction, ...] | None:
+    """``weights``: one signed number of points per accepted alternative, in the order of ``accept``."""
+    raw = ov.get("weights")
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) != len(accept):
+        p.add(f"{qpath}.weights", f"must be a list of {len(accept)} points, one per accepted alternative")
+        return None
+    return tuple(p.signed({"w": w}, "w", f"{qpath}.weights[{i}]") for i, w in enumerate(raw))
 
 
 def _cancelled(p: _Problems, override: dict[str, Any], qpath: str) -> Cancelled | None:

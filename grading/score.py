@@ -7,8 +7,9 @@ Rules, per question (first that applies):
 2. the question has an open flag (``open_flags``) → UNREADABLE, 0 points until a human resolves it; the
    question stays in the maximum and is listed in ``SheetScore.needs_review``. An answer string that does
    not parse into the question's option labels is UNREADABLE too (and also listed).
-3. nothing marked → BLANK, 0 points, never a penalty.
-4. the set of marks equals one accepted alternative → CORRECT, the question's points.
+3. nothing marked → BLANK, the key's ``unmarked`` points (0 unless the key says otherwise), never a penalty.
+4. the set of marks equals one accepted alternative → CORRECT, the question's points (or that alternative's
+   own weight, which may be negative).
 5. more than one mark on a *single-answer* question (every alternative is one option) → MULTIPLE: scored
    exactly like a wrong answer (0 points minus the penalty), but kept apart for item analysis and judges.
 6. anything else → WRONG, minus the penalty (0 when the key has no penalty).
@@ -103,7 +104,7 @@ def score_sheet(answers: Mapping[str, str], version: str | None, keys: KeySet, *
     for it in key.items:
         raw = answers.get(it.question, "") or ""
         if it.cancelled is Cancelled.AWARD:
-            out.append(QuestionScore(it.question, Outcome.CANCELLED, raw, it.points, it.points))
+            out.append(QuestionScore(it.question, Outcome.CANCELLED, raw, it.max_points, it.max_points))
             continue
         if it.cancelled is Cancelled.DROP:
             out.append(QuestionScore(it.question, Outcome.CANCELLED, raw, Fraction(0), Fraction(0)))
@@ -112,15 +113,15 @@ def score_sheet(answers: Mapping[str, str], version: str | None, keys: KeySet, *
         if it.question in open_flags or marks is None:
             outcome, pts = Outcome.UNREADABLE, Fraction(0)
         elif not marks:
-            outcome, pts = Outcome.BLANK, Fraction(0)
+            outcome, pts = Outcome.BLANK, it.unmarked
         elif marks in it.accept:
-            outcome, pts = Outcome.CORRECT, it.points
+            outcome, pts = Outcome.CORRECT, it.points_for(marks)
         elif len(marks) > 1 and it.single_answer:
             outcome, pts = Outcome.MULTIPLE, -it.penalty
         else:
             outcome, pts = Outcome.WRONG, -it.penalty
         marked = raw if marks is None else "".join(o for o in it.options if o in marks)
-        out.append(QuestionScore(it.question, outcome, marked, pts, it.points))
+        out.append(QuestionScore(it.question, outcome, marked, pts, it.max_points))
 
     by_q = {q.question: q for q in out}
     sections = tuple(SectionScore(s.name, _fsum([by_q[q].points for q in s.questions]),

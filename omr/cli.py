@@ -48,6 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json-out", required=True, help="JSON Lines file to write ('-' for stdout)")
     s.add_argument("--workers", type=positive_int, default=None, help="processes (default: all cores)")
     s.add_argument("--detail", action="store_true", help="add measured fills and per-stage timings")
+    s.add_argument("--csv", metavar="FILE", help="also write a CSV in OMRChecker's column layout (outputColumns, "
+                                                 "customLabels joined, emptyValue for blanks)")
+
+    s = sub.add_parser("import", help="translate another reader's sheet description into a contest folder")
+    isub = s.add_subparsers(dest="format", metavar="FORMAT", required=True)
+    o = isub.add_parser("omrchecker", help="an OMRChecker (v1) folder: template.json, config.json, evaluation.json")
+    o.add_argument("folder", help="the folder holding template.json")
+    o.add_argument("--contest", required=True, help="contest folder to write layout.json and keys.json into")
+    o.add_argument("--paper", choices=("A4", "A3", "letter"), default="A4",
+                   help="the paper the sheets are printed on (pageDimensions are pixels)")
+    o.add_argument("--participant", help="the custom label (or digit block) that is the participant id "
+                                         "(default: the one named like Roll/SBD/ID)")
 
     s = sub.add_parser("entry", help="what a typed entry (DOCX, ODT, PDF with text, .txt) says: identity, answers "
                                      "with evidence, flags, essay part; stores nothing")
@@ -143,6 +155,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_read(args)
     if args.command == "entry":
         return _cmd_entry(args)
+    if args.command == "import":
+        return _cmd_import(args)
     raise AssertionError(args.command)
 
 
@@ -179,7 +193,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
 
     layout = load_layout(args.layout)
     opts = ReadOptions(workers=args.workers or os.cpu_count() or 1, detail=args.detail)
-    summary = read_inputs(args.inputs, layout, json_out=args.json_out, options=opts)
+    summary = read_inputs(args.inputs, layout, json_out=args.json_out, options=opts, csv_out=args.csv)
     return summary.exit_code
 
 
@@ -201,6 +215,17 @@ def _cmd_entry(args: argparse.Namespace) -> int:
         elif rec.status is Status.FLAGGED and worst is ExitCode.OK:
             worst = ExitCode.FINISHED_WITH_FLAGS
     return worst
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from .omrchecker import import_folder
+
+    res = import_folder(args.folder, args.contest, paper=args.paper, participant=args.participant)
+    for note in res.notes:
+        print(f"  - {note}", file=sys.stderr)
+    wrote = [str(res.layout_path)] + ([str(res.keys_path)] if res.keys_path else [])
+    print(f"wrote {', '.join(wrote)} ({len(res.notes)} note(s), also in import-report.txt)", file=sys.stderr)
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -21,12 +21,17 @@ QR_CROP_PX = 240          # the QR area is warped upright to this size (≈ 7 px
 @dataclass(frozen=True, slots=True)
 class QrResult:
     payload: QrPayload | None
-    error: str | None      # why there is no payload: "not_found", "not_ours: ..."
+    error: str | None      # why there is no payload: "not_found", "not_ours: ...", "no_qr" (the layout has none)
+
+
+NO_QR = QrResult(None, "no_qr")
 
 
 def read_qr(image: np.ndarray, alignment: Alignment, layout: Layout) -> QrResult:
     """Warp the layout's QR square (plus a margin) upright and decode it there — never a whole-page search."""
     q = layout.qr
+    if q is None:
+        return NO_QR
     m = q.w_mm * 0.12
     src_mm = np.array([[q.x_mm - m, q.y_mm - m], [q.x_mm + q.w_mm + m, q.y_mm - m],
                        [q.x_mm + q.w_mm + m, q.y_mm + q.h_mm + m], [q.x_mm - m, q.y_mm + q.h_mm + m]])

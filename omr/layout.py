@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from .errors import LayoutError
+from .layout_fields import ARUCO, AlignMethod, AlignSpec, OutputSpec, parse_alignment, parse_fields, \
+    parse_output
 from .textfile import NotUtf8, utf8_text
 
 MAX_QUESTIONS = 200
@@ -45,6 +47,7 @@ class Group:
     labels: tuple[str, ...]    # option letters, or "0".."9"
     first: int                 # index of the first bubble in the layout's bubble arrays
     size: int                  # number of bubbles (== len(labels))
+    name: str = ""             # the field's own label on sheets printed by others ("roll3"), else ""
 
     @property
     def indices(self) -> range:
@@ -104,7 +107,7 @@ class Layout:
     aruco_dictionary: str
     fiducial_size_mm: float
     fiducial_inset_mm: float
-    qr: Rect
+    qr: Rect | None            # None on sheets printed by others (no QR of ours)
     bubble_r_mm: float
     participant: DigitGrid | None
     version: DigitGrid | None
@@ -114,12 +117,24 @@ class Layout:
     centres_mm: np.ndarray     # (n_bubbles, 2) float64, (row, col) = (y, x); read-only
     group_of: np.ndarray       # (n_bubbles,) int: index into ``groups``; read-only
     by_kind: dict[GroupKind, tuple[Group, ...]] = field(default_factory=dict, repr=False)
+    align: AlignSpec = ARUCO   # how a page is found (our ArUco fiducials unless the layout says otherwise)
+    output: OutputSpec | None = None   # OMRChecker-style CSV columns, for layouts imported from it
 
     def __post_init__(self) -> None:
         # the same tuple object every time: the reader caches vectorised indices by identity
         self.by_kind.update({k: tuple(g for g in self.groups if g.kind is k) for k in GroupKind})
 
     # -- derived views -------------------------------------------------------------------------------
+    @property
+    def has_fiducials(self) -> bool:
+        """True for our own sheets (four ArUco fiducials); sheets printed by others are found otherwise."""
+        return self.align.method is AlignMethod.ARUCO
+
+    @property
+    def participant_digits(self) -> int:
+        """How many digit columns the participant id has on the sheet (0: none)."""
+        return len(self.by_kind[GroupKind.PARTICIPANT])
+
     @property
     def question_groups(self) -> tuple[Group, ...]:
         return self.by_kind[GroupKind.QUESTION]
@@ -167,8 +182,10 @@ class Layout:
             "paper": {"width_mm": self.width_mm, "height_mm": self.height_mm},
             "bubble_r_mm": r,
             "fiducials": [{"id": i, "corner": c, "dictionary": self.aruco_dictionary, **rect.as_json()}
-                          for i, (c, rect) in enumerate(zip(CORNERS, self.fiducial_rects()))],
-            "qr": self.qr.as_json(),
+                          for i, (c, rect) in enumerate(zip(CORNERS, self.fiducial_rects()))] if self.has_fiducials
+                         else [],
+            "alignment": self.align.method.value,
+            "qr": self.qr.as_json() if self.qr else None,
             "participant_id": digits(GroupKind.PARTICIPANT),
             "version": digits(GroupKind.VERSION),
             "questions": [{"id": g.key, "options": bubbles(g)} for g in self.question_groups],
@@ -270,17 +287,20 @@ class _Bubbles:
         self.where: list[str] = []
 
     def add(self, kind: GroupKind, key: str, labels: tuple[str, ...], pts: list[tuple[float, float]],
-            path: str) -> None:
-        self.groups.append(Group(kind, key, labels, len(self.centres), len(labels)))
+            path: str, name: str = "") -> None:
+        self.groups.append(Group(kind, key, labels, len(self.centres), len(labels), name))
         self.centres.extend(pts)
         self.where.extend([path] * len(pts))
 
 
-def layout_from_dict(raw: Any, *, source: str = "<layout>") -> Layout:
-    """Validate a parsed layout document and compile it. Raises ``LayoutError`` listing every problem."""
+def layout_from_dict(raw: Any, *, source: str = "<layout>", base: Path | None = None) -> Layout:
+    """Validate a parsed layout document and compile it. Raises ``LayoutError`` listing every problem.
+    ``base``: the folder that image paths in ``alignment`` are relative to (the layout file's)."""
     p = _Problems()
     if not isinstance(raw, dict):
         raise LayoutError(f"{source}: a layout is a JSON object", details=[f"got {type(raw).__name__}"])
+    if "fields" in raw:
+        return _foreign_layout(p, raw, source, base)
 
     lid = p.text(raw, "id", "")
     contest = p.text(raw, "contest", "")
@@ -317,6 +337,63 @@ def layout_from_dict(raw: Any, *, source: str = "<layout>") -> Layout:
                   fiducial_inset_mm=markers.inset_mm, qr=qr, bubble_r_mm=r_mm, participant=participant,
                   version=version, blocks=tuple(blocks), essays=tuple(essays), groups=tuple(bubbles.groups),
                   centres_mm=arr, group_of=group_of)
+
+
+def _foreign_layout(p: _Problems, raw: dict, source: str, base: Path | None) -> Layout:
+    """A layout whose bubbles are given as field grids (``omr.layout_fields``): a sheet printed by others."""
+    lid = p.text(raw, "id", "")
+    contest = p.text(raw, "contest", "")
+    width, height = _paper(p, raw)
+    align = parse_alignment(p, raw.get("alignment"), base, width, height)
+    if align.method is AlignMethod.ARUCO:
+        p.add("alignment", "a layout with \"fields\" names its alignment method (page, markers, features, "
+                           "image): it has no ArUco fiducials of ours")
+    bub = p.mapping(raw, "bubble", "", optional=True) or {}
+    r_mm = p.number(bub, "r_mm", "bubble", lo=0.8, hi=6.0, default=2.3)
+    fields = parse_fields(p, raw.get("fields"))
+    output = parse_output(p, raw.get("output"), fields)
+    for key in ("questions", "participant_id", "version", "qr", "fiducials"):
+        if key in raw:
+            p.add(key, "not allowed together with \"fields\"")
+    bubbles = _Bubbles()
+    digit = 0
+    for f in fields:
+        if f.kind == "participant":
+            digit += 1
+            bubbles.add(GroupKind.PARTICIPANT, str(digit), f.values, list(f.centres), f.path, name=f.label)
+        else:
+            bubbles.add(GroupKind.QUESTION, f.label, f.values, list(f.centres), f.path, name=f.label)
+    if not p.items:
+        _check_foreign_geometry(p, width, height, r_mm, bubbles)
+    if p.items:
+        raise LayoutError(f"{source}: the layout has {len(p.items)} problem(s); fix them and try again",
+                          details=p.items)
+    arr = np.asarray(bubbles.centres, dtype=np.float64).reshape(-1, 2)
+    arr.setflags(write=False)
+    group_of = np.repeat(np.arange(len(bubbles.groups)), [g.size for g in bubbles.groups])
+    group_of.setflags(write=False)
+    return Layout(id=lid, contest=contest, title=p.text(raw, "title", "", default=""),
+                  subtitle=p.text(raw, "subtitle", "", default=""), width_mm=width, height_mm=height,
+                  aruco_dictionary="", fiducial_size_mm=0.0, fiducial_inset_mm=0.0, qr=None, bubble_r_mm=r_mm,
+                  participant=None, version=None, blocks=(), essays=(), groups=tuple(bubbles.groups),
+                  centres_mm=arr, group_of=group_of, align=align, output=output)
+
+
+def _check_foreign_geometry(p: _Problems, width: float, height: float, r: float, bubbles: _Bubbles) -> None:
+    """Every bubble on the paper, and no two bubbles overlapping (their rings would read each other)."""
+    reported: set[str] = set()
+    for (y, x), path in zip(bubbles.centres, bubbles.where):
+        if path not in reported and not (r <= x <= width - r and r <= y <= height - r):
+            p.add(path, f"a bubble at x={x:.1f}, y={y:.1f} mm lies outside the paper")
+            reported.add(path)
+    a = np.asarray(bubbles.centres, dtype=np.float64).reshape(-1, 2)
+    if 1 < len(a) <= 3000:
+        d = np.sqrt(((a[:, None, :] - a[None, :, :]) ** 2).sum(-1))
+        np.fill_diagonal(d, np.inf)
+        i, j = np.unravel_index(np.argmin(d), d.shape)
+        if d[i, j] < 2 * r:
+            p.add(bubbles.where[i], f"bubbles at x={a[i, 1]:.1f}, y={a[i, 0]:.1f} mm and x={a[j, 1]:.1f}, "
+                                    f"y={a[j, 0]:.1f} mm are {d[i, j]:.2f} mm apart: they overlap")
 
 
 def _paper(p: _Problems, raw: dict) -> tuple[float, float]:
@@ -509,4 +586,4 @@ def load_layout(path: str | Path) -> Layout:
     """Read and validate a layout file (or a contest folder holding ``layout.json``)."""
     raw, path = read_json_document(path, file_name="layout.json", what="layout file",
                                    hint="pass --layout PATH to a layout.json (or a contest folder holding one)")
-    return layout_from_dict(raw, source=str(path))
+    return layout_from_dict(raw, source=str(path), base=path.parent)

@@ -70,7 +70,10 @@ def _sample(image: np.ndarray, pts_xy: np.ndarray) -> np.ndarray:
 
 
 def black_level(image: np.ndarray, alignment: Alignment, layout: Layout) -> tuple[float, float]:
-    """(black grey level, paper grey level next to it), sampled on the fiducials' black border cells."""
+    """(black grey level, paper grey level next to it), sampled on the fiducials' black border cells (on sheets
+    without our fiducials: on the printed bubbles and their labels)."""
+    if not layout.has_fiducials:
+        return _printed_black(image, alignment, layout)
     pts = []
     for rect in layout.fiducial_rects():
         cell = rect.w_mm / 6.0
@@ -87,6 +90,21 @@ def black_level(image: np.ndarray, alignment: Alignment, layout: Layout) -> tupl
                        (rect.x_mm - 1.5 + a * (rect.w_mm + 3), rect.y_mm + rect.h_mm + 1.5)]
     paper = _sample(image, alignment.map_mm(np.asarray(around)))
     return float(np.median(black)), float(np.percentile(paper, 75))
+
+
+_GRID = np.stack(np.meshgrid(np.linspace(-1.25, 1.25, 11), np.linspace(-1.25, 1.25, 11)), -1).reshape(-1, 2)
+
+
+def _printed_black(image: np.ndarray, alignment: Alignment, layout: Layout) -> tuple[float, float]:
+    """Black and paper levels from the print around the bubbles (outlines and letters): the darkest and a
+    light percentile of a fine grid over a sample of bubbles. Marks are dark too, which does not matter:
+    the black of a page is only its darkest ink."""
+    c = layout.centres_mm[:, ::-1]
+    if len(c) > 300:
+        c = c[:: int(np.ceil(len(c) / 300))]
+    pts = c[:, None, :] + _GRID[None] * layout.bubble_r_mm
+    vals = _sample(image, alignment.map_mm(pts.reshape(-1, 2)))
+    return float(np.percentile(vals, 1.0)), float(np.percentile(vals, 90))
 
 
 def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fills:
@@ -141,6 +159,7 @@ ARM_RATIO, ARM_FLOOR = 0.5, 0.18   # a ring sample darker than max(floor, ratio 
 ARM_MAX_FRACTION = 0.45        # more of the ring dark than this is an overflowing fill, not strokes
 MIN_ARMS = 3                   # strokes leaving a bubble in 3+ places: crossed out (when 2+ marks)
 MIN_CONTRAST = 0.18            # marked level must exceed blank level by this much, else thresholds are fixed
+STANDS_OUT = 0.2               # a group's darkest bubble this much above its next is taken as marked
 MIN_LABEL_SAMPLES = 5          # bubbles per printed label needed to estimate that label's own blank level
 DEFAULT_BLANK, DEFAULT_MARK = 0.08, 0.60
 
@@ -195,7 +214,10 @@ def normalise_labels(fill: np.ndarray, groups: tuple[Group, ...]) -> np.ndarray:
     sub = fill[gi.idx]
     # each label's blank level, from bubbles that are not their group's darkest (those may be marked): a
     # participant who answers "B" everywhere leaves too few unmarked B's, and B is then not adjusted
-    unmarked = sub < np.maximum.reduceat(sub, gi.starts)[gi.gid]
+    # (the darkest is kept when it does not stand out: on a blank sheet some printed letter is always darkest)
+    gmax = np.maximum.reduceat(sub, gi.starts)[gi.gid]
+    second = np.maximum.reduceat(np.where(sub < gmax, sub, -np.inf), gi.starts)[gi.gid]
+    unmarked = (sub < gmax) | (gmax - second < STANDS_OUT)
     base = _medians_by_label(sub[unmarked], gi.label_id[unmarked], gi.n_labels)
     if np.all(np.isnan(base)):
         return out
@@ -231,7 +253,10 @@ def page_thresholds(fill: np.ndarray, groups: tuple[Group, ...]) -> Thresholds:
     blank = float(np.median(rest)) if len(rest) else DEFAULT_BLANK
     # the typical mark: median of the group maxima that stand clearly above the blank level
     clear = gmax[gmax > blank + MIN_CONTRAST]
-    mark = float(np.median(clear)) if len(clear) >= max(3, len(groups) // 10) else DEFAULT_MARK
+    # too few clear marks (a blank or nearly blank sheet): the mark level is assumed as far above this page's
+    # own blank level as the default is above the default blank (printed letters make blanks darker)
+    mark = (float(np.median(clear)) if len(clear) >= max(3, len(groups) // 10)
+            else max(DEFAULT_MARK, blank + DEFAULT_MARK - DEFAULT_BLANK))
     if mark - blank < MIN_CONTRAST * 1.5:
         blank, mark = DEFAULT_BLANK, DEFAULT_MARK
     span = mark - blank
@@ -259,8 +284,9 @@ def classify(fill: np.ndarray, groups: tuple[Group, ...], th: Thresholds) -> tup
     state = np.full(len(f), _AMBIGUOUS, dtype=np.int8)
     state[f <= th.lo] = _BLANK
     state[f >= th.hi] = _MARKED
-    erased = ((state == _AMBIGUOUS) & (strongest >= th.hi) & (f <= ERASED_RATIO * strongest)
-              & (strongest - f >= 0.5 * span))
+    # the ratio is taken above this page's blank level (letters printed inside bubbles raise every fill)
+    erased = ((state == _AMBIGUOUS) & (strongest >= th.hi)
+              & (f - th.blank <= ERASED_RATIO * (strongest - th.blank)) & (strongest - f >= 0.5 * span))
     state[erased] = _ERASED
     margin = np.where(state == _MARKED, (f - th.hi) / span,
              np.where(state == _BLANK, (th.lo - f) / span,

@@ -21,11 +21,12 @@ from typing import IO, Callable, Iterable, Iterator
 
 import numpy as np
 
-from .align import align
+from .csvout import CsvWriter
 from .errors import AlignmentError, ExitCode, OutputError
-from .identify import decide_participant, digits_from_groups, read_qr
+from .identify import NO_QR, decide_participant, digits_from_groups, read_qr
 from .layout import Group, GroupKind, Layout
 from .load import LoadOptions, PageRef, discover, load_page, plan_pages, require_files
+from .markerless import align_any
 from .marks import STATE_ORDER, Fills, classify, group_doubts, measure_fills, normalise_labels, page_thresholds
 from .progress import Progress
 from .records import Flag, GroupRead, Page, Reject, SheetFailure, SheetReading, Status
@@ -77,12 +78,12 @@ def read_page(page: Page, layout: Layout) -> Record:
     """The whole per-page pipeline. Pure apart from timing; never raises for a bad page."""
     t0 = time.perf_counter()
     try:
-        al = align(page.image, layout)
+        al = align_any(page.image, layout)
     except AlignmentError as exc:
         return SheetFailure(page.source, page.page, Reject(exc.code), exc.message,
                             {"align": (time.perf_counter() - t0) * 1000})
     t1 = time.perf_counter()
-    qr = read_qr(page.image, al, layout)
+    qr = read_qr(page.image, al, layout) if layout.qr is not None else NO_QR
     if qr.payload and (qr.payload.contest != layout.contest or qr.payload.layout != layout.id):
         return SheetFailure(page.source, page.page, Reject.WRONG_LAYOUT,
                             f"the QR code says contest {qr.payload.contest!r}, layout {qr.payload.layout!r}; "
@@ -113,7 +114,10 @@ def read_page(page: Page, layout: Layout) -> Record:
             flags.append(Flag("question", g.key, reason, _DOUBT_TEXT[reason].format(q=g.key), g.confidence, g.fills))
 
     pid_value, pid_text, pid_flags = digits_from_groups(id_reads, "participant")
-    participant, p_flags = decide_participant(qr, pid_value, pid_text, pid_flags)
+    if pgroups or layout.qr is not None:
+        participant, p_flags = decide_participant(qr, pid_value, pid_text, pid_flags)
+    else:                                     # a sheet printed by others without an id field: nothing to read
+        participant, p_flags = None, []
     flags = p_flags + flags
     version: str | None = None
     ver_text = None
@@ -312,11 +316,12 @@ def _open_out(path: str) -> IO[str]:
 
 
 def read_inputs(inputs: list[str], layout: Layout, *, json_out: str, options: ReadOptions,
-                progress: bool = True) -> ReadSummary:
+                progress: bool = True, csv_out: str | None = None) -> ReadSummary:
     from .load import check_dependencies
 
     check_dependencies()
     files, refs, failures = plan(inputs, options.load)
+    table = CsvWriter(csv_out, layout) if csv_out else None
     out = _open_out(json_out)
     t0 = time.perf_counter()
     summary = ReadSummary()
@@ -325,11 +330,16 @@ def read_inputs(inputs: list[str], layout: Layout, *, json_out: str, options: Re
         with _writing(json_out), Progress(total=len(refs) + len(failures), label="reading", enabled=progress) as bar:
             for rec in _records(failures, run_pages(refs, layout, options)):
                 out.write(json.dumps(rec.to_json(detail=options.detail), ensure_ascii=False) + "\n")
+                if table is not None:
+                    table.add(rec)
                 summary.add(rec)
                 bar.advance()
     finally:
         with _writing(json_out):
             out.close() if out is not sys.stdout else out.flush()
+        if table is not None:
+            with _writing(csv_out or ""):
+                table.close()
     summary.seconds = time.perf_counter() - t0
     print(summary.text(options.workers), file=sys.stderr)
     return summary

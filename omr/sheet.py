@@ -16,7 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from .errors import InputError, MissingDependency, OutputError
+from .errors import InputError, MissingDependency, NotYet, OutputError
 from .layout import EssayBox, GroupKind, Layout, Rect
 from .qrpayload import QrPayload
 from .table import header_columns, read_table
@@ -306,6 +306,9 @@ def _draw_instructions(c: Canvas, layout: Layout) -> None:
 def render_sheets(layout: Layout, out: str | Path, *, participants: list[Participant] | None = None,
                   copies: int = 1) -> int:
     """Write a PDF with one page per participant (or ``copies`` blank sheets). Returns the page count."""
+    if not layout.has_fiducials:
+        raise NotYet(f"layout {layout.id} describes a sheet printed by another reader (alignment "
+                     f"{layout.align.method.value}); printing it is not built yet: print the original sheet")
     register_fonts()
     out = Path(out)
     try:

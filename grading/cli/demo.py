@@ -10,7 +10,8 @@ from typing import Callable
 
 from answer_keys import demo_contest
 from omr.cli import Handler, positive_int
-from omr.errors import ExitCode
+from omr.errors import BadArguments, ExitCode
+from omr.layout import Layout
 
 RunCommand = Callable[[list[str]], int]
 
@@ -53,9 +54,26 @@ def _cmd_samples(args: argparse.Namespace) -> int:
         layout, versions = contest.layout, contest.keys.versions
     else:
         layout = load_layout(args.layout or demo_contest() / "layout.json")
+    if not layout.has_fiducials:
+        return _foreign_samples(layout, args)
     summary = generate_set(layout, Path(args.out), profile=args.profile, n=args.n, seed=args.seed,
                            workers=args.workers, fmt=args.format, extras=args.extras, versions=versions)
     print(json.dumps(summary, ensure_ascii=False))
+    return ExitCode.OK
+
+
+def _foreign_samples(layout: Layout, args: argparse.Namespace) -> int:
+    """A layout imported from another reader (no ArUco, no QR of ours): drawn as that reader's sheet, filled
+    and degraded by ``samples.foreign`` (JPEG, one process; every 5th sheet left blank)."""
+    from samples.foreign import generate_set as foreign_set
+
+    if args.format != "jpg" or args.extras:
+        raise BadArguments(f"layout {layout.id} is imported from another reader: its samples are JPEG sheets only "
+                           "(no --format pdf/png, no --extras yet)")
+    truths = foreign_set(layout, Path(args.out), profile=args.profile, n=args.n, seed=args.seed, dpi=None,
+                         blank_every=5)
+    print(json.dumps({"sheets": len(truths), "blank": sum(t["blank"] for t in truths), "profile": args.profile,
+                      "out": str(args.out), "layout": layout.id}, ensure_ascii=False))
     return ExitCode.OK
 
 

@@ -1,0 +1,257 @@
+"""Layouts of sheets printed by others: bubble grids, the alignment method and the CSV columns.
+
+A layout with ``fields`` (instead of our ``questions.blocks``) places its bubbles as grids, the way
+OMRChecker's ``fieldBlocks`` do: a block has field labels (the question or digit-column ids, any strings),
+bubble values (the printed options), a direction and two pitches::
+
+    "fields": [
+      {"block": "MCQ_Block_1", "kind": "question", "labels": ["q1", "q2"], "values": ["A", "B", "C", "D"],
+       "direction": "horizontal", "x_mm": 30, "y_mm": 60, "bubbles_gap_mm": 7, "labels_gap_mm": 7},
+      {"block": "Roll", "kind": "participant", "labels": ["roll1", "roll2"], "values": ["0", …, "9"],
+       "direction": "vertical", …}
+    ]
+
+``x_mm``/``y_mm`` is the centre of the first bubble; ``horizontal`` puts a field's values side by side and
+its fields one under the other (``vertical`` the other way round). ``labels_gap_mm`` may be a list (one gap
+per pair of consecutive labels). A ``participant`` block's fields are the digit columns of the participant id,
+in order.
+
+``alignment`` says how a page is found when the sheet has none of our ArUco markers::
+
+    "alignment": {"method": "page" | "markers" | "features" | "image" | "aruco",
+                  "frame_mm": {"x_mm": 0, "y_mm": 0, "w_mm": 210, "h_mm": 297},
+                  "marker": "omr_marker.jpg", "marker_size_mm": 12,     # method "markers"
+                  "reference": "reference.png"}                         # method "features"
+
+The frame is the rectangle of the page that the method finds: the paper's outline (``page``), the rectangle
+through the four marker centres (``markers``), the reference image's extent (``features``), the whole image
+(``image``). Image paths are relative to the layout file.
+
+``output`` keeps what OMRChecker's CSV needs: ``columns`` (its ``outputColumns``; default: every field not
+joined, then the custom labels), ``custom_labels`` (fields joined into one column), the global ``empty_value``
+and ``empty_values`` (field → the empty value of its block, where the block has its own).
+
+This module parses and checks those parts into plain records; ``omr.layout`` compiles them.
+"""
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MAX_FIELDS = 400
+MAX_VALUES = 12
+
+
+class AlignMethod(enum.Enum):
+    ARUCO = "aruco"          # our four ArUco fiducials (the default)
+    PAGE = "page"            # the sheet's outline against the background
+    MARKERS = "markers"      # four identical corner markers, given as an image
+    FEATURES = "features"    # keypoints matched against a reference image of the blank sheet
+    IMAGE = "image"          # the image is the frame (a scan already cropped to the sheet)
+
+
+@dataclass(frozen=True, slots=True)
+class AlignSpec:
+    method: AlignMethod
+    frame: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)    # x, y, w, h in mm
+    marker: str | None = None            # absolute path of the marker image
+    marker_size_mm: float = 0.0          # the marker's printed width
+    reference: str | None = None         # absolute path of the reference image
+
+    def frame_corners_mm(self) -> list[tuple[float, float]]:
+        """The frame's corners (x, y) in mm: top-left, top-right, bottom-right, bottom-left."""
+        x, y, w, h = self.frame
+        return [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+
+
+ARUCO = AlignSpec(AlignMethod.ARUCO)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    columns: tuple[str, ...]                                  # CSV response columns, in order
+    custom_labels: tuple[tuple[str, tuple[str, ...]], ...]    # column → the fields joined into it
+    empty_value: str
+    empty_of: tuple[tuple[str, str], ...]                     # field → its block's empty value
+
+    def empty(self, field: str) -> str:
+        return dict(self.empty_of).get(field, self.empty_value)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldGroup:
+    """One field as compiled: its kind ("question" | "participant"), label, values and bubble centres."""
+
+    kind: str
+    label: str
+    values: tuple[str, ...]
+    centres: tuple[tuple[float, float], ...]    # (y, x) mm
+    path: str
+
+
+def parse_alignment(p: Any, raw: Any, base: Path | None, width: float, height: float) -> AlignSpec:
+    """``alignment`` (``p`` collects problems; see ``omr.layout._Problems``)."""
+    if raw is None:
+        return ARUCO
+    if not isinstance(raw, dict):
+        p.add("alignment", "must be an object with a method")
+        return ARUCO
+    try:
+        method = AlignMethod(raw.get("method"))
+    except ValueError:
+        p.add("alignment.method", f"{raw.get('method')!r} is not one of "
+                                  f"{', '.join(m.value for m in AlignMethod)}")
+        return ARUCO
+    if method is AlignMethod.ARUCO:
+        return ARUCO
+    fr = raw.get("frame_mm", {"x_mm": 0, "y_mm": 0, "w_mm": width, "h_mm": height})
+    if not isinstance(fr, dict):
+        p.add("alignment.frame_mm", "must be an object with x_mm, y_mm, w_mm, h_mm")
+        fr = {}
+    frame = (p.number(fr, "x_mm", "alignment.frame_mm", lo=0, hi=1000),
+             p.number(fr, "y_mm", "alignment.frame_mm", lo=0, hi=1000),
+             p.number(fr, "w_mm", "alignment.frame_mm", lo=20, hi=1000),
+             p.number(fr, "h_mm", "alignment.frame_mm", lo=20, hi=1000))
+    marker = reference = None
+    size = 0.0
+    if method is AlignMethod.MARKERS:
+        marker = _image_path(p, raw, "marker", base)
+        size = p.number(raw, "marker_size_mm", "alignment", lo=2, hi=60)
+    if method is AlignMethod.FEATURES:
+        reference = _image_path(p, raw, "reference", base)
+    return AlignSpec(method, frame, marker, size, reference)
+
+
+def _image_path(p: Any, raw: dict, key: str, base: Path | None) -> str | None:
+    name = raw.get(key)
+    if not isinstance(name, str) or not name.strip():
+        p.add(f"alignment.{key}", "missing: the image file's name, relative to the layout file")
+        return None
+    path = (base or Path(".")) / name
+    if not path.is_file():
+        p.add(f"alignment.{key}", f"{path} does not exist")
+        return None
+    return str(path.resolve())
+
+
+def parse_fields(p: Any, raw: Any) -> list[FieldGroup]:
+    """``fields``: every block compiled into its fields; labels unique across blocks."""
+    if not isinstance(raw, list) or not raw:
+        p.add("fields", "must be a non-empty list of field blocks")
+        return []
+    out: list[FieldGroup] = []
+    for i, b in enumerate(raw):
+        path = f"fields[{i}]"
+        if not isinstance(b, dict):
+            p.add(path, "must be an object")
+            continue
+        out.extend(_block(p, b, path))
+    seen: set[str] = set()
+    for f in out:
+        if f.label in seen:
+            p.add(f.path, f"field {f.label!r} is defined twice")
+        seen.add(f.label)
+    if len(out) > MAX_FIELDS:
+        p.add("fields", f"{len(out)} fields; a sheet holds at most {MAX_FIELDS}")
+    return out
+
+
+def _strings(p: Any, raw: Any, path: str, *, lo: int, hi: int) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(s, str) and s for s in raw):
+        p.add(path, f"must be a list of non-empty strings, got {raw!r}")
+        return ()
+    if not lo <= len(raw) <= hi:
+        p.add(path, f"{len(raw)} entries; {lo} to {hi} are allowed")
+    if len(set(raw)) != len(raw):
+        p.add(path, f"entries repeat: {raw}")
+    return tuple(raw)
+
+
+def _block(p: Any, b: dict, path: str) -> list[FieldGroup]:
+    kind = b.get("kind", "question")
+    if kind not in ("question", "participant"):
+        p.add(f"{path}.kind", f"{kind!r} is not \"question\" or \"participant\"")
+    labels = _strings(p, b.get("labels"), f"{path}.labels", lo=1, hi=MAX_FIELDS)
+    values = _strings(p, b.get("values"), f"{path}.values", lo=2, hi=MAX_VALUES)
+    if kind == "participant" and values and not all(v.isdigit() and len(v) == 1 for v in values):
+        p.add(f"{path}.values", "a participant block's values are the digits 0-9")
+    direction = b.get("direction", "horizontal")
+    if direction not in ("horizontal", "vertical"):
+        p.add(f"{path}.direction", f"{direction!r} is not \"horizontal\" or \"vertical\"")
+    x0 = p.number(b, "x_mm", path, lo=0, hi=1000)
+    y0 = p.number(b, "y_mm", path, lo=0, hi=1000)
+    bgap = p.number(b, "bubbles_gap_mm", path, lo=1, hi=100)
+    gaps = _label_gaps(p, b.get("labels_gap_mm"), f"{path}.labels_gap_mm", len(labels))
+    if any(math.isnan(v) for v in (x0, y0, bgap)) or gaps is None or not labels or not values:
+        return []
+    out = []
+    lead = 0.0
+    for k, label in enumerate(labels):
+        if k:
+            lead += gaps[k - 1]
+        if direction == "horizontal":      # values side by side, fields downwards
+            pts = tuple((y0 + lead, x0 + j * bgap) for j in range(len(values)))
+        else:                              # values downwards, fields side by side
+            pts = tuple((y0 + j * bgap, x0 + lead) for j in range(len(values)))
+        out.append(FieldGroup(str(kind), label, values, pts, path))
+    return out
+
+
+def _label_gaps(p: Any, raw: Any, path: str, n: int) -> list[float] | None:
+    if isinstance(raw, bool) or raw is None:
+        p.add(path, "missing: a number, or a list of one gap per pair of consecutive labels")
+        return None
+    if isinstance(raw, (int, float)):
+        if not 1 <= raw <= 200:
+            p.add(path, f"{raw} is outside 1..200")
+            return None
+        return [float(raw)] * max(0, n - 1)
+    if isinstance(raw, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw):
+        if len(raw) != max(0, n - 1):
+            p.add(path, f"{len(raw)} gaps for {n} labels; give {max(0, n - 1)}")
+            return None
+        return [float(v) for v in raw]
+    p.add(path, f"must be a number or a list of numbers, got {raw!r}")
+    return None
+
+
+def parse_output(p: Any, raw: Any, fields: list[FieldGroup]) -> OutputSpec | None:
+    """``output``: CSV columns in OMRChecker's layout (defaults: every field, custom labels joined)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        p.add("output", "must be an object")
+        return None
+    known = {f.label for f in fields}
+    custom: list[tuple[str, tuple[str, ...]]] = []
+    cl = raw.get("custom_labels", {})
+    if not isinstance(cl, dict):
+        p.add("output.custom_labels", "must be an object {column: [field, …]}")
+        cl = {}
+    for name, parts in cl.items():
+        parts_t = _strings(p, parts, f"output.custom_labels.{name}", lo=1, hi=MAX_FIELDS)
+        bad = [x for x in parts_t if x not in known]
+        if bad:
+            p.add(f"output.custom_labels.{name}", f"field(s) {', '.join(bad)} are not on the layout")
+        custom.append((str(name), parts_t))
+    joined = {x for _, parts in custom for x in parts}
+    default_cols = [f.label for f in fields if f.label not in joined] + [n for n, _ in custom]
+    cols = raw.get("columns", default_cols)
+    columns = _strings(p, cols, "output.columns", lo=1, hi=MAX_FIELDS * 2) if cols else tuple(default_cols)
+    allowed = known | {n for n, _ in custom}
+    bad_cols = [c for c in columns if c not in allowed]
+    if bad_cols:
+        p.add("output.columns", f"column(s) {', '.join(bad_cols)} are neither fields nor custom labels")
+    empty = raw.get("empty_value", "")
+    if not isinstance(empty, str):
+        p.add("output.empty_value", f"must be a string, got {empty!r}")
+        empty = ""
+    empties = raw.get("empty_values", {})
+    if not isinstance(empties, dict) or not all(isinstance(v, str) for v in empties.values()):
+        p.add("output.empty_values", "must be an object {field: empty value}")
+        empties = {}
+    return OutputSpec(columns=columns, custom_labels=tuple(custom), empty_value=empty,
+                      empty_of=tuple((str(k), v) for k, v in empties.items()))
