@@ -226,3 +226,81 @@ def test_imap_errors_exit_12_with_the_message(tmp_path, dovecot, imap_user, monk
     monkeypatch.setenv("OMR_IMAP_PASSWORD", _password)
     missing = ["ingest", dovecot.url(user, "Không có"), *args[2:]]
     assert main(missing) == 12 and "there is no mailbox" in capsys.readouterr().err
+
+
+def test_a_changed_uidvalidity_falls_back_to_content_hashes(tmp_path, dovecot, imap_user, monkeypatch, capsys):
+    from grading.mail.imap import encode_mailbox_name
+
+    user, password = imap_user
+    contest = make_contest(tmp_path)
+    db = f"sqlite:///{tmp_path / 'out' / 'results.sqlite'}"
+    monkeypatch.setenv("OMR_IMAP_PASSWORD", password)
+    monkeypatch.setenv("OMR_MAIL_CA_FILE", str(dovecot.ca_file))
+    name = encode_mailbox_name("Bài thi")
+    conn = dovecot.client(user)
+    assert conn.create(f'"{name}"')[0] == "OK"
+    conn.logout()
+    mails = [entry(i) for i in (40, 41, 42)]                  # the same bytes each time they are delivered
+    for m in mails[:2]:
+        dovecot.append(user, m, when=T0, mailbox=name)
+    url = dovecot.url(user, "Bài thi")
+    args = ["ingest", url, "--contest", str(contest), "--db", db, "--unit", "Q.HK", "--no-grade"]
+    assert main(args) == 0
+    with Store.open(db) as store:
+        before = mail_cursor(store, f"imaps://{user}@127.0.0.1:{dovecot.tls_port}/Bài thi")
+    assert before is not None and before[1] == 2
+    conn = dovecot.client(user)                               # the mailbox restored: new UIDVALIDITY, UIDs from 1
+    assert conn.delete(f'"{name}"')[0] == "OK" and conn.create(f'"{name}"')[0] == "OK"
+    conn.logout()
+    for m in mails:
+        dovecot.append(user, m, when=T0, mailbox=name)
+    capsys.readouterr()
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert "UIDVALIDITY changed" in err
+    assert "Lần này: 3 thư trong hộp thư · 1 thư mới · 2 đã có (bỏ qua)" in out
+    with Store.open(db) as store:
+        after = mail_cursor(store, f"imaps://{user}@127.0.0.1:{dovecot.tls_port}/Bài thi")
+        assert len(message_rows(store)) == 3
+    assert after is not None and after[0] != before[0] and after[1] == 3
+
+
+def test_the_mailbox_going_away_mid_run_keeps_what_was_taken_and_exits_12(tmp_path, monkeypatch, capsys):
+    from mail_servers import DovecotServer
+
+    server = DovecotServer()
+    try:
+        server.start()
+        user, password = server.add_user()
+        for i in range(5):
+            server.append(user, entry(50 + i), when=T0 + timedelta(minutes=i))
+        contest = make_contest(tmp_path)
+        db = f"sqlite:///{tmp_path / 'out' / 'results.sqlite'}"
+        monkeypatch.setenv("OMR_IMAP_PASSWORD", password)
+        monkeypatch.setenv("OMR_MAIL_CA_FILE", str(server.ca_file))
+        import grading.db.mail as dbmail
+
+        real, calls = dbmail.record_message, []
+
+        def then_stop(store, m):
+            calls.append(m.hash)
+            done = real(store, m)
+            if len(calls) == 2:
+                server.stop()                  # the 2nd message is stored; marking it read finds no server
+            return done
+
+        monkeypatch.setattr(dbmail, "record_message", then_stop)
+        args = ["ingest", server.url(user), "--contest", str(contest), "--db", db, "--unit", "Q.HK", "--no-grade",
+                "--mark-seen"]
+        assert main(args) == 12
+        out, err = capsys.readouterr()
+        assert "Lần này: 2 thư trong hộp thư · 2 thư mới" in out and "was lost while marking messages" in err
+        with Store.open(db) as store:
+            assert len(message_rows(store)) == 2
+        monkeypatch.setattr(dbmail, "record_message", real)
+        server.start()
+        assert main(args) == 0
+        assert "Lần này: 4 thư trong hộp thư · 3 thư mới · 1 đã có" in capsys.readouterr().out
+        assert all(r"\Seen" in f for f in server.flags(user).values())
+    finally:
+        server.remove()
