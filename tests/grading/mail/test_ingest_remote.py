@@ -304,3 +304,50 @@ def test_the_mailbox_going_away_mid_run_keeps_what_was_taken_and_exits_12(tmp_pa
         assert all(r"\Seen" in f for f in server.flags(user).values())
     finally:
         server.remove()
+
+
+def test_cursor_and_receipt_attempts_in_both_stores(tmp_path, store_url):
+    from grading.db.mail import MessageRow, clear_receipt_sending, mark_receipt_sent, record_message, save_mail_cursor
+
+    with Store.open(store_url) as store:
+        assert mail_cursor(store, "imaps://a@h:993/INBOX") is None
+        save_mail_cursor(store, "imaps://a@h:993/INBOX", 7, 10)
+        save_mail_cursor(store, "imaps://a@h:993/INBOX", 7, 12)
+        save_mail_cursor(store, "imaps://b@h:993/INBOX", 3, 1)
+        assert mail_cursor(store, "imaps://a@h:993/INBOX") == (7, 12)
+        assert mail_cursor(store, "imaps://b@h:993/INBOX") == (3, 1)
+        for h, to in (("a" * 64, "an@example.vn"), ("b" * 64, None)):
+            record_message(store, MessageRow(hash=h, data=b"x", source="s", source_key=h[:4], received_at=T0,
+                                             state="no_entry" if to else "ignored", unit="Q.HK", receipt_to=to,
+                                             receipt_subject="Xác nhận", receipt_body="Kính gửi"))
+        assert not mark_receipt_sending(store, "b" * 64)                  # none due to an ignored message
+        assert mark_receipt_sending(store, "a" * 64) and not mark_receipt_sending(store, "a" * 64)
+        (due,) = unsent_receipts(store)
+        assert due.attempted_at is not None
+        assert mark_receipt_sending(store, "a" * 64, force=True)          # --force: once more, knowingly
+        clear_receipt_sending(store, "a" * 64)                            # refused: certainly not sent
+        assert unsent_receipts(store)[0].attempted_at is None
+        assert mark_receipt_sending(store, "a" * 64) and mark_receipt_sent(store, "a" * 64)
+        assert unsent_receipts(store) == [] and not mark_receipt_sending(store, "a" * 64, force=True)
+
+
+def test_a_receipt_refused_stays_due_and_the_others_go(tmp_path, dovecot, imap_user, smtp_server, ca_bundle,
+                                                        monkeypatch, capsys):
+    user, password = imap_user
+    contest = make_contest(tmp_path)
+    db = f"sqlite:///{tmp_path / 'out' / 'results.sqlite'}"
+    monkeypatch.setenv("OMR_IMAP_PASSWORD", password)
+    monkeypatch.setenv("OMR_MAIL_CA_FILE", str(ca_bundle))
+    for i in (60, 61, 62):
+        dovecot.append(user, entry(i), when=T0)
+    smtp_server.refuse.add("hocsinh61@example.vn")
+    args = ["ingest", dovecot.url(user), "--contest", str(contest), "--db", db, "--unit", "Q.HK", "--no-grade",
+            "--reply", "--smtp", smtp_server.url, "--from", "cuocthi@thi.hanoi.gov.vn"]
+    assert main(args) == 12
+    out, err = capsys.readouterr()
+    assert "Thư xác nhận: đã gửi 2 · máy chủ từ chối 1" in out and "refused 1 receipt" in err
+    assert [m.rcpt_tos for m in smtp_server.messages] == [("hocsinh60@example.vn",), ("hocsinh62@example.vn",)]
+    assert {m.mail_from for m in smtp_server.messages} == {"cuocthi@thi.hanoi.gov.vn"}
+    with Store.open(db) as store:
+        (left,) = unsent_receipts(store)
+    assert left.to == "hocsinh61@example.vn" and left.attempted_at is None      # certainly not sent: due again
