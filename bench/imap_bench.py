@@ -7,6 +7,12 @@ by name and type, base64 as mail clients send them; 0.2–3 MB a message), deliv
 server's Maildir (a file per message, its mtime the INTERNALDATE), lets Dovecot index them once, then times
 ``ImapMailbox.scan`` + ``messages`` over IMAPS (or IMAP + STARTTLS) on 127.0.0.1, hashing each message as the
 ingest does. Reports messages/s, MB/s and the peak RSS of this process (the fetch batches bound it).
+
+    .venv/bin/python -m bench.imap_bench --ingest -n 1000 [--small]
+
+instead delivers the generator's realistic mix (``samples/mail.py``, the Maildir ``bench/ingest_bench.py`` makes
+and keeps under /tmp/omr-ingest-bench) to the Dovecot and times the whole ``omr ingest imaps://… --no-grade``
+(a subprocess, into a new SQLite store): the end-to-end rate, and every message accounted for.
 """
 from __future__ import annotations
 
@@ -63,8 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--batch", type=int, default=50, help="messages per UID FETCH")
     ap.add_argument("--starttls", action="store_true", help="imap:// with STARTTLS instead of imaps://")
+    ap.add_argument("--ingest", action="store_true",
+                    help="time `omr ingest imaps://… --no-grade` over the generator's realistic mix instead")
+    ap.add_argument("--small", action="store_true", help="with --ingest: the generator's smaller scans")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "tests" / "grading"))
+    if args.ingest:
+        return ingest_run(args, argv)
     from mail_servers import DovecotServer, client_context
 
     from grading.mail.imap import ImapMailbox, ImapUrl
@@ -104,6 +115,56 @@ def main(argv: list[str] | None = None) -> int:
           f"in {took:.1f} s: {len(scan.uids) / took:.1f} messages/s, {mb / took:.1f} MB/s; batch {args.batch}; "
           f"this process {cpu:.1f} CPU s (TLS, imaplib, SHA-256; the rest is Dovecot); peak RSS {rss:.0f} MB")
     return 0 if len(hashes) == args.n == dated and got_bytes == size else 1
+
+
+def ingest_run(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """``omr ingest`` over IMAP, end to end: the per-state counts must add up to the messages delivered."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from mail_servers import DovecotServer
+
+    from bench.ingest_bench import _contest, _counts, _mailbox
+
+    work = Path("/tmp/omr-ingest-bench")
+    work.mkdir(parents=True, exist_ok=True)
+    box, truth = _mailbox(work, args.n, args.seed, args.small)
+    files = sorted((box / "mailbox" / "new").iterdir())
+    server = DovecotServer()
+    try:
+        server.start()
+        user, password = server.add_user("hoankiem@thi.hanoi.gov.vn")
+        size = 0
+        for f in files:
+            data = f.read_bytes()
+            size += len(data)
+            server.deliver(user, data, when=datetime.fromtimestamp(f.stat().st_mtime, timezone.utc))
+        with tempfile.TemporaryDirectory(prefix="omr-imap-ingest-") as tmp:
+            contest = _contest(Path(tmp), box)
+            url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+            cmd = [sys.executable, "-m", "grading.cli", "ingest", server.url(user), "--contest", str(contest),
+                   "--db", url, "--unit", "Q.HK", "--no-grade"]
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "OMR_IMAP_PASSWORD": password,
+                   "OMR_MAIL_CA_FILE": str(server.ca_file)}
+            t0 = time.perf_counter()
+            res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            took = time.perf_counter() - t0
+            ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+            messages, entries, stored = _counts(url)
+    finally:
+        server.remove()
+    unique = sum(not m.get("duplicate") for m in truth["messages"])
+    print(f"command: python -m bench.imap_bench {shlex.join(argv if argv is not None else sys.argv[1:])}")
+    print(f"machine: {machine()}; commit {commit()}; Dovecot on 127.0.0.1 (IMAPS)")
+    print(f"omr ingest imaps://… --no-grade: exit {res.returncode}; {len(files)} messages, {size / 1e6:.0f} MB in "
+          f"{took:.1f} s: {len(files) / took:.1f} messages/s, {size / 1e6 / took:.1f} MB/s; the command "
+          f"{ru.ru_utime + ru.ru_stime:.1f} CPU s")
+    print(json.dumps({"messages": messages, "entries": entries, "stored": stored, "unique_in_source": unique},
+                     ensure_ascii=False))
+    return 0 if res.returncode == 0 and stored == unique else 1
 
 
 if __name__ == "__main__":

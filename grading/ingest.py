@@ -28,7 +28,7 @@ import hashlib
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone, tzinfo
 from pathlib import Path
@@ -41,6 +41,7 @@ from .entrants import Flag, Staff, eligibility, entrant_from, identity_from_path
 from .mail.parse import EXTENSIONS, GRADABLE_KINDS, FilePart, ParsedMessage, parse_message
 from .mail.raw import RawMessage
 from .mail.reasons import Problem, describe
+from .mail.remote import MailServerError
 from .mail.receipt import ReceiptEntry, receipt_text
 from .mail.sources import Item, Vanished
 from .mail.summary import ENTRY_STATES, MESSAGE_STATES
@@ -214,6 +215,8 @@ def _entry(g: _Group, digest: str, o: IngestOptions) -> tuple[db.EntryRow, Recei
 
 
 def _decide(raw: RawMessage, p: ParsedMessage, o: IngestOptions) -> tuple[str, Problem | None, list[_Group]]:
+    if p.ours:
+        return "ignored", Problem("own_mail", "", "a receipt the contest sent (X-OMR-Receipt)"), []
     if p.auto:
         return "ignored", Problem("auto_reply", "", p.auto), []
     if p.sender and p.sender in o.own_addresses:
@@ -246,39 +249,60 @@ def message_row(raw: RawMessage, digest: str, p: ParsedMessage, o: IngestOptions
     return m, [f for g in groups for f in g.files]
 
 
+AfterMessage = Callable[[RawMessage, db.MessageRow | None], None]
+
+
 def ingest(items: Iterable[Item], store: Any, o: IngestOptions, tally: IngestTally | None = None, *,
-           materialise: bool = True) -> IngestTally:
+           materialise: bool = True, after: AfterMessage | None = None) -> IngestTally:
     """Record every new message of ``items``; then apply the rules (``apply_rules``). Grading is separate
     (``grade_pending``). ``materialise``: write the entry files now (a run that grades); without it they are
-    written from the stored message when they are graded."""
+    written from the stored message when they are graded. ``after(message, row)``: called once each message is
+    in the store (its transaction committed), ``row`` the one recorded now or None when it was already there.
+    A mail server lost mid-run (``MailServerError``) ends the reading; the rules still apply to what was taken,
+    then the error is raised."""
     t0 = time.perf_counter()
     tally = IngestTally() if tally is None else tally
     known = db.known_message_hashes(store)
+    stopped: MailServerError | None = None
     try:
-        for item in items:
-            tally.messages += 1
-            if isinstance(item, Vanished):
-                tally.vanished.append(item)
-                continue
-            digest = hashlib.sha256(item.data).hexdigest()
-            if digest in known:
-                tally.already += 1
-                continue
-            m, files = message_row(item, digest, parse_message(item), o)
-            for f in files if materialise else ():
-                _materialise(o.files_dir, f)
-            if db.record_message(store, m):
-                tally.states[m.state] += 1
-                tally.entries.update(e.state for e in m.entries)
-                tally.codes.extend(e.code for e in m.entries)
-            else:
-                tally.already += 1
-            known.add(digest)
+        try:
+            for item in items:
+                tally.messages += 1
+                if isinstance(item, Vanished):
+                    tally.vanished.append(item)
+                    continue
+                row = _one(item, store, o, tally, known, materialise)
+                if after is not None:
+                    after(item, row)
+        except MailServerError as exc:
+            stopped = exc
         apply_rules(store, o.keep_entry)
         tally.entries = db.entry_states(store, tally.codes)
     finally:
         tally.seconds = time.perf_counter() - t0
+    if stopped is not None:
+        raise stopped
     return tally
+
+
+def _one(item: RawMessage, store: Any, o: IngestOptions, tally: IngestTally, known: set[str],
+         materialise: bool) -> db.MessageRow | None:
+    """Record one message unless its hash is known; the row recorded, else None."""
+    digest = hashlib.sha256(item.data).hexdigest()
+    if digest in known:
+        tally.already += 1
+        return None
+    m, files = message_row(item, digest, parse_message(item), o)
+    for f in files if materialise else ():
+        _materialise(o.files_dir, f)
+    known.add(digest)
+    if not db.record_message(store, m):
+        tally.already += 1
+        return None
+    tally.states[m.state] += 1
+    tally.entries.update(e.state for e in m.entries)
+    tally.codes.extend(e.code for e in m.entries)
+    return m
 
 
 def apply_rules(store: Any, keep: str) -> None:

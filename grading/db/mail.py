@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from .audit import record as audit_record
 from .engine import Database, chunks, dialect_insert, utcnow
-from .tables import entrants, entries, entry_files, message_raw, messages, pages, submissions
+from .tables import entrants, entries, entry_files, mail_cursors, message_raw, messages, pages, submissions
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,15 +232,36 @@ class DueReceipt:
     subject: str
     body: str
     in_reply_to: str
+    attempted_at: datetime | None = None   # a send was started then and never confirmed: it may have gone out
 
 
 def unsent_receipts(db: Database) -> list[DueReceipt]:
+    """Receipts due and not sent, in the order the messages were recorded; ``attempted_at`` set on the uncertain
+    ones (a run stopped between starting to send them and recording them sent)."""
     q = (sa.select(messages.c.hash, messages.c.receipt_to, messages.c.receipt_subject, messages.c.receipt_body,
-                   messages.c.message_id)
+                   messages.c.message_id, messages.c.receipt_sending_at)
          .where(messages.c.receipt_due.is_(True), messages.c.receipt_sent_at.is_(None)).order_by(messages.c.id))
     with db.read_tx("list unsent receipts") as conn:
-        return [DueReceipt(r.hash, r.receipt_to, r.receipt_subject or "", r.receipt_body or "", r.message_id or "")
-                for r in conn.execute(q)]
+        return [DueReceipt(r.hash, r.receipt_to, r.receipt_subject or "", r.receipt_body or "", r.message_id or "",
+                           r.receipt_sending_at) for r in conn.execute(q)]
+
+
+def mark_receipt_sending(db: Database, message_hash: str, *, force: bool = False) -> bool:
+    """Record that the receipt is about to be sent, BEFORE it is (committed): False when it is not due, already
+    sent, or already attempted (unless ``force``) — then it must not be sent."""
+    cond = [messages.c.hash == message_hash, messages.c.receipt_due.is_(True), messages.c.receipt_sent_at.is_(None)]
+    if not force:
+        cond.append(messages.c.receipt_sending_at.is_(None))
+    with db.write_tx("start sending a receipt") as conn:
+        n = conn.execute(messages.update().where(*cond).values(receipt_sending_at=utcnow())).rowcount
+    return bool(n)
+
+
+def clear_receipt_sending(db: Database, message_hash: str) -> None:
+    """The receipt certainly did not go out (the server refused it or could not be reached): it is due again."""
+    with db.write_tx("a receipt not sent") as conn:
+        conn.execute(messages.update().where(messages.c.hash == message_hash, messages.c.receipt_sent_at.is_(None))
+                     .values(receipt_sending_at=None))
 
 
 def mark_receipt_sent(db: Database, message_hash: str) -> bool:
@@ -249,6 +270,23 @@ def mark_receipt_sent(db: Database, message_hash: str) -> bool:
         n = conn.execute(messages.update().where(messages.c.hash == message_hash, messages.c.receipt_sent_at.is_(None))
                          .values(receipt_sent_at=utcnow())).rowcount
     return bool(n)
+
+
+# -- IMAP cursors ----------------------------------------------------------------------------------------------
+def mail_cursor(db: Database, mailbox: str) -> tuple[int, int] | None:
+    """(UIDVALIDITY, last UID stored) of an IMAP mailbox read before, else None."""
+    with db.read_tx("read a mailbox cursor") as conn:
+        r = conn.execute(sa.select(mail_cursors.c.uidvalidity, mail_cursors.c.last_uid)
+                         .where(mail_cursors.c.mailbox == mailbox)).first()
+    return None if r is None else (int(r[0]), int(r[1]))
+
+
+def save_mail_cursor(db: Database, mailbox: str, uidvalidity: int, last_uid: int) -> None:
+    values = {"uidvalidity": uidvalidity, "last_uid": last_uid, "updated_at": utcnow()}
+    with db.write_tx("save a mailbox cursor") as conn:
+        n = conn.execute(mail_cursors.update().where(mail_cursors.c.mailbox == mailbox).values(**values)).rowcount
+        if not n:
+            conn.execute(sa.insert(mail_cursors).values(mailbox=mailbox, **values))
 
 
 # -- accounting ------------------------------------------------------------------------------------------------

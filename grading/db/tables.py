@@ -24,7 +24,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 
-SCHEMA_VERSION = 9          # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
+SCHEMA_VERSION = 10         # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
 ESSAY = "essay"             # the page status of an essay page (besides omr.records.Status' ok | flagged | rejected)
 UNMATCHED_ESSAY = "unmatched_essay"
 DISCARDED = "discarded"     # a page an organiser took out (grading.db.discards); also a submission all of whose
@@ -356,6 +356,7 @@ messages = sa.Table(
     sa.Column("receipt_body", sa.Text),
     sa.Column("receipt_sent_at", _TS),
     sa.Column("ingested_at", _TS, nullable=False),
+    sa.Column("receipt_sending_at", _TS),     # v10: set before the receipt goes out; with no sent_at: uncertain
     sa.Index("ix_messages_unit_state", "unit", "state"),
 )
 message_raw = sa.Table(
@@ -410,6 +411,14 @@ entry_files = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("entry_id", "seq", name="uq_entry_files_seq"),
     sa.Index("ix_entry_files_hash", "content_hash"),
+)
+# -- schema v10: reading IMAP mailboxes incrementally -------------------------------------------------------
+mail_cursors = sa.Table(
+    "mail_cursors", metadata,
+    sa.Column("mailbox", sa.Text, primary_key=True),                 # imaps://user@host:port/MAILBOX
+    sa.Column("uidvalidity", sa.BigInteger, nullable=False),
+    sa.Column("last_uid", sa.BigInteger, nullable=False),            # every UID up to it is stored
+    sa.Column("updated_at", _TS, nullable=False),
 )
 TABLES = tuple(metadata.tables)
 

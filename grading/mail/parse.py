@@ -8,6 +8,8 @@ taken (an unsupported type, an empty file, a refused ZIP) is a ``Problem`` besid
   (noted as ``header_not_utf8``).
 - Time received: the source's own (``RawMessage.received_at``), else the date of the TOPMOST ``Received:`` header
   (the one the receiving server added last); never ``Date:``, which the sender writes.
+- Our own receipts (``ours``): an ``X-OMR-Receipt`` header (``grading.mail.smtp.is_our_receipt``), whatever else
+  the message carries.
 - Auto-replies and bounces (``auto``): ``Auto-Submitted`` other than ``no``, a null sender (``Return-Path: <>``
   or no From), mailer-daemon/postmaster, ``X-Autoreply``/``X-Autorespond``, ``Precedence: bulk``/``auto_reply``/
   ``junk``, a ``multipart/report``.
@@ -37,6 +39,7 @@ from omr.load.sniff import file_kind
 from .raw import RawMessage
 from .mime import Node, leaf_count, parse_tree
 from .reasons import Problem
+from .smtp import is_our_receipt
 from .unzip import ZipRefused, unpack
 
 MAX_MESSAGE_BYTES = 50 * 2**20
@@ -78,6 +81,7 @@ class ParsedMessage:
     reply_to: str = ""                # the Reply-To address, when there is one
     message_id: str = ""
     auto: str = ""                    # why it is an auto-reply or a bounce ("" when written by a person)
+    ours: bool = False                # a receipt the contest sent itself (``X-OMR-Receipt``): never an entry
     received_at: datetime | None = None
     body: str = ""
     files: tuple[FilePart, ...] = ()
@@ -331,7 +335,7 @@ def _parse_tree(node: Node, received_at: datetime | None, depth: int) -> ParsedM
         _strip_html(t).strip() for t in w.html if t.strip())
     return ParsedMessage(
         subject=subject, sender=sender, sender_name=header_text(sender_name)[0], reply_to=reply_to,
-        message_id=str(msg.get("Message-ID", "")).strip(), auto=auto_reason(msg, sender),
+        message_id=str(msg.get("Message-ID", "")).strip(), auto=auto_reason(msg, sender), ours=is_our_receipt(msg),
         received_at=received_at or topmost_received(msg), body=body, files=tuple(w.files),
         problems=tuple(w.problems), forwards=tuple(w.forwards), fatal=fatal)
 
@@ -341,7 +345,8 @@ def _headers_only(raw: RawMessage, fatal: Problem) -> ParsedMessage:
     head = raw.data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     p = _parse_tree(Node(email.message_from_bytes(head + b"\n\n")), raw.received_at, 0)
     return ParsedMessage(subject=p.subject, sender=p.sender, sender_name=p.sender_name, reply_to=p.reply_to,
-                         message_id=p.message_id, auto=p.auto, received_at=p.received_at, fatal=fatal)
+                         message_id=p.message_id, auto=p.auto, ours=p.ours, received_at=p.received_at,
+                         fatal=fatal)
 
 
 def parse_message(raw: RawMessage) -> ParsedMessage:

@@ -128,6 +128,11 @@ class ReceiptSender:
     def __enter__(self) -> ReceiptSender:
         return self
 
+    @property
+    def connected(self) -> bool:
+        """A connection is open (a receipt sent on it may have reached the server even if the send fails)."""
+        return self._smtp is not None
+
     def __exit__(self, *exc: object) -> None:
         self.close()
 

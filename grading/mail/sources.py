@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from omr.errors import InputError, NotYet
+from omr.errors import InputError
 
 from .raw import RawMessage
 
@@ -101,10 +101,10 @@ def eml_messages(folder: Path) -> Iterator[Item]:
 
 def open_source(source: str) -> Iterator[Item]:
     """The messages of ``source`` (a Maildir, an mbox file, a folder of ``.eml``); ``InputError`` (exit 9) for
-    anything else, ``NotYet`` for an IMAP URL until the IMAP reader is wired in."""
+    anything else, an IMAP URL included (``grading.mail.imap.open_mailbox`` reads those)."""
     if is_imap(source):
-        raise NotYet(f"reading an IMAP mailbox ({source.split('@')[-1]}) is not built into `omr ingest` yet; copy "
-                     "the mailbox to a Maildir (e.g. with mbsync or offlineimap) and ingest that folder")
+        raise InputError(f"{source.split('@')[-1]} is an IMAP mailbox, not a local one: it is read by "
+                         "grading.mail.imap.open_mailbox (as `omr ingest imaps://…` does)")
     path = Path(source)
     if path.is_dir():
         if (path / "cur").is_dir() or (path / "new").is_dir():

@@ -142,12 +142,16 @@ def test_receipts_are_recorded_for_people_only_and_listed_until_sent(tmp_path, s
     assert "Chưa nhận được bài dự thi nào" in empty.body
     assert ingest(contest, store_url, box / "mailbox", "--resend-receipts") == 0
     assert f"{len(due)} receipt(s) not sent yet" in capsys.readouterr().out
-    assert ingest(contest, store_url, box / "mailbox", "--reply", "--smtp", "smtp://127.0.0.1:2525") == 10
+    assert ingest(contest, store_url, box / "mailbox", "--smtp", "smtp://127.0.0.1:2525") == 2      # no --reply
+    assert ingest(contest, store_url, box / "mailbox", "--reply") == 2                              # no --smtp
 
 
-def test_an_imap_source_is_not_built_in_yet(tmp_path, sqlite_url):
+def test_an_imap_source_needs_a_password_never_in_the_url(tmp_path, sqlite_url, monkeypatch, capsys):
     contest = make_contest(tmp_path)
-    assert ingest(contest, sqlite_url, "imaps://lan@mail.example.vn/INBOX", "--no-grade") == 10
+    monkeypatch.delenv("OMR_IMAP_PASSWORD", raising=False)
+    assert ingest(contest, sqlite_url, "imaps://lan@mail.example.vn/INBOX", "--no-grade") == 2
+    assert "OMR_IMAP_PASSWORD" in capsys.readouterr().err
+    assert ingest(contest, sqlite_url, "imaps://lan:secret@mail.example.vn/INBOX", "--no-grade") == 2
 
 
 def test_bad_input_is_a_reason_on_its_own_message(tmp_path, store_url, capsys):

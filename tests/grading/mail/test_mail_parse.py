@@ -77,6 +77,21 @@ def test_a_person_is_not_an_auto_reply():
     assert p.auto == ""
 
 
+def test_our_own_receipt_is_recognised_even_without_auto_submitted(tmp_path):
+    """A receipt the contest sent, come back (a relay dropped Auto-Submitted, the person forwarded it with its
+    headers): never an entry, never answered, even when it carries a file."""
+    from grading.ingest import IngestOptions, message_row
+
+    data = message(sender="hoankiem@thi.hanoi.gov.vn", subject="Xác nhận đã nhận thư: Bài dự thi", body="Kính gửi",
+                   received=WHEN, headers={"X-OMR-Receipt": "ab" * 32}, attachments=[("a.pdf", PDF, "application/pdf")])
+    p = parse_message(raw(data))
+    assert p.ours and p.auto == "" and len(p.files) == 1
+    m, files = message_row(raw(data), "cd" * 32, p, IngestOptions(unit="Q.HK", files_dir=tmp_path))
+    assert (m.state, m.reason_code, m.receipt_to, m.entries, files) == ("ignored", "own_mail", None, (), [])
+    person = parse_message(raw(message(sender="an@example.vn", subject="x", body="", received=WHEN)))
+    assert not person.ours
+
+
 def test_the_type_comes_from_the_bytes_not_the_declared_mime_type():
     p = parse_message(raw(message(sender="a@example.vn", subject="x", body="", received=WHEN, attachments=[
         ("scan.pdf", JPEG, "application/pdf"),                    # a photo sent as a PDF: taken, as a JPEG
