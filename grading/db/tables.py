@@ -332,7 +332,7 @@ awards = sa.Table(
     sa.Column("awarded_at", _TS, nullable=False),
     sa.UniqueConstraint("kind", "winner", name="uq_awards_winner"),
 )
-# -- schema v8: entries by e-mail --------------------------------------------------------------------------
+# -- schema v9: entries by e-mail --------------------------------------------------------------------------
 messages = sa.Table(
     "messages", metadata,
     sa.Column("id", sa.Integer, primary_key=True),

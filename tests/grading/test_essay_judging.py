@@ -381,7 +381,7 @@ def test_a_v4_store_is_migrated_to_tasks_per_participant_and_question(store_url)
                              {"i": eid, "c": code, "q": region})
             conn.execute(sa.text("UPDATE schema_version SET version = 4"))
     with Store.open(store_url) as store:
-        assert rows(store, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 9
+        assert rows(store, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
         assert rows(store, "SELECT source_raw FROM submissions") == [(None,), (None,)]
         assert rows(store, "SELECT task_key, state, anon_code FROM essay_tasks ORDER BY id") == [
             ("p:000001|essay", "open", ids[0][1]), ("s:2|essay", "waiting", ids[3][1])]
