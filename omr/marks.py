@@ -11,7 +11,7 @@ tick or a stray dot stays light.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +28,9 @@ class Fills:
     cross_near: np.ndarray     # (n_bubbles,) the same on the near ring only (weaker evidence)
     ring_samples: np.ndarray   # (n_bubbles, 32) darkness around each bubble (strokes leaving it, at any angle)
     black: float               # the page's black reflectance (fiducials), 0..1
+    inside_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 37), np.float32))   # (n, 37) darkness of the disc samples
+    outer_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.float32))    # (n, 32) darkest of 3 radii outside, per angle
+    inner_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.float32))    # (n, 32) darkest of 2 radii inside the rim
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,10 @@ _SECTORS = np.array([[(k * 8 + 4 + d) % _RING_N for d in range(-2, 3)] for k in 
 # the X's arms are looked for further out too, on the diagonals only (clear of neighbouring bubbles there)
 CROSS_GAP_MM = 1.6
 _CROSS_ANGLES = _RING_ANGLES[_SECTORS.ravel()]
+# a loop drawn around the bubble (between it and its neighbours), or around its letter (inside the rim)
+OUTER_GAPS_MM = (0.45, 0.8, 1.1)
+INNER_RADII = (0.45, 0.6, 0.72, 0.85)                      # × the bubble radius
+_UNIT = np.stack([np.cos(_RING_ANGLES), np.sin(_RING_ANGLES)], -1)   # (32, 2)
 
 
 def _sample(image: np.ndarray, pts_xy: np.ndarray) -> np.ndarray:
@@ -99,11 +106,15 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     ring_mm = centres_xy[:, None, :] + ring_r * np.stack([np.cos(_RING_ANGLES), np.sin(_RING_ANGLES)], -1)[None]
     far = r + CROSS_GAP_MM
     far_mm = centres_xy[:, None, :] + far * np.stack([np.cos(_CROSS_ANGLES), np.sin(_CROSS_ANGLES)], -1)[None]
-    pts = np.concatenate([inside_mm, ring_mm, far_mm], axis=1)   # (n, 37 + 32 + 20, 2)
+    loops = [r + g for g in OUTER_GAPS_MM if g != RING_GAP_MM] + [k * r for k in INNER_RADII]
+    loop_mm = centres_xy[:, None, None, :] + np.asarray(loops)[None, :, None, None] * _UNIT[None, None]
+    pts = np.concatenate([inside_mm, ring_mm, far_mm, loop_mm.reshape(n, -1, 2)], axis=1)
     px = alignment.map_mm(pts.reshape(-1, 2)).reshape(n, -1, 2)
     vals = _sample(image, px)
-    n_in, n_ring = len(_INSIDE), _RING_N
-    inside, ring, far_vals = vals[:, :n_in], vals[:, n_in:n_in + n_ring], vals[:, n_in + n_ring:]
+    n_in, n_ring, n_far = len(_INSIDE), _RING_N, len(_CROSS_ANGLES)
+    inside, ring = vals[:, :n_in], vals[:, n_in:n_in + n_ring]
+    far_vals = vals[:, n_in + n_ring:n_in + n_ring + n_far]
+    loop_vals = vals[:, n_in + n_ring + n_far:].reshape(n, len(loops), _RING_N)
 
     black_px, paper_near_black = black_level(image, alignment, layout)
     paper_local = np.percentile(ring, 75, axis=1)                 # robust to marks overflowing part of it
@@ -125,9 +136,18 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     cross = np.sort(both, axis=1)[:, 1] - ring_dark                                 # 3rd darkest of 4
     cross_near = np.sort(near, axis=1)[:, 1] - ring_dark
     ring_samples = ((1.0 - ring_refl) / ink_span).astype(np.float32)
+    # a loop around the bubble darkens most of the ring: its paper is the brightest quarter of every radius
+    loop_paper = np.maximum(paper_local, np.percentile(
+        np.concatenate([ring, loop_vals[:, :len(OUTER_GAPS_MM) - 1].reshape(n, -1)], axis=1), 90, axis=1))
+    loop_dark = (1.0 - loop_vals / loop_paper[:, None, None]) / ink_span
+    n_out = len(OUTER_GAPS_MM) - 1
+    outer = np.maximum(loop_dark[:, :n_out].max(axis=1), ring_samples)
+    inner = loop_dark[:, n_out:].max(axis=1)
     return Fills(fill=np.clip(fill, -0.5, 1.5), ring=np.clip(ring_dark, -0.5, 1.5),
                  cross=np.clip(cross, -0.5, 1.5), cross_near=np.clip(cross_near, -0.5, 1.5),
-                 ring_samples=ring_samples, black=float(black_refl))
+                 ring_samples=ring_samples, black=float(black_refl),
+                 inside_samples=((1.0 - refl) / ink_span).astype(np.float32),
+                 outer_samples=outer.astype(np.float32), inner_samples=inner.astype(np.float32))
 
 
 # Decision constants (fractions of the gap between this page's blank and marked levels, or of its mark level)
@@ -239,8 +259,8 @@ def page_thresholds(fill: np.ndarray, groups: tuple[Group, ...]) -> Thresholds:
 
 
 # States as small integers while vectorised; mapped to MarkState at the edge.
-STATE_ORDER = (MarkState.BLANK, MarkState.MARKED, MarkState.AMBIGUOUS, MarkState.ERASED)
-_BLANK, _MARKED, _AMBIGUOUS, _ERASED = range(4)
+STATE_ORDER = (MarkState.BLANK, MarkState.MARKED, MarkState.AMBIGUOUS, MarkState.ERASED, MarkState.CANCELLED)
+_BLANK, _MARKED, _AMBIGUOUS, _ERASED, _CANCELLED = range(5)
 
 
 def classify(fill: np.ndarray, groups: tuple[Group, ...], th: Thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -271,6 +291,20 @@ def classify(fill: np.ndarray, groups: tuple[Group, ...], th: Thresholds) -> tup
     return gi.idx, state, conf
 
 
+def crossed_bubbles(fills: Fills, groups: tuple[Group, ...], state: np.ndarray, th: Thresholds
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per bubble of ``groups``: (strong, weak) evidence of an X struck through it — arms reaching far beyond
+    the bubble on the diagonals (strong), or on the near ring only / strokes leaving it in 3+ places (weak)."""
+    gi = group_index(groups)
+    ring = fills.ring_samples[gi.idx]
+    dark = ring > max(ARM_FLOOR, ARM_RATIO * th.mark)
+    runs = (dark & ~np.roll(dark, 1, axis=1)).sum(axis=1)
+    arms = np.where(dark.mean(axis=1) <= ARM_MAX_FRACTION, runs, 0)
+    strong = fills.cross[gi.idx] >= CROSS_LEVEL
+    weak = (fills.cross_near[gi.idx] >= CROSS_NEAR_RATIO * th.mark) | (arms >= MIN_ARMS)
+    return strong, weak
+
+
 def group_doubts(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state: np.ndarray,
                  th: Thresholds) -> dict[int, str]:
     """Groups whose clear marks are still doubtful, by group number: ``crossed_out`` (strokes leave a marked
@@ -281,12 +315,8 @@ def group_doubts(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], stat
         return {}
     marked = state == _MARKED
     n_marked = np.add.reduceat(marked.astype(np.intp), gi.starts)
-    ring = fills.ring_samples[gi.idx]
-    dark = ring > max(ARM_FLOOR, ARM_RATIO * th.mark)
-    runs = (dark & ~np.roll(dark, 1, axis=1)).sum(axis=1)
-    arms = np.where(dark.mean(axis=1) <= ARM_MAX_FRACTION, runs, 0)
-    strong = marked & (fills.cross[gi.idx] >= CROSS_LEVEL)
-    weak = marked & ((fills.cross_near[gi.idx] >= CROSS_NEAR_RATIO * th.mark) | (arms >= MIN_ARMS))
+    strong, weak = crossed_bubbles(fills, groups, state, th)
+    strong, weak = marked & strong, marked & weak
     crossed = (np.maximum.reduceat(strong.astype(np.int8), gi.starts) > 0) | (
         (np.maximum.reduceat(weak.astype(np.int8), gi.starts) > 0) & (n_marked >= 2))
     f = fill[gi.idx]

@@ -34,7 +34,8 @@ MIN_FILL_COVERAGE = 0.50     # a normal fill covers at least this fraction of th
 MAX_FAINT_COVERAGE = 0.35    # a "faint" (half-hearted) fill covers less than this: ambiguous to a human
 HALF_COVERAGE = (0.38, 0.62)  # a "half" fill: one side of the bubble, this share of the disc
 LIGHT_FACTOR = (0.45, 0.65)   # a "light" fill: this share of the hand's usual darkness
-HEAVY_ERASURE_DARKNESS = (0.25, 0.40)   # a badly erased fill (a light erasure leaves 0.10-0.25)
+HEAVY_ERASURE_SHARE = (0.45, 0.75)   # a badly erased fill keeps this share of the hand's darkness (a light
+                                     # erasure leaves 0.10-0.25 whatever the hand)
 HAND_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Oblique.ttf"
 
 # Light absorbed per channel (B, G, R) at full strength: a mark multiplies paper by (1 - darkness*absorb).
@@ -565,7 +566,7 @@ class Pen:
         a *= np.clip((0.5 if heavy else 0.25) + low, 0.0, 1.0)
         a = cv2.GaussianBlur(a, (0, 0), max(0.6, 0.18 * self.r))
         a *= _grain(rng, a.shape, strength=0.3, holes=0.0)
-        d = float(rng.uniform(*HEAVY_ERASURE_DARKNESS) if heavy else rng.uniform(0.10, 0.25))
+        d = float(self.style.darkness * rng.uniform(*HEAVY_ERASURE_SHARE) if heavy else rng.uniform(0.10, 0.25))
         cov = float((a[_disc(a.shape, ((c[0] + 0.5) / SS - 0.5, (c[1] + 0.5) / SS - 0.5), self.r)] > 0.5).mean())
         composite(self.page, y0, x0, a * d, self.absorb)   # a pen leaves a ghost of its own colour (erasable pen)
         return Drawn(round(cov, 3), round(d, 3), "heavy_erasure" if heavy else "erasure")
