@@ -33,12 +33,14 @@ class Shape(enum.IntEnum):
 # Shape constants, measured on generated sheets (samples.marks): fractions of sample points darker than the
 # ink level INK_LEVEL × the page's mark level (at least INK_FLOOR); "rel" = (fill - blank) / (mark - blank).
 INK_LEVEL, INK_FLOOR = 0.4, 0.12
-FILL_REL, FILL_COVER = 0.6, 0.75          # blanks cover ≤ 0.16 of the disc (the letter), fills ≥ 0.78
+FILL_REL, FILL_COVER, FILL_CENTRE = 0.6, 0.75, 0.85   # blanks cover ≤ 0.16 of the disc (the letter), fills ≥ 0.78
+                                                      # and their centre is dark (1 %: 1.0)
 CIRCLE_AROUND, CIRCLE_MAX_COVER = 0.3, 0.3   # a loop darkens ≥ 0.5 of the angles around; blanks ≤ 0.16
-LETTER_LOOP, LETTER_LOOP_CV, LETTER_LOOP_CENTRE = 0.9, 0.6, 0.75
+LETTER_LOOP, LETTER_LOOP_CV, LETTER_LOOP_CENTRE = 0.9, 0.4, 0.75
 LIGHT_REL, LIGHT_COVER, LIGHT_MAX_CV, LIGHT_CENTRE = 0.38, 0.6, 0.6, 0.7
 STROKE_REL, STROKE_MIN_CV = 0.3, 0.7
 STROKE_INNER, STROKE_COVER = (0.15, 0.75), (0.18, 0.66)
+STROKE_MAX_RUN = 0.4          # longest dark arc on the 0.6-radius ring: strokes ≤ 0.39, half fills ≥ 0.33 (1 %: 0.4)
 INK_REL, INK_SHARE, INK_COVER = 0.16, 0.25, 0.22   # blanks: rel ≤ 0.12, cover ≤ 0.20 (99.99 %)
 RING_DARKER_REL = -0.3       # blanks: rel ≥ -0.09 (99.9 %)
 # a second mark beside a clear one: residue below RESIDUE_REL and RESIDUE_RATIO × the clear one; a second
@@ -48,6 +50,20 @@ SECOND_REL, SECOND_RATIO = 0.85, 0.75
 SECOND_PAGE_PERCENTILE, SECOND_REL_MAX = 10, 0.95   # and at least this percentile of the page's clear marks
 MAYBE_CROSSED = 0.05         # X arms far out (Fills.cross): fills ≤ 0.04 (99.9 %), X's struck through ≥ 0.002
 RULE_CONFIDENCE = 0.8
+
+
+_RING06 = slice(19, 37)      # the 18 disc samples on the 0.6-radius ring (marks._disc_pattern)
+
+
+def _longest_run(dark: np.ndarray) -> np.ndarray:
+    """Per row of a (n, k) boolean ring: the longest circular run of True, as a share of k."""
+    n, k = dark.shape
+    cur = np.zeros(n, np.intp)
+    best = np.zeros(n, np.intp)
+    for j in range(2 * k):
+        cur = (cur + 1) * dark[:, j % k]
+        best = np.maximum(best, cur)
+    return np.minimum(best, k) / k
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +93,12 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     around_dark = rel < RING_DARKER_REL
     ink = (rel > INK_REL) | (around > INK_SHARE) | (inner > INK_SHARE) | (cover > INK_COVER) | around_dark
     stroke = ((rel >= STROKE_REL) & (cv >= STROKE_MIN_CV) & (inner >= STROKE_INNER[0]) & (inner <= STROKE_INNER[1])
-              & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1]))
+              & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1])
+              & (_longest_run(ins[:, _RING06] > tau) < STROKE_MAX_RUN))
     light = (rel >= LIGHT_REL) & (cover >= LIGHT_COVER) & (cv <= LIGHT_MAX_CV) & (centre >= LIGHT_CENTRE)
     circle = ((((around >= CIRCLE_AROUND) | around_dark) & (cover < CIRCLE_MAX_COVER))
               | ((inner >= LETTER_LOOP) & (cv >= LETTER_LOOP_CV) & (centre < LETTER_LOOP_CENTRE)))
-    fill_ = (rel >= FILL_REL) & (cover >= FILL_COVER)
+    fill_ = (rel >= FILL_REL) & (cover >= FILL_COVER) & (centre >= FILL_CENTRE)
     # the first that applies wins: assigned in reverse order of precedence
     for mask, code in ((ink, Shape.INK), (stroke, Shape.STROKE), (light, Shape.LIGHT), (circle, Shape.CIRCLE),
                        (fill_, Shape.FILL)):
@@ -151,6 +168,14 @@ def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules
     odd = (shape == Shape.STROKE) | (shape == Shape.CIRCLE)
     if (odd & ~marked).any():
         return Decision(st, "unusual_mark", None)
+    if marked.sum() == 1 and shape[marked][0] == Shape.CIRCLE and not ambiguous.any():
+        return _by_rule(st, int(np.flatnonzero(marked)[0]), rules.circle_around == "mark", "circle_around",
+                        "circled")
+    if marked.sum() == 1 and shape[marked][0] == Shape.STROKE and not ambiguous.any():
+        # a tick or an X that reads as dark as a fill by itself: the rule still says whether it counts
+        if rules.tick_or_x_on_empty == "mark":
+            return Decision(st, None, "tick_or_x_on_empty")
+        return Decision(st, "tick_or_x", "tick_or_x_on_empty")
     if marked.sum() >= 2 and (ev.maybe_x & marked).any():
         return Decision(st, "crossed_out", None)
     rel, f = ev.rel, ev.f
