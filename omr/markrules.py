@@ -49,6 +49,8 @@ RESIDUE_REL, RESIDUE_RATIO, RESIDUE_AROUND = 0.62, 0.7, 0.25
 SECOND_REL, SECOND_RATIO = 0.85, 0.75
 SECOND_PAGE_PERCENTILE, SECOND_REL_MAX = 10, 0.95   # and at least this percentile of the page's clear marks
 MAYBE_CROSSED = 0.05         # X arms far out (Fills.cross): fills ≤ 0.04 (99.9 %), X's struck through ≥ 0.002
+MAYBE_CROSSED_NEAR = 0.12    # X arms on the near ring (Fills.cross_near): fills of a double ≤ 0.11 (99 %),
+                             # X's struck through ≥ 0.11 (99 %)
 RULE_CONFIDENCE = 0.8
 
 
@@ -124,7 +126,7 @@ def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state
     clear = clear[np.isfinite(clear)]
     second_rel = min(SECOND_REL_MAX, max(SECOND_REL, float(np.percentile(clear, SECOND_PAGE_PERCENTILE))
                                          if len(clear) else SECOND_REL))
-    maybe_x = fills.cross[gi.idx] >= MAYBE_CROSSED
+    maybe_x = (fills.cross[gi.idx] >= MAYBE_CROSSED) | (fills.cross_near[gi.idx] >= MAYBE_CROSSED_NEAR)
     n_marked = np.add.reduceat(marked.astype(np.intp), gi.starts)
     odd = (shape != Shape.NONE) & ~((shape == Shape.FILL) & marked)
     unusual = (np.add.reduceat(odd.astype(np.intp), gi.starts) > 0) | (n_marked != 1) | (

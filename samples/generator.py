@@ -502,12 +502,13 @@ def _clear_old(sheets: Path) -> None:
 
 def generate_set(layout: Layout, out: Path, *, profile: str, n: int, seed: int, workers: int | None,
                  fmt: str = "jpg", extras: bool = False, versions: tuple[str, ...] = (),
-                 marks: str = "typical") -> dict:
+                 marks: str = "typical", dpi: int | None = None) -> dict:
     """Write ``n`` filled, degraded sheets (plus, with ``extras``, pages to reject) and their ground truth.
     ``versions``: the test versions (a contest's keys) the sheets are filled with; ``marks``: how people mark
-    ("typical": mostly clean fills; "harsh": circles, ticks, X's, heavy erasures, light and half fills)."""
+    ("typical": mostly clean fills; "harsh": circles, ticks, X's, heavy erasures, light and half fills);
+    ``dpi``: every page at this resolution instead of the profile's mix."""
     return _generate(layout, Path(out), profile=profile, n=n, seed=seed, workers=workers, fmt=fmt, extras=extras,
-                     versions=versions, marks=marks)
+                     versions=versions, marks=marks, overrides={"dpi": ((dpi,), (1.0,))} if dpi else None)
 
 
 def _generate(layout: Layout, out: Path, *, profile: str, n: int, seed: int, workers: int | None, fmt: str,
