@@ -385,3 +385,26 @@ def test_results_that_cannot_be_written_are_exit_8_not_a_traceback(tmp_path):
     p = _omr_read(scans, "--json-out", "/dev/full")
     assert p.returncode == ExitCode.OUTPUT, p.stderr
     assert "cannot write /dev/full: No space left on device" in p.stderr and "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("quarter", [0, 1, 2, 3])
+@pytest.mark.parametrize("skew", [0.0, 2.5, -4.0])
+def test_scanned_page_aligns_in_its_corner_windows_at_every_rotation(blank_sheet, demo_layout, quarter, skew):
+    """A scan (the page nearly fills the image, markers near its corners) fed any way round and a little skewed
+    is found by the corner-window search alone, and maps the bubbles where the rotation puts them."""
+    pad = int(0.05 * max(blank_sheet.shape))
+    img = np.rot90(cv2.copyMakeBorder(blank_sheet, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255), quarter)
+    h, w = img.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), skew, 1.0)
+    img = cv2.warpAffine(np.ascontiguousarray(img), m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+    al = align(img, demo_layout)
+    assert al.search == "corners" and al.markers == 4 and al.residual_mm < 0.15
+    assert abs(((al.rotation_deg - (90 * quarter + skew)) + 180) % 360 - 180) < 0.3
+    y, x = demo_layout.centres_mm[demo_layout.question_groups[0].first]
+    p = np.array([x * PPM - 0.5 + pad, y * PPM - 0.5 + pad])
+    size = np.array(blank_sheet.shape[::-1]) + 2 * pad          # (width, height) before turning
+    for _ in range(quarter):                                     # np.rot90: (x, y) → (y, width - 1 - x)
+        p = np.array([p[1], size[0] - 1 - p[0]])
+        size = size[::-1]
+    expected = m @ np.array([p[0], p[1], 1.0])
+    assert np.abs(al.map_mm(np.array([[x, y]]))[0] - expected).max() < 1.0
