@@ -29,9 +29,11 @@ class Fills:
     cross_near: np.ndarray     # (n_bubbles,) the same on the near ring only (weaker evidence)
     ring_samples: np.ndarray   # (n_bubbles, 32) darkness around each bubble (strokes leaving it, at any angle)
     black: float               # the page's black reflectance (fiducials), 0..1
-    inside_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 37), np.float32))   # (n, 37) darkness of the disc samples
-    outer_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.float32))    # (n, 32) darkest of 3 radii outside, per angle
-    inner_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.float32))    # (n, 32) darkest of 2 radii inside the rim
+    # per-sample darkness for the shape of unusual marks (omr.markrules): the 37 disc samples; per angle (32) the
+    # darkest of the loops outside the rim (3 radii) and inside it (4 radii)
+    inside_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 37), np.float32))
+    outer_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.float32))
+    inner_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.float32))
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,3 +219,10 @@ def test_the_printed_sheet_states_the_rules_from_the_same_data(tmp_path, demo_la
     assert "Không đánh ✓ hay ✗: dấu đó phải chờ người chấm." in texts["strict"]
     assert "cũng được tính" not in texts["strict"]
     assert len(marking_lines(DEMO)) == len(set(marking_lines(DEMO))) == 4      # one line per rule
+
+
+def test_every_question_doubt_the_reader_raises_has_a_label_for_judges():
+    from grading.reasons import LABELS
+    from omr.read import _DOUBT_TEXT
+    for code in _DOUBT_TEXT:
+        assert code in LABELS["vi"] and code in LABELS["en"], code
