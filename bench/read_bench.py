@@ -47,18 +47,18 @@ def commit() -> str:
         return "?"
 
 
-def decode_floor(sheets: Path) -> float:
-    """Seconds to read and decode every JPEG under ``sheets`` at half scale, grayscale (nothing else)."""
+def decode_floor(sheets: Path) -> tuple[float, float]:
+    """(wall s, CPU s) to read and decode every JPEG under ``sheets`` at half scale, grayscale (nothing else)."""
     import cv2
     import numpy as np
     cv2.setNumThreads(1)
     files = sorted(sheets.glob("*.jpg"))
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for f in files:
         buf = np.frombuffer(f.read_bytes(), np.uint8)
         if cv2.imdecode(buf, cv2.IMREAD_REDUCED_GRAYSCALE_2) is None:
             raise SystemExit(f"cannot decode {f}")
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         ev = evaluate(rows, truth, root=set_dir)
     if args.decode_floor:
         floors.append(decode_floor(set_dir / "sheets"))
-    floor_s = min(floors) if floors else None
+    floor_s = min(f[0] for f in floors) if floors else None
+    floor_cpu = min(f[1] for f in floors) if floors else None
     peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     report = {"command": "python -m bench.read_bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
               "set": str(set_dir.relative_to(ROOT) if set_dir.is_relative_to(ROOT) else set_dir),
               "profile": args.profile, "format": args.format, "sheets": args.n, "runs": runs,
               "peak_rss_mb_per_process": round(peak_mb, 1), "accuracy": ev.as_json(),
-              "decode_half_scale_s": [round(f, 3) for f in floors]}
+              "decode_half_scale_s": [[round(x, 3) for x in f] for f in floors]}
     acc = ev.as_json()
     print(f"$ {report['command']}")
     print(f"{report['date']} commit {report['commit']} on {report['machine']}")
@@ -136,10 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     if floor_s is not None:
         n_pages = runs[0]["pages"] if runs else args.n
         print(f"  decoding the same JPEGs at half scale alone: {n_pages / floor_s:.1f} pages/s "
-              f"({floor_s:.2f} s; passes {', '.join(f'{f:.2f}' for f in floors)} s)")
+              f"({floor_s:.2f} s wall, {floor_cpu * 1000 / n_pages:.1f} CPU ms/page; passes "
+              f"{', '.join(f'{f[0]:.2f}' for f in floors)} s)")
         for r in runs:
             if r["workers"] == 1:
-                print(f"  omr read --workers 1 / decode alone: {r['wall_s'] / floor_s:.2f}x")
+                print(f"  omr read --workers 1 / decode alone: {r['wall_s'] / floor_s:.2f}x wall, "
+                      f"{r['cpu_ms_per_page'] / (floor_cpu * 1000 / n_pages):.2f}x CPU")
     print(f"  peak RSS per process: {report['peak_rss_mb_per_process']} MB")
     print(f"  questions {acc['questions']}: exact {acc['questions_exact_share']:.4%}, flagged "
           f"{acc['questions_flagged_share']:.3%}, silent errors {acc['questions_silent_errors']} "
