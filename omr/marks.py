@@ -116,6 +116,21 @@ def _loop_radii(r: float) -> list[float]:
 
 def black_level(image: np.ndarray, alignment: Alignment, layout: Layout) -> tuple[float, float]:
     """(black grey level, paper grey level next to it), sampled on the fiducials' black border cells."""
+    pts = _fiducial_pattern_mm(layout)
+    vals = _sample(image, alignment.map_mm(pts))
+    n_black = len(layout.fiducial_rects()) * 24
+    return float(np.median(vals[:n_black])), float(np.percentile(vals[n_black:], 75))
+
+
+_FIDUCIAL_PATTERN: dict[int, tuple[Layout, np.ndarray]] = {}
+
+
+def _fiducial_pattern_mm(layout: Layout) -> np.ndarray:
+    """The fiducials' black border cells (24 points each), then a ring 1.5 mm outside each marker (16 points
+    each, the paper), as (x, y) mm. Cached per layout."""
+    hit = _FIDUCIAL_PATTERN.get(id(layout))
+    if hit is not None and hit[0] is layout:
+        return hit[1]
     pts = []
     for rect in layout.fiducial_rects():
         cell = rect.w_mm / 6.0
@@ -123,15 +138,25 @@ def black_level(image: np.ndarray, alignment: Alignment, layout: Layout) -> tupl
         for along in t:
             pts += [(rect.x_mm + along, rect.y_mm + cell / 2), (rect.x_mm + along, rect.y_mm + rect.h_mm - cell / 2),
                     (rect.x_mm + cell / 2, rect.y_mm + along), (rect.x_mm + rect.w_mm - cell / 2, rect.y_mm + along)]
-    black = _sample(image, alignment.map_mm(np.asarray(pts)))
-    # paper: a ring 2 mm outside each marker
-    around = []
     for rect in layout.fiducial_rects():
         for a in np.linspace(0, 1, 8, endpoint=False):
-            around += [(rect.x_mm - 1.5 + a * (rect.w_mm + 3), rect.y_mm - 1.5),
-                       (rect.x_mm - 1.5 + a * (rect.w_mm + 3), rect.y_mm + rect.h_mm + 1.5)]
-    paper = _sample(image, alignment.map_mm(np.asarray(around)))
-    return float(np.median(black)), float(np.percentile(paper, 75))
+            pts += [(rect.x_mm - 1.5 + a * (rect.w_mm + 3), rect.y_mm - 1.5),
+                    (rect.x_mm - 1.5 + a * (rect.w_mm + 3), rect.y_mm + rect.h_mm + 1.5)]
+    arr = np.asarray(pts, dtype=np.float64)
+    arr.setflags(write=False)
+    if len(_FIDUCIAL_PATTERN) > 64:
+        _FIDUCIAL_PATTERN.clear()
+    _FIDUCIAL_PATTERN[id(layout)] = (layout, arr)
+    return arr
+
+
+def _percentile_rows(a: np.ndarray, q: float) -> np.ndarray:
+    """``np.percentile(a, q, axis=1)`` (linear interpolation) from one partial sort."""
+    pos = q / 100.0 * (a.shape[1] - 1)
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, a.shape[1] - 1)
+    part = np.partition(a, [lo, hi], axis=1)
+    return part[:, lo] + (pos - lo) * (part[:, hi] - part[:, lo])
 
 
 def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fills:
@@ -147,7 +172,7 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     loop_vals = vals[:, n_in + n_ring + n_far:].reshape(n, len(loops), _RING_N)
 
     black_px, paper_near_black = black_level(image, alignment, layout)
-    paper_local = np.percentile(ring, 75, axis=1)                 # robust to marks overflowing part of it
+    paper_local = _percentile_rows(ring, 75)                      # robust to marks overflowing part of it
     paper_local = np.maximum(paper_local, 1.0)
     black_refl = min(0.9, black_px / max(paper_near_black, 1.0))  # 0 = perfect black; low contrast → larger
     ink_span = 1.0 - black_refl

@@ -69,8 +69,8 @@ def _group_reads(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], th,
     out, doubts, k = [], {}, 0
     for n, (g, c) in enumerate(zip(groups, conf.tolist())):
         gcodes = codes[k:k + g.size]
-        states = tuple(STATE_ORDER[s] for s in gcodes)
-        marked = "".join(lab for lab, s in zip(g.labels, gcodes) if s == 1)
+        states = tuple(map(STATE_ORDER.__getitem__, gcodes))
+        marked = "".join(lab for lab, s in zip(g.labels, gcodes) if s == 1) if 1 in gcodes else ""
         reason = doubt_of.get(n) or ("ambiguous_mark" if 2 in gcodes else None)   # 2: an ambiguous bubble
         if reason:
             doubts[g.key] = reason
