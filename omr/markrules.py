@@ -37,7 +37,10 @@ FILL_REL, FILL_COVER, FILL_CENTRE = 0.6, 0.75, 0.85   # blanks cover ≤ 0.16 of
                                                       # and their centre is dark (1 %: 1.0)
 CIRCLE_AROUND, CIRCLE_MAX_COVER = 0.3, 0.3   # a loop darkens ≥ 0.5 of the angles around; blanks ≤ 0.16
 LETTER_LOOP, LETTER_LOOP_CV, LETTER_LOOP_CENTRE = 0.9, 0.4, 0.75
-LIGHT_REL, LIGHT_COVER, LIGHT_MAX_CV, LIGHT_CENTRE = 0.38, 0.6, 0.6, 0.7
+LIGHT_REL, LIGHT_COVER, LIGHT_MAX_CV, LIGHT_CENTRE = 0.42, 0.65, 0.5, 0.7
+# evenness: the 25th percentile of the disc samples / their 90th. A light fill is even (median 0.65), an eraser's
+# smudge patchy (median 0.33, 99 %: 0.63); a fill's median 0.77, a bad erasure's 0.56
+LIGHT_EVEN, SECOND_EVEN = 0.45, 0.6
 STROKE_REL, STROKE_MIN_CV = 0.3, 0.7
 STROKE_INNER, STROKE_COVER = (0.15, 0.75), (0.18, 0.66)
 STROKE_MAX_RUN = 0.4          # longest dark arc on the 0.6-radius ring: strokes ≤ 0.39, half fills ≥ 0.33 (1 %: 0.4)
@@ -46,12 +49,19 @@ RING_DARKER_REL = -0.3       # blanks: rel ≥ -0.09 (99.9 %)
 # a second mark beside a clear one: residue below RESIDUE_REL and RESIDUE_RATIO × the clear one; a second
 # answer from SECOND_REL and SECOND_RATIO up; in between the two cannot be told apart
 RESIDUE_REL, RESIDUE_RATIO, RESIDUE_AROUND = 0.62, 0.7, 0.25
+RESIDUE_EVEN_FROM, RESIDUE_MAX_EVEN = 0.45, 0.75   # from this rel up, residue must be patchier than this
 SECOND_REL, SECOND_RATIO = 0.85, 0.75
 SECOND_PAGE_PERCENTILE, SECOND_REL_MAX = 10, 0.95   # and at least this percentile of the page's clear marks
 MAYBE_CROSSED = 0.05         # X arms far out (Fills.cross): fills ≤ 0.04 (99.9 %), X's struck through ≥ 0.002
 MAYBE_CROSSED_NEAR = 0.12    # X arms on the near ring (Fills.cross_near): fills of a double ≤ 0.11 (99 %),
                              # X's struck through ≥ 0.11 (99 %)
 RULE_CONFIDENCE = 0.8
+
+
+def evenness(ins: np.ndarray) -> np.ndarray:
+    """Per row of disc samples: 25th percentile / 90th percentile (1 = even darkness, 0 = patchy or partial)."""
+    p25, p90 = np.percentile(ins, [25, 90], axis=1)
+    return np.where(p90 > 1e-3, p25 / np.maximum(p90, 1e-3), 0.0)
 
 
 _RING06 = slice(19, 37)      # the 18 disc samples on the 0.6-radius ring (marks._disc_pattern)
@@ -97,7 +107,8 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     stroke = ((rel >= STROKE_REL) & (cv >= STROKE_MIN_CV) & (inner >= STROKE_INNER[0]) & (inner <= STROKE_INNER[1])
               & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1])
               & (_longest_run(ins[:, _RING06] > tau) < STROKE_MAX_RUN))
-    light = (rel >= LIGHT_REL) & (cover >= LIGHT_COVER) & (cv <= LIGHT_MAX_CV) & (centre >= LIGHT_CENTRE)
+    light = ((rel >= LIGHT_REL) & (cover >= LIGHT_COVER) & (cv <= LIGHT_MAX_CV) & (centre >= LIGHT_CENTRE)
+             & (evenness(ins) >= LIGHT_EVEN))
     circle = ((((around >= CIRCLE_AROUND) | around_dark) & (cover < CIRCLE_MAX_COVER))
               | ((inner >= LETTER_LOOP) & (cv >= LETTER_LOOP_CV) & (centre < LETTER_LOOP_CENTRE)))
     fill_ = (rel >= FILL_REL) & (cover >= FILL_COVER) & (centre >= FILL_CENTRE)
@@ -127,6 +138,7 @@ def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state
     second_rel = min(SECOND_REL_MAX, max(SECOND_REL, float(np.percentile(clear, SECOND_PAGE_PERCENTILE))
                                          if len(clear) else SECOND_REL))
     maybe_x = (fills.cross[gi.idx] >= MAYBE_CROSSED) | (fills.cross_near[gi.idx] >= MAYBE_CROSSED_NEAR)
+    even = evenness(fills.inside_samples[gi.idx])
     n_marked = np.add.reduceat(marked.astype(np.intp), gi.starts)
     odd = (shape != Shape.NONE) & ~((shape == Shape.FILL) & marked)
     unusual = (np.add.reduceat(odd.astype(np.intp), gi.starts) > 0) | (n_marked != 1) | (
@@ -137,7 +149,7 @@ def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state
         a, b = int(gi.starts[g]), int(gi.starts[g]) + groups[g].size
         crossed = marked[a:b] & (strong[a:b] | (weak[a:b] & (n_marked[g] >= 2)))
         d = _decide(state[a:b], shape[a:b], Evidence(rel_all[a:b], f[a:b], around[a:b], crossed, strong[a:b],
-                                                     maybe_x[a:b], second_rel), rules)
+                                                     maybe_x[a:b], even[a:b], second_rel), rules)
         state[a:b] = d.states
         if d.doubt:
             doubts[int(g)] = d.doubt
@@ -156,6 +168,7 @@ class Evidence:
     crossed: np.ndarray         # marked and struck through (strong, or weak with 2+ marks)
     strong: np.ndarray          # X arms seen far beyond the bubble
     maybe_x: np.ndarray         # some X arms far beyond the bubble
+    even: np.ndarray            # evenness of the darkness inside (see ``evenness``)
     second_rel: float           # a second mark is an answer from this rel up (this page's clear marks)
 
 
@@ -184,8 +197,8 @@ def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules
     top = float(f[marked].max())
     # a second mark or a middling one beside the clear mark: residue, a second answer, or can't tell
     residue = ((marked | ambiguous) & (rel < RESIDUE_REL) & (f <= RESIDUE_RATIO * top)
-               & (ev.around <= RESIDUE_AROUND))
-    second = marked & (rel >= ev.second_rel) & (f >= SECOND_RATIO * top)
+               & (ev.around <= RESIDUE_AROUND) & ((rel < RESIDUE_EVEN_FROM) | (ev.even < RESIDUE_MAX_EVEN)))
+    second = marked & (rel >= ev.second_rel) & (f >= SECOND_RATIO * top) & (ev.even >= SECOND_EVEN)
     top_i = int(np.argmax(np.where(marked, f, -np.inf)))
     second[top_i] = True
     st[residue] = _ERASED
