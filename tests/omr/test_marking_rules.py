@@ -162,7 +162,7 @@ def test_two_marks_that_cannot_be_told_apart_are_a_doubt_or_both_by_rule(base, d
 
 def test_a_single_light_fill_is_a_mark(base, demo_layout):
     img = base.copy()
-    disc(img, demo_layout, q(demo_layout, "1").first + 1, grey=150, frac=0.9)
+    disc(img, demo_layout, q(demo_layout, "1").first + 1, grey=135, frac=0.9)   # ~0.45 of a fill
     rec, flags, rules = read(img, demo_layout)
     assert "1" not in flags and rec.answers["1"] == "B" and rules["1"] == "light_mark"
 
@@ -226,3 +226,21 @@ def test_every_question_doubt_the_reader_raises_has_a_label_for_judges():
     from omr.read import _DOUBT_TEXT
     for code in _DOUBT_TEXT:
         assert code in LABELS["vi"] and code in LABELS["en"], code
+
+
+def test_a_lone_patchy_smudge_is_never_read_as_a_mark(base, demo_layout):
+    """What an eraser leaves: a blurred, patchy grey as dark as a light fill in places — a doubt or a blank."""
+    img = base.copy()
+    idx = q(demo_layout, "1").first + 2
+    cx, cy = centre(demo_layout, idx)
+    r = int(demo_layout.bubble_r_mm * PPM)
+    y0, x0 = int(cy) - 2 * r, int(cx) - 2 * r
+    patch = np.zeros((4 * r, 4 * r), np.float32)
+    cv2.circle(patch, (2 * r, 2 * r), int(r * 0.95), 1.0, -1)
+    low = cv2.resize(np.random.default_rng(5).random((4, 4)).astype(np.float32), patch.shape[::-1],
+                     interpolation=cv2.INTER_CUBIC)
+    patch = cv2.GaussianBlur(patch * np.clip(low, 0, 1), (0, 0), 0.4 * r) * 0.5     # up to half a fill's darkness
+    region = img[y0:y0 + 4 * r, x0:x0 + 4 * r].astype(np.float32)
+    img[y0:y0 + 4 * r, x0:x0 + 4 * r] = np.clip(region * (1 - patch), 0, 255).astype(np.uint8)
+    rec, flags, rules = read(img, demo_layout)
+    assert rec.answers["1"] == "" and rules.get("1") != "light_mark"
