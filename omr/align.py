@@ -87,6 +87,8 @@ DETECT_MARKER_PX = 34.0      # markers larger than this are searched in a downsc
 CORNER_WINDOWS = ((0.15, 0.2), (0.3, 0.38))   # (height, width) shares of the image searched at each corner
 MARKER_SIZE_RANGE = (0.45, 1.8)  # perimeters accepted in the corner windows, × the expected one (page filling
                                  # the image): phone photos show the sheet smaller, scanners a bit larger
+MIN_RATE = 0.08                  # … and never a larger lower bound than this share of the window (a photo's
+                                 # sheet can be far smaller than the frame)
 
 
 def _detect_window(det: cv2.aruco.ArucoDetector, window: np.ndarray, offset: tuple[int, int],
@@ -96,7 +98,7 @@ def _detect_window(det: cv2.aruco.ArucoDetector, window: np.ndarray, offset: tup
     if f >= 0.8:
         return _detect(det, window, offset)
     # an integer reduction: OpenCV's area averaging has a fast path for it (a fractional one costs ~5× more)
-    k = max(2, int(round(1.0 / f)))
+    k = max(2, int(1.0 / f))       # rounded down: the marker stays at least DETECT_MARKER_PX wide
     f = 1.0 / k
     hh, ww = (window.shape[0] // k) * k, (window.shape[1] // k) * k
     small = cv2.resize(window[:hh, :ww], (ww // k, hh // k), interpolation=cv2.INTER_AREA)
@@ -138,8 +140,8 @@ def find_fiducials(image: np.ndarray, layout: Layout) -> tuple[dict[int, np.ndar
     for fh, fw in CORNER_WINDOWS:
         wh, ww = int(h * fh), int(w * fw)
         rate = 4.0 * marker_px / max(wh, ww)          # the marker's perimeter / the window's longer side
-        det = _get_detector(dictionary, win, MARKER_SIZE_RANGE[0] * rate, MARKER_SIZE_RANGE[1] * rate,
-                            refine=f >= 0.8)
+        det = _get_detector(dictionary, win, min(MIN_RATE, MARKER_SIZE_RANGE[0] * rate),
+                            MARKER_SIZE_RANGE[1] * rate, refine=f >= 0.8)
         for corner, (y0, x0) in enumerate(((0, 0), (0, w - ww), (h - wh, w - ww), (h - wh, 0))):
             if corner in searched:
                 continue

@@ -43,6 +43,7 @@ LIGHT_REL, LIGHT_COVER, LIGHT_MAX_CV, LIGHT_CENTRE = 0.42, 0.65, 0.5, 0.7
 LIGHT_EVEN, SECOND_EVEN = 0.45, 0.6
 STROKE_REL, STROKE_MIN_CV = 0.3, 0.7
 STROKE_INNER, STROKE_COVER = (0.15, 0.75), (0.18, 0.66)
+STROKE_MAX_EVEN = 0.18       # strokes leave most of the disc paper (evenness ≤ 0.16 for ticks), smudges do not
 STROKE_MAX_RUN = 0.4          # longest dark arc on the 0.6-radius ring: strokes ≤ 0.39, half fills ≥ 0.33 (1 %: 0.4)
 INK_REL, INK_SHARE, INK_COVER = 0.16, 0.25, 0.22   # blanks: rel ≤ 0.12, cover ≤ 0.20 (99.99 %)
 RING_DARKER_REL = -0.3       # blanks: rel ≥ -0.09 (99.9 %)
@@ -106,7 +107,7 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     ink = (rel > INK_REL) | (around > INK_SHARE) | (inner > INK_SHARE) | (cover > INK_COVER) | around_dark
     stroke = ((rel >= STROKE_REL) & (cv >= STROKE_MIN_CV) & (inner >= STROKE_INNER[0]) & (inner <= STROKE_INNER[1])
               & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1])
-              & (_longest_run(ins[:, _RING06] > tau) < STROKE_MAX_RUN))
+              & (_longest_run(ins[:, _RING06] > tau) < STROKE_MAX_RUN) & (evenness(ins) <= STROKE_MAX_EVEN))
     light = ((rel >= LIGHT_REL) & (cover >= LIGHT_COVER) & (cv <= LIGHT_MAX_CV) & (centre >= LIGHT_CENTRE)
              & (evenness(ins) >= LIGHT_EVEN))
     circle = ((((around >= CIRCLE_AROUND) | around_dark) & (cover < CIRCLE_MAX_COVER))
