@@ -60,8 +60,19 @@ RULE_CONFIDENCE = 0.8
 
 
 def evenness(ins: np.ndarray) -> np.ndarray:
-    """Per row of disc samples: 25th percentile / 90th percentile (1 = even darkness, 0 = patchy or partial)."""
-    p25, p90 = np.percentile(ins, [25, 90], axis=1)
+    """Per row of disc samples: 25th percentile / 90th percentile (1 = even darkness, 0 = patchy or partial);
+    the percentiles as ``np.percentile`` interpolates them, from one partial sort."""
+    m = ins.shape[1] - 1
+    k25, k90 = 0.25 * m, 0.9 * m
+    ks = sorted({int(k25), min(int(k25) + 1, m), int(k90), min(int(k90) + 1, m)})
+    part = np.partition(ins, ks, axis=1)
+
+    def pct(k: float) -> np.ndarray:
+        lo = int(np.floor(k))
+        hi = min(lo + 1, m)
+        return part[:, lo] + (k - lo) * (part[:, hi] - part[:, lo])
+
+    p25, p90 = pct(k25), pct(k90)
     return np.where(p90 > 1e-3, p25 / np.maximum(p90, 1e-3), 0.0)
 
 
@@ -88,9 +99,10 @@ class Decision:
     rule: str | None
 
 
-def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Shape code of each bubble in ``idx`` (an index array into the layout's bubbles), and the share of the
-    angles around it (outside its rim) that hold ink."""
+def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shape code of each bubble in ``idx`` (an index array into the layout's bubbles), the share of the
+    angles around it (outside its rim) that hold ink, and the evenness of the darkness inside it."""
     tau = max(INK_FLOOR, INK_LEVEL * th.mark)
     span = max(th.mark - th.blank, 1e-6)
     rel = (fill[idx] - th.blank) / span
@@ -101,15 +113,16 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     centre = (ins[:, :7] > tau).mean(axis=1)
     cv = ins.std(axis=1) / np.maximum(ins.mean(axis=1), 1e-3)
     cv = np.where(ins.mean(axis=1) > 1e-3, cv, 0.0)
+    even = evenness(ins)
     shape = np.full(len(idx), Shape.NONE, dtype=np.int8)
     # ink all around the rim makes the paper estimate of ``fill`` too dark: the fill comes out below paper
     around_dark = rel < RING_DARKER_REL
     ink = (rel > INK_REL) | (around > INK_SHARE) | (inner > INK_SHARE) | (cover > INK_COVER) | around_dark
     stroke = ((rel >= STROKE_REL) & (cv >= STROKE_MIN_CV) & (inner >= STROKE_INNER[0]) & (inner <= STROKE_INNER[1])
               & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1])
-              & (_longest_run(ins[:, _RING06] > tau) < STROKE_MAX_RUN) & (evenness(ins) <= STROKE_MAX_EVEN))
+              & (_longest_run(ins[:, _RING06] > tau) < STROKE_MAX_RUN) & (even <= STROKE_MAX_EVEN))
     light = ((rel >= LIGHT_REL) & (cover >= LIGHT_COVER) & (cv <= LIGHT_MAX_CV) & (centre >= LIGHT_CENTRE)
-             & (evenness(ins) >= LIGHT_EVEN))
+             & (even >= LIGHT_EVEN))
     circle = ((((around >= CIRCLE_AROUND) | around_dark) & (cover < CIRCLE_MAX_COVER))
               | ((inner >= LETTER_LOOP) & (cv >= LETTER_LOOP_CV) & (centre < LETTER_LOOP_CENTRE)))
     fill_ = (rel >= FILL_REL) & (cover >= FILL_COVER) & (centre >= FILL_CENTRE)
@@ -117,7 +130,7 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     for mask, code in ((ink, Shape.INK), (stroke, Shape.STROKE), (light, Shape.LIGHT), (circle, Shape.CIRCLE),
                        (fill_, Shape.FILL)):
         shape[mask] = code
-    return shape, around
+    return shape, around, even
 
 
 def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state: np.ndarray, th: Thresholds,
@@ -128,7 +141,7 @@ def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state
     state = state.copy()
     if not len(gi.idx):
         return state, {}, {}
-    shape, around = bubble_shapes(fills, fill, th, gi.idx)
+    shape, around, even = bubble_shapes(fills, fill, th, gi.idx)
     strong, weak = crossed_bubbles(fills, groups, state, th)
     f = fill[gi.idx]
     marked = state == _MARKED
@@ -139,7 +152,6 @@ def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state
     second_rel = min(SECOND_REL_MAX, max(SECOND_REL, float(np.percentile(clear, SECOND_PAGE_PERCENTILE))
                                          if len(clear) else SECOND_REL))
     maybe_x = (fills.cross[gi.idx] >= MAYBE_CROSSED) | (fills.cross_near[gi.idx] >= MAYBE_CROSSED_NEAR)
-    even = evenness(fills.inside_samples[gi.idx])
     n_marked = np.add.reduceat(marked.astype(np.intp), gi.starts)
     odd = (shape != Shape.NONE) & ~((shape == Shape.FILL) & marked)
     unusual = (np.add.reduceat(odd.astype(np.intp), gi.starts) > 0) | (n_marked != 1) | (
