@@ -158,6 +158,16 @@ def _second_look(rec: Record) -> bool:
     return rec.alignment.get("dpi", 0.0) < FULL_RESOLUTION_BELOW_DPI or rec.alignment.get("markers", 4) < 4
 
 
+def _worse(second: Record, first: Record) -> bool:
+    """The full-resolution reading is worse than the reduced one when it failed where the first did not, or
+    found fewer corner markers (a 3-marker fit can misplace bubbles by millimetres)."""
+    if isinstance(second, SheetFailure):
+        return isinstance(first, SheetReading)
+    if isinstance(first, SheetFailure):
+        return False
+    return second.alignment.get("markers", 4) < first.alignment.get("markers", 4)
+
+
 def read_ref(ref: PageRef, layout: Layout, options: LoadOptions) -> Record:
     """Load and read one page; any unexpected error becomes an INTERNAL failure (the batch goes on)."""
     t0 = time.perf_counter()
@@ -170,7 +180,9 @@ def read_ref(ref: PageRef, layout: Layout, options: LoadOptions) -> Record:
         if page.scale > 1 and _second_look(rec):
             full = load_page(ref, replace(options, target_long_side_px=1 << 30))
             if not isinstance(full, SheetFailure):
-                page, rec = full, read_page(full, layout)
+                second = read_page(full, layout)
+                if not _worse(second, rec):
+                    page, rec = full, second
         decode_ms = (t1 - t0) * 1000
         if isinstance(rec, SheetReading):
             return _with_timing(rec, decode=decode_ms, scale=page.scale)

@@ -20,7 +20,7 @@ from omr.layout import GroupKind, layout_from_dict
 from omr.marks import STATE_ORDER, Thresholds, classify, page_thresholds
 from omr.qrpayload import QrPayload
 from omr.read import read_page
-from omr.records import Flag, GroupRead, MarkState, Page, Reject, Status
+from omr.records import Flag, GroupRead, MarkState, Page, Reject, SheetFailure, SheetReading, Status
 from omr.sheet import Participant, render_sheets
 from tests.conftest import DEMO_LAYOUT, ROOT, rasterise
 
@@ -408,3 +408,13 @@ def test_scanned_page_aligns_in_its_corner_windows_at_every_rotation(blank_sheet
         size = size[::-1]
     expected = m @ np.array([p[0], p[1], 1.0])
     assert np.abs(al.map_mm(np.array([[x, y]]))[0] - expected).max() < 1.0
+
+
+def test_second_look_at_full_resolution_keeps_the_better_reading():
+    from omr.read import _worse
+    four = SheetReading("a.jpg", 1, "t", Status.OK, None, None, {}, (), alignment={"markers": 4.0})
+    three = SheetReading("a.jpg", 1, "t", Status.FLAGGED, None, None, {}, (), alignment={"markers": 3.0})
+    failed = SheetFailure("a.jpg", 1, Reject.PARTIAL_SHEET, "cut off")
+    assert _worse(three, four) and _worse(failed, four)
+    assert not _worse(four, three) and not _worse(four, four) and not _worse(three, failed)
+    assert not _worse(failed, failed)
