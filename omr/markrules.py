@@ -54,7 +54,7 @@ RESIDUE_EVEN_FROM, RESIDUE_MAX_EVEN = 0.45, 0.75   # from this rel up, residue m
 SECOND_REL, SECOND_RATIO = 0.85, 0.75
 SECOND_PAGE_PERCENTILE, SECOND_REL_MAX = 10, 0.95   # and at least this percentile of the page's clear marks
 MAYBE_CROSSED = 0.05         # X arms far out (Fills.cross): fills ≤ 0.04 (99.9 %), X's struck through ≥ 0.002
-MAYBE_CROSSED_NEAR = 0.12    # X arms on the near ring (Fills.cross_near): fills of a double ≤ 0.11 (99 %),
+MAYBE_CROSSED_NEAR = 0.10    # X arms on the near ring (Fills.cross_near): fills of a double ≤ 0.11 (99 %),
                              # X's struck through ≥ 0.11 (99 %)
 RULE_CONFIDENCE = 0.8
 
