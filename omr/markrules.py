@@ -54,6 +54,8 @@ RESIDUE_EVEN_FROM, RESIDUE_MAX_EVEN = 0.45, 0.75   # from this rel up, residue m
 SECOND_REL, SECOND_RATIO = 0.85, 0.75
 SECOND_PAGE_PERCENTILE, SECOND_REL_MAX = 10, 0.95   # and at least this percentile of the page's clear marks
 MAYBE_CROSSED = 0.05         # X arms far out (Fills.cross): fills ≤ 0.04 (99.9 %), X's struck through ≥ 0.002
+# a mark far darker than the page's marks with ink all around it, beside a normal one: struck through, maybe
+STRUCK_REL, STRUCK_AROUND = 1.25, 0.4    # fills: rel ≤ 1.25 (99 %); X's over a fill: rel median 1.42
 MAYBE_CROSSED_NEAR = 0.10    # X arms on the near ring (Fills.cross_near): fills of a double ≤ 0.11 (99 %),
                              # X's struck through ≥ 0.11 (99 %)
 RULE_CONFIDENCE = 0.8
@@ -191,7 +193,7 @@ def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules
     if not marked.any():
         return _no_clear_fill(st, shape, rules)
     if ev.crossed.any():
-        return _crossed(st, shape, ev.crossed, ev.strong, rules)
+        return _crossed(st, shape, ev, rules)
     ambiguous = st == _AMBIGUOUS
     odd = (shape == Shape.STROKE) | (shape == Shape.CIRCLE)
     if (odd & ~marked).any():
@@ -204,7 +206,9 @@ def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules
         if rules.tick_or_x_on_empty == "mark":
             return Decision(st, None, "tick_or_x_on_empty")
         return Decision(st, "tick_or_x", "tick_or_x_on_empty")
-    if marked.sum() >= 2 and (ev.maybe_x & marked).any():
+    if marked.sum() >= 2 and ((ev.maybe_x & marked).any() or (
+            (marked & (ev.rel >= STRUCK_REL) & (ev.around >= STRUCK_AROUND)).any()
+            and (marked & (ev.rel < STRUCK_REL)).any())):
         return Decision(st, "crossed_out", None)
     rel, f = ev.rel, ev.f
     top = float(f[marked].max())
@@ -251,14 +255,17 @@ def _by_rule(st: np.ndarray, k: int, mark: bool, rule: str, doubt: str) -> Decis
     return Decision(st, None, rule)
 
 
-def _crossed(st: np.ndarray, shape: np.ndarray, crossed: np.ndarray, strong: np.ndarray,
-             rules: MarkingRules) -> Decision:
+def _crossed(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules) -> Decision:
     """A marked bubble struck through: cancelled beside one other clear fill (only with the X's arms seen far
     beyond the bubble: strokes near it may be a fill's own overflow), or an X on an empty bubble."""
+    crossed, strong = ev.crossed, ev.strong
     marked = st == _MARKED
     rest = marked & ~crossed
     others_quiet = not ((st == _AMBIGUOUS) | ((shape != Shape.NONE) & ~marked)).any()
-    if rest.sum() == 1 and others_quiet and (shape[crossed] == Shape.FILL).all() and strong[crossed].all():
+    # cancelled only when the X is plain: its arms far out, the struck fill darker than the one kept (the X's ink
+    # on top of a fill), and no X evidence on the fill kept
+    if (rest.sum() == 1 and others_quiet and (shape[crossed] == Shape.FILL).all() and strong[crossed].all()
+            and not ev.maybe_x[rest].any() and ev.rel[crossed].min() > ev.rel[rest].max()):
         if rules.crossed_out_fill == "cancel":
             st[crossed] = _CANCELLED
             return Decision(st, None, "crossed_out_fill")
