@@ -45,7 +45,8 @@ STROKE_REL, STROKE_MIN_CV = 0.3, 0.7
 STROKE_INNER, STROKE_COVER = (0.15, 0.75), (0.18, 0.66)
 STROKE_MAX_EVEN = 0.18       # strokes leave most of the disc paper (evenness ≤ 0.16 for ticks), smudges do not
 STROKE_MAX_RUN = 0.4          # longest dark arc on the 0.6-radius ring: strokes ≤ 0.39, half fills ≥ 0.33 (1 %: 0.4)
-INK_REL, INK_SHARE, INK_COVER = 0.16, 0.25, 0.22   # blanks: rel ≤ 0.12, cover ≤ 0.20 (99.99 %)
+INK_REL, INK_SHARE, INK_COVER = 0.16, 0.2, 0.22    # blanks: rel ≤ 0.12, cover ≤ 0.20 (99.99 %), ink around
+                                                    # them ≤ 0.22 (99.9 %): a loop round a bubble ≥ 0.25
 RING_DARKER_REL = -0.3       # blanks: rel ≥ -0.09 (99.9 %)
 # a second mark beside a clear one: residue below RESIDUE_REL and RESIDUE_RATIO × the clear one; a second
 # answer from SECOND_REL and SECOND_RATIO up; in between the two cannot be told apart
