@@ -1,10 +1,14 @@
 """Throughput and accuracy of ``omr read`` on a generated sample set with ground truth.
 
     .venv/bin/python -m bench.read_bench --profile scanner -n 500 [--format jpg|pdf] [--workers 1,2]
+    .venv/bin/python -m bench.read_bench --profile scanner --dpi 300 -n 100 --workers 1 --decode-floor
 
 Generates the set once under bench/data/ (reused on later runs with the same profile, n, seed and format),
 reads it with each worker count, and prints: sheets/s, per-stage ms (median over pages), CPU ms per page,
 peak memory, and accuracy against the truth (exact / flagged / silent errors for answers, ids, versions).
+``--dpi`` makes every page that resolution; ``--decode-floor`` also times merely decoding the same JPEGs at half
+scale in this process (before and after the reads, the faster pass kept) and prints the ratio of each serial
+read to it.
 """
 from __future__ import annotations
 
@@ -43,6 +47,20 @@ def commit() -> str:
         return "?"
 
 
+def decode_floor(sheets: Path) -> tuple[float, float]:
+    """(wall s, CPU s) to read and decode every JPEG under ``sheets`` at half scale, grayscale (nothing else)."""
+    import cv2
+    import numpy as np
+    cv2.setNumThreads(1)
+    files = sorted(sheets.glob("*.jpg"))
+    t, c = time.perf_counter(), time.process_time()
+    for f in files:
+        buf = np.frombuffer(f.read_bytes(), np.uint8)
+        if cv2.imdecode(buf, cv2.IMREAD_REDUCED_GRAYSCALE_2) is None:
+            raise SystemExit(f"cannot decode {f}")
+    return time.perf_counter() - t, time.process_time() - c
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--profile", default="scanner", choices=("clean", "scanner", "phone"))
@@ -52,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", default=f"1,{os.cpu_count() or 1}", help="comma-separated worker counts")
     ap.add_argument("--data", default=str(ROOT / "bench" / "data"))
     ap.add_argument("--json", help="also write the figures as JSON here")
+    ap.add_argument("--dpi", type=int, default=None, help="every page at this resolution (default: the mix)")
+    ap.add_argument("--decode-floor", action="store_true",
+                    help="time decoding the JPEGs at half scale alone, side by side with the reads")
     args = ap.parse_args(argv)
 
     from omr.layout import load_layout
@@ -60,15 +81,17 @@ def main(argv: list[str] | None = None) -> int:
     from samples.generator import generate_set
 
     layout = load_layout(ROOT / "answer_keys" / "demo" / "layout.json")
-    set_dir = Path(args.data) / f"{args.profile}-{args.n}-s{args.seed}-{args.format}"
+    set_dir = Path(args.data) / (f"{args.profile}-{args.n}-s{args.seed}-{args.format}"
+                                 + (f"-{args.dpi}dpi" if args.dpi else ""))
     if not (set_dir / "truth.jsonl").exists():
         t = time.perf_counter()
         print(f"generating {args.n} {args.profile} sheets into {set_dir} …", file=sys.stderr)
         generate_set(layout, set_dir, profile=args.profile, n=args.n, seed=args.seed, workers=None,
-                     fmt=args.format, extras=False)
+                     fmt=args.format, extras=False, dpi=args.dpi)
         print(f"generated in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     truth = load_jsonl(set_dir / "truth.jsonl")
 
+    floors = [decode_floor(set_dir / "sheets")] if args.decode_floor else []
     runs = []
     for w in [int(x) for x in args.workers.split(",") if x]:
         out = set_dir / f"readings-w{w}.jsonl"
@@ -91,13 +114,18 @@ def main(argv: list[str] | None = None) -> int:
                      "stage_ms_median": {k: round(statistics.median(v), 2) for k, v in stages.items()},
                      "status": dict(summary.status)})
         ev = evaluate(rows, truth, root=set_dir)
+    if args.decode_floor:
+        floors.append(decode_floor(set_dir / "sheets"))
+    floor_s = min(f[0] for f in floors) if floors else None
+    floor_cpu = min(f[1] for f in floors) if floors else None
     peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     report = {"command": "python -m bench.read_bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
               "date": time.strftime("%Y-%m-%d"), "commit": commit(), "machine": machine(),
               "set": str(set_dir.relative_to(ROOT) if set_dir.is_relative_to(ROOT) else set_dir),
               "profile": args.profile, "format": args.format, "sheets": args.n, "runs": runs,
-              "peak_rss_mb_per_process": round(peak_mb, 1), "accuracy": ev.as_json()}
+              "peak_rss_mb_per_process": round(peak_mb, 1), "accuracy": ev.as_json(),
+              "decode_half_scale_s": [[round(x, 3) for x in f] for f in floors]}
     acc = ev.as_json()
     print(f"$ {report['command']}")
     print(f"{report['date']} commit {report['commit']} on {report['machine']}")
@@ -106,6 +134,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  workers {r['workers']}: {r['sheets_per_s']} sheets/s ({r['wall_s']} s wall), "
               + (f"{r['cpu_ms_per_page']} CPU ms/page, " if r["cpu_ms_per_page"] is not None else "")
               + f"stages (median wall ms per page): {r['stage_ms_median']}")
+    if floor_s is not None:
+        n_pages = runs[0]["pages"] if runs else args.n
+        print(f"  decoding the same JPEGs at half scale alone: {n_pages / floor_s:.1f} pages/s "
+              f"({floor_s:.2f} s wall, {floor_cpu * 1000 / n_pages:.1f} CPU ms/page; passes "
+              f"{', '.join(f'{f[0]:.2f}' for f in floors)} s)")
+        for r in runs:
+            if r["workers"] == 1:
+                print(f"  omr read --workers 1 / decode alone: {r['wall_s'] / floor_s:.2f}x wall, "
+                      f"{r['cpu_ms_per_page'] / (floor_cpu * 1000 / n_pages):.2f}x CPU")
     print(f"  peak RSS per process: {report['peak_rss_mb_per_process']} MB")
     print(f"  questions {acc['questions']}: exact {acc['questions_exact_share']:.4%}, flagged "
           f"{acc['questions_flagged_share']:.3%}, silent errors {acc['questions_silent_errors']} "

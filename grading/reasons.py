@@ -7,6 +7,9 @@ LABELS: dict[str, dict[str, str]] = {
         "ambiguous_mark": "Ô tô mờ hoặc chưa kín",
         "crossed_out": "Ô bị gạch chéo",
         "uneven_marks": "Hai ô tô đậm nhạt khác nhau",
+        "circled": "Ô được khoanh tròn thay vì tô",
+        "tick_or_x": "Ô được đánh ✓ hoặc ✗ thay vì tô",
+        "unusual_mark": "Nét bút lạ trên hoặc quanh ô",
         "ambiguous_digit": "Chữ số tô chưa rõ",
         "blank_digit": "Chữ số bỏ trống",
         "multiple_marks_in_digit": "Một cột số tô nhiều ô",
@@ -26,6 +29,8 @@ LABELS: dict[str, dict[str, str]] = {
     "en": {
         "ambiguous_mark": "Faint or half-filled mark", "crossed_out": "Crossed-out bubble",
         "uneven_marks": "Two marks of different darkness", "ambiguous_digit": "Unclear digit",
+        "circled": "Bubble circled instead of filled", "tick_or_x": "Tick or X instead of a fill",
+        "unusual_mark": "Unusual strokes on or around a bubble",
         "blank_digit": "Blank digit", "multiple_marks_in_digit": "Several marks in one digit column",
         "participant_mismatch": "Id bubbles and QR code differ", "no_participant_id": "No participant id",
         "unreadable_participant": "Participant id unreadable", "three_markers": "Only three corner markers found",

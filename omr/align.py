@@ -42,7 +42,8 @@ class Alignment:
                 "dpi": self.px_per_mm * 25.4, "rotation_deg": self.rotation_deg, "markers": float(self.markers)}
 
 
-def _detector(dictionary: str, win: int | None, min_perimeter_rate: float) -> cv2.aruco.ArucoDetector:
+def _detector(dictionary: str, win: int | None, min_perimeter_rate: float, max_perimeter_rate: float = 4.0,
+              refine: bool = True) -> cv2.aruco.ArucoDetector:
     d = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, dictionary))
     p = cv2.aruco.DetectorParameters()
     if win is not None:
@@ -50,7 +51,8 @@ def _detector(dictionary: str, win: int | None, min_perimeter_rate: float) -> cv
         p.adaptiveThreshWinSizeMax = win
         p.adaptiveThreshWinSizeStep = 10
     p.minMarkerPerimeterRate = min_perimeter_rate
-    p.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
+    p.maxMarkerPerimeterRate = max_perimeter_rate
+    p.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX if refine else cv2.aruco.CORNER_REFINE_NONE
     return cv2.aruco.ArucoDetector(d, p)
 
 
@@ -58,11 +60,14 @@ def _detector(dictionary: str, win: int | None, min_perimeter_rate: float) -> cv
 _DETECTORS: dict[tuple, cv2.aruco.ArucoDetector] = {}
 
 
-def _get_detector(dictionary: str, win: int | None, rate: float) -> cv2.aruco.ArucoDetector:
-    key = (dictionary, win, rate)
+def _get_detector(dictionary: str, win: int | None, rate: float, max_rate: float = 4.0,
+                  refine: bool = True) -> cv2.aruco.ArucoDetector:
+    key = (dictionary, win, round(rate, 3), round(max_rate, 3), refine)
     det = _DETECTORS.get(key)
     if det is None:
-        det = _DETECTORS[key] = _detector(dictionary, win, rate)
+        if len(_DETECTORS) > 64:
+            _DETECTORS.clear()
+        det = _DETECTORS[key] = _detector(dictionary, win, rate, max_rate, refine)
     return det
 
 
@@ -79,6 +84,11 @@ def _detect(det: cv2.aruco.ArucoDetector, image: np.ndarray, offset: tuple[float
 
 
 DETECT_MARKER_PX = 34.0      # markers larger than this are searched in a downscaled copy of the window
+CORNER_WINDOWS = ((0.15, 0.2), (0.3, 0.38))   # (height, width) shares of the image searched at each corner
+MARKER_SIZE_RANGE = (0.45, 1.8)  # perimeters accepted in the corner windows, × the expected one (page filling
+                                 # the image): phone photos show the sheet smaller, scanners a bit larger
+MIN_RATE = 0.08                  # … and never a larger lower bound than this share of the window (a photo's
+                                 # sheet can be far smaller than the frame)
 
 
 def _detect_window(det: cv2.aruco.ArucoDetector, window: np.ndarray, offset: tuple[int, int],
@@ -87,7 +97,11 @@ def _detect_window(det: cv2.aruco.ArucoDetector, window: np.ndarray, offset: tup
     full-resolution window so that precision does not depend on the scale used for finding them."""
     if f >= 0.8:
         return _detect(det, window, offset)
-    small = cv2.resize(window, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    # an integer reduction: OpenCV's area averaging has a fast path for it (a fractional one costs ~5× more)
+    k = max(2, int(1.0 / f))       # rounded down: the marker stays at least DETECT_MARKER_PX wide
+    f = 1.0 / k
+    hh, ww = (window.shape[0] // k) * k, (window.shape[1] // k) * k
+    small = cv2.resize(window[:hh, :ww], (ww // k, hh // k), interpolation=cv2.INTER_AREA)
     hits = _detect(det, small, scale=1.0 / f)
     if not hits:
         return {}
@@ -116,13 +130,18 @@ def find_fiducials(image: np.ndarray, layout: Layout) -> tuple[dict[int, np.ndar
     searched: set[int] = set()            # image corners (TL, TR, BR, BL) whose window held a marker
 
     # 1. corner windows (scanners: the page fills the image, markers are near its corners); a small window
-    #    first (cost grows with area), a larger one only for corners where the small one found nothing
+    #    first (cost grows with area), a larger one only for corners where the small one found nothing. One
+    #    detector per window size, made for the printed marker: one threshold window about a cell, contours
+    #    kept only near the marker's expected perimeter; corners refined once, at full resolution, when the
+    #    search ran at reduced scale
     f = min(1.0, DETECT_MARKER_PX / marker_px)
     win = _window_size(marker_px * (f if f < 0.8 else 1.0))
     found: dict[int, np.ndarray] = {}
-    for fh, fw, rate in ((0.15, 0.2, 0.2), (0.3, 0.38, 0.08)):
-        det = _get_detector(dictionary, win, rate)
+    for fh, fw in CORNER_WINDOWS:
         wh, ww = int(h * fh), int(w * fw)
+        rate = 4.0 * marker_px / max(wh, ww)          # the marker's perimeter / the window's longer side
+        det = _get_detector(dictionary, win, min(MIN_RATE, MARKER_SIZE_RANGE[0] * rate),
+                            MARKER_SIZE_RANGE[1] * rate, refine=f >= 0.8)
         for corner, (y0, x0) in enumerate(((0, 0), (0, w - ww), (h - wh, w - ww), (h - wh, 0))):
             if corner in searched:
                 continue

@@ -96,6 +96,37 @@ class QuestionBlock:
     options: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class MarkingRules:
+    """What the contest says about marks that are not a clean fill (``"marking"`` in layout.json). The reader
+    applies them, ``omr sheet`` prints them; a decision taken by a rule is recorded on the reading.
+
+    * ``crossed_out_fill``: a filled bubble struck through (X) beside another fill — ``cancel`` (the other fill
+      is the answer) or ``flag`` (a judge decides);
+    * ``tick_or_x_on_empty``: a tick or an X alone on an empty bubble — ``mark`` (it counts) or ``flag``;
+    * ``circle_around``: a loop drawn around a bubble or its letter, the bubble left empty — ``flag`` or ``mark``;
+    * ``indistinct_marks``: two marks in a question that cannot be told apart (one is lighter, but not so light
+      that it is plainly an erasure) — ``flag`` or ``both`` (read as two answers).
+    """
+
+    crossed_out_fill: str = "flag"
+    tick_or_x_on_empty: str = "flag"
+    circle_around: str = "flag"
+    indistinct_marks: str = "flag"
+
+    def as_json(self) -> dict[str, str]:
+        return {k: getattr(self, k) for k in MARKING_CHOICES}
+
+
+# every rule and the values it takes; the first is the default
+MARKING_CHOICES: dict[str, tuple[str, ...]] = {
+    "crossed_out_fill": ("flag", "cancel"),
+    "tick_or_x_on_empty": ("flag", "mark"),
+    "circle_around": ("flag", "mark"),
+    "indistinct_marks": ("flag", "both"),
+}
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Layout:
     id: str
@@ -119,6 +150,7 @@ class Layout:
     by_kind: dict[GroupKind, tuple[Group, ...]] = field(default_factory=dict, repr=False)
     align: AlignSpec = ARUCO   # how a page is found (our ArUco fiducials unless the layout says otherwise)
     output: OutputSpec | None = None   # OMRChecker-style CSV columns, for layouts imported from it
+    marking: MarkingRules = field(default_factory=MarkingRules)
 
     def __post_init__(self) -> None:
         # the same tuple object every time: the reader caches vectorised indices by identity
@@ -315,6 +347,7 @@ def layout_from_dict(raw: Any, *, source: str = "<layout>", base: Path | None = 
     version = _digit_grid(p, p.mapping(raw, "version", "", optional=True), "version")
     blocks = _blocks(p, p.mapping(raw, "questions", "") or {})
     essays = _essays(p, raw.get("essays") or [])
+    marking = _marking(p, p.mapping(raw, "marking", "", optional=True) or {})
 
     bubbles = _Bubbles()
     _digit_bubbles(bubbles, participant, version)
@@ -336,7 +369,21 @@ def layout_from_dict(raw: Any, *, source: str = "<layout>", base: Path | None = 
                   aruco_dictionary=markers.dictionary, fiducial_size_mm=markers.size_mm,
                   fiducial_inset_mm=markers.inset_mm, qr=qr, bubble_r_mm=r_mm, participant=participant,
                   version=version, blocks=tuple(blocks), essays=tuple(essays), groups=tuple(bubbles.groups),
-                  centres_mm=arr, group_of=group_of)
+                  centres_mm=arr, group_of=group_of, marking=marking)
+
+
+def _marking(p: _Problems, raw: dict) -> MarkingRules:
+    for key in raw:
+        if key not in MARKING_CHOICES:
+            p.add(f"marking.{key}", f"unknown rule; the rules are {', '.join(MARKING_CHOICES)}")
+    values = {}
+    for key, allowed in MARKING_CHOICES.items():
+        v = raw.get(key, allowed[0])
+        if v not in allowed:
+            p.add(f"marking.{key}", f"must be one of {', '.join(repr(a) for a in allowed)}, got {v!r}")
+            v = allowed[0]
+        values[key] = v
+    return MarkingRules(**values)
 
 
 def _foreign_layout(p: _Problems, raw: dict, source: str, base: Path | None) -> Layout:

@@ -11,8 +11,9 @@ tick or a stray dot stays light.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from .align import Alignment
@@ -28,6 +29,11 @@ class Fills:
     cross_near: np.ndarray     # (n_bubbles,) the same on the near ring only (weaker evidence)
     ring_samples: np.ndarray   # (n_bubbles, 32) darkness around each bubble (strokes leaving it, at any angle)
     black: float               # the page's black reflectance (fiducials), 0..1
+    # per-sample darkness for the shape of unusual marks (omr.markrules): the 37 disc samples; per angle (32) the
+    # darkest of the loops outside the rim (3 radii) and inside it (4 radii)
+    inside_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 37), np.float32))
+    outer_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.float32))
+    inner_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.float32))
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +62,56 @@ _SECTORS = np.array([[(k * 8 + 4 + d) % _RING_N for d in range(-2, 3)] for k in 
 # the X's arms are looked for further out too, on the diagonals only (clear of neighbouring bubbles there)
 CROSS_GAP_MM = 1.6
 _CROSS_ANGLES = _RING_ANGLES[_SECTORS.ravel()]
+# a loop drawn around the bubble (between it and its neighbours), or around its letter (inside the rim)
+OUTER_GAPS_MM = (0.45, 0.8, 1.1)
+INNER_RADII = (0.45, 0.6, 0.72, 0.85)                      # × the bubble radius
+_UNIT = np.stack([np.cos(_RING_ANGLES), np.sin(_RING_ANGLES)], -1)   # (32, 2)
+
+
+_REMAP_COLS = 4096            # cv2.remap wants maps narrower than 32767: points go in rows of this many
 
 
 def _sample(image: np.ndarray, pts_xy: np.ndarray) -> np.ndarray:
-    """Nearest-pixel gather; points off the image read as white (255) so they never look marked."""
-    h, w = image.shape
-    c = np.rint(pts_xy[..., 0]).astype(np.intp)
-    r = np.rint(pts_xy[..., 1]).astype(np.intp)
-    inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
-    out = np.full(r.shape, 255, dtype=np.float32)
-    out[inside] = image[r[inside], c[inside]]
-    return out
+    """Nearest-pixel gather (one ``cv2.remap``); points off the image read as white (255) so they never look
+    marked. ``pts_xy``: (..., 2) image points (x, y); returns float32 values of shape ``pts_xy.shape[:-1]``."""
+    shape = pts_xy.shape[:-1]
+    flat = np.asarray(pts_xy, dtype=np.float32).reshape(-1, 2)
+    n = len(flat)
+    rows = max(1, -(-n // _REMAP_COLS))
+    grid = np.full((rows * _REMAP_COLS, 2), -10.0, dtype=np.float32)
+    grid[:n] = flat
+    grid = grid.reshape(rows, _REMAP_COLS, 2)
+    out = cv2.remap(image, grid, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+    return out.reshape(-1)[:n].astype(np.float32).reshape(shape)
+
+
+_PATTERN: dict[int, tuple[Layout, np.ndarray]] = {}
+
+
+def _pattern_mm(layout: Layout) -> np.ndarray:
+    """Every sample point of every bubble, (n_bubbles, 37 + 32 + 20 + loops × 32, 2) as (x, y) mm: the disc,
+    the near ring, the X's far diagonals, then the loops outside and inside the rim. Cached per layout."""
+    hit = _PATTERN.get(id(layout))
+    if hit is not None and hit[0] is layout:
+        return hit[1]
+    r = layout.bubble_r_mm
+    centres_xy = layout.centres_mm[:, ::-1]                       # (n, 2) as (x, y) mm
+    n = len(centres_xy)
+    inside_mm = centres_xy[:, None, :] + _INSIDE[None, :, :] * r
+    ring_mm = centres_xy[:, None, :] + (r + RING_GAP_MM) * _UNIT[None]
+    far = r + CROSS_GAP_MM
+    far_mm = centres_xy[:, None, :] + far * np.stack([np.cos(_CROSS_ANGLES), np.sin(_CROSS_ANGLES)], -1)[None]
+    loop_mm = centres_xy[:, None, None, :] + np.asarray(_loop_radii(r))[None, :, None, None] * _UNIT[None, None]
+    pts = np.concatenate([inside_mm, ring_mm, far_mm, loop_mm.reshape(n, -1, 2)], axis=1)
+    pts.setflags(write=False)
+    if len(_PATTERN) > 64:
+        _PATTERN.clear()
+    _PATTERN[id(layout)] = (layout, pts)
+    return pts
+
+
+def _loop_radii(r: float) -> list[float]:
+    return [r + g for g in OUTER_GAPS_MM if g != RING_GAP_MM] + [k * r for k in INNER_RADII]
 
 
 def black_level(image: np.ndarray, alignment: Alignment, layout: Layout) -> tuple[float, float]:
@@ -74,6 +119,21 @@ def black_level(image: np.ndarray, alignment: Alignment, layout: Layout) -> tupl
     without our fiducials: on the printed bubbles and their labels)."""
     if not layout.has_fiducials:
         return _printed_black(image, alignment, layout)
+    pts = _fiducial_pattern_mm(layout)
+    vals = _sample(image, alignment.map_mm(pts))
+    n_black = len(layout.fiducial_rects()) * 24
+    return float(np.median(vals[:n_black])), float(np.percentile(vals[n_black:], 75))
+
+
+_FIDUCIAL_PATTERN: dict[int, tuple[Layout, np.ndarray]] = {}
+
+
+def _fiducial_pattern_mm(layout: Layout) -> np.ndarray:
+    """The fiducials' black border cells (24 points each), then a ring 1.5 mm outside each marker (16 points
+    each, the paper), as (x, y) mm. Cached per layout."""
+    hit = _FIDUCIAL_PATTERN.get(id(layout))
+    if hit is not None and hit[0] is layout:
+        return hit[1]
     pts = []
     for rect in layout.fiducial_rects():
         cell = rect.w_mm / 6.0
@@ -81,15 +141,25 @@ def black_level(image: np.ndarray, alignment: Alignment, layout: Layout) -> tupl
         for along in t:
             pts += [(rect.x_mm + along, rect.y_mm + cell / 2), (rect.x_mm + along, rect.y_mm + rect.h_mm - cell / 2),
                     (rect.x_mm + cell / 2, rect.y_mm + along), (rect.x_mm + rect.w_mm - cell / 2, rect.y_mm + along)]
-    black = _sample(image, alignment.map_mm(np.asarray(pts)))
-    # paper: a ring 2 mm outside each marker
-    around = []
     for rect in layout.fiducial_rects():
         for a in np.linspace(0, 1, 8, endpoint=False):
-            around += [(rect.x_mm - 1.5 + a * (rect.w_mm + 3), rect.y_mm - 1.5),
-                       (rect.x_mm - 1.5 + a * (rect.w_mm + 3), rect.y_mm + rect.h_mm + 1.5)]
-    paper = _sample(image, alignment.map_mm(np.asarray(around)))
-    return float(np.median(black)), float(np.percentile(paper, 75))
+            pts += [(rect.x_mm - 1.5 + a * (rect.w_mm + 3), rect.y_mm - 1.5),
+                    (rect.x_mm - 1.5 + a * (rect.w_mm + 3), rect.y_mm + rect.h_mm + 1.5)]
+    arr = np.asarray(pts, dtype=np.float64)
+    arr.setflags(write=False)
+    if len(_FIDUCIAL_PATTERN) > 64:
+        _FIDUCIAL_PATTERN.clear()
+    _FIDUCIAL_PATTERN[id(layout)] = (layout, arr)
+    return arr
+
+
+def _percentile_rows(a: np.ndarray, q: float) -> np.ndarray:
+    """``np.percentile(a, q, axis=1)`` (linear interpolation) from one partial sort."""
+    pos = q / 100.0 * (a.shape[1] - 1)
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, a.shape[1] - 1)
+    part = np.partition(a, [lo, hi], axis=1)
+    return part[:, lo] + (pos - lo) * (part[:, hi] - part[:, lo])
 
 
 _GRID = np.stack(np.meshgrid(np.linspace(-1.25, 1.25, 11), np.linspace(-1.25, 1.25, 11)), -1).reshape(-1, 2)
@@ -109,22 +179,18 @@ def _printed_black(image: np.ndarray, alignment: Alignment, layout: Layout) -> t
 
 def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fills:
     """Measure every bubble of ``layout`` on ``image`` (grayscale uint8). Pure: no decisions."""
-    r = layout.bubble_r_mm
-    centres_xy = layout.centres_mm[:, ::-1]                       # (n, 2) as (x, y) mm
-    n = len(centres_xy)
-    inside_mm = centres_xy[:, None, :] + _INSIDE[None, :, :] * r
-    ring_r = r + RING_GAP_MM
-    ring_mm = centres_xy[:, None, :] + ring_r * np.stack([np.cos(_RING_ANGLES), np.sin(_RING_ANGLES)], -1)[None]
-    far = r + CROSS_GAP_MM
-    far_mm = centres_xy[:, None, :] + far * np.stack([np.cos(_CROSS_ANGLES), np.sin(_CROSS_ANGLES)], -1)[None]
-    pts = np.concatenate([inside_mm, ring_mm, far_mm], axis=1)   # (n, 37 + 32 + 20, 2)
+    pts = _pattern_mm(layout)
+    n = len(pts)
+    loops = _loop_radii(layout.bubble_r_mm)
     px = alignment.map_mm(pts.reshape(-1, 2)).reshape(n, -1, 2)
     vals = _sample(image, px)
-    n_in, n_ring = len(_INSIDE), _RING_N
-    inside, ring, far_vals = vals[:, :n_in], vals[:, n_in:n_in + n_ring], vals[:, n_in + n_ring:]
+    n_in, n_ring, n_far = len(_INSIDE), _RING_N, len(_CROSS_ANGLES)
+    inside, ring = vals[:, :n_in], vals[:, n_in:n_in + n_ring]
+    far_vals = vals[:, n_in + n_ring:n_in + n_ring + n_far]
+    loop_vals = vals[:, n_in + n_ring + n_far:].reshape(n, len(loops), _RING_N)
 
     black_px, paper_near_black = black_level(image, alignment, layout)
-    paper_local = np.percentile(ring, 75, axis=1)                 # robust to marks overflowing part of it
+    paper_local = _percentile_rows(ring, 75)                      # robust to marks overflowing part of it
     paper_local = np.maximum(paper_local, 1.0)
     black_refl = min(0.9, black_px / max(paper_near_black, 1.0))  # 0 = perfect black; low contrast → larger
     ink_span = 1.0 - black_refl
@@ -143,9 +209,19 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     cross = np.sort(both, axis=1)[:, 1] - ring_dark                                 # 3rd darkest of 4
     cross_near = np.sort(near, axis=1)[:, 1] - ring_dark
     ring_samples = ((1.0 - ring_refl) / ink_span).astype(np.float32)
+    # a loop around the bubble darkens most of the ring: its paper is the brightest quarter of every radius
+    outside = np.concatenate([ring, loop_vals[:, :len(OUTER_GAPS_MM) - 1].reshape(n, -1)], axis=1)
+    k90 = int(0.9 * (outside.shape[1] - 1))
+    loop_paper = np.maximum(paper_local, np.partition(outside, k90, axis=1)[:, k90])
+    loop_dark = (1.0 - loop_vals / loop_paper[:, None, None]) / ink_span
+    n_out = len(OUTER_GAPS_MM) - 1
+    outer = np.maximum(loop_dark[:, :n_out].max(axis=1), ring_samples)
+    inner = loop_dark[:, n_out:].max(axis=1)
     return Fills(fill=np.clip(fill, -0.5, 1.5), ring=np.clip(ring_dark, -0.5, 1.5),
                  cross=np.clip(cross, -0.5, 1.5), cross_near=np.clip(cross_near, -0.5, 1.5),
-                 ring_samples=ring_samples, black=float(black_refl))
+                 ring_samples=ring_samples, black=float(black_refl),
+                 inside_samples=((1.0 - refl) / ink_span).astype(np.float32),
+                 outer_samples=outer.astype(np.float32), inner_samples=inner.astype(np.float32))
 
 
 # Decision constants (fractions of the gap between this page's blank and marked levels, or of its mark level)
@@ -264,8 +340,8 @@ def page_thresholds(fill: np.ndarray, groups: tuple[Group, ...]) -> Thresholds:
 
 
 # States as small integers while vectorised; mapped to MarkState at the edge.
-STATE_ORDER = (MarkState.BLANK, MarkState.MARKED, MarkState.AMBIGUOUS, MarkState.ERASED)
-_BLANK, _MARKED, _AMBIGUOUS, _ERASED = range(4)
+STATE_ORDER = (MarkState.BLANK, MarkState.MARKED, MarkState.AMBIGUOUS, MarkState.ERASED, MarkState.CANCELLED)
+_BLANK, _MARKED, _AMBIGUOUS, _ERASED, _CANCELLED = range(5)
 
 
 def classify(fill: np.ndarray, groups: tuple[Group, ...], th: Thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -297,6 +373,20 @@ def classify(fill: np.ndarray, groups: tuple[Group, ...], th: Thresholds) -> tup
     return gi.idx, state, conf
 
 
+def crossed_bubbles(fills: Fills, groups: tuple[Group, ...], state: np.ndarray, th: Thresholds
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per bubble of ``groups``: (strong, weak) evidence of an X struck through it — arms reaching far beyond
+    the bubble on the diagonals (strong), or on the near ring only / strokes leaving it in 3+ places (weak)."""
+    gi = group_index(groups)
+    ring = fills.ring_samples[gi.idx]
+    dark = ring > max(ARM_FLOOR, ARM_RATIO * th.mark)
+    runs = (dark & ~np.roll(dark, 1, axis=1)).sum(axis=1)
+    arms = np.where(dark.mean(axis=1) <= ARM_MAX_FRACTION, runs, 0)
+    strong = fills.cross[gi.idx] >= CROSS_LEVEL
+    weak = (fills.cross_near[gi.idx] >= CROSS_NEAR_RATIO * th.mark) | (arms >= MIN_ARMS)
+    return strong, weak
+
+
 def group_doubts(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state: np.ndarray,
                  th: Thresholds) -> dict[int, str]:
     """Groups whose clear marks are still doubtful, by group number: ``crossed_out`` (strokes leave a marked
@@ -307,12 +397,8 @@ def group_doubts(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], stat
         return {}
     marked = state == _MARKED
     n_marked = np.add.reduceat(marked.astype(np.intp), gi.starts)
-    ring = fills.ring_samples[gi.idx]
-    dark = ring > max(ARM_FLOOR, ARM_RATIO * th.mark)
-    runs = (dark & ~np.roll(dark, 1, axis=1)).sum(axis=1)
-    arms = np.where(dark.mean(axis=1) <= ARM_MAX_FRACTION, runs, 0)
-    strong = marked & (fills.cross[gi.idx] >= CROSS_LEVEL)
-    weak = marked & ((fills.cross_near[gi.idx] >= CROSS_NEAR_RATIO * th.mark) | (arms >= MIN_ARMS))
+    strong, weak = crossed_bubbles(fills, groups, state, th)
+    strong, weak = marked & strong, marked & weak
     crossed = (np.maximum.reduceat(strong.astype(np.int8), gi.starts) > 0) | (
         (np.maximum.reduceat(weak.astype(np.int8), gi.starts) > 0) & (n_marked >= 2))
     f = fill[gi.idx]

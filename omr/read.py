@@ -24,10 +24,11 @@ import numpy as np
 from .csvout import CsvWriter
 from .errors import AlignmentError, ExitCode, OutputError
 from .identify import NO_QR, decide_participant, digits_from_groups, read_qr
-from .layout import Group, GroupKind, Layout
+from .layout import Group, GroupKind, Layout, MarkingRules
 from .load import LoadOptions, PageRef, discover, load_page, plan_pages, require_files
 from .markerless import align_any
-from .marks import STATE_ORDER, Fills, classify, group_doubts, measure_fills, normalise_labels, page_thresholds
+from .markrules import RULE_CONFIDENCE, apply_rules
+from .marks import STATE_ORDER, Fills, classify, measure_fills, normalise_labels, page_thresholds
 from .progress import Progress
 from .records import Flag, GroupRead, Page, Reject, SheetFailure, SheetReading, Status
 from .workers import pool_context, start_worker
@@ -47,29 +48,37 @@ _DOUBT_TEXT = {
     "ambiguous_mark": "Câu {q}: có ô tô mờ hoặc tô chưa kín, cần người chấm xem lại",
     "crossed_out": "Câu {q}: có ô bị gạch chéo (có thể thí sinh đã huỷ lựa chọn), cần người chấm xem lại",
     "uneven_marks": "Câu {q}: hai ô tô đậm nhạt khác nhau (có thể một ô đã tẩy chưa sạch), cần người chấm xem lại",
+    "circled": "Câu {q}: có ô được khoanh tròn thay vì tô, cần người chấm xem lại",
+    "tick_or_x": "Câu {q}: có ô được đánh dấu ✓ hoặc ✗ thay vì tô, cần người chấm xem lại",
+    "unusual_mark": "Câu {q}: có nét bút lạ trên hoặc quanh một ô, cần người chấm xem lại",
 }
 
 
 def _group_reads(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], th,
-                 with_doubts: bool = False) -> tuple[tuple[GroupRead, ...], dict[str, str]]:
-    """Per-group readings, and the doubt reason of each doubtful group by key."""
+                 rules: MarkingRules | None = None) -> tuple[tuple[GroupRead, ...], dict[str, str]]:
+    """Per-group readings, and the doubt reason of each doubtful group by key. With ``rules`` (questions), the
+    contest's marking rules decide the questions holding unusual marks (``omr.markrules``)."""
     if not groups:
         return (), {}
     idx, state, conf = classify(fill, groups, th)
-    doubts = ({groups[i].key: reason for i, reason in group_doubts(fills, fill, groups, state, th).items()}
-              if with_doubts else {})
+    doubt_of: dict[int, str] = {}
+    rule_of: dict[int, str] = {}
+    if rules is not None:
+        state, doubt_of, rule_of = apply_rules(fills, fill, groups, state, th, rules)
     values = fill[idx].tolist()
     codes = state.tolist()
-    out, k = [], 0
-    for g, c in zip(groups, conf.tolist()):
+    out, doubts, k = [], {}, 0
+    for n, (g, c) in enumerate(zip(groups, conf.tolist())):
         gcodes = codes[k:k + g.size]
-        states = tuple(STATE_ORDER[s] for s in gcodes)
-        marked = "".join(lab for lab, s in zip(g.labels, gcodes) if s == 1)
-        if 2 in gcodes:                                   # an ambiguous bubble
-            doubts[g.key] = "ambiguous_mark"
-        elif g.key in doubts:
+        states = tuple(map(STATE_ORDER.__getitem__, gcodes))
+        marked = "".join(lab for lab, s in zip(g.labels, gcodes) if s == 1) if 1 in gcodes else ""
+        reason = doubt_of.get(n) or ("ambiguous_mark" if 2 in gcodes else None)   # 2: an ambiguous bubble
+        if reason:
+            doubts[g.key] = reason
             c = min(c, 0.5)
-        out.append(GroupRead(g.key, marked, states, tuple(values[k:k + g.size]), c))
+        elif n in rule_of:
+            c = RULE_CONFIDENCE
+        out.append(GroupRead(g.key, marked, states, tuple(values[k:k + g.size]), c, rule_of.get(n)))
         k += g.size
     return tuple(out), doubts
 
@@ -96,7 +105,7 @@ def read_page(page: Page, layout: Layout) -> Record:
     fill = normalise_labels(fills.fill, qgroups)
     fill = normalise_labels(fill, pgroups + vgroups)
     th = page_thresholds(fill, qgroups)
-    q_reads, q_doubts = _group_reads(fills, fill, qgroups, th, with_doubts=True)
+    q_reads, q_doubts = _group_reads(fills, fill, qgroups, th, layout.marking)
     id_reads, _ = _group_reads(fills, fill, pgroups, th)
     ver_reads, _ = _group_reads(fills, fill, vgroups, th)
     t3 = time.perf_counter()
@@ -153,6 +162,16 @@ def _second_look(rec: Record) -> bool:
     return rec.alignment.get("dpi", 0.0) < FULL_RESOLUTION_BELOW_DPI or rec.alignment.get("markers", 4) < 4
 
 
+def _worse(second: Record, first: Record) -> bool:
+    """The full-resolution reading is worse than the reduced one when it failed where the first did not, or
+    found fewer corner markers (a 3-marker fit can misplace bubbles by millimetres)."""
+    if isinstance(second, SheetFailure):
+        return isinstance(first, SheetReading)
+    if isinstance(first, SheetFailure):
+        return False
+    return second.alignment.get("markers", 4) < first.alignment.get("markers", 4)
+
+
 def read_ref(ref: PageRef, layout: Layout, options: LoadOptions) -> Record:
     """Load and read one page; any unexpected error becomes an INTERNAL failure (the batch goes on)."""
     t0 = time.perf_counter()
@@ -165,7 +184,9 @@ def read_ref(ref: PageRef, layout: Layout, options: LoadOptions) -> Record:
         if page.scale > 1 and _second_look(rec):
             full = load_page(ref, replace(options, target_long_side_px=1 << 30))
             if not isinstance(full, SheetFailure):
-                page, rec = full, read_page(full, layout)
+                second = read_page(full, layout)
+                if not _worse(second, rec):
+                    page, rec = full, second
         decode_ms = (t1 - t0) * 1000
         if isinstance(rec, SheetReading):
             return _with_timing(rec, decode=decode_ms, scale=page.scale)

@@ -27,6 +27,7 @@ class MarkState(enum.Enum):
     MARKED = "marked"
     AMBIGUOUS = "ambiguous"     # between the page's blank and marked levels: a human decides
     ERASED = "erased"           # a light smudge next to a clear mark: ignored, recorded
+    CANCELLED = "cancelled"     # a fill struck through beside another fill, cancelled by the contest's rule
 
 
 class Reject(enum.Enum):
@@ -93,6 +94,8 @@ class GroupRead:
     states: tuple[MarkState, ...]      # one per option
     fills: tuple[float, ...]           # measured fill per option, 0 = paper, 1 = ink
     confidence: float
+    rule: str | None = None            # the marking rule that decided this reading (a tick counted, a fill
+                                       # crossed out cancelled …), when one did
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,8 @@ class SheetReading:
             "qr": self.qr, "participant_bubbles": self.participant_bubbles,
             "version_bubbles": self.version_bubbles,
             "alignment": {k: round(v, 4) for k, v in self.alignment.items()},
+            # question id → the marking rule that decided its reading or made it a doubt (see layout "marking")
+            "rules": {g.key: g.rule for g in self.groups if g.rule},
         }
         if detail:
             d["fills"] = {g.key: [round(v, 3) for v in g.fills] for g in self.groups}

@@ -17,7 +17,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from .errors import InputError, MissingDependency, NotYet, OutputError
-from .layout import EssayBox, GroupKind, Layout, Rect
+from .layout import EssayBox, GroupKind, Layout, MarkingRules, Rect
 from .qrpayload import QrPayload
 from .table import header_columns, read_table
 
@@ -45,6 +45,23 @@ INSTRUCTIONS = (
     "Không viết, không gạch vào bốn ô vuông",
     "đen ở bốn góc và vào mã QR.",
 )
+
+# What the contest's marking rules (layout "marking") say, printed from the same data the reader applies.
+MARKING_TEXT: dict[tuple[str, str], str] = {
+    ("tick_or_x_on_empty", "mark"): "Dấu ✓ hoặc ✗ trong một ô trống cũng được tính.",
+    ("tick_or_x_on_empty", "flag"): "Không đánh ✓ hay ✗: dấu đó phải chờ người chấm.",
+    ("crossed_out_fill", "cancel"): "Gạch chéo ✗ lên ô đã tô là huỷ ô đó.",
+    ("crossed_out_fill", "flag"): "Ô đã tô bị gạch chéo phải chờ người chấm.",
+    ("circle_around", "flag"): "Khoanh tròn quanh ô: phải chờ người chấm.",
+    ("circle_around", "mark"): "Khoanh tròn quanh một ô cũng được tính.",
+    ("indistinct_marks", "flag"): "Hai ô tô khó phân biệt: phải chờ người chấm.",
+    ("indistinct_marks", "both"): "Hai ô tô khó phân biệt: tính là chọn cả hai.",
+}
+
+
+def marking_lines(rules: MarkingRules) -> tuple[str, ...]:
+    """The instruction lines for ``rules``, one per rule, in the layout's rule order."""
+    return tuple(MARKING_TEXT[(k, v)] for k, v in rules.as_json().items())
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,15 +303,17 @@ def _draw_instructions(c: Canvas, layout: Layout) -> None:
     c.setFont(FONT_BOLD, 9)
     c.drawString((x + 2) * mm, _y(layout, top + 4), "HƯỚNG DẪN TÔ PHIẾU")
     c.setFont(FONT, 8.2)
-    for i, line in enumerate(INSTRUCTIONS):
+    lines = INSTRUCTIONS + marking_lines(layout.marking)
+    for i, line in enumerate(lines):
         c.drawString((x + 2) * mm, _y(layout, top + 9 + i * 4.1), line)
-    # right and wrong examples
-    y = top + 9 + len(INSTRUCTIONS) * 4.1 + 3
+    # right and wrong examples (a tick or an X is not wrong where the contest counts it)
+    y = top + 9 + len(lines) * 4.1 + 3
     c.drawString((x + 2) * mm, _y(layout, y + 1), "Đúng:")
     c.setFillGray(0)
     c.circle((x + 14) * mm, _y(layout, y), layout.bubble_r_mm * mm, stroke=1, fill=1)
     c.drawString((x + 20) * mm, _y(layout, y + 1), "Sai:")
-    for k, mark in enumerate(("✓", "✗", "•")):
+    wrong = ("•",) if layout.marking.tick_or_x_on_empty == "mark" else ("✓", "✗", "•")
+    for k, mark in enumerate(wrong):
         cx = x + 30 + k * 7
         c.setFillGray(0)
         c.circle(cx * mm, _y(layout, y), layout.bubble_r_mm * mm, stroke=1, fill=0)

@@ -150,6 +150,7 @@ class Job:
     out: str                    # the set's folder
     tmp: str                    # scratch folder (templates, chunk PDFs, JPEGs for the PDF)
     versions: tuple[str, ...] = ()   # the contest's test versions to draw from (none: any the grid can hold)
+    marks: str = "typical"           # key of samples.marks.MARK_PROFILES: how people mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +259,7 @@ def _sheet_page(job: Job, index: int, participant: Participant, personalised: bo
     path, rel = _write_page(job, index, img, params.get("jpeg_quality", 95))
     answers = {gp.key: gp.truth for gp in plan.groups if gp.kind is GroupKind.QUESTION}
     ambiguous = [gp.key for gp in plan.groups if gp.kind is GroupKind.QUESTION and gp.ambiguous]
+    qplans = [gp for gp in plan.groups if gp.kind is GroupKind.QUESTION]
     deg = dict(params)
     deg.update(homography_mm_to_px=[[round(float(v), 6) for v in row] for row in H],
                image_size=[int(img.shape[1]), int(img.shape[0])],
@@ -272,6 +274,11 @@ def _sheet_page(job: Job, index: int, participant: Participant, personalised: bo
         "qr_participant": participant.id if personalised else None,
         "participant_intended": participant.id, "version_intended": version,
         "answers": answers, "ambiguous": ambiguous,
+        # what the demo contest's marking rules make of the unusual marks: the questions they leave to a judge
+        # (answers still hold the intended answer), and the rule that decides each ruled question
+        "marks_profile": job.marks,
+        "expect_doubt": [gp.key for gp in qplans if gp.case in mk.DEMO_DOUBT_CASES],
+        "by_rule": {gp.key: mk.RULE_OF_CASE[gp.case] for gp in qplans if gp.case in mk.RULE_OF_CASE},
         "marks": details,
         "cases": {k: v[0]["case"] for k, v in details.items()},
         "written": {k: v[2] for k, v in texts.items()},
@@ -494,18 +501,25 @@ def _clear_old(sheets: Path) -> None:
 
 
 def generate_set(layout: Layout, out: Path, *, profile: str, n: int, seed: int, workers: int | None,
-                 fmt: str = "jpg", extras: bool = False, versions: tuple[str, ...] = ()) -> dict:
+                 fmt: str = "jpg", extras: bool = False, versions: tuple[str, ...] = (),
+                 marks: str = "typical", dpi: int | None = None) -> dict:
     """Write ``n`` filled, degraded sheets (plus, with ``extras``, pages to reject) and their ground truth.
-    ``versions``: the test versions (a contest's keys) the sheets are filled with."""
+    ``versions``: the test versions (a contest's keys) the sheets are filled with; ``marks``: how people mark
+    ("typical": mostly clean fills; "harsh": circles, ticks, X's, heavy erasures, light and half fills);
+    ``dpi``: every page at this resolution instead of the profile's mix."""
     return _generate(layout, Path(out), profile=profile, n=n, seed=seed, workers=workers, fmt=fmt, extras=extras,
-                     versions=versions)
+                     versions=versions, marks=marks, overrides={"dpi": ((dpi,), (1.0,))} if dpi else None)
 
 
 def _generate(layout: Layout, out: Path, *, profile: str, n: int, seed: int, workers: int | None, fmt: str,
               extras: bool, overrides: dict[str, Any] | None = None, min_n: int = 1,
-              versions: tuple[str, ...] = ()) -> dict:
+              versions: tuple[str, ...] = (), marks: str = "typical") -> dict:
     if profile not in PROFILES:
         raise BadArguments(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
+    if marks not in mk.MARK_PROFILES:
+        raise BadArguments(f"unknown marks profile {marks!r}; use one of {', '.join(mk.MARK_PROFILES)}")
+    if marks != "typical":
+        overrides = {"question_freq": mk.MARK_PROFILES[marks], **(overrides or {})}
     if fmt not in FORMATS:
         raise BadArguments(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if n < min_n:
@@ -533,7 +547,7 @@ def _generate(layout: Layout, out: Path, *, profile: str, n: int, seed: int, wor
         for dpi in cfg["dpi"][0]:
             cv2.imwrite(str(_template_path(tmp, dpi)), rasterise(generic, 1, int(dpi)))
         job = Job(layout=layout, profile=profile, profile_cfg=cfg, fmt=fmt, seed=seed, out=str(out), tmp=tmp,
-                  versions=tuple(versions))
+                  versions=tuple(versions), marks=marks)
         tasks: list[ChunkTask | ExtrasTask] = [
             ChunkTask(job, tuple(range(i, min(n, i + CHUNK))), tuple(roster[i:min(n, i + CHUNK)]))
             for i in range(0, n, CHUNK)]
@@ -556,7 +570,8 @@ def _generate(layout: Layout, out: Path, *, profile: str, n: int, seed: int, wor
             fh.write(json.dumps(r.truth, ensure_ascii=False) + "\n")
     sheet_truths = [r.truth for r in results if r.truth["kind"] == "sheet"]
     return {
-        "out": str(out), "profile": profile, "format": fmt, "seed": seed, "sheets": len(sheet_truths),
+        "out": str(out), "profile": profile, "marks": marks, "format": fmt, "seed": seed,
+        "sheets": len(sheet_truths),
         "extras": len(results) - len(sheet_truths), "pages": len(results),
         "personalised": sum(t["personalised"] for t in sheet_truths),
         "ambiguous_questions": sum(len(t["ambiguous"]) for t in sheet_truths),
@@ -628,6 +643,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--format", choices=FORMATS, default="jpg")
+    ap.add_argument("--marks", choices=tuple(mk.MARK_PROFILES), default="typical",
+                    help="how people mark: typical (mostly clean fills) or harsh (circles, ticks, X's, heavy "
+                         "erasures, light and half fills)")
     ap.add_argument("--extras", action="store_true")
     ap.add_argument("--small-set", action="store_true",
                     help="build the committed small set (clean/, scanner/, phone/, extras/) under --out")
@@ -638,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
             summary = make_small_set(layout, Path(args.out), args.workers)
         else:
             summary = generate_set(layout, Path(args.out), profile=args.profile, n=args.n, seed=args.seed,
-                                   workers=args.workers, fmt=args.format, extras=args.extras)
+                                   workers=args.workers, fmt=args.format, extras=args.extras, marks=args.marks)
     except OmrError as exc:
         print(f"samples: error: {exc}", file=sys.stderr)
         return int(exc.exit_code)

@@ -32,6 +32,10 @@ from omr.layout import Group, GroupKind, Layout
 SS = 4                       # supersampling factor for drawing marks
 MIN_FILL_COVERAGE = 0.50     # a normal fill covers at least this fraction of the bubble disc
 MAX_FAINT_COVERAGE = 0.35    # a "faint" (half-hearted) fill covers less than this: ambiguous to a human
+HALF_COVERAGE = (0.38, 0.62)  # a "half" fill: one side of the bubble, this share of the disc
+LIGHT_FACTOR = (0.45, 0.65)   # a "light" fill: this share of the hand's usual darkness
+HEAVY_ERASURE_SHARE = (0.45, 0.75)   # a badly erased fill keeps this share of the hand's darkness (a light
+                                     # erasure leaves 0.10-0.25 whatever the hand)
 HAND_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Oblique.ttf"
 
 # Light absorbed per channel (B, G, R) at full strength: a mark multiplies paper by (1 - darkness*absorb).
@@ -52,7 +56,36 @@ DEFAULT_QUESTION_FREQ: dict[str, float] = {
     "erased_alone": 0.003,         # an erasure smudge and nothing else (ambiguous)
     "faint": 0.003,                # a fill covering < 35 % of the bubble (ambiguous)
 }
-AMBIGUOUS_CASES = frozenset({"tick", "cross", "crossed_out_remarked", "erased_alone", "faint"})
+# Cases a careful human hesitates over when the contest has said nothing about them (no marking rules).
+AMBIGUOUS_CASES = frozenset({"tick", "cross", "crossed_out_remarked", "erased_alone", "faint", "circle",
+                             "circle_letter"})
+
+# Marks the way the public makes them (people of every age, not drilled on bubble sheets): most questions still
+# get one clean fill, but circles, ticks, X's, heavy erasures, light pencil and half fills are common.
+HARSH_QUESTION_FREQ: dict[str, float] = {
+    "blank": 0.03,
+    "double": 0.008,
+    "erased_then_marked": 0.04,    # light erasure smudge beside the final fill
+    "heavy_erasure": 0.04,         # dark, badly erased residue beside the final fill
+    "tick": 0.04,                  # a tick on an empty bubble
+    "cross": 0.04,                 # an X on an empty bubble
+    "crossed_out_remarked": 0.03,  # a fill X-ed out, another option filled
+    "erased_alone": 0.004,
+    "faint": 0.004,
+    "light": 0.05,                 # a whole fill pressed lightly (clearly darker than the paper)
+    "half": 0.04,                  # half of the bubble filled
+    "circle": 0.02,                # a circle drawn around the bubble, the bubble itself left empty
+    "circle_letter": 0.01,         # a circle drawn around the letter inside the bubble, nothing filled
+}
+MARK_PROFILES: dict[str, dict[str, float]] = {"typical": DEFAULT_QUESTION_FREQ, "harsh": HARSH_QUESTION_FREQ}
+
+# What the demo contest's marking rules (answer_keys/demo/layout.json "marking") make of each case: the rule that
+# decides it, and whether the reader must leave it to a judge (a doubt) rather than read the intended answer.
+RULE_OF_CASE: dict[str, str] = {
+    "tick": "tick_or_x_on_empty", "cross": "tick_or_x_on_empty", "crossed_out_remarked": "crossed_out_fill",
+    "circle": "circle_around", "circle_letter": "circle_around",
+}
+DEMO_DOUBT_CASES = frozenset({"circle", "circle_letter", "erased_alone", "faint"})
 
 DEFAULT_DIGIT_FREQ: dict[str, float] = {
     "id_filled_on_personalised": 0.85,  # personalised sheets: the participant usually fills the ID bubbles too
@@ -92,7 +125,8 @@ class Op:
     """One thing drawn in one bubble."""
 
     bubble: int                # index into layout.centres_mm
-    kind: str                  # fill | faint | tick | cross | xout | erasure
+    kind: str                  # fill | faint | light | half | tick | cross | xout | erasure | heavy_erasure
+                               # | circle | circle_letter
 
 
 @dataclass(slots=True)
@@ -169,6 +203,10 @@ def _plan_question(g: Group, rng: np.random.Generator, freq: dict[str, float]) -
         ops, chosen = [Op(B + a, "erasure")], []
     elif case == "faint":
         ops, chosen = [Op(B + a, "faint")], [a]
+    elif case == "heavy_erasure":
+        ops, chosen = [Op(B + b, "heavy_erasure"), Op(B + a, "fill")], [a]
+    elif case in ("light", "half", "circle", "circle_letter"):
+        ops, chosen = [Op(B + a, case)], [a]
     else:  # pragma: no cover - freq keys are ours
         raise ValueError(f"unknown case {case!r}")
     truth = "".join(g.labels[k] for k in sorted(chosen))
@@ -306,6 +344,15 @@ def _strokes(mask: np.ndarray, rng: np.random.Generator, c: tuple[float, float],
                       lineType=cv2.LINE_AA)
 
 
+def _half_plane(mask: np.ndarray, rng: np.random.Generator, c: tuple[float, float], R: float) -> None:
+    """Keep one side of ``mask`` (a fill of the left, right, top or bottom half of the bubble, hand-slanted)."""
+    ang = rng.integers(4) * (np.pi / 2) + rng.normal(0, 0.25)
+    off = rng.uniform(-0.15, 0.1) * R
+    yy, xx = np.mgrid[:mask.shape[0], :mask.shape[1]]
+    side = (xx - c[0]) * math.cos(ang) + (yy - c[1]) * math.sin(ang) > off
+    mask[~side] = 0
+
+
 def _disc(shape: tuple[int, int], c: tuple[float, float], R: float) -> np.ndarray:
     yy, xx = np.ogrid[:shape[0], :shape[1]]
     return (xx - c[0]) ** 2 + (yy - c[1]) ** 2 <= R * R
@@ -403,7 +450,9 @@ class Pen:
             return float(np.clip(self.rng.normal(s.darkness, 0.045), 0.40, 0.70))
         return float(np.clip(self.rng.normal(s.darkness, 0.03), 0.85, 1.0))
 
-    def fill(self, cy: float, cx: float, *, faint: bool = False) -> Drawn:
+    def fill(self, cy: float, cx: float, *, faint: bool = False, light: bool = False, half: bool = False) -> Drawn:
+        """A fill in the participant's style; ``faint``: a small one (< 35 % of the disc); ``light``: a whole
+        fill pressed lightly (0.45–0.65 of the hand's darkness); ``half``: one side of the bubble filled."""
         rng, s = self.rng, self.style
         shape = str(rng.choice(["blob", "scribble", "spiral"], p=np.asarray(s.shapes) / sum(s.shapes)))
         for attempt in range(8):
@@ -426,16 +475,23 @@ class Pen:
                 _scribble(mask, rng, cc, R, rho, s.stroke_mm / 25.4 * self.dpi / self.r)
             else:
                 _spiral(mask, rng, cc, R, rho)
+            if half:
+                _half_plane(mask, rng, c, R)
             cov = _coverage(mask, c, R)
-            if (faint and 0.08 <= cov < MAX_FAINT_COVERAGE - 0.03) or (not faint and cov >= MIN_FILL_COVERAGE):
+            if half and HALF_COVERAGE[0] <= cov <= HALF_COVERAGE[1]:
+                break
+            if not half and ((faint and 0.08 <= cov < MAX_FAINT_COVERAGE - 0.03)
+                             or (not faint and cov >= MIN_FILL_COVERAGE)):
                 break
         else:  # fall back to a plain blob of the right size
             y0, x0, size, mask, c = self._patch(cy, cx, 1.8)
             R = self.r * SS
             _blob(mask, rng, c, R, 0.45 if faint else 0.95)
+            if half:
+                _half_plane(mask, rng, c, R)
             kind = "blob"
             cov = _coverage(mask, c, R)
-        d = self._darkness()
+        d = self._darkness() * (float(rng.uniform(*LIGHT_FACTOR)) if light else 1.0)
         composite(self.page, y0, x0, self._finish(mask, size, d, grain=True), self.absorb)
         return Drawn(round(cov, 3), round(d, 3), kind)
 
@@ -473,8 +529,29 @@ class Pen:
         composite(self.page, y0, x0, self._finish(mask, size, d, grain=True), self.absorb)
         return Drawn(round(cov, 3), round(d, 3), name)
 
-    def erasure(self, cy: float, cx: float) -> Drawn:
-        """What is left after rubbing out a pencil fill: a light, blurred, patchy smudge."""
+    def circle(self, cy: float, cx: float, *, letter: bool = False) -> Drawn:
+        """A hand-drawn loop around the bubble (``letter``: around the printed letter, inside the bubble),
+        the bubble itself left empty: not always closed, sometimes overlapping its start."""
+        rng = self.rng
+        y0, x0, size, mask, c = self._patch(cy, cx, 2.2)
+        R = self.r * SS
+        a = rng.uniform(0.5, 0.78) if letter else rng.uniform(1.2, 1.5)
+        b = a * rng.uniform(0.85, 1.05)
+        start = rng.uniform(0, 2 * np.pi)
+        t = start + np.linspace(0, 2 * np.pi * rng.uniform(0.93, 1.12), 80)
+        wobble = 1 + rng.normal(0, 0.025, t.size).cumsum() / 4
+        xy = np.stack([a * wobble * np.cos(t), b * wobble * np.sin(t)], axis=1)
+        xy = _rot(xy, rng.normal(0, 0.3)) + rng.normal(0, 0.06, 2)
+        thick = self.style.stroke_mm * rng.uniform(0.9, 1.2) / 25.4 * self.dpi * SS
+        cv2.polylines(mask, [_pts(c, xy * R)], False, 255, thickness=max(1, int(round(thick))), lineType=cv2.LINE_AA)
+        cov = _coverage(mask, c, R)
+        d = self._darkness()
+        composite(self.page, y0, x0, self._finish(mask, size, d, grain=True), self.absorb)
+        return Drawn(round(cov, 3), round(d, 3), "circle_letter" if letter else "circle")
+
+    def erasure(self, cy: float, cx: float, *, heavy: bool = False) -> Drawn:
+        """What is left after rubbing out a pencil fill: a light, blurred, patchy smudge (``heavy``: a bad
+        erasure, darker and less patchy)."""
         rng = self.rng
         y0, x0, size, mask, c = self._patch(cy, cx, 1.9)
         R = self.r * SS
@@ -486,13 +563,13 @@ class Pen:
         # patchy: the eraser removed some parts more than others
         low = rng.random((4, 4)).astype(np.float32)
         low = cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
-        a *= np.clip(0.25 + low, 0.0, 1.0)
+        a *= np.clip((0.5 if heavy else 0.25) + low, 0.0, 1.0)
         a = cv2.GaussianBlur(a, (0, 0), max(0.6, 0.18 * self.r))
         a *= _grain(rng, a.shape, strength=0.3, holes=0.0)
-        d = float(rng.uniform(0.10, 0.25))
+        d = float(self.style.darkness * rng.uniform(*HEAVY_ERASURE_SHARE) if heavy else rng.uniform(0.10, 0.25))
         cov = float((a[_disc(a.shape, ((c[0] + 0.5) / SS - 0.5, (c[1] + 0.5) / SS - 0.5), self.r)] > 0.5).mean())
         composite(self.page, y0, x0, a * d, self.absorb)   # a pen leaves a ghost of its own colour (erasable pen)
-        return Drawn(round(cov, 3), round(d, 3), "erasure")
+        return Drawn(round(cov, 3), round(d, 3), "heavy_erasure" if heavy else "erasure")
 
     def dot(self, cy: float, cx: float) -> None:
         """A stray dot or a few pencil specks."""
@@ -573,6 +650,12 @@ def draw_plan(page: np.ndarray, layout: Layout, plan: SheetPlan, *, dpi: float, 
                 d = pen.fill(cy, cx)
             elif op.kind == "faint":
                 d = pen.fill(cy, cx, faint=True)
+            elif op.kind in ("light", "half"):
+                d = pen.fill(cy, cx, light=op.kind == "light", half=op.kind == "half")
+            elif op.kind in ("circle", "circle_letter"):
+                d = pen.circle(cy, cx, letter=op.kind == "circle_letter")
+            elif op.kind == "heavy_erasure":
+                d = pen.erasure(cy, cx, heavy=True)
             elif op.kind == "tick":
                 d = pen.tick(cy, cx)
             elif op.kind == "cross":

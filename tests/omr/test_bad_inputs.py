@@ -69,6 +69,8 @@ BAD = {
     "damaged.png": (1, Reject.CORRUPT, "damaged PNG"),
     "damaged-fax.tif": (1, Reject.CORRUPT, "the image inside damaged-fax.tif (page 1) is damaged"),
     "damaged-flate.pdf": (1, Reject.CORRUPT, "the image inside damaged-flate.pdf (page 1) is damaged"),
+    # a Flate stream that inflates to the right size, its checksum alone telling of the damage
+    "bad-checksum-flate.pdf": (1, Reject.CORRUPT, "the image inside bad-checksum-flate.pdf (page 1) is damaged"),
 }
 # files the store cannot hold (no content to identify them by): reported by the run, not stored
 NOT_STORED = {"sub/up", "dangling.jpg", "pipe.jpg", "self.jpg"}
@@ -127,6 +129,11 @@ def _damaged_in_the_middle(data: bytes, seed: int = 7, start: int = 0) -> bytes:
     mid = start + (len(data) - start) // 2
     noise = np.random.default_rng(seed).integers(0, 256, 2000, dtype=np.uint8).tobytes()
     return data[:mid] + noise + data[mid + 2000:]
+
+
+def _bad_checksum(stream: bytes) -> bytes:
+    """A zlib stream whose data is intact but whose Adler-32 checksum (its last 4 bytes) is wrong."""
+    return stream[:-4] + bytes(b ^ 0xFF for b in stream[-4:])
 
 
 def _docx() -> bytes:
@@ -204,6 +211,7 @@ def build_corpus(folder: Path, layout) -> Corpus:
         "damaged-fax.tif": _damaged_in_the_middle(_tiff(one > 128, "group4"), seed=10, start=1000),
         "damaged-flate.pdf": _flate_image_pdf(_damaged_in_the_middle(zlib.compress(one.tobytes()), seed=11),
                                               one.shape),
+        "bad-checksum-flate.pdf": _flate_image_pdf(_bad_checksum(zlib.compress(one.tobytes())), one.shape),
     })
     for name, data in files.items():
         with open(os.path.join(folder, name), "wb") as f:

@@ -20,7 +20,7 @@ from omr.layout import GroupKind, layout_from_dict
 from omr.marks import STATE_ORDER, Thresholds, classify, page_thresholds
 from omr.qrpayload import QrPayload
 from omr.read import read_page
-from omr.records import Flag, GroupRead, MarkState, Page, Reject, Status
+from omr.records import Flag, GroupRead, MarkState, Page, Reject, SheetFailure, SheetReading, Status
 from omr.sheet import Participant, render_sheets
 from tests.conftest import DEMO_LAYOUT, ROOT, rasterise
 
@@ -385,3 +385,36 @@ def test_results_that_cannot_be_written_are_exit_8_not_a_traceback(tmp_path):
     p = _omr_read(scans, "--json-out", "/dev/full")
     assert p.returncode == ExitCode.OUTPUT, p.stderr
     assert "cannot write /dev/full: No space left on device" in p.stderr and "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("quarter", [0, 1, 2, 3])
+@pytest.mark.parametrize("skew", [0.0, 2.5, -4.0])
+def test_scanned_page_aligns_in_its_corner_windows_at_every_rotation(blank_sheet, demo_layout, quarter, skew):
+    """A scan (the page nearly fills the image, markers near its corners) fed any way round and a little skewed
+    is found by the corner-window search alone, and maps the bubbles where the rotation puts them."""
+    pad = int(0.05 * max(blank_sheet.shape))
+    img = np.rot90(cv2.copyMakeBorder(blank_sheet, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255), quarter)
+    h, w = img.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), skew, 1.0)
+    img = cv2.warpAffine(np.ascontiguousarray(img), m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+    al = align(img, demo_layout)
+    assert al.search == "corners" and al.markers == 4 and al.residual_mm < 0.15
+    assert abs(((al.rotation_deg - (90 * quarter + skew)) + 180) % 360 - 180) < 0.3
+    y, x = demo_layout.centres_mm[demo_layout.question_groups[0].first]
+    p = np.array([x * PPM - 0.5 + pad, y * PPM - 0.5 + pad])
+    size = np.array(blank_sheet.shape[::-1]) + 2 * pad          # (width, height) before turning
+    for _ in range(quarter):                                     # np.rot90: (x, y) → (y, width - 1 - x)
+        p = np.array([p[1], size[0] - 1 - p[0]])
+        size = size[::-1]
+    expected = m @ np.array([p[0], p[1], 1.0])
+    assert np.abs(al.map_mm(np.array([[x, y]]))[0] - expected).max() < 1.0
+
+
+def test_second_look_at_full_resolution_keeps_the_better_reading():
+    from omr.read import _worse
+    four = SheetReading("a.jpg", 1, "t", Status.OK, None, None, {}, (), alignment={"markers": 4.0})
+    three = SheetReading("a.jpg", 1, "t", Status.FLAGGED, None, None, {}, (), alignment={"markers": 3.0})
+    failed = SheetFailure("a.jpg", 1, Reject.PARTIAL_SHEET, "cut off")
+    assert _worse(three, four) and _worse(failed, four)
+    assert not _worse(four, three) and not _worse(four, four) and not _worse(three, failed)
+    assert not _worse(failed, failed)

@@ -1,0 +1,278 @@
+"""Marks that are not a clean fill: what shape the ink on and around each bubble has, and what the contest's
+marking rules (``Layout.marking``) make of a question holding such marks.
+
+``bubble_shapes`` only measures shape (vectorised over every bubble); ``apply_rules`` decides, per question
+that holds anything unusual, and returns the decision of every rule it applied so the reading can show it.
+The principle: ink on or around a bubble of a question with no clear fill is a mark by rule or a doubt — never a
+blank; residue clearly lighter than the page's marks beside a clear mark is an erasure, not a second answer; a
+single light fill, clearly darker than the page's blank bubbles and the only ink of its question, is a mark.
+Every level is measured against this page's own blank and filled bubbles (``Thresholds``).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from .layout import Group, MarkingRules
+from .marks import Fills, Thresholds, crossed_bubbles, group_index
+
+_BLANK, _MARKED, _AMBIGUOUS, _ERASED, _CANCELLED = range(5)
+
+
+class Shape(enum.IntEnum):
+    NONE = 0       # paper (the printed letter and rim only)
+    FILL = 1       # a solid fill, as dark as the page's marks
+    LIGHT = 2      # a solid fill, lighter than the page's marks (pressed lightly)
+    STROKE = 3     # strokes across the bubble: a tick, an X, a half-hearted scribble
+    CIRCLE = 4     # a loop around the bubble (outside its rim) or around its letter, the centre left empty
+    INK = 5        # some ink that is none of the above (a smudge, residue)
+
+
+# Shape constants, measured on generated sheets (samples.marks): fractions of sample points darker than the
+# ink level INK_LEVEL × the page's mark level (at least INK_FLOOR); "rel" = (fill - blank) / (mark - blank).
+INK_LEVEL, INK_FLOOR = 0.4, 0.12
+FILL_REL, FILL_COVER, FILL_CENTRE = 0.6, 0.75, 0.85   # blanks cover ≤ 0.16 of the disc (the letter), fills ≥ 0.78
+                                                      # and their centre is dark (1 %: 1.0)
+CIRCLE_AROUND, CIRCLE_MAX_COVER = 0.3, 0.3   # a loop darkens ≥ 0.5 of the angles around; blanks ≤ 0.16
+LETTER_LOOP, LETTER_LOOP_CV, LETTER_LOOP_CENTRE = 0.9, 0.4, 0.75
+LIGHT_REL, LIGHT_COVER, LIGHT_MAX_CV, LIGHT_CENTRE = 0.42, 0.65, 0.5, 0.7
+# evenness: the 25th percentile of the disc samples / their 90th. A light fill is even (median 0.65), an eraser's
+# smudge patchy (median 0.33, 99 %: 0.63); a fill's median 0.77, a bad erasure's 0.56
+LIGHT_EVEN, SECOND_EVEN = 0.45, 0.6
+STROKE_REL, STROKE_MIN_CV = 0.3, 0.7
+STROKE_INNER, STROKE_COVER = (0.15, 0.75), (0.18, 0.66)
+STROKE_MAX_EVEN = 0.18       # strokes leave most of the disc paper (evenness ≤ 0.16 for ticks), smudges do not
+STROKE_MAX_RUN = 0.4          # longest dark arc on the 0.6-radius ring: strokes ≤ 0.39, half fills ≥ 0.33 (1 %: 0.4)
+INK_REL, INK_SHARE, INK_COVER = 0.16, 0.2, 0.22    # blanks: rel ≤ 0.12, cover ≤ 0.20 (99.99 %), ink around
+                                                    # them ≤ 0.22 (99.9 %): a loop round a bubble ≥ 0.25
+RING_DARKER_REL = -0.3       # blanks: rel ≥ -0.09 (99.9 %)
+# a second mark beside a clear one: residue below RESIDUE_REL and RESIDUE_RATIO × the clear one; a second
+# answer from SECOND_REL and SECOND_RATIO up; in between the two cannot be told apart
+RESIDUE_REL, RESIDUE_RATIO, RESIDUE_AROUND = 0.62, 0.7, 0.25
+RESIDUE_EVEN_FROM, RESIDUE_MAX_EVEN = 0.45, 0.75   # from this rel up, residue must be patchier than this
+SECOND_REL, SECOND_RATIO = 0.85, 0.75
+SECOND_PAGE_PERCENTILE, SECOND_REL_MAX = 10, 0.95   # and at least this percentile of the page's clear marks
+MAYBE_CROSSED = 0.05         # X arms far out (Fills.cross): fills ≤ 0.04 (99.9 %), X's struck through ≥ 0.002
+# a mark far darker than the page's marks with ink all around it, beside a normal one: struck through, maybe
+STRUCK_REL, STRUCK_AROUND = 1.25, 0.4    # fills: rel ≤ 1.25 (99 %); X's over a fill: rel median 1.42
+MAYBE_CROSSED_NEAR = 0.10    # X arms on the near ring (Fills.cross_near): fills of a double ≤ 0.11 (99 %),
+                             # X's struck through ≥ 0.11 (99 %)
+RULE_CONFIDENCE = 0.8
+
+
+def evenness(ins: np.ndarray) -> np.ndarray:
+    """Per row of disc samples: 25th percentile / 90th percentile (1 = even darkness, 0 = patchy or partial);
+    the percentiles as ``np.percentile`` interpolates them, from one partial sort."""
+    m = ins.shape[1] - 1
+    k25, k90 = 0.25 * m, 0.9 * m
+    ks = sorted({int(k25), min(int(k25) + 1, m), int(k90), min(int(k90) + 1, m)})
+    part = np.partition(ins, ks, axis=1)
+
+    def pct(k: float) -> np.ndarray:
+        lo = int(np.floor(k))
+        hi = min(lo + 1, m)
+        return part[:, lo] + (k - lo) * (part[:, hi] - part[:, lo])
+
+    p25, p90 = pct(k25), pct(k90)
+    return np.where(p90 > 1e-3, p25 / np.maximum(p90, 1e-3), 0.0)
+
+
+_RING06 = slice(19, 37)      # the 18 disc samples on the 0.6-radius ring (marks._disc_pattern)
+
+
+def _longest_run(dark: np.ndarray) -> np.ndarray:
+    """Per row of a (n, k) boolean ring: the longest circular run of True, as a share of k."""
+    n, k = dark.shape
+    cur = np.zeros(n, np.intp)
+    best = np.zeros(n, np.intp)
+    for j in range(2 * k):
+        cur = (cur + 1) * dark[:, j % k]
+        best = np.maximum(best, cur)
+    return np.minimum(best, k) / k
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the rules made of one question: new bubble states, a doubt reason, the rule that decided."""
+
+    states: np.ndarray          # state codes of the question's bubbles (see marks.STATE_ORDER)
+    doubt: str | None
+    rule: str | None
+
+
+def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shape code of each bubble in ``idx`` (an index array into the layout's bubbles), the share of the
+    angles around it (outside its rim) that hold ink, and the evenness of the darkness inside it."""
+    tau = max(INK_FLOOR, INK_LEVEL * th.mark)
+    span = max(th.mark - th.blank, 1e-6)
+    rel = (fill[idx] - th.blank) / span
+    ins = fills.inside_samples[idx]
+    around = (fills.outer_samples[idx] > tau).mean(axis=1)
+    inner = (fills.inner_samples[idx] > tau).mean(axis=1)
+    cover = (ins > tau).mean(axis=1)
+    centre = (ins[:, :7] > tau).mean(axis=1)
+    cv = ins.std(axis=1) / np.maximum(ins.mean(axis=1), 1e-3)
+    cv = np.where(ins.mean(axis=1) > 1e-3, cv, 0.0)
+    even = evenness(ins)
+    shape = np.full(len(idx), Shape.NONE, dtype=np.int8)
+    # ink all around the rim makes the paper estimate of ``fill`` too dark: the fill comes out below paper
+    around_dark = rel < RING_DARKER_REL
+    ink = (rel > INK_REL) | (around > INK_SHARE) | (inner > INK_SHARE) | (cover > INK_COVER) | around_dark
+    stroke = ((rel >= STROKE_REL) & (cv >= STROKE_MIN_CV) & (inner >= STROKE_INNER[0]) & (inner <= STROKE_INNER[1])
+              & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1])
+              & (_longest_run(ins[:, _RING06] > tau) < STROKE_MAX_RUN) & (even <= STROKE_MAX_EVEN))
+    light = ((rel >= LIGHT_REL) & (cover >= LIGHT_COVER) & (cv <= LIGHT_MAX_CV) & (centre >= LIGHT_CENTRE)
+             & (even >= LIGHT_EVEN))
+    circle = ((((around >= CIRCLE_AROUND) | around_dark) & (cover < CIRCLE_MAX_COVER))
+              | ((inner >= LETTER_LOOP) & (cv >= LETTER_LOOP_CV) & (centre < LETTER_LOOP_CENTRE)))
+    fill_ = (rel >= FILL_REL) & (cover >= FILL_COVER) & (centre >= FILL_CENTRE)
+    # the first that applies wins: assigned in reverse order of precedence
+    for mask, code in ((ink, Shape.INK), (stroke, Shape.STROKE), (light, Shape.LIGHT), (circle, Shape.CIRCLE),
+                       (fill_, Shape.FILL)):
+        shape[mask] = code
+    return shape, around, even
+
+
+def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state: np.ndarray, th: Thresholds,
+                rules: MarkingRules) -> tuple[np.ndarray, dict[int, str], dict[int, str]]:
+    """Decide the questions holding unusual marks. ``state`` comes from ``marks.classify`` (one code per bubble
+    of ``groups``, in order). Returns (new states, doubt reason by group number, rule applied by group number)."""
+    gi = group_index(groups)
+    state = state.copy()
+    if not len(gi.idx):
+        return state, {}, {}
+    shape, around, even = bubble_shapes(fills, fill, th, gi.idx)
+    strong, weak = crossed_bubbles(fills, groups, state, th)
+    f = fill[gi.idx]
+    marked = state == _MARKED
+    span = max(th.mark - th.blank, 1e-6)
+    rel_all = (f - th.blank) / span
+    clear = np.maximum.reduceat(np.where(marked, rel_all, -np.inf), gi.starts)
+    clear = clear[np.isfinite(clear)]
+    second_rel = min(SECOND_REL_MAX, max(SECOND_REL, float(np.percentile(clear, SECOND_PAGE_PERCENTILE))
+                                         if len(clear) else SECOND_REL))
+    maybe_x = (fills.cross[gi.idx] >= MAYBE_CROSSED) | (fills.cross_near[gi.idx] >= MAYBE_CROSSED_NEAR)
+    n_marked = np.add.reduceat(marked.astype(np.intp), gi.starts)
+    odd = (shape != Shape.NONE) & ~((shape == Shape.FILL) & marked)
+    unusual = (np.add.reduceat(odd.astype(np.intp), gi.starts) > 0) | (n_marked != 1) | (
+        np.add.reduceat((strong | weak).astype(np.intp), gi.starts) > 0)
+    doubts: dict[int, str] = {}
+    ruled: dict[int, str] = {}
+    for g in np.flatnonzero(unusual):
+        a, b = int(gi.starts[g]), int(gi.starts[g]) + groups[g].size
+        crossed = marked[a:b] & (strong[a:b] | (weak[a:b] & (n_marked[g] >= 2)))
+        d = _decide(state[a:b], shape[a:b], Evidence(rel_all[a:b], f[a:b], around[a:b], crossed, strong[a:b],
+                                                     maybe_x[a:b], even[a:b], second_rel), rules)
+        state[a:b] = d.states
+        if d.doubt:
+            doubts[int(g)] = d.doubt
+        if d.rule:
+            ruled[int(g)] = d.rule
+    return state, doubts, ruled
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Measurements of one question's bubbles that the rules look at (arrays of the question's size)."""
+
+    rel: np.ndarray             # (fill - page blank) / (page mark - page blank)
+    f: np.ndarray               # fill
+    around: np.ndarray          # share of the angles around the bubble holding ink
+    crossed: np.ndarray         # marked and struck through (strong, or weak with 2+ marks)
+    strong: np.ndarray          # X arms seen far beyond the bubble
+    maybe_x: np.ndarray         # some X arms far beyond the bubble
+    even: np.ndarray            # evenness of the darkness inside (see ``evenness``)
+    second_rel: float           # a second mark is an answer from this rel up (this page's clear marks)
+
+
+def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules) -> Decision:
+    st = st.copy()
+    marked = st == _MARKED
+    if not marked.any():
+        return _no_clear_fill(st, shape, rules)
+    if ev.crossed.any():
+        return _crossed(st, shape, ev, rules)
+    ambiguous = st == _AMBIGUOUS
+    odd = (shape == Shape.STROKE) | (shape == Shape.CIRCLE)
+    if (odd & ~marked).any():
+        return Decision(st, "unusual_mark", None)
+    if marked.sum() == 1 and shape[marked][0] == Shape.CIRCLE and not ambiguous.any():
+        return _by_rule(st, int(np.flatnonzero(marked)[0]), rules.circle_around == "mark", "circle_around",
+                        "circled")
+    if marked.sum() == 1 and shape[marked][0] == Shape.STROKE and not ambiguous.any():
+        # a tick or an X that reads as dark as a fill by itself: the rule still says whether it counts
+        if rules.tick_or_x_on_empty == "mark":
+            return Decision(st, None, "tick_or_x_on_empty")
+        return Decision(st, "tick_or_x", "tick_or_x_on_empty")
+    if marked.sum() >= 2 and ((ev.maybe_x & marked).any() or (
+            (marked & (ev.rel >= STRUCK_REL) & (ev.around >= STRUCK_AROUND)).any()
+            and (marked & (ev.rel < STRUCK_REL)).any())):
+        return Decision(st, "crossed_out", None)
+    rel, f = ev.rel, ev.f
+    top = float(f[marked].max())
+    # a second mark or a middling one beside the clear mark: residue, a second answer, or can't tell
+    residue = ((marked | ambiguous) & (rel < RESIDUE_REL) & (f <= RESIDUE_RATIO * top)
+               & (ev.around <= RESIDUE_AROUND) & ((rel < RESIDUE_EVEN_FROM) | (ev.even < RESIDUE_MAX_EVEN)))
+    second = marked & (rel >= ev.second_rel) & (f >= SECOND_RATIO * top) & (ev.even >= SECOND_EVEN)
+    top_i = int(np.argmax(np.where(marked, f, -np.inf)))
+    second[top_i] = True
+    st[residue] = _ERASED
+    unclear = (marked | ambiguous) & ~residue & ~second
+    if unclear.any():
+        if ambiguous[unclear].any() or rules.indistinct_marks == "flag":
+            return Decision(st, "uneven_marks" if not ambiguous[unclear].any() else "ambiguous_mark",
+                            "indistinct_marks" if not ambiguous[unclear].any() else None)
+        st[unclear] = _MARKED
+        return Decision(st, None, "indistinct_marks")
+    return Decision(st, None, None)
+
+
+def _no_clear_fill(st: np.ndarray, shape: np.ndarray, rules: MarkingRules) -> Decision:
+    """No bubble of the question is clearly filled: ink on or around one bubble is a mark by rule or a doubt."""
+    cand = np.flatnonzero((shape != Shape.NONE) | (st == _AMBIGUOUS))
+    if len(cand) == 0:
+        return Decision(st, None, None)
+    if len(cand) > 1:
+        return Decision(st, "ambiguous_mark", None)
+    k = int(cand[0])
+    kind = shape[k]
+    if kind == Shape.CIRCLE:
+        return _by_rule(st, k, rules.circle_around == "mark", "circle_around", "circled")
+    if kind == Shape.STROKE:
+        return _by_rule(st, k, rules.tick_or_x_on_empty == "mark", "tick_or_x_on_empty", "tick_or_x")
+    if kind == Shape.LIGHT:
+        return _by_rule(st, k, True, "light_mark", "ambiguous_mark")
+    return Decision(st, "ambiguous_mark" if st[k] == _AMBIGUOUS else "unusual_mark", None)
+
+
+def _by_rule(st: np.ndarray, k: int, mark: bool, rule: str, doubt: str) -> Decision:
+    if not mark:
+        return Decision(st, doubt, rule)
+    st[:] = np.where(st == _AMBIGUOUS, _BLANK, st)
+    st[k] = _MARKED
+    return Decision(st, None, rule)
+
+
+def _crossed(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules) -> Decision:
+    """A marked bubble struck through: cancelled beside one other clear fill (only with the X's arms seen far
+    beyond the bubble: strokes near it may be a fill's own overflow), or an X on an empty bubble."""
+    crossed, strong = ev.crossed, ev.strong
+    marked = st == _MARKED
+    rest = marked & ~crossed
+    others_quiet = not ((st == _AMBIGUOUS) | ((shape != Shape.NONE) & ~marked)).any()
+    # cancelled only when the X is plain: its arms far out, the struck fill darker than the one kept (the X's ink
+    # on top of a fill), and no X evidence on the fill kept
+    if (rest.sum() == 1 and others_quiet and (shape[crossed] == Shape.FILL).all() and strong[crossed].all()
+            and not ev.maybe_x[rest].any() and ev.rel[crossed].min() > ev.rel[rest].max()):
+        if rules.crossed_out_fill == "cancel":
+            st[crossed] = _CANCELLED
+            return Decision(st, None, "crossed_out_fill")
+        return Decision(st, "crossed_out", "crossed_out_fill")
+    if rest.sum() == 0 and crossed.sum() == 1 and others_quiet and (shape[crossed] == Shape.STROKE).all():
+        if rules.tick_or_x_on_empty == "mark":
+            return Decision(st, None, "tick_or_x_on_empty")
+        return Decision(st, "tick_or_x", "tick_or_x_on_empty")
+    return Decision(st, "crossed_out", None)

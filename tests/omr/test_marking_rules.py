@@ -1,0 +1,246 @@
+"""Marks that are not a clean fill, one kind per test, read under the contest's marking rules (layout "marking").
+
+Every sheet is the demo sheet rasterised at 150 dpi, 60 questions filled cleanly (so the page has its own blank
+and filled populations), and one unusual mark drawn on question 1 (and 2) with OpenCV.
+"""
+import json
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from omr.errors import LayoutError
+from omr.layout import GroupKind, MarkingRules, layout_from_dict
+from omr.read import read_page
+from omr.records import MarkState, Page
+from omr.sheet import Participant, marking_lines, render_sheets
+from tests.conftest import DEMO_LAYOUT, rasterise
+
+DPI = 150
+PPM = DPI / 25.4
+DEMO = MarkingRules(crossed_out_fill="cancel", tick_or_x_on_empty="mark", circle_around="flag",
+                    indistinct_marks="flag")
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory, demo_layout):
+    """The demo sheet with questions 11..70 filled (a clean page population) and the id and version."""
+    pdf = tmp_path_factory.mktemp("rules") / "sheet.pdf"
+    render_sheets(demo_layout, pdf, participants=[Participant("123456", "Đỗ Minh Châu")])
+    img = rasterise(pdf, dpi=DPI)
+    assert abs(img.shape[0] - 297 * PPM) < 3, "the test assumes a 150-dpi raster"
+    for g in demo_layout.question_groups[10:70]:
+        disc(img, demo_layout, g.first + (int(g.key) % 4))
+    for kind, value in ((GroupKind.PARTICIPANT, "123456"), (GroupKind.VERSION, "101")):
+        for d, g in zip(value, demo_layout.digit_groups(kind)):
+            disc(img, demo_layout, g.first + int(d))
+    return img
+
+
+def centre(layout, idx):
+    y, x = layout.centres_mm[idx]
+    return x * PPM, y * PPM
+
+
+def disc(img, layout, idx, grey=40, frac=0.85):
+    cx, cy = centre(layout, idx)
+    cv2.circle(img, (int(round(cx)), int(round(cy))), int(layout.bubble_r_mm * frac * PPM), grey, -1)
+
+
+def stroke(img, layout, idx, pts_r, grey=40, width_mm=0.5):
+    """A polyline through points given in units of the bubble radius around bubble ``idx``."""
+    cx, cy = centre(layout, idx)
+    r = layout.bubble_r_mm * PPM
+    pts = np.round(np.asarray(pts_r) * r + [cx, cy]).astype(np.int32).reshape(-1, 1, 2)
+    cv2.polylines(img, [pts], False, grey, max(1, int(round(width_mm * PPM))), cv2.LINE_AA)
+
+
+def loop(img, layout, idx, radius_r, grey=40, width_mm=0.45):
+    cx, cy = centre(layout, idx)
+    r = layout.bubble_r_mm * PPM
+    cv2.ellipse(img, (int(round(cx)), int(round(cy))), (int(radius_r * r * 1.05), int(radius_r * r)), 0, 20, 370,
+                grey, max(1, int(round(width_mm * PPM))), cv2.LINE_AA)
+
+
+def read(img, layout, rules=DEMO):
+    lay = replace(layout, marking=rules)
+    rec = read_page(Page(img, "t.png", 1, DPI), lay)
+    flags = {f.key: f.reason for f in rec.flags if f.target == "question"}
+    rules_json = rec.to_json()["rules"]
+    return rec, flags, rules_json
+
+
+def q(layout, key):
+    return next(g for g in layout.question_groups if g.key == key)
+
+
+def test_clean_page_has_no_question_flags_and_no_rules(base, demo_layout):
+    rec, flags, rules = read(base.copy(), demo_layout)
+    assert flags == {} and rules == {}
+    assert rec.answers["11"] == "D" and rec.answers["1"] == ""
+
+
+# -- circles ------------------------------------------------------------------------------------------
+def test_circle_around_an_empty_bubble_is_a_doubt_never_a_blank(base, demo_layout):
+    img = base.copy()
+    loop(img, demo_layout, q(demo_layout, "1").first + 2, 1.35)
+    _, flags, rules = read(img, demo_layout)
+    assert flags.get("1") == "circled" and rules["1"] == "circle_around"
+
+
+def test_circle_around_counts_where_the_contest_says_so(base, demo_layout):
+    img = base.copy()
+    loop(img, demo_layout, q(demo_layout, "1").first + 2, 1.35)
+    rec, flags, rules = read(img, demo_layout, replace(DEMO, circle_around="mark"))
+    assert "1" not in flags and rec.answers["1"] == "C" and rules["1"] == "circle_around"
+
+
+def test_circle_around_the_letter_is_a_doubt(base, demo_layout):
+    img = base.copy()
+    loop(img, demo_layout, q(demo_layout, "1").first + 1, 0.65)
+    rec, flags, _ = read(img, demo_layout)
+    assert flags.get("1") in ("circled", "ambiguous_mark", "unusual_mark")
+
+
+# -- ticks and X's on an empty bubble ---------------------------------------------------------------
+TICK = [(-0.55, 0.0), (-0.12, 0.5), (0.62, -0.68)]
+X_ARMS = ([(-0.6, -0.6), (0.6, 0.6)], [(0.6, -0.6), (-0.6, 0.6)])
+
+
+@pytest.mark.parametrize("kind", ["tick", "x"])
+def test_tick_or_x_on_an_empty_bubble_counts_by_rule(base, demo_layout, kind):
+    img = base.copy()
+    idx = q(demo_layout, "1").first + 3
+    for pts in ([TICK] if kind == "tick" else X_ARMS):
+        stroke(img, demo_layout, idx, pts)
+    rec, flags, rules = read(img, demo_layout)
+    assert "1" not in flags and rec.answers["1"] == "D" and rules["1"] == "tick_or_x_on_empty"
+    _, flags, rules = read(img, demo_layout, replace(DEMO, tick_or_x_on_empty="flag"))
+    assert flags.get("1") in ("tick_or_x", "crossed_out", "ambiguous_mark") and rec.answers["1"] in ("D", "")
+
+
+# -- a fill crossed out beside another fill ---------------------------------------------------------
+def test_a_crossed_out_fill_is_cancelled_by_rule_or_flagged(base, demo_layout):
+    img = base.copy()
+    g = q(demo_layout, "1")
+    disc(img, demo_layout, g.first + 1)
+    for pts in ([(-1.5, -1.5), (1.5, 1.5)], [(1.5, -1.5), (-1.5, 1.5)]):
+        stroke(img, demo_layout, g.first + 1, pts, grey=20, width_mm=0.7)
+    disc(img, demo_layout, g.first + 3)
+    rec, flags, rules = read(img, demo_layout)
+    assert "1" not in flags and rec.answers["1"] == "D" and rules["1"] == "crossed_out_fill"
+    states = next(gr.states for gr in rec.groups if gr.key == "1")
+    assert states[1] is MarkState.CANCELLED and states[3] is MarkState.MARKED
+    _, flags, _ = read(img, demo_layout, replace(DEMO, crossed_out_fill="flag"))
+    assert flags.get("1") == "crossed_out"
+
+
+# -- erasure residue, light and half fills, dots ------------------------------------------------------
+def test_residue_lighter_than_the_page_marks_beside_a_clear_mark_is_not_a_second_answer(base, demo_layout):
+    img = base.copy()
+    g = q(demo_layout, "1")
+    disc(img, demo_layout, g.first, grey=165, frac=0.95)       # a grey smudge, about 0.4 of a fill's darkness
+    disc(img, demo_layout, g.first + 2)
+    rec, flags, _ = read(img, demo_layout)
+    assert "1" not in flags and rec.answers["1"] == "C"
+    assert next(gr.states for gr in rec.groups if gr.key == "1")[0] is MarkState.ERASED
+
+
+def test_two_marks_that_cannot_be_told_apart_are_a_doubt_or_both_by_rule(base, demo_layout):
+    img = base.copy()
+    g = q(demo_layout, "1")
+    disc(img, demo_layout, g.first, grey=85)                    # 0.75 of the fill's darkness
+    disc(img, demo_layout, g.first + 2)
+    _, flags, rules = read(img, demo_layout)
+    assert flags.get("1") == "uneven_marks" and rules["1"] == "indistinct_marks"
+    rec, flags, _ = read(img, demo_layout, replace(DEMO, indistinct_marks="both"))
+    assert "1" not in flags and rec.answers["1"] == "AC"
+
+
+def test_a_single_light_fill_is_a_mark(base, demo_layout):
+    img = base.copy()
+    disc(img, demo_layout, q(demo_layout, "1").first + 1, grey=135, frac=0.9)   # ~0.45 of a fill
+    rec, flags, rules = read(img, demo_layout)
+    assert "1" not in flags and rec.answers["1"] == "B" and rules["1"] == "light_mark"
+
+
+def test_a_half_fill_is_a_mark(base, demo_layout):
+    img = base.copy()
+    idx = q(demo_layout, "1").first + 2
+    cx, cy = centre(demo_layout, idx)
+    r = demo_layout.bubble_r_mm * PPM
+    cv2.ellipse(img, (int(round(cx)), int(round(cy))), (int(r * 0.9), int(r * 0.9)), 0, 0, 180, 40, -1)
+    rec, flags, _ = read(img, demo_layout)
+    assert "1" not in flags and rec.answers["1"] == "C"
+
+
+def test_a_small_dot_away_from_the_bubbles_is_ignored(base, demo_layout):
+    img = base.copy()
+    cx, cy = centre(demo_layout, q(demo_layout, "1").first + 1)
+    cv2.circle(img, (int(cx + 3.25 * PPM), int(cy - 2.9 * PPM)), 2, 40, -1)   # between four bubbles
+    rec, flags, rules = read(img, demo_layout)
+    assert "1" not in flags and rec.answers["1"] == "" and rules == {}
+
+
+# -- rules as data --------------------------------------------------------------------------------------
+def _raw_layout(marking):
+    raw = json.loads(Path(DEMO_LAYOUT).read_text(encoding="utf-8"))
+    raw["marking"] = marking
+    return raw
+
+
+def test_demo_layout_carries_the_public_rules(demo_layout):
+    assert demo_layout.marking == DEMO
+
+
+def test_marking_rules_default_to_flag_and_every_problem_is_listed():
+    assert layout_from_dict(_raw_layout({})).marking == MarkingRules()
+    with pytest.raises(LayoutError) as exc:
+        layout_from_dict(_raw_layout({"tick_or_x_on_empty": "count", "crossed_out_fill": "cancel",
+                                      "smudge": "flag"}))
+    details = " | ".join(exc.value.details)
+    assert "marking.tick_or_x_on_empty: must be one of 'flag', 'mark', got 'count'" in details
+    assert "marking.smudge: unknown rule" in details
+
+
+def test_the_printed_sheet_states_the_rules_from_the_same_data(tmp_path, demo_layout):
+    texts = {}
+    for name, rules in (("demo", DEMO), ("strict", MarkingRules())):
+        pdf = tmp_path / f"{name}.pdf"
+        render_sheets(replace(demo_layout, marking=rules), pdf)
+        texts[name] = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True,
+                                              text=True).stdout.split())
+    assert "Dấu ✓ hoặc ✗ trong một ô trống cũng được tính." in texts["demo"]
+    assert "Gạch chéo ✗ lên ô đã tô là huỷ ô đó." in texts["demo"]
+    assert "Khoanh tròn quanh ô: phải chờ người chấm." in texts["demo"]
+    assert "Không đánh ✓ hay ✗: dấu đó phải chờ người chấm." in texts["strict"]
+    assert "cũng được tính" not in texts["strict"]
+    assert len(marking_lines(DEMO)) == len(set(marking_lines(DEMO))) == 4      # one line per rule
+
+
+def test_every_question_doubt_the_reader_raises_has_a_label_for_judges():
+    from grading.reasons import LABELS
+    from omr.read import _DOUBT_TEXT
+    for code in _DOUBT_TEXT:
+        assert code in LABELS["vi"] and code in LABELS["en"], code
+
+
+def test_a_lone_patchy_smudge_is_never_read_as_a_mark(base, demo_layout):
+    """What an eraser leaves: a blurred, patchy grey as dark as a light fill in places — a doubt or a blank."""
+    img = base.copy()
+    idx = q(demo_layout, "1").first + 2
+    cx, cy = centre(demo_layout, idx)
+    r = int(demo_layout.bubble_r_mm * PPM)
+    y0, x0 = int(cy) - 2 * r, int(cx) - 2 * r
+    patch = np.zeros((4 * r, 4 * r), np.float32)
+    cv2.circle(patch, (2 * r, 2 * r), int(r * 0.95), 1.0, -1)
+    low = cv2.resize(np.random.default_rng(5).random((4, 4)).astype(np.float32), patch.shape[::-1],
+                     interpolation=cv2.INTER_CUBIC)
+    patch = cv2.GaussianBlur(patch * np.clip(low, 0, 1), (0, 0), 0.4 * r) * 0.5     # up to half a fill's darkness
+    region = img[y0:y0 + 4 * r, x0:x0 + 4 * r].astype(np.float32)
+    img[y0:y0 + 4 * r, x0:x0 + 4 * r] = np.clip(region * (1 - patch), 0, 255).astype(np.uint8)
+    rec, flags, rules = read(img, demo_layout)
+    assert rec.answers["1"] == "" and rules.get("1") != "light_mark"
