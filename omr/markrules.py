@@ -18,6 +18,9 @@ import numpy as np
 from .layout import Group, MarkingRules
 from .marks import Fills, Thresholds, crossed_bubbles, group_index
 
+PRINTED_BLANK = 0.2          # blank bubbles this dark carry print inside (letters): ink is measured over it
+MIN_PRINT_SAMPLES = 3        # blank bubbles of a label needed to learn what is printed in it
+PRINTED_BLANK_PERCENTILE = 95  # where print varies from bubble to bubble, ink is measured over this blank level
 _BLANK, _MARKED, _AMBIGUOUS, _ERASED, _CANCELLED = range(5)
 
 
@@ -102,16 +105,35 @@ class Decision:
     rule: str | None
 
 
-def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _without_print(samples: np.ndarray, labels: np.ndarray, n_labels: int, blank: np.ndarray) -> np.ndarray:
+    """``samples`` (one row per bubble) less what is printed there: per printed label, the median of its blank
+    bubbles' samples at each position (a letter printed inside a bubble is ink on every copy of it)."""
+    base = np.zeros((n_labels, samples.shape[1]))
+    for lab in range(n_labels):
+        rows = samples[(labels == lab) & blank]
+        if len(rows) >= MIN_PRINT_SAMPLES:
+            base[lab] = np.median(rows, axis=0)
+    return np.clip(samples - base[labels], 0.0, None)
+
+
+def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarray,
+                  labels: tuple[np.ndarray, int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shape code of each bubble in ``idx`` (an index array into the layout's bubbles), the share of the
-    angles around it (outside its rim) that hold ink, and the evenness of the darkness inside it."""
+    angles around it (outside its rim) that hold ink, and the evenness of the darkness inside it. On a page
+    whose blank bubbles are dark with print (``PRINTED_BLANK``: letters printed inside the bubbles), the ink of
+    each bubble is measured over what its label's blank bubbles show (``labels``: label class per bubble and
+    their number) and its darkness over the page's darkest blank bubbles."""
     tau = max(INK_FLOOR, INK_LEVEL * th.mark)
     span = max(th.mark - th.blank, 1e-6)
     rel = (fill[idx] - th.blank) / span
-    ins = fills.inside_samples[idx]
-    around = (fills.outer_samples[idx] > tau).mean(axis=1)
-    inner = (fills.inner_samples[idx] > tau).mean(axis=1)
+    ins, outer, inner_s = fills.inside_samples[idx], fills.outer_samples[idx], fills.inner_samples[idx]
+    if labels is not None and th.blank >= PRINTED_BLANK:
+        blank = fill[idx] <= th.lo
+        ins, outer, inner_s = (_without_print(a, labels[0], labels[1], blank) for a in (ins, outer, inner_s))
+        if blank.any():                # over the darkest of this page's blank bubbles, not their median
+            rel = rel - float(np.percentile(rel[blank], PRINTED_BLANK_PERCENTILE))
+    around = (outer > tau).mean(axis=1)
+    inner = (inner_s > tau).mean(axis=1)
     cover = (ins > tau).mean(axis=1)
     centre = (ins[:, :7] > tau).mean(axis=1)
     cv = ins.std(axis=1) / np.maximum(ins.mean(axis=1), 1e-3)
@@ -144,7 +166,7 @@ def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state
     state = state.copy()
     if not len(gi.idx):
         return state, {}, {}
-    shape, around, even = bubble_shapes(fills, fill, th, gi.idx)
+    shape, around, even = bubble_shapes(fills, fill, th, gi.idx, (gi.label_id, gi.n_labels))
     strong, weak = crossed_bubbles(fills, groups, state, th)
     f = fill[gi.idx]
     marked = state == _MARKED
