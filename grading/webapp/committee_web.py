@@ -24,7 +24,7 @@ from ..db.rounds import committee_flags_list
 from ..rounds import decide
 from ..rules import load_rules
 from ..units import load_units
-from .deps import Id, admin, csrf_admin, not_found, render, state
+from .deps import Id, city_admin, csrf_city_admin, not_found, render, state
 
 router = APIRouter()
 KINDS = {"round_cut": "Ngưỡng đi tiếp của vòng thi", "prize_band": "Ranh giới giải thưởng"}
@@ -37,13 +37,13 @@ def _page(request: Request, s: J.Session, status: int = 200, *, error: str = "",
 
 
 @router.get("/admin/committee", response_class=HTMLResponse)
-def get_committee(request: Request, done: str = "", s: J.Session = Depends(admin)) -> Response:
+def get_committee(request: Request, done: str = "", s: J.Session = Depends(city_admin)) -> Response:
     notice = f"Đã ghi quyết định cho cờ {int(done)}." if done.isdigit() else ""
     return _page(request, s, notice=notice)
 
 
 @router.post("/admin/committee/{flag_id}/decide")
-async def post_decide(request: Request, flag_id: Id, s: J.Session = Depends(csrf_admin)) -> Response:
+async def post_decide(request: Request, flag_id: Id, s: J.Session = Depends(csrf_city_admin)) -> Response:
     form = await request.form()
     return await run_in_threadpool(_decide, request, flag_id, s, form)
 
@@ -69,7 +69,7 @@ def report_links() -> list[tuple[str, str]]:
 
 
 @router.post("/admin/report/{name}")
-def post_report(request: Request, name: str, s: J.Session = Depends(csrf_admin)) -> Response:
+def post_report(request: Request, name: str, s: J.Session = Depends(csrf_city_admin)) -> Response:
     from ..reports.contest_reports import write_report
 
     web = state(request)

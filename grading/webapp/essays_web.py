@@ -22,8 +22,8 @@ from .. import essays as E
 from ..contest import load_roster
 from ..store import Store
 from . import report_web
-from .deps import (Forbidden, Id, PageNo, QueryId, WebState, admin, csrf_admin, csrf_ready, form_id, picture, ready,
-                   render, state)
+from .deps import (Forbidden, Id, PageNo, QueryId, WebState, city_admin, csrf_city_admin, csrf_ready, form_id,
+                   picture, ready, render, state)
 from .images import essay_picture, png
 
 ADMIN_PAGE_SIZE = 50
@@ -188,13 +188,13 @@ NOTICES = {"release": "Đã thu hồi phân công {aid} về hàng chờ.", "mov
 
 @router.get("/admin/essays", response_class=HTMLResponse)
 def get_admin_essays(request: Request, page: PageNo = 1, done: str = "", aid: QueryId = None,
-                     s: J.Session = Depends(admin)) -> Response:
+                     s: J.Session = Depends(city_admin)) -> Response:
     notice = NOTICES[done].format(aid=aid) if done in NOTICES and aid is not None else ""
     return admin_page(request, s, notice=notice, page=page)
 
 
 @router.post("/admin/essays/assignments/{aid}")
-async def post_reassign(request: Request, aid: Id, s: J.Session = Depends(csrf_admin)) -> Response:
+async def post_reassign(request: Request, aid: Id, s: J.Session = Depends(csrf_city_admin)) -> Response:
     form = await request.form()
     return await run_in_threadpool(reassign, request, aid, s, form)
 

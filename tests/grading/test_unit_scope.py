@@ -1,0 +1,236 @@
+"""Unit scope on one city server and the mail accounting in /admin: an admin account whose unit is a unit of
+``units.csv`` sees and acts on the data its unit (or a unit below it) collected, the city admin on everything;
+forged requests for another unit's flag, page or entry are refused with nothing written. The mail counts of
+/admin are those of ``omr status`` (one query, ``grading.db.mail.mail_overview``)."""
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import datetime, timezone
+
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+from grading.db import mail as M
+from grading.judges import Role, add_judge
+from grading.scope import CITY, ScopeError, admin_scope
+from grading.store import Store
+from grading.units import load_units
+from grading.webapp.app import create_app
+from grading_support import omr
+from omr.layout import load_layout
+from web_support import csrf, demo_answers, demo_contest, login_and_change_password, record_faint_sheets, rows
+
+UNITS = ("code,name,kind,parent\n"
+         "BD,Quận Ba Đình,district,\n"
+         "BD-PX,Phường Phúc Xá,ward,BD\n"
+         "BD-THCS,Trường THCS Phúc Xá,school,BD-PX\n"
+         "HK,Quận Hoàn Kiếm,district,\n")
+AT = datetime(2026, 9, 6, 3, 0, tzinfo=timezone.utc)
+
+
+def _message(n: int, unit: str, state: str, entries: tuple[tuple[str, str, tuple], ...] = (),
+             reason: str | None = None) -> M.MessageRow:
+    return M.MessageRow(
+        hash=f"{n:064x}", data=f"message {n}".encode(), source="maildir", source_key=f"m{n}", received_at=AT,
+        state=state, unit=unit, subject=f"Bài dự thi {n}", sender=f"gui{n}@example.vn",
+        reason_code="unreadable" if reason else None, reason=reason,
+        entries=tuple(M.EntryRow(code=code, seq=i, state=st, unit=unit, received_at=AT, files=(), flags=fl)
+                      for i, (code, st, fl) in enumerate(entries)))
+
+
+def record_mail(store: Store) -> None:
+    """Messages and entries of three collecting units (a ward under Ba Đình, a school under the ward, Hoàn Kiếm)."""
+    for m in (_message(1, "BD-PX", "taken", (("PX-LATE1", "late", ()), ("PX-OK1", "graded", ()))),
+              _message(2, "BD-PX", "rejected", reason="Tệp ZIP hỏng: không mở được"),
+              _message(3, "BD-THCS", "taken", (("TH-PEND1", "pending", ({"code": "under_age"},)),)),
+              _message(4, "HK", "taken", (("HK-LATE1", "late", ()), ("HK-SUP1", "superseded", ()))),
+              _message(5, "HK", "rejected", reason="Thư hỏng cấu trúc MIME"),
+              _message(6, "HK", "ignored")):
+        assert M.record_message(store, m)
+
+
+@pytest.fixture
+def site(tmp_path):
+    contest = demo_contest(tmp_path / "contest")
+    (contest / "units.csv").write_text(UNITS, encoding="utf-8")
+    url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+    store = Store.open(url)
+    px_flags = record_faint_sheets(store, contest, 2, ("2",), unit="BD-PX")
+    hk_flags = record_faint_sheets(store, contest, 2, ("3",), start=10, unit="HK")
+    record_mail(store)
+    pw = {name: add_judge(store, name, unit=unit, role=Role.ADMIN) for name, unit in (
+        ("thanhpho", "city"), ("badinh", "BD"), ("hoankiem", "Quận Hoàn Kiếm"), ("lac", "Quận Không Có"))}
+    app = create_app(store, load_layout(contest / "layout.json"), contest_dir=contest)
+    clients = {}
+    for name in pw:
+        c = TestClient(app, follow_redirects=False)
+        login_and_change_password(c, name, pw[name])
+        clients[name] = c
+    yield {"store": store, "url": url, "contest": contest, "c": clients, "px_flags": px_flags, "hk_flags": hk_flags}
+    for c in clients.values():
+        c.close()
+    store.close()
+
+
+def entry_id(url: str, code: str) -> int:
+    return rows(url, "SELECT id FROM entries WHERE code = :c", c=code)[0][0]
+
+
+def table_rows(html: str, table_id: str) -> dict[str, list[str]]:
+    """{first cell: the other cells} of a table's body and foot rows."""
+    body = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    body = body.split("</thead>", 1)[-1]
+    out = {}
+    for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
+        if len(cells) > 2:
+            out[cells[0]] = cells[1:]
+    return out
+
+
+# -- the scope rule ------------------------------------------------------------------------------------------
+def test_scope_of_an_admin_account(tmp_path):
+    (tmp_path / "units.csv").write_text(UNITS, encoding="utf-8")
+    units = load_units(tmp_path)
+    assert {u.code for u in units.below("BD")} == {"BD", "BD-PX", "BD-THCS"}
+    assert {u.code for u in units.below("BD-PX")} == {"BD-PX", "BD-THCS"}
+    assert admin_scope("city", units) is CITY and admin_scope("Thành phố", units) is CITY
+    assert admin_scope("BD", None) is CITY                      # no units file: one scope
+    bd = admin_scope("quan ba dinh", units)                    # a name as people type it
+    assert bd.unit.code == "BD" and bd.allows("BD-THCS") and bd.allows("Phường Phúc Xá")
+    assert not bd.allows("HK") and not bd.allows(None) and not bd.allows("")
+    with pytest.raises(ScopeError):
+        admin_scope("Quận Không Có", units)
+
+
+# -- /admin: messages and entries per unit and state, late entries, rejected messages ------------------------
+def test_city_admin_sees_every_unit_and_the_counts_of_omr_status(site):
+    html = site["c"]["thanhpho"].get("/admin").text
+    t = table_rows(html, "mail-counts")
+    # taken, no_entry, rejected, ignored | pending, graded, late, superseded | flagged
+    assert t["BD-PX"] == ["1", "0", "1", "0", "0", "1", "1", "0", "0"]
+    assert t["BD-THCS"] == ["1", "0", "0", "0", "1", "0", "0", "0", "1"]
+    assert t["HK"] == ["1", "0", "1", "1", "0", "0", "1", "1", "0"]
+    assert t["Tổng"] == ["3", "0", "2", "1", "1", "1", "2", "1", "1"]
+    assert "PX-LATE1" in html and "HK-LATE1" in html
+    assert "Tệp ZIP hỏng: không mở được" in html and "Thư hỏng cấu trúc MIME" in html
+    site["store"].close()
+    out = omr("status", "--contest", str(site["contest"]), "--db", site["url"])
+    assert out.returncode == 0, out.stderr
+    status = {ln.split()[0]: ln.split()[1:] for ln in out.stdout.splitlines()
+              if ln.split() and ln.split()[0] in ("BD-PX", "BD-THCS", "HK", "Tổng")}
+    for unit in ("BD-PX", "BD-THCS", "HK", "Tổng"):
+        assert [c for c in status[unit] if c != "|"] == t[unit], unit
+
+
+def test_unit_admin_sees_only_its_units_mail(site):
+    html = site["c"]["badinh"].get("/admin").text
+    t = table_rows(html, "mail-counts")
+    assert set(t) == {"BD-PX", "BD-THCS", "Tổng"}
+    assert "PX-LATE1" in html and "HK-LATE1" not in html
+    assert "Tệp ZIP hỏng" in html and "Thư hỏng cấu trúc MIME" not in html
+    assert 'id="scope"' in html and 'id="counts"' not in html and "/admin/export/" not in html
+    html = site["c"]["hoankiem"].get("/admin").text
+    assert set(table_rows(html, "mail-counts")) == {"HK"} and "HK-LATE1" in html and "PX-LATE1" not in html
+
+
+def test_accepting_a_late_entry_from_admin_is_audited_like_the_command(site):
+    c, url = site["c"]["badinh"], site["url"]
+    token = csrf(c.get("/admin").text)
+    px = entry_id(url, "PX-LATE1")
+    r = c.post(f"/admin/entries/{px}/accept", data={"csrf": token})
+    assert r.status_code == 303 and "PX-LATE1" in r.headers["location"]
+    assert rows(url, "SELECT state, accepted_by FROM entries WHERE id = :i", i=px) == [("pending", "badinh")]
+    assert rows(url, "SELECT who, action, target FROM audit WHERE action = 'accept_entry'") == [
+        ("badinh", "accept_entry", f"entry:{px} PX-LATE1")]
+    assert "PX-LATE1" in c.get(r.headers["location"]).text          # the notice
+    again = c.post(f"/admin/entries/{px}/accept", data={"csrf": token})
+    assert again.status_code == 409
+    assert c.post(f"/admin/entries/{px}/accept", data={"csrf": "forged"}).status_code == 403
+
+
+def test_a_unit_admin_cannot_accept_another_units_entry(site):
+    c, url = site["c"]["badinh"], site["url"]
+    hk = entry_id(url, "HK-LATE1")
+    r = c.post(f"/admin/entries/{hk}/accept", data={"csrf": csrf(c.get("/admin").text)})
+    assert r.status_code == 404
+    assert rows(url, "SELECT state, accepted_by FROM entries WHERE id = :i", i=hk) == [("late", None)]
+    assert rows(url, "SELECT count(*) FROM audit WHERE action = 'accept_entry'") == [(0,)]
+    city = site["c"]["thanhpho"]
+    assert city.post(f"/admin/entries/{hk}/accept", data={"csrf": csrf(city.get("/admin").text)}).status_code == 303
+    assert rows(url, "SELECT state FROM entries WHERE id = :i", i=hk) == [("pending",)]
+
+
+# -- the flag queue and the pages --------------------------------------------------------------------------
+def test_unit_admin_flag_queue_holds_only_its_units_flags(site):
+    c = site["c"]["badinh"]
+    listed = {int(i) for i in re.findall(r'href="/flags/(\d+)', c.get("/flags").text)}
+    assert listed == set(site["px_flags"])
+    city = {int(i) for i in re.findall(r'href="/flags/(\d+)', site["c"]["thanhpho"].get("/flags").text)}
+    assert city == set(site["px_flags"]) | set(site["hk_flags"])
+    assert c.get(f"/flags/{site['px_flags'][0]}").status_code == 200
+    hk = site["hk_flags"][0]
+    assert c.get(f"/flags/{hk}").status_code == 403
+    assert c.get(f"/flags/{hk}/crop.png").status_code == 403
+    page = rows(site["url"], "SELECT page_id FROM flags WHERE id = :i", i=hk)[0][0]
+    assert c.get(f"/pages/{page}/image").status_code == 403
+
+
+def test_a_forged_decision_on_another_units_flag_writes_nothing(site):
+    c, url, hk = site["c"]["badinh"], site["url"], site["hk_flags"][0]
+    token = csrf(c.get("/admin").text)
+    right = demo_answers()["3"]
+    assert c.post(f"/flags/{hk}/resolve", data={"csrf": token, "value": right}).status_code == 403
+    grid = c.post("/flags/grid/decide", data={"csrf": token, "flag": str(hk), "value": right})
+    assert grid.status_code == 404
+    every = c.post("/flags/grid/accept", data={"csrf": token, "flag": [str(hk)]})
+    assert every.json()["results"][0]["status"] == 404
+    assert rows(url, "SELECT state FROM flags WHERE id = :i", i=hk) == [("open",)]
+    assert rows(url, "SELECT count(*) FROM audit WHERE action = 'resolve_flag'") == [(0,)]
+    px = site["px_flags"][0]
+    assert c.post(f"/flags/{px}/resolve", data={"csrf": token, "value": demo_answers()["2"]}).status_code == 303
+    assert rows(url, "SELECT state, resolved_by FROM flags WHERE id = :i", i=px) == [("resolved", "badinh")]
+
+
+# -- pages not yet built for unit admins, and an account nobody can place -----------------------------------
+@pytest.mark.parametrize("path", ["/admin/essays", "/admin/committee", "/admin/discarded"])
+def test_city_pages_are_refused_to_unit_admins(site, path):
+    assert site["c"]["badinh"].get(path).status_code == 403
+    assert site["c"]["thanhpho"].get(path).status_code == 200
+
+
+def test_exports_and_reports_are_refused_to_unit_admins(site):
+    c = site["c"]["badinh"]
+    token = csrf(c.get("/admin").text)
+    assert c.post("/admin/export/results.csv", data={"csrf": token}).status_code == 403
+    assert c.post("/admin/report/unit.xlsx", data={"csrf": token}).status_code == 403
+    assert rows(site["url"], "SELECT count(*) FROM audit WHERE action = 'export'") == [(0,)]
+
+
+def test_an_admin_whose_unit_is_not_in_the_units_file_sees_nothing(site):
+    c = site["c"]["lac"]
+    r = c.get("/admin")
+    assert r.status_code == 403 and "Quận Không Có" in r.text
+    assert c.get("/flags").status_code == 403
+
+
+# -- the query on both databases ---------------------------------------------------------------------------
+def test_mail_overview_within_units(store_url):
+    with Store.open(store_url) as store:
+        record_mail(store)
+        everything = M.mail_overview(store)
+        assert everything.messages[("HK", "ignored")] == 1 and everything.flagged == {"BD-THCS": 1}
+        bd = M.mail_overview(store, frozenset({"BD", "BD-PX", "BD-THCS"}))
+        assert set(bd.messages) == {("BD-PX", "taken"), ("BD-PX", "rejected"), ("BD-THCS", "taken")}
+        assert bd.entries == {("BD-PX", "late"): 1, ("BD-PX", "graded"): 1, ("BD-THCS", "pending"): 1}
+        assert M.mail_overview(store, frozenset()).messages == {}
+        assert [e.code for e in M.late_entries(store, frozenset({"HK"}))] == ["HK-LATE1"]
+        assert [e.code for e in M.late_entries(store)] == ["PX-LATE1", "HK-LATE1"]
+        assert [(m.unit, m.reason) for m in M.rejected_messages(store, frozenset({"BD-PX"}))] == [
+            ("BD-PX", "Tệp ZIP hỏng: không mở được")]
+        assert M.mail_counts(store) == (everything.messages, everything.entries)
