@@ -128,6 +128,27 @@ def scope(request: Request, s: J.Session = Depends(admin)) -> Scope:
         raise Forbidden(str(exc)) from None
 
 
+def round_judging(request: Request) -> Any:
+    """The contest rounds' judging rules (``grading.round_judges.RoundJudging``) from the contest folder, or
+    ``None`` when the contest has no ``rules.json`` (no rounds); unreadable rules stop the handing out of essays
+    (a 403 page naming the problem) rather than handing them out without their rules."""
+    from omr.errors import OmrError
+
+    from ..round_judges import RoundJudging
+    from ..rules import load_rules
+    from ..units import load_units
+
+    folder = state(request).contest_dir
+    if folder is None:
+        return None
+    try:
+        rules = load_rules(folder)
+        return None if rules is None else RoundJudging(rules, load_units(folder))
+    except OmrError as exc:
+        raise Forbidden(f"Không đọc được quy định cuộc thi (rules.json, units.csv): {exc}. Hãy báo ban tổ chức; "
+                        "chưa giao bài tự luận nào cho đến khi sửa xong.") from None
+
+
 def city_admin(request: Request, s: J.Session = Depends(admin)) -> J.Session:
     """An admin of the whole contest, for pages not yet built for unit admins: a unit admin gets a 403 page
     saying so (nothing of another unit is shown or written)."""

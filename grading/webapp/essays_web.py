@@ -10,6 +10,7 @@ roster (``DIR/roster.csv``), when there is one, is copied into the store then, s
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,7 +24,7 @@ from ..contest import load_roster
 from ..store import Store
 from . import report_web
 from .deps import (Forbidden, Id, PageNo, QueryId, WebState, city_admin, csrf_city_admin, csrf_ready, form_id,
-                   picture, ready, render, state)
+                   picture, ready, render, round_judging, state)
 from .images import essay_picture, png
 
 ADMIN_PAGE_SIZE = 50
@@ -101,7 +102,8 @@ async def post_next(request: Request, s: J.Session = Depends(csrf_ready)) -> Res
     # store work (locks, a SQLite writer waiting for `omr grade`) runs in a worker thread, never on the event
     # loop, so other judges' pages are served meanwhile; the same for scoring and reassigning below
     web = state(request)
-    taken = await run_in_threadpool(E.take_next, web.store, s.judge.id, web.rubric)
+    taken = await run_in_threadpool(partial(E.take_next, rounds=round_judging(request)), web.store, s.judge.id,
+                                    web.rubric)
     if taken is None:
         return RedirectResponse("/essays?none=1", status_code=303)
     return RedirectResponse(f"/essays/{taken.assignment_id}", status_code=303)
@@ -127,7 +129,7 @@ def score(request: Request, aid: int, s: J.Session, form: Any) -> Response:
     ids = [c.id for c in question.criteria] if question else []
     values = {k: str(form.get(k, "")) for k in ids}
     try:
-        E.submit_score(web.store, aid, s.judge.id, values, web.rubric)
+        E.submit_score(web.store, aid, s.judge.id, values, web.rubric, rounds=round_judging(request))
     except E.ScoreProblems as exc:
         return essay_page(request, s, a, 400, errors=exc.problems, values=values)
     except E.ScoringError as exc:
@@ -207,7 +209,7 @@ def reassign(request: Request, aid: int, s: J.Session, form: Any) -> Response:
         if action == "release":
             E.reassign(store, aid, None, who=s.judge.name)
         elif action == "move" and target is not None:
-            E.reassign(store, aid, target, who=s.judge.name)
+            E.reassign(store, aid, target, who=s.judge.name, rounds=round_judging(request))
         else:
             return admin_page(request, s, 400, error="Hãy chọn giám khảo nhận bài, hoặc bấm «Thu hồi».")
     except E.ScoringError as exc:
