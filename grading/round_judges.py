@@ -11,13 +11,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from omr.errors import InputError
 from omr.table import fold_header
 
-from .rules import Level, Rules
 from .scope import CITY_MARKERS
 from .units import Units
+
+# ``grading.rules.Level``'s values: the rules module is not imported here, as it imports the essays package,
+# which hands out tasks by these rules
+CITY, UNIT = "city", "unit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +40,13 @@ class RoundAccess:
 
 @dataclass(frozen=True, slots=True)
 class RoundJudging:
-    rules: Rules
+    rules: Any                # grading.rules.Rules
     units: Units | None
 
     def access(self, judge_unit: str) -> RoundAccess:
         city = fold_header(judge_unit) in CITY_MARKERS
-        anywhere = frozenset(r.name for r in self.rules.rounds if r.judges is Level.CITY and city)
-        unit_rounds = frozenset(r.name for r in self.rules.rounds if r.judges is Level.UNIT and not city)
+        anywhere = frozenset(r.name for r in self.rules.rounds if r.judges.value == CITY and city)
+        unit_rounds = frozenset(r.name for r in self.rules.rounds if r.judges.value == UNIT and not city)
         return RoundAccess(anywhere, unit_rounds, frozenset() if city else self._scopes(judge_unit))
 
     def _scopes(self, judge_unit: str) -> frozenset[str]:

@@ -283,6 +283,25 @@ def mail_overview(db: Database, units: Collection[str] | None = None) -> MailOve
     return MailOverview(m, e, flagged)
 
 
+INELIGIBLE_FLAGS = frozenset({"under_age", "staff"})
+
+
+def unit_entry_counts(db: Database) -> dict[str | None, Counter]:
+    """Per collecting unit, for the reports: ``received`` (every entry), ``late`` (arrived after the deadline:
+    waiting as late, or accepted by an organiser since), ``superseded`` and ``ineligible`` (flagged under age or
+    on the staff list)."""
+    out: dict[str | None, Counter] = {}
+    q = sa.select(entries.c.unit, entries.c.state, entries.c.accepted_at, entries.c.flags)
+    with db.read_tx("count entries per unit") as conn:
+        for unit, state, accepted_at, flags in conn.execute(q):
+            c = out.setdefault(unit, Counter())
+            c["received"] += 1
+            c["late"] += state == "late" or accepted_at is not None
+            c["superseded"] += state == "superseded"
+            c["ineligible"] += bool({f.get("code", "") for f in flags or ()} & INELIGIBLE_FLAGS)
+    return out
+
+
 def mail_counts(db: Database) -> tuple[Counter, Counter]:
     """(messages, entries) counted by (collecting unit, state)."""
     o = mail_overview(db)
