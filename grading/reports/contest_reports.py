@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
@@ -145,8 +145,9 @@ TITLES = {"prizes": "Danh sách giải thưởng", "unit": "Báo cáo theo đơn
 
 
 def report_sheets(kind: str, store: Store, folder: str | Path, rules: Rules, units: Units | None, *,
-                  on: date) -> dict[str, list[dict[str, Any]]]:
-    """The sheets of the report ``kind`` (prizes, unit, city, education)."""
+                  on: date, only: Collection[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The sheets of the report ``kind`` (prizes, unit, city, education); ``only``: the unit report's rows of
+    these unit codes alone (a unit admin's download; the other reports are the city's)."""
     from ..contest import load_settings
     from ..prizes import prize_rows
 
@@ -157,6 +158,11 @@ def report_sheets(kind: str, store: Store, folder: str | Path, rules: Rules, uni
         return {"Giải cá nhân": [r for r in rows if r["Loại giải"] == "Cá nhân"],
                 "Giải tập thể": [r for r in rows if r["Loại giải"] == "Tập thể"]}
     per_unit, dist = unit_table(store, rules, units)
+    if only is not None:
+        if kind != "unit":
+            raise BadArguments(f"the {kind} report covers the whole contest: it has no version for some units")
+        per_unit = [r for r in per_unit if r["Mã đơn vị"] in only]
+        dist = [r for r in dist if r["Mã đơn vị"] in only]
     sheets: dict[str, list[dict[str, Any]]] = {"Theo đơn vị": per_unit, "Phân bố điểm": dist}
     if kind == "city":
         sheets = {"Tổng hợp": [{"Cuộc thi": load_settings(folder).name, "Số đơn vị": len(per_unit),
@@ -166,12 +172,12 @@ def report_sheets(kind: str, store: Store, folder: str | Path, rules: Rules, uni
 
 
 def write_report(kind: str, store: Store, folder: str | Path, rules: Rules, units: Units | None,
-                 out: str | Path, *, on: date) -> Path:
+                 out: str | Path, *, on: date, only: Collection[str] | None = None) -> Path:
     """The report ``kind`` as XLSX or PDF (by ``out``'s suffix)."""
     from ..contest import load_settings
     from .pdf import sections_of, write_pdf
 
-    sheets = report_sheets(kind, store, folder, rules, units, on=on)
+    sheets = report_sheets(kind, store, folder, rules, units, on=on, only=only)
     if not str(out).lower().endswith(".pdf"):
         return write_sheets(sheets, out)
     name = load_settings(folder).name

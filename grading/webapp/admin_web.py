@@ -86,9 +86,9 @@ def get_admin(request: Request, done: str = "", entry: str = "", s: J.Session = 
     return render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows, units=units, essays=essays,
                   unit_total=progress.total(units), judges=accounts, activity=activity, others=others,
                   states=STATE_LABELS, scope=sc, notice=notice, **mail_section(web.store, sc),
-                  exports=[(name, v[2]) for name, v in EXPORTS.items()], reports=committee_web.report_links(),
+                  exports=[(name, v[2]) for name, v in EXPORTS.items()], reports=committee_web.report_links(sc.city),
                   roster_problem=r.problem, has_roster=r.index is not None,
-                  can_export=web.contest_dir is not None and sc.city)
+                  can_export=web.contest_dir is not None and sc.city, can_report=web.contest_dir is not None)
 
 
 @router.post("/admin/entries/{entry_id}/accept")

@@ -15,7 +15,12 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
+import json
+
+import openpyxl
+
 from grading.db import mail as M
+from grading.db import rounds as R
 from grading.judges import Role, add_judge
 from grading.scope import CITY, ScopeError, admin_scope
 from grading.store import Store
@@ -54,12 +59,28 @@ def record_mail(store: Store) -> None:
         assert M.record_message(store, m)
 
 
+def add_committee_flags(store: Store) -> dict[str, int]:
+    """A tie at the cut of Ba Đình's round, one at Hoàn Kiếm's, one at a prize band: their flag ids."""
+    with store.write_tx("committee flags") as conn:
+        out = {}
+        for unit in ("BD", "HK"):
+            rid = R.new_round(conn, "loai", unit, AT, "btc")
+            out[unit] = R.put_flag(conn, "round_cut", f"round:{rid}|cut", ["000001", "000002"], 1,
+                                   f"Bằng điểm ở ngưỡng vòng loại, {unit}", AT)
+        out["prize"] = R.put_flag(conn, "prize_band", "individual:nhat", ["000001", "000011"], 1,
+                                  "Bằng điểm ở ranh giới Giải Nhất", AT)
+    return out
+
+
 @pytest.fixture
 def site(tmp_path):
     contest = demo_contest(tmp_path / "contest")
     (contest / "units.csv").write_text(UNITS, encoding="utf-8")
+    (contest / "rules.json").write_text(json.dumps({"rounds": [
+        {"name": "loai", "title": "Vòng loại", "level": "unit"}]}), encoding="utf-8")
     url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
     store = Store.open(url)
+    committee = add_committee_flags(store)
     px_flags = record_faint_sheets(store, contest, 2, ("2",), unit="BD-PX")
     hk_flags = record_faint_sheets(store, contest, 2, ("3",), start=10, unit="HK")
     record_mail(store)
@@ -71,7 +92,8 @@ def site(tmp_path):
         c = TestClient(app, follow_redirects=False)
         login_and_change_password(c, name, pw[name])
         clients[name] = c
-    yield {"store": store, "url": url, "contest": contest, "c": clients, "px_flags": px_flags, "hk_flags": hk_flags}
+    yield {"store": store, "url": url, "contest": contest, "c": clients, "px_flags": px_flags, "hk_flags": hk_flags,
+           "committee": committee}
     for c in clients.values():
         c.close()
     store.close()
@@ -198,18 +220,46 @@ def test_a_forged_decision_on_another_units_flag_writes_nothing(site):
 
 
 # -- pages not yet built for unit admins, and an account nobody can place -----------------------------------
-@pytest.mark.parametrize("path", ["/admin/essays", "/admin/committee", "/admin/discarded"])
+@pytest.mark.parametrize("path", ["/admin/essays", "/admin/discarded"])
 def test_city_pages_are_refused_to_unit_admins(site, path):
     assert site["c"]["badinh"].get(path).status_code == 403
     assert site["c"]["thanhpho"].get(path).status_code == 200
 
 
-def test_exports_and_reports_are_refused_to_unit_admins(site):
+def test_exports_and_city_reports_are_refused_to_unit_admins(site):
     c = site["c"]["badinh"]
     token = csrf(c.get("/admin").text)
     assert c.post("/admin/export/results.csv", data={"csrf": token}).status_code == 403
-    assert c.post("/admin/report/unit.xlsx", data={"csrf": token}).status_code == 403
-    assert rows(site["url"], "SELECT count(*) FROM audit WHERE action = 'export'") == [(0,)]
+    assert c.post("/admin/report/thanh-pho.xlsx", data={"csrf": token}).status_code == 403
+    assert c.post("/admin/report/giai-thuong.pdf", data={"csrf": token}).status_code == 403
+    assert rows(site["url"], "SELECT count(*) FROM audit WHERE action IN ('export', 'report')") == [(0,)]
+
+
+def test_a_unit_admins_unit_report_holds_only_its_units(site, tmp_path):
+    def units_in(client) -> set[str]:
+        r = client.post("/admin/report/don-vi.xlsx", data={"csrf": csrf(client.get("/admin").text)})
+        assert r.status_code == 200
+        (tmp_path / "r.xlsx").write_bytes(r.content)
+        sheet = openpyxl.load_workbook(tmp_path / "r.xlsx")["Theo đơn vị"]
+        return {row[0].value for row in sheet.iter_rows(min_row=2)}
+    assert units_in(site["c"]["badinh"]) == {"BD"}
+    assert units_in(site["c"]["hoankiem"]) == {"HK"}
+    assert units_in(site["c"]["thanhpho"]) == {"BD", "HK"}
+
+
+def test_a_unit_admin_decides_only_its_own_rounds_ties(site):
+    c, url, flags = site["c"]["badinh"], site["url"], site["committee"]
+    html = c.get("/admin/committee").text
+    assert f'id="committee-{flags["BD"]}"' in html
+    assert f'id="committee-{flags["HK"]}"' not in html and f'id="committee-{flags["prize"]}"' not in html
+    token = csrf(html)
+    for other in (flags["HK"], flags["prize"]):
+        assert c.post(f"/admin/committee/{other}/decide", data={"csrf": token, "all": "1"}).status_code == 403
+    assert rows(url, "SELECT count(*) FROM committee_flags WHERE state = 'open'") == [(3,)]
+    assert c.post(f"/admin/committee/{flags['BD']}/decide", data={"csrf": token, "all": "1"}).status_code == 303
+    assert rows(url, "SELECT decided_by FROM committee_flags WHERE id = :i", i=flags["BD"]) == [("badinh",)]
+    city = site["c"]["thanhpho"].get("/admin/committee").text
+    assert all(f'id="committee-{f}"' in city for f in flags.values())
 
 
 def test_an_admin_whose_unit_is_not_in_the_units_file_sees_nothing(site):
