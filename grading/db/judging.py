@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .engine import Database, chunks, utcnow
 from .tables import (TaskState, audit, contest_rounds, duplicate_pairs, essay_assignments, essay_tasks, essays, judges,
-                     participants, round_entries)
+                     pages, participants, round_entries, submissions)
 from .tasks import refresh_task_units
 
 ASSIGNED, SCORED = "assigned", "scored"          # essay_assignments.state
@@ -270,19 +270,41 @@ def judge_loads(db: Database) -> list[tuple[Any, Counter[str]]]:
             sa.select(judges.c.id, judges.c.name, judges.c.unit, judges.c.role).order_by(judges.c.name))]
 
 
-def open_assignments(db: Database, *, limit: int = 200, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Unscored assignments (oldest first) with the task's code, question, unit and the judge; and their number."""
+def collected_within(t: Any, within: Collection[str]) -> Any:
+    """The task's essays (its own, or those a round's task judges afresh) came in a file collected by one of
+    the units ``within``."""
+    return (sa.select(sa.literal(1)).select_from(essays.join(pages, pages.c.id == essays.c.page_id)
+                                                 .join(submissions, submissions.c.id == pages.c.submission_id))
+            .where(sa.or_(essays.c.task_id == t.c.id, essays.c.task_id == t.c.essays_of),
+                   submissions.c.unit.in_(sorted(within))).exists())
+
+
+def open_assignments(db: Database, *, limit: int = 200, offset: int = 0,
+                     within: Collection[str] | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Unscored assignments (oldest first) with the task's code, question, unit and the judge; and their number
+    (``within``: only the tasks whose essays these collecting units took in)."""
+    scoped = sa.true() if within is None else collected_within(essay_tasks, within)
     q = (sa.select(essay_assignments.c.id, essay_assignments.c.judge_slot, essay_assignments.c.assigned_at,
                    essay_assignments.c.assigned_by, essay_tasks.c.id.label("task_id"), essay_tasks.c.anon_code,
                    essay_tasks.c.question, essay_tasks.c.unit, judges.c.name.label("judge"),
                    judges.c.id.label("judge_id"))
          .join(essay_tasks, essay_tasks.c.id == essay_assignments.c.task_id)
          .join(judges, judges.c.id == essay_assignments.c.judge_id)
-         .where(essay_assignments.c.state == ASSIGNED).order_by(essay_assignments.c.id))
+         .where(essay_assignments.c.state == ASSIGNED, scoped).order_by(essay_assignments.c.id))
     with db.read_tx("list open essay assignments") as conn:
-        n = conn.execute(sa.select(sa.func.count()).select_from(essay_assignments)
-                         .where(essay_assignments.c.state == ASSIGNED)).scalar_one()
+        n = conn.execute(sa.select(sa.func.count()).select_from(essay_assignments.join(
+            essay_tasks, essay_tasks.c.id == essay_assignments.c.task_id))
+                         .where(essay_assignments.c.state == ASSIGNED, scoped)).scalar_one()
         return [dict(r._mapping) for r in conn.execute(q.offset(offset).limit(limit))], int(n)
+
+
+def assignment_within(db: Database, assignment_id: int, within: Collection[str]) -> bool:
+    """Whether the assignment's task is one whose essays the collecting units ``within`` took in."""
+    with db.read_tx("check an assignment's unit") as conn:
+        return conn.execute(sa.select(essay_assignments.c.id)
+                            .join(essay_tasks, essay_tasks.c.id == essay_assignments.c.task_id)
+                            .where(essay_assignments.c.id == assignment_id,
+                                   collected_within(essay_tasks, within))).first() is not None
 
 
 def my_assignments(db: Database, judge_id: int, *, scored_limit: int = 100) -> dict[str, Any]:

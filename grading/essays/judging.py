@@ -35,7 +35,8 @@ from typing import Any
 from omr.errors import BadArguments
 
 from ..db import judging as db
-from ..db.judging import ASSIGNED, SCORED, assignment, duplicate_pair, my_assignments, open_assignments
+from ..db.judging import (ASSIGNED, SCORED, assignment, assignment_within, duplicate_pair, my_assignments,
+                          open_assignments)
 from ..numbers import show_points
 from ..round_judges import RoundJudging
 from ..store import SYSTEM, Store, TaskState, unit_key
@@ -45,8 +46,8 @@ POOL = "pool"                    # assigned_by of an assignment a judge took him
 
 __all__ = [
     "ASSIGNED", "Decision", "JudgeProgress", "POOL", "SCORED", "ScoreOutcome", "ScoreProblems", "ScoringError",
-    "Taken", "TaskCounts", "assignment", "check_points", "decide", "duplicate_pair", "import_roster",
-    "judge_progress", "my_assignments", "open_assignments", "reassign", "show_points", "submit_score",
+    "Taken", "TaskCounts", "assignment", "assignment_within", "check_points", "decide", "duplicate_pair",
+    "import_roster", "judge_progress", "my_assignments", "open_assignments", "reassign", "show_points", "submit_score",
     "take_next", "task_counts", "task_score_rows",
 ]
 

@@ -23,8 +23,8 @@ from .. import essays as E
 from ..contest import load_roster
 from ..store import Store
 from . import report_web
-from .deps import (Forbidden, Id, PageNo, QueryId, WebState, city_admin, csrf_city_admin, csrf_ready, form_id,
-                   picture, ready, render, round_judging, state)
+from .deps import (Forbidden, Id, PageNo, QueryId, WebState, admin, csrf_admin, csrf_ready, form_id, not_found,
+                   picture, ready, render, round_judging, scope, state)
 from .images import essay_picture, png
 
 ADMIN_PAGE_SIZE = 50
@@ -175,13 +175,16 @@ def get_duplicate(request: Request, aid: Id, pair_id: Id, s: J.Session = Depends
 def admin_page(request: Request, s: J.Session, status: int = 200, error: str = "", notice: str = "",
                page: int = 1) -> HTMLResponse:
     web = state(request)
+    sc = scope(request, s)
     page = max(1, page)
-    rows, n_open = E.open_assignments(web.store, limit=ADMIN_PAGE_SIZE, offset=(page - 1) * ADMIN_PAGE_SIZE)
-    return render(request, "admin_essays.html", status, judge=s.judge, csrf=s.csrf_token,
-                  counts=E.task_counts(web.store, web.rubric).rows(), progress=E.judge_progress(web.store),
+    rows, n_open = E.open_assignments(web.store, limit=ADMIN_PAGE_SIZE, offset=(page - 1) * ADMIN_PAGE_SIZE,
+                                      within=sc.units())
+    counts = E.task_counts(web.store, web.rubric).rows() if sc.city else []
+    return render(request, "admin_essays.html", status, judge=s.judge, csrf=s.csrf_token, counts=counts,
+                  progress=[p for p in E.judge_progress(web.store) if sc.allows(p.unit)], scope=sc,
                   rows=rows, n_open=n_open, page=page, n_pages=max(1, -(-n_open // ADMIN_PAGE_SIZE)),
-                  judges=[j for j in J.list_judges(web.store) if not j.disabled], error=error, notice=notice,
-                  rubric=web.rubric)
+                  judges=[j for j in J.list_judges(web.store) if not j.disabled and sc.allows(j.unit)], error=error,
+                  notice=notice, rubric=web.rubric)
 
 
 # what the page says after a change: built here from the action's code, never from text in the address
@@ -190,13 +193,13 @@ NOTICES = {"release": "Đã thu hồi phân công {aid} về hàng chờ.", "mov
 
 @router.get("/admin/essays", response_class=HTMLResponse)
 def get_admin_essays(request: Request, page: PageNo = 1, done: str = "", aid: QueryId = None,
-                     s: J.Session = Depends(city_admin)) -> Response:
+                     s: J.Session = Depends(admin)) -> Response:
     notice = NOTICES[done].format(aid=aid) if done in NOTICES and aid is not None else ""
     return admin_page(request, s, notice=notice, page=page)
 
 
 @router.post("/admin/essays/assignments/{aid}")
-async def post_reassign(request: Request, aid: Id, s: J.Session = Depends(csrf_city_admin)) -> Response:
+async def post_reassign(request: Request, aid: Id, s: J.Session = Depends(csrf_admin)) -> Response:
     form = await request.form()
     return await run_in_threadpool(reassign, request, aid, s, form)
 
@@ -205,6 +208,14 @@ def reassign(request: Request, aid: int, s: J.Session, form: Any) -> Response:
     store = state(request).store
     action = str(form.get("action", ""))
     target = form_id(str(form.get("judge_id", "")))
+    sc = scope(request, s)
+    if not sc.city:      # a unit admin moves his units' work, to his units' judges
+        if not E.assignment_within(store, aid, sc.names):
+            return not_found(request, s, f"Không có phân công số {aid} trong phạm vi của bạn.")
+        to = next((j for j in J.list_judges(store) if j.id == target), None) if target is not None else None
+        if to is not None and not sc.allows(to.unit):
+            return admin_page(request, s, 403, error=f"Giám khảo {to.name} không thuộc đơn vị của bạn: không giao "
+                                                     "được.")
     try:
         if action == "release":
             E.reassign(store, aid, None, who=s.judge.name)

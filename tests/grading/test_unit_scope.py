@@ -220,7 +220,7 @@ def test_a_forged_decision_on_another_units_flag_writes_nothing(site):
 
 
 # -- pages not yet built for unit admins, and an account nobody can place -----------------------------------
-@pytest.mark.parametrize("path", ["/admin/essays", "/admin/discarded"])
+@pytest.mark.parametrize("path", ["/admin/discarded"])
 def test_city_pages_are_refused_to_unit_admins(site, path):
     assert site["c"]["badinh"].get(path).status_code == 403
     assert site["c"]["thanhpho"].get(path).status_code == 200
@@ -284,3 +284,68 @@ def test_mail_overview_within_units(store_url):
         assert [(m.unit, m.reason) for m in M.rejected_messages(store, frozenset({"BD-PX"}))] == [
             ("BD-PX", "Tệp ZIP hỏng: không mở được")]
         assert M.mail_counts(store) == (everything.messages, everything.entries)
+
+
+# -- the essays admin --------------------------------------------------------------------------------------
+@pytest.fixture
+def essay_site(tmp_path):
+    """Essays collected by Phúc Xá (under Ba Đình) and by Hoàn Kiếm, each taken by a judge of the other district."""
+    from grading.essays import assign_essay_pages, rubric_from_dict, take_next
+    from grading.keys import keys_from_dict
+    from grading_support import failure, reading, sha, small_layout_dict
+    from omr.layout import layout_from_dict
+
+    contest = demo_contest(tmp_path / "contest")
+    (contest / "units.csv").write_text(UNITS, encoding="utf-8")
+    url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+    store = Store.open(url)
+    keys = keys_from_dict({"versions": {"101": {"answers": "AAAAAA"}}}, layout_from_dict(small_layout_dict()))
+    for pid, unit in (("000011", "BD-PX"), ("000021", "HK")):
+        src = f"bai-{pid}.pdf"
+        store.record_submission(src, sha(src), 1, assign_essay_pages([reading(src, 1, pid, "101", "AAAAAA"),
+                                                                     failure(src, 2)]), keys, unit=unit)
+    pw = {name: add_judge(store, name, unit=unit, role=role) for name, unit, role in (
+        ("thanhpho", "city", Role.ADMIN), ("badinh", "BD", Role.ADMIN), ("gkbd", "BD-PX", Role.JUDGE),
+        ("gkhk", "HK", Role.JUDGE))}
+    ids = {j: rows(url, "SELECT id FROM judges WHERE name = :n", n=j)[0][0] for j in pw}
+    rubric = rubric_from_dict({"tolerance": "1", "final_rule": "closest_mean", "questions": [
+        {"id": "essay", "title": "Bài", "criteria": [{"id": "a", "title": "Nội dung", "max": 10}]}]})
+    taken = {}
+    for judge in ("gkhk", "gkbd"):
+        aid = take_next(store, ids[judge], rubric).assignment_id
+        unit = rows(url, "SELECT s.unit FROM essay_assignments a JOIN essays e ON e.task_id = a.task_id JOIN pages p "
+                         "ON p.id = e.page_id JOIN submissions s ON s.id = p.submission_id WHERE a.id = :a", a=aid)
+        taken[unit[0][0]] = aid
+    assert set(taken) == {"BD-PX", "HK"}
+    app = create_app(store, load_layout(contest / "layout.json"), contest_dir=contest)
+    clients = {}
+    for name in ("thanhpho", "badinh"):
+        clients[name] = TestClient(app, follow_redirects=False)
+        login_and_change_password(clients[name], name, pw[name])
+    yield {"url": url, "c": clients, "taken": taken, "ids": ids}
+    for c in clients.values():
+        c.close()
+    store.close()
+
+
+def test_a_unit_admin_moves_only_its_units_essays_to_its_units_judges(essay_site):
+    c, url, taken, ids = essay_site["c"]["badinh"], essay_site["url"], essay_site["taken"], essay_site["ids"]
+    html = c.get("/admin/essays").text
+    listed = {int(i) for i in re.findall(r'action="/admin/essays/assignments/(\d+)"', html)}
+    assert listed == {taken["BD-PX"]} and "gkhk" not in html.split('id="open-assignments"')[1].split("<select")[1]
+    city = essay_site["c"]["thanhpho"].get("/admin/essays").text
+    assert {int(i) for i in re.findall(r'action="/admin/essays/assignments/(\d+)"', city)} == set(taken.values())
+    token = csrf(html)
+
+    def judge_of(aid: int) -> tuple:
+        return rows(url, "SELECT judge_id, state FROM essay_assignments WHERE id = :a", a=aid)[0]
+    before = judge_of(taken["HK"])
+    r = c.post(f"/admin/essays/assignments/{taken['HK']}", data={"csrf": token, "action": "release"})
+    assert r.status_code == 404 and judge_of(taken["HK"]) == before
+    r = c.post(f"/admin/essays/assignments/{taken['BD-PX']}", data={"csrf": token, "action": "move",
+                                                                     "judge_id": str(ids["gkhk"])})
+    assert r.status_code == 403 and judge_of(taken["BD-PX"]) == (ids["gkhk"], "assigned")
+    assert rows(url, "SELECT count(*) FROM audit WHERE action IN ('essay_release', 'essay_reassign')") == [(0,)]
+    r = c.post(f"/admin/essays/assignments/{taken['BD-PX']}", data={"csrf": token, "action": "release"})
+    assert r.status_code == 303
+    assert rows(url, "SELECT count(*) FROM essay_assignments WHERE id = :a", a=taken["BD-PX"]) == [(0,)]
