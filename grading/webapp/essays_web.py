@@ -65,11 +65,17 @@ def setup(web: WebState) -> None:
 router = APIRouter()
 
 
-def own(store: Store, aid: int, s: J.Session) -> dict[str, Any]:
-    """The assignment if it is the judge's own (or the viewer is an admin); 403 otherwise."""
+def own(request: Request, aid: int, s: J.Session) -> dict[str, Any]:
+    """The assignment if it is the judge's own (or the viewer is an admin: a unit admin's, of an essay his units
+    collected); 403 otherwise."""
+    store = state(request).store
     a = E.assignment(store, aid)
     if a is None or (a["judge_id"] != s.judge.id and s.judge.role is not J.Role.ADMIN):
         raise Forbidden("Bài này không được giao cho bạn.")
+    if a["judge_id"] != s.judge.id:
+        sc = scope(request, s)
+        if not sc.city and not E.assignment_within(store, aid, sc.names):
+            raise Forbidden("Bài này do đơn vị khác thu nhận: quản trị viên cấp đơn vị chỉ xem bài của đơn vị mình.")
     return a
 
 
@@ -111,7 +117,7 @@ async def post_next(request: Request, s: J.Session = Depends(csrf_ready)) -> Res
 
 @router.get("/essays/{aid}", response_class=HTMLResponse)
 def get_essay(request: Request, aid: Id, s: J.Session = Depends(ready)) -> Response:
-    return essay_page(request, s, own(state(request).store, aid, s))
+    return essay_page(request, s, own(request, aid, s))
 
 
 @router.post("/essays/{aid}/score")
@@ -147,7 +153,7 @@ async def post_report(request: Request, aid: Id, s: J.Session = Depends(csrf_rea
 @router.get("/essays/{aid}/pages/{n}.png")
 def get_essay_picture(request: Request, aid: Id, n: Id, s: J.Session = Depends(ready)) -> Response:
     web = state(request)
-    a = own(web.store, aid, s)
+    a = own(request, aid, s)
     if not 1 <= n <= len(a["essays"]):
         return Response(status_code=404)
     essay_id = a["essays"][n - 1]["id"]
@@ -157,7 +163,7 @@ def get_essay_picture(request: Request, aid: Id, n: Id, s: J.Session = Depends(r
 @router.get("/essays/{aid}/duplicates/{pair_id}", response_class=HTMLResponse)
 def get_duplicate(request: Request, aid: Id, pair_id: Id, s: J.Session = Depends(ready)) -> Response:
     store = state(request).store
-    a = own(store, aid, s)
+    a = own(request, aid, s)
     d = E.duplicate_pair(store, pair_id)
     mine_ids = {e["id"] for e in a["essays"]}
     if d is None or not ({d["essay_a"], d["essay_b"]} & mine_ids):

@@ -335,6 +335,10 @@ def test_a_unit_admin_moves_only_its_units_essays_to_its_units_judges(essay_site
     assert listed == {taken["BD-PX"]} and "gkhk" not in html.split('id="open-assignments"')[1].split("<select")[1]
     city = essay_site["c"]["thanhpho"].get("/admin/essays").text
     assert {int(i) for i in re.findall(r'action="/admin/essays/assignments/(\d+)"', city)} == set(taken.values())
+    assert c.get(f"/essays/{taken['HK']}").status_code == 403          # another unit's essay, even to look at
+    assert c.get(f"/essays/{taken['HK']}/pages/1.png").status_code == 403
+    assert c.get(f"/essays/{taken['BD-PX']}").status_code == 200
+    assert essay_site["c"]["thanhpho"].get(f"/essays/{taken['HK']}").status_code == 200
     token = csrf(html)
 
     def judge_of(aid: int) -> tuple:
