@@ -23,7 +23,7 @@ from ..mail.summary import ENTRY_STATES, LABELS as MAIL_LABELS, MESSAGE_STATES
 from ..scope import Scope
 from ..reports.export import export
 from . import committee_web, discard_web, essays_web
-from .deps import Id, admin, csrf_admin, csrf_city_admin, not_found, render, scope, state
+from .deps import Id, admin, csrf_admin, not_found, render, scope, state
 
 COUNT_LABELS = (("submissions", "Tệp bài làm"), ("submissions_ok", "Tệp đã chấm xong"),
                 ("submissions_flagged", "Tệp cần xem lại"), ("submissions_rejected", "Tệp bị loại"),
@@ -88,7 +88,7 @@ def get_admin(request: Request, done: str = "", entry: str = "", s: J.Session = 
                   states=STATE_LABELS, scope=sc, notice=notice, **mail_section(web.store, sc),
                   exports=[(name, v[2]) for name, v in EXPORTS.items()], reports=committee_web.report_links(sc.city),
                   roster_problem=r.problem, has_roster=r.index is not None,
-                  can_export=web.contest_dir is not None and sc.city, can_report=web.contest_dir is not None)
+                  can_export=web.contest_dir is not None, can_report=web.contest_dir is not None)
 
 
 @router.post("/admin/entries/{entry_id}/accept")
@@ -109,18 +109,19 @@ def post_accept_entry(request: Request, entry_id: Id, s: J.Session = Depends(csr
 
 
 @router.post("/admin/export/{name}")
-def post_export(request: Request, name: str, s: J.Session = Depends(csrf_city_admin)) -> Response:
+def post_export(request: Request, name: str, s: J.Session = Depends(csrf_admin)) -> Response:
     web = state(request)
+    sc = scope(request, s)
     if name not in EXPORTS or web.contest_dir is None:
         return not_found(request, s, f"Không có bản xuất «{name}».")
     asked, media, _ = EXPORTS[name]
     contest = load_contest(web.contest_dir)
     with tempfile.TemporaryDirectory(prefix="omr-export-") as tmp:
-        export(web.store, contest, Path(tmp) / asked)
+        export(web.store, contest, Path(tmp) / asked, within=sc.units())
         data = (Path(tmp) / name).read_bytes()
     now = datetime.now(timezone.utc)
     audit.record(web.store, at=now, who=s.judge.name, action="export", target=name,
-                 after={"bytes": len(data), "via": "web"})
+                 after={"bytes": len(data), "via": "web", **({} if sc.city else {"unit": sc.unit.code})})
     stem, _, ext = name.partition(".")
     filename = f"{stem}-{now.astimezone(web.settings.tz):%Y%m%d-%H%M}.{ext}"
     return Response(data, media_type=media, headers={

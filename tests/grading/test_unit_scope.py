@@ -4,6 +4,8 @@ forged requests for another unit's flag, page or entry are refused with nothing 
 /admin are those of ``omr status`` (one query, ``grading.db.mail.mail_overview``)."""
 from __future__ import annotations
 
+import csv
+import io
 import re
 import warnings
 from datetime import datetime, timezone
@@ -156,7 +158,7 @@ def test_unit_admin_sees_only_its_units_mail(site):
     assert set(t) == {"BD-PX", "BD-THCS", "Tổng"}
     assert "PX-LATE1" in html and "HK-LATE1" not in html
     assert "Tệp ZIP hỏng" in html and "Thư hỏng cấu trúc MIME" not in html
-    assert 'id="scope"' in html and 'id="counts"' not in html and "/admin/export/" not in html
+    assert 'id="scope"' in html and 'id="counts"' not in html and 'id="unit-exports"' in html
     html = site["c"]["hoankiem"].get("/admin").text
     assert set(table_rows(html, "mail-counts")) == {"HK"} and "HK-LATE1" in html and "PX-LATE1" not in html
 
@@ -226,13 +228,32 @@ def test_city_pages_are_refused_to_unit_admins(site, path):
     assert site["c"]["thanhpho"].get(path).status_code == 200
 
 
-def test_exports_and_city_reports_are_refused_to_unit_admins(site):
+def test_city_reports_are_refused_to_unit_admins(site):
     c = site["c"]["badinh"]
     token = csrf(c.get("/admin").text)
-    assert c.post("/admin/export/results.csv", data={"csrf": token}).status_code == 403
     assert c.post("/admin/report/thanh-pho.xlsx", data={"csrf": token}).status_code == 403
     assert c.post("/admin/report/giai-thuong.pdf", data={"csrf": token}).status_code == 403
-    assert rows(site["url"], "SELECT count(*) FROM audit WHERE action IN ('export', 'report')") == [(0,)]
+    assert rows(site["url"], "SELECT count(*) FROM audit WHERE action = 'report'") == [(0,)]
+
+
+def _csv(client, name: str) -> list[dict[str, str]]:
+    r = client.post(f"/admin/export/{name}", data={"csrf": csrf(client.get("/admin").text)})
+    assert r.status_code == 200, r.text[:300]
+    return list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+
+
+def test_a_unit_admins_exports_hold_only_what_its_units_collected(site):
+    unit, city = site["c"]["badinh"], site["c"]["thanhpho"]
+    mine, every = _csv(unit, "results.csv"), _csv(city, "results.csv")
+    assert {r["participant_id"] for r in mine} == {"000001", "000002"}
+    assert {r["participant_id"] for r in every} == {"000001", "000002", "000011", "000012"}
+    rank = {r["participant_id"]: r["rank"] for r in every}
+    assert all(r["rank"] == rank[r["participant_id"]] for r in mine)          # the contest's ranks
+    assert {int(r["flag_id"]) for r in _csv(unit, "results.issues.csv")} == set(site["px_flags"])
+    items = {r["question"]: int(r["sheets"]) for r in _csv(unit, "results.items.csv")}
+    all_items = {r["question"]: int(r["sheets"]) for r in _csv(city, "results.items.csv")}
+    assert items["1"] == 2 and all_items["1"] == 4
+    assert rows(site["url"], "SELECT who FROM audit WHERE action = 'export' ORDER BY id")[0] == ("badinh",)
 
 
 def test_a_unit_admins_unit_report_holds_only_its_units(site, tmp_path):
