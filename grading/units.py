@@ -93,6 +93,23 @@ class Units:
         return unit
 
 
+    def below(self, code: str) -> tuple[Unit, ...]:
+        """The unit and every unit under it in the parent tree (a district and its schools and wards)."""
+        children: dict[str, list[Unit]] = {}
+        for u in self.units:
+            children.setdefault(u.parent, []).append(u)
+        units = self.by_code()
+        out, todo, seen = [], [units[code]], set()
+        while todo:
+            u = todo.pop()
+            if u.code in seen:
+                continue
+            seen.add(u.code)
+            out.append(u)
+            todo.extend(children.get(u.code, ()))
+        return tuple(out)
+
+
 def units_file(folder: str | Path) -> Path | None:
     return next((Path(folder) / n for n in UNITS_FILES if (Path(folder) / n).exists()), None)
 

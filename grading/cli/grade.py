@@ -120,13 +120,13 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _print_mail(store: Any, contest: str) -> None:
     """Messages and entries per state per collecting unit, when the store holds any (``omr ingest``)."""
     from grading.contest import load_settings
-    from grading.db.mail import flag_counts, mail_counts
+    from grading.db.mail import flag_counts, mail_overview
     from grading.mail.summary import flags_text, store_text
 
-    messages, entries = mail_counts(store)
-    if messages or entries:
+    o = mail_overview(store)
+    if o.messages or o.entries:
         language = load_settings(contest).language
-        print(store_text(messages, entries, language))
+        print(store_text(o.messages, o.entries, language, o.flagged))
         flags = flag_counts(store)
         if flags:
             print(flags_text(flags, language))

@@ -242,10 +242,11 @@ def _after_run(stopped: Any, receipts: Any, language: str) -> None:
 
 
 def _print_store(store: Any, language: str) -> None:
-    from grading.db.mail import flag_counts, mail_counts
+    from grading.db.mail import flag_counts, mail_overview
     from grading.mail.summary import flags_text, store_text
 
-    print(store_text(*mail_counts(store), language))
+    o = mail_overview(store)
+    print(store_text(o.messages, o.entries, language, o.flagged))
     flags = flag_counts(store)
     if flags:
         print(flags_text(flags, language))

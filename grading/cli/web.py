@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     jsub = s.add_subparsers(dest="judges_cmd", required=True, metavar="ACTION")
     a = jsub.add_parser("add", help="create a judge's account and print its one-time password (shown once)")
     a.add_argument("name", metavar="NAME", help="login (one word)")
-    a.add_argument("--unit", required=True, help="the judge's unit (school, board …)")
+    a.add_argument("--unit", required=True,
+                   help="the judge's unit (a code or a name from units.csv; `city` for the city's own judges and "
+                        "admins: an admin of a unit sees only that unit's data, see grading/scope.py)")
     a.add_argument("--role", choices=("judge", "admin"), default="judge", help="admin also sees /admin")
     a.add_argument("--full-name", default=None, metavar="TEXT",
                    help='the judge\'s full name ("Nguyễn Văn An"), shown in the web app instead of the login')

@@ -2,6 +2,7 @@
 the open flags per page, and the rejected files and pages (discarded pages: ``grading.db.discards``)."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,26 @@ from omr.records import Status
 
 from ..score import ScoreStatus
 from .engine import Database as Store
-from .tables import DISCARDED, flags, pages, scores, submissions
+from .judging import collected_within
+from .tables import DISCARDED, essay_tasks, flags, pages, scores, submissions
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """What some collecting units took in: their files' pages (ids) and the judging tasks of those files' essays
+    (anonymous codes) — what a unit admin's export keeps."""
+    page_ids: frozenset[int]
+    task_codes: frozenset[str]
+
+
+def collected_by(store: Store, within: Collection[str]) -> Collected:
+    with store.read_tx("read what some units collected") as conn:
+        ids = conn.execute(sa.select(pages.c.id).join(submissions, submissions.c.id == pages.c.submission_id)
+                           .where(submissions.c.unit.in_(sorted(within)))).scalars()
+        page_ids = frozenset(int(i) for i in ids)
+        codes = frozenset(conn.execute(sa.select(essay_tasks.c.anon_code)
+                                       .where(collected_within(essay_tasks, within))).scalars())
+    return Collected(page_ids, codes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,11 +23,14 @@ class QueueFilter:
     unit: str = ""
     reason: str = ""
     file: str = ""
+    within: frozenset[str] | None = None     # a unit admin's collecting units (``grading.scope``); None: all
 
     def where(self, q: Any, *, admin: bool) -> Any:
         q = q.where(flags.c.state == "open")
         if not admin:
             q = q.where(pages.c.status != ESSAY, flags.c.origin != JUDGE)
+        if self.within is not None:
+            q = q.where(submissions.c.unit.in_(sorted(self.within)))
         if self.unit:
             q = q.where(submissions.c.unit == self.unit)
         if self.reason:
@@ -57,12 +60,13 @@ def open_flags(store: Store, offset: int, limit: int, *, admin: bool,
     return rows, int(total or 0)
 
 
-def queue_choices(store: Store, *, admin: bool) -> tuple[list[str], list[str]]:
+def queue_choices(store: Store, *, admin: bool, within: frozenset[str] | None = None) -> tuple[list[str], list[str]]:
     """The units and the reasons that open flags the viewer may see have, sorted: what the filters offer."""
+    mine = QueueFilter(within=within)
     with store.read_tx("list the flag queue's units and reasons") as conn:
-        units = conn.execute(ALL.where(sa.select(submissions.c.unit).select_from(_OPEN_FROM), admin=admin)
+        units = conn.execute(mine.where(sa.select(submissions.c.unit).select_from(_OPEN_FROM), admin=admin)
                              .where(submissions.c.unit.is_not(None)).distinct()).scalars().all()
-        reasons = conn.execute(ALL.where(sa.select(flags.c.reason).select_from(_OPEN_FROM), admin=admin)
+        reasons = conn.execute(mine.where(sa.select(flags.c.reason).select_from(_OPEN_FROM), admin=admin)
                                .distinct()).scalars().all()
     return sorted(units), sorted(reasons)
 
@@ -88,7 +92,8 @@ def next_open_flags(store: Store, after: int, n: int) -> list[dict[str, Any]]:
 def flag_detail(store: Store, flag_id: int) -> dict[str, Any] | None:
     """A flag with its page, file and score, or ``None``."""
     q = (sa.select(flags, pages.c.page_no, pages.c.participant, pages.c.version, pages.c.status.label("page_status"),
-                   submissions.c.source, scores.c.total, scores.c.max_total, scores.c.status.label("score_status"))
+                   submissions.c.source, submissions.c.unit, scores.c.total, scores.c.max_total,
+                   scores.c.status.label("score_status"))
          .join(pages, pages.c.id == flags.c.page_id).join(submissions, submissions.c.id == pages.c.submission_id)
          .outerjoin(scores, scores.c.page_id == pages.c.id).where(flags.c.id == flag_id))
     with store.read_tx("read a flag") as conn:
@@ -104,6 +109,14 @@ def has_open_sheet_flag(store: Store, page_id: int) -> bool:
             flags.c.origin != JUDGE).limit(1)).first() is not None
 
 
+def page_unit(store: Store, page_id: int) -> tuple[bool, str | None]:
+    """(whether the page exists, the collecting unit of its file)."""
+    with store.read_tx("read a page's unit") as conn:
+        row = conn.execute(sa.select(submissions.c.unit).join(pages, pages.c.submission_id == submissions.c.id)
+                           .where(pages.c.id == page_id)).first()
+    return (False, None) if row is None else (True, row.unit)
+
+
 def _question_where(q: Any, *, admin: bool, only: QueueFilter) -> Any:
     return only.where(q, admin=admin).where(flags.c.target == "question")
 
@@ -111,7 +124,7 @@ def _question_where(q: Any, *, admin: bool, only: QueueFilter) -> Any:
 def grid_reasons(store: Store, *, admin: bool, only: QueueFilter = ALL) -> list[tuple[str, int]]:
     """The reasons of the open question flags the viewer may see (``only`` those: the reason filter is ignored),
     with how many flags each, sorted by reason: what the grid review offers."""
-    only = QueueFilter(unit=only.unit, file=only.file)
+    only = QueueFilter(unit=only.unit, file=only.file, within=only.within)
     q = (sa.select(flags.c.reason, sa.func.count()).select_from(_OPEN_FROM).group_by(flags.c.reason)
          .order_by(flags.c.reason))
     with store.read_tx("list the grid's reasons") as conn:
@@ -150,13 +163,16 @@ def _machine_answer(reading: Any, key: str | None) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def decided_flags(store: Store, flag_ids: list[int], *, admin: bool) -> list[dict[str, Any]]:
+def decided_flags(store: Store, flag_ids: list[int], *, admin: bool,
+                  within: frozenset[str] | None = None) -> list[dict[str, Any]]:
     """Those of ``flag_ids`` that are no longer open, among the flags the viewer may see: id, who decided and
     the value (what a grid shows on a cell another judge decided meanwhile)."""
     q = (sa.select(flags.c.id, flags.c.resolved_by, flags.c.resolution).select_from(_OPEN_FROM)
          .where(flags.c.id.in_(flag_ids), flags.c.state != "open").order_by(flags.c.id))
     if not admin:
         q = q.where(pages.c.status != ESSAY, flags.c.origin != JUDGE)
+    if within is not None:
+        q = q.where(submissions.c.unit.in_(sorted(within)))
     with store.read_tx("read decided flags") as conn:
         return [{"id": r.id, "who": r.resolved_by or "?", "value": (r.resolution or {}).get("value", "")}
                 for r in conn.execute(q)]

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from .engine import Database, chunks, utcnow
-from .tables import TaskState, audit, duplicate_pairs, essay_assignments, essay_tasks, essays, judges, participants
+from .tables import (TaskState, audit, contest_rounds, duplicate_pairs, essay_assignments, essay_tasks, essays, judges,
+                     pages, participants, round_entries, submissions)
 from .tasks import refresh_task_units
 
 ASSIGNED, SCORED = "assigned", "scored"          # essay_assignments.state
@@ -111,8 +112,28 @@ def _n_assigned(task_col: Any) -> Any:
             .where(essay_assignments.c.task_id == task_col).scalar_subquery())
 
 
+def round_filter(t: Any, access: Any) -> Any:
+    """A task the round rules give to the judge: outside any round, of a round he may judge anywhere, or of a
+    unit round whose entry's unit is one of his (``access``: ``grading.round_judges.RoundAccess``)."""
+    re_, cr = round_entries, contest_rounds
+    in_scope = sa.exists().where(re_.c.round_id == cr.c.id, cr.c.name == t.c.contest_round,
+                                 re_.c.participant == t.c.participant, re_.c.unit.in_(sorted(access.scopes)))
+    return sa.or_(t.c.contest_round.is_(None), t.c.contest_round.in_(sorted(access.anywhere)),
+                  sa.and_(t.c.contest_round.in_(sorted(access.unit_rounds)), in_scope))
+
+
+def round_entry_unit(conn: Connection, task: Any) -> str | None:
+    """The unit of the task's participant's entry in the task's contest round (None: no such entry)."""
+    if task.contest_round is None:
+        return None
+    return conn.execute(sa.select(round_entries.c.unit).join(contest_rounds, contest_rounds.c.id ==
+                                                             round_entries.c.round_id)
+                        .where(contest_rounds.c.name == task.contest_round,
+                               round_entries.c.participant == task.participant).limit(1)).scalar()
+
+
 def next_task(conn: Connection, judge_id: int, judge_unit_key: str | None, questions: Collection[str],
-              skip: Sequence[int], *, wait: bool) -> Any | None:
+              skip: Sequence[int], *, wait: bool, access: Any = None) -> Any | None:
     """(id, rounds) of the first task with a free round the judge may take, locked: open or disputed, its
     question among ``questions``, no round of his, not of his unit (a task of unknown unit suits anyone), not in
     ``skip``, not a task whose essays a contest round judges afresh; disputes first, then by id. Unless ``wait``,
@@ -128,6 +149,8 @@ def next_task(conn: Connection, judge_id: int, judge_unit_key: str | None, quest
          .order_by(sa.case((t.c.state == TaskState.DISPUTED.value, 0), else_=1), t.c.id).limit(1))
     if judge_unit_key is not None:
         q = q.where(sa.or_(t.c.unit_key.is_(None), t.c.unit_key != judge_unit_key))
+    if access is not None:
+        q = q.where(round_filter(t, access))
     if skip:
         q = q.where(t.c.id.notin_(skip))
     return conn.execute(_lock(q, conn, skip_locked=not wait, of=t)).first()
@@ -247,19 +270,41 @@ def judge_loads(db: Database) -> list[tuple[Any, Counter[str]]]:
             sa.select(judges.c.id, judges.c.name, judges.c.unit, judges.c.role).order_by(judges.c.name))]
 
 
-def open_assignments(db: Database, *, limit: int = 200, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Unscored assignments (oldest first) with the task's code, question, unit and the judge; and their number."""
+def collected_within(t: Any, within: Collection[str]) -> Any:
+    """The task's essays (its own, or those a round's task judges afresh) came in a file collected by one of
+    the units ``within``."""
+    return (sa.select(sa.literal(1)).select_from(essays.join(pages, pages.c.id == essays.c.page_id)
+                                                 .join(submissions, submissions.c.id == pages.c.submission_id))
+            .where(sa.or_(essays.c.task_id == t.c.id, essays.c.task_id == t.c.essays_of),
+                   submissions.c.unit.in_(sorted(within))).exists())
+
+
+def open_assignments(db: Database, *, limit: int = 200, offset: int = 0,
+                     within: Collection[str] | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Unscored assignments (oldest first) with the task's code, question, unit and the judge; and their number
+    (``within``: only the tasks whose essays these collecting units took in)."""
+    scoped = sa.true() if within is None else collected_within(essay_tasks, within)
     q = (sa.select(essay_assignments.c.id, essay_assignments.c.judge_slot, essay_assignments.c.assigned_at,
                    essay_assignments.c.assigned_by, essay_tasks.c.id.label("task_id"), essay_tasks.c.anon_code,
                    essay_tasks.c.question, essay_tasks.c.unit, judges.c.name.label("judge"),
                    judges.c.id.label("judge_id"))
          .join(essay_tasks, essay_tasks.c.id == essay_assignments.c.task_id)
          .join(judges, judges.c.id == essay_assignments.c.judge_id)
-         .where(essay_assignments.c.state == ASSIGNED).order_by(essay_assignments.c.id))
+         .where(essay_assignments.c.state == ASSIGNED, scoped).order_by(essay_assignments.c.id))
     with db.read_tx("list open essay assignments") as conn:
-        n = conn.execute(sa.select(sa.func.count()).select_from(essay_assignments)
-                         .where(essay_assignments.c.state == ASSIGNED)).scalar_one()
+        n = conn.execute(sa.select(sa.func.count()).select_from(essay_assignments.join(
+            essay_tasks, essay_tasks.c.id == essay_assignments.c.task_id))
+                         .where(essay_assignments.c.state == ASSIGNED, scoped)).scalar_one()
         return [dict(r._mapping) for r in conn.execute(q.offset(offset).limit(limit))], int(n)
+
+
+def assignment_within(db: Database, assignment_id: int, within: Collection[str]) -> bool:
+    """Whether the assignment's task is one whose essays the collecting units ``within`` took in."""
+    with db.read_tx("check an assignment's unit") as conn:
+        return conn.execute(sa.select(essay_assignments.c.id)
+                            .join(essay_tasks, essay_tasks.c.id == essay_assignments.c.task_id)
+                            .where(essay_assignments.c.id == assignment_id,
+                                   collected_within(essay_tasks, within))).first() is not None
 
 
 def my_assignments(db: Database, judge_id: int, *, scored_limit: int = 100) -> dict[str, Any]:

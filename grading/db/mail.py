@@ -7,7 +7,7 @@ there changes nothing, and a ``kill -9`` leaves each message either wholly recor
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -290,14 +290,103 @@ def save_mail_cursor(db: Database, mailbox: str, uidvalidity: int, last_uid: int
 
 
 # -- accounting ------------------------------------------------------------------------------------------------
-def mail_counts(db: Database) -> tuple[Counter, Counter]:
-    """(messages, entries) counted by (collecting unit, state)."""
+@dataclass(frozen=True, slots=True)
+class MailOverview:
+    """Messages and entries counted by (collecting unit, state), and entries carrying a flag that keeps them out
+    of rankings (``UNRANKED_FLAGS``) counted by collecting unit — what ``omr status`` and /admin both show."""
+    messages: Counter
+    entries: Counter
+    flagged: Counter
+
+
+def _in_units(column: Any, units: Collection[str] | None) -> Any:
+    """No filter for ``None`` (everything); else the rows whose unit is one of ``units``."""
+    return sa.true() if units is None else column.in_(sorted(units))
+
+
+def mail_overview(db: Database, units: Collection[str] | None = None) -> MailOverview:
+    """The counts of every message and entry (``units`` given: of those collected by these units only)."""
     with db.read_tx("count messages and entries") as conn:
         m = Counter({(r[0], r[1]): r[2] for r in conn.execute(
-            sa.select(messages.c.unit, messages.c.state, sa.func.count()).group_by(messages.c.unit, messages.c.state))})
+            sa.select(messages.c.unit, messages.c.state, sa.func.count()).where(_in_units(messages.c.unit, units))
+            .group_by(messages.c.unit, messages.c.state))})
         e = Counter({(r[0], r[1]): r[2] for r in conn.execute(
-            sa.select(entries.c.unit, entries.c.state, sa.func.count()).group_by(entries.c.unit, entries.c.state))})
-    return m, e
+            sa.select(entries.c.unit, entries.c.state, sa.func.count()).where(_in_units(entries.c.unit, units))
+            .group_by(entries.c.unit, entries.c.state))})
+        flagged: Counter = Counter()
+        for unit, flags in conn.execute(sa.select(entries.c.unit, entries.c.flags)
+                                        .where(_in_units(entries.c.unit, units))):
+            if {f.get("code", "") for f in flags or ()} & UNRANKED_FLAGS:
+                flagged[unit] += 1
+    return MailOverview(m, e, flagged)
+
+
+INELIGIBLE_FLAGS = frozenset({"under_age", "staff"})
+
+
+def unit_entry_counts(db: Database) -> dict[str | None, Counter]:
+    """Per collecting unit, for the reports: ``received`` (every entry), ``late`` (arrived after the deadline:
+    waiting as late, or accepted by an organiser since), ``superseded`` and ``ineligible`` (flagged under age or
+    on the staff list)."""
+    out: dict[str | None, Counter] = {}
+    q = sa.select(entries.c.unit, entries.c.state, entries.c.accepted_at, entries.c.flags)
+    with db.read_tx("count entries per unit") as conn:
+        for unit, state, accepted_at, flags in conn.execute(q):
+            c = out.setdefault(unit, Counter())
+            c["received"] += 1
+            c["late"] += state == "late" or accepted_at is not None
+            c["superseded"] += state == "superseded"
+            c["ineligible"] += bool({f.get("code", "") for f in flags or ()} & INELIGIBLE_FLAGS)
+    return out
+
+
+def mail_counts(db: Database) -> tuple[Counter, Counter]:
+    """(messages, entries) counted by (collecting unit, state)."""
+    o = mail_overview(db)
+    return o.messages, o.entries
+
+
+@dataclass(frozen=True, slots=True)
+class LateEntry:
+    id: int
+    code: str
+    unit: str | None
+    received_at: datetime | None
+    sender: str
+    subject: str
+
+
+def late_entries(db: Database, units: Collection[str] | None = None, limit: int = 500) -> list[LateEntry]:
+    """Entries waiting as late (not accepted), oldest first, with their message's sender and subject."""
+    q = (sa.select(entries.c.id, entries.c.code, entries.c.unit, entries.c.received_at, messages.c.sender,
+                   messages.c.subject).join(messages, messages.c.id == entries.c.message_id)
+         .where(entries.c.state == "late", _in_units(entries.c.unit, units)).order_by(entries.c.id).limit(limit))
+    with db.read_tx("list late entries") as conn:
+        return [LateEntry(r.id, r.code, r.unit, r.received_at, r.sender or "", r.subject or "")
+                for r in conn.execute(q)]
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedMessage:
+    id: int
+    unit: str | None
+    received_at: datetime | None
+    sender: str
+    subject: str
+    reason_code: str | None
+    reason: str | None
+
+
+def rejected_messages(db: Database, units: Collection[str] | None = None,
+                      limit: int = 500) -> list[RejectedMessage]:
+    """Messages refused as unreadable, oldest first, with the reason recorded."""
+    q = (sa.select(messages.c.id, messages.c.unit, messages.c.received_at, messages.c.sender, messages.c.subject,
+                   messages.c.reason_code, messages.c.reason)
+         .where(messages.c.state == "rejected", _in_units(messages.c.unit, units)).order_by(messages.c.id)
+         .limit(limit))
+    with db.read_tx("list rejected messages") as conn:
+        return [RejectedMessage(r.id, r.unit, r.received_at, r.sender or "", r.subject or "", r.reason_code,
+                                r.reason) for r in conn.execute(q)]
 
 
 def entry_states(db: Database, codes: Sequence[str]) -> Counter:

@@ -7,7 +7,7 @@ Functions taking a ``Connection`` run inside the caller's write transaction; the
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -296,11 +296,34 @@ def results_extras(db: Database) -> tuple[dict[str, datetime], dict[str, list[An
     return received, dict(reached), won
 
 
-def committee_flags_list(db: Database) -> list[Any]:
-    """Every committee flag, open ones first, by id."""
+def committee_flags_list(db: Database, round_units: Collection[str] | None = None) -> list[Any]:
+    """Every committee flag, open ones first, by id; with ``round_units`` only the ties at the cut of a round
+    held in one of these units (a unit admin's; prize ties are the city's)."""
     with db.read_tx("list the committee's flags") as conn:
-        return list(conn.execute(sa.select(committee_flags).order_by(
+        rows = list(conn.execute(sa.select(committee_flags).order_by(
             sa.case((committee_flags.c.state == OPEN, 0), else_=1), committee_flags.c.id)))
+        if round_units is None:
+            return rows
+        unit_of = dict(conn.execute(sa.select(contest_rounds.c.id, contest_rounds.c.unit)).all())
+    return [r for r in rows if flag_round_unit(r, unit_of) in round_units]
+
+
+def flag_round_unit(flag: Any, unit_of: dict[int, str]) -> str | None:
+    """The unit of the round whose cut a committee flag is about (``round:<id>|…``); None for other flags."""
+    head = str(flag.subject).split("|", 1)[0]
+    if flag.kind != "round_cut" or not head.startswith("round:") or not head[6:].isdigit():
+        return None
+    return unit_of.get(int(head[6:]))
+
+
+def committee_flag_unit(db: Database, flag_id: int) -> tuple[bool, str | None]:
+    """(whether the committee flag exists, the unit of the round it is about: None for a prize tie)."""
+    with db.read_tx("read a committee flag") as conn:
+        row = committee_flag(conn, flag_id)
+        if row is None:
+            return False, None
+        unit_of = dict(conn.execute(sa.select(contest_rounds.c.id, contest_rounds.c.unit)).all())
+    return True, flag_round_unit(row, unit_of)
 
 
 def report_rows(db: Database) -> tuple[list[Any], list[Any], list[Any]]:

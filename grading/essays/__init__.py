@@ -17,9 +17,9 @@ from __future__ import annotations
 from .duplicates import (MIN_BOILERPLATE_ESSAYS, MIN_SHARED_SHINGLES, DuplicateOptions, DuplicatePair, Passage,
                          find_near_duplicates, normalise, strip_diacritics)
 from .judging import (ASSIGNED, POOL, SCORED, Decision, JudgeProgress, ScoreOutcome, ScoreProblems, ScoringError,
-                      Taken, TaskCounts, assignment, check_points, decide, duplicate_pair, import_roster,
-                      judge_progress, my_assignments, open_assignments, reassign, show_points, submit_score,
-                      take_next, task_counts, task_score_rows)
+                      Taken, TaskCounts, assignment, assignment_within, check_points, decide, duplicate_pair,
+                      import_roster, judge_progress, my_assignments, open_assignments, reassign, show_points,
+                      submit_score, take_next, task_counts, task_score_rows)
 from .ocr_stage import (OcrOutcome, OcrRunOptions, OcrTally, OcrTask, earlier_failures, essay_box_task, ocr_file,
                         ocr_load_options, ocr_pending, ocr_task, run_ocr)
 from .pages import EssayQuestion, Record, assign_essay_pages, load_essay_questions
@@ -32,7 +32,7 @@ __all__ = [
     "FinalRule", "FoundPair", "JudgeProgress", "MAX_POINTS", "MIN_BOILERPLATE_ESSAYS",
     "MIN_SHARED_SHINGLES", "OcrOutcome", "OcrRunOptions", "OcrTally", "OcrTask", "POOL", "Passage", "RUBRIC",
     "Record", "Rubric", "RubricQuestion", "SCORED", "ScoreOutcome", "ScoreProblems", "ScoringError", "Taken",
-    "TaskCounts", "assign_essay_pages", "assignment", "check_points",
+    "TaskCounts", "assign_essay_pages", "assignment", "assignment_within", "check_points",
     "decide", "duplicate_pair", "earlier_failures", "essay_box_task", "find_duplicates", "find_near_duplicates",
     "import_roster", "judge_progress", "load_essay_questions", "load_rubric", "my_assignments", "normalise",
     "ocr_file", "ocr_load_options", "ocr_pending", "ocr_task", "open_assignments", "parse_points", "reassign",

@@ -35,8 +35,10 @@ from typing import Any
 from omr.errors import BadArguments
 
 from ..db import judging as db
-from ..db.judging import ASSIGNED, SCORED, assignment, duplicate_pair, my_assignments, open_assignments
+from ..db.judging import (ASSIGNED, SCORED, assignment, assignment_within, duplicate_pair, my_assignments,
+                          open_assignments)
 from ..numbers import show_points
+from ..round_judges import RoundJudging
 from ..store import SYSTEM, Store, TaskState, unit_key
 from .rubric import FinalRule, Rubric, RubricQuestion, parse_points
 
@@ -44,8 +46,8 @@ POOL = "pool"                    # assigned_by of an assignment a judge took him
 
 __all__ = [
     "ASSIGNED", "Decision", "JudgeProgress", "POOL", "SCORED", "ScoreOutcome", "ScoreProblems", "ScoringError",
-    "Taken", "TaskCounts", "assignment", "check_points", "decide", "duplicate_pair", "import_roster",
-    "judge_progress", "my_assignments", "open_assignments", "reassign", "show_points", "submit_score",
+    "Taken", "TaskCounts", "assignment", "assignment_within", "check_points", "decide", "duplicate_pair",
+    "import_roster", "judge_progress", "my_assignments", "open_assignments", "reassign", "show_points", "submit_score",
     "take_next", "task_counts", "task_score_rows",
 ]
 
@@ -116,9 +118,11 @@ class Taken:
 
 
 def take_next(store: Store, judge_id: int, rubric: Rubric | None, *, max_open: int = 1,
-              attempts: int = 50) -> Taken | None:
+              attempts: int = 50, rounds: RoundJudging | None = None) -> Taken | None:
     """Give the judge an essay to score: one he already holds (when he holds ``max_open``), else a new
-    assignment of the next eligible task (disputes first, then by task id). ``None``: nothing he may take."""
+    assignment of the next eligible task (disputes first, then by task id); with ``rounds`` (the contest's
+    rules) a contest round's task only when the round's ``judges`` give it to him (``grading.round_judges``).
+    ``None``: nothing he may take."""
     if rubric is None:
         return None
     now = _now()
@@ -130,10 +134,11 @@ def take_next(store: Store, judge_id: int, rubric: Rubric | None, *, max_open: i
         if len(held) >= max_open:
             return Taken(int(held[0]), False)
         ukey = unit_key(judge.unit)
+        access = rounds.access(judge.unit) if rounds is not None else None
         skip: list[int] = []
         wait = False
         for _ in range(attempts):
-            row = db.next_task(conn, judge_id, ukey, rubric.question_ids, skip, wait=wait)
+            row = db.next_task(conn, judge_id, ukey, rubric.question_ids, skip, wait=wait, access=access)
             if row is None:
                 if wait or not db.passes_over_locks(conn):
                     return None
@@ -194,13 +199,23 @@ def check_points(question: RubricQuestion, given: Mapping[str, Any]) -> dict[str
     return out
 
 
-def _eligible_third(conn: Any, task: Any) -> Any:
-    """The judge (role judge) for round 3: not on the task, not of its unit, fewest unscored assignments."""
+def _round_allows(conn: Any, rounds: RoundJudging | None, judge_unit: str, task: Any) -> bool:
+    """Whether the contest round's ``judges`` rule gives the task to a judge of ``judge_unit``."""
+    if rounds is None or task.contest_round is None:
+        return True
+    return rounds.access(judge_unit).allows(task.contest_round, db.round_entry_unit(conn, task))
+
+
+def _eligible_third(conn: Any, task: Any, rounds: RoundJudging | None = None) -> Any:
+    """The judge (role judge) for round 3: not on the task, not of its unit, one the round's rule allows, fewest
+    unscored assignments."""
     on_task = db.judges_on_task(conn, task.id)
     load = db.open_load(conn)
     best = None
     for j in db.judges_with_role(conn, "judge"):
         if j.id in on_task or (task.unit_key is not None and unit_key(j.unit) == task.unit_key):
+            continue
+        if not _round_allows(conn, rounds, j.unit, task):
             continue
         if best is None or load.get(j.id, 0) < load.get(best.id, 0):
             best = j
@@ -208,7 +223,7 @@ def _eligible_third(conn: Any, task: Any) -> Any:
 
 
 def submit_score(store: Store, assignment_id: int, judge_id: int, points: Mapping[str, Any],
-                 rubric: Rubric | None) -> ScoreOutcome:
+                 rubric: Rubric | None, *, rounds: RoundJudging | None = None) -> ScoreOutcome:
     """Record the judge's points for his assignment (locked once submitted), then decide the task: final (mean
     within the tolerance; the rule after a third score) or disputed (round 3 assigned at once if a judge is
     eligible). ``ScoringError`` / ``ScoreProblems`` say what is wrong, in Vietnamese."""
@@ -239,12 +254,12 @@ def submit_score(store: Store, assignment_id: int, judge_id: int, points: Mappin
         state, final, third_judge = TaskState(task.state), None, None
         if state in (TaskState.OPEN, TaskState.DISPUTED) and {1, 2} <= set(scored) and \
                 (task.judges_needed == 2 or 3 in scored):
-            state, final, third_judge = _decide_task(conn, task, scored, rubric, now)
+            state, final, third_judge = _decide_task(conn, task, scored, rubric, now, rounds)
         return ScoreOutcome(total, state, final, third_judge)
 
 
-def _decide_task(conn: Any, task: Any, scored: dict[int, Fraction], rubric: Rubric,
-                 now: datetime) -> tuple[TaskState, Fraction | None, str | None]:
+def _decide_task(conn: Any, task: Any, scored: dict[int, Fraction], rubric: Rubric, now: datetime,
+                 rounds: RoundJudging | None = None) -> tuple[TaskState, Fraction | None, str | None]:
     """The task has every score it needs: make it final, or disputed with round 3 given to the eligible judge
     with the least work (none eligible: the next one who asks gets it). Audited. Returns (state, final, the third
     judge's name)."""
@@ -259,7 +274,7 @@ def _decide_task(conn: Any, task: Any, scored: dict[int, Fraction], rubric: Rubr
                       "tolerance": str(rubric.tolerance)})
         return TaskState.FINAL, d.final, None
     db.dispute_task(conn, tid)
-    third = _eligible_third(conn, task)
+    third = _eligible_third(conn, task, rounds)
     after: dict[str, Any] = {"state": TaskState.DISPUTED.value, "rounds": 3, "tolerance": str(rubric.tolerance),
                              "difference": str(abs(scored[1] - scored[2]))}
     third_judge = None
@@ -278,7 +293,8 @@ def _decide_task(conn: Any, task: Any, scored: dict[int, Fraction], rubric: Rubr
 # ---------------------------------------------------------------------------------------------------
 # Admin: moving and releasing unscored work
 # ---------------------------------------------------------------------------------------------------
-def reassign(store: Store, assignment_id: int, to_judge_id: int | None, *, who: str) -> None:
+def reassign(store: Store, assignment_id: int, to_judge_id: int | None, *, who: str,
+             rounds: RoundJudging | None = None) -> None:
     """Move an unscored assignment to another eligible judge, or (``to_judge_id`` None) release it back to the
     pool. Audited. ``ScoringError`` (Vietnamese) when the rules refuse."""
     now = _now()
@@ -303,6 +319,9 @@ def reassign(store: Store, assignment_id: int, to_judge_id: int | None, *, who: 
             raise ScoringError(f"Tài khoản của giám khảo {j.name} đang bị khoá: không giao bài được.")
         if task.unit_key is not None and unit_key(j.unit) == task.unit_key:
             raise ScoringError(f"Giám khảo {j.name} cùng đơn vị với bài này: không được giao.")
+        if not _round_allows(conn, rounds, j.unit, task):
+            raise ScoringError(f"Giám khảo {j.name} không chấm vòng {task.contest_round} của bài này (quy định về "
+                               "giám khảo của vòng thi trong rules.json): không được giao.")
         if j.id in db.judges_on_task(conn, tid):
             raise ScoringError(f"Giám khảo {j.name} đã có một lượt chấm bài này.")
         db.move_assignment(conn, assignment_id, j.id, now, who)

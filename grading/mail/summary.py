@@ -10,12 +10,12 @@ ENTRY_STATES = ("pending", "graded", "late", "superseded")
 LABELS = {
     "vi": {"taken": "có bài", "no_entry": "không có bài", "rejected": "bị từ chối", "ignored": "thư tự động",
            "pending": "chờ chấm", "graded": "đã chấm", "late": "nộp muộn", "superseded": "bị thay thế",
-           "messages": "Thư", "entries": "Bài dự thi", "unit": "Đơn vị", "total": "Tổng",
+           "messages": "Thư", "entries": "Bài dự thi", "unit": "Đơn vị", "total": "Tổng", "flagged": "có cờ",
            "run": "Lần này: {n} thư trong hộp thư · {new} thư mới · {old} đã có (bỏ qua) · {s:.1f} giây",
            "vanished": "  thư biến mất khi đang đọc ({key}): {error}", "none": "(chưa có)"},
     "en": {"taken": "taken", "no_entry": "no entry", "rejected": "rejected", "ignored": "ignored",
            "pending": "pending", "graded": "graded", "late": "late", "superseded": "superseded",
-           "messages": "Messages", "entries": "Entries", "unit": "Unit", "total": "Total",
+           "messages": "Messages", "entries": "Entries", "unit": "Unit", "total": "Total", "flagged": "flagged",
            "run": "this run: {n} message(s) in the mailbox · {new} new · {old} already recorded (skipped) · {s:.1f} s",
            "vanished": "  vanished while reading ({key}): {error}", "none": "(none)"},
 }
@@ -53,11 +53,14 @@ def flags_text(flags: Counter, language: str) -> str:
     return f"{head}: " + " · ".join(f"{labels.get(k, k)} {n}" for k, n in sorted(flags.items()))
 
 
-def store_text(messages: Counter, entries: Counter, language: str) -> str:
-    """Messages and entries per state per collecting unit (rows), with a total row."""
+def store_text(messages: Counter, entries: Counter, language: str, flagged: Counter | None = None) -> str:
+    """Messages and entries per state per collecting unit (rows), with a total row; with ``flagged`` (entries
+    kept out of rankings by a flag, per unit) a last column of those."""
     w = LABELS.get(language, LABELS["vi"])
     units = sorted({u for u, _ in messages} | {u for u, _ in entries}, key=lambda u: (u is None, u or ""))
     head = [w["unit"], *(w[s] for s in MESSAGE_STATES), "|", *(w[s] for s in ENTRY_STATES)]
+    if flagged is not None:
+        head.append(w["flagged"])
     rows = [head]
     for u in [*units, "__total__"]:
         if u == "__total__":
@@ -69,6 +72,8 @@ def store_text(messages: Counter, entries: Counter, language: str) -> str:
             e = Counter({s: entries[(u, s)] for s in ENTRY_STATES})
             name = u or "?"
         rows.append([name, *(str(m[s]) for s in MESSAGE_STATES), "|", *(str(e[s]) for s in ENTRY_STATES)])
+        if flagged is not None:
+            rows[-1].append(str(sum(flagged.values()) if u == "__total__" else flagged[u]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     out = [f"{w['messages']} | {w['entries']}"]
     out += ["  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in enumerate(zip(r, widths))).rstrip()

@@ -1,7 +1,8 @@
 """Reports for people on the contest's rounds (``omr report unit|city|education``), as XLSX (or PDF through
 ``grading.reports.pdf``): built from the stored rounds, entries and awards (never recomputed), in Vietnamese.
 
-* ``unit``: one row per unit — files received, pages graded, flagged and rejected (``grading.db.progress``), the
+* ``unit``: one row per unit — the entries received by e-mail, of them late, ineligible (under age, staff) and
+  superseded (``grading.db.mail``), files received, pages graded, flagged and rejected (``grading.db.progress``), the
   entries of each round and how many went on, the entries forwarded from its last unit round, its awards; and the
   distribution of the first round's scores per unit (bands of 10 % of the best score).
 * ``city``: the same per unit plus the totals, the awards (individual and collective).
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 from omr.errors import BadArguments, OutputError
 
+from ..db.mail import unit_entry_counts
 from ..db.progress import unit_groups
 from ..db.rounds import report_rows
 from ..rounds import unit_of, unit_resolver
@@ -30,6 +32,9 @@ from ..units import Units
 from .cells import inert_sheet
 
 MIN_AGE = 12
+MAIL_COLUMNS = (("received", "Bài nhận qua thư"), ("late", "Nộp muộn"), ("ineligible", "Không đủ điều kiện"),
+                ("superseded", "Bị thay thế"))
+FILE_COLUMNS = ("Tệp nhận được", "Trang đã chấm", "Trang cần xem lại", "Trang không đọc được")
 _GRADE = re.compile(r"\s*(?:lớp|lop|khối|khoi)?\s*(\d{1,2})", re.IGNORECASE)
 
 
@@ -49,7 +54,12 @@ def _names(units: Units | None) -> dict[str, str]:
 def unit_table(store: Store, rules: Rules, units: Units | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(one row per unit, the first round's score distribution per unit)."""
     resolver, names = unit_resolver(units), _names(units)
-    rows: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
+    rows: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int, dict.fromkeys(FILE_COLUMNS, 0)))
+    mail: dict[str, Counter] = defaultdict(Counter)
+    for unit, c in unit_entry_counts(store).items():
+        code = unit_of(resolver, unit) if unit else ""
+        mail[code].update(c)
+        rows.setdefault(code, defaultdict(int, dict.fromkeys(FILE_COLUMNS, 0)))   # e-mail only: a row too
     for g in unit_groups(store):
         code = unit_of(resolver, g.unit) if g.unit else ""
         r = rows[code]
@@ -70,8 +80,8 @@ def unit_table(store: Store, rules: Rules, units: Units | None) -> tuple[list[di
             scores[e.unit].append(Fraction(e.score))
     for a in won:
         rows[a.unit]["Giải cá nhân" if a.kind == "individual" else "Giải tập thể"] += 1
-    out = [{"Mã đơn vị": code or "(không rõ)", "Đơn vị": names.get(code, code), **dict(r)}
-           for code, r in sorted(rows.items())]
+    out = [{"Mã đơn vị": code or "(không rõ)", "Đơn vị": names.get(code, code),
+            **{label: mail[code][k] for k, label in MAIL_COLUMNS}, **dict(r)} for code, r in sorted(rows.items())]
     best = max((s for v in scores.values() for s in v), default=Fraction(0)) or Fraction(1)
     dist = []
     for code, v in sorted(scores.items()):
@@ -135,8 +145,9 @@ TITLES = {"prizes": "Danh sách giải thưởng", "unit": "Báo cáo theo đơn
 
 
 def report_sheets(kind: str, store: Store, folder: str | Path, rules: Rules, units: Units | None, *,
-                  on: date) -> dict[str, list[dict[str, Any]]]:
-    """The sheets of the report ``kind`` (prizes, unit, city, education)."""
+                  on: date, only: Collection[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The sheets of the report ``kind`` (prizes, unit, city, education); ``only``: the unit report's rows of
+    these unit codes alone (a unit admin's download; the other reports are the city's)."""
     from ..contest import load_settings
     from ..prizes import prize_rows
 
@@ -147,6 +158,11 @@ def report_sheets(kind: str, store: Store, folder: str | Path, rules: Rules, uni
         return {"Giải cá nhân": [r for r in rows if r["Loại giải"] == "Cá nhân"],
                 "Giải tập thể": [r for r in rows if r["Loại giải"] == "Tập thể"]}
     per_unit, dist = unit_table(store, rules, units)
+    if only is not None:
+        if kind != "unit":
+            raise BadArguments(f"the {kind} report covers the whole contest: it has no version for some units")
+        per_unit = [r for r in per_unit if r["Mã đơn vị"] in only]
+        dist = [r for r in dist if r["Mã đơn vị"] in only]
     sheets: dict[str, list[dict[str, Any]]] = {"Theo đơn vị": per_unit, "Phân bố điểm": dist}
     if kind == "city":
         sheets = {"Tổng hợp": [{"Cuộc thi": load_settings(folder).name, "Số đơn vị": len(per_unit),
@@ -156,12 +172,12 @@ def report_sheets(kind: str, store: Store, folder: str | Path, rules: Rules, uni
 
 
 def write_report(kind: str, store: Store, folder: str | Path, rules: Rules, units: Units | None,
-                 out: str | Path, *, on: date) -> Path:
+                 out: str | Path, *, on: date, only: Collection[str] | None = None) -> Path:
     """The report ``kind`` as XLSX or PDF (by ``out``'s suffix)."""
     from ..contest import load_settings
     from .pdf import sections_of, write_pdf
 
-    sheets = report_sheets(kind, store, folder, rules, units, on=on)
+    sheets = report_sheets(kind, store, folder, rules, units, on=on, only=only)
     if not str(out).lower().endswith(".pdf"):
         return write_sheets(sheets, out)
     name = load_settings(folder).name

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import timezone, tzinfo
 from fractions import Fraction
 from pathlib import Path
@@ -47,7 +48,7 @@ from ..contest import Contest, load_roster
 from .cells import inert_frame, inert_sheet
 from .headers import HEADERS, labelled, sheet_label
 from ..db.discards import discarded
-from ..db.exports import answer_pages, rejections
+from ..db.exports import Collected, answer_pages, collected_by, rejections
 from ..db.mail import unranked_pages
 from ..db.rounds import results_extras
 from ..essays import load_rubric, task_score_rows
@@ -85,8 +86,9 @@ def _roster(contest: Contest) -> list[Any] | None:
     return list(roster.people) if roster else None
 
 
-def results_table(store: Store, contest: Contest) -> Any:
-    """One row per participant (roster participants without a sheet: status ``absent``)."""
+def results_table(store: Store, contest: Contest, only: Collected | None = None) -> Any:
+    """One row per participant (roster participants without a sheet: status ``absent``); ``only``: the rows with
+    a page some units collected (ranks stay the contest's)."""
     import pandas as pd
 
     frame = store.results_frame()
@@ -120,7 +122,7 @@ def results_table(store: Store, contest: Contest) -> Any:
                 row[f"points {q}"] = float(Fraction(one.questions[q]["points"]))
             else:
                 row[f"answer {q}"], row[f"points {q}"] = one.answers.get(q, ""), math.nan
-        row["pages"], row["sources"], row["page_ids"] = r["pages"], r["sources"], page_ids
+        row["pages"], row["sources"], row["page_ids"], row["_pages"] = r["pages"], r["sources"], page_ids, page_ids
         rows.append(row)
     seen = {row["participant_id"] for row in rows}
     for p in roster or []:
@@ -138,6 +140,8 @@ def results_table(store: Store, contest: Contest) -> Any:
             "essay_total_exact", "essay_status", *[f"answer {q}" for q in questions],
             *[f"points {q}" for q in questions], "pages", "sources"]
     cols += _combined(store, contest, rows)
+    if only is not None:           # after every rank: a unit's rows keep the contest's ranks
+        rows = [row for row in rows if set(row.get("_pages", ())) & only.page_ids]
     df = pd.DataFrame(rows, columns=cols)
     df["rank"] = df["rank"].astype("Int64")
     df["combined_rank"] = df["combined_rank"].astype("Int64")
@@ -221,12 +225,14 @@ def essay_table(store: Store) -> Any:
     return pd.DataFrame(task_score_rows(store), columns=cols)
 
 
-def item_table(store: Store, contest: Contest) -> Any:
-    """Per question, over every scored page: share correct / blank / multiple, and the share marking each
-    option (a page marking two options counts for both)."""
+def item_table(store: Store, contest: Contest, only: Collected | None = None) -> Any:
+    """Per question, over every scored page (``only``: of those some units collected): share correct / blank /
+    multiple, and the share marking each option (a page marking two options counts for both)."""
     import pandas as pd
 
     page_info, _ = answer_pages(store)
+    if only is not None:
+        page_info = {k: v for k, v in page_info.items() if k in only.page_ids}
     scored = [p.questions for p in page_info.values() if p.questions is not None]
     options = list(dict.fromkeys(lab for g in contest.layout.question_groups for lab in g.labels))
     rows = []
@@ -273,10 +279,12 @@ def issues_table(store: Store, tz: tzinfo = timezone.utc) -> Any:
     return df
 
 
-def export(store: Store, contest: Contest, out: str | Path, *, headers: str = "auto") -> list[Path]:
+def export(store: Store, contest: Contest, out: str | Path, *, headers: str = "auto",
+           within: Collection[str] | None = None) -> list[Path]:
     """Write the export; returns the files written. ``headers``: ``codes`` (column codes, English sheet names),
     ``labels`` (the contest's language), ``auto`` (labels in a workbook, codes in a CSV: see
-    ``grading.reports.headers``)."""
+    ``grading.reports.headers``). ``within``: only what these collecting units took in (a unit admin's export:
+    results, question statistics, issues and essays of their files; ranks stay the contest's)."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
@@ -285,9 +293,13 @@ def export(store: Store, contest: Contest, out: str | Path, *, headers: str = "a
         raise BadArguments(f"--headers {headers}: choose one of {', '.join(HEADERS)}")
     language = contest.settings.language if headers == "labels" or (headers == "auto" and suffix == ".xlsx") \
         else ""
-    results, items = results_table(store, contest), item_table(store, contest)
+    only = collected_by(store, within) if within is not None else None
+    results, items = results_table(store, contest, only), item_table(store, contest, only)
     issues = issues_table(store, contest.settings.tz)
     essays = essay_table(store)
+    if only is not None:
+        issues = issues[issues["page_id"].isin(only.page_ids)].reset_index(drop=True)
+        essays = essays[essays["essay"].isin(only.task_codes)].reset_index(drop=True)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".xlsx":

@@ -20,18 +20,18 @@ from omr.errors import BadArguments
 
 from .. import judges as J
 from ..db import audit
-from ..db.rounds import committee_flags_list
+from ..db.rounds import committee_flag_unit, committee_flags_list
 from ..rounds import decide
 from ..rules import load_rules
 from ..units import load_units
-from .deps import Id, admin, csrf_admin, not_found, render, state
+from .deps import Forbidden, Id, admin, csrf_admin, not_found, render, scope, state
 
 router = APIRouter()
 KINDS = {"round_cut": "Ngưỡng đi tiếp của vòng thi", "prize_band": "Ranh giới giải thưởng"}
 
 
 def _page(request: Request, s: J.Session, status: int = 200, *, error: str = "", notice: str = "") -> HTMLResponse:
-    flags = committee_flags_list(state(request).store)
+    flags = committee_flags_list(state(request).store, scope(request, s).units())
     return render(request, "committee.html", status, judge=s.judge, csrf=s.csrf_token, flags=flags, kinds=KINDS,
                   error=error, notice=notice)
 
@@ -44,6 +44,12 @@ def get_committee(request: Request, done: str = "", s: J.Session = Depends(admin
 
 @router.post("/admin/committee/{flag_id}/decide")
 async def post_decide(request: Request, flag_id: Id, s: J.Session = Depends(csrf_admin)) -> Response:
+    sc = scope(request, s)
+    if not sc.city:        # a unit admin decides the ties at the cut of his own unit's rounds only
+        found, unit = committee_flag_unit(state(request).store, flag_id)
+        if found and (unit is None or not sc.allows(unit)):
+            raise Forbidden("Cờ này thuộc vòng thi của đơn vị khác hoặc là cờ giải thưởng cấp thành phố: quản trị "
+                            "viên cấp đơn vị chỉ quyết định cờ của vòng thi đơn vị mình.")
     form = await request.form()
     return await run_in_threadpool(_decide, request, flag_id, s, form)
 
@@ -64,8 +70,12 @@ REPORTS = {"giai-thuong": ("prizes", "Danh sách giải thưởng"), "don-vi": (
            "giao-duc": ("education", "Báo cáo học sinh từ 12 tuổi (Sở Giáo dục)")}
 
 
-def report_links() -> list[tuple[str, str]]:
-    return [(f"{stem}.{ext}", label) for stem, (_, label) in REPORTS.items() for ext in ("xlsx", "pdf")]
+UNIT_REPORTS = frozenset({"don-vi"})         # what a unit admin may download (his units' rows only)
+
+
+def report_links(city: bool = True) -> list[tuple[str, str]]:
+    return [(f"{stem}.{ext}", label) for stem, (_, label) in REPORTS.items() for ext in ("xlsx", "pdf")
+            if city or stem in UNIT_REPORTS]
 
 
 @router.post("/admin/report/{name}")
@@ -73,14 +83,18 @@ def post_report(request: Request, name: str, s: J.Session = Depends(csrf_admin))
     from ..reports.contest_reports import write_report
 
     web = state(request)
+    sc = scope(request, s)
     stem, _, ext = name.partition(".")
+    if not sc.city and stem not in UNIT_REPORTS:
+        raise Forbidden("Báo cáo này là của cấp thành phố: quản trị viên cấp đơn vị chỉ tải được báo cáo theo đơn "
+                        "vị, với các đơn vị của mình.")
     rules = load_rules(web.contest_dir) if web.contest_dir is not None else None
     if stem not in REPORTS or ext not in ("xlsx", "pdf") or rules is None:
         return not_found(request, s, f"Không có báo cáo «{name}» (cuộc thi cần rules.json).")
     now = datetime.now(timezone.utc)
     with tempfile.TemporaryDirectory(prefix="omr-report-") as tmp:
         out = write_report(REPORTS[stem][0], web.store, web.contest_dir, rules, load_units(web.contest_dir),
-                           Path(tmp) / name, on=date.today())
+                           Path(tmp) / name, on=date.today(), only=sc.units())
         data = out.read_bytes()
     audit.record(web.store, at=now, who=s.judge.name, action="report", target=name,
                  after={"bytes": len(data), "via": "web"})

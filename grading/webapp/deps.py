@@ -21,6 +21,7 @@ from omr.layout import Layout
 
 from .. import judges as J
 from ..contest import Settings
+from ..scope import CITY, CITY_MARKERS, Scope, ScopeError, admin_scope
 from ..store import Store
 from .auth import SESSION_COOKIE, IPNetwork, LoginThrottle, same_token
 from .images import PictureError
@@ -110,6 +111,53 @@ def admin(s: J.Session = Depends(ready)) -> J.Session:
     return s
 
 
+def scope(request: Request, s: J.Session = Depends(admin)) -> Scope:
+    """The admin's scope (``grading.scope``): the city's, or one unit's and those below it; an account whose unit
+    cannot be placed gets a 403 page, never everything."""
+    from omr.errors import InputError
+    from omr.table import fold_header
+
+    from ..units import load_units
+
+    folder = state(request).contest_dir
+    if fold_header(s.judge.unit) in CITY_MARKERS or folder is None:
+        return CITY
+    try:
+        return admin_scope(s.judge.unit, load_units(folder))
+    except (ScopeError, InputError) as exc:
+        raise Forbidden(str(exc)) from None
+
+
+def round_judging(request: Request) -> Any:
+    """The contest rounds' judging rules (``grading.round_judges.RoundJudging``) from the contest folder, or
+    ``None`` when the contest has no ``rules.json`` (no rounds); unreadable rules stop the handing out of essays
+    (a 403 page naming the problem) rather than handing them out without their rules."""
+    from omr.errors import OmrError
+
+    from ..round_judges import RoundJudging
+    from ..rules import load_rules
+    from ..units import load_units
+
+    folder = state(request).contest_dir
+    if folder is None:
+        return None
+    try:
+        rules = load_rules(folder)
+        return None if rules is None else RoundJudging(rules, load_units(folder))
+    except OmrError as exc:
+        raise Forbidden(f"Không đọc được quy định cuộc thi (rules.json, units.csv): {exc}. Hãy báo ban tổ chức; "
+                        "chưa giao bài tự luận nào cho đến khi sửa xong.") from None
+
+
+def city_admin(request: Request, s: J.Session = Depends(admin)) -> J.Session:
+    """An admin of the whole contest, for pages not yet built for unit admins: a unit admin gets a 403 page
+    saying so (nothing of another unit is shown or written)."""
+    if not scope(request, s).city:
+        raise Forbidden("Trang này chưa có cho quản trị viên cấp đơn vị: chỉ quản trị viên cấp thành phố (đơn vị "
+                        "«city») dùng được.")
+    return s
+
+
 async def check_csrf(request: Request, s: J.Session) -> None:
     form = await request.form()
     if not same_token(form.get("csrf"), s.csrf_token):     # type: ignore[arg-type]
@@ -127,6 +175,7 @@ def csrf_ok(session_dep: Callable[..., J.Session]) -> Callable[..., Any]:
 csrf_session = csrf_ok(session)
 csrf_ready = csrf_ok(ready)
 csrf_admin = csrf_ok(admin)
+csrf_city_admin = csrf_ok(city_admin)
 
 
 def picture(build: Callable[[], bytes], *, blind: bool = False) -> Response:

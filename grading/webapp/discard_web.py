@@ -14,7 +14,7 @@ from omr.errors import BadArguments
 
 from .. import judges as J
 from ..db import discards as D
-from .deps import Id, QueryId, admin, csrf_admin, not_found, render, state
+from .deps import Id, QueryId, city_admin, csrf_city_admin, not_found, render, state
 
 router = APIRouter()
 
@@ -37,25 +37,26 @@ def page_view(request: Request, s: J.Session, page_id: int, status: int = 200, *
 
 
 @router.get("/admin/pages/{page_id}", response_class=HTMLResponse)
-def get_page(request: Request, page_id: Id, done: str = "", s: J.Session = Depends(admin)) -> Response:
+def get_page(request: Request, page_id: Id, done: str = "", s: J.Session = Depends(city_admin)) -> Response:
     return page_view(request, s, page_id, notice=_notice(done, page_id))
 
 
 @router.get("/admin/discarded", response_class=HTMLResponse)
-def get_discarded(request: Request, done: str = "", page: QueryId = None, s: J.Session = Depends(admin)) -> Response:
+def get_discarded(request: Request, done: str = "", page: QueryId = None,
+                  s: J.Session = Depends(city_admin)) -> Response:
     d = D.discarded(state(request).store)
     return render(request, "discarded.html", judge=s.judge, csrf=s.csrf_token, rows=d.pages, files=d.files,
                   notice=_notice(done, page))
 
 
 @router.post("/admin/pages/{page_id}/discard")
-async def post_discard(request: Request, page_id: Id, s: J.Session = Depends(csrf_admin)) -> Response:
+async def post_discard(request: Request, page_id: Id, s: J.Session = Depends(csrf_city_admin)) -> Response:
     form = await request.form()
     return await run_in_threadpool(change, request, page_id, s, form, "discard")
 
 
 @router.post("/admin/pages/{page_id}/restore")
-async def post_restore(request: Request, page_id: Id, s: J.Session = Depends(csrf_admin)) -> Response:
+async def post_restore(request: Request, page_id: Id, s: J.Session = Depends(csrf_city_admin)) -> Response:
     form = await request.form()
     return await run_in_threadpool(change, request, page_id, s, form, "restore")
 

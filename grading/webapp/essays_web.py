@@ -10,6 +10,7 @@ roster (``DIR/roster.csv``), when there is one, is copied into the store then, s
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,8 +23,8 @@ from .. import essays as E
 from ..contest import load_roster
 from ..store import Store
 from . import report_web
-from .deps import (Forbidden, Id, PageNo, QueryId, WebState, admin, csrf_admin, csrf_ready, form_id, picture, ready,
-                   render, state)
+from .deps import (Forbidden, Id, PageNo, QueryId, WebState, admin, csrf_admin, csrf_ready, form_id, not_found,
+                   picture, ready, render, round_judging, scope, state)
 from .images import essay_picture, png
 
 ADMIN_PAGE_SIZE = 50
@@ -64,11 +65,17 @@ def setup(web: WebState) -> None:
 router = APIRouter()
 
 
-def own(store: Store, aid: int, s: J.Session) -> dict[str, Any]:
-    """The assignment if it is the judge's own (or the viewer is an admin); 403 otherwise."""
+def own(request: Request, aid: int, s: J.Session) -> dict[str, Any]:
+    """The assignment if it is the judge's own (or the viewer is an admin: a unit admin's, of an essay his units
+    collected); 403 otherwise."""
+    store = state(request).store
     a = E.assignment(store, aid)
     if a is None or (a["judge_id"] != s.judge.id and s.judge.role is not J.Role.ADMIN):
         raise Forbidden("Bài này không được giao cho bạn.")
+    if a["judge_id"] != s.judge.id:
+        sc = scope(request, s)
+        if not sc.city and not E.assignment_within(store, aid, sc.names):
+            raise Forbidden("Bài này do đơn vị khác thu nhận: quản trị viên cấp đơn vị chỉ xem bài của đơn vị mình.")
     return a
 
 
@@ -101,7 +108,8 @@ async def post_next(request: Request, s: J.Session = Depends(csrf_ready)) -> Res
     # store work (locks, a SQLite writer waiting for `omr grade`) runs in a worker thread, never on the event
     # loop, so other judges' pages are served meanwhile; the same for scoring and reassigning below
     web = state(request)
-    taken = await run_in_threadpool(E.take_next, web.store, s.judge.id, web.rubric)
+    taken = await run_in_threadpool(partial(E.take_next, rounds=round_judging(request)), web.store, s.judge.id,
+                                    web.rubric)
     if taken is None:
         return RedirectResponse("/essays?none=1", status_code=303)
     return RedirectResponse(f"/essays/{taken.assignment_id}", status_code=303)
@@ -109,7 +117,7 @@ async def post_next(request: Request, s: J.Session = Depends(csrf_ready)) -> Res
 
 @router.get("/essays/{aid}", response_class=HTMLResponse)
 def get_essay(request: Request, aid: Id, s: J.Session = Depends(ready)) -> Response:
-    return essay_page(request, s, own(state(request).store, aid, s))
+    return essay_page(request, s, own(request, aid, s))
 
 
 @router.post("/essays/{aid}/score")
@@ -127,7 +135,7 @@ def score(request: Request, aid: int, s: J.Session, form: Any) -> Response:
     ids = [c.id for c in question.criteria] if question else []
     values = {k: str(form.get(k, "")) for k in ids}
     try:
-        E.submit_score(web.store, aid, s.judge.id, values, web.rubric)
+        E.submit_score(web.store, aid, s.judge.id, values, web.rubric, rounds=round_judging(request))
     except E.ScoreProblems as exc:
         return essay_page(request, s, a, 400, errors=exc.problems, values=values)
     except E.ScoringError as exc:
@@ -145,7 +153,7 @@ async def post_report(request: Request, aid: Id, s: J.Session = Depends(csrf_rea
 @router.get("/essays/{aid}/pages/{n}.png")
 def get_essay_picture(request: Request, aid: Id, n: Id, s: J.Session = Depends(ready)) -> Response:
     web = state(request)
-    a = own(web.store, aid, s)
+    a = own(request, aid, s)
     if not 1 <= n <= len(a["essays"]):
         return Response(status_code=404)
     essay_id = a["essays"][n - 1]["id"]
@@ -155,7 +163,7 @@ def get_essay_picture(request: Request, aid: Id, n: Id, s: J.Session = Depends(r
 @router.get("/essays/{aid}/duplicates/{pair_id}", response_class=HTMLResponse)
 def get_duplicate(request: Request, aid: Id, pair_id: Id, s: J.Session = Depends(ready)) -> Response:
     store = state(request).store
-    a = own(store, aid, s)
+    a = own(request, aid, s)
     d = E.duplicate_pair(store, pair_id)
     mine_ids = {e["id"] for e in a["essays"]}
     if d is None or not ({d["essay_a"], d["essay_b"]} & mine_ids):
@@ -173,13 +181,16 @@ def get_duplicate(request: Request, aid: Id, pair_id: Id, s: J.Session = Depends
 def admin_page(request: Request, s: J.Session, status: int = 200, error: str = "", notice: str = "",
                page: int = 1) -> HTMLResponse:
     web = state(request)
+    sc = scope(request, s)
     page = max(1, page)
-    rows, n_open = E.open_assignments(web.store, limit=ADMIN_PAGE_SIZE, offset=(page - 1) * ADMIN_PAGE_SIZE)
-    return render(request, "admin_essays.html", status, judge=s.judge, csrf=s.csrf_token,
-                  counts=E.task_counts(web.store, web.rubric).rows(), progress=E.judge_progress(web.store),
+    rows, n_open = E.open_assignments(web.store, limit=ADMIN_PAGE_SIZE, offset=(page - 1) * ADMIN_PAGE_SIZE,
+                                      within=sc.units())
+    counts = E.task_counts(web.store, web.rubric).rows() if sc.city else []
+    return render(request, "admin_essays.html", status, judge=s.judge, csrf=s.csrf_token, counts=counts,
+                  progress=[p for p in E.judge_progress(web.store) if sc.allows(p.unit)], scope=sc,
                   rows=rows, n_open=n_open, page=page, n_pages=max(1, -(-n_open // ADMIN_PAGE_SIZE)),
-                  judges=[j for j in J.list_judges(web.store) if not j.disabled], error=error, notice=notice,
-                  rubric=web.rubric)
+                  judges=[j for j in J.list_judges(web.store) if not j.disabled and sc.allows(j.unit)], error=error,
+                  notice=notice, rubric=web.rubric)
 
 
 # what the page says after a change: built here from the action's code, never from text in the address
@@ -203,11 +214,19 @@ def reassign(request: Request, aid: int, s: J.Session, form: Any) -> Response:
     store = state(request).store
     action = str(form.get("action", ""))
     target = form_id(str(form.get("judge_id", "")))
+    sc = scope(request, s)
+    if not sc.city:      # a unit admin moves his units' work, to his units' judges
+        if not E.assignment_within(store, aid, sc.names):
+            return not_found(request, s, f"Không có phân công số {aid} trong phạm vi của bạn.")
+        to = next((j for j in J.list_judges(store) if j.id == target), None) if target is not None else None
+        if to is not None and not sc.allows(to.unit):
+            return admin_page(request, s, 403, error=f"Giám khảo {to.name} không thuộc đơn vị của bạn: không giao "
+                                                     "được.")
     try:
         if action == "release":
             E.reassign(store, aid, None, who=s.judge.name)
         elif action == "move" and target is not None:
-            E.reassign(store, aid, target, who=s.judge.name)
+            E.reassign(store, aid, target, who=s.judge.name, rounds=round_judging(request))
         else:
             return admin_page(request, s, 400, error="Hãy chọn giám khảo nhận bài, hoặc bấm «Thu hồi».")
     except E.ScoringError as exc:

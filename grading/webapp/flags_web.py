@@ -27,7 +27,7 @@ from ..db.reports import JUDGE
 from ..contest import off_roster_id, padded_id
 from ..store import ESSAY, AlreadyDecided, Store
 from .crop_cache import CropCache
-from .deps import Forbidden, Id, PageNo, QueryId, csrf_ready, not_found, picture, ready, render, state
+from .deps import Forbidden, Id, PageNo, QueryId, csrf_ready, not_found, picture, ready, render, scope, state
 from .images import page_canvas, png, question_picture
 
 PAGE_SIZE = 50
@@ -75,20 +75,39 @@ def _is_admin(s: J.Session) -> bool:
     return s.judge.role is J.Role.ADMIN
 
 
-def may_see(f: dict[str, Any], s: J.Session) -> bool:
-    return _is_admin(s) or (f["page_status"] != ESSAY and f["origin"] != JUDGE)
+def viewer_within(request: Request, s: J.Session) -> frozenset[str] | None:
+    """The collecting units whose flags the viewer works on: a unit admin's (``grading.scope``); None for the
+    city admin and for judges (every flag a judge may see)."""
+    return scope(request, s).units() if _is_admin(s) else None
 
 
-def check_may_see(f: dict[str, Any], s: J.Session) -> None:
+def scoped_filter(request: Request, only: Q.QueueFilter = Depends(queue_filter),
+                  s: J.Session = Depends(ready)) -> Q.QueueFilter:
+    """The address's filters, held within the viewer's units."""
+    return replace(only, within=viewer_within(request, s))
+
+
+def in_scope(f: dict[str, Any], within: frozenset[str] | None) -> bool:
+    return within is None or (f.get("unit") or "").strip() in within
+
+
+def may_see(f: dict[str, Any], s: J.Session, within: frozenset[str] | None = None) -> bool:
+    return in_scope(f, within) and (_is_admin(s) or (f["page_status"] != ESSAY and f["origin"] != JUDGE))
+
+
+def check_may_see(f: dict[str, Any], s: J.Session, within: frozenset[str] | None = None) -> None:
+    if not in_scope(f, within):
+        raise Forbidden("Cờ này thuộc đơn vị khác: quản trị viên cấp đơn vị chỉ xem và xử lý cờ của đơn vị mình.")
     if not may_see(f, s):
         raise Forbidden("Cờ này thuộc việc của ban tổ chức (trang bài tự luận): giám khảo không xem được, để bài "
                         "thi được chấm ẩn danh.")
 
 
-def decided(store: Store, flag_id: int | None, s: J.Session) -> dict[str, Any] | None:
+def decided(store: Store, flag_id: int | None, s: J.Session,
+            within: frozenset[str] | None = None) -> dict[str, Any] | None:
     """The flag just decided, for the notice at the top of the next page: only one the viewer may see."""
     f = Q.flag_detail(store, flag_id) if flag_id else None
-    return f if f is not None and may_see(f, s) else None
+    return f if f is not None and may_see(f, s, within) else None
 
 
 def grid_links(store: Store, admin: bool, only: Q.QueueFilter) -> list[tuple[str, int, str]]:
@@ -104,7 +123,7 @@ def home(s: J.Session = Depends(ready)) -> Response:
 
 
 @router.get("/flags", response_class=HTMLResponse)
-def get_flags(request: Request, page: PageNo = 1, done: QueryId = None, only: Q.QueueFilter = Depends(queue_filter),
+def get_flags(request: Request, page: PageNo = 1, done: QueryId = None, only: Q.QueueFilter = Depends(scoped_filter),
               s: J.Session = Depends(ready)) -> Response:
     store = state(request).store
     admin = _is_admin(s)
@@ -115,11 +134,11 @@ def get_flags(request: Request, page: PageNo = 1, done: QueryId = None, only: Q.
         rows, total = Q.open_flags(store, (page - 1) * PAGE_SIZE, PAGE_SIZE, admin=admin, only=only)
     for r in rows:
         r["shown_source"] = relative_source(r["source"], r["inputs"])
-    units, reasons = Q.queue_choices(store, admin=admin)
+    units, reasons = Q.queue_choices(store, admin=admin, within=only.within)
     query = filter_query(only)
     return render(request, "flags.html", judge=s.judge, csrf=s.csrf_token, rows=rows, total=total,
-                  page=page, n_pages=n_pages, labels=TARGET_LABELS, done=decided(store, done, s), only=only,
-                  units=units, reasons=reasons, query=query, pager_query=query + "&" if query else "",
+                  page=page, n_pages=n_pages, labels=TARGET_LABELS, done=decided(store, done, s, only.within),
+                  only=only, units=units, reasons=reasons, query=query, pager_query=query + "&" if query else "",
                   grid=grid_links(store, admin, only))
 
 
@@ -140,17 +159,17 @@ def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 2
                         if f["target"] == "question" and f["state"] == "open" else "")
     return render(request, "flag.html", status, judge=s.judge, csrf=s.csrf_token, f=f, options=options,
                   blank_label=BLANK_LABEL, labels=TARGET_LABELS, n_open=n_open, only=only, query=filter_query(only),
-                  done=decided(web.store, done, s), error=error, **ctx)
+                  done=decided(web.store, done, s, only.within), error=error, **ctx)
 
 
 @router.get("/flags/{flag_id}", response_class=HTMLResponse)
-def get_flag(request: Request, flag_id: Id, done: QueryId = None, only: Q.QueueFilter = Depends(queue_filter),
+def get_flag(request: Request, flag_id: Id, done: QueryId = None, only: Q.QueueFilter = Depends(scoped_filter),
              s: J.Session = Depends(ready)) -> Response:
     web = state(request)
     f = Q.flag_detail(web.store, flag_id)
     if f is None:
         return not_found(request, s, f"Không có cờ số {flag_id}.")
-    check_may_see(f, s)
+    check_may_see(f, s, only.within)
     web.crops.prefetch(Q.next_open_flags(web.store, flag_id, 2))   # the next pictures, drawn while this one is open
     return flag_page(request, s, f, done=done, only=only)
 
@@ -172,7 +191,7 @@ def decide(request: Request, flag_id: int, value: str, s: J.Session, only: Q.Que
     f = Q.flag_detail(web.store, flag_id)
     if f is None:
         return RedirectResponse("/flags", status_code=303)
-    check_may_see(f, s)
+    check_may_see(f, s, only.within)
     if f["target"] == "participant":
         value = padded_id(web.layout, value)
     missing = off_roster(request, f, value)
@@ -200,7 +219,8 @@ def decide(request: Request, flag_id: int, value: str, s: J.Session, only: Q.Que
 @router.post("/flags/{flag_id}/resolve")
 async def post_resolve(flag_id: Id, request: Request, s: J.Session = Depends(csrf_ready)) -> Response:
     form = await request.form()
-    only = queue_filter(*(str(form.get(k, "")) for k in ("unit", "reason", "file")))
+    only = replace(queue_filter(*(str(form.get(k, "")) for k in ("unit", "reason", "file"))),
+                   within=viewer_within(request, s))
     # the decision (locks, re-scoring) runs in a worker thread: other judges' pages are served meanwhile
     return await run_in_threadpool(decide, request, flag_id, str(form.get("value", "")), s, only,
                                    form.get("force") == "1")
@@ -222,7 +242,7 @@ def get_crop(request: Request, flag_id: Id, s: J.Session = Depends(ready)) -> Re
     f = Q.flag_detail(web.store, flag_id)
     if f is None:
         return Response(status_code=404)
-    check_may_see(f, s)
+    check_may_see(f, s, viewer_within(request, s))
     return picture(lambda: web.crops.get(f))
 
 
@@ -234,4 +254,9 @@ def get_page_image(request: Request, page_id: Id, s: J.Session = Depends(ready))
     if not _is_admin(s) and not Q.has_open_sheet_flag(web.store, page_id):
         raise Forbidden("Giám khảo chỉ xem được cả trang của phiếu đang có cờ cần xử lý; bài tự luận được "
                         "xem qua bài được giao.")
+    within = viewer_within(request, s)
+    if within is not None:
+        found, unit = Q.page_unit(web.store, page_id)
+        if found and not in_scope({"unit": unit}, within):
+            raise Forbidden("Trang này thuộc đơn vị khác: quản trị viên cấp đơn vị chỉ xem trang của đơn vị mình.")
     return picture(lambda: png(page_canvas(web.store, web.layout, page_id).image))

@@ -29,7 +29,7 @@ from ..db import flag_queue as Q
 from ..numbers import show_points
 from ..store import AlreadyDecided
 from .deps import WebState, csrf_ready, form_id, ready, render, state
-from .flags_web import _is_admin, filter_query, grid_links, may_see, queue_filter
+from .flags_web import _is_admin, filter_query, grid_links, may_see, scoped_filter, viewer_within
 
 GRID_SIZE = 30
 GRID_MIN, GRID_MAX = 20, 50
@@ -62,7 +62,7 @@ def _cells(web: WebState, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @router.get("/flags/grid", response_class=HTMLResponse)
-def get_grid(request: Request, n: int = GRID_SIZE, only: Q.QueueFilter = Depends(queue_filter),
+def get_grid(request: Request, n: int = GRID_SIZE, only: Q.QueueFilter = Depends(scoped_filter),
              s: J.Session = Depends(ready)) -> Response:
     web = state(request)
     admin = _is_admin(s)
@@ -83,10 +83,12 @@ def _refusal(flag_id: int, status: int, error: str, message: str) -> tuple[int, 
     return status, {"id": flag_id, "error": error, "message": message}
 
 
-def decide_one(web: WebState, s: J.Session, flag_id: int, value: str | None, via: str) -> tuple[int, dict[str, Any]]:
-    """One grid decision: ``value`` (``None``: the machine's reading) for a question flag. (HTTP status, JSON)."""
+def decide_one(web: WebState, s: J.Session, flag_id: int, value: str | None, via: str,
+               within: frozenset[str] | None = None) -> tuple[int, dict[str, Any]]:
+    """One grid decision: ``value`` (``None``: the machine's reading) for a question flag, by a viewer working
+    ``within`` these collecting units (None: all). (HTTP status, JSON)."""
     f = Q.flag_detail(web.store, flag_id)
-    if f is None or not may_see(f, s):
+    if f is None or not may_see(f, s, within):
         return _refusal(flag_id, 404, "not_found", f"Không có cờ số {flag_id} trong hàng chờ của bạn.")
     if f["target"] != "question":
         return _refusal(flag_id, 400, "not_a_question", f"Cờ số {flag_id} không phải cờ của một câu hỏi: hãy "
@@ -121,7 +123,8 @@ def get_grid_decided(request: Request, s: J.Session = Depends(ready)) -> Respons
     """Which of the grid's flags (``?flag=1&flag=2…``) have been decided, by whom and how: the grid asks every few
     seconds, so that a cell another judge decided is greyed out and skipped before this judge reaches it."""
     ids = [form_id(v) for v in request.query_params.getlist("flag")][:GRID_MAX]
-    found = Q.decided_flags(state(request).store, [i for i in ids if i is not None], admin=_is_admin(s))
+    found = Q.decided_flags(state(request).store, [i for i in ids if i is not None], admin=_is_admin(s),
+                            within=viewer_within(request, s))
     return _json(200, {"decided": found})
 
 
@@ -135,7 +138,7 @@ async def post_grid_decide(request: Request, s: J.Session = Depends(csrf_ready))
     value = None if machine else str(form.get("value", ""))
     # the decision (locks, re-scoring) runs in a worker thread: other judges' pages are served meanwhile
     return _json(*await run_in_threadpool(decide_one, state(request), s, flag_id, value,
-                                          VIA_MACHINE if machine else VIA_KEY))
+                                          VIA_MACHINE if machine else VIA_KEY, viewer_within(request, s)))
 
 
 @router.post("/flags/grid/accept")
@@ -147,10 +150,12 @@ async def post_grid_accept(request: Request, s: J.Session = Depends(csrf_ready))
     if not ids or None in ids or len(ids) > GRID_MAX:
         return _json(*_refusal(0, 400, "bad_flags", f"Gửi từ 1 đến {GRID_MAX} số cờ."))
 
+    within = viewer_within(request, s)
+
     def run() -> list[dict[str, Any]]:
         out = []
         for fid in dict.fromkeys(i for i in ids if i is not None):
-            status, body = decide_one(state(request), s, fid, None, VIA_ALL)
+            status, body = decide_one(state(request), s, fid, None, VIA_ALL, within)
             out.append({**body, "status": status})
         return out
     return _json(200, {"results": await run_in_threadpool(run)})

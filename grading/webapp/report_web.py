@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from .. import judges as J
 from .. import essays as S
 from ..db.reports import MAX_TEXT, ReportKind, ReportRefused, report_problem
-from .deps import Forbidden, state
+from .deps import Forbidden, round_judging, state
 
 EssayPage = Callable[..., HTMLResponse]      # essays_web.essay_page(request, s, a, status, errors=…)
 
@@ -41,7 +41,7 @@ def report(request: Any, aid: int, s: J.Session, form: Any, page: EssayPage) -> 
         report_problem(web.store, aid, s.judge.id, kind, text)
     except ReportRefused as exc:
         return page(request, s, S.assignment(web.store, aid) or a, 409, errors={"report": exc.message})
-    taken = S.take_next(web.store, s.judge.id, web.rubric)
+    taken = S.take_next(web.store, s.judge.id, web.rubric, rounds=round_judging(request))
     if taken is None:
         return RedirectResponse("/essays?none=1&reported=1", status_code=303)
     return RedirectResponse(f"/essays/{taken.assignment_id}?reported=1", status_code=303)
