@@ -166,7 +166,7 @@ def grade(inputs: list[str], contest: Contest, store: Store, options: GradeOptio
         tally.files = len(found)
         tally.not_recorded.extend(missing)
         new = _new_files(found, sources_by_hash(store), tally, record)
-        refs, reading = _plan(_typed_entries(new, typed, record), options, record)
+        refs, reading = _plan(_typed_entries(new, typed, record, options), options, record)
         _read_all(refs, reading, contest.layout, options, read_pages, tally, record)
     except KeyboardInterrupt:
         tally.interrupted = True
@@ -253,7 +253,7 @@ def _new_files(found: list[str], known: dict[str, str], tally: RunTally, record:
     return new
 
 
-def _typed_entries(new: list[_File], typed: TypedReader, record: _Recorder) -> list[_File]:
+def _typed_entries(new: list[_File], typed: TypedReader, record: _Recorder, options: GradeOptions) -> list[_File]:
     """Record the typed entries among ``new`` (DOCX, ODT, plain text, a PDF whose text layer answers the
     questions), each as one submission; returns the files left for the page reader (scans, PDFs of sheets)."""
     left: list[_File] = []
@@ -263,7 +263,7 @@ def _typed_entries(new: list[_File], typed: TypedReader, record: _Recorder) -> l
             left.append(f)
             continue
         entry = typed.read(f.path)
-        if kind == "pdf" and not typed.is_entry(entry):
+        if kind == "pdf" and not typed.is_entry(entry, options.load):
             left.append(f)
             continue
         if isinstance(entry, SheetFailure):

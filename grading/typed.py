@@ -27,7 +27,9 @@ from omr.documents.read import read_document
 from omr.documents.records import DocumentRejected
 from omr.documents.records import DocFlag, EntryKind
 from omr.errors import LayoutError
+from omr.load import LoadOptions, plan_pages
 from omr.load.sniff import sniff_head
+from omr.read import read_ref
 from omr.records import Flag, Reject, SheetFailure, SheetReading, Status
 
 from .contest import Contest, Roster
@@ -106,12 +108,18 @@ class TypedReader:
                                 "and run again")
         return read_entry(path, ec)
 
-    @staticmethod
-    def is_entry(entry: EntryReading | SheetFailure) -> bool:
+    def is_entry(self, entry: EntryReading | SheetFailure, load: LoadOptions) -> bool:
         """A PDF is taken as a typed entry only when its text layer answers the questions on every page (a page
-        without text is a scan: the page reader takes the whole file)."""
-        return (isinstance(entry, EntryReading) and entry.kind is EntryKind.TYPED
-                and not any(f.reason == "no_text_layer" for f in entry.flags))
+        without text is a scan) and its first page is not an answer sheet (a sheet printed from a PDF has the
+        sheet's own text: "1 A B C D"): else the page reader takes the whole file."""
+        if not (isinstance(entry, EntryReading) and entry.kind is EntryKind.TYPED
+                and not any(f.reason == "no_text_layer" for f in entry.flags)):
+            return False
+        refs = plan_pages(entry.source, load)
+        if isinstance(refs, SheetFailure) or not refs:
+            return True
+        first = read_ref(refs[0], self.contest.layout, load)
+        return isinstance(first, SheetFailure) and first.reason_code is Reject.NOT_A_SHEET
 
     def records(self, entry: EntryReading, digest: str) -> list[SheetReading | EssayPage]:
         participant = self.participants.get(digest)

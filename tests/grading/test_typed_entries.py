@@ -252,3 +252,18 @@ def test_ingest_grades_emailed_docx_entries_and_takes_the_entrant_from_the_docum
     assert "Nguyễn Thị Hoa" not in texts[0][0] and "0912 345 678" not in texts[0][0]
     assert main(args) in (0, 3)                               # a second run adds nothing
     assert db_rows(store_url, "SELECT count(*) FROM submissions") == [(1,)]
+
+
+def test_a_born_digital_pdf_of_an_answer_sheet_is_read_as_a_sheet_not_as_typed_text(tmp_path, sqlite_url):
+    """A sheet rendered to PDF has the sheet's own text ("1 A B C D"), which the document reader would take for
+    answers: its first page holds a sheet, so the page reader takes it."""
+    contest = make_contest(tmp_path)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    render_sheets(load_contest(DEMO).layout, inputs / "printed.pdf", participants=[Participant("000101", "Vũ Em", "")])
+    main(["grade", str(inputs), "--contest", str(contest), "--db", sqlite_url, "--workers", "1"])
+    rows = db_rows(sqlite_url, "SELECT p.page_no, p.status, p.participant, p.reading FROM pages p")
+    assert len(rows) == 1
+    page_no, status, participant, reading = rows[0]
+    reading = json.loads(reading) if isinstance(reading, str) else reading
+    assert (page_no, participant) == (1, "000101") and status != "essay" and "evidence" not in reading
