@@ -267,3 +267,15 @@ def test_a_born_digital_pdf_of_an_answer_sheet_is_read_as_a_sheet_not_as_typed_t
     page_no, status, participant, reading = rows[0]
     reading = json.loads(reading) if isinstance(reading, str) else reading
     assert (page_no, participant) == (1, "000101") and status != "essay" and "evidence" not in reading
+
+
+@pytest.mark.slow
+def test_the_demo_grades_a_few_generated_docx_entries(tmp_path, sqlite_url):
+    from grading.demo import typed_demo
+
+    docs, line = typed_demo(tmp_path / "typed", DEMO, 3)
+    assert [d.suffix for d in docs] == [".docx"] * 3
+    assert line.startswith("typed entries: 3 DOCX, 300 answers") and line.endswith(" 0 silent error(s)")
+    assert main(["grade", *map(str, docs), "--contest", str(DEMO), "--db", sqlite_url, "--workers", "1"]) in (0, 3)
+    assert db_rows(sqlite_url, "SELECT count(*), sum(n_pages) FROM submissions") == [(3, 6)]
+    assert db_rows(sqlite_url, "SELECT count(*) FROM scores") == [(3,)]
