@@ -29,7 +29,8 @@ from omr.records import SheetFailure, SheetReading
 
 from .engine import Database, dialect_insert, utcnow
 from .pages import add_flag
-from .tables import DISCARDED, ESSAY, UNMATCHED_ESSAY, duplicate_pairs, essay_tasks, essays, pages, submissions
+from .tables import (DISCARDED, ESSAY, TYPED_ENGINE, UNMATCHED_ESSAY, duplicate_pairs, essay_tasks, essays, pages,
+                     submissions)
 
 ANON_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"   # no 0/O, 1/I: read aloud and typed without mistakes
 ANON_PREFIX = "BT-"
@@ -135,7 +136,7 @@ def _known_text(text: str, now: datetime) -> dict[str, Any]:
     from ..essays.duplicates import strip_diacritics
 
     return dict(ocr_state="done", text=text, text_plain=strip_diacritics(text), mean_conf=100.0, reliable=True,
-                engine="document", source="text_layer", warnings=[], seconds=0.0, ocr_at=now)
+                engine=TYPED_ENGINE, source="text_layer", warnings=[], seconds=0.0, ocr_at=now)
 
 
 def essays_to_ocr(db: Database, *, retry_failed: bool = False) -> list[EssayToRead]:

@@ -128,6 +128,8 @@ def _essay_page_image(store: Store, page_id: int, options: LoadOptions) -> np.nd
     scan = essay_page_scan(store, page_id)
     if scan is None:
         return None
+    if scan.text is not None:
+        return text_page(scan.text)
     return _load(scan.source, scan.page_no, LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
 
 
@@ -138,6 +140,8 @@ def essay_picture(store: Store, layout: Layout, essay_id: int) -> np.ndarray:
     if found is None:
         raise PictureError(f"there is no essay {essay_id}")
     scan = found.scan
+    if scan.text is not None:                   # a typed essay part: its text alone, never the document
+        return text_page(scan.text)
     if found.kind != "region":
         return _load(scan.source, scan.page_no, LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
     box = next((e for e in layout.essays if e.id == found.region_id), None)
@@ -149,3 +153,36 @@ def essay_picture(store: Store, layout: Layout, essay_id: int) -> np.ndarray:
     except AlignmentError as exc:
         raise PictureError(f"page {scan.page_no}: {exc.message}") from None
     return crop_region(image, al.H, box.rect, dpi=REGION_DPI)
+
+
+TEXT_PAGE_WIDTH = 1100           # px: a typed essay part drawn as a page for judges
+TEXT_MARGIN = 60
+TEXT_SIZE = 26
+
+
+def text_page(text: str) -> np.ndarray:
+    """A typed essay part drawn as a plain page (grayscale), its paragraphs wrapped: the judge reads the essay on
+    its own, never the document (no identity block, header, footer or layout that could tell whose it is)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from omr.sheet import font_files
+
+    font = ImageFont.truetype(font_files()[0], TEXT_SIZE)
+    width = TEXT_PAGE_WIDTH - 2 * TEXT_MARGIN
+    lines: list[str] = []
+    for para in text.splitlines() or [""]:
+        line = ""
+        for word in para.split():
+            trial = f"{line} {word}".strip()
+            if line and font.getlength(trial) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        lines.append(line)
+    step = int(TEXT_SIZE * 1.5)
+    img = Image.new("L", (TEXT_PAGE_WIDTH, max(2 * TEXT_MARGIN + step * len(lines), 400)), 255)
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        draw.text((TEXT_MARGIN, TEXT_MARGIN + i * step), line, fill=0, font=font)
+    return np.asarray(img)

@@ -18,6 +18,8 @@ import pytest
 from grading.cli import main
 from grading.contest import load_contest
 from grading.score import score_sheet
+from grading.store import Store
+from grading.webapp.images import essay_picture, text_page
 from omr.layout import GroupKind
 from omr.sheet import Participant, render_sheets
 from samples.mail import CONTEST_SETTINGS, UNITS_CSV, message
@@ -185,9 +187,13 @@ def test_grade_takes_docx_odt_text_pdf_and_txt_like_bubble_sheets(tmp_path, stor
     reading = json.loads(reading) if isinstance(reading, str) else reading
     assert "“1 – " in reading["evidence"]["1"]
     # the essay part: known text, stored blind (no name, phone, e-mail, date of birth)
-    essays = db_rows(store_url, "SELECT e.text, e.ocr_state, e.source FROM essays e")
+    essays = db_rows(store_url, "SELECT e.text, e.ocr_state, e.source, e.id FROM essays e")
     assert len(essays) == 4
-    for text, state, source in essays:
+    with Store.open(store_url) as store:            # judges see the essay part drawn alone, never the document
+        for text, _, _, essay_id in essays:
+            picture = essay_picture(store, load_contest(DEMO).layout, essay_id)
+            assert np.array_equal(picture, text_page(text)) and (picture < 128).sum() > 1000
+    for text, state, source, _ in essays:
         assert (state, source) == ("done", "text_layer")
         assert all(sentence in text for sentence in ESSAY)
         for name, dob, phone, email in PEOPLE.values():
