@@ -111,7 +111,7 @@ class SheetReading:
     groups: tuple[GroupRead, ...] = ()
     alignment: dict[str, float] = field(default_factory=dict)   # residual_mm, rotation_deg, dpi …
     timings_ms: dict[str, float] = field(default_factory=dict)
-    evidence: dict[str, str] = field(default_factory=dict)     # a typed entry: question id → the text it came from
+    evidence: dict[str, str] | None = None     # a typed entry (only): question id → the text it came from
 
     def to_json(self, *, detail: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -122,7 +122,7 @@ class SheetReading:
             "version_bubbles": self.version_bubbles,
             "alignment": {k: round(v, 4) for k, v in self.alignment.items()},
         }
-        if self.evidence:
+        if self.evidence is not None:
             d["evidence"] = dict(self.evidence)
         if detail:
             d["fills"] = {g.key: [round(v, 3) for v in g.fills] for g in self.groups}

@@ -111,3 +111,14 @@ def essay_scan(store: Store, essay_id: int) -> EssayScan | None:
 def _typed(row: Any) -> str | None:
     """The essay's text when it came from a typed document (``engine`` ``document``), else None."""
     return (row.text or "") if row.engine == TYPED_ENGINE else None
+
+
+def typed_evidence(store: Store, page_id: int) -> dict[str, str] | None:
+    """A typed entry's answers page: question id → the text each answer came from; ``None`` for any other page
+    (a scan)."""
+    with store.read_tx("read a page") as conn:
+        reading = conn.execute(sa.select(pages.c.reading).where(pages.c.id == page_id)).scalar()
+    reading = _json(reading) if reading is not None else None
+    if not isinstance(reading, dict) or not isinstance(reading.get("evidence"), dict):
+        return None
+    return {str(k): str(v) for k, v in reading["evidence"].items()}

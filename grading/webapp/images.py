@@ -21,7 +21,7 @@ from omr.paths import display_source
 from omr.records import SheetFailure
 
 from ..reports.annotate import ORANGE, PX_PER_MM, READ_ONLY, PageToAnnotate, overlay, straighten, pages_to_annotate
-from ..db.pictures import essay_page_scan, essay_scan
+from ..db.pictures import essay_page_scan, essay_scan, typed_evidence
 from ..store import Store
 
 ESSAY_LONG_SIDE = 1600       # px: an A4 page at ~140 dpi, readable on screen and quick to send
@@ -61,6 +61,11 @@ def _aligned(store: Store, layout: Layout, page_id: int,
 def page_canvas(store: Store, layout: Layout, page_id: int, *, options: LoadOptions = LoadOptions()) -> Canvas:
     """The page straightened with ``annotate.overlay`` drawn on it, but without the key: a judge decides what
     was marked, so the right answers are not shown (no blue rings). An essay page: the page as stored."""
+    evidence = typed_evidence(store, page_id)
+    if evidence is not None:                    # a typed entry: the lines its answers came from
+        page = next(pages_to_annotate(store, page_id=page_id))
+        lines = "\n".join(f"Câu {q}: {text}" for q, text in evidence.items())
+        return Canvas(cv2.cvtColor(text_page(lines or "(không có câu trả lời)"), cv2.COLOR_GRAY2BGR), page)
     found = _aligned(store, layout, page_id, options)
     if found is None:
         img = _essay_page_image(store, page_id, options)
@@ -78,6 +83,10 @@ def question_picture(store: Store, layout: Layout, page_id: int, question: str, 
                      options: LoadOptions = LoadOptions()) -> np.ndarray:
     """The question's row of bubbles with some context, enlarged, each bubble's measured fill written under it.
     Only that window of the page is straightened and drawn (a judge waits for it)."""
+    evidence = typed_evidence(store, page_id)
+    if evidence is not None:                    # a typed entry: the line its answer came from
+        text = evidence.get(question) or "không có dòng trả lời nào đọc được (xem lời nhắn của cờ)"
+        return cv2.cvtColor(text_page(f"Câu {question}: {text}"), cv2.COLOR_GRAY2BGR)
     g = next((g for g in layout.question_groups if g.key == question), None)
     if g is None:
         raise PictureError(f"question {question} is not on the layout {layout.id}")

@@ -19,7 +19,7 @@ from grading.cli import main
 from grading.contest import load_contest
 from grading.score import score_sheet
 from grading.store import Store
-from grading.webapp.images import essay_picture, text_page
+from grading.webapp.images import essay_picture, page_canvas, question_picture, text_page
 from omr.layout import GroupKind
 from omr.sheet import Participant, render_sheets
 from samples.mail import CONTEST_SETTINGS, UNITS_CSV, message
@@ -186,6 +186,17 @@ def test_grade_takes_docx_odt_text_pdf_and_txt_like_bubble_sheets(tmp_path, stor
                                  "WHERE p.page_no = 1 AND s.source LIKE '%entry-odt.odt'")[0][0]
     reading = json.loads(reading) if isinstance(reading, str) else reading
     assert "“1 – " in reading["evidence"]["1"]
+    # the flag pages show a typed entry's answer lines, drawn (there is no scan to open)
+    flagged = db_rows(store_url, "SELECT f.page_id FROM flags f WHERE f.reason = 'contradictory_answers'")[0][0]
+    layout = load_contest(DEMO).layout
+    with Store.open(store_url) as store:
+        canvas = page_canvas(store, layout, flagged)
+        crop = question_picture(store, layout, flagged, "9", None)
+        assert (canvas.image < 128).sum() > 1000 and canvas.page.page_id == flagged
+    docx_reading = db_rows(store_url, f"SELECT reading FROM pages WHERE id = {flagged}")[0][0]
+    evidence = (json.loads(docx_reading) if isinstance(docx_reading, str) else docx_reading)["evidence"]
+    assert "Câu 9: C" in evidence["9"]
+    assert np.array_equal(crop[:, :, 0], text_page(f"Câu 9: {evidence['9']}"))
     # the essay part: known text, stored blind (no name, phone, e-mail, date of birth)
     essays = db_rows(store_url, "SELECT e.text, e.ocr_state, e.source, e.id FROM essays e")
     assert len(essays) == 4
