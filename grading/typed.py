@@ -78,7 +78,8 @@ def typed_records(entry: EntryReading, layout_id: str, participant: str | None,
         page = len(out) + 1
         why = SheetFailure(entry.source, page, Reject.NOT_A_SHEET,
                            "phần tự luận của bài đánh máy (chỉ phần bài viết, không có phần thông tin người dự thi)")
-        out.append(EssayPage(why, 1 if out else None, text=entry.essay.strip()))
+        out.append(EssayPage(why, 1 if out else None, text=entry.essay.strip(),
+                             participant=None if out else participant))
     return out
 
 

@@ -47,6 +47,7 @@ class EssayPage:
     reading: SheetFailure            # what the reader said about the page (kept as its machine reading)
     owner_page: int | None
     text: str | None = None          # known already (a typed entry's essay part): stored done, no OCR
+    participant: str | None = None   # known already without an owner page (a typed essay-only entry's entrant)
 
     @property
     def source(self) -> str:
@@ -116,7 +117,7 @@ def insert_essays(conn: Connection, results: Sequence[SheetReading | SheetFailur
             rows.append(dict(page_id=pid, kind="page", region_id=None,
                              owner_page_id=None if r.owner_page is None else pid_by_no[r.owner_page],
                              **({} if r.text is None else _known_text(r.text, now))))
-            if r.owner_page is None:
+            if r.owner_page is None and r.participant is None:
                 add_flag(conn, pid, "participant", None, UNMATCHED_ESSAY,
                          f"no answer sheet in this submission: its {n_essay_pages} page(s) are essays without a "
                          "participant; assign one (resolve this flag with the participant id)", now)

@@ -253,22 +253,36 @@ def test_ingest_grades_emailed_docx_entries_and_takes_the_entrant_from_the_docum
         received=datetime(2026, 9, 1, 3, 0, tzinfo=timezone.utc),
         attachments=[("bai du thi.docx", docx,
                       "application/vnd.openxmlformats-officedocument.wordprocessingml.document")]))
+    essay_only = write_docx(tmp_path / "essay.docx", identity_lines("odt") + ["Bài viết", *ESSAY])
+    (box / "2.eml").write_bytes(message(
+        sender="binh@example.vn", subject="Bài viết", body="Bài của em.",
+        received=datetime(2026, 9, 1, 4, 0, tzinfo=timezone.utc),
+        attachments=[("bai.docx", essay_only.read_bytes(),
+                      "application/vnd.openxmlformats-officedocument.wordprocessingml.document")]))
     args = ["ingest", str(box), "--contest", str(contest), "--db", store_url, "--unit", "Q.HK",
             "--files", str(tmp_path / "files")]
     assert main(args) in (0, 3)
-    assert db_rows(store_url, "SELECT state FROM entries") == [("graded",)]
+    assert db_rows(store_url, "SELECT state FROM entries") == [("graded",), ("graded",)]
     ent = db_rows(store_url, "SELECT id, name, date_of_birth, phone, email, unit, class_name, category "
-                             "FROM entrants")
+                             "FROM entrants ORDER BY date_of_birth DESC")
     assert [e[1:] for e in ent] == [("Nguyễn Thị Hoa", "2010-09-05", "0912345678", "hoa.nt@example.vn",
+                                     "Trường THCS Trưng Vương", "9A", "student"),
+                                    ("Trần Văn Bình", "2009-03-12", "0987111222", "binh.tv@example.vn",
                                      "Trường THCS Trưng Vương", "9A", "student")]
+    # an essay-only document: its essay is its entrant's, not an essay "without a participant"
+    assert db_rows(store_url, "SELECT e.participant, e.ocr_state FROM essays e JOIN pages p ON p.id = e.page_id "
+                              "JOIN submissions s ON s.id = p.submission_id WHERE s.n_pages = 1") == [
+        (ent[1][0], "done")]
+    assert db_rows(store_url, "SELECT count(*) FROM flags WHERE reason = 'unmatched_essay'") == [(0,)]
     version, answers = truth["entry-docx.docx"]
     scored = db_rows(store_url, "SELECT p.participant, sc.total FROM scores sc JOIN pages p ON p.id = sc.page_id")
     assert scored == [(ent[0][0], expected_total(version, answers))]
-    texts = db_rows(store_url, "SELECT text, participant FROM essays")
+    texts = db_rows(store_url, "SELECT e.text, e.participant FROM essays e JOIN pages p ON p.id = e.page_id "
+                               "JOIN submissions s ON s.id = p.submission_id WHERE s.n_pages = 2")
     assert len(texts) == 1 and ESSAY[1] in texts[0][0] and texts[0][1] == ent[0][0]
     assert "Nguyễn Thị Hoa" not in texts[0][0] and "0912 345 678" not in texts[0][0]
     assert main(args) in (0, 3)                               # a second run adds nothing
-    assert db_rows(store_url, "SELECT count(*) FROM submissions") == [(1,)]
+    assert db_rows(store_url, "SELECT count(*) FROM submissions") == [(2,)]
 
 
 def test_a_born_digital_pdf_of_an_answer_sheet_is_read_as_a_sheet_not_as_typed_text(tmp_path, sqlite_url):
