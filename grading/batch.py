@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timezone, tzinfo
 from typing import Any, Callable
@@ -47,6 +47,7 @@ from .hashing import duplicate_digest, file_digest
 from .i18n import ENGLISH, Say
 from .keys import KeySet
 from .store import EssayCounts, Store
+from .typed import TypedReader, document_kind
 
 Record = SheetReading | SheetFailure
 
@@ -59,6 +60,8 @@ class GradeOptions:
     progress: bool = True
     unit: str | None = None                # the unit that collected these files (recorded per submission)
     load: LoadOptions = field(default_factory=LoadOptions)
+    participants: Mapping[str, str] = field(default_factory=dict)   # content hash → participant id of a typed
+                                                                     # entry (ingestion: its entrant)
 
 
 @dataclass
@@ -156,13 +159,14 @@ def grade(inputs: list[str], contest: Contest, store: Store, options: GradeOptio
     roster = load_roster(contest.folder, contest.layout)         # a roster that cannot be read: exit 9, first
     record = _Recorder(store, contest.keys, tuple(e.id for e in contest.layout.essays), options.unit, run_id, tally,
                        None if roster is None else frozenset(p.id for p in roster.people))
+    typed = TypedReader(contest, roster, options.participants)
     try:
         found, missing = discover(inputs)
         require_files(inputs, found, missing)
         tally.files = len(found)
         tally.not_recorded.extend(missing)
         new = _new_files(found, sources_by_hash(store), tally, record)
-        refs, reading = _plan(new, options, record)
+        refs, reading = _plan(_typed_entries(new, typed, record, options), options, record)
         _read_all(refs, reading, contest.layout, options, read_pages, tally, record)
     except KeyboardInterrupt:
         tally.interrupted = True
@@ -183,9 +187,10 @@ class _Recorder:
     tally: RunTally
     roster: frozenset[str] | None = None   # the contest's participant ids, when it has a roster
 
-    def __call__(self, f: _File, results: list[Record], *, read: bool = False) -> None:
-        # pages that are not answer sheets are the submission's essay pages (never rejected)
-        assigned = [off_roster(r, self.roster) for r in assign_essay_pages(results)]
+    def __call__(self, f: _File, results: list[Record], *, read: bool = False, typed: bool = False) -> None:
+        # pages that are not answer sheets are the submission's essay pages (never rejected); a typed entry's
+        # records are made whole by ``grading.typed``
+        assigned = list(results) if typed else [off_roster(r, self.roster) for r in assign_essay_pages(results)]
         if read:
             for r in assigned:
                 self.tally.page_status[r.status if isinstance(r.status, str) else r.status.value] += 1
@@ -246,6 +251,27 @@ def _new_files(found: list[str], known: dict[str, str], tally: RunTally, record:
                                   f"duplicate of {original}: the same file content was already submitted; "
                                   "remove one of the two copies (nothing from this copy is counted)")])
     return new
+
+
+def _typed_entries(new: list[_File], typed: TypedReader, record: _Recorder, options: GradeOptions) -> list[_File]:
+    """Record the typed entries among ``new`` (DOCX, ODT, plain text, a PDF whose text layer answers the
+    questions), each as one submission; returns the files left for the page reader (scans, PDFs of sheets)."""
+    left: list[_File] = []
+    for f in new:
+        kind = document_kind(f.path)
+        if kind is None:
+            left.append(f)
+            continue
+        entry = typed.read(f.path)
+        if kind == "pdf" and not typed.is_entry(entry, options.load):
+            left.append(f)
+            continue
+        if isinstance(entry, SheetFailure):
+            record(f, [entry], read=True)
+        else:
+            record(f, typed.records(entry, f.digest), read=True, typed=True)  # type: ignore[arg-type]
+        record.tally.pages_read += 1
+    return left
 
 
 def _plan(new: list[_File], options: GradeOptions, record: _Recorder) -> tuple[list[PageRef], list[tuple[_File, int]]]:

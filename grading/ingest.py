@@ -47,6 +47,7 @@ from .mail.sources import Item, Vanished
 from .mail.summary import ENTRY_STATES, MESSAGE_STATES
 from .units import Units
 
+DOCUMENT_KINDS = frozenset({"docx", "odt"})    # typed entries: read by ``grading.typed`` (identity and answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +194,23 @@ def _entrant_unit(identity: dict[str, str], units: Units | None) -> str | None:
     return text
 
 
+def _document_identity(files: Iterable[FilePart]) -> dict[str, str]:
+    """The identity block of the entry's first typed document that names its entrant ({} when none does)."""
+    from .typed import document_identity
+
+    for f in files:
+        if f.kind in DOCUMENT_KINDS:
+            found = document_identity(f.data, f.extension)
+            if person_key(found):
+                return found
+    return {}
+
+
 def _entry(g: _Group, digest: str, o: IngestOptions) -> tuple[db.EntryRow, ReceiptEntry]:
     identity = dict(g.named) if g.named else identity_from_text(g.body)
+    document = _document_identity(g.files)
+    if document:                       # the document's own identity block comes first
+        identity = {**identity, **document}
     if not person_key(identity):
         named = next((i for i in map(identity_from_path, (f.path for f in g.files)) if i), {})
         identity = {**identity, **named}
@@ -336,21 +352,25 @@ def apply_rules(store: Any, keep: str) -> None:
 
 
 def grade_pending(store: Any, contest: Any, files_dir: Path, *, workers: int = 1, progress: bool = False) -> int:
-    """Grade the pending entries' scans and PDFs with their collecting unit; entries with no such file (typed
-    entries: DOCX, ODT) stay pending for the document reader. Returns the entries graded."""
+    """Grade the pending entries' files with their collecting unit: scans and PDFs by the page reader, typed
+    documents (DOCX, ODT, a PDF whose text layer answers the questions) by ``grading.typed``, each recorded under
+    its entry's entrant. Returns the entries graded."""
     from .batch import GradeOptions, grade
 
     todo = db.entries_to_grade(store)
     by_unit: dict[str | None, list[db.EntryToGrade]] = {}
     for e in todo:
-        if any(f.kind in GRADABLE_KINDS for f in e.files):
+        if any(f.kind in GRADABLE_KINDS | DOCUMENT_KINDS for f in e.files):
             by_unit.setdefault(e.unit, []).append(e)
     done = 0
     for unit, group in by_unit.items():
         for e in group:
             restore_files(store, files_dir, e)
-        paths = sorted({str(file_path(files_dir, f)) for e in group for f in e.files if f.kind in GRADABLE_KINDS})
-        grade(paths, contest, store, GradeOptions(workers=workers, unit=unit, progress=progress))
+        kinds = GRADABLE_KINDS | DOCUMENT_KINDS
+        paths = sorted({str(file_path(files_dir, f)) for e in group for f in e.files if f.kind in kinds})
+        who = {f.content_hash: e.entrant_id for e in group if e.entrant_id for f in e.files
+               if f.kind in DOCUMENT_KINDS or f.kind == "pdf"}
+        grade(paths, contest, store, GradeOptions(workers=workers, unit=unit, progress=progress, participants=who))
         db.mark_graded(store, [e.id for e in group])
         done += len(group)
     return done

@@ -114,6 +114,7 @@ class SheetReading:
     groups: tuple[GroupRead, ...] = ()
     alignment: dict[str, float] = field(default_factory=dict)   # residual_mm, rotation_deg, dpi …
     timings_ms: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, str] | None = None     # a typed entry (only): question id → the text it came from
 
     def to_json(self, *, detail: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -126,6 +127,8 @@ class SheetReading:
             # question id → the marking rule that decided its reading or made it a doubt (see layout "marking")
             "rules": {g.key: g.rule for g in self.groups if g.rule},
         }
+        if self.evidence is not None:
+            d["evidence"] = dict(self.evidence)
         if detail:
             d["fills"] = {g.key: [round(v, 3) for v in g.fills] for g in self.groups}
             d["timings_ms"] = {k: round(v, 2) for k, v in self.timings_ms.items()}

@@ -71,18 +71,23 @@ class Participant:
     unit: str = ""
 
 
+def font_files() -> tuple[str, str]:
+    """The regular and bold TrueType files of a font with every Vietnamese letter (``MissingDependency``)."""
+    for regular, bold in _FONT_CANDIDATES:
+        if Path(regular).exists() and Path(bold).exists():
+            return regular, bold
+    raise MissingDependency(
+        "no font with Vietnamese glyphs found; install one: apt-get install fonts-dejavu-core "
+        "(or fonts-liberation2)", details=[r for r, _ in _FONT_CANDIDATES])
+
+
 def register_fonts() -> None:
     """Embed a TrueType font with Vietnamese glyphs (idempotent)."""
     if FONT in pdfmetrics.getRegisteredFontNames():
         return
-    for regular, bold in _FONT_CANDIDATES:
-        if Path(regular).exists() and Path(bold).exists():
-            pdfmetrics.registerFont(TTFont(FONT, regular))
-            pdfmetrics.registerFont(TTFont(FONT_BOLD, bold))
-            return
-    raise MissingDependency(
-        "no font with Vietnamese glyphs found; install one: apt-get install fonts-dejavu-core "
-        "(or fonts-liberation2)", details=[r for r, _ in _FONT_CANDIDATES])
+    regular, bold = font_files()
+    pdfmetrics.registerFont(TTFont(FONT, regular))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, bold))
 
 
 # header names a roster may use (English, or Vietnamese as organisers write them), compared folded

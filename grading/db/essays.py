@@ -29,7 +29,8 @@ from omr.records import SheetFailure, SheetReading
 
 from .engine import Database, dialect_insert, utcnow
 from .pages import add_flag
-from .tables import DISCARDED, ESSAY, UNMATCHED_ESSAY, duplicate_pairs, essay_tasks, essays, pages, submissions
+from .tables import (DISCARDED, ESSAY, TYPED_ENGINE, UNMATCHED_ESSAY, duplicate_pairs, essay_tasks, essays, pages,
+                     submissions)
 
 ANON_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"   # no 0/O, 1/I: read aloud and typed without mistakes
 ANON_PREFIX = "BT-"
@@ -45,6 +46,8 @@ class EssayPage:
 
     reading: SheetFailure            # what the reader said about the page (kept as its machine reading)
     owner_page: int | None
+    text: str | None = None          # known already (a typed entry's essay part): stored done, no OCR
+    participant: str | None = None   # known already without an owner page (a typed essay-only entry's entrant)
 
     @property
     def source(self) -> str:
@@ -112,8 +115,9 @@ def insert_essays(conn: Connection, results: Sequence[SheetReading | SheetFailur
     for r, pid in zip(results, page_ids):
         if isinstance(r, EssayPage):
             rows.append(dict(page_id=pid, kind="page", region_id=None,
-                             owner_page_id=None if r.owner_page is None else pid_by_no[r.owner_page]))
-            if r.owner_page is None:
+                             owner_page_id=None if r.owner_page is None else pid_by_no[r.owner_page],
+                             **({} if r.text is None else _known_text(r.text, now))))
+            if r.owner_page is None and r.participant is None:
                 add_flag(conn, pid, "participant", None, UNMATCHED_ESSAY,
                          f"no answer sheet in this submission: its {n_essay_pages} page(s) are essays without a "
                          "participant; assign one (resolve this flag with the participant id)", now)
@@ -123,8 +127,17 @@ def insert_essays(conn: Connection, results: Sequence[SheetReading | SheetFailur
         return
     avoid = {r.participant for r in results if isinstance(r, SheetReading) and r.participant}
     for row, code in zip(rows, new_anon_codes(conn, len(rows), avoid)):
-        conn.execute(sa.insert(essays).values(**row, participant=None, anon_code=code, ocr_state="pending",
+        conn.execute(sa.insert(essays).values(**{"ocr_state": "pending", **row}, participant=None, anon_code=code,
                                               created_at=now))
+
+
+def _known_text(text: str, now: datetime) -> dict[str, Any]:
+    """An essay whose text is known when it is recorded (a typed document's essay part): done, from a text
+    layer, never sent to OCR."""
+    from ..essays.duplicates import strip_diacritics
+
+    return dict(ocr_state="done", text=text, text_plain=strip_diacritics(text), mean_conf=100.0, reliable=True,
+                engine=TYPED_ENGINE, source="text_layer", warnings=[], seconds=0.0, ocr_at=now)
 
 
 def essays_to_ocr(db: Database, *, retry_failed: bool = False) -> list[EssayToRead]:

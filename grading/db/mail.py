@@ -164,23 +164,24 @@ class EntryToGrade:
     unit: str | None
     message_hash: str
     files: tuple[FileRow, ...]
+    entrant_id: str | None = None
 
 
 def entries_to_grade(db: Database) -> list[EntryToGrade]:
     """Pending entries (not late, not superseded, not yet graded) with their files."""
-    q = (sa.select(entries.c.id, entries.c.unit, messages.c.hash, entry_files.c.name, entry_files.c.kind,
-                   entry_files.c.content_hash, entry_files.c.size)
+    q = (sa.select(entries.c.id, entries.c.unit, entries.c.entrant_id, messages.c.hash, entry_files.c.name,
+                   entry_files.c.kind, entry_files.c.content_hash, entry_files.c.size)
          .join(messages, messages.c.id == entries.c.message_id)
          .join(entry_files, entry_files.c.entry_id == entries.c.id, isouter=True)
          .where(entries.c.state == "pending", entries.c.graded_at.is_(None))
          .order_by(entries.c.id, entry_files.c.seq))
-    out: dict[int, tuple[str | None, str, list[FileRow]]] = {}
+    out: dict[int, tuple[str | None, str, list[FileRow], str | None]] = {}
     with db.read_tx("list entries to grade") as conn:
         for r in conn.execute(q):
-            unit, digest, files = out.setdefault(r.id, (r.unit, r.hash, []))
+            unit, digest, files, _ = out.setdefault(r.id, (r.unit, r.hash, [], r.entrant_id))
             if r.content_hash is not None:
                 files.append(FileRow(r.name, r.kind, r.content_hash, r.size))
-    return [EntryToGrade(eid, unit, digest, tuple(files)) for eid, (unit, digest, files) in out.items()]
+    return [EntryToGrade(eid, unit, digest, tuple(files), who) for eid, (unit, digest, files, who) in out.items()]
 
 
 def mark_graded(db: Database, ids: Sequence[int]) -> None:

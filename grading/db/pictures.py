@@ -17,7 +17,7 @@ from ..keys import KeySet
 from .engine import Database as Store
 from .engine import chunks
 from .pages import keyset
-from .tables import DISCARDED, ESSAY, essays, flags, pages, scores, submissions
+from .tables import DISCARDED, ESSAY, TYPED_ENGINE, essays, flags, pages, scores, submissions
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,7 @@ class GradedPage:
 class ScanPage:
     source: str              # the path to open
     page_no: int
+    text: str | None = None  # a typed entry's essay part: its text is the page (the document is never shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,21 +84,41 @@ def essay_page_scan(store: Store, page_id: int) -> ScanPage | None:
     """Where the essay page ``page_id`` is — or the discarded page, shown as stored to the organisers — or
     ``None`` when that page is neither."""
     with store.read_tx("find an essay page") as conn:
-        row = conn.execute(sa.select(pages.c.page_no, submissions.c.source, submissions.c.source_raw)
+        row = conn.execute(sa.select(pages.c.page_no, submissions.c.source, submissions.c.source_raw,
+                                     essays.c.text, essays.c.engine)
                            .join(submissions, submissions.c.id == pages.c.submission_id)
+                           .join(essays, sa.and_(essays.c.page_id == pages.c.id, essays.c.kind == "page"),
+                                 isouter=True)
                            .where(pages.c.id == page_id, pages.c.status.in_([ESSAY, DISCARDED]),
                                   pages.c.page_no > 0)).first()
-    return None if row is None else ScanPage(path_from(row.source, row.source_raw), row.page_no)
+    return None if row is None else ScanPage(path_from(row.source, row.source_raw), row.page_no, _typed(row))
 
 
 def essay_scan(store: Store, essay_id: int) -> EssayScan | None:
     """The essay's kind and box, and where its page is; ``None`` when there is no such essay."""
     with store.read_tx("find an essay") as conn:
         row = conn.execute(sa.select(essays.c.kind, essays.c.region_id, pages.c.page_no, submissions.c.source,
-                                     submissions.c.source_raw)
+                                     submissions.c.source_raw, essays.c.text, essays.c.engine)
                            .join(pages, pages.c.id == essays.c.page_id)
                            .join(submissions, submissions.c.id == pages.c.submission_id)
                            .where(essays.c.id == essay_id)).first()
     if row is None:
         return None
-    return EssayScan(row.kind, row.region_id, ScanPage(path_from(row.source, row.source_raw), row.page_no))
+    return EssayScan(row.kind, row.region_id, ScanPage(path_from(row.source, row.source_raw), row.page_no,
+                                                       _typed(row)))
+
+
+def _typed(row: Any) -> str | None:
+    """The essay's text when it came from a typed document (``engine`` ``document``), else None."""
+    return (row.text or "") if row.engine == TYPED_ENGINE else None
+
+
+def typed_evidence(store: Store, page_id: int) -> dict[str, str] | None:
+    """A typed entry's answers page: question id → the text each answer came from; ``None`` for any other page
+    (a scan)."""
+    with store.read_tx("read a page") as conn:
+        reading = conn.execute(sa.select(pages.c.reading).where(pages.c.id == page_id)).scalar()
+    reading = _json(reading) if reading is not None else None
+    if not isinstance(reading, dict) or not isinstance(reading.get("evidence"), dict):
+        return None
+    return {str(k): str(v) for k, v in reading["evidence"].items()}

@@ -114,9 +114,10 @@ def record_submission(db: Database, source: str, content_hash: str, size: int,
 
 def _insert_page(conn: Connection, sid: int, r: SheetReading | SheetFailure | EssayPage, now: datetime) -> int:
     if isinstance(r, EssayPage):
-        reading = {**r.reading.to_json(detail=True), "status": ESSAY, "essay": {"owner_page": r.owner_page}}
-        values = dict(status=ESSAY, reason_code=None, reason=None, layout=None, participant=None, version=None,
-                      reading=reading)
+        reading = {**r.reading.to_json(detail=True), "status": ESSAY, "essay": {"owner_page": r.owner_page},
+                   "participant": r.participant}
+        values = dict(status=ESSAY, reason_code=None, reason=None, layout=None, participant=r.participant,
+                      version=None, reading=reading)
     elif isinstance(r, SheetFailure):
         values = dict(status=Status.REJECTED.value, reason_code=r.reason_code.value, reason=r.reason,
                       layout=None, participant=None, version=None, reading=r.to_json(detail=True))

@@ -150,6 +150,7 @@ audit = sa.Table(
     sa.Index("ix_audit_action_who", "action", "who", "at"),          # decisions per judge (admin page)
 )
 # -- schema v2: essays ------------------------------------------------------------------------------
+TYPED_ENGINE = "document"     # essays.engine of a typed entry's essay part: its text was typed, not read by OCR
 essays = sa.Table(
     "essays", metadata,
     sa.Column("id", sa.Integer, primary_key=True),

@@ -21,7 +21,7 @@ from omr.paths import display_source
 from omr.records import SheetFailure
 
 from ..reports.annotate import ORANGE, PX_PER_MM, READ_ONLY, PageToAnnotate, overlay, straighten, pages_to_annotate
-from ..db.pictures import essay_page_scan, essay_scan
+from ..db.pictures import essay_page_scan, essay_scan, typed_evidence
 from ..store import Store
 
 ESSAY_LONG_SIDE = 1600       # px: an A4 page at ~140 dpi, readable on screen and quick to send
@@ -61,6 +61,11 @@ def _aligned(store: Store, layout: Layout, page_id: int,
 def page_canvas(store: Store, layout: Layout, page_id: int, *, options: LoadOptions = LoadOptions()) -> Canvas:
     """The page straightened with ``annotate.overlay`` drawn on it, but without the key: a judge decides what
     was marked, so the right answers are not shown (no blue rings). An essay page: the page as stored."""
+    evidence = typed_evidence(store, page_id)
+    if evidence is not None:                    # a typed entry: the lines its answers came from
+        page = next(pages_to_annotate(store, page_id=page_id))
+        lines = "\n".join(f"Câu {q}: {text}" for q, text in evidence.items())
+        return Canvas(cv2.cvtColor(text_page(lines or "(không có câu trả lời)"), cv2.COLOR_GRAY2BGR), page)
     found = _aligned(store, layout, page_id, options)
     if found is None:
         img = _essay_page_image(store, page_id, options)
@@ -78,6 +83,10 @@ def question_picture(store: Store, layout: Layout, page_id: int, question: str, 
                      options: LoadOptions = LoadOptions()) -> np.ndarray:
     """The question's row of bubbles with some context, enlarged, each bubble's measured fill written under it.
     Only that window of the page is straightened and drawn (a judge waits for it)."""
+    evidence = typed_evidence(store, page_id)
+    if evidence is not None:                    # a typed entry: the line its answer came from
+        text = evidence.get(question) or "không có dòng trả lời nào đọc được (xem lời nhắn của cờ)"
+        return cv2.cvtColor(text_page(f"Câu {question}: {text}"), cv2.COLOR_GRAY2BGR)
     g = next((g for g in layout.question_groups if g.key == question), None)
     if g is None:
         raise PictureError(f"question {question} is not on the layout {layout.id}")
@@ -128,6 +137,8 @@ def _essay_page_image(store: Store, page_id: int, options: LoadOptions) -> np.nd
     scan = essay_page_scan(store, page_id)
     if scan is None:
         return None
+    if scan.text is not None:
+        return text_page(scan.text)
     return _load(scan.source, scan.page_no, LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
 
 
@@ -138,6 +149,8 @@ def essay_picture(store: Store, layout: Layout, essay_id: int) -> np.ndarray:
     if found is None:
         raise PictureError(f"there is no essay {essay_id}")
     scan = found.scan
+    if scan.text is not None:                   # a typed essay part: its text alone, never the document
+        return text_page(scan.text)
     if found.kind != "region":
         return _load(scan.source, scan.page_no, LoadOptions(target_long_side_px=ESSAY_LONG_SIDE))
     box = next((e for e in layout.essays if e.id == found.region_id), None)
@@ -149,3 +162,36 @@ def essay_picture(store: Store, layout: Layout, essay_id: int) -> np.ndarray:
     except AlignmentError as exc:
         raise PictureError(f"page {scan.page_no}: {exc.message}") from None
     return crop_region(image, al.H, box.rect, dpi=REGION_DPI)
+
+
+TEXT_PAGE_WIDTH = 1100           # px: a typed essay part drawn as a page for judges
+TEXT_MARGIN = 60
+TEXT_SIZE = 26
+
+
+def text_page(text: str) -> np.ndarray:
+    """A typed essay part drawn as a plain page (grayscale), its paragraphs wrapped: the judge reads the essay on
+    its own, never the document (no identity block, header, footer or layout that could tell whose it is)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from omr.sheet import font_files
+
+    font = ImageFont.truetype(font_files()[0], TEXT_SIZE)
+    width = TEXT_PAGE_WIDTH - 2 * TEXT_MARGIN
+    lines: list[str] = []
+    for para in text.splitlines() or [""]:
+        line = ""
+        for word in para.split():
+            trial = f"{line} {word}".strip()
+            if line and font.getlength(trial) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        lines.append(line)
+    step = int(TEXT_SIZE * 1.5)
+    img = Image.new("L", (TEXT_PAGE_WIDTH, max(2 * TEXT_MARGIN + step * len(lines), 400)), 255)
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        draw.text((TEXT_MARGIN, TEXT_MARGIN + i * step), line, fill=0, font=font)
+    return np.asarray(img)
