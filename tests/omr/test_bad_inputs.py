@@ -72,6 +72,11 @@ BAD = {
     # a Flate stream that inflates to the right size, its checksum alone telling of the damage
     "bad-checksum-flate.pdf": (1, Reject.CORRUPT, "the image inside bad-checksum-flate.pdf (page 1) is damaged"),
 }
+# what ``omr grade`` makes of the files the sheet reader refuses but the document reader takes (typed entries): the
+# DOCX named .pdf is opened as a Word document, which is damaged (no package parts); the text file is a typed entry
+# without answers, so an essay page of nobody yet (flagged ``unmatched_essay`` for the organisers)
+GRADE_BAD = {**BAD, "essay.pdf": (None, Reject.CORRUPT, "tệp Word bị hỏng")}
+GRADE_ESSAYS = {"notes.jpg"}
 # files the store cannot hold (no content to identify them by): reported by the run, not stored
 NOT_STORED = {"sub/up", "dangling.jpg", "pipe.jpg", "self.jpg"}
 
@@ -315,7 +320,7 @@ def test_omr_grade_records_every_file_once_and_a_second_run_nothing(grade_runs):
         _no_noise(p.stderr + p.stdout)
     stored = len(GOOD) + len(BAD) - len(NOT_STORED)
     assert sorted(by) == sorted(set(GOOD) | (set(BAD) - NOT_STORED))
-    assert counts[0] == counts[1] == [stored, stored, len(GOOD), 0]
+    assert counts[0] == counts[1] == [stored, stored, len(GOOD), len(GRADE_ESSAYS)]
     assert f"ghi mới {stored} · 0 đã có từ trước" in runs[0].stdout
     assert f"ghi mới 0 · {stored} đã có từ trước" in runs[1].stdout
     for name in NOT_STORED:
@@ -324,12 +329,18 @@ def test_omr_grade_records_every_file_once_and_a_second_run_nothing(grade_runs):
     assert totals == {pid: "20" for pid, _ in GOOD.values()}
 
 
-@pytest.mark.parametrize("name", sorted(set(BAD) - NOT_STORED))
+@pytest.mark.parametrize("name", sorted(set(GRADE_BAD) - NOT_STORED - GRADE_ESSAYS))
 def test_omr_grade_stores_each_bad_input_with_its_reason(grade_runs, name):
     (row,) = grade_runs[1][name]
-    page, code, says = BAD[name]
+    page, code, says = GRADE_BAD[name]
     assert row[1:4] == (page or 0, "rejected", code.value), row
     assert says in row[4], row[4]
+
+
+@pytest.mark.parametrize("name", sorted(GRADE_ESSAYS))
+def test_omr_grade_keeps_a_text_without_answers_as_an_essay_of_nobody_yet(grade_runs, name):
+    (row,) = grade_runs[1][name]
+    assert row[1:4] == (1, "essay", None) and row[5] is None, row
 
 
 @pytest.mark.parametrize("name", sorted(GOOD))
