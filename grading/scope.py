@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from omr.errors import InputError
 from omr.table import fold_header
 
-from .units import Unit, Units
+from .units import CITY_MARKERS, Unit, Units
 
-CITY_MARKERS = frozenset({"city", "thanh pho"})
 
 
 class ScopeError(Exception):

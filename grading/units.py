@@ -21,6 +21,7 @@ from omr.errors import InputError
 from omr.table import fold_header, header_columns, read_table
 
 UNITS_FILES = ("units.csv", "units.xlsx")
+CITY_MARKERS = frozenset({"city", "thanh pho"})     # folded: the city's own accounts (``city``, ``thành phố``)
 
 
 class UnitKind(enum.Enum):
@@ -108,6 +109,17 @@ class Units:
             out.append(u)
             todo.extend(children.get(u.code, ()))
         return tuple(out)
+
+
+def recorded_unit(folder: str | Path, text: str, *, city: bool = False) -> str:
+    """A unit typed on the command line (``--unit``) as it is stored: the code of the units file's unit, typed as
+    its code or its name (a typo refused with the closest names: ``InputError``, exit 9); with no units file, the
+    text as typed (spaces tidied). ``city``: the city marker (``city``, ``thành phố``) is kept as typed."""
+    text = " ".join(text.split())
+    units = load_units(folder)
+    if units is None or not text or (city and fold_header(text) in CITY_MARKERS):
+        return text
+    return units.find(text).code
 
 
 def units_file(folder: str | Path) -> Path | None:

@@ -11,6 +11,7 @@ from omr.errors import ExitCode
 from omr.paths import display_source
 
 from grading.i18n import Say
+from grading.units import recorded_unit
 
 from .common import contest_args, db_url, severity
 from .essays import check_ocr, ocr_run_options, run_ocr_stage
@@ -28,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
                         "at the end of this run")
     s.add_argument("--unit", default=None, metavar="NAME",
                    help="the unit (department, district, school) that collected these files: recorded with each "
-                        "new submission for per-unit progress and reports")
+                        "new submission for per-unit progress and reports (a code or a name from units.csv when the "
+                        "contest has one: recorded as its code; a unit not in it is refused)")
 
     s = sub.add_parser("status", help="what the results store holds: files and pages by status, reasons, flags")
     contest_args(s)
@@ -56,7 +58,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     if args.scheduler:
         check_scheduler(args.scheduler)             # exit 6
     say = Say(contest.settings.language)
-    unit = (args.unit or "").strip() or None
+    unit = recorded_unit(args.contest, args.unit or "") or None     # a unit not in units.csv: exit 9
     options = GradeOptions(workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler, unit=unit)
     with Store.open(db_url(args, must_exist=False)) as store:    # exit 7
         run_id = store.start_run({"command": "grade", "inputs": [display_source(i) for i in args.inputs],

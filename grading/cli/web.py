@@ -59,6 +59,10 @@ def _cmd_judges(args: argparse.Namespace) -> int:
 
     if args.judges_cmd == "list":
         return _list_judges(args)
+    if args.judges_cmd == "add":                 # a unit not in units.csv: exit 9, before a store is made
+        from grading.units import recorded_unit
+
+        args.unit = recorded_unit(args.contest, args.unit, city=True)
     with Store.open(db_url(args, must_exist=args.judges_cmd != "add")) as store:
         return {"add": _add, "reset": _reset, "disable": _disable, "enable": _enable}[args.judges_cmd](store, args)
 
@@ -67,10 +71,11 @@ def _add(store: Any, args: argparse.Namespace) -> int:
     from grading.judges import Role, add_judge
     from grading.store import SYSTEM
 
-    password = add_judge(store, args.name, unit=args.unit, role=Role(args.role), full_name=args.full_name,
+    unit = args.unit
+    password = add_judge(store, args.name, unit=unit, role=Role(args.role), full_name=args.full_name,
                          who=args.who or SYSTEM)
     full = f"{' '.join(args.full_name.split())}; " if args.full_name and args.full_name.strip() else ""
-    print(f"judge {args.name} ({full}{args.role}, {args.unit}) created; one-time password (shown only now, to be "
+    print(f"judge {args.name} ({full}{args.role}, {unit}) created; one-time password (shown only now, to be "
           f"changed at the first login):", file=sys.stderr)
     print(password)
     return ExitCode.OK

@@ -1,6 +1,7 @@
 """The contest's units file: read in English or Vietnamese headers, every problem at once, found by code or name."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -82,3 +83,29 @@ def test_omr_check_reports_the_units_file(tmp_path):
     _write(folder, "code,name\nA,Quận A\nA,Quận B\n")
     (finding,) = [f for f in check_contest(folder) if f.file == "units.csv"]
     assert finding.severity is Severity.ERROR and "already on line 2" in finding.details[0]
+
+
+def test_a_unit_typed_on_the_command_line_is_recorded_as_its_code_and_a_typo_refused(tmp_path, capsys):
+    from grading.cli import main
+    from grading.units import recorded_unit
+
+    folder = tmp_path / "contest"
+    shutil.copytree(DEMO, folder)
+    _write(folder, VI)
+    assert recorded_unit(folder, "  quận  hoàn kiếm ") == "Q.HK" and recorded_unit(folder, "stttt") == "STTTT"
+    assert recorded_unit(folder, "thành phố", city=True) == "thành phố"
+    assert recorded_unit(tmp_path, "Quận  Mới") == "Quận Mới"                   # no units file: as typed
+    db = tmp_path / "judges.sqlite"
+    assert main(["judges", "add", "gk1", "--unit", "Quan Hoan Kiem", "--contest", str(folder), "--db", str(db)]) == 0
+    assert main(["judges", "add", "tp", "--unit", "city", "--role", "admin", "--contest", str(folder),
+                 "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["judges", "list", "--json", "--contest", str(folder), "--db", str(db)]) == 0
+    units = {j["login"]: j["unit"] for j in json.loads(capsys.readouterr().out)}
+    assert units == {"gk1": "Q.HK", "tp": "city"}
+    typo = tmp_path / "typo.sqlite"
+    assert main(["judges", "add", "gk2", "--unit", "Quận Hoàn Kiêm X", "--contest", str(folder),
+                 "--db", str(typo)]) == 9
+    assert "Quận Hoàn Kiếm" in capsys.readouterr().err and not typo.exists()      # refused before a store is made
+    assert main(["grade", str(tmp_path / "none"), "--unit", "Quận Một", "--contest", str(folder),
+                 "--db", str(typo)]) == 9 and not typo.exists()

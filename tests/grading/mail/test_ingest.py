@@ -263,3 +263,17 @@ def test_which_entry_of_one_person_counts_is_a_contest_rule_keyed_on_the_person(
     assert states == [*want, "pending", "late"]                    # the late one takes no part
     # An (every entry of his) and Bình share a phone: possibly one person, for the organisers to settle
     assert flags == [{"duplicate_participant"}] * 3 + [{"late", "duplicate_participant"}]
+
+
+def test_the_committed_mailbox_matches_its_ground_truth(tmp_path, sqlite_url, capsys):
+    folder = Path(__file__).resolve().parents[3] / "samples" / "mail-small"
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    contest = make_contest(tmp_path)
+    assert ingest(contest, sqlite_url, folder / "mailbox", "--no-grade") == 0
+    unique = [m for m in truth["messages"] if not m.get("duplicate")]
+    with Store.open(sqlite_url) as store:
+        assert {k: s for k, s, _ in message_rows(store)} == {m["key"]: m["state"] for m in unique}
+        got = Counter(s for s, _, _ in entry_rows(store, ("state", "unit", "code")))
+    assert got == Counter(e["state"] for m in unique for e in m["entries"])
+    assert len(truth["messages"]) == 24 and {m["kind"] for m in truth["messages"]} >= {
+        "late", "resubmit", "auto", "bounce", "empty", "exact_dup", "forward_unit", "forward_other", "zip", "docx"}
