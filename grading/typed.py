@@ -9,8 +9,9 @@ essays work on it unchanged.
   ``text_layer``, no OCR), the essay part alone — no identity block, header, footer or metadata — so judges
   score it blind.
 
-Participant: given by the caller (ingestion: the entrant id), else the roster's id when exactly one person on
-it has the name the document states (folded: case and diacritics apart), else none.
+Participant: the roster's id when exactly one person on it has the name the document states (folded: case and
+diacritics apart) — a roster, when there is one, wins —, else the one given by the caller (ingestion: the entrant
+made from the entry), else none (flagged ``participant_unmatched`` when there is a roster).
 """
 from __future__ import annotations
 
@@ -123,10 +124,16 @@ class TypedReader:
         return isinstance(first, SheetFailure) and first.reason_code is Reject.NOT_A_SHEET
 
     def records(self, entry: EntryReading, digest: str) -> list[SheetReading | EssayPage]:
+        """A roster, when there is one, wins: the one person on it with the entry's name; else the entrant that
+        ingestion made from the entry (a citizen the roster does not list); else nobody, flagged."""
         participant = self.participants.get(digest)
         extra: tuple[Flag, ...] = ()
-        if participant is None and self.roster is not None:
-            participant, extra = self._on_roster(entry)
+        if self.roster is not None:
+            on_roster, why = self._on_roster(entry)
+            if on_roster is not None:
+                participant = on_roster
+            elif participant is None:
+                extra = why
         return typed_records(entry, self.contest.layout.id or TYPED_LAYOUT, participant, extra)
 
     def _on_roster(self, entry: EntryReading) -> tuple[str | None, tuple[Flag, ...]]:

@@ -310,3 +310,21 @@ def test_the_demo_grades_a_few_generated_docx_entries(tmp_path, sqlite_url):
     assert main(["grade", *map(str, docs), "--contest", str(DEMO), "--db", sqlite_url, "--workers", "1"]) in (0, 3)
     assert db_rows(sqlite_url, "SELECT count(*), sum(n_pages) FROM submissions") == [(3, 6)]
     assert db_rows(sqlite_url, "SELECT count(*) FROM scores") == [(3,)]
+
+
+def test_a_roster_wins_over_the_entrant_made_from_an_emailed_entry(tmp_path, sqlite_url, entries):
+    folder, _ = entries
+    contest = make_contest(tmp_path, {**CONTEST_SETTINGS, "default_version": "101"})
+    (contest / "units.csv").write_text(UNITS_CSV, encoding="utf-8")
+    (contest / "roster.csv").write_text("participant_id,name,unit\n000777,NGUYỄN THỊ HOA,Q.HK\n", encoding="utf-8")
+    box = tmp_path / "box"
+    box.mkdir()
+    (box / "1.eml").write_bytes(message(
+        sender="hoa@example.vn", subject="Bài dự thi", body="Em gửi bài dự thi ạ.",
+        received=datetime(2026, 9, 1, 3, 0, tzinfo=timezone.utc),
+        attachments=[("bai du thi.docx", (folder / "entry-docx.docx").read_bytes(),
+                      "application/vnd.openxmlformats-officedocument.wordprocessingml.document")]))
+    assert main(["ingest", str(box), "--contest", str(contest), "--db", sqlite_url, "--unit", "Q.HK"]) in (0, 3)
+    assert db_rows(sqlite_url, "SELECT p.participant FROM scores sc JOIN pages p ON p.id = sc.page_id") == [
+        ("000777",)]
+    assert db_rows(sqlite_url, "SELECT count(*) FROM flags WHERE reason = 'participant_unmatched'") == [(0,)]
