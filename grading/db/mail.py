@@ -325,15 +325,15 @@ def mail_overview(db: Database, units: Collection[str] | None = None) -> MailOve
 INELIGIBLE_FLAGS = frozenset({"under_age", "staff"})
 
 
-def unit_entry_counts(db: Database) -> dict[str | None, Counter]:
+def unit_entry_counts(db: Database, *, by_entrant: bool = False) -> dict[Any, Counter]:
     """Per collecting unit, for the reports: ``received`` (every entry), ``late`` (arrived after the deadline:
     waiting as late, or accepted by an organiser since), ``superseded`` and ``ineligible`` (flagged under age or
-    on the staff list)."""
-    out: dict[str | None, Counter] = {}
-    q = sa.select(entries.c.unit, entries.c.state, entries.c.accepted_at, entries.c.flags)
+    on the staff list). ``by_entrant``: per (collecting unit, the entrant's own unit — school, ward, department)."""
+    out: dict[Any, Counter] = {}
+    q = sa.select(entries.c.unit, entries.c.entrant_unit, entries.c.state, entries.c.accepted_at, entries.c.flags)
     with db.read_tx("count entries per unit") as conn:
-        for unit, state, accepted_at, flags in conn.execute(q):
-            c = out.setdefault(unit, Counter())
+        for unit, own, state, accepted_at, flags in conn.execute(q):
+            c = out.setdefault((unit, own) if by_entrant else unit, Counter())
             c["received"] += 1
             c["late"] += state == "late" or accepted_at is not None
             c["superseded"] += state == "superseded"

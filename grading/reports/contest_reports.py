@@ -144,6 +144,23 @@ TITLES = {"prizes": "Danh sách giải thưởng", "unit": "Báo cáo theo đơn
           "education": "Báo cáo học sinh từ 12 tuổi dự thi"}
 
 
+def entrant_unit_rows(store: Store, units: Units | None, only: Collection[str] | None = None
+                      ) -> list[dict[str, Any]]:
+    """Entries by e-mail per collecting unit AND per the entrant's own unit (the school, ward or department the
+    entrant names): the two units of an entry, never confused."""
+    resolver, names = unit_resolver(units), _names(units)
+    rows = []
+    for (unit, own), c in sorted(unit_entry_counts(store, by_entrant=True).items(),
+                                 key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
+        code = unit_of(resolver, unit) if unit else ""
+        if only is not None and code not in only:
+            continue
+        rows.append({"Mã đơn vị thu nhận": code or "(không rõ)", "Đơn vị thu nhận": names.get(code, code),
+                     "Đơn vị của người dự thi": own or "(chưa rõ)",
+                     **{label: c[k] for k, label in MAIL_COLUMNS}})
+    return rows
+
+
 def report_sheets(kind: str, store: Store, folder: str | Path, rules: Rules, units: Units | None, *,
                   on: date, only: Collection[str] | None = None) -> dict[str, list[dict[str, Any]]]:
     """The sheets of the report ``kind`` (prizes, unit, city, education); ``only``: the unit report's rows of
@@ -163,7 +180,9 @@ def report_sheets(kind: str, store: Store, folder: str | Path, rules: Rules, uni
             raise BadArguments(f"the {kind} report covers the whole contest: it has no version for some units")
         per_unit = [r for r in per_unit if r["Mã đơn vị"] in only]
         dist = [r for r in dist if r["Mã đơn vị"] in only]
-    sheets: dict[str, list[dict[str, Any]]] = {"Theo đơn vị": per_unit, "Phân bố điểm": dist}
+    own = entrant_unit_rows(store, units, only)
+    sheets: dict[str, list[dict[str, Any]]] = {"Theo đơn vị": per_unit, "Phân bố điểm": dist,
+                                               "Theo đơn vị người dự thi": own}
     if kind == "city":
         sheets = {"Tổng hợp": [{"Cuộc thi": load_settings(folder).name, "Số đơn vị": len(per_unit),
                                 "Tệp nhận được": sum(r.get("Tệp nhận được", 0) for r in per_unit)}],

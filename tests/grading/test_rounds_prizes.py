@@ -252,7 +252,7 @@ def test_a_whole_contest_from_the_districts_to_the_prizes(store_url, contest, ca
     assert by_unit["Q1"]["Vào vòng loai"] == 6 and by_unit["Q1"]["Giải cá nhân"] == 2
     assert by_unit["Q3"]["Vào vòng loai"] is None            # Q3's qualifying round stayed at home
     assert wb["Giải thưởng"].max_row == 7 and wb.sheetnames == ["Tổng hợp", "Theo đơn vị", "Phân bố điểm",
-                                                                "Giải thưởng"]
+                                                                "Theo đơn vị người dự thi", "Giải thưởng"]
     for kind in ("city", "prizes"):
         assert _run(capsys, "report", kind, *db, "--out", str(contest / f"{kind}.pdf"))[0] == ExitCode.OK
     city_text = _pdf_text(contest / "city.pdf")

@@ -52,3 +52,23 @@ def test_the_unit_report_counts_the_entries_received_by_mail(tmp_path, store_url
                                    text=True, check=True, timeout=60).stdout.split())
     assert "Bài nhận" in text and "Nộp" in text and "Không đủ" in text and "Bị thay" in text
     assert "BD Quận Ba 5 1 1 1 0" in text and "HK Quận 3 1 1 0 0" in text      # names wrap in their cells
+
+
+def test_the_unit_report_counts_entries_by_the_entrants_own_unit_too(tmp_path, store_url):
+    (tmp_path / "units.csv").write_text(UNITS, encoding="utf-8")
+    units = load_units(tmp_path)
+    rules = rules_from_dict({"rounds": [{"name": "loai", "title": "Vòng loại", "level": "unit"}]}, source="r")
+    own = [("A-1", "graded", "Trường THCS Ngô Sĩ Liên"), ("A-2", "late", "Trường THCS Ngô Sĩ Liên"),
+           ("A-3", "graded", "Phường Hàng Trống"), ("A-4", "graded", None)]
+    with Store.open(store_url) as store:
+        assert M.record_message(store, M.MessageRow(
+            hash="f" * 64, data=b"y", source="maildir", source_key="m", received_at=AT, state="taken", unit="HK",
+            entries=tuple(M.EntryRow(code=c, seq=i, state=st, unit="HK", received_at=AT, files=(), entrant_unit=u)
+                          for i, (c, st, u) in enumerate(own))))
+        write_report("unit", store, tmp_path, rules, units, tmp_path / "unit.xlsx", on=date(2026, 9, 6))
+    head, *body = [[c.value for c in r] for r in openpyxl.load_workbook(tmp_path / "unit.xlsx")
+                   ["Theo đơn vị người dự thi"].iter_rows()]
+    got = {(r[0], r[2]): (r[head.index("Bài nhận qua thư")], r[head.index("Nộp muộn")]) for r in body}
+    assert got == {("HK", "Trường THCS Ngô Sĩ Liên"): (2, 1), ("HK", "Phường Hàng Trống"): (1, 0),
+                   ("HK", "(chưa rõ)"): (1, 0)}
+    assert {r[1] for r in body} == {"Quận Hoàn Kiếm"}
