@@ -60,7 +60,12 @@ def mail_section(store: Any, sc: Scope) -> dict[str, Any]:
     total = ("Tổng", [sum(n for (_, st), n in o.messages.items() if st == m) for m in MESSAGE_STATES],
              [sum(n for (_, st), n in o.entries.items() if st == e) for e in ENTRY_STATES], sum(o.flagged.values()))
     w = MAIL_LABELS["vi"]
-    return {"mail_rows": rows, "mail_total": total, "message_labels": [w[m] for m in MESSAGE_STATES],
+    scope = sc.units()
+    own = [(u or "?", e or "(chưa rõ)", c["received"], c["late"], c["superseded"], c["ineligible"])
+           for (u, e), c in sorted(M.unit_entry_counts(store, by_entrant=True).items(),
+                                   key=lambda kv: (kv[0][0] or "", kv[0][1] or ""))
+           if scope is None or u in scope]
+    return {"mail_rows": rows, "mail_total": total, "own_rows": own, "message_labels": [w[m] for m in MESSAGE_STATES],
             "entry_labels": [w[e] for e in ENTRY_STATES], "flagged_label": w["flagged"],
             "late": M.late_entries(store, sc.units()), "rejected": M.rejected_messages(store, sc.units())}
 

@@ -141,6 +141,10 @@ def test_city_admin_sees_every_unit_and_the_counts_of_omr_status(site):
     assert t["BD-THCS"] == ["1", "0", "0", "0", "1", "0", "0", "0", "1"]
     assert t["HK"] == ["1", "0", "1", "1", "0", "0", "1", "1", "0"]
     assert t["Tổng"] == ["3", "0", "2", "1", "1", "1", "2", "1", "1"]
+    # the entrant's own unit beside the collecting unit (none stated here): received, late, superseded, ineligible
+    own = table_rows(html, "entrant-unit-counts")
+    assert own == {"BD-PX": ["(chưa rõ)", "2", "1", "0", "0"], "BD-THCS": ["(chưa rõ)", "1", "0", "0", "1"],
+                   "HK": ["(chưa rõ)", "2", "1", "1", "0"]}
     assert "PX-LATE1" in html and "HK-LATE1" in html
     assert "Tệp ZIP hỏng: không mở được" in html and "Thư hỏng cấu trúc MIME" in html
     site["store"].close()
@@ -155,7 +159,8 @@ def test_city_admin_sees_every_unit_and_the_counts_of_omr_status(site):
 def test_unit_admin_sees_only_its_units_mail(site):
     html = site["c"]["badinh"].get("/admin").text
     t = table_rows(html, "mail-counts")
-    assert set(t) == {"BD-PX", "BD-THCS", "Tổng"}
+    assert set(t) == {"BD-PX", "BD-THCS", "Tổng"} and set(table_rows(html, "entrant-unit-counts")) == {"BD-PX",
+                                                                                                      "BD-THCS"}
     assert "PX-LATE1" in html and "HK-LATE1" not in html
     assert "Tệp ZIP hỏng" in html and "Thư hỏng cấu trúc MIME" not in html
     assert 'id="scope"' in html and 'id="counts"' not in html and 'id="unit-exports"' in html
