@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     s.add_argument("--headers", choices=("auto", "labels", "codes"), default="auto",
                    help="column names: 'labels' in the contest's language, 'codes' (participant_id, total_exact… "
                         "— stable, for scripts), 'auto' (default): labels in a workbook, codes in a CSV")
+    s.add_argument("--unit", default=None, metavar="UNIT",
+                   help="only what this unit and the units under it collected (a code or a name from units.csv): "
+                        "one file per unit, as its admin downloads it from /admin")
 
     s = sub.add_parser("annotate", help="write each graded page straightened, with every answer marked "
                                         "correct / wrong / to review and a legend (JPEG per page)")
@@ -34,8 +37,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from grading.store import Store
 
     contest = load_contest(args.contest)
+    within = None
+    if args.unit:
+        from grading.scope import admin_scope
+        from grading.units import load_units
+        from omr.errors import BadArguments
+
+        units = load_units(args.contest)                   # exit 9
+        if units is None:
+            raise BadArguments("--unit needs the contest's units file (units.csv) to know which units are under it")
+        within = admin_scope(units.find(args.unit).code, units).units()
     with Store.open(db_url(args, must_exist=True), read_only=True) as store:
-        written = export(store, contest, args.out, headers=args.headers)
+        written = export(store, contest, args.out, headers=args.headers, within=within)
     for path in written:
         print(path)
     return ExitCode.OK

@@ -261,6 +261,18 @@ def test_a_unit_admins_exports_hold_only_what_its_units_collected(site):
     assert rows(site["url"], "SELECT who FROM audit WHERE action = 'export' ORDER BY id")[0] == ("badinh",)
 
 
+def test_omr_export_unit_writes_one_units_file(site, tmp_path):
+    out = tmp_path / "bd.csv"
+    site["store"].close()
+    p = omr("export", "--contest", str(site["contest"]), "--db", site["url"], "--out", str(out), "--unit",
+            "Quận Ba Đình")
+    assert p.returncode == 0, p.stderr
+    got = {r["participant_id"] for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))}
+    assert got == {"000001", "000002"}
+    bad = omr("export", "--contest", str(site["contest"]), "--db", site["url"], "--out", str(out), "--unit", "Q9")
+    assert bad.returncode == 9 and "units file" in bad.stderr
+
+
 def test_a_unit_admins_unit_report_holds_only_its_units(site, tmp_path):
     def units_in(client) -> set[str]:
         r = client.post("/admin/report/don-vi.xlsx", data={"csrf": csrf(client.get("/admin").text)})
