@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from ..i18n import Say
+
 MESSAGE_STATES = ("taken", "no_entry", "rejected", "ignored")
 ENTRY_STATES = ("pending", "graded", "late", "superseded")
 LABELS = {
     "vi": {"taken": "có bài", "no_entry": "không có bài", "rejected": "bị từ chối", "ignored": "thư tự động",
            "pending": "chờ chấm", "graded": "đã chấm", "late": "nộp muộn", "superseded": "bị thay thế",
            "messages": "Thư", "entries": "Bài dự thi", "unit": "Đơn vị", "total": "Tổng", "flagged": "có cờ",
-           "run": "Lần này: {n} thư trong hộp thư · {new} thư mới · {old} đã có (bỏ qua) · {s:.1f} giây",
+           "run": "Lần này: {n} thư trong hộp thư · {new} thư mới · {old} đã có (bỏ qua) · {s} giây",
            "vanished": "  thư biến mất khi đang đọc ({key}): {error}", "none": "(chưa có)"},
     "en": {"taken": "taken", "no_entry": "no entry", "rejected": "rejected", "ignored": "ignored",
            "pending": "pending", "graded": "graded", "late": "late", "superseded": "superseded",
            "messages": "Messages", "entries": "Entries", "unit": "Unit", "total": "Total", "flagged": "flagged",
-           "run": "this run: {n} message(s) in the mailbox · {new} new · {old} already recorded (skipped) · {s:.1f} s",
+           "run": "this run: {n} message(s) in the mailbox · {new} new · {old} already recorded (skipped) · {s} s",
            "vanished": "  vanished while reading ({key}): {error}", "none": "(none)"},
 }
 
@@ -29,7 +31,7 @@ def _line(title: str, counts: Counter, states: tuple[str, ...], w: dict[str, str
 def run_text(tally: Any, language: str) -> str:
     w = LABELS.get(language, LABELS["vi"])
     new = sum(tally.states.values())
-    lines = [w["run"].format(n=tally.messages, new=new, old=tally.already, s=tally.seconds),
+    lines = [w["run"].format(n=tally.messages, new=new, old=tally.already, s=Say(language).decimal(tally.seconds)),
              "  " + _line(w["messages"], tally.states, MESSAGE_STATES, w),
              "  " + _line(w["entries"], tally.entries, ENTRY_STATES, w)]
     lines += [w["vanished"].format(key=v.key, error=v.error) for v in tally.vanished]

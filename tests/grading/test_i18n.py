@@ -57,3 +57,14 @@ def test_an_error_says_what_it_means_in_the_contests_language_above_its_detail(t
     code = main(["status", "--contest", str(en), "--db", str(tmp_path / "none.sqlite")])
     err = capsys.readouterr().err.splitlines()
     assert code == 7 and err[0].startswith("omr status: error: ") and "lỗi" not in "\n".join(err)
+
+
+def test_the_ingest_summary_writes_seconds_with_a_decimal_comma():
+    from types import SimpleNamespace
+    from collections import Counter
+
+    from grading.mail.summary import run_text
+
+    tally = SimpleNamespace(messages=3, states=Counter(taken=2), already=1, seconds=2.46, entries=Counter(),
+                            vanished=[])
+    assert "· 2,5 giây" in run_text(tally, "vi") and "· 2.5 s" in run_text(tally, "en")
