@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from omr.documents import DocumentOptions, load_entry_contest, read_entry  # noqa: E402
+from omr.records import SheetFailure  # noqa: E402
 from samples import degrade as dg  # noqa: E402
 from samples.entries import generate  # noqa: E402
 
@@ -51,13 +52,14 @@ def degraded(page: np.ndarray, profile: str, rng: np.random.Generator) -> np.nda
 
 
 def save_scan(pages: list[np.ndarray], path: Path) -> Path:
-    """``.tif``: a multi-page TIFF; ``.pdf``: an image-only PDF (no text layer); ``.png``: the first page."""
+    """``.tif``: a multi-page TIFF (JPEG-compressed, as scanners save them); ``.pdf``: an image-only PDF (no
+    text layer); ``.png``: the first page."""
     ims = [Image.fromarray(p) for p in pages]
     if path.suffix == ".png":
         ims[0].save(path)
     else:
         ims[0].save(path, save_all=True, append_images=ims[1:], resolution=300.0,
-                    **({"compression": "tiff_lzw"} if path.suffix == ".tif" else {}))
+                    **({"compression": "tiff_jpeg", "quality": 90} if path.suffix == ".tif" else {}))
     return path
 
 
@@ -92,8 +94,9 @@ def run(n: int, seed: int, profile: str, suffix: str, contest: Path) -> dict:
             imgs = [degraded(p, profile, rng) for p in raster_pages(data / truth["file"], data)]
             scan = save_scan(imgs, data / f"{truth_path.name.split('.')[0]}-scan{suffix}")
             t0 = time.perf_counter()
-            rec = read_entry(str(scan), ec, DocumentOptions(ocr=True)).to_json()
-            if "answers" not in rec:
+            got = read_entry(str(scan), ec, DocumentOptions(ocr=True))
+            rec = got.to_json()
+            if isinstance(got, SheetFailure):
                 print(f"rejected: {scan.name}: {rec}", file=sys.stderr)
                 rec = {"answers": {}, "flags": [{"document": None, "reason": "rejected"}], "evidence": {},
                        "identity": {}}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,4 +141,18 @@ def _capped_by_ocr(answers: tuple[Answer, ...], pages: tuple[OcrPage, ...], flag
             flags.append(DocFlag("question", a.question, "ocr_unreliable", f"Câu {a.question}: đọc từ trang "
                                  f"{page.page} mà OCR đọc không chắc chắn — cần người kiểm tra", a.evidence,
                                  a.confidence))
+        elif a.letters and len(_lone_letters(a.evidence)) > len(a.letters):
+            flags.append(DocFlag("question", a.question, "ocr_ambiguous", f"Câu {a.question}: dòng đọc bằng OCR "
+                                 "có nhiều chữ cái phương án hơn câu trả lời (mũi tên sửa đáp án đọc thành dấu "
+                                 "gạch?) — cần người kiểm tra", a.evidence, a.confidence))
     return tuple(out), flags
+
+
+_LONE_LETTER = re.compile(r"(?<![^\W\d_])[A-Ha-h](?![^\W\d_])")
+
+
+def _lone_letters(evidence: str) -> list[str]:
+    """The option letters standing alone in an OCR line's quoted text: more than the answer has means the line
+    held something the OCR may have garbled (an arrow "B → C" read as "B - C")."""
+    quoted = evidence.split("\u201c", 1)[-1]
+    return _LONE_LETTER.findall(quoted)

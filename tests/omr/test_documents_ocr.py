@@ -41,6 +41,9 @@ def test_an_answer_from_an_unreliable_ocr_page_is_flagged_and_capped_by_the_page
     assert [a.confidence for a in got] == [0.9, 0.5, 0.0]
     assert [(f.key, f.reason) for f in flags] == [("2", "ocr_unreliable"), ("3", "ocr_blank")]
     assert _capped_by_ocr(answers, (), set()) == (answers, [])           # a document without OCR pages
+    changed = (Answer("4", "D", 1.0, "trang 1 (OCR), dòng 8: “Câu 4: D - B”"),          # "D → B", arrow lost
+               Answer("5", "B", 1.0, "trang 1 (OCR), dòng 9: “Câu 5. Đáp án: B. Nộp hồ sơ”"))
+    assert [(f.key, f.reason) for f in _capped_by_ocr(changed, pages, set())[1]] == [("4", "ocr_ambiguous")]
 
 
 @pytest.mark.slow
