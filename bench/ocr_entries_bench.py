@@ -84,6 +84,7 @@ def run(n: int, seed: int, profile: str, suffix: str, contest: Path) -> dict:
     pages = 0
     seconds = 0.0
     ident = 0
+    reasons: Counter = Counter()
     rng = np.random.default_rng(seed)
     ec = load_entry_contest(contest)
     with tempfile.TemporaryDirectory(prefix="ocr-entries-") as tmp:
@@ -103,12 +104,14 @@ def run(n: int, seed: int, profile: str, suffix: str, contest: Path) -> dict:
             seconds += time.perf_counter() - t0
             pages += len(imgs)
             score(rec, truth, tally, scan.name)
+            reasons.update(f"{truth['style']['answers']}:{f['reason']}" for f in rec["flags"] if "question" in f
+                           or f["reason"] in ("ocr_no_answers", "ocr_failed", "ocr_unreliable"))
             ident += rec["identity"].get("name") == truth["identity"].get("name")
     answers = sum(tally[k] for k in ("exact", "flagged", "silent_error"))
     return {"entries": n, "profile": profile, "as": suffix, "pages": pages, "answers": answers,
             **{k: tally[k] for k in ("exact", "flagged", "silent_error")},
             "flagged_pct": round(100 * tally["flagged"] / max(answers, 1), 2), "name_exact": f"{ident}/{n}",
-            "seconds_per_page": round(seconds / max(pages, 1), 2)}
+            "seconds_per_page": round(seconds / max(pages, 1), 2), "flags_by_style": dict(sorted(reasons.items()))}
 
 
 def main(argv: list[str] | None = None) -> int:
