@@ -198,14 +198,14 @@ def _cmd_read(args: argparse.Namespace) -> int:
 
 
 def _cmd_entry(args: argparse.Namespace) -> int:
-    from .documents import load_entry_contest, read_entry
+    from .documents import DocumentOptions, load_entry_contest, read_entry
     from .documents.summary import entry_json, entry_text
     from .records import Status
 
     contest = load_entry_contest(args.contest)
     worst = ExitCode.OK
     for path in args.files:
-        rec = read_entry(path, contest)
+        rec = read_entry(path, contest, DocumentOptions(ocr=True))
         if args.json:
             sys.stdout.write(json.dumps(entry_json(rec), ensure_ascii=False) + "\n")
         else:

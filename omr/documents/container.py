@@ -35,9 +35,11 @@ def sniff_document(path: str, options: DocumentOptions) -> Format:
     if kind == "text file":
         return Format.TEXT
     if kind in ("jpeg", "png", "tiff"):
-        raise DocumentRejected(Reject.UNSUPPORTED_TYPE, f"{name} là ảnh (bản quét hoặc ảnh chụp): đọc bài đánh máy "
-                               "từ ảnh chưa được xây dựng — phiếu trắc nghiệm đọc bằng `omr read`, bài viết tay hay "
-                               "ảnh chụp bài đánh máy cần người nhập")
+        if options.ocr:
+            return Format.IMAGE
+        raise DocumentRejected(Reject.UNSUPPORTED_TYPE, f"{name} là ảnh (bản quét hoặc ảnh chụp): lượt đọc này "
+                               "không đọc bài đánh máy từ ảnh (OCR không được bật) — phiếu trắc nghiệm đọc bằng "
+                               "`omr read`, ảnh chụp bài đánh máy bằng `omr entry`, bài viết tay cần người nhập")
     if head.startswith(_OLE):
         with open(path, "rb") as f:
             data = f.read()

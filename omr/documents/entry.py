@@ -6,7 +6,9 @@ questions exist), ``questions.json``, the version codes of ``keys.json`` and ``c
 ``default_version``."""
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from .identity import extract_identity
 from .lines import document_lines
 from .questions import Questions, load_questions
 from .read import read_document
-from .records import Answer, DocFlag, DocumentOptions, DocumentRejected, EntryKind, EntryReading
+from .records import Answer, DocFlag, DocumentOptions, DocumentRejected, EntryKind, EntryReading, OcrPage
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,17 +80,79 @@ def read_entry(path: str, contest: EntryContest,
     skip = ident.lines | version.lines
     result = extract_answers(lines, contest.questions, skip=skip, essay=sections)
     flags: list[DocFlag] = [DocFlag("page", str(p), "no_text_layer",
-                                    f"trang {p} là ảnh quét, không có lớp chữ: việc đọc bài đánh máy được quét "
-                                    "chưa được xây dựng — cần người nhập tay", "")
+                                    f"trang {p} là ảnh quét, không có lớp chữ: lượt đọc này không dùng OCR — "
+                                    "cần người nhập tay hoặc đọc bằng `omr entry`", "")
                             for p in doc.textless_pages]
+    flags += _ocr_page_flags(doc.ocr_pages)
     kind = EntryKind.TYPED if result.found else EntryKind.ESSAY
     answers: tuple[Answer, ...] = ()
     if kind is EntryKind.TYPED:
-        answers = result.answers
-        flags += list(version.flags) + list(result.flags)
+        answers, unsure = _capped_by_ocr(result.answers, doc.ocr_pages,
+                                         {f.key for f in result.flags if f.target == "question"})
+        flags += list(version.flags) + list(result.flags) + unsure
+    elif doc.ocr_pages and any(ident.identity.values()):
+        flags.append(DocFlag("document", None, "ocr_no_answers", "ảnh có phần thông tin thí sinh nhưng OCR không "
+                             "đọc được câu trả lời trắc nghiệm nào (bảng đáp án đọc sai?) — cần người nhập", ""))
     flags += list(ident.flags)
     last = max(result.used_lines) if result.used_lines else None
     essay = essay_text(lines, sections=sections, after=last, exclude=skip | result.used_lines,
                        identity_values=ident.written)
     return EntryReading(path, doc.format, kind, version.version if kind is EntryKind.TYPED else None, answers,
-                        ident.identity, tuple(flags), essay, doc.pages, doc.images)
+                        ident.identity, tuple(flags), essay, doc.pages, doc.images, ocr_pages=doc.ocr_pages)
+
+
+def _ocr_page_flags(pages: tuple[OcrPage, ...]) -> list[DocFlag]:
+    """A page the OCR could not read, or read without confidence: a person checks it (its answers, its missing
+    answers and its identity lines alike)."""
+    out = []
+    for p in pages:
+        if p.problem:
+            out.append(DocFlag("page", str(p.page), "ocr_failed", f"trang {p.page}: không đọc được bằng OCR "
+                               f"({p.problem}) — cần người nhập tay", ""))
+        elif not p.reliable:
+            out.append(DocFlag("page", str(p.page), "ocr_unreliable", f"trang {p.page}: OCR đọc không chắc chắn "
+                               f"(độ tin cậy {p.confidence:.0%}) — cần người kiểm tra toàn trang", "",
+                               p.confidence))
+    return out
+
+
+def _capped_by_ocr(answers: tuple[Answer, ...], pages: tuple[OcrPage, ...], flagged: set[str | None]
+                   ) -> tuple[tuple[Answer, ...], list[DocFlag]]:
+    """An answer read from an OCR page is no surer than the page's reading; on an unreliable page every answer
+    is flagged (never taken as read). A question left blank in a document read (partly) by the OCR is flagged
+    too: its line may have been misread or lost (an answer grid's cells run together once recognised), so a
+    blank is not taken as the entrant's."""
+    if not pages:
+        return answers, []
+    out: list[Answer] = []
+    flags: list[DocFlag] = []
+    for a in answers:
+        page = next((p for p in pages if a.evidence.startswith(p.where + ",")), None)
+        if page is None:
+            out.append(a)
+            if not a.letters and a.question not in flagged:
+                flags.append(DocFlag("question", a.question, "ocr_blank", f"Câu {a.question}: không thấy câu trả "
+                                     "lời trong phần đọc bằng OCR — có thể bỏ trống hoặc OCR đọc sót; cần người "
+                                     "kiểm tra", ""))
+            continue
+        a = dataclasses.replace(a, confidence=min(a.confidence, page.confidence))
+        out.append(a)
+        if not page.reliable and a.letters:
+            flags.append(DocFlag("question", a.question, "ocr_unreliable", f"Câu {a.question}: đọc từ trang "
+                                 f"{page.page} mà OCR đọc không chắc chắn — cần người kiểm tra", a.evidence,
+                                 a.confidence))
+        elif a.letters and len(_lone_letters(a.evidence)) > len(a.letters):
+            flags.append(DocFlag("question", a.question, "ocr_ambiguous", f"Câu {a.question}: dòng đọc bằng OCR "
+                                 "có nhiều chữ cái phương án hơn câu trả lời (mũi tên sửa đáp án đọc thành dấu "
+                                 "gạch?) — cần người kiểm tra", a.evidence, a.confidence))
+    return tuple(out), flags
+
+
+_LONE_LETTER = re.compile(r"(?<![^\W\d_])[A-Ha-h](?![^\W\d_])")
+
+
+def _lone_letters(evidence: str) -> list[str]:
+    """The option letters standing alone in an OCR line's quoted text: more than the answer has means the line
+    held something the OCR may have garbled (an arrow "B → C" read as "B - C")."""
+    quoted = evidence.split("\u201c", 1)[-1]
+    return _LONE_LETTER.findall(quoted)

@@ -1,6 +1,7 @@
 """A born-digital PDF → ``Document``, page by page: the page's text layer (``omr.ocr.textlayer`` decides whether
 a page draws visible text), each printed line kept as one line. The loader's own PDF checks come first
-(truncated, encrypted, damaged, too many pages). A page without a text layer is a scan: listed, not guessed."""
+(truncated, encrypted, damaged, too many pages). A page without a text layer is a scan: read through the OCR
+when ``options.ocr`` (``omr.documents.scanned``), else listed, not guessed."""
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ from ..load.records import LoadOptions, _Rejected
 from ..ocr.textlayer import visible_text
 from ..records import Reject
 from .records import Document, DocumentOptions, DocumentRejected, Format, Paragraph
+from .scanned import ocr_refs, ocr_where
 
 
 def _page_lines(raw: str) -> list[str]:
@@ -55,12 +57,19 @@ def read_pdf(path: str, options: DocumentOptions) -> Document:
             textless.append(ref.index + 1)
             continue
         read[ref.index + 1] = _page_lines(text)
+    ocr_pages = []
+    if options.ocr and textless:
+        scanned, ocr_pages = ocr_refs([r for r in refs if r.index + 1 in textless], options)
+        read = dict(sorted({**read, **scanned}.items()))
+        textless = []
+    by_ocr = {p.page for p in ocr_pages}
     repeated = _running_lines(read)
-    blocks = [Paragraph(line, f"trang {page}, dòng {i + 1}") for page, lines in read.items()
-              for i, line in enumerate(lines) if _shape(line) not in repeated]
+    blocks = [Paragraph(line, f"{ocr_where(page) if page in by_ocr else f'trang {page}'}, dòng {i + 1}")
+              for page, lines in read.items() for i, line in enumerate(lines) if _shape(line) not in repeated]
     headers = tuple(dict.fromkeys(" ".join(x.split()) for lines in read.values() for x in lines
                                   if _shape(x) in repeated))
-    return Document(path, Format.PDF, tuple(blocks), len(refs), 0, headers, textless_pages=tuple(textless))
+    return Document(path, Format.PDF, tuple(blocks), len(refs), 0, headers, textless_pages=tuple(textless),
+                    ocr_pages=tuple(ocr_pages))
 
 
 _PAGE_NUMBER = re.compile(r"^(?:(?:trang|page)\s*)?[-–—]?\s*\d{1,3}\s*(?:[-–—]|/\s*\d{1,3})?$", re.IGNORECASE)

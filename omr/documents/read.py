@@ -9,6 +9,7 @@ from .container import check_pages, sniff_document
 from .opendoc import read_odt
 from .pdftext import read_pdf
 from .records import Document, DocumentOptions, DocumentRejected, Format, Paragraph
+from .scanned import read_image
 from .wordml import read_docx
 
 
@@ -35,4 +36,6 @@ def read_document(path: str, options: DocumentOptions = DocumentOptions()) -> Do
         return read_odt(path, options)
     if fmt is Format.PDF:
         return read_pdf(path, options)
+    if fmt is Format.IMAGE:
+        return read_image(path, options)
     return read_text(path, options)

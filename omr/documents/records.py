@@ -15,6 +15,7 @@ class Format(enum.Enum):
     ODT = "odt"
     PDF = "pdf"
     TEXT = "text"
+    IMAGE = "image"           # a scan or photo of typed pages (JPEG, PNG, TIFF), read through the OCR
 
 
 class EntryKind(enum.Enum):
@@ -33,6 +34,24 @@ class DocumentOptions:
     max_pages: int = 100
     chars_per_page: int = 3500                # a page of Times New Roman 14 holds ~2,500 characters
     timeout_s: float = 60.0
+    ocr: bool = False                         # scans and photos of typed pages (image files, PDF pages without
+    #                                           a text layer) read through the OCR; off: an image is refused
+    #                                           and a PDF page without text is flagged ``no_text_layer``
+
+
+@dataclass(frozen=True, slots=True)
+class OcrPage:
+    """One page read by the OCR: how far its text can be trusted (``omr.ocr``'s reliability and confidence)."""
+
+    page: int                 # 1-based
+    reliable: bool
+    confidence: float         # 0..1, the OCR's mean word confidence
+    seconds: float
+    problem: str = ""         # why the page could not be read (a damaged image, an engine crash)
+
+    @property
+    def where(self) -> str:
+        return f"trang {self.page} (OCR)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +85,8 @@ class Document:
     headers: tuple[str, ...] = ()           # page header and footer texts
     metadata: dict[str, str] = field(default_factory=dict)   # author, company, … (to be redacted)
     warnings: tuple[str, ...] = ()
-    textless_pages: tuple[int, ...] = ()    # PDF pages (1-based) without a text layer: scans
+    textless_pages: tuple[int, ...] = ()    # PDF pages (1-based) without a text layer, not read: scans
+    ocr_pages: tuple[OcrPage, ...] = ()     # pages read through the OCR
 
 
 class DocumentRejected(Exception):
@@ -118,6 +138,7 @@ class EntryReading:
     pages: int | None
     images: int
     participant: str | None = None          # a roster id: given by ingestion, never read from the text
+    ocr_pages: tuple[OcrPage, ...] = ()
 
     @property
     def status(self) -> Status:
@@ -133,4 +154,6 @@ class EntryReading:
             "identity": dict(self.identity),
             "evidence": {a.question: a.evidence for a in self.answers if a.evidence},
             "essay": self.essay, "pages": self.pages, "images": self.images,
+            "ocr": [{"page": p.page, "reliable": p.reliable, "confidence": round(p.confidence, 3),
+                     "seconds": round(p.seconds, 2)} for p in self.ocr_pages],
         }

@@ -287,10 +287,12 @@ class Words:
     mean_conf: float
     words: int
     boxes: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 4), np.int64))  # left, top, w, h
+    lines: tuple[str, ...] = ()     # each recognised text line, in reading order (NFC)
 
 
 def parse_tsv(tsv: str) -> Words:
-    """Words with their confidences; lines joined by spaces, paragraphs (block/par) by a blank line."""
+    """Words with their confidences; lines joined by spaces, paragraphs (block/par) by a blank line; and the
+    text lines on their own (a typed entry's answers and identity are read line by line)."""
     paras: list[list[list[str]]] = []
     key_par, key_line = None, None
     total_w = total_c = 0.0
@@ -325,5 +327,6 @@ def parse_tsv(tsv: str) -> Words:
             total_c += weight * conf
         n += 1
     text = "\n\n".join(" ".join(" ".join(line) for line in p) for p in paras if p)
+    lines = tuple(unicodedata.normalize("NFC", " ".join(line)) for p in paras for line in p if line)
     return Words(unicodedata.normalize("NFC", text), total_c / total_w if total_w else 0.0, n,
-                 np.array(boxes, np.int64).reshape(-1, 4))
+                 np.array(boxes, np.int64).reshape(-1, 4), lines)

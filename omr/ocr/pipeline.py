@@ -287,7 +287,7 @@ def judge(run: Run, st: PageState) -> OcrResult:
         warnings += (f"badly blurred photo (motion blur ~{smear:.0f} px, {smear / line:.0%} of a text line; "
                      f"confidence {w.mean_conf:.1f}): marked unreliable; photograph the page again, flat and sharp",)
     return OcrResult(w.text, round(w.mean_conf, 2), w.words, reliable, st.engine_name or run.engine.name, "ocr",
-                     time.perf_counter() - run.started, warnings)
+                     time.perf_counter() - run.started, warnings, w.lines)
 
 
 STEPS: tuple[Step, ...] = (find_sheet, even_lighting, straighten, crop_to_text, scale_to_line_height, turn_upright,
@@ -345,7 +345,7 @@ def ocr_page(ref: PageRef, options: OcrOptions = OcrOptions(), load: LoadOptions
         text, warns = text_layer(ref, options.timeout_s)
         if text is not None:
             return OcrResult(text, 100.0, len(text.split()), True, "text layer", "text_layer",
-                             time.perf_counter() - t0, tuple(warns))
+                             time.perf_counter() - t0, tuple(warns), tuple(x for x in text.splitlines() if x.strip()))
     load = dataclasses.replace(load, target_long_side_px=1 << 30, rasterise_dpi=options.dpi)
     page = load_page(ref, load)
     if isinstance(page, SheetFailure):

@@ -19,6 +19,7 @@ class OcrResult:
     source: str               # "ocr" | "text_layer"
     seconds: float
     warnings: tuple[str, ...] = ()
+    lines: tuple[str, ...] = ()   # the text's lines as printed (OCR lines; a text layer's lines)
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,7 +186,7 @@ def test_other_files_are_refused_by_their_bytes_not_their_name(tmp_path):
     assert _rejected(tmp_path / "empty.docx")[0] is Reject.EMPTY_FILE
     (tmp_path / "photo.docx").write_bytes(tiny_png())
     code, reason = _rejected(tmp_path / "photo.docx")
-    assert code is Reject.UNSUPPORTED_TYPE and "chưa được xây dựng" in reason
+    assert code is Reject.UNSUPPORTED_TYPE and "OCR không được bật" in reason
     with zipfile.ZipFile(tmp_path / "book.docx", "w") as z:
         z.writestr("xl/workbook.xml", "<workbook/>")
     code, reason = _rejected(tmp_path / "book.docx")
