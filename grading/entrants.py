@@ -27,7 +27,7 @@ from datetime import date
 from pathlib import Path
 
 from omr.errors import InputError
-from omr.table import fold_header, header_columns, read_table
+from omr.table import fold_header, header_columns, read_table, table_rows
 
 MIN_AGE = 12
 STAFF_FILES = ("staff.csv", "staff.xlsx")
@@ -208,17 +208,14 @@ def load_staff(folder: str | Path) -> Staff:
         raise InputError(f"staff list {path} needs a header with a name, phone or email column (Họ và tên, Ngày "
                          "sinh, Điện thoại, Email)")
     names, phones, emails = set(), set(), set()
-    for row in table[1:]:
-        def cell(k: str, row: list[str] = row) -> str:
-            i = col[k]
-            return row[i].strip() if i is not None and i < len(row) else ""
-        dob = parse_date_of_birth(cell("date_of_birth"))
-        if cell("name") and dob:
-            names.add(f"{fold_header(cell('name'))}|{dob.isoformat()}")
-        if _digits(cell("phone")):
-            phones.add(_digits(cell("phone")))
-        if cell("email"):
-            emails.add(cell("email").casefold())
+    for _, row in table_rows(table, col):
+        dob = parse_date_of_birth(row["date_of_birth"])
+        if row["name"] and dob:
+            names.add(f"{fold_header(row['name'])}|{dob.isoformat()}")
+        if _digits(row["phone"]):
+            phones.add(_digits(row["phone"]))
+        if row["email"]:
+            emails.add(row["email"].casefold())
     return Staff(frozenset(names), frozenset(phones), frozenset(emails))
 
 

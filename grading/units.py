@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omr.errors import InputError
-from omr.table import fold_header, header_columns, read_table
+from omr.table import fold_header, header_columns, read_table, table_rows
 
 UNITS_FILES = ("units.csv", "units.xlsx")
 CITY_MARKERS = frozenset({"city", "thanh pho"})     # folded: the city's own accounts (``city``, ``thành phố``)
@@ -143,18 +143,12 @@ def units_from_table(table: list[list[str]], *, source: str) -> Units:
         raise InputError(f"units file {source} needs a header row with code and name columns (or Mã and Tên đơn "
                          f"vị); it has: {', '.join(table[0]) if table else 'nothing'}")
 
-    def cell(row: list[str], key: str) -> str:
-        i = col[key]
-        return row[i].strip() if i is not None and i < len(row) else ""
-
     out: list[Unit] = []
     problems: list[str] = []
     codes: dict[str, int] = {}
     names: dict[str, int] = {}
-    for n, row in enumerate(table[1:], start=2):
-        if not any(c.strip() for c in row):
-            continue
-        code, name, kind, size = cell(row, "code"), cell(row, "name"), cell(row, "kind"), cell(row, "size")
+    for n, row in table_rows(table, col):
+        code, name, kind, size = row["code"], row["name"], row["kind"], row["size"]
         if not code or not name:
             problems.append(f"line {n}: needs a code and a name")
             continue
@@ -167,8 +161,8 @@ def units_from_table(table: list[list[str]], *, source: str) -> Units:
             problems.append(f"line {n}: kind {kind!r} is not one of {', '.join(k.value for k in UnitKind)}")
         if size and _size(size) is None:
             problems.append(f"line {n}: size {size!r} is not a whole number")
-        out.append(Unit(code, name, _KIND_WORDS.get(fold_header(kind), UnitKind.OTHER), cell(row, "parent"),
-                        cell(row, "mailbox"), _size(size) if size else None))
+        out.append(Unit(code, name, _KIND_WORDS.get(fold_header(kind), UnitKind.OTHER), row["parent"],
+                        row["mailbox"], _size(size) if size else None))
     known = {u.code for u in out}
     problems += [f"unit {u.code}: parent {u.parent!r} is not a unit code in the file" for u in out
                  if u.parent and u.parent not in known]

@@ -19,7 +19,7 @@ from reportlab.pdfgen.canvas import Canvas
 from .errors import InputError, MissingDependency, NotYet, OutputError
 from .layout import EssayBox, GroupKind, Layout, MarkingRules, Rect
 from .qrpayload import QrPayload
-from .table import header_columns, read_table
+from .table import header_columns, read_table, table_rows
 
 # Fonts with every Vietnamese letter (Debian's fonts-liberation 1.x lacks 92 of them: not listed).
 _FONT_CANDIDATES = (
@@ -109,22 +109,16 @@ def read_roster(path: str | Path) -> list[Participant]:
         raise InputError(f"roster {path} needs a header row with participant_id and name columns (or Số báo danh "
                          f"and Họ và tên); it has: {', '.join(table[0]) if table else 'nothing'}")
 
-    def cell(row: list[str], key: str) -> str:
-        i = col[key]
-        return row[i].strip() if i is not None and i < len(row) else ""
-
     out, problems, seen = [], [], set()
-    for n, row in enumerate(table[1:], start=2):
-        if not any(c.strip() for c in row):
-            continue
-        pid, name = cell(row, "participant_id"), cell(row, "name")
+    for n, row in table_rows(table, col):
+        pid, name = row["participant_id"], row["name"]
         if not pid or not name:
             problems.append(f"line {n}: needs participant_id and name")
             continue
         if pid in seen:
             problems.append(f"line {n}: participant_id {pid} appears twice")
         seen.add(pid)
-        out.append(Participant(pid, name, cell(row, "unit")))
+        out.append(Participant(pid, name, row["unit"]))
     if problems or not out:
         raise InputError(f"roster {path} has problems" if problems else f"roster {path} is empty",
                          details=problems)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from .errors import InputError
@@ -71,3 +71,11 @@ def header_columns(header: list[str], aliases: Mapping[str, tuple[str, ...]]) ->
     """Each wanted column's index in the header (the first alias found, compared folded), ``None`` if absent."""
     folded = [fold_header(h) for h in header]
     return {k: next((folded.index(a) for a in names if a in folded), None) for k, names in aliases.items()}
+
+
+def table_rows(table: list[list[str]], col: Mapping[str, int | None]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows under the header that hold anything, each as (its line number in the file, {wanted column: its
+    value stripped, "" where the row is short or the file has no such column})."""
+    for n, row in enumerate(table[1:], start=2):
+        if any(c.strip() for c in row):
+            yield n, {k: row[i].strip() if i is not None and i < len(row) else "" for k, i in col.items()}
