@@ -21,6 +21,7 @@ from .align import Alignment, align
 from .errors import AlignmentError
 from .layout import Layout
 from .layout_fields import AlignMethod, AlignSpec
+from .pagefind import corners_of
 
 WORK_LONG_PX = 900           # searches run on a copy of the image with this long side
 MIN_FIT = 0.12               # bubble outlines must be this much darker than the paper around them
@@ -224,14 +225,9 @@ def _refine_sides(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
         edge = base + (offs[k] + (offs[1] - offs[0]) / 2)[:, None] * n[None, :]
         vx, vy, x0, y0 = cv2.fitLine(edge.astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
         lines.append((np.array([x0, y0], np.float64), np.array([vx, vy], np.float64)))
-    out = np.empty((4, 2))
-    for i in range(4):
-        (p1, d1), (p2, d2) = lines[i - 1], lines[i]
-        m = np.array([d1, -d2]).T
-        if abs(np.linalg.det(m)) < 1e-9:
-            return quad
-        s = np.linalg.solve(m, p2 - p1)
-        out[i] = p1 + s[0] * d1
+    out = corners_of(lines, min_det=1e-9)
+    if out is None:
+        return quad
     if np.max(np.linalg.norm(out - quad, axis=1)) > 0.05 * max(h, w):
         return quad
     return out

@@ -104,14 +104,9 @@ def _refine(quad: np.ndarray, edge_pts: np.ndarray) -> np.ndarray:
             return quad
         vx, vy, x0, y0 = cv2.fitLine(sel.astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
         lines.append((np.array([x0, y0], np.float64), np.array([vx, vy], np.float64)))
-    out = np.empty((4, 2))
-    for i in range(4):
-        (p1, d1), (p2, d2) = lines[i - 1], lines[i]
-        A = np.array([d1, -d2]).T
-        if abs(np.linalg.det(A)) < 1e-6:
-            return quad
-        s = np.linalg.solve(A, p2 - p1)
-        out[i] = p1 + s[0] * d1
+    out = corners_of(lines, min_det=1e-6)
+    if out is None:
+        return quad
     if np.abs(out - quad).max() > 8.0:          # the fit went astray: keep the polygon's corners
         return quad
     return out
@@ -595,3 +590,16 @@ def warp_to_a4(image: np.ndarray, corners: np.ndarray, *, dpi: float = 300.0) ->
     M = cv2.getPerspectiveTransform(q.astype(np.float32), dst.astype(np.float32))
     out = cv2.warpPerspective(image, M, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return out, M
+
+
+def corners_of(lines: list[tuple[np.ndarray, np.ndarray]], *, min_det: float) -> np.ndarray | None:
+    """The four corners where consecutive lines (point, direction) of a quadrilateral's sides meet, corner ``i``
+    between sides ``i - 1`` and ``i``; ``None`` when two neighbouring sides are parallel (``|det| < min_det``)."""
+    out = np.empty((4, 2))
+    for i in range(4):
+        (p1, d1), (p2, d2) = lines[i - 1], lines[i]
+        a = np.array([d1, -d2]).T
+        if abs(np.linalg.det(a)) < min_det:
+            return None
+        out[i] = p1 + np.linalg.solve(a, p2 - p1)[0] * d1
+    return out
