@@ -325,6 +325,15 @@ class _Bubbles:
         self.where.extend([path] * len(pts))
 
 
+def _bubble_arrays(bubbles: _Bubbles) -> tuple[np.ndarray, np.ndarray]:
+    """The layout's read-only arrays: every bubble's centre (mm, n × 2) and the group each bubble belongs to."""
+    arr = np.asarray(bubbles.centres, dtype=np.float64).reshape(-1, 2)
+    arr.setflags(write=False)
+    group_of = np.repeat(np.arange(len(bubbles.groups)), [g.size for g in bubbles.groups])
+    group_of.setflags(write=False)
+    return arr, group_of
+
+
 def layout_from_dict(raw: Any, *, source: str = "<layout>", base: Path | None = None) -> Layout:
     """Validate a parsed layout document and compile it. Raises ``LayoutError`` listing every problem.
     ``base``: the folder that image paths in ``alignment`` are relative to (the layout file's)."""
@@ -361,10 +370,7 @@ def layout_from_dict(raw: Any, *, source: str = "<layout>", base: Path | None = 
         raise LayoutError(f"{source}: the layout has {len(p.items)} problem(s); fix them and try again",
                           details=p.items)
 
-    arr = np.asarray(bubbles.centres, dtype=np.float64).reshape(-1, 2)
-    arr.setflags(write=False)
-    group_of = np.repeat(np.arange(len(bubbles.groups)), [g.size for g in bubbles.groups])
-    group_of.setflags(write=False)
+    arr, group_of = _bubble_arrays(bubbles)
     return Layout(id=lid, contest=contest, title=title, subtitle=subtitle, width_mm=width, height_mm=height,
                   aruco_dictionary=markers.dictionary, fiducial_size_mm=markers.size_mm,
                   fiducial_inset_mm=markers.inset_mm, qr=qr, bubble_r_mm=r_mm, participant=participant,
@@ -415,10 +421,7 @@ def _foreign_layout(p: _Problems, raw: dict, source: str, base: Path | None) -> 
     if p.items:
         raise LayoutError(f"{source}: the layout has {len(p.items)} problem(s); fix them and try again",
                           details=p.items)
-    arr = np.asarray(bubbles.centres, dtype=np.float64).reshape(-1, 2)
-    arr.setflags(write=False)
-    group_of = np.repeat(np.arange(len(bubbles.groups)), [g.size for g in bubbles.groups])
-    group_of.setflags(write=False)
+    arr, group_of = _bubble_arrays(bubbles)
     return Layout(id=lid, contest=contest, title=p.text(raw, "title", "", default=""),
                   subtitle=p.text(raw, "subtitle", "", default=""), width_mm=width, height_mm=height,
                   aruco_dictionary="", fiducial_size_mm=0.0, fiducial_inset_mm=0.0, qr=None, bubble_r_mm=r_mm,
