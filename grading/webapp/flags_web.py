@@ -28,6 +28,7 @@ from ..contest import off_roster_id, padded_id
 from ..store import ESSAY, AlreadyDecided, Store
 from .crop_cache import CropCache
 from .deps import Forbidden, Id, PageNo, QueryId, csrf_ready, not_found, picture, ready, render, scope, state
+from ..db.pictures import typed_evidence
 from .images import page_canvas, png, question_picture
 
 PAGE_SIZE = 50
@@ -155,6 +156,7 @@ def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 2
         person = r.index.find(f["participant"]) if r.index and f["participant"] else None
         ctx = dict(has_roster=r.index is not None, roster_problem=r.problem, person=person)
     _, n_open = Q.open_flags(web.store, 0, 0, admin=_is_admin(s), only=only)
+    ctx["typed"] = typed_evidence(web.store, f["page_id"]) is not None
     ctx["grid_href"] = ("/flags/grid?" + filter_query(replace(only, reason=f["reason"]))
                         if f["target"] == "question" and f["state"] == "open" else "")
     return render(request, "flag.html", status, judge=s.judge, csrf=s.csrf_token, f=f, options=options,

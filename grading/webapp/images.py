@@ -23,6 +23,7 @@ from omr.records import SheetFailure
 from ..reports.annotate import ORANGE, PX_PER_MM, READ_ONLY, PageToAnnotate, overlay, straighten, pages_to_annotate
 from ..db.pictures import essay_page_scan, essay_scan, typed_evidence
 from ..store import Store
+from .rendered import NotShown, document_pages, stack
 
 ESSAY_LONG_SIDE = 1600       # px: an A4 page at ~140 dpi, readable on screen and quick to send
 REGION_DPI = 150.0
@@ -62,10 +63,9 @@ def page_canvas(store: Store, layout: Layout, page_id: int, *, options: LoadOpti
     """The page straightened with ``annotate.overlay`` drawn on it, but without the key: a judge decides what
     was marked, so the right answers are not shown (no blue rings). An essay page: the page as stored."""
     evidence = typed_evidence(store, page_id)
-    if evidence is not None:                    # a typed entry: the lines its answers came from
+    if evidence is not None:                    # a typed entry: the document as it looks, and the lines read
         page = next(pages_to_annotate(store, page_id=page_id))
-        lines = "\n".join(f"Câu {q}: {text}" for q, text in evidence.items())
-        return Canvas(cv2.cvtColor(text_page(lines or "(không có câu trả lời)"), cv2.COLOR_GRAY2BGR), page)
+        return Canvas(cv2.cvtColor(typed_page(page.source, evidence), cv2.COLOR_GRAY2BGR), page)
     found = _aligned(store, layout, page_id, options)
     if found is None:
         img = _essay_page_image(store, page_id, options)
@@ -76,6 +76,17 @@ def page_canvas(store: Store, layout: Layout, page_id: int, *, options: LoadOpti
         return Canvas(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR), essay_page)
     page, image, H = found
     return Canvas(overlay(straighten(image, H, layout), layout, page), page)
+
+
+def typed_page(source: str, evidence: dict[str, str]) -> np.ndarray:
+    """A typed entry's whole view (grayscale): the lines its answers were read from, then the document's first
+    pages as the entrant sent them (``rendered.document_pages``) — or why they cannot be shown."""
+    lines = "\n".join(f"Câu {q}: {text}" for q, text in evidence.items()) or "(không có câu trả lời)"
+    try:
+        pages = document_pages(source)
+    except NotShown as exc:
+        return text_page(f"{lines}\n\n(Không hiển thị được bài như người dự thi gửi: {exc})")
+    return stack([text_page(f"Các dòng trả lời đã đọc:\n{lines}\n\nBài như người dự thi gửi:"), *pages])
 
 
 def question_picture(store: Store, layout: Layout, page_id: int, question: str, fills: Any, *,
