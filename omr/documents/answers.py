@@ -33,6 +33,8 @@ _OPTION_LINE = re.compile(r"^[\s\-•*]*([a-h])\s*[.)]\s+")
 _MARK = re.compile(r"[✓✔☑☒✗✘■●◉⊠⊗]|\(\s*x\s*\)|\[\s*x\s*\]|←|<-|\((?:chon|dap an|dung)\)")
 _CELL_MARK = re.compile(r"^\s*(?:x|[✓✔☑☒✗✘■●◉⊠⊗]|v|\*)\s*$")
 _Q_CELL = re.compile(r"^\s*(?:(?:cau\s*(?:hoi\s*)?)?(\d{1,3})|cau\s*(?:hoi\s*)?so\s*(\d{1,3}))\s*[.:)]?\s*$")
+_Q_HEAD = re.compile(r"^\s*(?:cau(?:\s*hoi)?(?:\s*so)?|so\s*cau|question)\s*$")
+_ORDER_HEAD = re.compile(r"^\s*(?:stt|tt|so\s*thu\s*tu|thu\s*tu)\s*$")
 _ACROSS_Q = re.compile(r"^\s*(?:cau(?:\s*hoi)?|stt|so\s*cau|question)(?![a-z])[\s|:]*\d{1,3}(?:[\s|]+\d{1,3})+[\s|]*$")
 _ACROSS_A = re.compile(r"^\s*(?:dap(?:\s*an)?|tra\s*loi|chon|phuong\s*an|lua\s*chon)(?![a-z])[\s|:]*[a-h](?![a-z])")
 _REASON_TEXT = {
@@ -195,12 +197,44 @@ def _table_hits(rows: list[Line], qs: dict[str, Question]) -> list[Hit]:
                 hits.append(Hit(qid, Parsed(Outcome.CHOSEN, chosen, 1.0, "multiple" if len(chosen) > 1 else ""),
                                 row.evidence(), row.index, True))
             continue
-        j = max(k for k in range(1, len(cells)) if cells[k].strip()) if any(c.strip() for c in cells[1:]) else 0
-        if j:
-            p = parse_answer(cells[j], qs[qid])
-            if p.outcome not in (Outcome.EMPTY, Outcome.QUESTION):
-                where = f"{row.where}, ô {j + 1}"
-                hits.append(Hit(qid, p, row.evidence(cells[0] + " | " + cells[j], where), row.index, True))
+        hits += _row_answers(row, header, qid, fcells, qs)
+    return hits
+
+
+def _qid(folded_cell: str, qs: dict[str, Question]) -> str | None:
+    m = _Q_CELL.match(folded_cell)
+    qid = str(int(m.group(1) or m.group(2))) if m else None
+    return qid if qid in qs else None
+
+
+def _row_answers(row: Line, header: Line, qid: str, fcells: list[str], qs: dict[str, Question]) -> list[Hit]:
+    """A row of (number | … | answer) groups — "1 | B", "1 | B | 51 | C" (several pairs a row), "STT | Câu |
+    Đáp án": a group starts at each cell that names a question of the contest and its answer is its last
+    non-empty cell. A group with nothing in it is a question left blank when the header names a question
+    ("Câu") over every group, an order number when it comes first under "STT"; otherwise the row cannot be
+    split with certainty: a flag, never a guess."""
+    cells = row.cells or ()
+    starts = [j for j in range(len(fcells)) if _qid(fcells[j], qs)]
+    groups = [(j, [k for k in range(j + 1, end) if cells[k].strip()])
+              for j, end in zip(starts, [*starts[1:], len(cells)])]
+    heads = [_fold_cell(c) for c in header.cells or ()] if header is not row else []
+    if len(groups) > 1 and not all(filled for _, filled in groups):
+        if all(j < len(heads) and _Q_HEAD.match(heads[j]) for j, _ in groups):
+            groups = [g for g in groups if g[1]]              # "Câu | Đáp án | Câu | Đáp án": a pair left blank
+        elif groups[0][0] == 0 and not groups[0][1] and heads and _ORDER_HEAD.match(heads[0]):
+            groups = groups[1:]                               # "STT | Câu | Đáp án": the order number first
+        if not all(filled for _, filled in groups):
+            return [Hit(qid, Parsed(Outcome.UNPLACED), row.evidence(), row.index, True)]
+    hits = []
+    for j0, filled in groups:
+        if not filled:
+            continue
+        j, q = filled[-1], _qid(fcells[j0], qs)
+        assert q is not None
+        p = parse_answer(cells[j], qs[q])
+        if p.outcome not in (Outcome.EMPTY, Outcome.QUESTION):
+            where = f"{row.where}, ô {j + 1}"
+            hits.append(Hit(q, p, row.evidence(cells[j0] + " | " + cells[j], where), row.index, True))
     return hits
 
 

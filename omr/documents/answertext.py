@@ -25,7 +25,8 @@ _CHANGE = re.compile(r"^([a-z])(?![a-z0-9])\s*[.)]?\s*(?:→|sua\s*thanh|doi\s*t
 _LETTERS = re.compile(r"^([a-z])(?![a-z0-9])((?:\s*(?:,|;|\+|&|/|va|hoac)\s*[a-z](?![a-z0-9]))*)")
 _CHAIN_LETTER = re.compile(r"(?<![a-z0-9])([a-z])(?![a-z0-9])")
 _LISTING = re.compile(r"(?:^|[\s(])([a-h])\s*[.)]\s+\S")
-_LEAD = re.compile(r"^[\s:.\-=|)→(\[\"“'‘]+")
+_LEAD = re.compile(r"^[\s:.\-=>|)→(\[\"“'‘]+")
+_OPEN = re.compile(r"^[\s(\[\"“'‘]+")          # "(c)", "[B]", "“B”" after "Đáp án:"
 
 
 class Outcome(enum.Enum):
@@ -101,6 +102,7 @@ def parse_answer(text: str, q: Question) -> Parsed:
     folded = fold(text)
     m = _INTRO.match(folded)
     start = m.end() if m else 0
+    start += (o.end() if (o := _OPEN.match(folded[start:])) else 0)
     rest, rest_folded = text[start:], folded[start:]
     change = _CHANGE.match(rest_folded)
     if change:

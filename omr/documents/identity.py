@@ -23,8 +23,9 @@ _LABELS = {
                      r"date\s*of\s*birth",
     "address": r"dia\s*chi(?:\s*(?:thuong\s*tru|lien\s*he|lien\s*lac|noi\s*o|cu\s*tru|hien\s*nay|nha\s*rieng))?|"
                r"noi\s*o(?:\s*hien\s*nay)?|cho\s*o(?:\s*hien\s*nay)?|noi\s*cu\s*tru",
-    "unit": r"(?:don\s*vi|truong|co\s*quan)(?:\s*(?:cong\s*tac|hoc))?"
-            r"(?:\s*(?:/|-|,|hoac|va)\s*(?:don\s*vi|truong|co\s*quan)(?:\s*(?:cong\s*tac|hoc))?)*",
+    "unit": r"(?:don\s*vi|truong|co\s*quan|noi\s*(?:cong\s*tac|lam\s*viec|hoc(?:\s*tap)?))"
+            r"(?:\s*(?:cong\s*tac|hoc))?(?:\s*(?:/|-|,|hoac|va)\s*(?:don\s*vi|truong|co\s*quan|"
+            r"noi\s*(?:cong\s*tac|lam\s*viec|hoc(?:\s*tap)?))(?:\s*(?:cong\s*tac|hoc))?)*",
     "class": r"lop(?:\s*hoc)?",
     "phone": r"so\s*dien\s*thoai(?:\s*(?:lien\s*he|di\s*dong))?|dien\s*thoai(?:\s*(?:lien\s*he|di\s*dong))?|"
              r"s\.?\s*d\.?\s*t|so\s*dt|dt|phone|mobile|di\s*dong",

@@ -68,6 +68,9 @@ def test_a_copied_option_marked_is_the_answer_and_unmarked_copies_are_a_flag():
     [["Câu", "A", "B", "C", "D"], ["1", "", "x", "", ""], ["2", "X", "", "", ""], ["3", "", "", "", "✓"]],
     [["Câu", "1", "2", "3"], ["Đáp án", "B", "A", "D"]],
     [["Câu 1: B", "Câu 2: A"], ["Câu 3: D", ""]],
+    [["Câu", "Đáp án", "Câu", "Đáp án"], ["1", "B", "3", "D"], ["2", "A", "", ""]],      # two pairs a row
+    [["1", "B", "2", "A"], ["3", "D", "", ""]],                                          # the same, no header
+    [["STT", "Câu", "Đáp án"], ["1", "3", "D"], ["2", "1", "B"], ["3", "2", "A"]],       # an order number first
 ])
 def test_tables_of_answers(table):
     answers, flags, r = read(table)
@@ -169,7 +172,8 @@ def test_a_range_of_answers_on_one_line_and_an_unreadable_run_of_letters_is_a_fl
     assert answers == {"1": "B", "2": "", "3": ""} and flags == {None: "unread_answers"}
 
 
-@pytest.mark.parametrize("text", ["Câu 1: (B)", "Câu 1: [b]", "Câu 1: “B”", "Câu 1 chọn đáp án B", "Đáp án câu 1: B"])
+@pytest.mark.parametrize("text", ["Câu 1: (B)", "Câu 1: [b]", "Câu 1: “B”", "Câu 1 chọn đáp án B", "Đáp án câu 1: B",
+                                  "Câu 1 => Đáp án: (b)", "Câu 1: Đáp án: [B]"])
 def test_letters_in_brackets_or_quotes_and_other_wordings(text):
     answers, flags, _ = read(text)
     assert answers["1"] == "B" and flags == {}
@@ -204,3 +208,14 @@ def test_a_printed_line_that_broke_after_the_question_number_carries_its_letter_
     assert answers == {"1": "B", "2": "C", "3": ""} and flags == {}
     answers, _, _ = read("Câu 1: B Câu 2:", "Bài viết của em")               # no letter: Câu 2 stays blank
     assert answers["2"] == ""
+
+
+def test_a_table_row_that_cannot_be_split_into_question_answer_pairs_is_a_flag_not_a_guess():
+    # under "Câu | Đáp án" pairs, a pair left blank is a blank question; without a header "3 | | 1 | B" could
+    # be an order number 3 before question 1, or question 3 left blank: a flag
+    answers, flags, _ = read([["Câu", "Đáp án", "Câu", "Đáp án"], ["3", "", "1", "B"], ["2", "A", "", ""]])
+    assert answers == {"1": "B", "2": "A", "3": ""} and flags == {}
+    answers, flags, _ = read([["3", "", "1", "B"], ["2", "A", "", ""]])
+    assert answers == {"1": "", "2": "A", "3": ""} and flags == {"3": "mark_unplaced"}
+    answers, flags, _ = read([["Số", "Câu", "Đáp án"], ["1", "3", "D"]])        # not an order header: a flag
+    assert answers["3"] == "" and answers["1"] == "" and flags == {"1": "mark_unplaced"}

@@ -43,6 +43,12 @@ def test_identity_in_a_table_label_value_and_labels_above_values():
     assert got == FULL and flags == {}
 
 
+@pytest.mark.parametrize("label", ["Nơi công tác", "Nơi làm việc", "Nơi học tập", "Đơn vị công tác / Trường"])
+def test_the_unit_under_the_labels_working_people_use(label):
+    got, flags = ident("Họ và tên: Nguyễn Thị Minh Anh", f"{label}: Trường THCS Cầu Giấy")
+    assert got["unit"] == "Trường THCS Cầu Giấy" and "unit" not in flags
+
+
 @pytest.mark.parametrize("text, iso", [
     ("5/9/2007", "2007-09-05"), ("05-09-2007", "2007-09-05"), ("ngày 5 tháng 9 năm 2007", "2007-09-05"),
     ("05.09.2007", "2007-09-05"), ("5 tháng 9, 2007", "2007-09-05"), ("2007-09-05", "2007-09-05"),
