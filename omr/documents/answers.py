@@ -186,6 +186,8 @@ def _table_hits(rows: list[Line], qs: dict[str, Question]) -> list[Hit]:
             if len(cells) == len(header.cells or ()):
                 chosen = "".join(option_cols[j] for j in sorted(option_cols)
                                  if j < len(cells) and _CELL_MARK.match(fcells[j]))
+            elif header.spans and row.spans:      # printed rows placed on the page: the column under each mark
+                chosen = _marked_by_x(header.spans, row.spans)
             elif _page(header) == _page(row):     # a printed row: empty cells left no gap; the column tells
                 chosen = _marked_by_position(header.raw, row.raw)
             else:
@@ -253,6 +255,25 @@ def _marked_by_position(header: str, row: str) -> str:
         near = sorted((abs(m.start() - pos), letter) for pos, letter in cols)
         if near and near[0][0] <= 3 and (len(near) == 1 or near[1][0] > near[0][0] + 2):
             found.append(near[0][1])
+    return "".join(sorted(set(found)))
+
+
+def _marked_by_x(header: tuple[tuple[float, str], ...], row: tuple[tuple[float, str], ...]) -> str:
+    """The options whose printed column (the header's letters, where the page prints them: the same on every
+    page a table runs over) holds a mark of the row; a mark not clearly under one letter gives nothing (then a
+    flag). The row's first piece is its question number."""
+    cols = sorted((x, t.strip().upper()) for x, t in header if re.fullmatch(r"\s*[A-Ha-h]\s*", t))
+    if len(cols) < 2:
+        return ""
+    step = min(b[0] - a[0] for a, b in zip(cols, cols[1:]))
+    found = []
+    for x, t in row[1:]:
+        if not _CELL_MARK.match(_fold_cell(t)):
+            continue
+        near = sorted((abs(x - cx), letter) for cx, letter in cols)
+        if near[0][0] > 0.3 * step or near[1][0] - near[0][0] < 0.4 * step:
+            return ""
+        found.append(near[0][1])
     return "".join(sorted(set(found)))
 
 
@@ -414,7 +435,10 @@ def extract_answers(lines: list[Line], questions: Questions, *, skip: frozenset[
     used = scan.used | {h.line for h in hits}
     if hits and any(not a.letters for a in answers):
         flags += _unread(lines, skip | essay | used)
-    return AnswerResult(tuple(answers), tuple(flags), frozenset(used), bool(hits))
+    # options of the contest's questions copied out are an answer document even when no mark could be read in
+    # it (bold in a PDF, say): its questions are flags for a person, never an essay page that loses them
+    copied = any(f.reason == "options_listed_unmarked" for f in flags)
+    return AnswerResult(tuple(answers), tuple(flags), frozenset(used), bool(hits) or copied)
 
 
 _STRAY = re.compile(r"(?<![a-z0-9])[a-h](?![a-z0-9])")

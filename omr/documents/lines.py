@@ -20,7 +20,8 @@ class Line:
     row: int | None = None
     raw: str = ""                            # as written (what evidence shows)
     printed: bool = False                    # a PDF's printed line (its spacing kept in ``raw``)
-    emphasis: frozenset[str] = frozenset()   # formatting on all its words (a DOCX paragraph)
+    emphasis: frozenset[str] = frozenset()   # formatting on all its words (a DOCX/ODT paragraph, a PDF line)
+    spans: tuple[tuple[float, str], ...] = ()  # a PDF line's pieces of text where the page prints them
 
     def evidence(self, text: str | None = None, where: str | None = None) -> str:
         shown = " ".join((text if text is not None else self.raw or self.text).split())
@@ -33,12 +34,15 @@ _COLUMN_GAP = re.compile(r"\s{2,}")
 _LAID_OUT = -1            # the table number of a PDF's printed rows
 
 
-def _laid_out(text: str, where: str, index: int, table: int | None, raw: str) -> Line:
+def _laid_out(text: str, where: str, index: int, table: int | None, block: Paragraph) -> Line:
     """A printed line of a PDF: columns two or more spaces apart are cells, the spacing kept in ``raw``."""
+    raw = block.text
     cells = tuple(plain(c) for c in _COLUMN_GAP.split(raw.strip()))
     if len(cells) < 2:
-        return Line(index, text, fold(text), where, raw=raw, printed=True)
-    return Line(index, " | ".join(cells), fold(" | ".join(cells)), where, cells, table, None, raw, True)
+        return Line(index, text, fold(text), where, raw=raw, printed=True, emphasis=block.emphasis,
+                    spans=block.spans)
+    return Line(index, " | ".join(cells), fold(" | ".join(cells)), where, cells, table, None, raw, True,
+                spans=block.spans)
 
 
 def document_lines(doc: Document) -> list[Line]:
@@ -50,7 +54,7 @@ def document_lines(doc: Document) -> list[Line]:
             if not text:
                 continue
             if doc.format is Format.PDF:        # its printed rows read as one table, page breaks and all
-                lines.append(_laid_out(" ".join(text.split()), block.where, len(lines), _LAID_OUT, block.text))
+                lines.append(_laid_out(" ".join(text.split()), block.where, len(lines), _LAID_OUT, block))
             else:
                 lines.append(Line(len(lines), text, fold(text), block.where, raw=block.text.strip(),
                                   emphasis=block.emphasis))

@@ -16,6 +16,8 @@ _TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _DRAW = "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"
 _OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_STYLE = "urn:oasis:names:tc:opendocument:xmlns:style:1.0"
+_FO = "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0"
 _CONTAINERS = {(_TEXT, "list"), (_TEXT, "list-item"), (_TEXT, "list-header"), (_TEXT, "section"),
                (_TEXT, "soft-page-break"), (_OFFICE, "forms")}
 
@@ -43,6 +45,65 @@ def _text(el, counts: dict[str, int]) -> str:
     return "".join(out)
 
 
+Styles = dict[str, frozenset[str]]      # style name → the emphasis it gives ("bold", "underline", …)
+
+
+def _props_emphasis(props) -> set[str]:
+    a = props.attributes
+    kinds = set()
+    weight = str(a.get((_FO, "font-weight"), "") or "")
+    if weight == "bold" or (weight.isdigit() and int(weight) >= 600):
+        kinds.add("bold")
+    if str(a.get((_STYLE, "text-underline-style"), "none") or "none") != "none":
+        kinds.add("underline")
+    if str(a.get((_FO, "background-color"), "transparent") or "transparent").lower() not in ("transparent", "#ffffff"):
+        kinds.add("highlight")
+    if str(a.get((_FO, "color"), "#000000") or "#000000").lower() not in ("#000000", "auto"):
+        kinds.add("color")
+    return kinds
+
+
+def _styles(doc) -> Styles:
+    """Every paragraph and text style's emphasis, its parents' included (automatic styles of the body and the
+    named styles of styles.xml)."""
+    own: dict[str, tuple[set[str], str | None]] = {}
+    for container in (doc.styles, doc.automaticstyles):
+        for st in container.childNodes:
+            if getattr(st, "qname", None) != (_STYLE, "style"):
+                continue
+            name = st.attributes.get((_STYLE, "name"))
+            kinds: set[str] = set()
+            for child in st.childNodes:
+                if getattr(child, "qname", None) == (_STYLE, "text-properties"):
+                    kinds |= _props_emphasis(child)
+            own[str(name)] = (kinds, st.attributes.get((_STYLE, "parent-style-name")))
+    out: Styles = {}
+    for name in own:
+        kinds, seen, parent = set(own[name][0]), {name}, own[name][1]
+        while parent and parent in own and parent not in seen:
+            seen.add(parent)
+            kinds |= own[parent][0]
+            parent = own[parent][1]
+        out[name] = frozenset(kinds)
+    return out
+
+
+def _emphasis(el, styles: Styles) -> frozenset[str]:
+    """The formatting every stretch of words of a paragraph carries (as ``wordml``: a stretch of one letter,
+    "B.", is left out — people often mark only the option's text)."""
+    found: list[frozenset[str]] = []
+
+    def walk(node, inherited: frozenset[str]) -> None:
+        for child in node.childNodes:
+            if child.nodeType == child.TEXT_NODE:
+                if sum(ch.isalnum() for ch in child.data) >= 3:
+                    found.append(inherited)
+            elif getattr(child, "qname", None) in ((_TEXT, "span"), (_TEXT, "a")):
+                walk(child, inherited | styles.get(str(child.attributes.get((_TEXT, "style-name"))), frozenset()))
+    walk(el, styles.get(str(el.attributes.get((_TEXT, "style-name"))), frozenset()))
+    return frozenset.intersection(*found) if found else frozenset()
+
+
 def _table(el, where: str, counts: dict[str, int]) -> Table:
     rows = []
     stack = [el]
@@ -60,7 +121,7 @@ def _table(el, where: str, counts: dict[str, int]) -> Table:
     return Table(tuple(rows), where)
 
 
-def _blocks(body, counts: dict[str, int]) -> Iterator[Block]:
+def _blocks(body, counts: dict[str, int], styles: Styles) -> Iterator[Block]:
     n_p = n_t = 0
     stack = list(reversed(body.childNodes))
     while stack:
@@ -68,8 +129,9 @@ def _blocks(body, counts: dict[str, int]) -> Iterator[Block]:
         q = getattr(node, "qname", None)
         if q in ((_TEXT, "p"), (_TEXT, "h")):
             n_p += 1
+            emphasis = _emphasis(node, styles)
             for line in _text(node, counts).split("\n"):
-                yield Paragraph(line, f"đoạn {n_p}")
+                yield Paragraph(line, f"đoạn {n_p}", emphasis)
         elif q == (_TABLE, "table"):
             n_t += 1
             yield _table(node, f"bảng {n_t}", counts)
@@ -98,7 +160,7 @@ def read_odt(path: str, options: DocumentOptions) -> Document:
     try:
         doc = load(path)
         counts = {"images": 0}
-        blocks = tuple(_blocks(doc.text, counts))
+        blocks = tuple(_blocks(doc.text, counts, _styles(doc)))
         meta, pages = _metadata(doc)
     except (ExpatError, SAXException, KeyError, ValueError, AttributeError, zipfile.BadZipFile) as exc:
         raise DocumentRejected(Reject.CORRUPT, f"{name} là tệp ODT bị hỏng ({type(exc).__name__}); hãy mở, "

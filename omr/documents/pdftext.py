@@ -10,6 +10,7 @@ import unicodedata
 
 from .. import external
 from ..load.pdf import plan_pdf
+from ..errors import MissingDependency
 from ..load.records import LoadOptions, _Rejected
 from ..ocr.textlayer import visible_text
 from ..records import Reject
@@ -22,6 +23,57 @@ def _page_lines(raw: str) -> list[str]:
     apart (``omr.documents.lines``)."""
     text = unicodedata.normalize("NFC", raw)
     return [line.rstrip() for line in text.splitlines()]
+
+
+def _key(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum()).lower()
+
+
+def _fragment_emphasis(el, colors: dict[str, str]) -> tuple[str, frozenset[str]]:
+    text = "".join(el.itertext())
+    bold = "".join("".join(b.itertext()) for b in el.iter("b"))
+    kinds = set()
+    if _key(text) and _key(bold) == _key(text):
+        kinds.add("bold")
+    if colors.get(el.get("font", ""), "#000000").lower() not in ("#000000", "#000"):
+        kinds.add("color")
+    return text, frozenset(kinds)
+
+
+Printed = dict[int, dict[str, tuple[frozenset[str], tuple[tuple[float, str], ...]]]]
+
+
+def _printed_lines(path: str, timeout_s: float) -> Printed:
+    """Page → a printed line's letters and digits → (the formatting all its words carry: bold, coloured; its
+    pieces of text with their centres across the page), from poppler's ``pdftohtml -xml``. A line shared by
+    columns, or a PDF it cannot take, has none: options copied out with none of them marked are then a flag, and
+    a table's marks are placed by the printed spacing alone. As ``wordml``: a stretch of fewer than three letters
+    ("B.") does not count for the formatting."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        raw = external.run(["pdftohtml", "-xml", "-i", "-stdout", "-q", path], timeout=timeout_s)
+        root = ET.fromstring(raw)
+    except (external.ExternalError, ET.ParseError, MissingDependency):
+        return {}
+    out: Printed = {}
+    colors: dict[str, str] = {}
+    for page in root.iter("page"):
+        colors.update({f.get("id", ""): f.get("color", "#000000") for f in page.iter("fontspec")})
+        rows: dict[int, list[tuple[float, str, frozenset[str]]]] = {}
+        for el in page.iter("text"):
+            top = int(el.get("top", "0"))
+            centre = int(el.get("left", "0")) + int(el.get("width", "0")) / 2
+            row = next((t for t in rows if abs(t - top) <= 3), top)
+            text, kinds = _fragment_emphasis(el, colors)
+            rows.setdefault(row, []).append((centre, text, kinds))
+        lines = out.setdefault(int(page.get("number", "0")), {})
+        for frags in rows.values():
+            frags.sort()
+            marked = [k for _, t, k in frags if sum(ch.isalnum() for ch in t) >= 3]
+            lines[_key("".join(t for _, t, _ in frags))] = (
+                frozenset.intersection(*marked) if marked else frozenset(), tuple((x, t) for x, t, _ in frags))
+    return out
 
 
 def read_pdf(path: str, options: DocumentOptions) -> Document:
@@ -64,7 +116,9 @@ def read_pdf(path: str, options: DocumentOptions) -> Document:
         textless = []
     by_ocr = {p.page for p in ocr_pages}
     repeated = _running_lines(read)
-    blocks = [Paragraph(line, f"{ocr_where(page) if page in by_ocr else f'trang {page}'}, dòng {i + 1}")
+    printed = _printed_lines(path, options.timeout_s) if len(read) > len(by_ocr) else {}
+    blocks = [Paragraph(line, f"{ocr_where(page) if page in by_ocr else f'trang {page}'}, dòng {i + 1}",
+                        *printed.get(page, {}).get(_key(line), (frozenset(), ())))
               for page, lines in read.items() for i, line in enumerate(lines) if _shape(line) not in repeated]
     headers = tuple(dict.fromkeys(" ".join(x.split()) for lines in read.values() for x in lines
                                   if _shape(x) in repeated))

@@ -59,6 +59,7 @@ class Paragraph:
     text: str
     where: str                # "đoạn 3", "trang 2, dòng 5": what a person finds in the document
     emphasis: frozenset[str] = frozenset()   # formatting on all its words: "bold", "highlight", "color", "underline"
+    spans: tuple[tuple[float, str], ...] = ()  # a PDF line's pieces of text: (centre across the page in pt, text)
 
 
 @dataclass(frozen=True, slots=True)
