@@ -6,8 +6,9 @@ here, so each letter of an installed font with every Vietnamese letter (DejaVu o
 drawn on its own with jitter — size, rotation, baseline, stroke weight — then the page is slanted, blurred and
 noised like a pen on a scanner. What matters for the flow is that a machine does not read it and a person does.
 
-``handwritten_entry(out, seed=…)`` writes ``page-1.png``, ``page-2.png`` and ``truth.json`` ({identity,
-version, answers: {question id: letter or ""}, essay}) and returns the page paths and the truth.
+``handwritten_entry(out, seed=…)`` writes ``page-1.png``, ``page-2.png``, the two as one scanned ``entry.pdf``
+(one entry is one file) and ``truth.json`` ({identity, version, answers: {question id: letter or ""}, essay}),
+and returns the paths (PNG pages, then the PDF) and the truth.
 """
 from __future__ import annotations
 
@@ -136,17 +137,22 @@ def draw_pages(truth: Truth, rng: np.random.Generator) -> list[np.ndarray]:
 
 def handwritten_entry(out: str | Path, *, seed: int, questions: list[str], version: str = "101",
                       truth: Truth | None = None) -> tuple[list[Path], Truth]:
-    """Write the pages (PNG) and ``truth.json`` of one handwritten entry into ``out``."""
+    """Write the pages (PNG, and together as ``entry.pdf``) and ``truth.json`` of one handwritten entry."""
     import cv2
+    from PIL import Image
 
     rng = np.random.default_rng(seed)
     truth = truth or sample_truth(rng, questions, version=version)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for n, page in enumerate(draw_pages(truth, rng), start=1):
+    drawn = draw_pages(truth, rng)
+    for n, page in enumerate(drawn, start=1):
         path = out / f"page-{n}.png"
         cv2.imwrite(str(path), page)
         paths.append(path)
+    images = [Image.fromarray(p) for p in drawn]
+    images[0].save(out / "entry.pdf", save_all=True, append_images=images[1:], resolution=150.0)
+    paths.append(out / "entry.pdf")
     (out / "truth.json").write_text(json.dumps(truth.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
     return paths, truth

@@ -51,7 +51,7 @@ def _own(request: Request, eid: int, s: J.Session) -> Any:
 def get_transcribe(request: Request, done: str = "", none: int = 0, s: J.Session = Depends(ready)) -> Response:
     rules = state(request).transcription
     return render(request, "transcribe_home.html", judge=s.judge, csrf=s.csrf_token, notice=DONE.get(done, ""),
-                  none=bool(none), ready=rules is not None)
+                  nothing_left=bool(none), ready=rules is not None)
 
 
 @router.post("/transcribe/next")

@@ -29,6 +29,11 @@ def rules(contest):
     return T.rules_for(contest)
 
 
+def js(value):
+    """A JSON column as read back: text on SQLite, already parsed on PostgreSQL."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
 def form(answers: str, **identity: str) -> dict[str, str]:
     return {**IDENTITY, **identity, "version": "101", "answers": answers}
 
@@ -126,7 +131,7 @@ def test_two_agreeing_entries_become_the_scored_answers_page_and_the_entrant(con
         got = type_in(store, rules, gk2, form(right.lower(), name="nguyễn  thị hồng nhung"))
         assert got.state is TranscriptionState.TAKEN
     (page_id, page_no, status, participant, version, answers), = [
-        (r[0], r[1], r[2], r[3], r[4], json.loads(r[5])["answers"]) for r in db_rows(
+        (r[0], r[1], r[2], r[3], r[4], js(r[5])["answers"]) for r in db_rows(
             store_url, f"SELECT id, page_no, status, participant, version, reading FROM pages WHERE submission_id = "
                        f"{sid} AND status != 'essay'")]
     assert (page_no, status, version) == (3, "ok", "101") and answers == dict(zip(QUESTIONS, right))
@@ -166,12 +171,12 @@ def test_a_difference_goes_to_a_third_judge_who_sees_both_values_and_decides_it(
         assert T.submit_entry(store, eid, gk3, decided, rules).state is TranscriptionState.TAKEN
         with pytest.raises(T.TranscriptionError, match="đã gửi"):
             T.submit_entry(store, eid, gk3, decided, rules)
-    (final,) = [json.loads(r[0]) for r in db_rows(sqlite_url, "SELECT final FROM transcriptions")]
+    (final,) = [js(r[0]) for r in db_rows(sqlite_url, "SELECT final FROM transcriptions")]
     assert final["q:7"] == right[6] and final["phone"] == "0912345678"
     assert db_rows(sqlite_url, "SELECT slot, state FROM transcription_entries ORDER BY slot") == [
         (1, "submitted"), (2, "submitted"), (3, "submitted")]
     assert db_rows(sqlite_url, "SELECT total FROM scores") == [("10",)]
-    (after,) = [json.loads(r[0]) for r in db_rows(sqlite_url, "SELECT after FROM audit WHERE action = "
+    (after,) = [js(r[0]) for r in db_rows(sqlite_url, "SELECT after FROM audit WHERE action = "
                                                               "'transcription_disputed'")]
     assert after == {"state": "disputed", "differences": ["phone", "q:7"]}
 
