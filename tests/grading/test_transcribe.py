@@ -218,3 +218,72 @@ def test_a_judge_who_typed_an_entry_is_never_given_its_essay(contest, rules, sql
         assert E.take_next(store, gk1, rubric) is None
         assert E.take_next(store, gk2, rubric) is None
         assert E.take_next(store, gk3, rubric) is not None
+
+
+# -- where entries come from: omr ingest queues them too --------------------------------------------------------------
+def test_an_emailed_handwritten_scan_is_queued_by_ingest(tmp_path, sqlite_url):
+    from datetime import datetime, timezone
+
+    from grading.cli import main
+    from samples.handwriting import handwritten_entry
+    from samples.mail import CONTEST_SETTINGS, UNITS_CSV, message
+
+    contest = hw_contest(tmp_path / "contest")
+    (contest / "contest.json").write_text(json.dumps({**CONTEST_SETTINGS, "default_version": "101"}),
+                                          encoding="utf-8")
+    (contest / "units.csv").write_text(UNITS_CSV, encoding="utf-8")
+    paths, _ = handwritten_entry(tmp_path / "scan", seed=2, questions=QUESTIONS)
+    box = tmp_path / "box"
+    box.mkdir()
+    (box / "1.eml").write_bytes(message(
+        sender="hoa@example.vn", subject="Bài dự thi", body="Em gửi bài viết tay ạ.",
+        received=datetime(2026, 9, 1, 3, 0, tzinfo=timezone.utc),
+        attachments=[("bai viet tay.pdf", paths[-1].read_bytes(), "application/pdf")]))
+    args = ["ingest", str(box), "--contest", str(contest), "--db", sqlite_url, "--unit", "Q.HK",
+            "--files", str(tmp_path / "files")]
+    assert main(args) in (0, 3)
+    assert db_rows(sqlite_url, "SELECT state, unit FROM transcriptions") == [("open", "Q.HK")]
+    assert main(args) in (0, 3)                               # a second run adds nothing
+    assert db_rows(sqlite_url, "SELECT count(*) FROM transcriptions") == [(1,)]
+
+
+# -- the page's answers to a bad form ---------------------------------------------------------------------------------
+def test_the_page_refuses_a_short_answers_string_and_keeps_the_entry_open(contest, sqlite_url):
+    from grading.contest import load_contest
+    from grading.webapp.app import create_app
+    from web_support import NEW_PASSWORD, TestClient, csrf
+
+    with Store.open(sqlite_url) as store:
+        record_handwritten(store, "/scans/hw-1.pdf")
+        T.queue(store, contest)
+        one_time = add_judge(store, "gk1", unit="Ban 1")
+        client = TestClient(create_app(store, load_contest(contest).layout, contest_dir=contest),
+                            follow_redirects=False)
+        page = client.get("/login")
+        client.post("/login", data={"username": "gk1", "password": one_time, "csrf": csrf(page.text)})
+        page = client.get("/password")
+        client.post("/password", data={"csrf": csrf(page.text), "current_password": one_time,
+                                       "new_password": NEW_PASSWORD, "again": NEW_PASSWORD})
+        page = client.get("/transcribe")
+        r = client.post("/transcribe/next", data={"csrf": csrf(page.text)})
+        assert r.status_code == 303 and r.headers["location"].startswith("/transcribe/")
+        entry = client.get(r.headers["location"])
+        assert entry.status_code == 200 and 'id="answers"' in entry.text and 'id="version"' in entry.text
+        r = client.post(r.headers["location"], data={**form("ABC"), "csrf": csrf(entry.text)})
+        assert r.status_code == 400 and "Cần đúng 40 ký tự" in r.text and 'value="ABC"' in r.text
+    assert db_rows(sqlite_url, "SELECT state, entered FROM transcription_entries") == [("assigned", None)]
+
+
+def test_a_disputed_essay_goes_to_a_third_judge_who_did_not_transcribe_it(contest, rules, sqlite_url):
+    with Store.open(sqlite_url) as store:
+        record_handwritten(store, "/scans/hw-1.pdf")
+        T.queue(store, contest)
+        gk1, gk2, gk3, gk4, gk5 = judges(store, "Ban 1", "Ban 2", "Ban 3", "Ban 4", "Ban 5")
+        for j in (gk1, gk2):
+            type_in(store, rules, j, form(key_answers(contest)))
+        rubric = E.load_rubric(contest)
+        full = {"noi_dung": "5", "bo_cuc": "2", "dien_dat": "1,5", "sang_tao": "1,5"}
+        E.submit_score(store, E.take_next(store, gk3, rubric).assignment_id, gk3, full, rubric)
+        outcome = E.submit_score(store, E.take_next(store, gk4, rubric).assignment_id, gk4,
+                                 dict.fromkeys(full, "0"), rubric)
+    assert outcome.third_judge == "gk5"
