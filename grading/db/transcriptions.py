@@ -118,7 +118,8 @@ def essay_task_transcribed_by(judge_id: Any, task_id: Any) -> Any:
 
 def take_next(db: Database, judge_id: int) -> int | None:
     """The judge's entry to type: the one he holds, else a new one — a third decision first, then a first or
-    second entry, by transcription id — never of his own unit, never one he typed already. ``None``: none left."""
+    second entry, by transcription id — never of his own unit, never one he typed already, never one whose pages
+    an organiser discarded. ``None``: none left."""
     now = utcnow()
     with db.write_tx("take the next transcription") as conn:
         judge = conn.execute(sa.select(judges.c.id, judges.c.name, judges.c.unit).where(judges.c.id == judge_id)
@@ -163,9 +164,10 @@ def _next_free(conn: Connection, judge_id: int, ukey: str | None, skip: Sequence
                 .scalar_subquery())
     has_decider = sa.exists().where(te.c.transcription_id == t.c.id, te.c.slot == DECIDER)
     mine = sa.exists().where(te.c.transcription_id == t.c.id, te.c.judge_id == judge_id)
+    has_pages = sa.exists().where(pages.c.submission_id == t.c.submission_id, pages.c.status == ESSAY)  # not discarded
     q = (sa.select(t.c.id, t.c.state)
          .where(sa.or_(sa.and_(t.c.state == TranscriptionState.OPEN.value, n_typing < 2),
-                       sa.and_(t.c.state == TranscriptionState.DISPUTED.value, ~has_decider)), ~mine)
+                       sa.and_(t.c.state == TranscriptionState.DISPUTED.value, ~has_decider)), ~mine, has_pages)
          .order_by(sa.case((t.c.state == TranscriptionState.DISPUTED.value, 0), else_=1), t.c.id).limit(1))
     if ukey is not None:
         q = q.where(sa.or_(t.c.unit_key.is_(None), t.c.unit_key != ukey))

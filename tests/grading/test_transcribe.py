@@ -287,3 +287,15 @@ def test_a_disputed_essay_goes_to_a_third_judge_who_did_not_transcribe_it(contes
         outcome = E.submit_score(store, E.take_next(store, gk4, rubric).assignment_id, gk4,
                                  dict.fromkeys(full, "0"), rubric)
     assert outcome.third_judge == "gk5"
+
+
+def test_an_entry_whose_pages_were_discarded_is_given_to_nobody(contest, sqlite_url):
+    from grading.db.discards import discard_page
+
+    with Store.open(sqlite_url) as store:
+        sid = record_handwritten(store, "/scans/hw-1.pdf", pages=1)
+        T.queue(store, contest)
+        (gk1,) = judges(store, "Ban 1")
+        (page_id,) = [r[0] for r in db_rows(sqlite_url, f"SELECT id FROM pages WHERE submission_id = {sid}")]
+        discard_page(store, page_id, "trang trắng", "quantri")
+        assert T.take_next(store, gk1) is None
