@@ -22,6 +22,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from omr.table import fold_header
 from .contest import Roster, load_contest, load_roster
 from .db import transcriptions as db
 from .db.tables import SYSTEM, TranscriptionState
-from .entrants import entrant_from
+from .entrants import Staff, eligibility, entrant_from, load_staff
 from .keys import KeySet
 from .store import Store
 
@@ -74,6 +75,8 @@ class Rules:
     layout_id: str = HANDWRITTEN_LAYOUT
     roster: Roster | None = None
     keys: KeySet | None = None
+    reference_date: date | None = None      # the day ages are counted on (contest.json)
+    staff: Staff = Staff()                  # who may not enter (staff.csv)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -159,10 +162,9 @@ class Rules:
         final = {f: decided.get(f, "") if f in differences else first.get(f, "") for f in self.fields}
         return Settlement(TranscriptionState.TAKEN, differences, final)
 
-    def answers_page(self, final: dict[str, str], source: str, page_no: int
-                     ) -> tuple[SheetReading, dict[str, Any] | None]:
+    def answers_page(self, final: dict[str, str], source: str, page_no: int) -> db.AnswersPage:
         """The taken values as the submission's answers page, and the entrant to record (``None``: the roster's
-        person, or nobody)."""
+        person, or nobody) with his eligibility (``grading.entrants``) for an e-mailed entry that lacked him."""
         identity = {k: final.get(k, "") for k in FIELDS}
         version = final.get("version") or self.default_version or (self.versions[0] if len(self.versions) == 1
                                                                     else None)
@@ -170,7 +172,11 @@ class Rules:
         participant, entrant, flags = self.participant(identity)
         reading = SheetReading(source, page_no, self.layout_id, Status.FLAGGED if flags else Status.OK, participant,
                                version, answers, flags)
-        return reading, entrant
+        if entrant is None:
+            return db.AnswersPage(reading)
+        eligible = eligibility(identity, entrant_from(identity), self.reference_date, self.staff)
+        return db.AnswersPage(reading, entrant, {k: v for k, v in identity.items() if v},
+                              tuple(f.as_json() for f in eligible))
 
     def participant(self, identity: dict[str, str]) -> tuple[str | None, dict[str, Any] | None, tuple[Flag, ...]]:
         name = fold_header(identity.get("name", ""))
@@ -200,7 +206,8 @@ def rules_for(folder: str | Path) -> Rules:
     ec = load_entry_contest(folder)
     contest = load_contest(folder)
     return Rules(ec.questions.questions, ec.versions, ec.default_version, contest.layout.id or HANDWRITTEN_LAYOUT,
-                 load_roster(folder, contest.layout), contest.keys)
+                 load_roster(folder, contest.layout), contest.keys, contest.settings.reference_day,
+                 load_staff(folder))
 
 
 def queue(store: Store, folder: str | Path, *, who: str = SYSTEM) -> int:

@@ -7,7 +7,8 @@ judges type it independently (slots 1 and 2); a difference sends it to a third j
 the differing fields. Judges of the collecting unit never get it, and nobody gets it twice. Once taken, the
 final values become a page of the submission — a ``SheetReading`` like a typed entry's answers page, scored with
 the contest's keys — whose participant its essay pages follow, so scores, exports, ranking and essay judging
-need nothing new. Nothing here decides what agrees: the caller's ``rules`` (``grading.transcribe``) does.
+need nothing new; an e-mailed entry of that file whose entrant was unknown gets the typed one (and his
+eligibility flags). Nothing here decides what agrees: the caller's ``rules`` (``grading.transcribe``) does.
 """
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ from ..keys import KeySet
 from .engine import Database, dialect_insert, utcnow
 from .pages import ensure_keyset, load_states, score_page, update_page_status, update_submission_status
 from .submissions import _insert_page
-from .tables import (DISCARDED, ESSAY, TYPED_ENGINE, UNMATCHED_ESSAY, TranscriptionState, audit, entrants, essays,
-                     flags, judges, pages, submissions, transcription_entries, transcriptions)
+from .tables import (DISCARDED, ESSAY, TYPED_ENGINE, UNMATCHED_ESSAY, TranscriptionState, audit, entrants, entries,
+                     entry_files, essays, flags, judges, pages, submissions, transcription_entries, transcriptions)
 from .tasks import sync_tasks, unit_key
 
 ASSIGNED, SUBMITTED = "assigned", "submitted"
@@ -46,13 +47,25 @@ class Settlement:
     final: dict[str, str] | None = None          # every field's final value, when taken
 
 
+@dataclass(frozen=True, slots=True)
+class AnswersPage:
+    """What taken values make: the answers page, and the entrant they name (``None``: the roster's person, or
+    nobody) with the eligibility flags of an e-mailed entry whose identity was pending."""
+    reading: SheetReading
+    entrant: dict[str, Any] | None = None           # the ``entrants`` row's values
+    identity: dict[str, str] | None = None
+    entry_flags: tuple[dict[str, str], ...] = ()    # ``grading.entrants.eligibility`` as JSON
+
+
+IDENTITY_FLAGS = frozenset({"identity_pending", "age_unknown", "under_age", "staff"})   # replaced by the typed identity
+
+
 class Rules(Protocol):
     keys: KeySet | None
 
     def settle(self, typed: dict[int, dict[str, str]]) -> Settlement: ...
 
-    def answers_page(self, final: dict[str, str], source: str, page_no: int
-                     ) -> tuple[SheetReading, dict[str, Any] | None]: ...
+    def answers_page(self, final: dict[str, str], source: str, page_no: int) -> AnswersPage: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,13 +253,16 @@ def _take(db: Database, conn: Connection, t: Any, final: dict[str, str], rules: 
     """The final values as a new page of the submission (scored), its essay pages owned by it (they follow its
     participant, their ``unmatched_essay`` flag closed), the entrant recorded, the transcription taken; audited."""
     sid = t.submission_id
-    sub = conn.execute(sa.select(submissions.c.source).where(submissions.c.id == sid).with_for_update()).one()
+    sub = conn.execute(sa.select(submissions.c.source, submissions.c.content_hash).where(submissions.c.id == sid)
+                       .with_for_update()).one()
     page_no = int(conn.execute(sa.select(sa.func.max(pages.c.page_no)).where(pages.c.submission_id == sid))
                   .scalar() or 0) + 1
-    reading, entrant = rules.answers_page(final, sub.source, page_no)
-    if entrant is not None:
-        conn.execute(dialect_insert(conn, entrants).values(**entrant, created_at=now)
+    made = rules.answers_page(final, sub.source, page_no)
+    reading = made.reading
+    if made.entrant is not None:
+        conn.execute(dialect_insert(conn, entrants).values(**made.entrant, created_at=now)
                      .on_conflict_do_nothing(index_elements=["person_key"]))
+        _fill_pending_entries(conn, sub.content_hash, made, who, now)
     pid = _insert_page(conn, sid, reading, now)
     conn.execute(sa.update(submissions).where(submissions.c.id == sid).values(n_pages=submissions.c.n_pages + 1))
     st = load_states(conn, [pid])[pid]
@@ -274,6 +290,24 @@ def _take(db: Database, conn: Connection, t: Any, final: dict[str, str], rules: 
                                          before={"state": t.state},
                                          after={"state": TranscriptionState.TAKEN.value, "final": final,
                                                 "participant": reading.participant}))
+
+
+def _fill_pending_entries(conn: Connection, content_hash: str, made: AnswersPage, who: str, now: datetime) -> None:
+    """E-mailed entries holding this file whose entrant was not known (``identity_pending``): the typed identity
+    names him now, and his eligibility flags replace the identity ones (so the entry can be ranked). An entry
+    whose entrant is known already is left as it is."""
+    assert made.entrant is not None
+    rows = conn.execute(sa.select(entries.c.id, entries.c.flags).join(
+        entry_files, entry_files.c.entry_id == entries.c.id).where(
+        entry_files.c.content_hash == content_hash, entries.c.entrant_id.is_(None))).all()
+    for eid, old in {r.id: r.flags for r in rows}.items():
+        flags = [f for f in old or () if f.get("code") not in IDENTITY_FLAGS] + list(made.entry_flags)
+        conn.execute(sa.update(entries).where(entries.c.id == eid).values(
+            entrant_id=made.entrant["id"], person_key=made.entrant["person_key"], identity=made.identity,
+            flags=flags))
+        conn.execute(sa.insert(audit).values(at=now, who=who, action="entry_identity", target=f"entry:{eid}",
+                                             before={"flags": old}, after={"entrant": made.entrant["id"],
+                                                                           "flags": flags, "by": "transcription"}))
 
 
 def transcription_rows(db: Database) -> list[dict[str, Any]]:

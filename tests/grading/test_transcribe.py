@@ -245,6 +245,21 @@ def test_an_emailed_handwritten_scan_is_queued_by_ingest(tmp_path, sqlite_url):
     assert db_rows(sqlite_url, "SELECT state, unit FROM transcriptions") == [("open", "Q.HK")]
     assert main(args) in (0, 3)                               # a second run adds nothing
     assert db_rows(sqlite_url, "SELECT count(*) FROM transcriptions") == [(1,)]
+    (flags,) = [js(r[0]) for r in db_rows(sqlite_url, "SELECT flags FROM entries")]
+    assert [f["code"] for f in flags] == ["identity_pending"]       # the body and file name name nobody
+    # once typed in, the entry names its entrant and can be ranked (the export's issues no longer hold it back)
+    from grading.db.mail import unranked_pages
+
+    rules = T.rules_for(contest)
+    with Store.open(sqlite_url) as store:
+        gk1, gk2 = judges(store, "Ban 1", "Ban 2")
+        for j in (gk1, gk2):
+            type_in(store, rules, j, form(key_answers(contest), date_of_birth="05/09/2010"))
+        (participant,) = [r[0] for r in db_rows(sqlite_url, "SELECT participant FROM transcriptions")]
+        assert unranked_pages(store) == {}
+    (entrant, flags), = [(r[0], js(r[1])) for r in db_rows(sqlite_url, "SELECT entrant_id, flags FROM entries")]
+    assert entrant == participant and flags == []
+    assert db_rows(sqlite_url, "SELECT who FROM audit WHERE action = 'entry_identity'") == [("gk2",)]
 
 
 # -- the page's answers to a bad form ---------------------------------------------------------------------------------
