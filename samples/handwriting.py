@@ -81,7 +81,7 @@ class _Pen:
             glyph = self._glyph(ch)
             dy = self.rng.normal(0, 1.6)
             self.page.paste(INK, (int(x), int(y + dy - glyph.size[1] * 0.55)), glyph)
-            x += glyph.size[0] * (0.74 + 0.08 * self.rng.random())
+            x += glyph.size[0] - 1 + self.rng.normal(0, 1.0)          # the ink box, with an uneven gap
         return x
 
     def _glyph(self, ch: str) -> Any:

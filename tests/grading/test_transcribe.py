@@ -314,3 +314,4 @@ def test_an_entry_whose_pages_were_discarded_is_given_to_nobody(contest, sqlite_
         (page_id,) = [r[0] for r in db_rows(sqlite_url, f"SELECT id FROM pages WHERE submission_id = {sid}")]
         discard_page(store, page_id, "trang trắng", "quantri")
         assert T.take_next(store, gk1) is None
+
