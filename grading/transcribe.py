@@ -41,7 +41,6 @@ from .store import Store
 
 LABELS = {"name": "Họ và tên", "date_of_birth": "Ngày sinh", "address": "Địa chỉ", "unit": "Đơn vị / Trường",
           "class": "Lớp", "phone": "Số điện thoại", "email": "Email", "version": "Mã đề"}
-assert tuple(k for k in LABELS if k != "version") == FIELDS
 BLANK_KEYS = frozenset("-0. ")
 HANDWRITTEN_LAYOUT = "handwritten"      # ``SheetReading.layout`` of a transcribed page when no layout id applies
 QUESTIONS_FILE = "questions.json"
