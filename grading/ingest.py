@@ -356,6 +356,7 @@ def grade_pending(store: Any, contest: Any, files_dir: Path, *, workers: int = 1
     documents (DOCX, ODT, a PDF whose text layer answers the questions) by ``grading.typed``, each recorded under
     its entry's entrant. Returns the entries graded."""
     from .batch import GradeOptions, grade
+    from .transcribe import queue as queue_transcriptions
 
     todo = db.entries_to_grade(store)
     by_unit: dict[str | None, list[db.EntryToGrade]] = {}
@@ -373,4 +374,5 @@ def grade_pending(store: Any, contest: Any, files_dir: Path, *, workers: int = 1
         grade(paths, contest, store, GradeOptions(workers=workers, unit=unit, progress=progress, participants=who))
         db.mark_graded(store, [e.id for e in group])
         done += len(group)
+    queue_transcriptions(store, contest.folder)             # handwritten entries: for judges to type in
     return done

@@ -9,6 +9,7 @@
 - ``rounds``  — ``omr round open|close``, ``omr decide``, ``omr prizes``
 - ``bundles`` — ``omr keys new``, ``omr forward``, ``omr receive``
 - ``web``     — ``omr review``, ``omr judges``
+- ``transcribe`` — ``omr transcribe queue|status`` (handwritten entries, typed in by judges)
 - ``demo``    — ``omr samples``, ``omr demo``
 
 Grading's subcommands register here so that ``omr`` (pixels → readings) never imports ``grading``. Results go to
@@ -21,9 +22,9 @@ import argparse
 from omr.cli import Handler
 from omr.cli import main as omr_main
 
-from . import bundles, check, demo, essays, flags, grade, ingest, reports, rounds, web
+from . import bundles, check, demo, essays, flags, grade, ingest, reports, rounds, transcribe, web
 
-GROUPS = (check, grade, ingest, flags, essays, reports, rounds, bundles, web)
+GROUPS = (check, grade, ingest, flags, essays, reports, rounds, bundles, web, transcribe)
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:

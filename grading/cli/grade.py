@@ -47,6 +47,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     from grading.batch import GradeOptions, RunTally, accounting, grade, run_exit_code
     from grading.cluster import check_scheduler
     from grading.store import Store
+    from grading.transcribe import queue as queue_transcriptions
     from omr.load import check_dependencies
 
     contest = load_contest(args.contest)            # exit 5 before anything else
@@ -74,6 +75,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
             _finish_interrupted(store, run_id, tally.as_json())
             raise
         store.finish_run(run_id, tally.as_json())
+        queue_transcriptions(store, contest.folder)         # handwritten entries: for judges to type in
         ocr_tally = None
         if ocr_run is not None:
             ocr_tally = run_ocr_stage(store, contest.layout, ocr_run, how)

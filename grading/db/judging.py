@@ -22,6 +22,7 @@ from .engine import Database, chunks, utcnow
 from .tables import (TaskState, audit, contest_rounds, duplicate_pairs, essay_assignments, essay_tasks, essays, judges,
                      pages, participants, round_entries, submissions)
 from .tasks import refresh_task_units
+from .transcriptions import essay_task_transcribed_by, transcription_entries, transcriptions
 
 ASSIGNED, SCORED = "assigned", "scored"          # essay_assignments.state
 
@@ -140,6 +141,7 @@ def next_task(conn: Connection, judge_id: int, judge_unit_key: str | None, quest
     tasks other transactions hold are passed over."""
     t = essay_tasks
     mine = sa.exists().where(essay_assignments.c.task_id == t.c.id, essay_assignments.c.judge_id == judge_id)
+    mine = sa.or_(mine, essay_task_transcribed_by(judge_id, t.c.id))     # he typed its entry: he saw who wrote it
     in_round = essay_tasks.alias("in_round")       # essays a contest round judges are judged in the round only
     judged_in_a_round = sa.exists().where(in_round.c.essays_of == t.c.id)
     q = (sa.select(t.c.id, t.c.judges_needed)
@@ -190,6 +192,15 @@ def taken_slots(conn: Connection, task_id: int) -> set[int]:
 def judges_on_task(conn: Connection, task_id: int) -> set[int]:
     return set(conn.execute(sa.select(essay_assignments.c.judge_id)
                             .where(essay_assignments.c.task_id == task_id)).scalars())
+
+
+def transcribers_of_task(conn: Connection, task_id: int) -> set[int]:
+    """Judges who typed (or decided) the transcription of a submission with an essay in the task."""
+    te, tr = transcription_entries, transcriptions
+    return set(conn.execute(sa.select(te.c.judge_id).join(tr, tr.c.id == te.c.transcription_id)
+                            .join(pages, pages.c.submission_id == tr.c.submission_id)
+                            .join(essays, essays.c.page_id == pages.c.id)
+                            .where(essays.c.task_id == task_id)).scalars())
 
 
 def scored_totals(conn: Connection, task_id: int) -> dict[int, str]:

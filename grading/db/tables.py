@@ -15,7 +15,9 @@ never used) by judging tasks per participant and question, and adds ``essays.tas
 own judging of a task's essays), the participants' ``date_of_birth``, ``school``, ``class_name``, ``category``, and
 ``contest_rounds``, ``round_entries``, ``committee_flags``, ``awards``; 9 adds mail
 ingestion: ``messages`` (one row per message, its state and receipt), ``message_raw`` (each message's exact bytes,
-content-addressed), ``entries``, ``entry_files`` and ``entrants``.
+content-addressed), ``entries``, ``entry_files`` and ``entrants``; 10 adds ``mail_cursors`` and
+``messages.receipt_sending_at``; 11 adds the double-entry transcription of handwritten entries:
+``transcriptions`` (one per handwritten submission) and ``transcription_entries`` (each judge's typed values).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 
-SCHEMA_VERSION = 10         # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
+SCHEMA_VERSION = 11         # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
 ESSAY = "essay"             # the page status of an essay page (besides omr.records.Status' ok | flagged | rejected)
 UNMATCHED_ESSAY = "unmatched_essay"
 DISCARDED = "discarded"     # a page an organiser took out (grading.db.discards); also a submission all of whose
@@ -420,6 +422,45 @@ mail_cursors = sa.Table(
     sa.Column("uidvalidity", sa.BigInteger, nullable=False),
     sa.Column("last_uid", sa.BigInteger, nullable=False),            # every UID up to it is stored
     sa.Column("updated_at", _TS, nullable=False),
+)
+# -- schema v11: handwritten entries typed in by two judges (double entry), a third deciding differences --------
+class TranscriptionState(enum.Enum):
+    OPEN = "open"            # needs its two independent entries
+    DISPUTED = "disputed"    # the two entries differ: a third judge decides the differing fields
+    TAKEN = "taken"          # the final values are the submission's answers page and participant
+
+
+transcriptions = sa.Table(
+    "transcriptions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id", ondelete="CASCADE"), nullable=False,
+              unique=True),
+    sa.Column("state", sa.String(16), nullable=False),              # TranscriptionState
+    sa.Column("unit", sa.Text),                                     # the collecting unit (judges of it excluded)
+    sa.Column("unit_key", sa.Text),                                 # unit_key(unit); NULL: unknown (any judge)
+    sa.Column("differences", _JSON),                                # the fields the two entries disagree on
+    sa.Column("final", _JSON),                                      # {identity, version, answers} once taken
+    sa.Column("page_id", sa.Integer, sa.ForeignKey("pages.id", ondelete="SET NULL")),   # the answers page made
+    sa.Column("participant", sa.String(64)),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("decided_at", _TS),
+    sa.Index("ix_transcriptions_state", "state", "id"),
+)
+transcription_entries = sa.Table(
+    "transcription_entries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("transcription_id", sa.Integer, sa.ForeignKey("transcriptions.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("slot", sa.Integer, nullable=False),                  # 1, 2: the two entries; 3: the decider
+    sa.Column("judge_id", sa.Integer, sa.ForeignKey("judges.id"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),              # assigned | submitted
+    sa.Column("entered", _JSON),                                    # what the judge typed (slot 3: the decisions)
+    sa.Column("assigned_at", _TS, nullable=False),
+    sa.Column("submitted_at", _TS),
+    sa.UniqueConstraint("transcription_id", "slot", name="uq_transcription_entries_slot"),
+    sa.UniqueConstraint("transcription_id", "judge_id", name="uq_transcription_entries_judge"),
+    sa.CheckConstraint("slot BETWEEN 1 AND 3", name="ck_transcription_entries_slot"),
+    sa.Index("ix_transcription_entries_judge", "judge_id", "state"),
 )
 TABLES = tuple(metadata.tables)
 

@@ -207,9 +207,9 @@ def _round_allows(conn: Any, rounds: RoundJudging | None, judge_unit: str, task:
 
 
 def _eligible_third(conn: Any, task: Any, rounds: RoundJudging | None = None) -> Any:
-    """The judge (role judge) for round 3: not on the task, not of its unit, one the round's rule allows, fewest
-    unscored assignments."""
-    on_task = db.judges_on_task(conn, task.id)
+    """The judge (role judge) for round 3: not on the task, not of its unit, not one who transcribed it, one the
+    round's rule allows, fewest unscored assignments."""
+    on_task = db.judges_on_task(conn, task.id) | db.transcribers_of_task(conn, task.id)
     load = db.open_load(conn)
     best = None
     for j in db.judges_with_role(conn, "judge"):

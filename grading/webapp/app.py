@@ -2,7 +2,8 @@
 
 ``create_app(store, layout)`` sets up the app's state (``deps.WebState``) and mounts one router per feature:
 logging in (``login``), the flag queue (``flags_web``; its grid review ``grid_web``, mounted first because
-``/flags/grid`` is not a flag's number), essay judging (``essays_web``) and the admin pages (``admin_web``).
+``/flags/grid`` is not a flag's number), essay judging (``essays_web``), typing in handwritten entries
+(``transcribe_web``) and the admin pages (``admin_web``).
 Every page needs a session (else 303 to /login); every POST carries the session's CSRF token (else 403); /admin
 is for admins only (403 for judges). Every answer carries the security headers below.
 """
@@ -23,14 +24,15 @@ from ..contest import Settings, load_settings
 from ..numbers import local_time, show_points
 from ..reasons import reason_label
 from ..store import Store
-from . import admin_web, essays_web, flags_web, grid_web, login
+from . import admin_web, essays_web, flags_web, grid_web, login, transcribe_web
 from .auth import IPNetwork, LoginThrottle, parse_proxy
 from .deps import HERE, WebState, install_handlers
 from .flags_web import PAGE_SIZE, crop_cache
 
 __all__ = ["PAGE_SIZE", "ROUTERS", "SECURITY_HEADERS", "create_app"]
 
-ROUTERS = (login.router, grid_web.router, flags_web.router, essays_web.router, admin_web.router)
+ROUTERS = (login.router, grid_web.router, flags_web.router, essays_web.router, transcribe_web.router,
+           admin_web.router)
 # pages and pictures come from this server only, and no other site may frame them (clickjacking)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
@@ -72,6 +74,7 @@ def create_app(store: Store, layout: Layout, *, contest_dir: str | Path | None =
                    trusted_proxies=_proxies(trusted_proxies), secure_cookies=secure_cookies)
     web.crops = crop_cache(store, layout)
     essays_web.setup(web)
+    transcribe_web.setup(web)
     app = FastAPI(title="Chấm thi – giám khảo", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = web
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

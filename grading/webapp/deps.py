@@ -57,6 +57,7 @@ class WebState:
     secure_cookies: bool = False
     rubric: Any = None            # the essay rubric (grading.essays.Rubric), read once when the app starts
     crops: Any = None             # flag pictures drawn ahead (flags_web.crop_cache)
+    transcription: Any = None     # the transcription rules (grading.transcribe.Rules); None: no documents contest
     roster: Roster = field(init=False)
 
     def __post_init__(self) -> None:
