@@ -32,6 +32,8 @@ def numeric_answers(layout: Layout, reads: tuple[GroupRead, ...]) -> tuple[dict[
     answers: dict[str, str] = {}
     flags: list[Flag] = []
     for q, cols in by_q.items():
+        if not cols:
+            continue
         answers[q], more = _one(q, cols)
         flags += more
     return answers, flags
