@@ -195,7 +195,8 @@ def _cmd_layout(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         n_q = len(layout.question_groups)
-        print(f"{layout.id} ({layout.contest}): {layout.width_mm:g}×{layout.height_mm:g} mm, {n_q} questions, "
+        numeric = f" and {len(layout.numeric_ids)} numeric answers" if layout.numeric_ids else ""
+        print(f"{layout.id} ({layout.contest}): {layout.width_mm:g}×{layout.height_mm:g} mm, {n_q} questions{numeric}, "
               f"{len(layout.digit_groups(GroupKind.PARTICIPANT))}-digit participant id, "
               f"{len(layout.digit_groups(GroupKind.VERSION))}-digit version, {len(layout.essays)} essay box(es), "
               f"{len(layout.centres_mm)} bubbles — valid")

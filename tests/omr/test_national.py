@@ -2,6 +2,7 @@
 prints, and reading it without our markers — Phần III numbers from pixels, ids, a rotated and shifted page."""
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import numpy as np
 import pikepdf
 import pytest
 
+from omr.csvout import CsvWriter
 from omr.errors import ExitCode, LayoutError
 from omr.layout import GroupKind, layout_from_dict, load_layout
 from omr.load.pdf import pdftoppm
@@ -131,9 +133,16 @@ def test_printed_sheet_has_corner_squares_and_nothing_of_ours(layout, blank, tmp
         assert "/QR" not in str(pdf.pages[0].get("/Resources", ""))
 
 
-def test_numbers_ids_and_test_code_read_from_pixels(layout, blank):
+def test_numbers_ids_and_test_code_read_from_pixels(layout, blank, tmp_path):
     img = _filled(layout, blank, {"III.1": "-1,5", "III.2": "12", "III.3": "0,25"})
     rec = read_page(Page(img, "x.png", 1, DPI), layout)
+    table = CsvWriter(str(tmp_path / "o.csv"), layout)
+    table.add(rec)
+    table.close()
+    with open(tmp_path / "o.csv", encoding="utf-8", newline="") as fh:
+        row = next(csv.DictReader(fh))
+    assert (row["participant"], row["version"], row["III.1"], row["III.4"], row["II.1b"]) == \
+        ("012345", "102", "-1,5", "", "S")
     assert rec.participant == "012345" and rec.version == "102"
     assert (rec.answers["III.1"], rec.answers["III.2"], rec.answers["III.3"], rec.answers["III.4"]) == \
         ("-1,5", "12", "0,25", "")
@@ -164,6 +173,7 @@ def test_two_marks_in_a_numeric_column_are_flagged_not_guessed(layout, blank):
     assert rec.answers["III.2"] == "4?" and rec.status.value == "flagged"
 
 
+@pytest.mark.slow
 def test_cli_prints_the_national_sheet(tmp_path):
     omr = [sys.executable, "-m", "omr.cli", "sheet"]
     out = tmp_path / "n.pdf"
@@ -180,3 +190,7 @@ def test_cli_prints_the_national_sheet(tmp_path):
     r = subprocess.run(omr + [str(NATIONAL), "--layout", str(NATIONAL), "-o", str(out)], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == ExitCode.BAD_ARGS
+    r = subprocess.run([sys.executable, "-m", "omr.cli", "layout", str(NATIONAL)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0 and "72 questions and 6 numeric answers, 6-digit participant id, 3-digit version" \
+        in r.stdout
