@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     results = []
     for marks in args.marks.split(","):
-        for profile in args.profiles.split(","):
+        for profile in filter(None, args.profiles.split(",")):
             r = run_profile(profile, args.n, args.seed, marks)
             results.append(r)
             print(f"{profile:8s} {marks:8s} sheets {r['sheets']:4d}  answers {r['questions']:6d}  silent "

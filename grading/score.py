@@ -76,11 +76,14 @@ class SheetScore:
     total: Fraction
     max_total: Fraction
     message: str = ""       # why there is no score (NO_KEY), for the judge
+    groups: frozenset[str] = frozenset()    # entries that score a group (their questions are listed too)
 
     @property
     def needs_review(self) -> tuple[str, ...]:
-        """Question ids scored 0 only because they are unreadable / still flagged."""
-        return tuple(q.question for q in self.questions if q.outcome is Outcome.UNREADABLE)
+        """Question ids scored 0 only because they are unreadable / still flagged (a group waits for its
+        questions: they are the ones listed)."""
+        return tuple(q.question for q in self.questions if q.outcome is Outcome.UNREADABLE
+                     and q.question not in self.groups)
 
     def to_json(self) -> dict[str, Any]:
         """Fractions as exact strings ("41/3"); floats only where a reader wants them."""
@@ -142,7 +145,8 @@ def score_sheet(answers: Mapping[str, str], version: str | None, keys: KeySet, *
                                   _fsum([by_q[q].max_points for q in members[s.name]]))
                      for s in keys.sections)
     return SheetScore(status=ScoreStatus.SCORED, version=key.version, questions=tuple(out), sections=sections,
-                      total=_fsum([q.points for q in out]), max_total=_fsum([q.max_points for q in out]))
+                      total=_fsum([q.points for q in out]), max_total=_fsum([q.max_points for q in out]),
+                      groups=frozenset(g.name for g in keys.groups))
 
 
 def _numeric(it: KeyItem, raw: str, flagged: bool) -> QuestionScore:
