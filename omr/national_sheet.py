@@ -23,6 +23,7 @@ from .sheet import FONT, FONT_BOLD, register_fonts
 CORNER_MM = 5.0                  # the black corner squares (the layout's marker image is one, with its margin)
 TIMING_W_MM, TIMING_H_MM = 4.0, 1.4
 TIMING_X_MM = 8.0
+BUBBLE_LINE_PT = 0.9             # bubble outlines: the reader checks its alignment against them (phone photos blur)
 HEADER = ("BỘ GIÁO DỤC VÀ ĐÀO TẠO", "KỲ THI TỐT NGHIỆP TRUNG HỌC PHỔ THÔNG NĂM 2025")
 INFO = ("1. Hội đồng thi:", "2. Điểm thi:", "3. Phòng thi số:", "4. Họ và tên thí sinh:", "5. Ngày sinh:",
         "6. Chữ ký của thí sinh:", "7. Môn thi:", "8. Ngày thi:")
@@ -78,7 +79,7 @@ class _Pen:
 
     def bubble(self, x: float, y: float, r: float, label: str) -> None:
         self.c.setStrokeGray(0.1)
-        self.c.setLineWidth(0.6)
+        self.c.setLineWidth(BUBBLE_LINE_PT)
         self.c.circle(x * mm, (self.h - y) * mm, r * mm, stroke=1, fill=0)
         if label:
             self.text(x, y, label, 5.6 if len(label) == 1 else 4.4, align="centre", gray=0.4)
