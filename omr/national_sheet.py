@@ -23,7 +23,7 @@ from .sheet import FONT, FONT_BOLD, register_fonts
 CORNER_MM = 5.0                  # the black corner squares (the layout's marker image is one, with its margin)
 TIMING_W_MM, TIMING_H_MM = 4.0, 1.4
 TIMING_X_MM = 8.0
-BUBBLE_LINE_PT = 0.6             # bubble outlines (0.9 pt let 3 more phone photos align but doubled needless flags)
+BUBBLE_LINE_PT = 0.6             # outlines: thicker ones align blurred photos better but read as ink near fills
 HEADER = ("BỘ GIÁO DỤC VÀ ĐÀO TẠO", "KỲ THI TỐT NGHIỆP TRUNG HỌC PHỔ THÔNG NĂM 2025")
 INFO = ("1. Hội đồng thi:", "2. Điểm thi:", "3. Phòng thi số:", "4. Họ và tên thí sinh:", "5. Ngày sinh:",
         "6. Chữ ký của thí sinh:", "7. Môn thi:", "8. Ngày thi:")
