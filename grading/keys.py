@@ -35,7 +35,9 @@ a question's penalty (not both); ``unmarked`` (signed, default 0) is what a blan
 are the layout's: numbers on our own sheets, any label (``q7``) on sheets imported from other readers; in
 ``sections`` such a label is listed as it is.
 Every question of the layout needs an accepted answer in every version, unless it is cancelled.
-Keys starting with ``_`` (and ``title``, ``note``, ``comment``) are free-form comments.
+Keys starting with ``_`` (and ``title``, ``note``, ``comment``) are free-form comments. Groups scored by the
+number of their questions right (``groups``, ``group_points_by_count``) and numeric answers (``"III.2":
+"-1,5"``) are described in ``grading.keyparts``.
 
 ``load_keys`` / ``keys_from_dict`` report *every* problem at once, each with the path of the bad field
 (``versions.101.questions.9.points: ...``), as one ``LayoutError``. Marks are ``Fraction`` throughout.
@@ -56,8 +58,11 @@ from typing import Any
 from omr.errors import LayoutError
 from omr.layout import GroupKind, Layout, read_json_document
 
+from .keyparts import ScoreGroup, parse_groups, parse_numbers
+
 COMMENT_KEYS = frozenset({"title", "note", "comment"})
-_TOP_KEYS = frozenset({"contest", "layout", "points", "penalty", "sections", "versions"})
+_TOP_KEYS = frozenset({"contest", "layout", "points", "penalty", "sections", "versions", "groups",
+                       "group_points_by_count"})
 _SECTION_KEYS = frozenset({"name", "questions", "points", "penalty"})
 _VERSION_KEYS = frozenset({"answers", "questions"})
 _ITEM_KEYS = frozenset({"accept", "points", "penalty", "cancelled", "incorrect", "unmarked", "weights"})
@@ -81,6 +86,7 @@ class KeyItem:
     section: str | None = None
     unmarked: Fraction = Fraction(0)         # what a blank answer scores (signed)
     weights: tuple[Fraction, ...] | None = None   # per accepted alternative: its own points (signed)
+    numbers: tuple[str, ...] = ()            # a numeric answer: the accepted numbers ("-1,5"); no options
 
     @property
     def max_points(self) -> Fraction:
@@ -128,6 +134,7 @@ class KeySet:
     version_digits: int                      # the layout's version digit count (0: no version field)
     sections: tuple[Section, ...]
     keys: tuple[AnswerKey, ...]
+    groups: tuple[ScoreGroup, ...] = ()      # questions scored together by the number right
 
     @property
     def versions(self) -> tuple[str, ...]:
@@ -151,7 +158,8 @@ class KeySet:
         if key is None or key.item(question) is None:
             raise LayoutError(f"cannot cancel question {question!r} of version {version!r}: no such key entry",
                               details=[f"versions: {', '.join(self.versions)}"])
-        if rule is None and not key.item(question).accept:  # type: ignore[union-attr]
+        item = key.item(question)
+        if rule is None and not (item.accept or item.numbers):  # type: ignore[union-attr]
             raise LayoutError(f"question {question} of version {version} has no accepted answer; it must stay "
                               "cancelled")
         items = tuple(replace(it, cancelled=rule) if it.question == question else it for it in key.items)
@@ -164,11 +172,14 @@ class KeySet:
         return copy.deepcopy(_derived(self)[0])
 
     def _to_json(self) -> dict[str, Any]:
-        return {
+        doc = {
             "contest": self.contest, "layout": self.layout, "version_digits": self.version_digits,
             "sections": [{"name": s.name, "questions": list(s.questions)} for s in self.sections],
             "versions": {k.version: [_item_json(it) for it in k.items] for k in self.keys},
         }
+        if self.groups:         # only when set: the canonical form (and digest) of other keys stays as it was
+            doc["groups"] = [g.to_json() for g in self.groups]
+        return doc
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> KeySet:
@@ -182,10 +193,11 @@ class KeySet:
                 cancelled=Cancelled(it["cancelled"]) if it["cancelled"] else None, section=it["section"],
                 unmarked=Fraction(it.get("unmarked", "0")),
                 weights=tuple(Fraction(w) for w in it["weights"]) if it.get("weights") else None,
+                numbers=tuple(it.get("numbers", ())),
             ) for it in items)))
         return cls(contest=d["contest"], layout=d["layout"], version_digits=int(d["version_digits"]),
                    sections=tuple(Section(s["name"], tuple(s["questions"])) for s in d["sections"]),
-                   keys=tuple(keys))
+                   keys=tuple(keys), groups=tuple(ScoreGroup.from_json(g) for g in d.get("groups", ())))
 
     @property
     def digest(self) -> str:
@@ -220,6 +232,8 @@ def _item_json(it: KeyItem) -> dict[str, Any]:
         d["unmarked"] = str(it.unmarked)
     if it.weights:
         d["weights"] = [str(w) for w in it.weights]
+    if it.numbers:
+        d["numbers"] = list(it.numbers)
     return d
 
 
@@ -446,17 +460,21 @@ def keys_from_dict(raw: Any, layout: Layout, *, source: str = "<keys>") -> KeySe
     for field, expected in (("contest", layout.contest), ("layout", layout.id)):
         if field in raw and raw[field] != expected:
             p.add(field, f"{raw[field]!r} does not match the layout's {field} {expected!r}")
-    order = {g.key: i for i, g in enumerate(layout.question_groups)}
+    order = {q: i for i, q in enumerate(layout.question_ids + layout.numeric_ids)}
     base_points = p.fraction(raw, "points", "", Fraction(1))
     base_penalty = p.fraction(raw, "penalty", "", Fraction(0))
     sections, defaults = _sections(p, raw.get("sections", []), order, base_points, base_penalty)
     digits = len(layout.digit_groups(GroupKind.VERSION))
-    keys = _versions(p, raw.get("versions"), layout, digits, defaults)
+    groups = parse_groups(p, raw, order)
+    in_group = {q for g in groups for q in g.questions}
+    keys = [replace(k, items=tuple(replace(it, points=Fraction(0), penalty=Fraction(0)) if it.question in in_group
+                                   else it for it in k.items))
+            for k in _versions(p, raw.get("versions"), layout, digits, defaults)]
     if p.items:
         raise LayoutError(f"{source}: the answer key has {len(p.items)} problem(s); fix them and try again",
                           details=p.items)
     return KeySet(contest=layout.contest, layout=layout.id, version_digits=digits, sections=tuple(sections),
-                  keys=tuple(sorted(keys, key=lambda k: k.version)))
+                  keys=tuple(sorted(keys, key=lambda k: k.version)), groups=groups)
 
 
 def _sections(p: _Problems, raw_sections: Any, order: dict[str, int], base_points: Fraction,
@@ -559,6 +577,7 @@ def _question_entries(p: _Problems, qraw: Any, vpath: str, layout: Layout,
     """``questions``: per question an accepted answer, or an object overriding accept/points/penalty/cancelled;
     answers go into ``accepts`` (over the compact ones), objects into ``overrides``."""
     options_of = {g.key: g.labels for g in layout.question_groups}
+    options_of.update({q: () for q in layout.numeric_ids})
     if not isinstance(qraw, dict):
         p.add(f"{vpath}.questions", "must be an object {\"<question>\": <answer or {accept, points, ...}>}")
         qraw = {}
@@ -567,7 +586,12 @@ def _question_entries(p: _Problems, qraw: Any, vpath: str, layout: Layout,
         if q not in options_of:
             p.add(qpath, f"question {q!r} is not on the layout (it has {_ranges(list(options_of))})")
             continue
-        if isinstance(entry, dict):
+        if not options_of[q]:                      # a numeric answer: checked in _key_items
+            overrides[q] = entry if isinstance(entry, dict) else {"accept": entry}
+            p.unknown(overrides[q], _ITEM_KEYS, qpath)
+            if "accept" in overrides[q]:
+                accepts[q] = ()
+        elif isinstance(entry, dict):
             p.unknown(entry, _ITEM_KEYS, qpath)
             overrides[q] = entry
             if "accept" in entry:
@@ -581,8 +605,8 @@ def _key_items(p: _Problems, vpath: str, layout: Layout, accepts: dict[str, tupl
     """Every question of the layout, in layout order; each needs an accepted answer unless it is cancelled."""
     items: list[KeyItem] = []
     missing: list[str] = []
-    for g in layout.question_groups:
-        q = g.key
+    answers = [(g.key, g.labels) for g in layout.question_groups] + [(q, ()) for q in layout.numeric_ids]
+    for q, labels in answers:
         ov = overrides.get(q, {})
         qpath = f"{vpath}.questions.{q}"
         cancelled = _cancelled(p, ov, qpath)
@@ -598,8 +622,9 @@ def _key_items(p: _Problems, vpath: str, layout: Layout, accepts: dict[str, tupl
         if q not in accepts and cancelled is None:
             missing.append(q)
         weights = _weights(p, ov, qpath, acc or ())
-        items.append(KeyItem(question=q, options=g.labels, accept=acc or (), points=points, penalty=penalty,
-                             cancelled=cancelled, section=sec, unmarked=unmarked, weights=weights))
+        numbers = parse_numbers(p, ov["accept"], f"{qpath}.accept") if not labels and "accept" in ov else ()
+        items.append(KeyItem(question=q, options=labels, accept=acc or (), points=points, penalty=penalty,
+                             cancelled=cancelled, section=sec, unmarked=unmarked, weights=weights, numbers=numbers))
     if missing:
         p.add(vpath, f"no accepted answer for question(s) {_ranges(missing)}; give them in \"answers\" or "
                      "\"questions\" (or cancel them)")

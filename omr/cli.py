@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     s = sub.add_parser("sheet", help="render a layout as a print-ready PDF answer sheet")
-    s.add_argument("layout", help="layout.json, or a contest folder holding one")
+    s.add_argument("layout", nargs="?", help="layout.json, or a contest folder holding one")
+    s.add_argument("--layout", dest="layout_option", metavar="LAYOUT", help="the same, as an option")
     s.add_argument("--out", "-o", required=True, help="PDF file to write")
     s.add_argument("--roster", help="CSV (participant_id,name[,unit]): one personalised sheet per participant")
     s.add_argument("--copies", type=positive_int, default=1, help="blank sheets to print without a roster")
@@ -164,7 +165,21 @@ def _cmd_sheet(args: argparse.Namespace) -> int:
     from .layout import load_layout
     from .sheet import read_roster, render_sheets
 
-    layout = load_layout(args.layout)
+    if bool(args.layout) == bool(args.layout_option):
+        from .errors import BadArguments
+
+        raise BadArguments("omr sheet: give the layout once, as LAYOUT or --layout LAYOUT")
+    layout = load_layout(args.layout or args.layout_option)
+    if layout.printing:
+        from .errors import NotYet
+        from .national_sheet import render_national
+
+        if args.roster:
+            raise NotYet(f"layout {layout.id}: printing names from a roster on this sheet is not built yet; "
+                         "print blank sheets (--copies N) and let candidates write their names")
+        n = render_national(layout, args.out, copies=args.copies)
+        print(f"wrote {n} page(s) to {args.out}", file=sys.stderr)
+        return ExitCode.OK
     participants = read_roster(args.roster) if args.roster else None
     n = render_sheets(layout, args.out, participants=participants, copies=args.copies)
     print(f"wrote {n} page(s) to {args.out}", file=sys.stderr)
@@ -180,7 +195,8 @@ def _cmd_layout(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         n_q = len(layout.question_groups)
-        print(f"{layout.id} ({layout.contest}): {layout.width_mm:g}×{layout.height_mm:g} mm, {n_q} questions, "
+        numeric = f" and {len(layout.numeric_ids)} numeric answers" if layout.numeric_ids else ""
+        print(f"{layout.id} ({layout.contest}): {layout.width_mm:g}×{layout.height_mm:g} mm, {n_q} questions{numeric}, "
               f"{len(layout.digit_groups(GroupKind.PARTICIPANT))}-digit participant id, "
               f"{len(layout.digit_groups(GroupKind.VERSION))}-digit version, {len(layout.essays)} essay box(es), "
               f"{len(layout.centres_mm)} bubbles — valid")

@@ -21,9 +21,11 @@ FIXED = ("file_id", "input_path", "output_path", "score")
 
 def default_output(layout: Layout) -> OutputSpec:
     """Columns for a layout that has no OMRChecker settings: every group by its id."""
-    names = [g.name or g.key for g in layout.question_groups]
+    names = [g.name or g.key for g in layout.question_groups] + list(layout.numeric_ids)
     pid = layout.digit_groups(GroupKind.PARTICIPANT)
+    ver = layout.digit_groups(GroupKind.VERSION)
     custom = (("participant", tuple(g.name or f"participant{g.key}" for g in pid)),) if pid else ()
+    custom += (("version", tuple(g.name or f"version{g.key}" for g in ver)),) if ver else ()
     return OutputSpec(columns=tuple(([c for c, _ in custom]) + names), custom_labels=custom, empty_value="",
                       empty_of=())
 
@@ -48,6 +50,7 @@ class CsvWriter:
         if not isinstance(rec, SheetReading):
             return
         values = {name: (g.marked or self.spec.empty(name)) for name, g in zip(self.names, rec.groups)}
+        values.update({q: rec.answers.get(q) or self.spec.empty(q) for q in self.layout.numeric_ids})
         joined = {col: "".join(values.get(p, self.spec.empty(p)) for p in parts)
                   for col, parts in self.spec.custom_labels}
         name = Path(rec.source).name + (f"#{rec.page}" if rec.page > 1 else "")

@@ -30,12 +30,14 @@ DIGIT_LABELS = tuple("0123456789")
 CORNERS = ("top-left", "top-right", "bottom-right", "bottom-left")
 ARUCO_DICTIONARIES = ("DICT_4X4_50", "DICT_5X5_50", "DICT_6X6_50")
 MIN_BUBBLE_GAP_MM = 0.8
+PRINT_STYLES = ("", "vn-thpt-2025")    # sheets of others that ``omr sheet`` draws ("": it does not)
 
 
 class GroupKind(enum.Enum):
     QUESTION = "question"
     PARTICIPANT = "participant"
     VERSION = "version"
+    NUMERIC = "numeric"        # one column of a numeric answer ("-", ",", digits); ``name`` is the question
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +153,7 @@ class Layout:
     align: AlignSpec = ARUCO   # how a page is found (our ArUco fiducials unless the layout says otherwise)
     output: OutputSpec | None = None   # OMRChecker-style CSV columns, for layouts imported from it
     marking: MarkingRules = field(default_factory=MarkingRules)
+    printing: str = ""         # a sheet printed by others that ``omr sheet`` can draw: its style ("vn-thpt-2025")
 
     def __post_init__(self) -> None:
         # the same tuple object every time: the reader caches vectorised indices by identity
@@ -177,6 +180,11 @@ class Layout:
     @property
     def question_ids(self) -> tuple[str, ...]:
         return tuple(g.key for g in self.question_groups)
+
+    @property
+    def numeric_ids(self) -> tuple[str, ...]:
+        """The numeric answers (written in columns), in layout order; each is one answer id."""
+        return tuple(dict.fromkeys(g.name for g in self.by_kind[GroupKind.NUMERIC]))
 
     def fiducial_rects(self) -> tuple[Rect, ...]:
         """The four marker squares, in the order of ``CORNERS`` (marker id = index)."""
@@ -221,6 +229,8 @@ class Layout:
             "participant_id": digits(GroupKind.PARTICIPANT),
             "version": digits(GroupKind.VERSION),
             "questions": [{"id": g.key, "options": bubbles(g)} for g in self.question_groups],
+            "numeric": [{"id": q, "columns": [bubbles(g) for g in self.by_kind[GroupKind.NUMERIC] if g.name == q]}
+                        for q in self.numeric_ids],
             "essays": [{"id": e.id, "label": e.label, **e.rect.as_json()} for e in self.essays],
         }
 
@@ -408,14 +418,23 @@ def _foreign_layout(p: _Problems, raw: dict, source: str, base: Path | None) -> 
     for key in ("questions", "participant_id", "version", "qr", "fiducials"):
         if key in raw:
             p.add(key, "not allowed together with \"fields\"")
+    printing = raw.get("printing", "")
+    if printing not in PRINT_STYLES:
+        p.add("printing", f"{printing!r} is not one of {', '.join(map(repr, PRINT_STYLES))}")
     bubbles = _Bubbles()
-    digit = 0
+    digits = {"participant": 0, "version": 0}
+    kinds = {"participant": GroupKind.PARTICIPANT, "version": GroupKind.VERSION}
     for f in fields:
-        if f.kind == "participant":
-            digit += 1
-            bubbles.add(GroupKind.PARTICIPANT, str(digit), f.values, list(f.centres), f.path, name=f.label)
+        if f.kind in digits:
+            digits[f.kind] += 1
+            bubbles.add(kinds[f.kind], str(digits[f.kind]), f.values, list(f.centres), f.path, name=f.label)
+        elif f.kind == "numeric":
+            bubbles.add(GroupKind.NUMERIC, f.label, f.values, list(f.centres), f.path, name=f.question)
         else:
             bubbles.add(GroupKind.QUESTION, f.label, f.values, list(f.centres), f.path, name=f.label)
+    clash = {f.question for f in fields if f.kind == "numeric"} & {f.label for f in fields}
+    if clash:
+        p.add("fields", f"answer id(s) {', '.join(sorted(clash))} name both a numeric answer and another field")
     if not p.items:
         _check_foreign_geometry(p, width, height, r_mm, bubbles)
     if p.items:
@@ -426,7 +445,7 @@ def _foreign_layout(p: _Problems, raw: dict, source: str, base: Path | None) -> 
                   subtitle=p.text(raw, "subtitle", "", default=""), width_mm=width, height_mm=height,
                   aruco_dictionary="", fiducial_size_mm=0.0, fiducial_inset_mm=0.0, qr=None, bubble_r_mm=r_mm,
                   participant=None, version=None, blocks=(), essays=(), groups=tuple(bubbles.groups),
-                  centres_mm=arr, group_of=group_of, align=align, output=output)
+                  centres_mm=arr, group_of=group_of, align=align, output=output, printing=printing)
 
 
 def _check_foreign_geometry(p: _Problems, width: float, height: float, r: float, bubbles: _Bubbles) -> None:

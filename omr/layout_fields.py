@@ -14,7 +14,18 @@ bubble values (the printed options), a direction and two pitches::
 ``x_mm``/``y_mm`` is the centre of the first bubble; ``horizontal`` puts a field's values side by side and
 its fields one under the other (``vertical`` the other way round). ``labels_gap_mm`` may be a list (one gap
 per pair of consecutive labels). A ``participant`` block's fields are the digit columns of the participant id,
-in order.
+in order; a ``version`` block's those of the test version (mã đề).
+
+Two more kinds answer questions that are not one choice among options:
+
+* ``truefalse``: statements judged true or false, each its own question: ``"group": "II.1"`` and labels
+  ``["a", "b", "c", "d"]`` give the questions ``II.1a`` … ``II.1d``; values default to ``["Đ", "S"]``.
+  The group is scored as a whole by the answer key (``grading.keyparts``).
+* ``numeric``: one short numeric answer written in columns (``"labels": ["III.2"]``, one question per block):
+  ``columns`` columns, each a column of rows "-", ",", "0" … "9" going down (``bubbles_gap_mm`` apart; the
+  columns ``labels_gap_mm`` apart). The "-" row has a bubble only in ``sign_columns`` (default the first),
+  the "," row only in ``comma_columns`` (default the middle ones). ``x_mm``/``y_mm`` is where the first
+  column's "-" row is. The answer is the string as written ("-1,5"), put together by ``omr.numeric``.
 
 ``alignment`` says how a page is found when the sheet has none of our ArUco markers::
 
@@ -43,6 +54,10 @@ from typing import Any
 
 MAX_FIELDS = 400
 MAX_VALUES = 12
+MAX_NUMERIC_COLUMNS = 8
+FIELD_KINDS = ("question", "participant", "version", "truefalse", "numeric")
+TRUE_FALSE = ("Đ", "S")
+NUMERIC_ROWS = ("-", ",") + tuple("0123456789")
 
 
 class AlignMethod(enum.Enum):
@@ -83,13 +98,16 @@ class OutputSpec:
 
 @dataclass(frozen=True, slots=True)
 class FieldGroup:
-    """One field as compiled: its kind ("question" | "participant"), label, values and bubble centres."""
+    """One field as compiled: its kind ("question" | "participant" | "version" | "numeric"; a true/false
+    statement is a "question"), label, values and bubble centres. A numeric column's label is
+    ``<question>/<column>`` and ``question`` names the answer it is part of."""
 
     kind: str
     label: str
     values: tuple[str, ...]
     centres: tuple[tuple[float, float], ...]    # (y, x) mm
     path: str
+    question: str = ""
 
 
 def parse_alignment(p: Any, raw: Any, base: Path | None, width: float, height: float) -> AlignSpec:
@@ -172,12 +190,23 @@ def _strings(p: Any, raw: Any, path: str, *, lo: int, hi: int) -> tuple[str, ...
 
 def _block(p: Any, b: dict, path: str) -> list[FieldGroup]:
     kind = b.get("kind", "question")
-    if kind not in ("question", "participant"):
-        p.add(f"{path}.kind", f"{kind!r} is not \"question\" or \"participant\"")
+    if kind not in FIELD_KINDS:
+        p.add(f"{path}.kind", f"{kind!r} is not one of {', '.join(FIELD_KINDS)}")
+    if kind == "numeric":
+        return _numeric_block(p, b, path)
     labels = _strings(p, b.get("labels"), f"{path}.labels", lo=1, hi=MAX_FIELDS)
-    values = _strings(p, b.get("values"), f"{path}.values", lo=2, hi=MAX_VALUES)
-    if kind == "participant" and values and not all(v.isdigit() and len(v) == 1 for v in values):
-        p.add(f"{path}.values", "a participant block's values are the digits 0-9")
+    default_values = list(TRUE_FALSE) if kind == "truefalse" else None
+    values = _strings(p, b.get("values", default_values), f"{path}.values", lo=2, hi=MAX_VALUES)
+    if kind in ("participant", "version") and values and not all(v.isdigit() and len(v) == 1 for v in values):
+        p.add(f"{path}.values", f"a {kind} block's values are the digits 0-9")
+    if kind == "truefalse":
+        group = b.get("group")
+        if not isinstance(group, str) or not group.strip():
+            p.add(f"{path}.group", "missing: the id of the true/false question (\"II.1\"), its statements are "
+                                   "the labels")
+            group = ""
+        labels = tuple(group + lab for lab in labels)
+        kind = "question"
     direction = b.get("direction", "horizontal")
     if direction not in ("horizontal", "vertical"):
         p.add(f"{path}.direction", f"{direction!r} is not \"horizontal\" or \"vertical\"")
@@ -198,6 +227,35 @@ def _block(p: Any, b: dict, path: str) -> list[FieldGroup]:
             pts = tuple((y0 + j * bgap, x0 + lead) for j in range(len(values)))
         out.append(FieldGroup(str(kind), label, values, pts, path))
     return out
+
+
+def _numeric_block(p: Any, b: dict, path: str) -> list[FieldGroup]:
+    """One numeric answer: a column group per written character (see the module's doc)."""
+    labels = _strings(p, b.get("labels"), f"{path}.labels", lo=1, hi=1)
+    ncols = p.number(b, "columns", path, lo=1, hi=MAX_NUMERIC_COLUMNS, integer=True)
+    x0 = p.number(b, "x_mm", path, lo=0, hi=1000)
+    y0 = p.number(b, "y_mm", path, lo=0, hi=1000)
+    row = p.number(b, "bubbles_gap_mm", path, lo=1, hi=100)
+    col = p.number(b, "labels_gap_mm", path, lo=1, hi=100)
+    if any(math.isnan(v) for v in (ncols, x0, y0, row, col)) or not labels:
+        return []
+    n = int(ncols)
+    sign = _columns(p, b.get("sign_columns", [1]), f"{path}.sign_columns", n)
+    comma = _columns(p, b.get("comma_columns", list(range(2, n))), f"{path}.comma_columns", n)
+    out = []
+    for c in range(1, n + 1):
+        vals = [v for v in NUMERIC_ROWS if (v != "-" or c in sign) and (v != "," or c in comma)]
+        pts = tuple((y0 + NUMERIC_ROWS.index(v) * row, x0 + (c - 1) * col) for v in vals)
+        out.append(FieldGroup("numeric", f"{labels[0]}/{c}", tuple(vals), pts, path, question=labels[0]))
+    return out
+
+
+def _columns(p: Any, raw: Any, path: str, n: int) -> set[int]:
+    if not isinstance(raw, list) or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= n
+                                            for v in raw):
+        p.add(path, f"must be a list of column numbers 1..{n}, got {raw!r}")
+        return set()
+    return set(raw)
 
 
 def _label_gaps(p: Any, raw: Any, path: str, n: int) -> list[float] | None:

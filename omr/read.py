@@ -28,6 +28,7 @@ from .layout import Group, GroupKind, Layout, MarkingRules
 from .load import LoadOptions, PageRef, discover, load_page, plan_pages, require_files
 from .markerless import align_any
 from .markrules import RULE_CONFIDENCE, apply_rules
+from .numeric import numeric_answers
 from .marks import STATE_ORDER, Fills, classify, measure_fills, normalise_labels, page_thresholds
 from .progress import Progress
 from .records import Flag, GroupRead, Page, Reject, SheetFailure, SheetReading, Status
@@ -102,12 +103,14 @@ def read_page(page: Page, layout: Layout) -> Record:
     qgroups = layout.question_groups
     pgroups = layout.digit_groups(GroupKind.PARTICIPANT)
     vgroups = layout.digit_groups(GroupKind.VERSION)
+    ngroups = layout.digit_groups(GroupKind.NUMERIC)
     fill = normalise_labels(fills.fill, qgroups)
-    fill = normalise_labels(fill, pgroups + vgroups)
+    fill = normalise_labels(fill, pgroups + vgroups + ngroups)
     th = page_thresholds(fill, qgroups)
     q_reads, q_doubts = _group_reads(fills, fill, qgroups, th, layout.marking)
     id_reads, _ = _group_reads(fills, fill, pgroups, th)
     ver_reads, _ = _group_reads(fills, fill, vgroups, th)
+    num_reads, _ = _group_reads(fills, fill, ngroups, th)
     t3 = time.perf_counter()
 
     flags: list[Flag] = []
@@ -121,6 +124,10 @@ def read_page(page: Page, layout: Layout) -> Record:
         reason = q_doubts.get(g.key)
         if reason:
             flags.append(Flag("question", g.key, reason, _DOUBT_TEXT[reason].format(q=g.key), g.confidence, g.fills))
+    if num_reads:
+        num_answers, num_flags = numeric_answers(layout, num_reads)
+        answers.update(num_answers)
+        flags += num_flags
 
     pid_value, pid_text, pid_flags = digits_from_groups(id_reads, "participant")
     if pgroups or layout.qr is not None:
@@ -145,7 +152,7 @@ def read_page(page: Page, layout: Layout) -> Record:
         participant=participant, version=version, answers=answers, flags=tuple(flags),
         qr=qr.payload.as_dict() if qr.payload else None,
         participant_bubbles=pid_text or None, version_bubbles=ver_text,
-        groups=q_reads + id_reads + ver_reads, alignment=alignment,
+        groups=q_reads + id_reads + ver_reads + num_reads, alignment=alignment,
         timings_ms={"align": (t1 - t0) * 1000, "identify": (t2 - t1 + t4 - t3) * 1000,
                     "marks": (t3 - t2) * 1000})
 

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from omr.errors import BadArguments
 from omr.records import Status
 
+from ..keyparts import number_value
 from ..keys import KeySet, split_labels
 from ..score import ScoreStatus, SheetScore
 from .engine import Database, chunks, utcnow
@@ -161,6 +162,11 @@ def _check_value(target: str, key: str | None, value: str, keys: KeySet | None) 
                 if item is not None:
                     options = item.options
                     break
+        if options == ():                  # a numeric answer: the number as written, or "" for blank
+            if value and number_value(value) is None:
+                raise BadArguments(f"{value!r} is not a number for question {key}: write it as on the sheet "
+                                   "(\"-1,5\"), or \"\" for blank")
+            return value
         if options is None:
             if any(c.isspace() or c == "?" for c in value):
                 raise BadArguments(f"{value!r} is not a set of marks for question {key}")

@@ -93,7 +93,8 @@ def results_table(store: Store, contest: Contest, only: Collected | None = None)
 
     frame = store.results_frame()
     page_info, open_by_page = answer_pages(store)
-    questions = [g.key for g in contest.layout.question_groups]
+    questions = [g.key for g in contest.layout.question_groups] + list(contest.layout.numeric_ids)
+    questions += [g.name for g in contest.keys.groups]          # a group scored by the number right (Phần II)
     section_cols = [c for c in frame.columns if c.startswith("section: ")]
     roster = _roster(contest)
     people = {p.id: p for p in roster} if roster else {}
