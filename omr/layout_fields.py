@@ -18,10 +18,16 @@ in order.
 
 ``alignment`` says how a page is found when the sheet has none of our ArUco markers::
 
-    "alignment": {"method": "page" | "markers" | "features" | "image" | "aruco",
+    "alignment": {"method": "page" | "markers" | "features" | "image" | "timing_marks" | "aruco",
                   "frame_mm": {"x_mm": 0, "y_mm": 0, "w_mm": 210, "h_mm": 297},
                   "marker": "omr_marker.jpg", "marker_size_mm": 12,     # method "markers"
-                  "reference": "reference.png"}                         # method "features"
+                  "reference": "reference.png",                         # method "features"
+                  "timing_marks": [{"x_mm": 15, "y_mm": 7, "dx_mm": 6, "dy_mm": 0, "count": 31,
+                                    "w_mm": 2, "h_mm": 4}, …]}          # method "timing_marks"
+
+``timing_marks`` are lines of identical filled rectangles (the first mark's centre, the step to the next, how
+many, each mark's size); method ``timing_marks`` needs two lines in different directions (a row along one edge
+and a column along another). Any layout may declare them: ``omr sheet`` prints them.
 
 The frame is the rectangle of the page that the method finds: the paper's outline (``page``), the rectangle
 through the four marker centres (``markers``), the reference image's extent (``features``), the whole image

@@ -1,5 +1,6 @@
 """Find sheets that carry none of our ArUco markers: the page outline, four corner markers given as an image,
-or keypoints matched against a reference image of the blank sheet. The layout's ``alignment`` chooses.
+keypoints matched against a reference image of the blank sheet, or timing marks along the edges
+(``omr.timing``). The layout's ``alignment`` chooses.
 
 Every method ends the same way: a homography from the layout's frame (mm) to the image, checked. The check
 is the printed sheet itself: the bubble outlines the layout describes must be dark where the homography puts
@@ -18,10 +19,11 @@ import cv2
 import numpy as np
 
 from .align import Alignment, align
-from .errors import AlignmentError, NotYet
+from .errors import AlignmentError
 from .layout import Layout
 from .layout_fields import AlignMethod, AlignSpec
 from .pagefind import corners_of
+from .timing import timing_candidates
 
 WORK_LONG_PX = 900           # searches run on a copy of the image with this long side
 MIN_FIT = 0.12               # bubble outlines must be this much darker than the paper around them
@@ -38,7 +40,8 @@ def align_any(image: np.ndarray, layout: Layout) -> Alignment:
     if image.ndim != 2 or image.dtype != np.uint8:
         raise ValueError(f"align expects a 2-D uint8 image, got {image.dtype} with shape {image.shape}")
     if method is AlignMethod.TIMING:
-        raise NotYet("alignment on timing marks is not built yet: choose another alignment method")
+        cands = timing_candidates(image, layout.align, lambda H: outline_score(image, H, layout))
+        return _checked(image, layout, cands, method.value)
     if method is AlignMethod.FEATURES:
         return _checked(image, layout, _features(image, layout), "features", orientations=False)
     if method is AlignMethod.PAGE:
