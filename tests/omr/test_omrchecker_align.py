@@ -106,3 +106,19 @@ def test_a_page_that_is_not_the_sheet_is_rejected_with_a_reason(layouts, method)
         align_any(img, layouts[method])
     assert exc.value.code in ("not_a_sheet", "bad_alignment", "partial_sheet")
     assert exc.value.message
+
+
+def test_a_sheet_printed_slightly_larger_than_its_frame_is_fitted_region_by_region(tmp_path):
+    """The image method takes the image as the frame; the page in it is 0.6 % larger (a printer's scaling): one
+    shift cannot fit both ends of the sheet, a snap per region and a homography through them can."""
+    fo.write_omrchecker_folder(tmp_path / "omr", "page", questions=60)
+    import_folder(tmp_path / "omr", tmp_path / "c")
+    raw = (tmp_path / "c" / "layout.json").read_text().replace('"method": "page"', '"method": "image"')
+    (tmp_path / "c" / "layout.json").write_text(raw)
+    layout = load_layout(tmp_path / "c")
+    page = fo.render_blank(layout, DPI)
+    h, w = page.shape
+    M = np.array([[1.006, 0, -2.0], [0, 1.006, -2.5], [0, 0, 1]])
+    img = cv2.warpPerspective(page, M, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+    al = align_any(img, layout)
+    assert error_mm(layout, al, M) < 0.2
