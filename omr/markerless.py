@@ -43,25 +43,46 @@ def align_any(image: np.ndarray, layout: Layout) -> Alignment:
         cands = timing_candidates(image, layout.align, lambda H: outline_score(image, H, layout))
         return _checked(image, layout, cands, method.value)
     if method is AlignMethod.FEATURES:
-        return _checked(image, layout, _features(image, layout), "features", orientations=False)
+        return _features_or_page(image, layout)
     if method is AlignMethod.PAGE:
-        quads = find_pages(image)
-    elif method is AlignMethod.MARKERS:
-        quads = find_markers(image, layout)
-    else:
-        h, w = image.shape
-        quads = [np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])]
+        return _by_quads(image, layout, find_pages(image), method.value)
+    if method is AlignMethod.MARKERS:
+        return _by_quads(image, layout, find_markers(image, layout), method.value)
+    h, w = image.shape
+    whole = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
+    return _by_quads(image, layout, [whole], method.value, turns=1)
+
+
+def _by_quads(image: np.ndarray, layout: Layout, quads: list[np.ndarray], search: str, turns: int = 4
+              ) -> Alignment:
+    """The frame mapped onto each quad in its ``turns`` orientations; the quad that fits best is checked."""
     frame = np.asarray(layout.align.frame_corners_mm(), dtype=np.float32)
     best: tuple[float, list[np.ndarray]] | None = None
-    for quad in quads:           # each quad in its four orientations; the quad that fits best is checked
+    for quad in quads:
         ordered = _clockwise(quad)
         cands = [cv2.getPerspectiveTransform(frame, np.roll(ordered, -k, axis=0).astype(np.float32))
-                 .astype(np.float64) for k in range(1 if method is AlignMethod.IMAGE else 4)]
+                 .astype(np.float64) for k in range(turns)]
         top = max(outline_score(image, H, layout) for H in cands)
         if best is None or top > best[0]:
             best = (top, cands)
     assert best is not None
-    return _checked(image, layout, best[1], method.value)
+    return _checked(image, layout, best[1], search)
+
+
+def _features_or_page(image: np.ndarray, layout: Layout) -> Alignment:
+    """Keypoints against the reference; where they fail (a blurred photo, a sheet small in the frame, little
+    print outside the bubbles) and the reference is the whole paper, the paper's outline — the search says
+    which one found the page. The first method's reason is kept when both fail."""
+    try:
+        return _checked(image, layout, _features(image, layout), "features", orientations=False)
+    except AlignmentError as exc:
+        x, y, fw, fh = layout.align.frame
+        if max(abs(x), abs(y), abs(fw - layout.width_mm), abs(fh - layout.height_mm)) > 0.5:
+            raise
+        try:
+            return _by_quads(image, layout, find_pages(image), AlignMethod.PAGE.value)
+        except AlignmentError:
+            raise exc from None
 
 
 # -- checking -----------------------------------------------------------------------------------------
