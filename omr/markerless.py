@@ -45,7 +45,7 @@ def align_any(image: np.ndarray, layout: Layout) -> Alignment:
     if method is AlignMethod.FEATURES:
         return _features_or_page(image, layout)
     if method is AlignMethod.PAGE:
-        return _by_quads(image, layout, find_pages(image), method.value)
+        return _by_outline(image, layout)
     if method is AlignMethod.MARKERS:
         return _by_quads(image, layout, find_markers(image, layout), method.value)
     h, w = image.shape
@@ -67,6 +67,27 @@ def _by_quads(image: np.ndarray, layout: Layout, quads: list[np.ndarray], search
             best = (top, cands)
     assert best is not None
     return _checked(image, layout, best[1], search)
+
+
+LIGHT_BORDER = 0.85           # the image's border this bright against the paper: the paper's edge is lost
+
+
+def _by_outline(image: np.ndarray, layout: Layout) -> Alignment:
+    """The paper's outline; when it cannot be found and the image's border is nearly as light as the paper (a
+    white scanner lid), the refusal says so and what to do, instead of blaming the sheet."""
+    try:
+        return _by_quads(image, layout, find_pages(image), AlignMethod.PAGE.value)
+    except AlignmentError as exc:
+        h, w = image.shape
+        b = max(2, int(0.02 * min(h, w)))
+        border = np.concatenate([image[:b].ravel(), image[-b:].ravel(), image[:, :b].ravel(), image[:, -b:].ravel()])
+        paper = float(np.percentile(image[h // 4:3 * h // 4, w // 4:3 * w // 4], 90))
+        if float(np.median(border)) < LIGHT_BORDER * paper:
+            raise
+        raise AlignmentError(exc.code, "the sheet's edge cannot be told from the background (a light scanner lid "
+                                       "or table): this layout finds the sheet by its outline, so scan it on a "
+                                       "dark background (the lid open, or a dark sheet behind it) or photograph it "
+                                       "on a dark table") from None
 
 
 def _features_or_page(image: np.ndarray, layout: Layout) -> Alignment:

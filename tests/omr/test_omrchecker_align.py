@@ -149,3 +149,13 @@ def test_features_fall_back_to_the_page_outline_when_the_reference_is_the_paper(
     (tmp_path / "c" / "layout.json").write_text(json.dumps(raw))
     with pytest.raises(AlignmentError):
         align_any(img, load_layout(tmp_path / "c"))
+
+
+def test_page_outline_on_a_light_lid_is_refused_with_what_to_do(layouts):
+    page = fo.render_blank(layouts["page"], DPI)
+    img = place(page, moved(angle_deg=1.5), (1200, 1600), background=250)
+    with pytest.raises(AlignmentError) as exc:
+        align_any(img, layouts["page"])
+    assert "cannot be told from the background" in exc.value.message and "dark background" in exc.value.message
+    dark = place(page, moved(angle_deg=1.5), (1200, 1600), background=70)
+    assert align_any(dark, layouts["page"]).search == "page"
