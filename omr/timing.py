@@ -106,14 +106,15 @@ def find_chains(blobs: np.ndarray, t: TimingTrack) -> list[Chain]:
     d = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))
     similar = np.abs(np.log(size[:, None] / size[None])) < 0.35
     near = similar & (d > 0.7 * ratio * size[:, None]) & (d < 1.3 * ratio * size[:, None])
-    seen: set[frozenset[int]] = set()
+    taken: set[int] = set()                  # blobs already in a chain: a chain is walked once
     chains = []
     for i, j in zip(*np.nonzero(np.triu(near))):
-        members = _walk(xy, size, int(i), int(j), similar[i])
-        key = frozenset(int(m) for m in members[0])
-        if key in seen or len(key) < max(3, t.count // 2) or members[1].max() >= t.count:
+        if int(i) in taken and int(j) in taken:
             continue
-        seen.add(key)
+        members = _walk(xy, size, int(i), int(j), similar[i])
+        if len(members[0]) < max(3, t.count // 2) or members[1].max() >= t.count:
+            continue
+        taken.update(int(m) for m in members[0])
         chains.append(Chain(xy[members[0]], members[1], float(np.median(size[members[0]]))))
     chains.sort(key=lambda c: -len(c.xy))
     return chains[:MAX_CHAINS]
@@ -132,14 +133,16 @@ def _walk(xy: np.ndarray, size: np.ndarray, i: int, j: int, similar: np.ndarray)
 def _follow(xy: np.ndarray, similar: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
     """Blobs beyond ``b`` on the way from ``a`` to ``b``, each with its step number (``b`` is step 1)."""
     out: list[tuple[int, int]] = []
+    cand = np.flatnonzero(similar)
+    pts = xy[cand]
     step = xy[b] - xy[a]
     cur, k, used = b, 1, {a, b}
     while len(out) < 400:
         for gap in (1, 2):
-            d = np.linalg.norm(xy - (xy[cur] + gap * step), axis=1)
-            d[~similar] = np.inf
-            m = int(np.argmin(d))
-            if d[m] < 0.25 * np.linalg.norm(step) and m not in used:
+            e = pts - (xy[cur] + gap * step)
+            d = e[:, 0] ** 2 + e[:, 1] ** 2
+            m = int(cand[np.argmin(d)])
+            if d.min() < 0.0625 * float(step @ step) and m not in used:
                 break
         else:
             return out
