@@ -47,8 +47,6 @@ LIGHT_EVEN, SECOND_EVEN = 0.45, 0.6
 STROKE_REL, STROKE_MIN_CV = 0.3, 0.7
 STROKE_INNER, STROKE_COVER = (0.15, 0.75), (0.18, 0.66)
 STROKE_MAX_EVEN = 0.18       # strokes leave most of the disc paper (evenness ≤ 0.16 for ticks), smudges do not
-# below this resolution a pen stroke is a few pixels wide and blurred over the disc: its darkness is more even
-LOW_RES_PX_PER_MM, STROKE_MIN_CV_LOW, STROKE_MAX_EVEN_LOW = 9.0, 0.55, 0.45
 STROKE_MAX_RUN = 0.4          # longest dark arc on the 0.6-radius ring: strokes ≤ 0.39, half fills ≥ 0.33 (1 %: 0.4)
 INK_REL, INK_SHARE, INK_COVER = 0.16, 0.2, 0.22    # blanks: rel ≤ 0.12, cover ≤ 0.20 (99.99 %), ink around
                                                     # them ≤ 0.22 (99.9 %): a loop round a bubble ≥ 0.25
@@ -134,15 +132,12 @@ def _without_print(samples: np.ndarray, labels: np.ndarray, n_labels: int, blank
 
 
 def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarray,
-                  labels: tuple[np.ndarray, int] | None = None, lone: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  labels: tuple[np.ndarray, int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shape code of each bubble in ``idx`` (an index array into the layout's bubbles), the share of the
     angles around it (outside its rim) that hold ink, and the evenness of the darkness inside it. On a page
     whose blank bubbles are dark with print (``PRINTED_BLANK``: letters printed inside the bubbles), the ink of
     each bubble is measured over what its label's blank bubbles show (``labels``: label class per bubble and
-    their number) and its darkness over the page's darkest blank bubbles. On a low-resolution page, a stroke
-    blurred over the disc is still a stroke on the bubbles of ``lone`` (a mask over ``idx``: questions without a
-    clear fill, where a tick or an X alone is the answer)."""
+    their number) and its darkness over the page's darkest blank bubbles."""
     tau = max(INK_FLOOR, INK_LEVEL * th.mark)
     span = max(th.mark - th.blank, 1e-6)
     rel = (fill[idx] - th.blank) / span
@@ -168,11 +163,8 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     # ink all around the rim makes the paper estimate of ``fill`` too dark: the fill comes out below paper
     around_dark = rel < RING_DARKER_REL
     ink = (rel > INK_REL) | (around > INK_SHARE) | (inner > INK_SHARE) | (cover > INK_COVER) | around_dark
-    min_cv, max_even = np.full(len(idx), STROKE_MIN_CV), np.full(len(idx), STROKE_MAX_EVEN)
-    if lone is not None and 0.0 < fills.px_per_mm < LOW_RES_PX_PER_MM:
-        min_cv[lone], max_even[lone] = STROKE_MIN_CV_LOW, STROKE_MAX_EVEN_LOW
-    stroke = ((rel >= STROKE_REL) & (cv >= min_cv) & (inner >= STROKE_INNER[0]) & (inner <= STROKE_INNER[1])
-              & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1]) & (even <= max_even))
+    stroke = ((rel >= STROKE_REL) & (cv >= STROKE_MIN_CV) & (inner >= STROKE_INNER[0]) & (inner <= STROKE_INNER[1])
+              & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1]) & (even <= STROKE_MAX_EVEN))
     if stroke.any():                   # the longest dark arc, on the few candidates only
         stroke[stroke] = _longest_run(ins[stroke][:, _RING06] > tau) < STROKE_MAX_RUN
     light = ((rel >= LIGHT_REL) & (cover >= LIGHT_COVER) & (cv <= LIGHT_MAX_CV) & (centre >= LIGHT_CENTRE)
@@ -195,11 +187,10 @@ def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state
     state = state.copy()
     if not len(gi.idx):
         return state, {}, {}
-    marked = state == _MARKED
-    lone = (np.add.reduceat(marked.astype(np.intp), gi.starts) == 0)[gi.gid]
-    shape, around, even = bubble_shapes(fills, fill, th, gi.idx, (gi.label_id, gi.n_labels), lone)
+    shape, around, even = bubble_shapes(fills, fill, th, gi.idx, (gi.label_id, gi.n_labels))
     strong, weak = crossed_bubbles(fills, groups, state, th)
     f = fill[gi.idx]
+    marked = state == _MARKED
     span = max(th.mark - th.blank, 1e-6)
     rel_all = (f - th.blank) / span
     clear = np.maximum.reduceat(np.where(marked, rel_all, -np.inf), gi.starts)

@@ -34,7 +34,6 @@ class Fills:
     inside_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 37), np.float32))
     outer_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.float32))
     inner_samples: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.float32))
-    px_per_mm: float = 0.0     # the page's resolution where the bubbles were sampled (0: unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +229,7 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     inner = loop_dark[:, n_out:].max(axis=1)
     return Fills(fill=np.clip(fill, -0.5, 1.5), ring=np.clip(ring_dark, -0.5, 1.5),
                  cross=np.clip(cross, -0.5, 1.5), cross_near=np.clip(cross_near, -0.5, 1.5),
-                 ring_samples=ring_samples, black=float(black_refl), px_per_mm=float(alignment.px_per_mm),
+                 ring_samples=ring_samples, black=float(black_refl),
                  inside_samples=((1.0 - refl) / ink_span).astype(np.float32),
                  outer_samples=outer.astype(np.float32), inner_samples=inner.astype(np.float32))
 

@@ -122,19 +122,6 @@ def test_tick_or_x_on_an_empty_bubble_counts_by_rule(base, demo_layout, kind):
     assert flags.get("1") in ("tick_or_x", "crossed_out", "ambiguous_mark") and rec.answers["1"] in ("D", "")
 
 
-def test_a_blurred_tick_alone_on_a_low_resolution_page_counts_by_rule(base, demo_layout):
-    # a phone photo at ~6 px/mm: the pen stroke is blurred over the disc, more even than a sharp one
-    img = base.copy()
-    idx = q(demo_layout, "1").first + 3
-    stroke(img, demo_layout, idx, TICK, grey=70, width_mm=0.5)
-    cx, cy = centre(demo_layout, idx)
-    h = int(demo_layout.bubble_r_mm * PPM * 2.5)
-    y0, x0 = int(cy) - h, int(cx) - h
-    img[y0:y0 + 2 * h, x0:x0 + 2 * h] = cv2.GaussianBlur(img[y0:y0 + 2 * h, x0:x0 + 2 * h], (0, 0), 1.5)
-    rec, flags, rules = read(img, demo_layout)
-    assert "1" not in flags and rec.answers["1"] == "D" and rules["1"] == "tick_or_x_on_empty"
-
-
 # -- a fill crossed out beside another fill ---------------------------------------------------------
 def test_a_crossed_out_fill_is_cancelled_by_rule_or_flagged(base, demo_layout):
     img = base.copy()
