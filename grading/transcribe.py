@@ -33,6 +33,7 @@ from omr.records import Flag, SheetReading, Status
 from omr.table import fold_header
 
 from .contest import Roster, load_contest, load_roster
+from .db import referrals
 from .db import transcriptions as db
 from .db.tables import SYSTEM, TranscriptionState
 from .entrants import Staff, eligibility, entrant_from, load_staff
@@ -217,6 +218,10 @@ def queue(store: Store, folder: str | Path, *, who: str = SYSTEM) -> int:
     return db.queue_handwritten(store, who=who)
 
 
+DeclineKind = referrals.DeclineKind
+DeclineRefused = referrals.DeclineRefused
+DECLINE_LABELS = referrals.KIND_LABELS
+decline_entry = referrals.decline_entry
 take_next = db.take_next
 entry_view = db.entry_view
 submit_entry = db.submit_entry

@@ -428,6 +428,7 @@ class TranscriptionState(enum.Enum):
     OPEN = "open"            # needs its two independent entries
     DISPUTED = "disputed"    # the two entries differ: a third judge decides the differing fields
     TAKEN = "taken"          # the final values are the submission's answers page and participant
+    REFERRED = "referred"    # a judge said it is no handwritten entry: the organisers decide (``db.referrals``)
 
 
 transcriptions = sa.Table(

@@ -315,3 +315,99 @@ def test_an_entry_whose_pages_were_discarded_is_given_to_nobody(contest, sqlite_
         discard_page(store, page_id, "trang trắng", "quantri")
         assert T.take_next(store, gk1) is None
 
+
+
+# -- "not a handwritten entry" -----------------------------------------------------------------------------------------
+def test_a_judge_sends_the_pages_to_the_organisers_who_send_them_back_to_be_typed(contest, rules, store_url):
+    with Store.open(store_url) as store:
+        sid = record_handwritten(store, "/scans/hw-1.pdf")
+        T.queue(store, contest)
+        gk1, gk2, gk3 = judges(store, "Ban 1", "Ban 2", "Ban 3")
+        type_in(store, rules, gk1, form(key_answers(contest)))
+        eid = T.take_next(store, gk2)
+        with pytest.raises(T.DeclineRefused, match="Khác"):
+            T.decline_entry(store, eid, gk2, T.DeclineKind.OTHER, "  ")
+        with pytest.raises(T.DeclineRefused, match="không được giao cho bạn"):
+            T.decline_entry(store, eid, gk3, T.DeclineKind.BLANK)
+        flag_ids = T.decline_entry(store, eid, gk2, T.DeclineKind.SHEET_ESSAY, "trang  của phiếu 0123")
+        assert len(flag_ids) == 2
+        assert T.take_next(store, gk3) is None                   # with the organisers: nobody is given it
+        assert db_rows(store_url, "SELECT state FROM transcriptions") == [("referred",)]
+        assert db_rows(store_url, "SELECT slot, state FROM transcription_entries") == [(1, "submitted")]
+        got = db_rows(store_url, "SELECT f.page_id, f.target, f.reason, f.origin, f.state, f.message FROM flags f "
+                                 f"JOIN pages p ON p.id = f.page_id WHERE p.submission_id = {sid} "
+                                 "AND f.reason = 'not_handwritten' ORDER BY f.id")
+        assert [r[1:5] for r in got] == [("page", "not_handwritten", "judge", "open")] * 2
+        assert "Trang tự luận của một phiếu trả lời — «trang của phiếu 0123»" in got[0][5] and "gk2" in got[0][5]
+        store.resolve_flag(flag_ids[0], "đúng là bài viết tay", who="quantri")
+        assert db_rows(store_url, "SELECT state FROM transcriptions") == [("open",)]
+        assert db_rows(store_url, f"SELECT state, resolved_by FROM flags WHERE id = {flag_ids[1]}") == [
+            ("resolved", "quantri")]
+        assert type_in(store, rules, gk3, form(key_answers(contest))).state is TranscriptionState.TAKEN
+    assert db_rows(store_url, "SELECT slot, judge_id FROM transcription_entries ORDER BY slot") == [(1, gk1), (2, gk3)]
+    audit = [(a, w, js(x)) for a, w, x in db_rows(store_url, "SELECT action, who, after FROM audit WHERE action IN "
+                                                             "('transcription_declined', 'transcription_referred', "
+                                                             "'transcription_resumed') ORDER BY id")]
+    assert [(a, w) for a, w, _ in audit] == [("transcription_declined", "gk2"), ("transcription_referred", "gk2"),
+                                             ("transcription_resumed", "quantri")]
+    assert audit[0][2]["kind"] == "sheet_essay" and audit[0][2]["text"] == "trang của phiếu 0123"
+
+
+def test_a_declined_third_decision_goes_back_to_a_third_judge_and_discarded_pages_to_nobody(contest, rules,
+                                                                                          sqlite_url):
+    from grading.db.discards import discard_page, restore_page
+
+    with Store.open(sqlite_url) as store:
+        record_handwritten(store, "/scans/hw-1.pdf", pages=1)
+        T.queue(store, contest)
+        gk1, gk2, gk3, gk4 = judges(store, "Ban 1", "Ban 2", "Ban 3", "Ban 4")
+        type_in(store, rules, gk1, form(key_answers(contest)))
+        type_in(store, rules, gk2, form(key_answers(contest), name="Lê Văn An"))
+        (flag_id,) = T.decline_entry(store, T.take_next(store, gk3), gk3, T.DeclineKind.UNREADABLE)
+        (page_id,) = [r[0] for r in db_rows(sqlite_url, f"SELECT page_id FROM flags WHERE id = {flag_id}")]
+        discard_page(store, page_id, "trang trắng", "quantri")
+        assert db_rows(sqlite_url, "SELECT state FROM transcriptions") == [("disputed",)]
+        assert T.take_next(store, gk4) is None                   # no page left to type from
+        restore_page(store, page_id, "quantri")
+        assert db_rows(sqlite_url, "SELECT state FROM transcriptions") == [("referred",)]
+        store.resolve_flag(flag_id, "đọc được", who="quantri")
+        assert db_rows(sqlite_url, "SELECT state FROM transcriptions") == [("disputed",)]
+        eid = T.take_next(store, gk4)
+        assert T.entry_view(store, eid).slot == 3
+
+
+def test_the_page_sends_the_pages_to_the_organisers_and_an_admin_sends_them_back(contest, sqlite_url):
+    from grading.contest import load_contest
+    from grading.judges import Role
+    from grading.webapp.app import create_app
+    from web_support import TestClient, csrf, login_and_change_password
+
+    with Store.open(sqlite_url) as store:
+        record_handwritten(store, "/scans/hw-1.pdf", pages=1)
+        T.queue(store, contest)
+        pw = {"gk1": add_judge(store, "gk1", unit="Ban 1"), "quantri": add_judge(store, "quantri", unit="city",
+                                                                                 role=Role.ADMIN)}
+        app = create_app(store, load_contest(contest).layout, contest_dir=contest)
+        judge, boss = (TestClient(app, follow_redirects=False) for _ in range(2))
+        login_and_change_password(judge, "gk1", pw["gk1"])
+        login_and_change_password(boss, "quantri", pw["quantri"])
+        home = judge.get("/transcribe")
+        where = judge.post("/transcribe/next", data={"csrf": csrf(home.text)}).headers["location"]
+        entry = judge.get(where)
+        assert 'id="decline-form"' in entry.text and "<summary" in entry.text and 'value="sheet_essay"' in entry.text
+        r = judge.post(where + "/decline", data={"csrf": csrf(entry.text), "kind": "other", "text": ""})
+        assert r.status_code == 400 and 'id="decline-error"' in r.text and " open>" in r.text
+        r = judge.post(where + "/decline", data={"csrf": csrf(entry.text), "kind": "blank", "text": "chỉ có tên"})
+        assert r.status_code == 303 and r.headers["location"] == "/transcribe?done=referred"
+        assert "ban tổ chức" in judge.get(r.headers["location"]).text
+        (flag_id,) = [r[0] for r in db_rows(sqlite_url, "SELECT id FROM flags WHERE reason = 'not_handwritten'")]
+        assert f"/flags/{flag_id}" not in judge.get("/flags").text                  # the organisers' work only
+        assert judge.get(f"/flags/{flag_id}").status_code == 403
+        assert f"/flags/{flag_id}" in boss.get("/flags").text
+        page = boss.get(f"/flags/{flag_id}")
+        assert 'id="send-back"' in page.text and "Trả bài về nhập" in page.text and "Trang trắng" in page.text
+        assert 'id="page-actions"' in page.text                                    # the discard form is there too
+        r = boss.post(f"/flags/{flag_id}/resolve", data={"csrf": csrf(page.text), "value": "nhập bình thường"})
+        assert r.status_code == 303
+    assert db_rows(sqlite_url, "SELECT state FROM transcriptions") == [("open",)]
+    assert db_rows(sqlite_url, "SELECT count(*) FROM transcription_entries") == [(0,)]
