@@ -194,6 +194,48 @@ class Rules:
                                  "họ tên với ngày sinh, số điện thoại hoặc email); nhập số báo danh", 0.0),)
 
 
+PROGRESS_LABELS = (("first", "Chờ lần nhập thứ nhất"), ("second", "Chờ lần nhập thứ hai"),
+                   ("third", "Chờ giám khảo thứ ba"), ("referred", "Đã gửi ban tổ chức"), ("taken", "Đã nhận"),
+                   ("no_pages", "Trang đã loại bỏ hết"))
+
+
+def progress_category(state: str, submitted: int, has_pages: bool) -> str:
+    """Where a transcription stands, as one of ``PROGRESS_LABELS``' codes."""
+    if state == TranscriptionState.TAKEN.value:
+        return "taken"
+    if state == TranscriptionState.REFERRED.value:
+        return "referred"
+    if not has_pages:
+        return "no_pages"
+    if state == TranscriptionState.DISPUTED.value:
+        return "third"
+    return "first" if submitted == 0 else "second"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Transcriptions by collecting unit ("" unknown) and ``PROGRESS_LABELS`` code."""
+    counts: dict[tuple[str, str], int]
+
+    @property
+    def units(self) -> list[str]:
+        return sorted({u for u, _ in self.counts}, key=lambda u: (u == "", u))
+
+    def row(self, unit: str | None = None) -> list[int]:
+        """The counts of one unit, in ``PROGRESS_LABELS``' order (``None``: every unit)."""
+        return [sum(n for (u, c), n in self.counts.items() if c == code and unit in (None, u))
+                for code, _ in PROGRESS_LABELS]
+
+
+def progress(store: Store, within: frozenset[str] | None = None) -> Progress:
+    """The transcriptions by unit and where they stand, within a unit admin's units when given."""
+    counts: dict[tuple[str, str], int] = {}
+    for unit, state, submitted, has_pages in db.progress_rows(store, within):
+        key = (unit or "", progress_category(state, submitted, has_pages))
+        counts[key] = counts.get(key, 0) + 1
+    return Progress(counts)
+
+
 def is_documents_contest(folder: str | Path) -> bool:
     return (Path(folder) / QUESTIONS_FILE).is_file()
 

@@ -320,3 +320,18 @@ def transcription_rows(db: Database) -> list[dict[str, Any]]:
             sa.select(transcriptions.c.id, transcriptions.c.submission_id, transcriptions.c.state,
                       transcriptions.c.unit, transcriptions.c.participant, n.label("entries"))
             .order_by(transcriptions.c.id))]
+
+
+def progress_rows(db: Database, within: frozenset[str] | None = None) -> list[tuple[str | None, str, int, bool]]:
+    """(collecting unit, state, entries submitted, a page still in play) of every transcription — of the units
+    ``within`` only when given (a unit admin's scope, ``grading.scope``)."""
+    te = transcription_entries
+    n = (sa.select(sa.func.count()).select_from(te).where(te.c.transcription_id == transcriptions.c.id,
+                                                           te.c.state == SUBMITTED, te.c.slot < DECIDER)
+         .scalar_subquery())
+    has_pages = sa.exists().where(pages.c.submission_id == transcriptions.c.submission_id, pages.c.status == ESSAY)
+    q = sa.select(transcriptions.c.unit, transcriptions.c.state, n, has_pages).order_by(transcriptions.c.id)
+    if within is not None:
+        q = q.where(transcriptions.c.unit.in_(sorted(within)))
+    with db.read_tx("count transcriptions") as conn:
+        return [(r[0], r[1], int(r[2]), bool(r[3])) for r in conn.execute(q)]

@@ -411,3 +411,51 @@ def test_the_page_sends_the_pages_to_the_organisers_and_an_admin_sends_them_back
         assert r.status_code == 303
     assert db_rows(sqlite_url, "SELECT state FROM transcriptions") == [("open",)]
     assert db_rows(sqlite_url, "SELECT count(*) FROM transcription_entries") == [(0,)]
+
+
+# -- the admin's view --------------------------------------------------------------------------------------------------
+def counts_table(html: str) -> dict[str, list[int]]:
+    """The /admin table of transcriptions: {unit: counts in ``T.PROGRESS_LABELS``' order}."""
+    import re
+
+    table = html.split('id="transcription-counts"', 1)[1].split("</table>", 1)[0]
+    return {unit: [int(n) for n in re.findall(r"<td>(\d+)</td>", cells)]
+            for unit, cells in re.findall(r'<tr data-unit="([^"]*)">(.*?)</tr>', table, re.S)}
+
+
+def test_the_admin_sees_the_transcriptions_by_state_and_a_unit_admin_only_his_units(contest, rules, sqlite_url):
+    from grading.contest import load_contest
+    from grading.db.discards import discard_page
+    from grading.judges import Role
+    from grading.webapp.app import create_app
+    from web_support import TestClient, login_and_change_password
+
+    (contest / "units.csv").write_text("code,name,kind,parent\nBD,Quận Ba Đình,district,\n"
+                                       "BD-PX,Phường Phúc Xá,ward,BD\nHK,Quận Hoàn Kiếm,district,\n", encoding="utf-8")
+    with Store.open(sqlite_url) as store:
+        for i, unit in enumerate(("Quận Ba Đình", "Phường Phúc Xá", "Quận Ba Đình", "Quận Hoàn Kiếm", None)):
+            record_handwritten(store, f"/scans/hw-{i}.pdf", pages=1, unit=unit)
+        T.queue(store, contest)
+        gk1, gk2 = judges(store, "Ban 1", "Ban 2")
+        type_in(store, rules, gk1, form(key_answers(contest)))                     # 1: taken
+        type_in(store, rules, gk2, form(key_answers(contest)))
+        type_in(store, rules, gk1, form(key_answers(contest)))                     # 2: waits for its second entry
+        T.decline_entry(store, T.take_next(store, gk1), gk1, T.DeclineKind.BLANK)   # 3: with the organisers
+        (last_page,) = db_rows(sqlite_url, "SELECT p.id FROM pages p JOIN submissions s ON s.id = p.submission_id "
+                                           "WHERE s.unit IS NULL")[0]
+        discard_page(store, last_page, "trang trắng", "quantri")                   # 5: no page left
+        assert T.progress(store).row() == [1, 1, 0, 1, 1, 1]
+        assert T.progress(store, frozenset({"Quận Hoàn Kiếm"})).counts == {("Quận Hoàn Kiếm", "first"): 1}
+        pw = {name: add_judge(store, name, unit=unit, role=Role.ADMIN) for name, unit in (("thanhpho", "city"),
+                                                                                        ("badinh", "BD"))}
+        app = create_app(store, load_contest(contest).layout, contest_dir=contest)
+        city, bd = (TestClient(app, follow_redirects=False) for _ in range(2))
+        login_and_change_password(city, "thanhpho", pw["thanhpho"])
+        login_and_change_password(bd, "badinh", pw["badinh"])
+        page = city.get("/admin")
+        assert page.status_code == 200 and "Bài viết tay chờ nhập" in page.text
+        assert counts_table(page.text) == {"Phường Phúc Xá": [0, 1, 0, 0, 0, 0], "Quận Ba Đình": [0, 0, 0, 1, 1, 0],
+                                           "Quận Hoàn Kiếm": [1, 0, 0, 0, 0, 0], "": [0, 0, 0, 0, 0, 1],
+                                           "*": [1, 1, 0, 1, 1, 1]}
+        assert counts_table(bd.get("/admin").text) == {"Phường Phúc Xá": [0, 1, 0, 0, 0, 0],
+                                                       "Quận Ba Đình": [0, 0, 0, 1, 1, 0], "*": [0, 1, 0, 1, 1, 0]}
