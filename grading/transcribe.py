@@ -15,7 +15,8 @@ entrant made from the identity (``grading.entrants``), else none — flagged ``p
 Fields, as stored in an entry (``entered``): the identity keys of ``omr.documents.identity`` (``name``,
 ``date_of_birth``, ``address``, ``unit``, ``class``, ``phone``, ``email``), ``version``, and ``q:<id>`` per
 question ("" = blank). Answers are typed as one string, one key per question: the option's letter (either case),
-or ``-``, ``0``, ``.`` or a space for a blank.
+or ``-``, ``0``, ``.`` or a space for a blank; a question where the entrant chose several options takes its letters
+in brackets, ``[AB]`` or ``(AB)``, scored as marks "AB" are.
 """
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ from .store import Store
 LABELS = {"name": "Họ và tên", "date_of_birth": "Ngày sinh", "address": "Địa chỉ", "unit": "Đơn vị / Trường",
           "class": "Lớp", "phone": "Số điện thoại", "email": "Email", "version": "Mã đề"}
 BLANK_KEYS = frozenset("-0. ")
+OPEN = {"[": "]", "(": ")"}         # a group of letters for one question: the entrant chose several options
+CLOSE = frozenset(OPEN.values())
 HANDWRITTEN_LAYOUT = "handwritten"      # ``SheetReading.layout`` of a transcribed page when no layout id applies
 QUESTIONS_FILE = "questions.json"
 Settlement = db.Settlement
@@ -94,16 +97,50 @@ class Rules:
         letter = unicodedata.normalize("NFKC", key).upper()
         return letter if letter in q.letters else None
 
+    def group(self, q: Question, letters: str) -> str | None:
+        """The letters of a bracketed group (``[AB]``: the entrant chose A and B) as the question's answer, in the
+        options' order; ``None`` when one is no option of the question or there is none."""
+        chosen = {unicodedata.normalize("NFKC", c).upper() for c in letters if not c.isspace()}
+        if not chosen or not chosen <= set(q.letters):
+            return None
+        return "".join(x for x in q.letters if x in chosen)
+
+    def tokens(self, typed: str) -> tuple[list[str], str | None]:
+        """The answers string cut into one token per question: a key, or a bracketed group ``[AB]`` / ``(AB)``
+        (its letters, without the brackets, marked by a leading ``[``); and what is wrong with it or ``None``."""
+        out: list[str] = []
+        i = 0
+        while i < len(typed):
+            c = typed[i]
+            if c in CLOSE:
+                return out, f"Câu {len(out) + 1}: «{c}» đóng nhóm mà chưa mở."
+            if c not in OPEN:
+                out.append(c)
+                i += 1
+                continue
+            end = typed.find(OPEN[c], i + 1)
+            inner = typed[i + 1:end] if end > 0 else ""
+            if end < 0 or any(x in OPEN or x in CLOSE for x in inner):
+                return out, f"Câu {len(out) + 1}: nhóm «{typed[i:i + 6]}…» chưa đóng bằng «{OPEN[c]}»."
+            out.append("[" + inner)
+            i = end + 1
+        return out, None
+
     def parse_answers(self, typed: str) -> tuple[dict[str, str], str | None]:
-        """The answers string → {``q:<id>``: answer}, and what is wrong with it (Vietnamese) or ``None``."""
-        if len(typed) != len(self.questions):
-            return {}, (f"Cần đúng {len(self.questions)} ký tự (một ký tự mỗi câu, «-» cho câu bỏ trống); đã nhập "
-                        f"{len(typed)}.")
+        """The answers string → {``q:<id>``: answer}, and what is wrong with it (Vietnamese) or ``None``. One key per
+        question; several letters chosen for one question in brackets: ``[AB]`` or ``(AB)``."""
+        tokens, why = self.tokens(typed)
+        if why:
+            return {}, why
+        if len(tokens) != len(self.questions):
+            return {}, (f"Cần đúng {len(self.questions)} câu (một ký tự mỗi câu, «-» cho câu bỏ trống, [AB] cho câu "
+                        f"chọn nhiều phương án); đã nhập {len(tokens)}.")
         out: dict[str, str] = {}
-        for q, key in zip(self.questions, typed):
-            a = self.answer(q, key)
+        for q, key in zip(self.questions, tokens):
+            a = self.group(q, key[1:]) if key.startswith("[") else self.answer(q, key)
             if a is None:
-                return {}, f"Câu {q.id}: «{key}» không phải phương án ({', '.join(q.letters)}) hay «-»."
+                shown = f"[{key[1:]}]" if key.startswith("[") else key
+                return {}, f"Câu {q.id}: «{shown}» không phải phương án ({', '.join(q.letters)}) hay «-»."
             out[f"q:{q.id}"] = a
         return out, None
 
@@ -135,9 +172,14 @@ class Rules:
         for f in differences:
             raw = str(form.get(f"f:{f}", ""))
             if f in by_id:
-                a = self.answer(by_id[f], raw.strip() or "-") if len(raw.strip()) <= 1 else None
+                key, q = raw.strip(), by_id[f]
+                if len(key) > 1 and key[0] in OPEN and key[-1] == OPEN[key[0]]:
+                    a = self.group(q, key[1:-1])
+                else:
+                    a = self.answer(q, key or "-") if len(key) <= 1 else None
                 if a is None:
-                    problems[f] = f"«{raw}» không phải phương án ({', '.join(by_id[f].letters)}) hay «-»."
+                    problems[f] = (f"«{raw}» không phải phương án ({', '.join(q.letters)}), «-», hay nhóm phương án "
+                                   "như [AB].")
                 decided[f] = a or ""
             else:
                 decided[f] = normalise(raw)

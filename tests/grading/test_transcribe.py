@@ -59,8 +59,26 @@ def test_one_key_per_answer_with_blank_keys_and_lower_case(rules):
     answers, why = rules.parse_answers(typed)
     assert why is None
     assert [answers[f"q:{q}"] for q in ("1", "2", "3", "4", "5", "6")] == ["B", "", "", "", "", "A"]
-    assert rules.parse_answers("AB")[1] == "Cần đúng 40 ký tự (một ký tự mỗi câu, «-» cho câu bỏ trống); đã nhập 2."
+    assert rules.parse_answers("AB")[1] == ("Cần đúng 40 câu (một ký tự mỗi câu, «-» cho câu bỏ trống, [AB] cho câu "
+                                            "chọn nhiều phương án); đã nhập 2.")
     assert rules.parse_answers("E" + "A" * 39)[1] == "Câu 1: «E» không phải phương án (A, B, C, D) hay «-»."
+
+
+def test_several_letters_for_one_question_go_in_brackets(rules):
+    answers, why = rules.parse_answers("[AB]" + "(dc)" + "[ b a ]" + "B" * 37)
+    assert why is None
+    assert [answers[f"q:{q}"] for q in ("1", "2", "3", "4")] == ["AB", "CD", "AB", "B"]
+    assert rules.parse_answers("[AB" + "B" * 39)[1] == "Câu 1: nhóm «[ABBBB…» chưa đóng bằng «]»."
+    assert rules.parse_answers("B]" + "B" * 39)[1] == "Câu 2: «]» đóng nhóm mà chưa mở."
+    assert rules.parse_answers("[AE]" + "B" * 39)[1] == "Câu 1: «[AE]» không phải phương án (A, B, C, D) hay «-»."
+    assert rules.parse_answers("[]" + "B" * 39)[1] == "Câu 1: «[]» không phải phương án (A, B, C, D) hay «-»."
+    assert rules.parse_answers("[A(B]" + "B" * 39)[1].startswith("Câu 1: nhóm «[A(B]")
+    decided, problems = rules.read_decision({"f:q:3": "[ca]", "f:q:4": "(B)"}, ("q:3", "q:4"))
+    assert decided == {"q:3": "AC", "q:4": "B"} and problems == {}
+    entered, _ = rules.read_form(form("[AB]" + "A" * 39))
+    final = rules.settle({1: entered, 2: dict(entered)}).final
+    page = rules.answers_page(final, "/scans/hw.pdf", 3)
+    assert page.reading.answers["1"] == "AB"
 
 
 def test_identity_agrees_up_to_spaces_and_case_answers_and_code_exactly(rules):
@@ -284,8 +302,9 @@ def test_the_page_refuses_a_short_answers_string_and_keeps_the_entry_open(contes
         assert r.status_code == 303 and r.headers["location"].startswith("/transcribe/")
         entry = client.get(r.headers["location"])
         assert entry.status_code == 200 and 'id="answers"' in entry.text and 'id="version"' in entry.text
+        assert "<kbd>[AB]</kbd> hoặc <kbd>(AB)</kbd> là một câu chọn A và B" in entry.text
         r = client.post(r.headers["location"], data={**form("ABC"), "csrf": csrf(entry.text)})
-        assert r.status_code == 400 and "Cần đúng 40 ký tự" in r.text and 'value="ABC"' in r.text
+        assert r.status_code == 400 and "Cần đúng 40 câu" in r.text and 'value="ABC"' in r.text
     assert db_rows(sqlite_url, "SELECT state, entered FROM transcription_entries") == [("assigned", None)]
 
 

@@ -69,8 +69,9 @@ def judge_page(browser, site, name: str):
     return page
 
 
-def type_entry(page, identity: dict[str, str], version: str, answers: str) -> int:
-    """Type the form with the keyboard only; returns the keys pressed for the answers and the sending."""
+def type_entry(page, identity: dict[str, str], version: str, answers: str, *, try_group: bool = False) -> int:
+    """Type the form with the keyboard only; returns the keys pressed for the answers and the sending.
+    ``try_group``: first type a bracketed group and an option that is none, check the boxes, and clear them."""
     wait_until(page, "document.activeElement && document.activeElement.id === 'id-name'")
     assert page.evaluate("() => [...document.querySelectorAll('.essay-image img')].map(i => i.naturalWidth > 0)"
                          ) == [True, True]                           # both scanned pages shown
@@ -80,6 +81,13 @@ def type_entry(page, identity: dict[str, str], version: str, answers: str) -> in
     page.keyboard.type(version)
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "answers"
+    if try_group:
+        page.keyboard.type("[ab]e(c")
+        boxes = "() => [...document.querySelectorAll('#answer-boxes li')].slice(0, 4).map(b => [b.className, " \
+                "b.querySelector('.qa').textContent])"
+        assert page.evaluate(boxes) == [["filled", "AB"], ["invalid", "E"], ["current", "C"], ["", ""]]
+        assert page.inner_text("#answers-count") == f"3/{len(QUESTIONS)}"
+        page.fill("#answers", "")
     keys = 0
     for ch in answers:
         page.keyboard.press(ch)                                     # one key per question
@@ -108,7 +116,7 @@ def test_two_judges_type_a_handwritten_entry_and_a_third_decides_their_one_diffe
     first = judge_page(browser, site, "gk1")
     first.wait_for_url("**/transcribe/*")
     first_entry = first.url.rsplit("/", 1)[1]
-    keys = type_entry(first, truth.identity, truth.version, right)
+    keys = type_entry(first, truth.identity, truth.version, right, try_group=True)
     assert keys == 41                                               # 40 answers + Enter (target: at most 45)
     assert "người nhập thứ hai" in first.inner_text("#done")
 
