@@ -30,13 +30,15 @@ from typing import Any
 from omr.documents import Question, load_entry_contest
 from omr.documents.identity import FIELDS
 from omr.errors import LayoutError
-from omr.records import Flag, SheetReading, Status
+from omr.load import LoadOptions, load_page, plan_pages
+from omr.records import Flag, SheetFailure, SheetReading, Status
 from omr.table import fold_header
 
 from .contest import Roster, load_contest, load_roster
 from .db import referrals
 from .db import transcriptions as db
 from .db.tables import SYSTEM, TranscriptionState
+from .essays.ink import holds_writing, measure_ink
 from .entrants import Staff, eligibility, entrant_from, load_staff
 from .keys import KeySet
 from .store import Store
@@ -48,6 +50,7 @@ OPEN = {"[": "]", "(": ")"}         # a group of letters for one question: the e
 CLOSE = frozenset(OPEN.values())
 HANDWRITTEN_LAYOUT = "handwritten"      # ``SheetReading.layout`` of a transcribed page when no layout id applies
 QUESTIONS_FILE = "questions.json"
+INK_LOAD = LoadOptions(target_long_side_px=1000, min_long_side_px=100)   # enough to tell paper from ink
 Settlement = db.Settlement
 TranscriptionError = db.TranscriptionError
 
@@ -296,10 +299,22 @@ def rules_for(folder: str | Path) -> Rules:
 
 def queue(store: Store, folder: str | Path, *, who: str = SYSTEM) -> int:
     """Queue a transcription for every handwritten submission not yet queued, in a documents contest (in any
-    other, nothing: its entries are bubble sheets). Returns how many were added."""
+    other, nothing: its entries are bubble sheets), unless none of its pages holds writing on paper (a blank page,
+    a photo of something else: ``grading.essays.ink``; those stay essay pages with their flags, for the
+    organisers). Returns how many were added."""
     if not is_documents_contest(folder):
         return 0
-    return db.queue_handwritten(store, who=who)
+    written = [c.submission_id for c in db.handwritten_candidates(store) if any(map(_writing, c.pages))]
+    return db.queue_handwritten(store, who=who, only=written) if written else 0
+
+
+def _writing(page: tuple[str, int]) -> bool:
+    """Whether the page holds writing on paper; a page that cannot be opened counts as writing (a person looks)."""
+    refs = plan_pages(page[0], INK_LOAD)
+    if isinstance(refs, SheetFailure) or not 1 <= page[1] <= len(refs):
+        return True
+    image = load_page(refs[page[1] - 1], INK_LOAD)
+    return isinstance(image, SheetFailure) or holds_writing(measure_ink(image.image))
 
 
 DeclineKind = referrals.DeclineKind

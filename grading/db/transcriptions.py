@@ -21,10 +21,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from omr.paths import path_from
 from omr.records import SheetReading
 
 from ..keys import KeySet
-from .engine import Database, dialect_insert, utcnow
+from .engine import Database, chunks, dialect_insert, utcnow
 from .pages import ensure_keyset, load_states, score_page, update_page_status, update_submission_status
 from .submissions import _insert_page
 from .tables import (DISCARDED, ESSAY, TYPED_ENGINE, UNMATCHED_ESSAY, TranscriptionState, audit, entrants, entries,
@@ -96,13 +97,38 @@ def _handwritten() -> Any:
             .order_by(submissions.c.id))
 
 
-def queue_handwritten(db: Database, *, who: str) -> int:
-    """A transcription for every handwritten submission that has none (a re-run adds only new ones and never
-    touches one under way or taken). Returns how many were added."""
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A handwritten submission not queued yet, with its essay pages (openable path, page number)."""
+    submission_id: int
+    pages: tuple[tuple[str, int], ...]
+
+
+def handwritten_candidates(db: Database) -> list[Candidate]:
+    """The handwritten submissions that have no transcription yet, with where their essay pages are."""
+    with db.read_tx("find handwritten entries") as conn:
+        sids = [r.id for r in conn.execute(_handwritten())]
+        found: dict[int, list[tuple[str, int]]] = {sid: [] for sid in sids}
+        for chunk in chunks(sids):
+            for r in conn.execute(sa.select(pages.c.submission_id, pages.c.page_no, submissions.c.source,
+                                            submissions.c.source_raw)
+                                  .join(submissions, submissions.c.id == pages.c.submission_id)
+                                  .where(pages.c.submission_id.in_(chunk), pages.c.status == ESSAY)
+                                  .order_by(pages.c.submission_id, pages.c.page_no)):
+                found[r.submission_id].append((path_from(r.source, r.source_raw), r.page_no))
+    return [Candidate(sid, tuple(p)) for sid, p in found.items()]
+
+
+def queue_handwritten(db: Database, *, who: str, only: Sequence[int] | None = None) -> int:
+    """A transcription for every handwritten submission that has none — of those in ``only`` when given (a re-run
+    adds only new ones and never touches one under way or taken). Returns how many were added."""
     now = utcnow()
     with db.write_tx("queue handwritten entries") as conn:
         added = 0
-        for sid, unit in conn.execute(_handwritten()).all():
+        q = _handwritten()
+        if only is not None:
+            q = q.where(submissions.c.id.in_(list(only)))
+        for sid, unit in conn.execute(q).all():
             unit = unit.strip() if unit and unit_key(unit) else None
             tid = conn.execute(dialect_insert(conn, transcriptions).values(
                 submission_id=sid, state=TranscriptionState.OPEN.value, unit=unit, unit_key=unit_key(unit),

@@ -478,3 +478,47 @@ def test_the_admin_sees_the_transcriptions_by_state_and_a_unit_admin_only_his_un
                                            "*": [1, 1, 0, 1, 1, 1]}
         assert counts_table(bd.get("/admin").text) == {"Phường Phúc Xá": [0, 1, 0, 0, 0, 0],
                                                        "Quận Ba Đình": [0, 0, 0, 1, 1, 0], "*": [0, 1, 0, 1, 1, 0]}
+
+
+# -- pages nobody wrote on ------------------------------------------------------------------------------------------
+def test_blank_pages_and_pictures_are_not_queued_written_pages_are(contest, tmp_path, sqlite_url):
+    import numpy as np
+    from PIL import Image
+
+    from grading.essays.ink import holds_writing, measure_ink
+    from samples.handwriting import handwritten_entry
+
+    rng = np.random.default_rng(3)
+    blank = np.clip(rng.normal(235, 12, (1754, 1240)), 0, 255).astype(np.uint8)       # a scanned blank sheet
+    picture = np.kron(rng.integers(40, 180, (14, 10)), np.ones((126, 124))).astype(np.uint8)  # a photo
+    Image.fromarray(blank).save(tmp_path / "blank.png")
+    Image.fromarray(picture).save(tmp_path / "picture.png")
+    paths, _ = handwritten_entry(tmp_path / "hw", seed=5, questions=QUESTIONS)
+    assert not holds_writing(measure_ink(blank)) and not holds_writing(measure_ink(picture))
+    written = [measure_ink(np.asarray(Image.open(p).convert("L"))) for p in paths[:2]]
+    assert all(map(holds_writing, written)) and min(w.ink for w in written) > 0.005
+    with Store.open(sqlite_url) as store:
+        for name in ("blank.png", "picture.png"):
+            record_handwritten(store, str(tmp_path / name), pages=1)
+        hw = record_handwritten(store, str(paths[-1]), pages=2)
+        gone = record_handwritten(store, str(tmp_path / "moved-away.pdf"), pages=1)    # cannot be opened: queued
+        assert T.queue(store, contest) == 2
+        assert T.queue(store, contest) == 0
+    assert db_rows(sqlite_url, "SELECT submission_id FROM transcriptions ORDER BY id") == [(hw,), (gone,)]
+
+
+@pytest.mark.slow
+def test_the_demo_queues_its_handwritten_entries_for_the_judges(tmp_path):
+    r = omr("demo", "--out", str(tmp_path / "demo"), "-n", "2", "--workers", "1", timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    db = f"sqlite:///{tmp_path / 'demo' / 'results.sqlite'}"
+    sources = [s for s, in db_rows(db, "SELECT s.source FROM transcriptions t JOIN submissions s "
+                                       "ON s.id = t.submission_id ORDER BY t.id")]
+    # the two handwritten entries, and the loose typed essay page of the sample set (no machine tells it from a
+    # one-page handwritten entry before it is read: a judge sends it to the organisers); never the blank page
+    assert [s.rsplit("/", 2)[-2] for s in sources if "/handwritten/" in s] == ["entry-1", "entry-2"]
+    truth = [json.loads(line) for line in (tmp_path / "demo" / "scans" / "truth.jsonl").read_text().splitlines()]
+    kinds = {t["file"].rsplit("/", 1)[-1]: t["kind"] for t in truth}
+    assert sorted(kinds[s.rsplit("/", 1)[-1]] for s in sources if "/handwritten/" not in s) == ["essay"]
+    assert "blank" in kinds.values()
+    assert f"handwritten entries: 2 scanned PDF — {len(sources)} entries waiting to be typed in" in r.stdout

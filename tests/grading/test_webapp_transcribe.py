@@ -33,6 +33,7 @@ def site(tmp_path_factory):
     paths, truth = handwritten_entry(d / "scan", seed=7, questions=QUESTIONS, version="102")
     r = omr("grade", str(paths[-1]), "--contest", str(contest), "--unit", UNIT, "--workers", "1")
     assert r.returncode in (0, 3), r.stderr
+    assert "bài viết tay chờ nhập: 1 (giám khảo nhập ở trang /transcribe của omr review)" in r.stdout
     url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
     assert rows(url, "SELECT state, unit FROM transcriptions") == [("open", UNIT)]
     with Store.open(url) as store:
