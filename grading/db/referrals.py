@@ -1,7 +1,8 @@
 """A judge's "not a handwritten entry" on a transcription he was given: a blank page, an essay page that belongs to
 an answer sheet, pages nobody can read, or something else in his own words — instead of typing made-up values.
 
-The judge's entry is released (its slot is free again) and the transcription is *referred* to the organisers
+The judge's entry is released (its slot is free again; his note, ``transcription_notes``, keeps him from typing it
+again and from scoring its essay: he saw the pages) and the transcription is *referred* to the organisers
 (``TranscriptionState.REFERRED``): no judge is given it while one of its flags is open. A flag per page of the
 submission still in play (reason ``not_handwritten``, origin ``judge``, target ``page``, the judge's words in the
 message) lands in the organisers' flag queue; judges never see flags of origin ``judge``.
@@ -28,7 +29,7 @@ from omr.errors import BadArguments
 from .engine import Database, utcnow
 from .reports import JUDGE, MAX_TEXT, refresh_pages
 from .tables import (ESSAY, TranscriptionState, audit, flags, judges, pages, submissions, transcription_entries,
-                     transcriptions)
+                     transcription_notes, transcriptions)
 
 NOT_HANDWRITTEN = "not_handwritten"       # the flags' reason
 
@@ -82,6 +83,8 @@ def decline_entry(db: Database, entry_id: int, judge_id: int, kind: DeclineKind,
                                   "thuộc bài thi, hoặc ghi quyết định vào cờ này để trả bài về nhập.")
             .returning(flags.c.id)).scalar_one()) for i, pid in enumerate(page_ids, 1))
         conn.execute(sa.delete(transcription_entries).where(transcription_entries.c.id == entry_id))
+        conn.execute(sa.insert(transcription_notes).values(transcription_id=tid, judge_id=judge_id, kind=kind.value,
+                                                           text=words or None, flags=list(flag_ids), at=now))
         conn.execute(sa.insert(audit).values(
             at=now, who=e.name, action="transcription_declined", target=f"transcription:{tid} entry:{entry_id}",
             before={"entry": {"judge": e.name, "slot": e.slot, "state": e.state}, "state": t.state},

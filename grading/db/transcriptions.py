@@ -29,7 +29,8 @@ from .engine import Database, chunks, dialect_insert, utcnow
 from .pages import ensure_keyset, load_states, score_page, update_page_status, update_submission_status
 from .submissions import _insert_page
 from .tables import (DISCARDED, ESSAY, TYPED_ENGINE, UNMATCHED_ESSAY, TranscriptionState, audit, entrants, entries,
-                     entry_files, essays, flags, judges, pages, submissions, transcription_entries, transcriptions)
+                     entry_files, essays, flags, judges, pages, submissions, transcription_entries, transcription_notes,
+                     transcriptions)
 from .tasks import sync_tasks, unit_key
 
 ASSIGNED, SUBMITTED = "assigned", "submitted"
@@ -143,10 +144,13 @@ def queue_handwritten(db: Database, *, who: str, only: Sequence[int] | None = No
 
 
 def transcribed_by(judge_id: Any, submission_id: Any) -> Any:
-    """SQL: the judge typed (or decided) the transcription of the submission — he saw who wrote it."""
-    te, tr = transcription_entries.alias("te"), transcriptions.alias("tr")
-    return sa.exists().where(te.c.transcription_id == tr.c.id, tr.c.submission_id == submission_id,
-                             te.c.judge_id == judge_id)
+    """SQL: the judge typed (or decided) the transcription of the submission, or said it was no handwritten entry
+    — he saw who wrote it."""
+    te, tr, tn = transcription_entries.alias("te"), transcriptions.alias("tr"), transcription_notes.alias("tn")
+    return sa.or_(sa.exists().where(te.c.transcription_id == tr.c.id, tr.c.submission_id == submission_id,
+                                    te.c.judge_id == judge_id),
+                  sa.exists().where(tn.c.transcription_id == tr.c.id, tr.c.submission_id == submission_id,
+                                    tn.c.judge_id == judge_id))
 
 
 def essay_task_transcribed_by(judge_id: Any, task_id: Any) -> Any:
@@ -202,7 +206,9 @@ def _next_free(conn: Connection, judge_id: int, ukey: str | None, skip: Sequence
     n_typing = (sa.select(sa.func.count()).select_from(te).where(te.c.transcription_id == t.c.id, te.c.slot < DECIDER)
                 .scalar_subquery())
     has_decider = sa.exists().where(te.c.transcription_id == t.c.id, te.c.slot == DECIDER)
-    mine = sa.exists().where(te.c.transcription_id == t.c.id, te.c.judge_id == judge_id)
+    mine = sa.or_(sa.exists().where(te.c.transcription_id == t.c.id, te.c.judge_id == judge_id),
+                  sa.exists().where(transcription_notes.c.transcription_id == t.c.id,
+                                    transcription_notes.c.judge_id == judge_id))
     has_pages = sa.exists().where(pages.c.submission_id == t.c.submission_id, pages.c.status == ESSAY)  # not discarded
     q = (sa.select(t.c.id, t.c.state)
          .where(sa.or_(sa.and_(t.c.state == TranscriptionState.OPEN.value, n_typing < 2),

@@ -341,7 +341,7 @@ def test_a_judge_sends_the_pages_to_the_organisers_who_send_them_back_to_be_type
     with Store.open(store_url) as store:
         sid = record_handwritten(store, "/scans/hw-1.pdf")
         T.queue(store, contest)
-        gk1, gk2, gk3 = judges(store, "Ban 1", "Ban 2", "Ban 3")
+        gk1, gk2, gk3, gk4 = judges(store, "Ban 1", "Ban 2", "Ban 3", "Ban 4")
         type_in(store, rules, gk1, form(key_answers(contest)))
         eid = T.take_next(store, gk2)
         with pytest.raises(T.DeclineRefused, match="Khác"):
@@ -362,7 +362,14 @@ def test_a_judge_sends_the_pages_to_the_organisers_who_send_them_back_to_be_type
         assert db_rows(store_url, "SELECT state FROM transcriptions") == [("open",)]
         assert db_rows(store_url, f"SELECT state, resolved_by FROM flags WHERE id = {flag_ids[1]}") == [
             ("resolved", "quantri")]
+        assert T.take_next(store, gk2) is None                   # he said it was none: not his to type now
         assert type_in(store, rules, gk3, form(key_answers(contest))).state is TranscriptionState.TAKEN
+        rubric = E.load_rubric(contest)
+        assert E.take_next(store, gk2, rubric) is None            # he saw who wrote it: never its essay
+        assert E.take_next(store, gk4, rubric) is not None
+    assert [(j, k, t, js(f)) for j, k, t, f in db_rows(
+        store_url, "SELECT judge_id, kind, text, flags FROM transcription_notes")] == [
+        (gk2, "sheet_essay", "trang của phiếu 0123", list(flag_ids))]
     assert db_rows(store_url, "SELECT slot, judge_id FROM transcription_entries ORDER BY slot") == [(1, gk1), (2, gk3)]
     audit = [(a, w, js(x)) for a, w, x in db_rows(store_url, "SELECT action, who, after FROM audit WHERE action IN "
                                                              "('transcription_declined', 'transcription_referred', "
