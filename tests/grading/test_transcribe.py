@@ -485,6 +485,10 @@ def test_the_admin_sees_the_transcriptions_by_state_and_a_unit_admin_only_his_un
                                            "*": [1, 1, 0, 1, 1, 1]}
         assert counts_table(bd.get("/admin").text) == {"Phường Phúc Xá": [0, 1, 0, 0, 0, 0],
                                                        "Quận Ba Đình": [0, 0, 0, 1, 1, 0], "*": [0, 1, 0, 1, 1, 0]}
+        assert 'href="/flags?reason=not_handwritten"' in page.text
+        (flag_id,) = [r[0] for r in db_rows(sqlite_url, "SELECT id FROM flags WHERE reason = 'not_handwritten'")]
+        for client in (city, bd):                                  # Ba Đình's referral: in both admins' queues
+            assert f'href="/flags/{flag_id}' in client.get("/flags?reason=not_handwritten").text
 
 
 # -- pages nobody wrote on ------------------------------------------------------------------------------------------
