@@ -2,11 +2,14 @@
 
 OCR of handwriting is far too unreliable here, so a handwritten entry — a submission of a documents contest
 (one with ``questions.json``) whose every page is an essay page read from pixels — becomes a *transcription*
-(``queue``, run at the end of ``omr grade`` and ``omr ingest`` and by ``omr transcribe queue``). Two judges, each
+(``queue``, run at the end of ``omr grade`` and ``omr ingest`` and by ``omr transcribe queue``) unless none of its
+pages holds writing on paper (``grading.essays.ink``: a blank page, a photo). Two judges, each
 unaware of the other's values, type its identity block, test code and multiple-choice answers while seeing its
 pages; when they agree the values are taken, otherwise a third judge sees both values of each differing field
 only and decides it. The rule of agreement (``same``): identity fields after normalising spaces and case
-(Unicode NFC, runs of white space as one space, case-folded), the test code and every answer exactly.
+(Unicode NFC, runs of white space as one space, case-folded), the test code and every answer exactly. A judge
+who finds the pages are no handwritten entry says so instead (``decline_entry``): the organisers decide, in the
+flag queue (``grading.db.referrals``). ``progress`` counts the transcriptions per unit for /admin.
 
 Taken values become the submission's answers page (``grading.db.transcriptions``) with its participant: the
 one person on the roster with that name (a roster, when there is one, wins, as for typed entries), else an
