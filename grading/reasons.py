@@ -23,6 +23,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unmatched_essay": "Bài tự luận chưa biết của ai",
         "late_essay_pages": "Trang tự luận đến sau khi đã chấm",
         "judge_report": "Giám khảo báo bài có vấn đề",
+        "not_handwritten": "Giám khảo báo không phải bài viết tay",
         "discarded": "Trang đã bị loại bỏ",
         "not_on_roster": "Số báo danh không có trong danh sách",
     },
@@ -38,6 +39,7 @@ LABELS: dict[str, dict[str, str]] = {
         "unreadable_answer": "Answer does not match the options", "unmatched_essay": "Essay of an unknown participant",
         "late_essay_pages": "Essay pages after judging began",
         "judge_report": "A judge reported a problem with an essay", "discarded": "Page discarded",
+        "not_handwritten": "A judge said the pages are no handwritten entry",
         "not_on_roster": "Participant id not on the roster",
     },
 }
