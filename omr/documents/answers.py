@@ -174,6 +174,10 @@ def _table_hits(rows: list[Line], qs: dict[str, Question]) -> list[Hit]:
         if _ACROSS_Q.match(row.folded) and i + 1 < len(rows) and _ACROSS_A.match(rows[i + 1].folded):
             hits += _row_pairs(row, rows[i + 1], qs)
             continue
+        pairs = _pair_cells(row, fcells, qs)
+        if pairs is not None:
+            hits += pairs
+            continue
         m = _Q_CELL.match(fcells[0]) if fcells else None
         if m is None:
             continue
@@ -201,6 +205,28 @@ def _table_hits(rows: list[Line], qs: dict[str, Question]) -> list[Hit]:
             if p.outcome not in (Outcome.EMPTY, Outcome.QUESTION):
                 where = f"{row.where}, ô {j + 1}"
                 hits.append(Hit(qid, p, row.evidence(cells[0] + " | " + cells[j], where), row.index, True))
+    return hits
+
+
+def _pair_cells(row: Line, fcells: list[str], qs: dict[str, Question]) -> list[Hit] | None:
+    """A row holding several question | answer pairs side by side ("1 | B | 11 | C"): each number takes the cell
+    right of it; None when the row is not such a row (its even cells are not all question numbers or empty)."""
+    cells = row.cells or ()
+    if len(cells) < 4 or len(cells) % 2:
+        return None
+    nums = [_Q_CELL.match(c) for c in fcells[0::2]]
+    if any(m is None and c for m, c in zip(nums, fcells[0::2])) or sum(m is not None for m in nums) < 2:
+        return None
+    hits = []
+    for k, m in enumerate(nums):
+        if m is None:
+            continue
+        qid, j = str(int(m.group(1) or m.group(2))), 2 * k + 1
+        if qid in qs and cells[j].strip():
+            p = parse_answer(cells[j], qs[qid])
+            if p.outcome not in (Outcome.EMPTY, Outcome.QUESTION):
+                hits.append(Hit(qid, p, row.evidence(f"{cells[j - 1]} | {cells[j]}", f"{row.where}, ô {j + 1}"),
+                                row.index, True))
     return hits
 
 
