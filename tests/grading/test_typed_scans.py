@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +14,10 @@ import pytest
 import grading.typed
 from grading.cli import main
 from omr.documents.render import render_pdf
+from samples.typed_scans import degraded, raster_pages, save_scan
 
-from grading_support import DEMO, ROOT, db_rows
+from grading_support import DEMO, db_rows
 from test_typed_entries import bubble_sheet, expected_total, key_of, make_contest
-
-sys.path.insert(0, str(ROOT / "bench"))
-from ocr_entries_bench import degraded, raster_pages, save_scan  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("tesseract") is None,
                                 reason="LibreOffice and Tesseract are needed")
