@@ -36,6 +36,6 @@ def test_scans_and_photos_with_truth_rendered_once(tmp_path, monkeypatch):
     truth = json.loads((tmp_path / "phone" / "entry-00001.truth.json").read_text(encoding="utf-8"))
     assert truth["file"] == "entry-00001-phone.pdf" and truth["profile"] == "phone" and truth["pages"] >= 1
     assert len(truth["answers"]) == 100 and truth["identity"]["name"]
-    ok, pages = cv2.imreadmulti(str(scans[0]))
+    ok, pages = cv2.imreadmulti(str(scans[0]), flags=cv2.IMREAD_UNCHANGED)
     assert ok and len(pages) == json.loads((tmp_path / "scan" / "entry-00001.truth.json").read_text())["pages"]
     assert pages[0].ndim == 2 and 2000 < max(pages[0].shape) < 4000          # a grey scan at scanner dpi
