@@ -80,6 +80,9 @@ def run(n: int, seed: int, profile: str, suffix: str, contest: Path, cache: Path
             tally["graded_typed"] += bool(rec.get("kind") == "typed" and rec["ocr"]
                                           and all(p["reliable"] for p in rec["ocr"]))
             reasons.update(f["reason"] for f in rec["flags"])
+            print(f"progress {profile}: {scan.name} {truth['style']['answers']}: "
+                  + json.dumps({k: tally[k] for k in ("exact", "flagged", "silent_error")}),
+                  file=sys.stderr, flush=True)
     answers = sum(tally[k] for k in ("exact", "flagged", "silent_error"))
     return {"profile": profile, "as": suffix, "entries": n, "pages": pages, "answers": answers,
             **{k: tally[k] for k in ("exact", "flagged", "silent_error")},

@@ -153,10 +153,19 @@ def _capped_by_ocr(answers: tuple[Answer, ...], pages: tuple[OcrPage, ...], flag
     return tuple(out), flags
 
 
+_CELL = re.compile(r"^(.*, hàng \d+), ô (\d+):")
+
+
 def _doubts_in(evidence: str, doubts: tuple[tuple[str, str], ...]) -> list[str]:
-    """The doubtful tokens of the line or table row ``evidence`` comes from ("trang 1 (OCR), dòng 5: “…”",
-    "trang 1 (OCR), bảng 1, hàng 3, ô 2: “…”")."""
-    return [t for where, t in doubts if evidence.startswith(where + ":") or evidence.startswith(where + ",")]
+    """The doubtful tokens where ``evidence`` comes from: its line ("trang 1 (OCR), dòng 5: “…”"), or in a table
+    the answer's cell and the question number's cell — the first, or the one left of the answer ("trang 1 (OCR),
+    bảng 1, hàng 3, ô 2: “…”"); a copied question's words in another cell do not count."""
+    cell = _CELL.match(evidence)
+    if cell is None:
+        return [t for where, t in doubts if evidence.startswith(where + ":")]
+    row, col = cell.group(1), int(cell.group(2))
+    near = {f"{row}, ô {c}" for c in (1, col - 1, col)}
+    return [t for where, t in doubts if where in near]
 
 
 _LONE_LETTER = re.compile(r"(?<![^\W\d_])[A-Ha-h](?![^\W\d_])")

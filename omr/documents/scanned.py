@@ -34,12 +34,12 @@ def _blocks(page: int, res: OcrResult, doubts: list[tuple[str, str]]) -> list[Bl
                 for i, x in enumerate(y for y in res.lines if y.strip())]
     out: list[Block] = []
     n_line = n_table = 0
-    for item in page_rows(res.placed):
+    for item in page_rows(res.placed, res.rules):
         if isinstance(item, CellTable):
             n_table += 1
             where = f"{ocr_where(page)}, bảng {n_table}"
             out.append(Table(item.rows, where))
-            doubts += [(f"{where}, hàng {r + 1}", token) for r, token in item.doubtful]
+            doubts += [(f"{where}, hàng {r + 1}, ô {c + 1}", token) for r, c, token in item.doubtful]
         else:
             n_line += 1
             where = f"{ocr_where(page)}, dòng {n_line}"

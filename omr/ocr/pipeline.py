@@ -19,7 +19,7 @@ import numpy as np
 from .. import pagefind
 from ..load import LoadOptions, PageRef, load_page
 from ..records import Page, Reject, SheetFailure
-from .cells import erase_rules, without_rules
+from .cells import erase_rules, vertical_rules, without_rules
 from .deblur import cepstrum, deconvolve, smear_in
 from .engine import Deadline, Engine, Words, engine_for, has_lang, parse_tsv
 from .ink import coverage, flatten, ink_mask, line_height, small_copy, text_box
@@ -76,6 +76,7 @@ class PageState:
     blur: tuple[float, float] | None = None   # (smear length, text line height) px when the page is smeared
     engine_name: str | None = None    # the engine that read it, when not the run's
     done: bool = False                # nothing more to do (blank page, no time left): judged as it stands
+    rules: tuple[tuple[int, int, int], ...] = ()   # drawn vertical lines (x, top, bottom) on the page as read
 
     def replace(self, **changes) -> PageState:
         return dataclasses.replace(self, **changes)
@@ -136,9 +137,10 @@ def erase_lines(run: Run, st: PageState) -> PageState:
     again without them (after ``straighten``: a skewed line is not found by the straight kernels)."""
     if not run.options.tables:
         return st
+    rules = vertical_rules(st.image)
     page = erase_rules(st.image)
     small, f = small_copy(page)
-    return st.replace(image=page, mask=ink_mask(small), f=f)
+    return st.replace(image=page, mask=ink_mask(small), f=f, rules=rules)
 
 
 def _osd_upright(run: Run, page: np.ndarray) -> bool:
@@ -159,7 +161,8 @@ def crop_to_text(run: Run, st: PageState) -> PageState:
     if box is None:
         return st.warn("blank page: no ink found", done=True)
     r0, r1, c0, c1 = box
-    return st.replace(image=np.ascontiguousarray(st.image[r0:r1, c0:c1]))
+    rules = tuple((x - c0, top - r0, bottom - r0) for x, top, bottom in st.rules if c0 <= x < c1)
+    return st.replace(image=np.ascontiguousarray(st.image[r0:r1, c0:c1]), rules=rules)
 
 
 def scale_to_line_height(run: Run, st: PageState) -> PageState:
@@ -175,14 +178,17 @@ def scale_to_line_height(run: Run, st: PageState) -> PageState:
     page = st.image
     page = cv2.resize(page, (max(1, round(page.shape[1] * scale)), max(1, round(page.shape[0] * scale))),
                       interpolation=cv2.INTER_AREA)
-    return st.replace(image=page, line_px=read_line * scale, dpi=max(30, int(round(st.dpi * scale))))
+    rules = tuple((round(x * scale), round(t * scale), round(b * scale)) for x, t, b in st.rules)
+    return st.replace(image=page, line_px=read_line * scale, dpi=max(30, int(round(st.dpi * scale))), rules=rules)
 
 
 def turn_upright(run: Run, st: PageState) -> PageState:
     """A page upside down turned a half (never an upright image)."""
     if run.upright or not upside_down(run.engine, st.image, st.mask, st.dpi, run.deadline):
         return st
-    return st.replace(image=np.ascontiguousarray(st.image[::-1, ::-1]))
+    h, w = st.image.shape
+    rules = tuple((w - 1 - x, h - 1 - b, h - 1 - t) for x, t, b in st.rules)
+    return st.replace(image=np.ascontiguousarray(st.image[::-1, ::-1]), rules=rules)
 
 
 # ---------------------------------------------------------------------------------------------- readings
@@ -323,7 +329,7 @@ def judge(run: Run, st: PageState) -> OcrResult:
         warnings += (f"badly blurred photo (motion blur ~{smear:.0f} px, {smear / line:.0%} of a text line; "
                      f"confidence {w.mean_conf:.1f}): marked unreliable; photograph the page again, flat and sharp",)
     return OcrResult(w.text, round(w.mean_conf, 2), w.words, reliable, st.engine_name or run.engine.name, "ocr",
-                     time.perf_counter() - run.started, warnings, w.lines, w.placed)
+                     time.perf_counter() - run.started, warnings, w.lines, w.placed, st.rules)
 
 
 STEPS: tuple[Step, ...] = (find_sheet, even_lighting, straighten, erase_lines, crop_to_text, scale_to_line_height,

@@ -43,6 +43,7 @@ class OcrResult:
     warnings: tuple[str, ...] = ()
     lines: tuple[str, ...] = ()   # the text's lines as printed (OCR lines; a text layer's lines)
     placed: tuple[OcrWord, ...] = ()   # the OCR's words with their boxes, in reading order (none for a text layer)
+    rules: tuple[tuple[int, int, int], ...] = ()   # drawn vertical lines (x, top, bottom), same px as ``placed``
 
 
 @dataclass(frozen=True, slots=True)

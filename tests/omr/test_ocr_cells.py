@@ -62,11 +62,12 @@ def test_a_short_token_read_without_confidence_flags_the_answer_it_gave():
     words = _row(0, (100, "Câu"), (900, "Đáp án")) + _row(50, (100, "1"), (900, "B")) + _row(100, (100, "2")) \
         + _row(100, (900, "8"), conf=41.0)
     table = page_rows(tuple(words))[0]
-    assert table.doubtful == ((2, "8"),)
+    assert table.doubtful == ((2, 1, "8"),)
     pages = (OcrPage(1, True, 0.92, 1.0),)
     answers = (Answer("1", "B", 1.0, "trang 1 (OCR), bảng 1, hàng 2, ô 2: “1 | B”"),
                Answer("2", "B", 1.0, "trang 1 (OCR), bảng 1, hàng 3, ô 2: “2 | B”"))
-    got, flags = _capped_by_ocr(answers, pages, set(), (("trang 1 (OCR), bảng 1, hàng 3", "8"),))
+    doubts = (("trang 1 (OCR), bảng 1, hàng 3, ô 2", "8"), ("trang 1 (OCR), bảng 1, hàng 2, ô 3", "gì"))
+    got, flags = _capped_by_ocr(answers, pages, set(), doubts)
     assert [a.confidence for a in got] == [0.92, 0.92]
     assert [(f.key, f.reason) for f in flags] == [("2", "ocr_doubtful_character")]
     assert "'8'" in flags[0].message and flags[0].evidence.endswith("“2 | B”")
@@ -82,3 +83,14 @@ def test_drawn_lines_are_erased_and_left_out_of_the_text_direction():
     mask = np.where(page < 128, 255, 0).astype(np.uint8)
     kept = without_rules(mask)
     assert kept[100:115, 100:110].all() and not kept[50:350, 300:303].any()
+
+
+def test_a_question_column_wrapping_between_the_rows_keeps_the_table_together():
+    words = (_row(0, (50, "Câu"), (200, "Nội dung câu hỏi"), (900, "Đáp án"))
+             + _row(50, (50, "1"), (200, "Cổng Dịch vụ công"), (900, "B")) + _row(100, (200, "quốc gia là gì?"))
+             + _row(150, (50, "2"), (200, "Cơ quan nào chủ trì"), (900, "D")) + _row(200, (200, "xây dựng?"))
+             + _row(300, (50, "Phần II. Tự luận")))
+    got = page_rows(tuple(words))
+    assert got[0] == CellTable((("Câu", "Nội dung câu hỏi", "Đáp án"), ("1", "Cổng Dịch vụ công\nquốc gia là gì?", "B"),
+                                ("2", "Cơ quan nào chủ trì\nxây dựng?", "D")), 0)
+    assert got[1] == TextRow("Phần II. Tự luận", 300)
