@@ -94,3 +94,13 @@ def test_a_question_column_wrapping_between_the_rows_keeps_the_table_together():
     assert got[0] == CellTable((("Câu", "Nội dung câu hỏi", "Đáp án"), ("1", "Cổng Dịch vụ công\nquốc gia là gì?", "B"),
                                 ("2", "Cơ quan nào chủ trì\nxây dựng?", "D")), 0)
     assert got[1] == TextRow("Phần II. Tự luận", 300)
+
+
+def test_a_question_number_breaking_its_tables_run_is_flagged_not_given_the_answer():
+    qs = load_entry_contest(DEMO).questions
+    across = extract_answers(lines([["Câu", "21", "2", "23"], ["Đáp án", "D", "D", "B"]]), qs)    # "22" read "2"
+    assert {a.question: a.letters for a in across.answers if a.letters} == {"21": "D", "23": "B"}
+    assert [(f.key, f.reason) for f in across.flags] == [("2", "question_number_out_of_sequence")]
+    rows = extract_answers(lines([["Câu", "Đáp án"], ["24", "B"], ["45", "D"], ["26", "B"]]), qs)
+    assert {a.question: a.letters for a in rows.answers if a.letters} == {"24": "B", "26": "B"}
+    assert [(f.key, f.reason) for f in rows.flags] == [("45", "question_number_out_of_sequence")]
