@@ -153,19 +153,21 @@ def _capped_by_ocr(answers: tuple[Answer, ...], pages: tuple[OcrPage, ...], flag
     return tuple(out), flags
 
 
-_CELL = re.compile(r"^(.*, hàng \d+), ô (\d+):")
+_CELL = re.compile(r"^(.*, hàng \d+), ô (\d+)$")
 
 
 def _doubts_in(evidence: str, doubts: tuple[tuple[str, str], ...]) -> list[str]:
-    """The doubtful tokens where ``evidence`` comes from: its line ("trang 1 (OCR), dòng 5: “…”"), or in a table
-    the answer's cell and the question number's cell — the first, or the one left of the answer ("trang 1 (OCR),
-    bảng 1, hàng 3, ô 2: “…”"); a copied question's words in another cell do not count."""
-    cell = _CELL.match(evidence)
+    """The doubtful tokens where ``evidence`` comes from: its line ("trang 1 (OCR), dòng 5: “…”"), a table row
+    read whole (options as columns marked "x": any of its cells), or, for an answer read from one cell, that cell
+    and the question number's — the first, or the one left of it ("trang 1 (OCR), bảng 1, hàng 3, ô 2: “…”"); a
+    copied question's words in another cell do not count."""
+    where = evidence.split(": \u201c", 1)[0]
+    cell = _CELL.match(where)
     if cell is None:
-        return [t for where, t in doubts if evidence.startswith(where + ":")]
+        return [t for w, t in doubts if w == where or w.startswith(where + ", ô ")]
     row, col = cell.group(1), int(cell.group(2))
     near = {f"{row}, ô {c}" for c in (1, col - 1, col)}
-    return [t for where, t in doubts if where in near]
+    return [t for w, t in doubts if w in near]
 
 
 _LONE_LETTER = re.compile(r"(?<![^\W\d_])[A-Ha-h](?![^\W\d_])")

@@ -104,3 +104,12 @@ def test_a_question_number_breaking_its_tables_run_is_flagged_not_given_the_answ
     rows = extract_answers(lines([["Câu", "Đáp án"], ["24", "B"], ["45", "D"], ["26", "B"]]), qs)
     assert {a.question: a.letters for a in rows.answers if a.letters} == {"24": "B", "26": "B"}
     assert [(f.key, f.reason) for f in rows.flags] == [("45", "question_number_out_of_sequence")]
+
+
+def test_a_doubtful_mark_in_a_row_read_whole_flags_its_answer():
+    pages = (OcrPage(1, True, 0.9, 1.0),)
+    answers = (Answer("22", "A", 1.0, "trang 1 (OCR), bảng 1, hàng 23: “22 | v | | |”"),
+               Answer("5", "C", 1.0, "trang 1 (OCR), dòng 4: “Câu 5: C”"))
+    doubts = (("trang 1 (OCR), bảng 1, hàng 23, ô 2", "v"), ("trang 1 (OCR), dòng 4", "C"))
+    assert [(f.key, f.reason) for f in _capped_by_ocr(answers, pages, set(), doubts)[1]] == [
+        ("22", "ocr_doubtful_character"), ("5", "ocr_doubtful_character")]
