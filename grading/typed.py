@@ -38,6 +38,8 @@ from omr.records import Flag, Reject, SheetFailure, SheetReading, Status
 from .contest import Contest, Roster
 from .store import EssayPage
 
+SCAN_MAX_FLAGGED = 2                   # a scanned entry with more doubtful questions than this and than …
+SCAN_MAX_FLAGGED_SHARE = 0.1           # … this share of its questions is transcribed by judges (``grading.transcribe``)
 TYPED_LAYOUT = "typed"                 # ``SheetReading.layout`` of a typed entry's page when no layout id applies
 _TARGETS = {"identity": "participant", "document": "page"}
 
@@ -128,8 +130,9 @@ class TypedReader:
     def scanned_entry(self, path: str, pages: list[SheetReading | SheetFailure]) -> EntryReading | None:
         """A scanned file (an image, a PDF without a text layer) none of whose pages is an answer sheet, in a
         contest with ``questions.json``, read through the OCR: the typed entry when it reads as one (answers
-        found, every page read reliably), else None and its pages stay essay pages. A file with a sheet among its
-        pages is never OCR'd: the page reader has already decided it is a bubble sheet's submission."""
+        found, every page read reliably, few questions in doubt), else None and its pages stay essay pages (judges
+        transcribe them). A file with a sheet among its pages is never OCR'd: the page reader has already decided
+        it is a bubble sheet's submission."""
         if not pages or not all(isinstance(r, SheetFailure) and r.reason_code is Reject.NOT_A_SHEET for r in pages):
             return None
         ec = self.entry_contest()
@@ -142,6 +145,9 @@ class TypedReader:
         if not (isinstance(entry, EntryReading) and entry.kind is EntryKind.TYPED and entry.ocr_pages
                 and all(p.reliable for p in entry.ocr_pages)):
             return None
+        doubtful = {f.key for f in entry.flags if f.target == "question"}
+        if len(doubtful) > max(SCAN_MAX_FLAGGED, SCAN_MAX_FLAGGED_SHARE * len(entry.answers)):
+            return None                   # many doubts: two judges typing it in beat one judge per doubt
         return entry
 
     def records(self, entry: EntryReading, digest: str) -> list[SheetReading | EssayPage]:

@@ -94,6 +94,10 @@ def read_entry(path: str, contest: EntryContest,
         flags.append(DocFlag("document", None, "ocr_no_answers", "ảnh có phần thông tin thí sinh nhưng OCR không "
                              "đọc được câu trả lời trắc nghiệm nào (bảng đáp án đọc sai?) — cần người nhập", ""))
     flags += list(ident.flags)
+    if kind is EntryKind.TYPED and doc.ocr_pages and any(ident.identity.values()):
+        # a name, a phone number or a date misread by one character reads as well as the right one
+        flags.append(DocFlag("document", None, "identity_from_ocr", "thông tin người dự thi được đọc bằng OCR từ "
+                             "ảnh: cần đối chiếu họ tên, ngày sinh, số điện thoại, e-mail với bản gốc", ""))
     last = max(result.used_lines) if result.used_lines else None
     essay = essay_text(lines, sections=sections, after=last, exclude=skip | result.used_lines,
                        identity_values=ident.written)

@@ -88,6 +88,9 @@ def test_scans_and_photos_of_typed_entries_are_graded_and_sheet_files_never_ocre
         return real(path, *args, **kwargs)
 
     monkeypatch.setattr(grading.typed, "read_entry", spy)
+    # they answer 8 of the demo's 100 questions: 92 blanks in doubt would send them to the judges to type in
+    # (the next test); here the OCR's reading itself is checked
+    monkeypatch.setattr(grading.typed, "SCAN_MAX_FLAGGED", 100)
     main(["grade", str(inputs), "--contest", str(make_contest(tmp_path)), "--db", sqlite_url, "--workers", "1"])
     assert sorted(ocred) == ["photo.png", "scan.png"]           # the sheet's file is never OCR'd
     rows = db_rows(sqlite_url, "SELECT s.source, p.page_no, p.status, p.version, p.reading, sc.total FROM pages p "
@@ -104,6 +107,24 @@ def test_scans_and_photos_of_typed_entries_are_graded_and_sheet_files_never_ocre
         assert "(OCR)" in reading["evidence"]["1"]
         assert got[(name, 2)][0] == "essay"
     assert "bảng 1" in json.loads(got[("scan.png", 1)][2])["evidence"]["3"]      # read from the table's cells
+    # the entrant's details read by the OCR are checked against the image by a person (one character off reads
+    # as well as the right one)
+    reasons = db_rows(sqlite_url, "SELECT s.source, f.reason FROM flags f JOIN pages p ON p.id = f.page_id "
+                                  "JOIN submissions s ON s.id = p.submission_id")
+    assert {Path(src).name for src, r in reasons if r == "identity_from_ocr"} == {"scan.png", "photo.png"}
     assert got[("sheet-and-page.tif", 1)][1] == "101" and got[("sheet-and-page.tif", 2)][0] == "essay"
     essays = [t for (t,) in db_rows(sqlite_url, "SELECT e.text FROM essays e WHERE e.text IS NOT NULL")]
     assert essays and all("Đỗ Thu Hà" not in t and "tiết kiệm thời gian" in t for t in essays)
+
+
+@pytest.mark.slow
+def test_a_scanned_entry_with_many_questions_in_doubt_goes_to_the_judges_to_type_in(tmp_path, sqlite_url):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    tmp = tmp_path / "work"
+    tmp.mkdir()
+    save_scan([degraded(typed_page(tmp, "table", True), "scanner", np.random.default_rng(3))], inputs / "scan.png")
+    main(["grade", str(inputs), "--contest", str(make_contest(tmp_path)), "--db", sqlite_url, "--workers", "1"])
+    # 92 of its 100 questions blank, each a doubt once read by the OCR: not a typed entry, a transcription
+    assert db_rows(sqlite_url, "SELECT p.status FROM pages p") == [("essay",)]
+    assert db_rows(sqlite_url, "SELECT state FROM transcriptions") == [("open",)]
