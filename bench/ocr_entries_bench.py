@@ -2,8 +2,9 @@
 generated DOCX entries (``samples/entries.py``) → PDF (LibreOffice, rendered once and cached) → pages at 300 dpi
 → degraded like a scanner or a phone (``samples/typed_scans.py``) → a multi-page TIFF (or an image-only PDF),
 read by ``read_entry`` with OCR on. Per profile: answers exact / flagged / SILENTLY wrong (read differently from
-the truth, unflagged), identity fields exact, entries ``omr grade`` takes as typed (every page reliable, answers
-found), flags by reason, seconds per page.
+the truth, unflagged), identity fields exact, entries ``omr grade`` takes as typed (``grading.typed.taken_from_ocr``:
+every page reliable, answers found, few questions in doubt — the others are typed in by judges) and the answers
+of those alone, flags by reason, seconds per page.
 
     PYTHONPATH=$PWD python bench/ocr_entries_bench.py -n 10 --profiles scanner,phone [--as .pdf] [--cache DIR]
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from grading.typed import taken_from_ocr  # noqa: E402
 from omr.documents import DocumentOptions, load_entry_contest, read_entry  # noqa: E402
 from omr.records import SheetFailure  # noqa: E402
 from samples.typed_scans import degraded, make_scans, raster_pages, save_scan  # noqa: E402,F401
@@ -74,11 +76,16 @@ def run(n: int, seed: int, profile: str, suffix: str, contest: Path, cache: Path
             else:
                 rec = got.to_json()
             pages += truth["pages"]
+            taken = not isinstance(got, SheetFailure) and taken_from_ocr(got)
+            if taken:                   # what ``omr grade`` scores from the OCR (the rest is typed in by judges)
+                kept: Counter = Counter()
+                score(rec, truth, kept, scan.name)
+                for k in ("exact", "flagged", "silent_error"):
+                    tally[f"taken_{k}"] += kept[k]
             score(rec, truth, tally, scan.name)
             identity_exact(rec, truth, tally)
             tally["name_exact"] += rec["identity"].get("name") == truth["identity"].get("name")
-            tally["graded_typed"] += bool(rec.get("kind") == "typed" and rec["ocr"]
-                                          and all(p["reliable"] for p in rec["ocr"]))
+            tally["graded_typed"] += taken
             reasons.update(f["reason"] for f in rec["flags"])
             print(f"progress {profile}: {scan.name} {truth['style']['answers']}: "
                   + json.dumps({k: tally[k] for k in ("exact", "flagged", "silent_error")}),
@@ -89,7 +96,9 @@ def run(n: int, seed: int, profile: str, suffix: str, contest: Path, cache: Path
             "flagged_pct": round(100 * tally["flagged"] / max(answers, 1), 2),
             "identity_fields_exact": f"{tally['fields_exact']}/{tally['fields']}",
             "name_exact": f"{tally['name_exact']}/{n}",
-            "graded_as_typed": f"{tally['graded_typed']}/{n}", "seconds_per_page": round(seconds / max(pages, 1), 2),
+            "graded_as_typed": f"{tally['graded_typed']}/{n}",
+            "in_entries_graded_as_typed": {k: tally[f"taken_{k}"] for k in ("exact", "flagged", "silent_error")},
+            "seconds_per_page": round(seconds / max(pages, 1), 2),
             "flags_by_reason": dict(reasons.most_common())}
 
 

@@ -88,6 +88,15 @@ def typed_records(entry: EntryReading, layout_id: str, participant: str | None,
     return out
 
 
+def taken_from_ocr(entry: EntryReading) -> bool:
+    """A scanned entry is graded from its OCR reading when it reads as a typed entry, every page reliably, with
+    few questions in doubt; else judges type it in (many doubts: two judges typing beat one judge per doubt)."""
+    if not (entry.kind is EntryKind.TYPED and entry.ocr_pages and all(p.reliable for p in entry.ocr_pages)):
+        return False
+    doubtful = {f.key for f in entry.flags if f.target == "question"}
+    return len(doubtful) <= max(SCAN_MAX_FLAGGED, SCAN_MAX_FLAGGED_SHARE * len(entry.answers))
+
+
 @dataclass
 class TypedReader:
     """Reads the typed entries of one grading run; the contest's ``questions.json`` is loaded on the first one."""
@@ -142,13 +151,7 @@ class TypedReader:
             entry = read_entry(path, ec, DocumentOptions(ocr=True))
         except MissingDependency:                 # no Tesseract here: the pages stay essay pages, as without OCR
             return None
-        if not (isinstance(entry, EntryReading) and entry.kind is EntryKind.TYPED and entry.ocr_pages
-                and all(p.reliable for p in entry.ocr_pages)):
-            return None
-        doubtful = {f.key for f in entry.flags if f.target == "question"}
-        if len(doubtful) > max(SCAN_MAX_FLAGGED, SCAN_MAX_FLAGGED_SHARE * len(entry.answers)):
-            return None                   # many doubts: two judges typing it in beat one judge per doubt
-        return entry
+        return entry if isinstance(entry, EntryReading) and taken_from_ocr(entry) else None
 
     def records(self, entry: EntryReading, digest: str) -> list[SheetReading | EssayPage]:
         """A roster, when there is one, wins: the one person on it with the entry's name; else the entrant that
