@@ -21,6 +21,8 @@ from .marks import Fills, Thresholds, crossed_bubbles, group_index, percentile
 PRINTED_BLANK = 0.2          # blank bubbles this dark carry print inside (letters): ink is measured over it
 MIN_PRINT_SAMPLES = 3        # blank bubbles of a label needed to learn what is printed in it
 PRINTED_BLANK_PERCENTILE = 95  # where print varies from bubble to bubble, ink is measured over this blank level
+PRINT_LIGHT_FLOOR = 0.35     # ink over print: the light the print leaves is taken as at least this share
+PRINT_LOOP_PERCENTILE = 90   # the print on the loops near the rim: this percentile of the label's blank bubbles
 _BLANK, _MARKED, _AMBIGUOUS, _ERASED, _CANCELLED = range(5)
 
 
@@ -120,15 +122,23 @@ class Decision:
     rule: str | None
 
 
-def _without_print(samples: np.ndarray, labels: np.ndarray, n_labels: int, blank: np.ndarray) -> np.ndarray:
+def _without_print(samples: np.ndarray, labels: np.ndarray, n_labels: int, blank: np.ndarray, *,
+                   share: bool = False) -> np.ndarray:
     """``samples`` (one row per bubble) less what is printed there: per printed label, the median of its blank
-    bubbles' samples at each position (a letter printed inside a bubble is ink on every copy of it)."""
+    bubbles' samples at each position (a letter printed inside a bubble is ink on every copy of it). With
+    ``share`` (the disc, where a fill covers the letter), ink over print is measured as a share of the light the
+    print leaves: a fill over a dark letter is as dark as black, and (d - p) / (1 - p) reads it as a full mark
+    where d - p would read it as paper. The loops near the printed rim keep d - p (a share would magnify the
+    rim's blur there) and take the print as the ``PRINT_LOOP_PERCENTILE`` of the label's blanks: a photo's blur and
+    a tenth of a millimetre of misfit vary the rim from bubble to bubble, and a loop drawn by hand is far darker."""
     base = np.zeros((n_labels, samples.shape[1]))
     for lab in range(n_labels):
         rows = samples[(labels == lab) & blank]
         if len(rows) >= MIN_PRINT_SAMPLES:
-            base[lab] = np.median(rows, axis=0)
-    return np.clip(samples - base[labels], 0.0, None)
+            base[lab] = np.clip(np.percentile(rows, 50 if share else PRINT_LOOP_PERCENTILE, axis=0), 0.0, 1.0)
+    print_ = base[labels]
+    light = np.maximum(1.0 - print_, PRINT_LIGHT_FLOOR) if share else 1.0
+    return np.clip((samples - print_) / light, 0.0, None)
 
 
 def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarray,
@@ -141,10 +151,14 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     tau = max(INK_FLOOR, INK_LEVEL * th.mark)
     span = max(th.mark - th.blank, 1e-6)
     rel = (fill[idx] - th.blank) / span
+    # a fill below paper comes from ink all around the rim (it darkens the paper estimate), measured against the
+    # page's median blank: on printed pages the darkest blanks' level would make lighter letters look like it
+    around_dark = rel < RING_DARKER_REL
     ins, outer, inner_s = fills.inside_samples[idx], fills.outer_samples[idx], fills.inner_samples[idx]
     if labels is not None and th.blank >= PRINTED_BLANK:
         blank = fill[idx] <= th.lo
-        ins, outer, inner_s = (_without_print(a, labels[0], labels[1], blank) for a in (ins, outer, inner_s))
+        ins = _without_print(ins, labels[0], labels[1], blank, share=True)
+        outer, inner_s = (_without_print(a, labels[0], labels[1], blank) for a in (outer, inner_s))
         if blank.any():                # over the darkest of this page's blank bubbles, not their median
             rel = rel - percentile(rel[blank], PRINTED_BLANK_PERCENTILE)
     around = (outer > tau).mean(axis=1)
@@ -160,8 +174,6 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     if some.any():
         even[some] = evenness(ins[some])
     shape = np.full(len(idx), Shape.NONE, dtype=np.int8)
-    # ink all around the rim makes the paper estimate of ``fill`` too dark: the fill comes out below paper
-    around_dark = rel < RING_DARKER_REL
     ink = (rel > INK_REL) | (around > INK_SHARE) | (inner > INK_SHARE) | (cover > INK_COVER) | around_dark
     stroke = ((rel >= STROKE_REL) & (cv >= STROKE_MIN_CV) & (inner >= STROKE_INNER[0]) & (inner <= STROKE_INNER[1])
               & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1]) & (even <= STROKE_MAX_EVEN))
