@@ -59,6 +59,9 @@ RESIDUE_REL, RESIDUE_RATIO, RESIDUE_AROUND = 0.62, 0.7, 0.25
 RESIDUE_EVEN_FROM, RESIDUE_MAX_EVEN = 0.45, 0.75   # from this rel up, residue must be patchier than this
 SECOND_REL, SECOND_RATIO = 0.85, 0.75
 SECOND_PAGE_PERCENTILE, SECOND_REL_MAX = 10, 0.95   # and at least this percentile of the page's clear marks
+# a question of two options (true/false) has no third bubble to show the page's blank beside a residue: its
+# second mark is an answer only when nearly as dark as the first (a residue at 0.8 of a pen fill is common)
+TWO_OPTION_SECOND_RATIO = 0.9
 MAYBE_CROSSED = 0.05         # X arms far out (Fills.cross): fills ≤ 0.04 (99.9 %), X's struck through ≥ 0.002
 # a mark far darker than the page's marks with ink all around it, beside a normal one: struck through, maybe
 STRUCK_REL, STRUCK_AROUND = 1.25, 0.4    # fills: rel ≤ 1.25 (99 %); X's over a fill: rel median 1.42
@@ -278,7 +281,8 @@ def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules
     # a second mark or a middling one beside the clear mark: residue, a second answer, or can't tell
     residue = ((marked | ambiguous) & (rel < RESIDUE_REL) & (f <= RESIDUE_RATIO * top)
                & (ev.around <= RESIDUE_AROUND) & ((rel < RESIDUE_EVEN_FROM) | (ev.even < RESIDUE_MAX_EVEN)))
-    second = marked & (rel >= ev.second_rel) & (f >= SECOND_RATIO * top) & (ev.even >= SECOND_EVEN)
+    ratio = TWO_OPTION_SECOND_RATIO if len(st) == 2 else SECOND_RATIO
+    second = marked & (rel >= ev.second_rel) & (f >= ratio * top) & (ev.even >= SECOND_EVEN)
     top_i = int(np.argmax(np.where(marked, f, -np.inf)))
     second[top_i] = True
     st[residue] = _ERASED
