@@ -22,7 +22,10 @@ PRINTED_BLANK = 0.2          # blank bubbles this dark carry print inside (lette
 MIN_PRINT_SAMPLES = 3        # blank bubbles of a label needed to learn what is printed in it
 PRINTED_BLANK_PERCENTILE = 95  # where print varies from bubble to bubble, ink is measured over this blank level
 PRINT_LIGHT_FLOOR = 0.35     # ink over print: the light the print leaves is taken as at least this share
-PRINT_LOOP_PERCENTILE = 90   # the print on the loops near the rim: this percentile of the label's blank bubbles
+# the print on the loops inside the rim: this percentile of the label's blank bubbles (a photo's blur and a tenth
+# of a millimetre of misfit vary the rim from bubble to bubble; a loop drawn around the letter is far darker).
+# Outside the rim the median: there a blank bubble's loops also cross its marked neighbours
+PRINT_INNER_PERCENTILE = 90
 _BLANK, _MARKED, _AMBIGUOUS, _ERASED, _CANCELLED = range(5)
 
 
@@ -126,19 +129,18 @@ class Decision:
 
 
 def _without_print(samples: np.ndarray, labels: np.ndarray, n_labels: int, blank: np.ndarray, *,
-                   share: bool = False) -> np.ndarray:
+                   share: bool = False, q: float = 50) -> np.ndarray:
     """``samples`` (one row per bubble) less what is printed there: per printed label, the median of its blank
     bubbles' samples at each position (a letter printed inside a bubble is ink on every copy of it). With
     ``share`` (the disc, where a fill covers the letter), ink over print is measured as a share of the light the
     print leaves: a fill over a dark letter is as dark as black, and (d - p) / (1 - p) reads it as a full mark
-    where d - p would read it as paper. The loops near the printed rim keep d - p (a share would magnify the
-    rim's blur there) and take the print as the ``PRINT_LOOP_PERCENTILE`` of the label's blanks: a photo's blur and
-    a tenth of a millimetre of misfit vary the rim from bubble to bubble, and a loop drawn by hand is far darker."""
+    where d - p would read it as paper. The loops keep d - p (a share would magnify the rim's blur there). ``q``:
+    the percentile of the label's blanks taken as its print (the median by default)."""
     base = np.zeros((n_labels, samples.shape[1]))
     for lab in range(n_labels):
         rows = samples[(labels == lab) & blank]
         if len(rows) >= MIN_PRINT_SAMPLES:
-            base[lab] = np.clip(np.percentile(rows, 50 if share else PRINT_LOOP_PERCENTILE, axis=0), 0.0, 1.0)
+            base[lab] = np.clip(np.percentile(rows, q, axis=0), 0.0, 1.0)
     print_ = base[labels]
     light = np.maximum(1.0 - print_, PRINT_LIGHT_FLOOR) if share else 1.0
     return np.clip((samples - print_) / light, 0.0, None)
@@ -161,7 +163,8 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     if labels is not None and th.blank >= PRINTED_BLANK:
         blank = fill[idx] <= th.lo
         ins = _without_print(ins, labels[0], labels[1], blank, share=True)
-        outer, inner_s = (_without_print(a, labels[0], labels[1], blank) for a in (outer, inner_s))
+        outer = _without_print(outer, labels[0], labels[1], blank)
+        inner_s = _without_print(inner_s, labels[0], labels[1], blank, q=PRINT_INNER_PERCENTILE)
         if blank.any():                # over the darkest of this page's blank bubbles, not their median
             rel = rel - percentile(rel[blank], PRINTED_BLANK_PERCENTILE)
     around = (outer > tau).mean(axis=1)
