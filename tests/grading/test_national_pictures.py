@@ -234,3 +234,57 @@ def test_omr_annotate_writes_the_national_sheet(national, tmp_path):
     assert problems == [] and written >= 1
     img = cv2.imread(str(sorted((tmp_path / "out").glob("*.jpg"))[0]))
     assert img.shape[1] == int(round(210 * PX_PER_MM))
+
+
+@pytest.mark.slow
+def test_the_grid_decides_true_false_statements_with_d_and_s_and_shows_a_numeric_columns_fills(tmp_path):
+    """In Chromium: "d" picks Đ and "s" picks S on a grid of Đúng/Sai statements; a numeric answer's cell lists
+    its flagged column's labels with their fills."""
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    from web_support import CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, live_server, wait_until
+
+    contest = tmp_path / "contest"
+    shutil.copytree(NATIONAL, contest)
+    c = load_contest(contest)
+    url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
+    (contest / "out").mkdir()
+    col = Flag("question", "III.3", "multiple_marks_in_column", "Câu III.3: cột 2 tô nhiều hơn một ô, cần người chấm "
+               "xem lại", 0.5, (0.9,) + (0.05,) * 9 + (0.8,))
+    with Store.open(url) as store:
+        for i, q in enumerate(("II.1a", "II.2b")):
+            tf = Flag("question", q, "ambiguous_mark", f"Câu {q}: ô tô mờ", 0.4, (0.33, 0.03))
+            rec = SheetReading(source=f"/scans/{i}.jpg", page=1, layout=c.layout.id, status=Status.FLAGGED,
+                               participant=f"00000{i}", version="101", answers={q: ""}, flags=(tf,))
+            store.record_submission(f"/scans/{i}.jpg", sha(q), 100, [rec], c.keys)
+        rec = SheetReading(source="/scans/n.jpg", page=1, layout=c.layout.id, status=Status.FLAGGED,
+                           participant="000009", version="101", answers={"III.3": "-?"}, flags=(col,))
+        store.record_submission("/scans/n.jpg", sha("n"), 100, [rec], c.keys)
+        password = add_judge(store, "gk1", unit="Hội đồng thi")
+    tf_ids = [r[0] for r in rows(url, "SELECT id FROM flags WHERE key LIKE 'II.%' ORDER BY id")]
+    with live_server(contest, tmp_path / "server.log") as base:
+        with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as http:
+            login_and_change_password(http, "gk1", password)
+            numeric = http.get("/flags/grid", params={"reason": "multiple_marks_in_column"}).text
+        assert '<li data-option=","><b>,</b> 0,90</li>' in numeric and "<b>9</b> 0,80" in numeric
+        assert "Duyệt dạng lưới: Một cột của câu trả lời số tô nhiều ô" in numeric
+        with sync_playwright() as pw:
+            b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = b.new_context(viewport={"width": 1100, "height": 820}, locale="vi-VN").new_page()
+                page.goto(base + "/login")
+                page.fill("#username", "gk1")
+                page.fill("#password", NEW_PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_url("**/flags")
+                page.goto(base + "/flags/grid?reason=ambiguous_mark")
+                wait_until(page, "document.activeElement && document.activeElement.classList.contains('cell')")
+                page.keyboard.press("d")
+                page.keyboard.press("s")
+                for fid in tf_ids:
+                    wait_until(page, f"document.getElementById('cell-{fid}').getAttribute('data-state') === 'done'")
+            finally:
+                b.close()
+    got = rows(url, "SELECT id, resolution FROM flags WHERE key LIKE 'II.%' ORDER BY id")
+    assert [json.loads(r)["value"] for _, r in got] == ["Đ", "S"]
