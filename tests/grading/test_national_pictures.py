@@ -141,6 +141,14 @@ def test_the_flag_page_of_a_numeric_answer_asks_for_the_number_and_resolves_it(n
         app = create_app(store, layout, contest_dir=contest)
         with TestClient(app, follow_redirects=False) as c:
             login_and_change_password(c, "gk1", password)
+            first = national["flags"]["III.1"][0]
+            assert c.get(f"/flags/{first}").status_code == 200        # draws the next flags' pictures ahead
+            _, reason, message, fills = national["flags"]["III.2"]
+            ahead = c.get(f"/flags/{fid}/crop.png").content
+            own = question_picture(store, layout, national["page_id"], "III.2", fills,
+                                   column=flagged_column(reason, message))
+            got = cv2.imdecode(np.frombuffer(ahead, np.uint8), cv2.IMREAD_COLOR)
+            assert got.shape == own.shape and np.array_equal(got, own)   # the flagged column's fills, not column 1's
             html = c.get(f"/flags/{fid}").text
             assert 'id="value"' in html and 'pattern="-?[0-9]+(,[0-9]+)?"' in html and 'id="numeric-blank"' in html
             assert 'class="answer">' not in html                       # no A/B/C/D buttons for a number
