@@ -1,10 +1,11 @@
 """Accuracy and speed of ``omr read`` on sheets printed by others: OMRChecker-style templates imported with
 ``omr import omrchecker``, rendered, filled and degraded by ``samples.foreign`` (the reader never sees how).
 
-    .venv/bin/python -m bench.foreign_bench -n 40 [--methods markers,page,features] [--profiles scanner,phone]
+    .venv/bin/python -m bench.foreign_bench -n 40 [--methods markers,page,features,timing] [--profiles scanner,phone]
 
 For each alignment method (CropOnMarkers → markers, CropPage → page outline, FeatureBasedAlignment →
-keypoints) and each profile: silent errors, flagged share, rejected pages, participant ids, and blank sheets
+keypoints; ``timing``: the CropPage template with timing marks along two edges, aligned on them) and each
+profile: silent errors, flagged share, rejected pages, participant ids, and blank sheets
 (every 5th sheet is left blank: its bubbles carry printed letters) — all must read blank and unflagged. Then
 the speed at 300 dpi (scanner profile, one process) against our own sheet (ArUco + QR) read the same way.
 Sets are written under bench/data/foreign/ (regenerated on every run).
@@ -22,6 +23,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data" / "foreign"
+# method "timing": a row of marks along the top edge, a column along the left one (clear of the bubbles)
+TIMING_MARKS = [{"x_mm": 15, "y_mm": 7, "dx_mm": 6, "dy_mm": 0, "count": 31, "w_mm": 2, "h_mm": 4},
+                {"x_mm": 7, "y_mm": 40, "dx_mm": 0, "dy_mm": 6, "count": 40, "w_mm": 4, "h_mm": 2}]
 
 
 def _contest(method: str, base: Path) -> Path:
@@ -30,6 +34,13 @@ def _contest(method: str, base: Path) -> Path:
     from samples import foreign as fo
 
     shutil.rmtree(base, ignore_errors=True)
+    if method == "timing":                 # not an OMRChecker construct: the page template with timing marks
+        fo.write_omrchecker_folder(base / "omr", "page")
+        import_folder(base / "omr", base / "contest")
+        raw = json.loads((base / "contest" / "layout.json").read_text())
+        raw["alignment"] = {"method": "timing_marks", "timing_marks": TIMING_MARKS}
+        (base / "contest" / "layout.json").write_text(json.dumps(raw, indent=1))
+        return base / "contest"
     ref = None
     if method == "features":
         fo.write_omrchecker_folder(base / "omr-page", "page")
@@ -108,7 +119,7 @@ def speed(n: int, seed: int) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     cfg = dict(dg.PROFILES["scanner"], dpi=((300,), (1.0,)))
-    for method in ("markers", "page", "features"):
+    for method in ("markers", "page", "features", "timing"):
         base = DATA / f"speed-{method}"
         layout = load_layout(_contest(method, base))
         fo.generate_set(layout, base / "set", profile="scanner", n=n, seed=seed, dpi=300, profile_cfg=cfg)
@@ -128,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-n", type=int, default=40, help="sheets per method and profile")
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--methods", default="markers,page,features")
+    ap.add_argument("--methods", default="markers,page,features,timing")
     ap.add_argument("--profiles", default="scanner,phone")
     ap.add_argument("--speed-n", type=int, default=20, help="sheets per method for the speed figure (0: skip)")
     args = ap.parse_args(argv)

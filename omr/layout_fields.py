@@ -29,10 +29,16 @@ Two more kinds answer questions that are not one choice among options:
 
 ``alignment`` says how a page is found when the sheet has none of our ArUco markers::
 
-    "alignment": {"method": "page" | "markers" | "features" | "image" | "aruco",
+    "alignment": {"method": "page" | "markers" | "features" | "image" | "timing_marks" | "aruco",
                   "frame_mm": {"x_mm": 0, "y_mm": 0, "w_mm": 210, "h_mm": 297},
                   "marker": "omr_marker.jpg", "marker_size_mm": 12,     # method "markers"
-                  "reference": "reference.png"}                         # method "features"
+                  "reference": "reference.png",                         # method "features"
+                  "timing_marks": [{"x_mm": 15, "y_mm": 7, "dx_mm": 6, "dy_mm": 0, "count": 31,
+                                    "w_mm": 2, "h_mm": 4}, …]}          # method "timing_marks"
+
+``timing_marks`` are lines of identical filled rectangles (the first mark's centre, the step to the next, how
+many, each mark's size); method ``timing_marks`` needs two lines in different directions (a row along one edge
+and a column along another). Any layout may declare them: ``omr sheet`` prints them.
 
 The frame is the rectangle of the page that the method finds: the paper's outline (``page``), the rectangle
 through the four marker centres (``markers``), the reference image's extent (``features``), the whole image
@@ -66,6 +72,28 @@ class AlignMethod(enum.Enum):
     MARKERS = "markers"      # four identical corner markers, given as an image
     FEATURES = "features"    # keypoints matched against a reference image of the blank sheet
     IMAGE = "image"          # the image is the frame (a scan already cropped to the sheet)
+    TIMING = "timing_marks"  # rows of black rectangles printed along the sheet's edges
+
+
+@dataclass(frozen=True, slots=True)
+class TimingTrack:
+    """A straight line of ``count`` identical filled rectangles (``w_mm`` × ``h_mm``), the first centred at
+    (``x_mm``, ``y_mm``), each next one ``dx_mm``, ``dy_mm`` further: a row along an edge, or a column."""
+
+    x_mm: float
+    y_mm: float
+    dx_mm: float
+    dy_mm: float
+    count: int
+    w_mm: float
+    h_mm: float
+
+    def centres_mm(self) -> list[tuple[float, float]]:
+        return [(self.x_mm + k * self.dx_mm, self.y_mm + k * self.dy_mm) for k in range(self.count)]
+
+    @property
+    def pitch_mm(self) -> float:
+        return math.hypot(self.dx_mm, self.dy_mm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +103,7 @@ class AlignSpec:
     marker: str | None = None            # absolute path of the marker image
     marker_size_mm: float = 0.0          # the marker's printed width
     reference: str | None = None         # absolute path of the reference image
+    tracks: tuple[TimingTrack, ...] = ()  # timing marks (method "timing_marks"; printed whatever the method)
 
     def frame_corners_mm(self) -> list[tuple[float, float]]:
         """The frame's corners (x, y) in mm: top-left, top-right, bottom-right, bottom-left."""
@@ -140,7 +169,47 @@ def parse_alignment(p: Any, raw: Any, base: Path | None, width: float, height: f
         size = p.number(raw, "marker_size_mm", "alignment", lo=2, hi=60)
     if method is AlignMethod.FEATURES:
         reference = _image_path(p, raw, "reference", base)
-    return AlignSpec(method, frame, marker, size, reference)
+    tracks = _tracks(p, raw.get("timing_marks"), width, height)
+    if method is AlignMethod.TIMING and (len(tracks) < 2 or len({_direction(t) for t in tracks}) < 2):
+        p.add("alignment.timing_marks", "method timing_marks needs at least two lines of marks in different "
+                                        "directions (a row along one edge and a column along another)")
+    return AlignSpec(method, frame, marker, size, reference, tracks)
+
+
+def _direction(t: TimingTrack) -> int:
+    """The line's direction in 10° steps, one way or the other."""
+    return round(math.degrees(math.atan2(t.dy_mm, t.dx_mm)) % 180 / 10) % 18
+
+
+def _tracks(p: Any, raw: Any, width: float, height: float) -> tuple[TimingTrack, ...]:
+    """``timing_marks``: a list of lines of marks (see ``TimingTrack``), every mark on the paper."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        p.add("alignment.timing_marks", "must be a list of lines of marks")
+        return ()
+    out = []
+    for i, t in enumerate(raw):
+        path = f"alignment.timing_marks[{i}]"
+        if not isinstance(t, dict):
+            p.add(path, "must be an object")
+            continue
+        vals = [p.number(t, k, path, lo=lo, hi=1000) for k, lo in
+                (("x_mm", 0), ("y_mm", 0), ("dx_mm", -1000), ("dy_mm", -1000))]
+        count = p.number(t, "count", path, lo=3, hi=200, integer=True)
+        w, h = p.number(t, "w_mm", path, lo=0.8, hi=30), p.number(t, "h_mm", path, lo=0.8, hi=30)
+        if any(math.isnan(v) for v in (*vals, count, w, h)):
+            continue
+        track = TimingTrack(*vals, int(count), w, h)
+        along = (abs(track.dx_mm) * w + abs(track.dy_mm) * h) / max(track.pitch_mm, 1e-9)
+        if track.pitch_mm <= along:
+            p.add(path, "consecutive marks overlap: the step (dx_mm, dy_mm) is shorter than a mark")
+            continue
+        if any(not (w / 2 <= x <= width - w / 2 and h / 2 <= y <= height - h / 2) for x, y in track.centres_mm()):
+            p.add(path, "a mark lies outside the paper")
+            continue
+        out.append(track)
+    return tuple(out)
 
 
 def _image_path(p: Any, raw: dict, key: str, base: Path | None) -> str | None:

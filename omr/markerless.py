@@ -1,5 +1,6 @@
 """Find sheets that carry none of our ArUco markers: the page outline, four corner markers given as an image,
-or keypoints matched against a reference image of the blank sheet. The layout's ``alignment`` chooses.
+keypoints matched against a reference image of the blank sheet, or timing marks along the edges
+(``omr.timing``). The layout's ``alignment`` chooses.
 
 Every method ends the same way: a homography from the layout's frame (mm) to the image, checked. The check
 is the printed sheet itself: the bubble outlines the layout describes must be dark where the homography puts
@@ -22,6 +23,7 @@ from .errors import AlignmentError
 from .layout import Layout
 from .layout_fields import AlignMethod, AlignSpec
 from .pagefind import corners_of
+from .timing import timing_candidates
 
 WORK_LONG_PX = 900           # searches run on a copy of the image with this long side
 MIN_FIT = 0.12               # bubble outlines must be this much darker than the paper around them
@@ -37,26 +39,71 @@ def align_any(image: np.ndarray, layout: Layout) -> Alignment:
         return align(image, layout)
     if image.ndim != 2 or image.dtype != np.uint8:
         raise ValueError(f"align expects a 2-D uint8 image, got {image.dtype} with shape {image.shape}")
+    if method is AlignMethod.TIMING:
+        cands = timing_candidates(image, layout.align, lambda H: outline_score(image, H, layout))
+        return _checked(image, layout, cands, method.value)
     if method is AlignMethod.FEATURES:
-        return _checked(image, layout, _features(image, layout), "features", orientations=False)
+        return _features_or_page(image, layout)
     if method is AlignMethod.PAGE:
-        quads = find_pages(image)
-    elif method is AlignMethod.MARKERS:
-        quads = find_markers(image, layout)
-    else:
-        h, w = image.shape
-        quads = [np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])]
+        return _by_outline(image, layout)
+    if method is AlignMethod.MARKERS:
+        return _by_quads(image, layout, find_markers(image, layout), method.value)
+    h, w = image.shape
+    whole = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
+    return _by_quads(image, layout, [whole], method.value, turns=1)
+
+
+def _by_quads(image: np.ndarray, layout: Layout, quads: list[np.ndarray], search: str, turns: int = 4
+              ) -> Alignment:
+    """The frame mapped onto each quad in its ``turns`` orientations; the quad that fits best is checked."""
     frame = np.asarray(layout.align.frame_corners_mm(), dtype=np.float32)
     best: tuple[float, list[np.ndarray]] | None = None
-    for quad in quads:           # each quad in its four orientations; the quad that fits best is checked
+    for quad in quads:
         ordered = _clockwise(quad)
         cands = [cv2.getPerspectiveTransform(frame, np.roll(ordered, -k, axis=0).astype(np.float32))
-                 .astype(np.float64) for k in range(1 if method is AlignMethod.IMAGE else 4)]
+                 .astype(np.float64) for k in range(turns)]
         top = max(outline_score(image, H, layout) for H in cands)
         if best is None or top > best[0]:
             best = (top, cands)
     assert best is not None
-    return _checked(image, layout, best[1], method.value)
+    return _checked(image, layout, best[1], search)
+
+
+LIGHT_BORDER = 0.85           # the image's border this bright against the paper: the paper's edge is lost
+
+
+def _by_outline(image: np.ndarray, layout: Layout) -> Alignment:
+    """The paper's outline; when it cannot be found and the image's border is nearly as light as the paper (a
+    white scanner lid), the refusal says so and what to do, instead of blaming the sheet."""
+    try:
+        return _by_quads(image, layout, find_pages(image), AlignMethod.PAGE.value)
+    except AlignmentError as exc:
+        h, w = image.shape
+        b = max(2, int(0.02 * min(h, w)))
+        border = np.concatenate([image[:b].ravel(), image[-b:].ravel(), image[:, :b].ravel(), image[:, -b:].ravel()])
+        paper = float(np.percentile(image[h // 4:3 * h // 4, w // 4:3 * w // 4], 90))
+        if float(np.median(border)) < LIGHT_BORDER * paper:
+            raise
+        raise AlignmentError(exc.code, "the sheet's edge cannot be told from the background (a light scanner lid "
+                                       "or table): this layout finds the sheet by its outline, so scan it on a "
+                                       "dark background (the lid open, or a dark sheet behind it) or photograph it "
+                                       "on a dark table") from None
+
+
+def _features_or_page(image: np.ndarray, layout: Layout) -> Alignment:
+    """Keypoints against the reference; where they fail (a blurred photo, a sheet small in the frame, little
+    print outside the bubbles) and the reference is the whole paper, the paper's outline — the search says
+    which one found the page. The first method's reason is kept when both fail."""
+    try:
+        return _checked(image, layout, _features(image, layout), "features", orientations=False)
+    except AlignmentError as exc:
+        x, y, fw, fh = layout.align.frame
+        if max(abs(x), abs(y), abs(fw - layout.width_mm), abs(fh - layout.height_mm)) > 0.5:
+            raise
+        try:
+            return _by_quads(image, layout, find_pages(image), AlignMethod.PAGE.value)
+        except AlignmentError:
+            raise exc from None
 
 
 # -- checking -----------------------------------------------------------------------------------------
@@ -67,7 +114,11 @@ _UNIT = np.stack([np.cos(_ANGLES), np.sin(_ANGLES)], -1)
 def outline_score(image: np.ndarray, H: np.ndarray, layout: Layout) -> float:
     """How much darker the printed bubble outlines are than the paper just outside them (0 = not at all), with
     the layout mapped by ``H``: the median over bubbles of the darkest of three rings near the outline."""
-    pts = _ring_points(layout)
+    return _ring_fit(image, H, _ring_points(layout))
+
+
+def _ring_fit(image: np.ndarray, H: np.ndarray, pts: np.ndarray) -> float:
+    """``outline_score`` on the ring points ``pts`` (mm, four rings of 16 points per bubble)."""
     px = cv2.perspectiveTransform(pts, H).reshape(-1, 4, len(_ANGLES), 2)
     hgt, wid = image.shape
     xi, yi = np.rint(px[..., 0]).astype(np.intp), np.rint(px[..., 1]).astype(np.intp)
@@ -76,7 +127,10 @@ def outline_score(image: np.ndarray, H: np.ndarray, layout: Layout) -> float:
         return -1.0
     vals = np.full(xi.shape, 255.0, dtype=np.float32)
     vals[inside] = image[yi[inside], xi[inside]]
-    paper = np.percentile(vals[:, 3], 75, axis=1)
+    ring = np.sort(vals[:, 3], axis=1)                     # np.percentile(…, 75) per bubble, without its overhead
+    at = 0.75 * (ring.shape[1] - 1)
+    lo = int(at)
+    paper = ring[:, lo] + (at - lo) * (ring[:, min(lo + 1, ring.shape[1] - 1)] - ring[:, lo])
     dark = 1.0 - vals.mean(axis=2) / np.maximum(paper, 1.0)[:, None]
     return float(np.median(dark[:, :3].max(axis=1) - dark[:, 3]))
 
@@ -115,7 +169,7 @@ def _checked(image: np.ndarray, layout: Layout, candidates: list[np.ndarray], se
     if orientations and len(order) > 1 and best < CLEAR_WIN * max(float(scores[order[1]]), 0.0):
         raise AlignmentError("bad_alignment", "the sheet's orientation cannot be told (it fits upside down as "
                                               "well); scan it upright")
-    H = _snap(image, layout, candidates[order[0]], best)
+    H = _snap_regions(image, layout, _snap(image, layout, candidates[order[0]], best))
     centre = np.array([[layout.width_mm / 2, layout.height_mm / 2]])
     c_px = cv2.perspectiveTransform(centre.reshape(-1, 1, 2), H).reshape(2)
     dx = cv2.perspectiveTransform((centre + [1.0, 0.0]).reshape(-1, 1, 2), H).reshape(2) - c_px
@@ -149,6 +203,45 @@ def _snap(image: np.ndarray, layout: Layout, H: np.ndarray, score: float) -> np.
                         best = (sc, dx + ox, dy + oy)
         score, dx, dy = best
     return H @ np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]])
+
+
+REGION_STEPS_MM = (0.3, 0.15, 0.075)
+
+
+def _snap_regions(image: np.ndarray, layout: Layout, H: np.ndarray) -> np.ndarray:
+    """Snap each ninth of the bubble area (3 × 3) by itself, then fit one homography through the nine moves:
+    a phone photo's perspective or a page outline found a little askew leaves the far side of the sheet a
+    tenth or two of a mm off where the near side fits, enough to read a printed ring as ink around a bubble.
+    Kept only if the whole sheet fits at least as well."""
+    c = layout.centres_mm[:, ::-1]
+    rings = _ring_points(layout).reshape(-1, 4 * len(_ANGLES), 2)
+    sampled = c if len(rings) == len(c) else c[:: int(math.ceil(len(c) / 300))]
+    lo, span = sampled.min(axis=0), np.maximum(np.ptp(sampled, axis=0), 1e-6)
+    cell = np.minimum((3 * (sampled - lo) / span).astype(int), 2)
+    src, dst = [], []
+    for gx, gy in itertools.product(range(3), range(3)):
+        idx = np.flatnonzero((cell[:, 0] == gx) & (cell[:, 1] == gy))
+        if len(idx) < 6:
+            continue
+        pts = rings[idx].reshape(-1, 1, 2)
+        score, dx, dy = _ring_fit(image, H, pts), 0.0, 0.0
+        for step in REGION_STEPS_MM:
+            best = (score, dx, dy)
+            for ox, oy in itertools.product((-step, 0.0, step), repeat=2):
+                if ox or oy:
+                    sc = _ring_fit(image, H @ np.array([[1, 0, dx + ox], [0, 1, dy + oy], [0, 0, 1]]), pts)
+                    if sc > best[0]:
+                        best = (sc, dx + ox, dy + oy)
+            score, dx, dy = best
+        mid = sampled[idx].mean(axis=0)
+        src.append(mid)
+        dst.append(cv2.perspectiveTransform((mid + [dx, dy]).reshape(1, 1, 2), H).reshape(2))
+    if len(src) < 5:
+        return H
+    H2, _ = cv2.findHomography(np.asarray(src), np.asarray(dst), 0)
+    if H2 is None or outline_score(image, H2, layout) < outline_score(image, H, layout):
+        return H
+    return H2
 
 
 def _clockwise(quad: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .layout import Group, MarkingRules
-from .marks import Fills, Thresholds, crossed_bubbles, group_index
+from .marks import Fills, Thresholds, crossed_bubbles, group_index, percentile
 
 PRINTED_BLANK = 0.2          # blank bubbles this dark carry print inside (letters): ink is measured over it
 MIN_PRINT_SAMPLES = 3        # blank bubbles of a label needed to learn what is printed in it
@@ -62,7 +62,22 @@ MAYBE_CROSSED = 0.05         # X arms far out (Fills.cross): fills ≤ 0.04 (99.
 STRUCK_REL, STRUCK_AROUND = 1.25, 0.4    # fills: rel ≤ 1.25 (99 %); X's over a fill: rel median 1.42
 MAYBE_CROSSED_NEAR = 0.10    # X arms on the near ring (Fills.cross_near): fills of a double ≤ 0.11 (99 %),
                              # X's struck through ≥ 0.11 (99 %)
+# strokes leaving a marked bubble like an X's four arms at any rotation (``x_arms``), × the page's mark level:
+# fills read as two answers ≤ 0.2 (87 %), fills struck through ≥ 0.28 (scanner) and ≥ 0.19 (phone), 1 %: 0.3;
+# an X with one faint arm shows ~0.23
+X_ANY = 0.2
 RULE_CONFIDENCE = 0.8
+# the 8 rotations (11.25° apart) of four 5-sample sectors 90° apart on the 32-sample ring around a bubble
+_ARM_SECTORS = np.array([[(k * 8 + j + d) % 32 for k in range(4) for d in range(-2, 3)] for j in range(8)])
+
+
+def x_arms(ring: np.ndarray, mark: float) -> np.ndarray:
+    """Per row of ring samples (n, 32): how clearly four strokes 90° apart leave the bubble, at the rotation that
+    shows them best — the 3rd darkest of the four sectors' darkest samples above the ring's median, over the
+    page's mark level. An X struck through a fill shows here at any angle; a plain fill's ring stays even."""
+    arms = ring[:, _ARM_SECTORS].reshape(len(ring), 8, 4, 5).max(axis=3)
+    third = np.sort(arms, axis=2)[:, :, 1].max(axis=1)
+    return (third - np.median(ring, axis=1)) / max(mark, 1e-6)
 
 
 def evenness(ins: np.ndarray) -> np.ndarray:
@@ -131,21 +146,27 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
         blank = fill[idx] <= th.lo
         ins, outer, inner_s = (_without_print(a, labels[0], labels[1], blank) for a in (ins, outer, inner_s))
         if blank.any():                # over the darkest of this page's blank bubbles, not their median
-            rel = rel - float(np.percentile(rel[blank], PRINTED_BLANK_PERCENTILE))
+            rel = rel - percentile(rel[blank], PRINTED_BLANK_PERCENTILE)
     around = (outer > tau).mean(axis=1)
     inner = (inner_s > tau).mean(axis=1)
     cover = (ins > tau).mean(axis=1)
     centre = (ins[:, :7] > tau).mean(axis=1)
     cv = ins.std(axis=1) / np.maximum(ins.mean(axis=1), 1e-3)
     cv = np.where(ins.mean(axis=1) > 1e-3, cv, 0.0)
-    even = evenness(ins)
+    # evenness matters for strokes, light fills and second marks only: bubbles darker than the page's blank
+    # level (``th.lo``) or than the lightest of those shapes; 0 elsewhere
+    even = np.zeros(len(idx))
+    some = (fill[idx] > th.lo) | (rel >= min(STROKE_REL, LIGHT_REL))
+    if some.any():
+        even[some] = evenness(ins[some])
     shape = np.full(len(idx), Shape.NONE, dtype=np.int8)
     # ink all around the rim makes the paper estimate of ``fill`` too dark: the fill comes out below paper
     around_dark = rel < RING_DARKER_REL
     ink = (rel > INK_REL) | (around > INK_SHARE) | (inner > INK_SHARE) | (cover > INK_COVER) | around_dark
     stroke = ((rel >= STROKE_REL) & (cv >= STROKE_MIN_CV) & (inner >= STROKE_INNER[0]) & (inner <= STROKE_INNER[1])
-              & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1])
-              & (_longest_run(ins[:, _RING06] > tau) < STROKE_MAX_RUN) & (even <= STROKE_MAX_EVEN))
+              & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1]) & (even <= STROKE_MAX_EVEN))
+    if stroke.any():                   # the longest dark arc, on the few candidates only
+        stroke[stroke] = _longest_run(ins[stroke][:, _RING06] > tau) < STROKE_MAX_RUN
     light = ((rel >= LIGHT_REL) & (cover >= LIGHT_COVER) & (cv <= LIGHT_MAX_CV) & (centre >= LIGHT_CENTRE)
              & (even >= LIGHT_EVEN))
     circle = ((((around >= CIRCLE_AROUND) | around_dark) & (cover < CIRCLE_MAX_COVER))
@@ -174,20 +195,26 @@ def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state
     rel_all = (f - th.blank) / span
     clear = np.maximum.reduceat(np.where(marked, rel_all, -np.inf), gi.starts)
     clear = clear[np.isfinite(clear)]
-    second_rel = min(SECOND_REL_MAX, max(SECOND_REL, float(np.percentile(clear, SECOND_PAGE_PERCENTILE))
+    second_rel = min(SECOND_REL_MAX, max(SECOND_REL, percentile(clear, SECOND_PAGE_PERCENTILE)
                                          if len(clear) else SECOND_REL))
     maybe_x = (fills.cross[gi.idx] >= MAYBE_CROSSED) | (fills.cross_near[gi.idx] >= MAYBE_CROSSED_NEAR)
     n_marked = np.add.reduceat(marked.astype(np.intp), gi.starts)
+    x_any = np.zeros(len(f))
+    if (n_marked >= 2).any():          # only questions with two marks can be read as two answers
+        two = np.flatnonzero(marked & (n_marked >= 2)[gi.gid])
+        x_any[two] = x_arms(fills.ring_samples[gi.idx[two]], th.mark)
     odd = (shape != Shape.NONE) & ~((shape == Shape.FILL) & marked)
-    unusual = (np.add.reduceat(odd.astype(np.intp), gi.starts) > 0) | (n_marked != 1) | (
-        np.add.reduceat((strong | weak).astype(np.intp), gi.starts) > 0)
+    # a question with no mark, no ambiguous bubble and no unusual ink anywhere is plainly blank: nothing to decide
+    n_ambiguous = np.add.reduceat((state == _AMBIGUOUS).astype(np.intp), gi.starts)
+    unusual = (np.add.reduceat(odd.astype(np.intp), gi.starts) > 0) | (n_marked >= 2) | (
+        (n_marked == 0) & (n_ambiguous > 0)) | (np.add.reduceat((strong | weak).astype(np.intp), gi.starts) > 0)
     doubts: dict[int, str] = {}
     ruled: dict[int, str] = {}
     for g in np.flatnonzero(unusual):
         a, b = int(gi.starts[g]), int(gi.starts[g]) + groups[g].size
         crossed = marked[a:b] & (strong[a:b] | (weak[a:b] & (n_marked[g] >= 2)))
         d = _decide(state[a:b], shape[a:b], Evidence(rel_all[a:b], f[a:b], around[a:b], crossed, strong[a:b],
-                                                     maybe_x[a:b], even[a:b], second_rel), rules)
+                                                     maybe_x[a:b], even[a:b], second_rel, x_any[a:b]), rules)
         state[a:b] = d.states
         if d.doubt:
             doubts[int(g)] = d.doubt
@@ -208,6 +235,7 @@ class Evidence:
     maybe_x: np.ndarray         # some X arms far beyond the bubble
     even: np.ndarray            # evenness of the darkness inside (see ``evenness``)
     second_rel: float           # a second mark is an answer from this rel up (this page's clear marks)
+    x_any: np.ndarray           # X arms at any rotation (``x_arms``), on the marks of questions with two or more
 
 
 def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules) -> Decision:
@@ -248,8 +276,17 @@ def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules
             return Decision(st, "uneven_marks" if not ambiguous[unclear].any() else "ambiguous_mark",
                             "indistinct_marks" if not ambiguous[unclear].any() else None)
         st[unclear] = _MARKED
-        return Decision(st, None, "indistinct_marks")
-    return Decision(st, None, None)
+        return _unless_struck(st, ev, "indistinct_marks")
+    return _unless_struck(st, ev, None)
+
+
+def _unless_struck(st: np.ndarray, ev: Evidence, rule: str | None) -> Decision:
+    """Two or more answers stand only when none of them shows strokes leaving it like an X's arms (at any
+    angle): a struck-through fill whose X was not recognised would otherwise be read as a second answer."""
+    marked = st == _MARKED
+    if marked.sum() >= 2 and (ev.x_any[marked] >= X_ANY).any():
+        return Decision(st, "crossed_out", rule)
+    return Decision(st, None, rule)
 
 
 def _no_clear_fill(st: np.ndarray, shape: np.ndarray, rules: MarkingRules) -> Decision:

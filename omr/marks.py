@@ -122,7 +122,7 @@ def black_level(image: np.ndarray, alignment: Alignment, layout: Layout) -> tupl
     pts = _fiducial_pattern_mm(layout)
     vals = _sample(image, alignment.map_mm(pts))
     n_black = len(layout.fiducial_rects()) * 24
-    return float(np.median(vals[:n_black])), float(np.percentile(vals[n_black:], 75))
+    return percentile(vals[:n_black], 50), percentile(vals[n_black:], 75)
 
 
 _FIDUCIAL_PATTERN: dict[int, tuple[Layout, np.ndarray]] = {}
@@ -153,13 +153,23 @@ def _fiducial_pattern_mm(layout: Layout) -> np.ndarray:
     return arr
 
 
-def _percentile_rows(a: np.ndarray, q: float) -> np.ndarray:
-    """``np.percentile(a, q, axis=1)`` (linear interpolation) from one partial sort."""
-    pos = q / 100.0 * (a.shape[1] - 1)
-    lo = int(np.floor(pos))
-    hi = min(lo + 1, a.shape[1] - 1)
-    part = np.partition(a, [lo, hi], axis=1)
-    return part[:, lo] + (pos - lo) * (part[:, hi] - part[:, lo])
+def _percentile_rows(a: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
+    """``np.percentile(a, q, axis=1)`` (linear interpolation) for every q of ``qs``, from one partial sort."""
+    m = a.shape[1] - 1
+    pos = [q / 100.0 * m for q in qs]
+    kth = sorted({k for p in pos for k in (int(np.floor(p)), min(int(np.floor(p)) + 1, m))})
+    part = np.partition(a, kth, axis=1)
+    out = []
+    for p in pos:
+        lo = int(np.floor(p))
+        hi = min(lo + 1, m)
+        out.append(part[:, lo] + (p - lo) * (part[:, hi] - part[:, lo]))
+    return out
+
+
+def percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` of a 1-D array (linear interpolation), without its generic overhead."""
+    return float(_percentile_rows(np.asarray(values).reshape(1, -1), (q,))[0][0])
 
 
 _GRID = np.stack(np.meshgrid(np.linspace(-1.25, 1.25, 11), np.linspace(-1.25, 1.25, 11)), -1).reshape(-1, 2)
@@ -174,7 +184,7 @@ def _printed_black(image: np.ndarray, alignment: Alignment, layout: Layout) -> t
         c = c[:: int(np.ceil(len(c) / 300))]
     pts = c[:, None, :] + _GRID[None] * layout.bubble_r_mm
     vals = _sample(image, alignment.map_mm(pts.reshape(-1, 2)))
-    return float(np.percentile(vals, 1.0)), float(np.percentile(vals, 90))
+    return percentile(vals, 1.0), percentile(vals, 90)
 
 
 def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fills:
@@ -190,7 +200,7 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     loop_vals = vals[:, n_in + n_ring + n_far:].reshape(n, len(loops), _RING_N)
 
     black_px, paper_near_black = black_level(image, alignment, layout)
-    paper_local = _percentile_rows(ring, 75)                      # robust to marks overflowing part of it
+    ring_median, paper_local = _percentile_rows(ring, (50, 75))   # the 75th: robust to marks overflowing it
     paper_local = np.maximum(paper_local, 1.0)
     black_refl = min(0.9, black_px / max(paper_near_black, 1.0))  # 0 = perfect black; low contrast → larger
     ink_span = 1.0 - black_refl
@@ -200,7 +210,7 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     darker_half = np.partition(refl, k - 1, axis=1)[:, :k]        # the k darkest samples
     fill = (1.0 - darker_half.mean(axis=1)) / ink_span
     ring_refl = ring / paper_local[:, None]
-    ring_dark = (1.0 - np.median(ring_refl, axis=1)) / ink_span
+    ring_dark = (1.0 - ring_median / paper_local) / ink_span     # the median of ring_refl (a positive scale)
     # an X: its arms cross the near ring AND reach the far diagonal points in at least three of four sectors
     near = (1.0 - ring_refl[:, _SECTORS].min(axis=2)) / ink_span                    # (n, 4) darkest per sector
     far_refl = far_vals.reshape(n, 4, 5) / paper_local[:, None, None]
@@ -326,12 +336,12 @@ def page_thresholds(fill: np.ndarray, groups: tuple[Group, ...]) -> Thresholds:
     sub = fill[gi.idx]
     gmax = np.maximum.reduceat(sub, gi.starts)
     rest = sub[sub < gmax[gi.gid]]
-    blank = float(np.median(rest)) if len(rest) else DEFAULT_BLANK
+    blank = percentile(rest, 50) if len(rest) else DEFAULT_BLANK
     # the typical mark: median of the group maxima that stand clearly above the blank level
     clear = gmax[gmax > blank + MIN_CONTRAST]
     # too few clear marks (a blank or nearly blank sheet): the mark level is assumed as far above this page's
     # own blank level as the default is above the default blank (printed letters make blanks darker)
-    mark = (float(np.median(clear)) if len(clear) >= max(3, len(groups) // 10)
+    mark = (percentile(clear, 50) if len(clear) >= max(3, len(groups) // 10)
             else max(DEFAULT_MARK, blank + DEFAULT_MARK - DEFAULT_BLANK))
     if mark - blank < MIN_CONTRAST * 1.5:
         blank, mark = DEFAULT_BLANK, DEFAULT_MARK

@@ -16,7 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from .errors import InputError, MissingDependency, NotYet, OutputError
+from .errors import InputError, MissingDependency, OutputError
 from .layout import EssayBox, GroupKind, Layout, MarkingRules, Rect
 from .qrpayload import QrPayload
 from .table import header_columns, read_table, table_rows
@@ -324,9 +324,10 @@ def _draw_instructions(c: Canvas, layout: Layout) -> None:
 def render_sheets(layout: Layout, out: str | Path, *, participants: list[Participant] | None = None,
                   copies: int = 1) -> int:
     """Write a PDF with one page per participant (or ``copies`` blank sheets). Returns the page count."""
-    if not layout.has_fiducials:
-        raise NotYet(f"layout {layout.id} describes a sheet printed by another reader (alignment "
-                     f"{layout.align.method.value}); printing it is not built yet: print the original sheet")
+    if not layout.has_fiducials:             # a sheet printed by another reader, as its layout describes it
+        from .sheet_foreign import render_pdf
+        people = [(p.name, p.id) for p in participants] if participants else None
+        return render_pdf(layout, out, font_files(), people=people, copies=copies)
     register_fonts()
     out = Path(out)
     try:

@@ -19,16 +19,14 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
 from omr.layout import GroupKind, Layout
-from omr.layout_fields import AlignMethod
+from omr.sheet import font_files
+from omr.sheet_foreign import render_raster
 
 from . import degrade as dg
 from . import marks as mk
 
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 PAGE_PX = (1240, 1754)            # pageDimensions of the generated templates: A4 at 150 px per inch
 METHODS = {"markers": "CropOnMarkers", "page": "CropPage", "features": "FeatureBasedAlignment"}
 
@@ -98,46 +96,9 @@ def write_omrchecker_folder(out: str | Path, method: str, *, questions: int = 10
     return out
 
 
-def _font(path: str, px: float) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, max(6, int(round(px))))
-
-
 def render_blank(layout: Layout, dpi: float) -> np.ndarray:
-    """The blank sheet as printed: a heading, bubbles with their values inside, field labels beside each row,
-    and the layout's corner markers (method ``markers``). Grayscale uint8."""
-    k = dpi / 25.4
-    w, h = int(math.ceil(layout.width_mm * k)), int(math.ceil(layout.height_mm * k))
-    img = Image.new("L", (w, h), 255)
-    d = ImageDraw.Draw(img)
-    d.text((w / 2, 14 * k), "ANSWER SHEET", font=_font(FONT_BOLD, 6 * k), fill=0, anchor="mm")
-    d.text((w / 2, 22 * k), "Fill the bubbles completely with a dark pencil. Do not mark outside them.",
-           font=_font(FONT, 2.8 * k), fill=40, anchor="mm")
-    r = layout.bubble_r_mm * k
-    lw = max(1, int(round(0.22 * k)))
-    letter = _font(FONT, 1.25 * layout.bubble_r_mm * k)
-    label_font = _font(FONT_BOLD, 2.6 * k)
-    for g in layout.groups:
-        for lab, i in zip(g.labels, g.indices):
-            y, x = layout.centres_mm[i] * k
-            d.ellipse((x - r, y - r, x + r, y + r), outline=0, width=lw)
-            d.text((x, y), lab, font=letter, fill=70, anchor="mm")
-        y0, x0 = layout.centres_mm[g.first] * k
-        if g.kind is GroupKind.QUESTION and g.size > 1 and layout.centres_mm[g.first + 1][0] == \
-                layout.centres_mm[g.first][0]:
-            d.text((x0 - r - 1.2 * k, y0), g.name or g.key, font=label_font, fill=0, anchor="rm")
-    page = np.asarray(img).copy()
-    if layout.align.method is AlignMethod.MARKERS and layout.align.marker:
-        _draw_markers(page, layout, k)
-    return page
-
-
-def _draw_markers(page: np.ndarray, layout: Layout, k: float) -> None:
-    marker = cv2.imread(layout.align.marker or "", cv2.IMREAD_GRAYSCALE)
-    side = int(round(layout.align.marker_size_mm * k))
-    m = cv2.resize(marker, (side, side), interpolation=cv2.INTER_AREA)
-    for x_mm, y_mm in layout.align.frame_corners_mm():
-        x0, y0 = int(round(x_mm * k - side / 2)), int(round(y_mm * k - side / 2))
-        page[y0:y0 + side, x0:x0 + side] = np.minimum(page[y0:y0 + side, x0:x0 + side], m)
+    """The blank sheet as ``omr sheet`` prints it (``omr.sheet_foreign``), rasterised at ``dpi``: grayscale."""
+    return render_raster(layout, dpi, font_files())
 
 
 def _participant(layout: Layout, rng: np.random.Generator) -> str:

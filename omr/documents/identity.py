@@ -173,8 +173,9 @@ _PRINTED_WIDTH = 58           # a printed line this long reached the right margi
 
 def _wrapped(line: Line, below: Line) -> bool:
     """A PDF's printed value that went on to the next line: the line reached the margin (or the value sits in a
-    table's column and the next line is indented to it), and the next line holds no label of its own."""
-    if not (line.printed and below.printed):
+    table's column and the next line is indented to it), and the next line holds no label of its own and is not
+    a new paragraph (an empty printed line between them)."""
+    if not (line.printed and below.printed) or below.gap_before:
         return False
     if _labels(below) or _STOP.search(below.folded) or _VERSION_LINE.search(below.folded) or len(below.text) > 60:
         return False

@@ -22,6 +22,7 @@ class Line:
     printed: bool = False                    # a PDF's printed line (its spacing kept in ``raw``)
     emphasis: frozenset[str] = frozenset()   # formatting on all its words (a DOCX/ODT paragraph, a PDF line)
     spans: tuple[tuple[float, str], ...] = ()  # a PDF line's pieces of text where the page prints them
+    gap_before: bool = False                 # a PDF's printed line with an empty line above it (a new paragraph)
 
     def evidence(self, text: str | None = None, where: str | None = None) -> str:
         shown = " ".join((text if text is not None else self.raw or self.text).split())
@@ -34,27 +35,30 @@ _COLUMN_GAP = re.compile(r"\s{2,}")
 _LAID_OUT = -1            # the table number of a PDF's printed rows
 
 
-def _laid_out(text: str, where: str, index: int, table: int | None, block: Paragraph) -> Line:
+def _laid_out(text: str, where: str, index: int, table: int | None, block: Paragraph, gap: bool) -> Line:
     """A printed line of a PDF: columns two or more spaces apart are cells, the spacing kept in ``raw``."""
     raw = block.text
     cells = tuple(plain(c) for c in _COLUMN_GAP.split(raw.strip()))
     if len(cells) < 2:
         return Line(index, text, fold(text), where, raw=raw, printed=True, emphasis=block.emphasis,
-                    spans=block.spans)
+                    spans=block.spans, gap_before=gap)
     return Line(index, " | ".join(cells), fold(" | ".join(cells)), where, cells, table, None, raw, True,
-                spans=block.spans)
+                spans=block.spans, gap_before=gap)
 
 
 def document_lines(doc: Document) -> list[Line]:
     lines: list[Line] = []
     n_table = 0
+    gap = False
     for block in doc.blocks:
         if isinstance(block, Paragraph):
             text = plain(block.text).strip()
             if not text:
+                gap = True
                 continue
             if doc.format is Format.PDF:        # its printed rows read as one table, page breaks and all
-                lines.append(_laid_out(" ".join(text.split()), block.where, len(lines), _LAID_OUT, block))
+                lines.append(_laid_out(" ".join(text.split()), block.where, len(lines), _LAID_OUT, block, gap))
+                gap = False
             else:
                 lines.append(Line(len(lines), text, fold(text), block.where, raw=block.text.strip(),
                                   emphasis=block.emphasis))

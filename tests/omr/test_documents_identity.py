@@ -92,6 +92,17 @@ def test_a_pdf_value_that_went_on_to_the_next_printed_line_is_joined():
     assert r.identity["phone"] == "0912345678"
 
 
+def test_a_long_pdf_value_is_not_joined_to_a_heading_printed_as_a_new_paragraph():
+    from omr.documents.lines import document_lines
+    from omr.documents.records import Document, Format, Paragraph
+    rows = ["Họ và tên: Nguyễn Thị Phúc", "",
+            "Địa chỉ: Số 51 Lạc Long Quân, phường Kim Liên, quận Đống Đa, Hà Nội", "", "Bài viết", "",
+            "Dịch vụ công trực tuyến giúp người dân tiết kiệm thời gian."]
+    doc = Document("x.pdf", Format.PDF, tuple(Paragraph(t, f"trang 1, dòng {i}") for i, t in enumerate(rows)), 1, 0)
+    r = extract_identity(document_lines(doc))
+    assert r.identity["address"] == "Số 51 Lạc Long Quân, phường Kim Liên, quận Đống Đa, Hà Nội"
+
+
 def test_a_longer_label_runs_to_its_colon_but_a_value_is_never_taken_for_a_label():
     got, _ = ident("Đơn vị công tác/học tập: Trường THCS Cầu Giấy", "Họ và tên (viết in hoa): NGUYỄN AN",
                    "Số điện thoại liên hệ (Zalo): 0912345678", "Lớp 9A, trường: THCS Cầu Giấy")

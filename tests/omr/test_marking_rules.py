@@ -138,6 +138,30 @@ def test_a_crossed_out_fill_is_cancelled_by_rule_or_flagged(base, demo_layout):
     assert flags.get("1") == "crossed_out"
 
 
+def test_a_fill_struck_through_by_a_turned_x_over_its_overflow_is_a_doubt_not_a_second_answer(base, demo_layout):
+    # the fill overflows its bubble over half of the ring around it, and the X is turned 45° (a "+"): its
+    # arms are neither on the diagonals nor separable strokes on that ring; two answers would be a silent error
+    img = base.copy()
+    g = q(demo_layout, "1")
+    cx, cy = centre(demo_layout, g.first + 1)
+    r = demo_layout.bubble_r_mm * PPM
+    cv2.circle(img, (int(round(cx + 0.35 * r)), int(round(cy))), int(1.5 * r * 0.85), 40, -1)
+    for pts in ([(-1.6, 0.0), (1.6, 0.0)], [(0.0, -1.6), (0.0, 1.6)]):
+        stroke(img, demo_layout, g.first + 1, pts, grey=25, width_mm=0.6)
+    disc(img, demo_layout, g.first + 3)
+    rec, flags, _ = read(img, demo_layout)
+    assert flags.get("1") == "crossed_out"
+
+
+def test_two_plain_fills_are_still_two_answers(base, demo_layout):
+    img = base.copy()
+    g = q(demo_layout, "1")
+    disc(img, demo_layout, g.first + 1)
+    disc(img, demo_layout, g.first + 3)
+    rec, flags, _ = read(img, demo_layout)
+    assert "1" not in flags and rec.answers["1"] == "BD"
+
+
 # -- erasure residue, light and half fills, dots ------------------------------------------------------
 def test_residue_lighter_than_the_page_marks_beside_a_clear_mark_is_not_a_second_answer(base, demo_layout):
     img = base.copy()

@@ -2,6 +2,7 @@
 rotated, shifted, in perspective, turned upside down. The bubbles must land where they truly are; a page that
 is not the sheet is rejected with a reason."""
 import math
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -106,3 +107,55 @@ def test_a_page_that_is_not_the_sheet_is_rejected_with_a_reason(layouts, method)
         align_any(img, layouts[method])
     assert exc.value.code in ("not_a_sheet", "bad_alignment", "partial_sheet")
     assert exc.value.message
+
+
+def test_a_sheet_printed_slightly_larger_than_its_frame_is_fitted_region_by_region(tmp_path):
+    """The image method takes the image as the frame; the page in it is 0.6 % larger (a printer's scaling): one
+    shift cannot fit both ends of the sheet, a snap per region and a homography through them can."""
+    fo.write_omrchecker_folder(tmp_path / "omr", "page", questions=60)
+    import_folder(tmp_path / "omr", tmp_path / "c")
+    raw = (tmp_path / "c" / "layout.json").read_text().replace('"method": "page"', '"method": "image"')
+    (tmp_path / "c" / "layout.json").write_text(raw)
+    layout = load_layout(tmp_path / "c")
+    page = fo.render_blank(layout, DPI)
+    h, w = page.shape
+    M = np.array([[1.006, 0, -2.0], [0, 1.006, -2.5], [0, 0, 1]])
+    img = cv2.warpPerspective(page, M, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+    al = align_any(img, layout)
+    assert error_mm(layout, al, M) < 0.2
+
+
+def test_features_fall_back_to_the_page_outline_when_the_reference_is_the_paper(layouts, tmp_path):
+    """A reference image whose print does not match (a reprint with other headings): no keypoints agree, the
+    paper's outline finds the page and says so; with a frame smaller than the paper the failure stands."""
+    import json
+    import shutil
+
+    src = Path(layouts["features"].align.reference).parent
+    shutil.copytree(src, tmp_path / "c")
+    ref = np.full((1169, 827), 255, np.uint8)
+    rng = np.random.default_rng(5)
+    for k in range(40):
+        cv2.putText(ref, f"{rng.integers(1e6)} other text", (40, 30 + 28 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+    cv2.imwrite(str(tmp_path / "c" / "reference.png"), ref)
+    layout = load_layout(tmp_path / "c")
+    M = CASES["rotated"]
+    img = place(fo.render_blank(layout, DPI), M, (1200, 1600))
+    al = align_any(img, layout)
+    assert al.search == "page"
+    assert error_mm(layout, al, M) < 0.45
+    raw = json.loads((tmp_path / "c" / "layout.json").read_text())
+    raw["alignment"]["frame_mm"] = {"x_mm": 5, "y_mm": 5, "w_mm": 200, "h_mm": 287}
+    (tmp_path / "c" / "layout.json").write_text(json.dumps(raw))
+    with pytest.raises(AlignmentError):
+        align_any(img, load_layout(tmp_path / "c"))
+
+
+def test_page_outline_on_a_light_lid_is_refused_with_what_to_do(layouts):
+    page = fo.render_blank(layouts["page"], DPI)
+    img = place(page, moved(angle_deg=1.5), (1200, 1600), background=250)
+    with pytest.raises(AlignmentError) as exc:
+        align_any(img, layouts["page"])
+    assert "cannot be told from the background" in exc.value.message and "dark background" in exc.value.message
+    dark = place(page, moved(angle_deg=1.5), (1200, 1600), background=70)
+    assert align_any(dark, layouts["page"]).search == "page"

@@ -1,6 +1,7 @@
 """The layout format's ``fields`` form (bubble grids with string ids, a per-layout alignment method, OMRChecker
-CSV settings): what it accepts, every problem reported with its path, and what it does not do yet."""
+CSV settings): what it accepts, every problem reported with its path, and printing it."""
 import json
+import subprocess
 
 import pytest
 
@@ -60,11 +61,15 @@ def test_repeated_labels_bad_gaps_and_overlapping_bubbles():
         layout_from_dict(d)
 
 
-def test_printing_an_imported_layout_is_not_built_yet(tmp_path, capsys):
+def test_an_imported_layout_prints_one_page_per_roster_line(tmp_path, capsys):
     (tmp_path / "layout.json").write_text(json.dumps(doc()))
-    code = main(["sheet", str(tmp_path), "--out", str(tmp_path / "s.pdf")])
-    assert code == ExitCode.NOT_YET
-    assert "printing it is not built yet" in capsys.readouterr().err
+    (tmp_path / "roster.csv").write_text("participant_id,name\n05,Nguyễn An\n07,Trần Bình\n", encoding="utf-8")
+    code = main(["sheet", str(tmp_path), "--out", str(tmp_path / "s.pdf"), "--roster", str(tmp_path / "roster.csv")])
+    assert code == ExitCode.OK
+    assert "wrote 2 page(s)" in capsys.readouterr().err
+    text = subprocess.run(["pdftotext", "-f", "2", "-l", "2", str(tmp_path / "s.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Trần Bình" in text and "07" in text and "Nguyễn An" not in text
 
 
 def test_the_roster_is_checked_against_an_imported_id_grid():
