@@ -167,7 +167,7 @@ def grade(inputs: list[str], contest: Contest, store: Store, options: GradeOptio
         tally.not_recorded.extend(missing)
         new = _new_files(found, sources_by_hash(store), tally, record)
         refs, reading = _plan(_typed_entries(new, typed, record, options), options, record)
-        _read_all(refs, reading, contest.layout, options, read_pages, tally, record)
+        _read_all(refs, reading, contest.layout, options, read_pages, tally, _ScanOrSheet(record, typed))
     except KeyboardInterrupt:
         tally.interrupted = True
         raise
@@ -200,6 +200,21 @@ class _Recorder:
             self.tally.recorded += 1
         else:
             self.tally.already += 1
+
+
+@dataclass(frozen=True, slots=True)
+class _ScanOrSheet:
+    """Records a file the page reader has read: a scan of a typed entry (no sheet among its pages, answers read
+    by the OCR) as a typed entry, anything else as its pages."""
+    record: _Recorder
+    typed: TypedReader
+
+    def __call__(self, f: _File, results: list[Record], *, read: bool = False) -> None:
+        entry = self.typed.scanned_entry(f.path, results)
+        if entry is None:
+            self.record(f, results, read=read)
+        else:
+            self.record(f, self.typed.records(entry, f.digest), read=read, typed=True)  # type: ignore[arg-type]
 
 
 NOT_ON_ROSTER = "not_on_roster"
@@ -290,7 +305,7 @@ def _plan(new: list[_File], options: GradeOptions, record: _Recorder) -> tuple[l
 
 
 def _read_all(refs: list[PageRef], reading: list[tuple[_File, int]], layout: Layout, options: GradeOptions,
-              read_pages: ReadPages, tally: RunTally, record: _Recorder) -> None:
+              read_pages: ReadPages, tally: RunTally, record: _ScanOrSheet) -> None:
     """Read every page in input order, recording each file as soon as its last page is in."""
     with Progress(total=len(refs), label="grading", enabled=options.progress) as bar:
         pending = iter(reading)

@@ -48,6 +48,9 @@ def run_demo(out: Path, *, n: int, workers: int, run: Callable[[list[str]], int]
     typed_docs, typed_line = typed_demo(out / "typed", contest, TYPED_ENTRIES)
     print("$ omr grade … (typed entries: DOCX)", flush=True)
     typed = run(["grade", *map(str, typed_docs), "--contest", str(contest), "--db", db, "--workers", "1"])
+    written = handwritten_demo(out / "handwritten", contest, HANDWRITTEN_ENTRIES)
+    print("$ omr grade … (handwritten entries: scanned PDF, queued for judges to type in)", flush=True)
+    handwritten = run(["grade", *map(str, written), "--contest", str(contest), "--db", db, "--workers", "1"])
     exported = run(["export", "--contest", str(contest), "--db", db, "--out", str(out / "results.xlsx")])
     t3 = time.perf_counter()
     ingested = ingest_demo(out / "mail", run)
@@ -58,6 +61,8 @@ def run_demo(out: Path, *, n: int, workers: int, run: Callable[[list[str]], int]
     print("  accuracy against the ground truth:")
     print("    " + ev.text().replace("\n", "\n    "))
     print("  " + typed_line)
+    print(f"  handwritten entries: {len(written)} scanned PDF — {waiting_transcriptions(db)} entries waiting to be "
+          "typed in by judges (omr review, page /transcribe)")
     print("outputs:")
     print(f"  blank sheet to print : {out / 'blank-sheet.pdf'}")
     print(f"  scans + ground truth : {set_dir}/sheets, {set_dir}/truth.jsonl")
@@ -65,6 +70,7 @@ def run_demo(out: Path, *, n: int, workers: int, run: Callable[[list[str]], int]
     print(f"  evaluation           : {out / 'evaluation.json'}")
     print(f"  results store        : {out / 'results.sqlite'}  (omr status --contest {contest} --db {db})")
     print(f"  typed entries (DOCX) : {out / 'typed'}  (entry-*.docx, entry-*.truth.json)")
+    print(f"  handwritten (PDF)    : {out / 'handwritten'}  (entry-*/entry.pdf, entry-*/truth.json)")
     print(f"  results table        : {out / 'results.xlsx'}")
     print(f"  entries by e-mail    : {out / 'mail'}  (mailbox/, truth.json, results.sqlite)")
     # the demo succeeds when every page is accounted for (flags and rejected non-sheets are expected)
@@ -73,9 +79,11 @@ def run_demo(out: Path, *, n: int, workers: int, run: Callable[[list[str]], int]
         return int(ExitCode.INTERNAL)
     # grading ends 0/3/4 (flags and the rejected non-sheet pages are expected here); anything else failed
     fine = (ExitCode.OK, ExitCode.FINISHED_WITH_FLAGS, ExitCode.FINISHED_WITH_REJECTS)
-    if graded not in fine or typed not in fine or exported:
-        print(f"error: grading exited {graded} (typed entries: {typed}), export exited {exported}", file=sys.stderr)
-        return int(graded if graded not in fine else typed if typed not in fine else exported)
+    bad = next((c for c in (graded, typed, handwritten) if c not in fine), None)
+    if bad is not None or exported:
+        print(f"error: grading exited {graded} (typed entries: {typed}, handwritten: {handwritten}), export exited "
+              f"{exported}", file=sys.stderr)
+        return int(bad if bad is not None else exported)
     if ingested != ExitCode.OK:
         print(f"error: omr ingest exited {ingested}", file=sys.stderr)
         return int(ingested)
@@ -109,6 +117,28 @@ def typed_demo(out: Path, contest: Path, n: int) -> tuple[list[Path], str]:
                 silent += 1
     return docs, (f"typed entries: {len(docs)} DOCX, {exact + flagged + silent} answers — {exact} exact, "
                   f"{flagged} flagged for a person, {silent} silent error(s)")
+
+
+HANDWRITTEN_ENTRIES = 2      # scanned handwriting-like entries, queued for judges to type in (grading.transcribe)
+
+
+def handwritten_demo(out: Path, contest: Path, n: int) -> list[Path]:
+    """``n`` generated handwritten entries (a two-page scanned PDF each, with ground truth)."""
+    from omr.documents import load_entry_contest
+    from samples.handwriting import handwritten_entry
+
+    print(f"[+] handwritten entries: {n} generated scanned entries…", file=sys.stderr)
+    questions = [q.id for q in load_entry_contest(contest).questions.questions]
+    return [handwritten_entry(out / f"entry-{i}", seed=2026 + i, questions=questions)[0][-1] for i in range(1, n + 1)]
+
+
+def waiting_transcriptions(db: str) -> int:
+    """How many transcriptions of the store are not taken yet."""
+    from grading.store import Store
+    from grading.transcribe import transcription_rows
+
+    with Store.open(db, read_only=True) as store:
+        return sum(1 for r in transcription_rows(store) if r["state"] != "taken")
 
 
 def ingest_demo(out: Path, run: Callable[[list[str]], int], n: int = 16) -> int:

@@ -369,8 +369,7 @@ def grade_pending(store: Any, contest: Any, files_dir: Path, *, workers: int = 1
             restore_files(store, files_dir, e)
         kinds = GRADABLE_KINDS | DOCUMENT_KINDS
         paths = sorted({str(file_path(files_dir, f)) for e in group for f in e.files if f.kind in kinds})
-        who = {f.content_hash: e.entrant_id for e in group if e.entrant_id for f in e.files
-               if f.kind in DOCUMENT_KINDS or f.kind == "pdf"}
+        who = {f.content_hash: e.entrant_id for e in group if e.entrant_id for f in e.files if f.kind in kinds}
         grade(paths, contest, store, GradeOptions(workers=workers, unit=unit, progress=progress, participants=who))
         db.mark_graded(store, [e.id for e in group])
         done += len(group)

@@ -5,6 +5,8 @@ essays work on it unchanged.
 * page 1: a ``SheetReading`` whose answers are the document's (``omr.documents.read_entry``), no fills; the
   reader's flags as ``Flag`` records (an identity field → target ``participant``, the whole document → ``page``),
   each message carrying the evidence; the evidence per question kept in the reading (``evidence``);
+* a scan or photo of a typed entry (no answer sheet among its pages) is read through the OCR
+  (``TypedReader.scanned_entry``) and, when it reads as a typed entry, recorded the same way;
 * page 2, when the document has an essay part: an essay page whose text is already known (``source`` =
   ``text_layer``, no OCR), the essay part alone — no identity block, header, footer or metadata — so judges
   score it blind.
@@ -26,8 +28,8 @@ from omr.documents.identity import extract_identity
 from omr.documents.lines import document_lines
 from omr.documents.read import read_document
 from omr.documents.records import DocumentRejected
-from omr.documents.records import DocFlag, EntryKind
-from omr.errors import LayoutError
+from omr.documents.records import DocFlag, DocumentOptions, EntryKind
+from omr.errors import LayoutError, MissingDependency
 from omr.load import LoadOptions, plan_pages
 from omr.load.sniff import sniff_head
 from omr.read import read_ref
@@ -36,6 +38,8 @@ from omr.records import Flag, Reject, SheetFailure, SheetReading, Status
 from .contest import Contest, Roster
 from .store import EssayPage
 
+SCAN_MAX_FLAGGED = 2                   # a scanned entry with more doubtful questions than this and than …
+SCAN_MAX_FLAGGED_SHARE = 0.1           # … this share of its questions is transcribed by judges (``grading.transcribe``)
 TYPED_LAYOUT = "typed"                 # ``SheetReading.layout`` of a typed entry's page when no layout id applies
 _TARGETS = {"identity": "participant", "document": "page"}
 
@@ -84,6 +88,15 @@ def typed_records(entry: EntryReading, layout_id: str, participant: str | None,
     return out
 
 
+def taken_from_ocr(entry: EntryReading) -> bool:
+    """A scanned entry is graded from its OCR reading when it reads as a typed entry, every page reliably, with
+    few questions in doubt; else judges type it in (many doubts: two judges typing beat one judge per doubt)."""
+    if not (entry.kind is EntryKind.TYPED and entry.ocr_pages and all(p.reliable for p in entry.ocr_pages)):
+        return False
+    doubtful = {f.key for f in entry.flags if f.target == "question"}
+    return len(doubtful) <= max(SCAN_MAX_FLAGGED, SCAN_MAX_FLAGGED_SHARE * len(entry.answers))
+
+
 @dataclass
 class TypedReader:
     """Reads the typed entries of one grading run; the contest's ``questions.json`` is loaded on the first one."""
@@ -122,6 +135,23 @@ class TypedReader:
             return True
         first = read_ref(refs[0], self.contest.layout, load)
         return isinstance(first, SheetFailure) and first.reason_code is Reject.NOT_A_SHEET
+
+    def scanned_entry(self, path: str, pages: list[SheetReading | SheetFailure]) -> EntryReading | None:
+        """A scanned file (an image, a PDF without a text layer) none of whose pages is an answer sheet, in a
+        contest with ``questions.json``, read through the OCR: the typed entry when it reads as one (answers
+        found, every page read reliably, few questions in doubt), else None and its pages stay essay pages (judges
+        transcribe them). A file with a sheet among its pages is never OCR'd: the page reader has already decided
+        it is a bubble sheet's submission."""
+        if not pages or not all(isinstance(r, SheetFailure) and r.reason_code is Reject.NOT_A_SHEET for r in pages):
+            return None
+        ec = self.entry_contest()
+        if isinstance(ec, LayoutError) or not ec.questions.questions:
+            return None
+        try:
+            entry = read_entry(path, ec, DocumentOptions(ocr=True))
+        except MissingDependency:                 # no Tesseract here: the pages stay essay pages, as without OCR
+            return None
+        return entry if isinstance(entry, EntryReading) and taken_from_ocr(entry) else None
 
     def records(self, entry: EntryReading, digest: str) -> list[SheetReading | EssayPage]:
         """A roster, when there is one, wins: the one person on it with the entry's name; else the entrant that

@@ -21,6 +21,11 @@ from .marks import Fills, Thresholds, crossed_bubbles, group_index, percentile
 PRINTED_BLANK = 0.2          # blank bubbles this dark carry print inside (letters): ink is measured over it
 MIN_PRINT_SAMPLES = 3        # blank bubbles of a label needed to learn what is printed in it
 PRINTED_BLANK_PERCENTILE = 95  # where print varies from bubble to bubble, ink is measured over this blank level
+PRINT_LIGHT_FLOOR = 0.35     # ink over print: the light the print leaves is taken as at least this share
+# the print on the loops inside the rim: this percentile of the label's blank bubbles (a photo's blur and a tenth
+# of a millimetre of misfit vary the rim from bubble to bubble; a loop drawn around the letter is far darker).
+# Outside the rim the median: there a blank bubble's loops also cross its marked neighbours
+PRINT_INNER_PERCENTILE = 90
 _BLANK, _MARKED, _AMBIGUOUS, _ERASED, _CANCELLED = range(5)
 
 
@@ -57,6 +62,9 @@ RESIDUE_REL, RESIDUE_RATIO, RESIDUE_AROUND = 0.62, 0.7, 0.25
 RESIDUE_EVEN_FROM, RESIDUE_MAX_EVEN = 0.45, 0.75   # from this rel up, residue must be patchier than this
 SECOND_REL, SECOND_RATIO = 0.85, 0.75
 SECOND_PAGE_PERCENTILE, SECOND_REL_MAX = 10, 0.95   # and at least this percentile of the page's clear marks
+# a question of two options (true/false) has no third bubble to show the page's blank beside a residue: its
+# second mark is an answer only when nearly as dark as the first (a residue at 0.8 of a pen fill is common)
+TWO_OPTION_SECOND_RATIO = 0.9
 MAYBE_CROSSED = 0.05         # X arms far out (Fills.cross): fills ≤ 0.04 (99.9 %), X's struck through ≥ 0.002
 # a mark far darker than the page's marks with ink all around it, beside a normal one: struck through, maybe
 STRUCK_REL, STRUCK_AROUND = 1.25, 0.4    # fills: rel ≤ 1.25 (99 %); X's over a fill: rel median 1.42
@@ -120,15 +128,22 @@ class Decision:
     rule: str | None
 
 
-def _without_print(samples: np.ndarray, labels: np.ndarray, n_labels: int, blank: np.ndarray) -> np.ndarray:
+def _without_print(samples: np.ndarray, labels: np.ndarray, n_labels: int, blank: np.ndarray, *,
+                   share: bool = False, q: float = 50) -> np.ndarray:
     """``samples`` (one row per bubble) less what is printed there: per printed label, the median of its blank
-    bubbles' samples at each position (a letter printed inside a bubble is ink on every copy of it)."""
+    bubbles' samples at each position (a letter printed inside a bubble is ink on every copy of it). With
+    ``share`` (the disc, where a fill covers the letter), ink over print is measured as a share of the light the
+    print leaves: a fill over a dark letter is as dark as black, and (d - p) / (1 - p) reads it as a full mark
+    where d - p would read it as paper. The loops keep d - p (a share would magnify the rim's blur there). ``q``:
+    the percentile of the label's blanks taken as its print (the median by default)."""
     base = np.zeros((n_labels, samples.shape[1]))
     for lab in range(n_labels):
         rows = samples[(labels == lab) & blank]
         if len(rows) >= MIN_PRINT_SAMPLES:
-            base[lab] = np.median(rows, axis=0)
-    return np.clip(samples - base[labels], 0.0, None)
+            base[lab] = np.clip(np.percentile(rows, q, axis=0), 0.0, 1.0)
+    print_ = base[labels]
+    light = np.maximum(1.0 - print_, PRINT_LIGHT_FLOOR) if share else 1.0
+    return np.clip((samples - print_) / light, 0.0, None)
 
 
 def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarray,
@@ -141,10 +156,15 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     tau = max(INK_FLOOR, INK_LEVEL * th.mark)
     span = max(th.mark - th.blank, 1e-6)
     rel = (fill[idx] - th.blank) / span
+    # a fill below paper comes from ink all around the rim (it darkens the paper estimate), measured against the
+    # page's median blank: on printed pages the darkest blanks' level would make lighter letters look like it
+    around_dark = rel < RING_DARKER_REL
     ins, outer, inner_s = fills.inside_samples[idx], fills.outer_samples[idx], fills.inner_samples[idx]
     if labels is not None and th.blank >= PRINTED_BLANK:
         blank = fill[idx] <= th.lo
-        ins, outer, inner_s = (_without_print(a, labels[0], labels[1], blank) for a in (ins, outer, inner_s))
+        ins = _without_print(ins, labels[0], labels[1], blank, share=True)
+        outer = _without_print(outer, labels[0], labels[1], blank)
+        inner_s = _without_print(inner_s, labels[0], labels[1], blank, q=PRINT_INNER_PERCENTILE)
         if blank.any():                # over the darkest of this page's blank bubbles, not their median
             rel = rel - percentile(rel[blank], PRINTED_BLANK_PERCENTILE)
     around = (outer > tau).mean(axis=1)
@@ -160,8 +180,6 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     if some.any():
         even[some] = evenness(ins[some])
     shape = np.full(len(idx), Shape.NONE, dtype=np.int8)
-    # ink all around the rim makes the paper estimate of ``fill`` too dark: the fill comes out below paper
-    around_dark = rel < RING_DARKER_REL
     ink = (rel > INK_REL) | (around > INK_SHARE) | (inner > INK_SHARE) | (cover > INK_COVER) | around_dark
     stroke = ((rel >= STROKE_REL) & (cv >= STROKE_MIN_CV) & (inner >= STROKE_INNER[0]) & (inner <= STROKE_INNER[1])
               & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1]) & (even <= STROKE_MAX_EVEN))
@@ -266,7 +284,8 @@ def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules
     # a second mark or a middling one beside the clear mark: residue, a second answer, or can't tell
     residue = ((marked | ambiguous) & (rel < RESIDUE_REL) & (f <= RESIDUE_RATIO * top)
                & (ev.around <= RESIDUE_AROUND) & ((rel < RESIDUE_EVEN_FROM) | (ev.even < RESIDUE_MAX_EVEN)))
-    second = marked & (rel >= ev.second_rel) & (f >= SECOND_RATIO * top) & (ev.even >= SECOND_EVEN)
+    ratio = TWO_OPTION_SECOND_RATIO if len(st) == 2 else SECOND_RATIO
+    second = marked & (rel >= ev.second_rel) & (f >= ratio * top) & (ev.even >= SECOND_EVEN)
     top_i = int(np.argmax(np.where(marked, f, -np.inf)))
     second[top_i] = True
     st[residue] = _ERASED

@@ -47,7 +47,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     from grading.batch import GradeOptions, RunTally, accounting, grade, run_exit_code
     from grading.cluster import check_scheduler
     from grading.store import Store
-    from grading.transcribe import queue as queue_transcriptions
+    from grading.transcribe import queue as queue_transcriptions, transcription_rows
     from omr.load import check_dependencies
 
     contest = load_contest(args.contest)            # exit 5 before anything else
@@ -86,6 +86,10 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         if ocr_tally is not None:
             print(ocr_tally.text(how))
         print(acc.text(say))
+        waiting = sum(1 for r in transcription_rows(store) if r["state"] != "taken")
+        if waiting:
+            print(say(f"handwritten entries waiting to be typed in: {waiting} (omr review, page /transcribe)",
+                      f"bài viết tay chờ nhập: {waiting} (giám khảo nhập ở trang /transcribe của omr review)"))
         code = run_exit_code(tally, acc)
         if ocr_tally is not None:
             code = max(code, ocr_tally.exit_code, key=severity)

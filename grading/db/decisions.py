@@ -10,7 +10,8 @@ re-scores the page with the key that scored it, ``rescore`` switches all pages t
 
 Resolution values: ``question`` → the marks that count (``"B"``, ``"AC"``, ``""`` for blank); ``participant`` and
 ``version`` → the whole field (``"012345"``, ``"102"``); ``page`` → a free note (no effect on scores; on a judge's
-report, ``grading.db.reports``, it sends the essay back to judging).
+report, ``grading.db.reports``, it sends the essay back to judging; on a judge's "not a handwritten entry",
+``grading.db.referrals``, the transcription back to the judges).
 
 A discarded page (``grading.db.discards``) is left out of re-scoring, and its flags are not decided until it is
 restored.
@@ -30,6 +31,7 @@ from ..score import ScoreStatus, SheetScore
 from .engine import Database, chunks, utcnow
 from .pages import PageState, ensure_keyset, keyset, load_states, score_page, update_page_status, \
     update_submission_status
+from .referrals import NOT_HANDWRITTEN, close_referral
 from .reports import JUDGE_REPORT, close_report
 from .tables import DISCARDED, ESSAY, audit, flags, pages, resolutions, scores, submissions
 from .tasks import sync_tasks
@@ -94,6 +96,8 @@ def resolve_flag(db: Database, flag_id: int, value: str, who: str, *, only_open:
             sync_tasks(conn, now, submission_ids=[sid], who=who)
         if flag.reason == JUDGE_REPORT:
             close_report(conn, flag_id, page_id, value, now, who)
+        elif flag.reason == NOT_HANDWRITTEN:
+            close_referral(conn, flag_id, page_id, value, now, who)
         after = {"flag": {"state": "resolved", "resolution": {"value": value}, "resolved_by": who},
                  "value": value,
                  "score": None if sc is None else {"status": sc.status.value, "total": str(sc.total)}}

@@ -8,7 +8,8 @@ What a discarded page is:
   re-scoring passes it over; its open flags are closed (resolution ``{"value": "discarded", "reason": …}``); its
   essays leave their judging tasks (a task left with no essay becomes ``void`` and its unscored assignments are
   released), are not read by OCR and are not compared for near-duplicates; a judge's report on it is thereby
-  decided (``grading.db.reports``). A file all of whose pages are discarded is ``discarded`` too.
+  decided (``grading.db.reports``), and so is a judge's "not a handwritten entry" (``grading.db.referrals``). A
+  file all of whose pages are discarded is ``discarded`` too.
 * **never lost, never silent**: the rows stay; the page's status is ``discarded`` and ``omr status``, the exports'
   issues list and /admin show it as "discarded: reason (who, when)".
 * **a human decision**: stored like every other one, as an append-only ``resolutions`` row (target ``discard``;
@@ -35,6 +36,7 @@ from ..numbers import local_time
 from .engine import Database, utcnow
 from .pages import DISCARD, RESTORE, PageState, keyset, load_states, score_page, update_page_status, \
     update_submission_status
+from .referrals import settle_referrals
 from .reports import resumed_state, settle_held_tasks
 from .tables import DISCARDED, TaskState, audit, essay_tasks, essays, flags, pages, resolutions, scores, submissions
 from .tasks import sync_tasks, void_empty_tasks
@@ -127,6 +129,7 @@ def discard_page(db: Database, page_id: int, reason: str, who: str) -> PageChang
         touched = {t for t in tasks.values() if t is not None}
         void_empty_tasks(conn, now, who, touched)
         settle_held_tasks(conn, touched, now, who)
+        settle_referrals(conn, [sid], now, who)
         st = load_states(conn, [page_id])[page_id]
         update_page_status(conn, st)
         update_submission_status(conn, [sid])
@@ -167,6 +170,7 @@ def restore_page(db: Database, page_id: int, who: str, note: str = "") -> PageCh
         back = _essays_back(conn, page_id, now, who)
         sync_tasks(conn, now, submission_ids=[sid], who=who)
         settle_held_tasks(conn, _tasks_of(conn, [page_id]), now, who)
+        settle_referrals(conn, [sid], now, who)
         status = conn.execute(sa.select(pages.c.status).where(pages.c.id == page_id)).scalar_one()
         conn.execute(sa.insert(audit).values(
             at=now, who=who, action="restore_page", target=f"page:{page_id}",

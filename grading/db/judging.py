@@ -22,7 +22,7 @@ from .engine import Database, chunks, utcnow
 from .tables import (TaskState, audit, contest_rounds, duplicate_pairs, essay_assignments, essay_tasks, essays, judges,
                      pages, participants, round_entries, submissions)
 from .tasks import refresh_task_units
-from .transcriptions import essay_task_transcribed_by, transcription_entries, transcriptions
+from .transcriptions import essay_task_transcribed_by, transcription_entries, transcription_notes, transcriptions
 
 ASSIGNED, SCORED = "assigned", "scored"          # essay_assignments.state
 
@@ -195,12 +195,16 @@ def judges_on_task(conn: Connection, task_id: int) -> set[int]:
 
 
 def transcribers_of_task(conn: Connection, task_id: int) -> set[int]:
-    """Judges who typed (or decided) the transcription of a submission with an essay in the task."""
-    te, tr = transcription_entries, transcriptions
-    return set(conn.execute(sa.select(te.c.judge_id).join(tr, tr.c.id == te.c.transcription_id)
-                            .join(pages, pages.c.submission_id == tr.c.submission_id)
-                            .join(essays, essays.c.page_id == pages.c.id)
-                            .where(essays.c.task_id == task_id)).scalars())
+    """Judges who typed (or decided) the transcription of a submission with an essay in the task, or said it was
+    no handwritten entry."""
+    tr = transcriptions
+    found: set[int] = set()
+    for te in (transcription_entries, transcription_notes):
+        found |= set(conn.execute(sa.select(te.c.judge_id).join(tr, tr.c.id == te.c.transcription_id)
+                                  .join(pages, pages.c.submission_id == tr.c.submission_id)
+                                  .join(essays, essays.c.page_id == pages.c.id)
+                                  .where(essays.c.task_id == task_id)).scalars())
+    return found
 
 
 def scored_totals(conn: Connection, task_id: int) -> dict[int, str]:

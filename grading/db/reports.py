@@ -99,7 +99,7 @@ def report_problem(db: Database, assignment_id: int, judge_id: int, kind: Report
             at=now, who=a.name, action=JUDGE_REPORT, target=f"task:{tid} assignment:{assignment_id}",
             before={"assignment": {"judge": a.name, "round": a.judge_slot, "state": a.state}, "task_state": task.state},
             after={"kind": kind.value, "text": words, "flags": list(flag_ids), "pages": page_ids}))
-        _refresh_pages(conn, page_ids, sids)
+        refresh_pages(conn, page_ids, sids)
         settle_held_tasks(conn, [tid], now, a.name)
         return Report(tid, task.anon_code, flag_ids)
 
@@ -110,7 +110,7 @@ def _add_report_flag(conn: Connection, page_id: int, message: str) -> int:
         origin=JUDGE, state="open").returning(flags.c.id)).scalar_one())
 
 
-def _refresh_pages(conn: Connection, page_ids: Iterable[int], sids: Iterable[int]) -> None:
+def refresh_pages(conn: Connection, page_ids: Iterable[int], sids: Iterable[int]) -> None:
     """The pages' and their files' statuses after their open flags changed (an answer sheet with an essay box
     is flagged while a report on it is open)."""
     for st in load_states(conn, sorted(set(page_ids))).values():
@@ -166,6 +166,6 @@ def close_report(conn: Connection, flag_id: int, page_id: int, value: str, now: 
         conn.execute(sa.insert(audit).values(
             at=now, who=who, action="judge_report_closed", target=f"flag:{flag_id} page:{page_id}",
             before={"open": [f.id for f in others]}, after={"resolved": [f.id for f in others], "value": value}))
-        _refresh_pages(conn, [f.page_id for f in others], [f.submission_id for f in others])
+        refresh_pages(conn, [f.page_id for f in others], [f.submission_id for f in others])
     settle_held_tasks(conn, tids, now, who)
     return [f.id for f in others]

@@ -17,7 +17,8 @@ own judging of a task's essays), the participants' ``date_of_birth``, ``school``
 ingestion: ``messages`` (one row per message, its state and receipt), ``message_raw`` (each message's exact bytes,
 content-addressed), ``entries``, ``entry_files`` and ``entrants``; 10 adds ``mail_cursors`` and
 ``messages.receipt_sending_at``; 11 adds the double-entry transcription of handwritten entries:
-``transcriptions`` (one per handwritten submission) and ``transcription_entries`` (each judge's typed values).
+``transcriptions`` (one per handwritten submission) and ``transcription_entries`` (each judge's typed values); 12
+adds ``transcription_notes`` (a judge's "not a handwritten entry": he saw the pages, so he never scores its essay).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 
-SCHEMA_VERSION = 11         # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
+SCHEMA_VERSION = 12         # the number in the ``schema_version`` table; Alembic revision ``v<N>`` makes version N
 ESSAY = "essay"             # the page status of an essay page (besides omr.records.Status' ok | flagged | rejected)
 UNMATCHED_ESSAY = "unmatched_essay"
 DISCARDED = "discarded"     # a page an organiser took out (grading.db.discards); also a submission all of whose
@@ -428,6 +429,7 @@ class TranscriptionState(enum.Enum):
     OPEN = "open"            # needs its two independent entries
     DISPUTED = "disputed"    # the two entries differ: a third judge decides the differing fields
     TAKEN = "taken"          # the final values are the submission's answers page and participant
+    REFERRED = "referred"    # a judge said it is no handwritten entry: the organisers decide (``db.referrals``)
 
 
 transcriptions = sa.Table(
@@ -461,6 +463,18 @@ transcription_entries = sa.Table(
     sa.UniqueConstraint("transcription_id", "judge_id", name="uq_transcription_entries_judge"),
     sa.CheckConstraint("slot BETWEEN 1 AND 3", name="ck_transcription_entries_slot"),
     sa.Index("ix_transcription_entries_judge", "judge_id", "state"),
+)
+transcription_notes = sa.Table(
+    "transcription_notes", metadata,                                # a judge's "not a handwritten entry"
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("transcription_id", sa.Integer, sa.ForeignKey("transcriptions.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("judge_id", sa.Integer, sa.ForeignKey("judges.id"), nullable=False),   # he saw the pages
+    sa.Column("kind", sa.String(16), nullable=False),               # grading.db.referrals.DeclineKind
+    sa.Column("text", sa.Text),                                     # his own words
+    sa.Column("flags", _JSON),                                      # the flags it made for the organisers
+    sa.Column("at", _TS, nullable=False),
+    sa.Index("ix_transcription_notes_judge", "judge_id", "transcription_id"),
 )
 TABLES = tuple(metadata.tables)
 

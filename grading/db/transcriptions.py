@@ -21,14 +21,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from omr.paths import path_from
 from omr.records import SheetReading
 
 from ..keys import KeySet
-from .engine import Database, dialect_insert, utcnow
+from .engine import Database, chunks, dialect_insert, utcnow
 from .pages import ensure_keyset, load_states, score_page, update_page_status, update_submission_status
 from .submissions import _insert_page
 from .tables import (DISCARDED, ESSAY, TYPED_ENGINE, UNMATCHED_ESSAY, TranscriptionState, audit, entrants, entries,
-                     entry_files, essays, flags, judges, pages, submissions, transcription_entries, transcriptions)
+                     entry_files, essays, flags, judges, pages, submissions, transcription_entries, transcription_notes,
+                     transcriptions)
 from .tasks import sync_tasks, unit_key
 
 ASSIGNED, SUBMITTED = "assigned", "submitted"
@@ -96,13 +98,38 @@ def _handwritten() -> Any:
             .order_by(submissions.c.id))
 
 
-def queue_handwritten(db: Database, *, who: str) -> int:
-    """A transcription for every handwritten submission that has none (a re-run adds only new ones and never
-    touches one under way or taken). Returns how many were added."""
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A handwritten submission not queued yet, with its essay pages (openable path, page number)."""
+    submission_id: int
+    pages: tuple[tuple[str, int], ...]
+
+
+def handwritten_candidates(db: Database) -> list[Candidate]:
+    """The handwritten submissions that have no transcription yet, with where their essay pages are."""
+    with db.read_tx("find handwritten entries") as conn:
+        sids = [r.id for r in conn.execute(_handwritten())]
+        found: dict[int, list[tuple[str, int]]] = {sid: [] for sid in sids}
+        for chunk in chunks(sids):
+            for r in conn.execute(sa.select(pages.c.submission_id, pages.c.page_no, submissions.c.source,
+                                            submissions.c.source_raw)
+                                  .join(submissions, submissions.c.id == pages.c.submission_id)
+                                  .where(pages.c.submission_id.in_(chunk), pages.c.status == ESSAY)
+                                  .order_by(pages.c.submission_id, pages.c.page_no)):
+                found[r.submission_id].append((path_from(r.source, r.source_raw), r.page_no))
+    return [Candidate(sid, tuple(p)) for sid, p in found.items()]
+
+
+def queue_handwritten(db: Database, *, who: str, only: Sequence[int] | None = None) -> int:
+    """A transcription for every handwritten submission that has none — of those in ``only`` when given (a re-run
+    adds only new ones and never touches one under way or taken). Returns how many were added."""
     now = utcnow()
     with db.write_tx("queue handwritten entries") as conn:
         added = 0
-        for sid, unit in conn.execute(_handwritten()).all():
+        q = _handwritten()
+        if only is not None:
+            q = q.where(submissions.c.id.in_(list(only)))
+        for sid, unit in conn.execute(q).all():
             unit = unit.strip() if unit and unit_key(unit) else None
             tid = conn.execute(dialect_insert(conn, transcriptions).values(
                 submission_id=sid, state=TranscriptionState.OPEN.value, unit=unit, unit_key=unit_key(unit),
@@ -117,10 +144,13 @@ def queue_handwritten(db: Database, *, who: str) -> int:
 
 
 def transcribed_by(judge_id: Any, submission_id: Any) -> Any:
-    """SQL: the judge typed (or decided) the transcription of the submission — he saw who wrote it."""
-    te, tr = transcription_entries.alias("te"), transcriptions.alias("tr")
-    return sa.exists().where(te.c.transcription_id == tr.c.id, tr.c.submission_id == submission_id,
-                             te.c.judge_id == judge_id)
+    """SQL: the judge typed (or decided) the transcription of the submission, or said it was no handwritten entry
+    — he saw who wrote it."""
+    te, tr, tn = transcription_entries.alias("te"), transcriptions.alias("tr"), transcription_notes.alias("tn")
+    return sa.or_(sa.exists().where(te.c.transcription_id == tr.c.id, tr.c.submission_id == submission_id,
+                                    te.c.judge_id == judge_id),
+                  sa.exists().where(tn.c.transcription_id == tr.c.id, tr.c.submission_id == submission_id,
+                                    tn.c.judge_id == judge_id))
 
 
 def essay_task_transcribed_by(judge_id: Any, task_id: Any) -> Any:
@@ -176,7 +206,9 @@ def _next_free(conn: Connection, judge_id: int, ukey: str | None, skip: Sequence
     n_typing = (sa.select(sa.func.count()).select_from(te).where(te.c.transcription_id == t.c.id, te.c.slot < DECIDER)
                 .scalar_subquery())
     has_decider = sa.exists().where(te.c.transcription_id == t.c.id, te.c.slot == DECIDER)
-    mine = sa.exists().where(te.c.transcription_id == t.c.id, te.c.judge_id == judge_id)
+    mine = sa.or_(sa.exists().where(te.c.transcription_id == t.c.id, te.c.judge_id == judge_id),
+                  sa.exists().where(transcription_notes.c.transcription_id == t.c.id,
+                                    transcription_notes.c.judge_id == judge_id))
     has_pages = sa.exists().where(pages.c.submission_id == t.c.submission_id, pages.c.status == ESSAY)  # not discarded
     q = (sa.select(t.c.id, t.c.state)
          .where(sa.or_(sa.and_(t.c.state == TranscriptionState.OPEN.value, n_typing < 2),
@@ -320,3 +352,18 @@ def transcription_rows(db: Database) -> list[dict[str, Any]]:
             sa.select(transcriptions.c.id, transcriptions.c.submission_id, transcriptions.c.state,
                       transcriptions.c.unit, transcriptions.c.participant, n.label("entries"))
             .order_by(transcriptions.c.id))]
+
+
+def progress_rows(db: Database, within: frozenset[str] | None = None) -> list[tuple[str | None, str, int, bool]]:
+    """(collecting unit, state, entries submitted, a page still in play) of every transcription — of the units
+    ``within`` only when given (a unit admin's scope, ``grading.scope``)."""
+    te = transcription_entries
+    n = (sa.select(sa.func.count()).select_from(te).where(te.c.transcription_id == transcriptions.c.id,
+                                                           te.c.state == SUBMITTED, te.c.slot < DECIDER)
+         .scalar_subquery())
+    has_pages = sa.exists().where(pages.c.submission_id == transcriptions.c.submission_id, pages.c.status == ESSAY)
+    q = sa.select(transcriptions.c.unit, transcriptions.c.state, n, has_pages).order_by(transcriptions.c.id)
+    if within is not None:
+        q = q.where(transcriptions.c.unit.in_(sorted(within)))
+    with db.read_tx("count transcriptions") as conn:
+        return [(r[0], r[1], int(r[2]), bool(r[3])) for r in conn.execute(q)]

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import judges as J
+from .. import transcribe as T
 from ..reports import progress
 from ..contest import load_contest
 from ..db import audit
@@ -86,6 +87,7 @@ def get_admin(request: Request, done: str = "", entry: str = "", s: J.Session = 
     names = {j.name for j in accounts}
     others = sorted((a for who, a in activity.items() if who not in names), key=lambda a: a.who) if sc.city else []
     essays = essays_web.admin_counts(web.store, web.rubric) if sc.city else []
+    handwritten = T.progress(web.store, sc.units())
     notice = f"Đã nhận bài nộp muộn {entry}: bài được chấm ở lần chạy omr ingest tiếp theo." \
         if done == "accept" and entry.isascii() and entry.replace("-", "").isalnum() else ""
     return render(request, "admin.html", judge=s.judge, csrf=s.csrf_token, rows=rows, units=units, essays=essays,
@@ -93,7 +95,9 @@ def get_admin(request: Request, done: str = "", entry: str = "", s: J.Session = 
                   states=STATE_LABELS, scope=sc, notice=notice, **mail_section(web.store, sc),
                   exports=[(name, v[2]) for name, v in EXPORTS.items()], reports=committee_web.report_links(sc.city),
                   roster_problem=r.problem, has_roster=r.index is not None,
-                  can_export=web.contest_dir is not None, can_report=web.contest_dir is not None)
+                  can_export=web.contest_dir is not None, can_report=web.contest_dir is not None,
+                  handwritten=handwritten, handwritten_labels=[label for _, label in T.PROGRESS_LABELS],
+                  documents=web.transcription is not None)
 
 
 @router.post("/admin/entries/{entry_id}/accept")

@@ -100,7 +100,7 @@ def get_essays(request: Request, done: QueryId = None, none: int = 0, s: J.Sessi
         if d is not None and d["judge_id"] == s.judge.id and d["state"] == E.SCORED:
             done_row = {"anon_code": d["anon_code"], "total": E.show_points(d["total"])}
     return render(request, "essays.html", judge=s.judge, csrf=s.csrf_token, work=work, done=done_row,
-                  none=bool(none), rubric=web.rubric, show=E.show_points)
+                  nothing_left=bool(none), rubric=web.rubric, show=E.show_points)
 
 
 @router.post("/essays/next")

@@ -2,7 +2,9 @@
 shows the entry's scanned pages beside a keyboard-first form — the identity fields, the test code when the
 contest has several, and ONE answers box where "BCAD…" fills consecutive questions (``-``, ``0``, ``.`` or a space
 for a blank), Tab to the next field, Enter to send. A judge sees only his own entry: never the other judge's
-values. The third judge of a difference sees, for each differing field only, both values and types the final one.
+values. "Không phải bài viết tay" (a blank page, an essay page of an answer sheet, unreadable) releases the entry
+and sends its pages to the organisers' flag queue (``grading.db.referrals``). The third judge of a difference
+sees, for each differing field only, both values and types the final one.
 
 Judges of the collecting unit are never given an entry; a judge who typed an entry is never given its essay
 (``grading.db.judging``). The contest's rules (questions, test codes, roster, keys) are read when the app starts;
@@ -24,7 +26,8 @@ from .images import essay_picture, png
 router = APIRouter()
 DONE = {"open": "Đã ghi bài nhập. Bài chờ người nhập thứ hai (độc lập).",
         "disputed": "Đã ghi bài nhập. Hai lần nhập khác nhau: một giám khảo thứ ba sẽ quyết định các ô khác nhau.",
-        "taken": "Đã ghi. Bài đã được nhận: kết quả đã vào điểm của thí sinh."}
+        "taken": "Đã ghi. Bài đã được nhận: kết quả đã vào điểm của thí sinh.",
+        "referred": "Đã gửi cho ban tổ chức: bài tạm dừng nhập cho đến khi ban tổ chức xử lý."}
 
 
 def setup(web: WebState) -> None:
@@ -70,7 +73,8 @@ def entry_page(request: Request, s: J.Session, view: Any, status: int = 200, err
     both = [(f, T.label(f), a, b) for f, (a, b) in view.both.items()]
     return render(request, "transcribe.html", status, judge=s.judge, csrf=s.csrf_token, v=view, rules=rules,
                   identity=identity, both=both, errors=errors or {}, values=values or {},
-                  blank_keys="-, 0, dấu chấm hoặc dấu cách")
+                  blank_keys="-, 0, dấu chấm hoặc dấu cách",
+                  decline_kinds=[(k.value, name) for k, name in T.DECLINE_LABELS.items()])
 
 
 @router.get("/transcribe/{eid}", response_class=HTMLResponse)
@@ -100,6 +104,28 @@ def submit(request: Request, eid: int, s: J.Session, form: Any) -> Response:
         return entry_page(request, s, T.entry_view(state(request).store, eid) or view, 409, errors={"_": str(exc)},
                           values=values)
     return RedirectResponse(f"/transcribe?done={outcome.state.value}", status_code=303)
+
+
+@router.post("/transcribe/{eid}/decline")
+async def post_decline(request: Request, eid: Id, s: J.Session = Depends(csrf_ready)) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(decline, request, eid, s, str(form.get("kind", "")), str(form.get("text", "")))
+
+
+def decline(request: Request, eid: int, s: J.Session, kind: str, text: str) -> Response:
+    """"Không phải bài viết tay": the entry released and the pages sent to the organisers' flag queue."""
+    _rules(request)
+    view = _own(request, eid, s)
+    chosen = next((k for k in T.DeclineKind if k.value == kind), None)
+    if chosen is None:
+        return entry_page(request, s, view, 400, errors={"decline": "Hãy chọn vì sao đây không phải bài viết tay."},
+                          values={"decline_text": text})
+    try:
+        T.decline_entry(state(request).store, eid, s.judge.id, chosen, text)
+    except T.DeclineRefused as exc:
+        return entry_page(request, s, view, 409 if view.state != "assigned" else 400, errors={"decline": str(exc)},
+                          values={"decline_kind": kind, "decline_text": text})
+    return RedirectResponse("/transcribe?done=referred", status_code=303)
 
 
 @router.get("/transcribe/{eid}/pages/{n}.png")

@@ -43,6 +43,7 @@ _REASON_TEXT = {
     Outcome.UNKNOWN_OPTION: "chọn một phương án không có trong câu hỏi",
     Outcome.MISMATCH: "chữ cái và nội dung phương án viết kèm không khớp nhau",
     Outcome.UNPLACED: "không xác định được dấu chọn / chữ cái thuộc cột nào của bảng (bản PDF)",
+    Outcome.OUT_OF_SEQUENCE: "số câu trong bảng không liền mạch với hai câu bên cạnh (có thể đọc sai số câu)",
 }
 
 
@@ -164,6 +165,7 @@ def _table_hits(rows: list[Line], qs: dict[str, Question]) -> list[Hit]:
     hits: list[Hit] = []
     option_cols: dict[int, str] = {}
     header = rows[0]
+    odd = _out_of_sequence([_row_number(r) for r in rows])
     for i, row in enumerate(rows):
         cells = row.cells or ()
         fcells = [_fold_cell(c) for c in cells]
@@ -181,6 +183,9 @@ def _table_hits(rows: list[Line], qs: dict[str, Question]) -> list[Hit]:
             continue
         qid = str(int(m.group(1) or m.group(2)))
         if qid not in qs or len(cells) < 2:
+            continue
+        if i in odd:
+            hits.append(Hit(qid, Parsed(Outcome.OUT_OF_SEQUENCE), row.evidence(), row.index, True))
             continue
         if option_cols:
             if len(cells) == len(header.cells or ()):
@@ -238,6 +243,22 @@ def _row_answers(row: Line, header: Line, qid: str, fcells: list[str], qs: dict[
             where = f"{row.where}, ô {j + 1}"
             hits.append(Hit(q, p, row.evidence(cells[j0] + " | " + cells[j], where), row.index, True))
     return hits
+
+
+def _row_number(row: Line) -> int | None:
+    m = _Q_CELL.match(_fold_cell(row.cells[0])) if row.cells else None
+    return int(m.group(1) or m.group(2)) if m else None
+
+
+def _out_of_sequence(numbers: list[int | None]) -> set[int]:
+    """Positions whose question number breaks the run its two neighbours make ("21 | 2 | 23", rows 24, 45, 26):
+    a number misread by the OCR, whose answer must not go to another question."""
+    out = set()
+    for k in range(1, len(numbers) - 1):
+        a, n, b = numbers[k - 1], numbers[k], numbers[k + 1]
+        if a is not None and n is not None and b is not None and b == a + 2 and n != a + 1:
+            out.add(k)
+    return out
 
 
 _LETTER_AT = re.compile(r"(?<!\S)([A-Ha-h])(?!\S)")
@@ -312,12 +333,17 @@ def _row_pairs(qrow: Line, arow: Line, qs: dict[str, Question]) -> list[Hit]:
         return [Hit(str(int(n)), Parsed(Outcome.UNPLACED), arow.evidence(f"{qrow.raw.strip()} / {arow.raw.strip()}"),
                     arow.index, True) for n in _NUM_AT.findall(qrow.raw) if str(int(n)) in qs]
     hits = []
+    numbers = [None] + [_row_number(Line(0, "", "", "", (c,))) for c in (qrow.cells or ())[1:]]
+    odd = _out_of_sequence(numbers)
     for j, (qc, ac) in enumerate(zip(qrow.cells or (), arow.cells or ())):
         m = _Q_CELL.match(_fold_cell(qc)) if j else None
         if m is None:
             continue
         qid = str(int(m.group(1) or m.group(2)))
-        if qid in qs and ac.strip():
+        if qid in qs and j in odd:
+            hits.append(Hit(qid, Parsed(Outcome.OUT_OF_SEQUENCE), arow.evidence(f"{qrow.raw} / {arow.raw}"),
+                            arow.index, True))
+        elif qid in qs and ac.strip():
             p = parse_answer(ac, qs[qid])
             if p.outcome not in (Outcome.EMPTY, Outcome.QUESTION):
                 hits.append(Hit(qid, p, arow.evidence(f"{qc} | {ac}", f"{arow.where}, ô {j + 1}"), arow.index, True))

@@ -38,6 +38,7 @@ class Outcome(enum.Enum):
     UNKNOWN_OPTION = "unknown_option"
     MISMATCH = "letter_text_mismatch"   # "B. <the text of option C>"
     UNPLACED = "mark_unplaced"          # a printed table's mark or letter whose column cannot be told
+    OUT_OF_SEQUENCE = "question_number_out_of_sequence"   # "21 | 2 | 23": a number misread (a scan's OCR)
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,12 +88,16 @@ def read_entry(path: str, contest: EntryContest,
     answers: tuple[Answer, ...] = ()
     if kind is EntryKind.TYPED:
         answers, unsure = _capped_by_ocr(result.answers, doc.ocr_pages,
-                                         {f.key for f in result.flags if f.target == "question"})
+                                         {f.key for f in result.flags if f.target == "question"}, doc.ocr_doubts)
         flags += list(version.flags) + list(result.flags) + unsure
     elif doc.ocr_pages and any(ident.identity.values()):
         flags.append(DocFlag("document", None, "ocr_no_answers", "ảnh có phần thông tin thí sinh nhưng OCR không "
                              "đọc được câu trả lời trắc nghiệm nào (bảng đáp án đọc sai?) — cần người nhập", ""))
     flags += list(ident.flags)
+    if kind is EntryKind.TYPED and doc.ocr_pages and any(ident.identity.values()):
+        # a name, a phone number or a date misread by one character reads as well as the right one
+        flags.append(DocFlag("document", None, "identity_from_ocr", "thông tin người dự thi được đọc bằng OCR từ "
+                             "ảnh: cần đối chiếu họ tên, ngày sinh, số điện thoại, e-mail với bản gốc", ""))
     last = max(result.used_lines) if result.used_lines else None
     essay = essay_text(lines, sections=sections, after=last, exclude=skip | result.used_lines,
                        identity_values=ident.written)
@@ -116,12 +120,13 @@ def _ocr_page_flags(pages: tuple[OcrPage, ...]) -> list[DocFlag]:
     return out
 
 
-def _capped_by_ocr(answers: tuple[Answer, ...], pages: tuple[OcrPage, ...], flagged: set[str | None]
-                   ) -> tuple[tuple[Answer, ...], list[DocFlag]]:
+def _capped_by_ocr(answers: tuple[Answer, ...], pages: tuple[OcrPage, ...], flagged: set[str | None],
+                   doubts: tuple[tuple[str, str], ...] = ()) -> tuple[tuple[Answer, ...], list[DocFlag]]:
     """An answer read from an OCR page is no surer than the page's reading; on an unreliable page every answer
     is flagged (never taken as read). A question left blank in a document read (partly) by the OCR is flagged
     too: its line may have been misread or lost (an answer grid's cells run together once recognised), so a
-    blank is not taken as the entrant's."""
+    blank is not taken as the entrant's. An answer whose line or table row holds a short token the OCR was unsure
+    of (the letter itself, or the question's number) is flagged with that token: never taken as read."""
     if not pages:
         return answers, []
     out: list[Answer] = []
@@ -141,11 +146,32 @@ def _capped_by_ocr(answers: tuple[Answer, ...], pages: tuple[OcrPage, ...], flag
             flags.append(DocFlag("question", a.question, "ocr_unreliable", f"Câu {a.question}: đọc từ trang "
                                  f"{page.page} mà OCR đọc không chắc chắn — cần người kiểm tra", a.evidence,
                                  a.confidence))
+        elif a.letters and a.question not in flagged and (unsure := _doubts_in(a.evidence, doubts)):
+            flags.append(DocFlag("question", a.question, "ocr_doubtful_character", f"Câu {a.question}: OCR đọc không "
+                                 f"chắc ký tự {', '.join(repr(t) for t in unsure)} trong dòng này — cần người "
+                                 "kiểm tra bản gốc", a.evidence, a.confidence))
         elif a.letters and len(_lone_letters(a.evidence)) > len(a.letters):
             flags.append(DocFlag("question", a.question, "ocr_ambiguous", f"Câu {a.question}: dòng đọc bằng OCR "
                                  "có nhiều chữ cái phương án hơn câu trả lời (mũi tên sửa đáp án đọc thành dấu "
                                  "gạch?) — cần người kiểm tra", a.evidence, a.confidence))
     return tuple(out), flags
+
+
+_CELL = re.compile(r"^(.*, hàng \d+), ô (\d+)$")
+
+
+def _doubts_in(evidence: str, doubts: tuple[tuple[str, str], ...]) -> list[str]:
+    """The doubtful tokens where ``evidence`` comes from: its line ("trang 1 (OCR), dòng 5: “…”"), a table row
+    read whole (options as columns marked "x": any of its cells), or, for an answer read from one cell, that cell
+    and the question number's — the first, or the one left of it ("trang 1 (OCR), bảng 1, hàng 3, ô 2: “…”"); a
+    copied question's words in another cell do not count."""
+    where = evidence.split(": \u201c", 1)[0]
+    cell = _CELL.match(where)
+    if cell is None:
+        return [t for w, t in doubts if w == where or w.startswith(where + ", ô ")]
+    row, col = cell.group(1), int(cell.group(2))
+    near = {f"{row}, ô {c}" for c in (1, col - 1, col)}
+    return [t for w, t in doubts if w in near]
 
 
 _LONE_LETTER = re.compile(r"(?<![^\W\d_])[A-Ha-h](?![^\W\d_])")

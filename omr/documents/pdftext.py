@@ -14,8 +14,8 @@ from ..errors import MissingDependency
 from ..load.records import LoadOptions, _Rejected
 from ..ocr.textlayer import visible_text
 from ..records import Reject
-from .records import Document, DocumentOptions, DocumentRejected, Format, Paragraph
-from .scanned import ocr_refs, ocr_where
+from .records import Block, Document, DocumentOptions, DocumentRejected, Format, Paragraph
+from .scanned import ocr_refs
 
 
 def _page_lines(raw: str) -> list[str]:
@@ -109,21 +109,27 @@ def read_pdf(path: str, options: DocumentOptions) -> Document:
             textless.append(ref.index + 1)
             continue
         read[ref.index + 1] = _page_lines(text)
-    ocr_pages = []
+    ocr_pages: list = []
+    doubts: list[tuple[str, str]] = []
+    scanned: dict[int, list[Block]] = {}
     if options.ocr and textless:
-        scanned, ocr_pages = ocr_refs([r for r in refs if r.index + 1 in textless], options)
-        read = dict(sorted({**read, **scanned}.items()))
+        scanned, ocr_pages, doubts = ocr_refs([r for r in refs if r.index + 1 in textless], options)
         textless = []
-    by_ocr = {p.page for p in ocr_pages}
-    repeated = _running_lines(read)
-    printed = _printed_lines(path, options.timeout_s) if len(read) > len(by_ocr) else {}
-    blocks = [Paragraph(line, f"{ocr_where(page) if page in by_ocr else f'trang {page}'}, dòng {i + 1}",
-                        *printed.get(page, {}).get(_key(line), (frozenset(), ())))
-              for page, lines in read.items() for i, line in enumerate(lines) if _shape(line) not in repeated]
-    headers = tuple(dict.fromkeys(" ".join(x.split()) for lines in read.values() for x in lines
+    texts = {**read, **{p: [b.text for b in bl if isinstance(b, Paragraph)] for p, bl in scanned.items()}}
+    repeated = _running_lines(texts)
+    printed = _printed_lines(path, options.timeout_s) if read else {}
+    blocks: list[Block] = []
+    for page in sorted(texts):
+        if page in scanned:
+            blocks += [b for b in scanned[page] if not isinstance(b, Paragraph) or _shape(b.text) not in repeated]
+        else:
+            blocks += [Paragraph(line, f"trang {page}, dòng {i + 1}",
+                                 *printed.get(page, {}).get(_key(line), (frozenset(), ())))
+                       for i, line in enumerate(read[page]) if _shape(line) not in repeated]
+    headers = tuple(dict.fromkeys(" ".join(x.split()) for lines in texts.values() for x in lines
                                   if _shape(x) in repeated))
     return Document(path, Format.PDF, tuple(blocks), len(refs), 0, headers, textless_pages=tuple(textless),
-                    ocr_pages=tuple(ocr_pages))
+                    ocr_pages=tuple(ocr_pages), ocr_doubts=tuple(doubts))
 
 
 _PAGE_NUMBER = re.compile(r"^(?:(?:trang|page)\s*)?[-–—]?\s*\d{1,3}\s*(?:[-–—]|/\s*\d{1,3})?$", re.IGNORECASE)

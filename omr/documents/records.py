@@ -88,6 +88,7 @@ class Document:
     warnings: tuple[str, ...] = ()
     textless_pages: tuple[int, ...] = ()    # PDF pages (1-based) without a text layer, not read: scans
     ocr_pages: tuple[OcrPage, ...] = ()     # pages read through the OCR
+    ocr_doubts: tuple[tuple[str, str], ...] = ()   # (where, token): short tokens the OCR was unsure of
 
 
 class DocumentRejected(Exception):

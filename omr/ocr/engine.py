@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import external
 from ..errors import MissingDependency
-from .records import OcrEngineError, OcrOptions
+from .records import OcrEngineError, OcrOptions, OcrWord
 
 TESSEROCR = "tesserocr"
 CLI = "tesseract-cli"
@@ -118,7 +118,7 @@ class Engine(Protocol):
     name: str
 
     def tsv(self, image: np.ndarray, *, dpi: int, psm: int, timeout_s: float,
-            threshold: int = 0) -> tuple[str, bool]: ...
+            threshold: int = 0, vertical: bool = True) -> tuple[str, bool]: ...
 
     def osd(self, image: np.ndarray, *, dpi: int, timeout_s: float) -> tuple[int, float] | None: ...
 
@@ -144,12 +144,13 @@ class CliEngine:
         self.name = f"tesseract {_cli_version()} {lang} ({CLI})"
 
     def tsv(self, image: np.ndarray, *, dpi: int, psm: int, timeout_s: float,
-            threshold: int = 0) -> tuple[str, bool]:
+            threshold: int = 0, vertical: bool = True) -> tuple[str, bool]:
         ok, buf = cv2.imencode(".pgm", image)
         if not ok:
             raise OcrEngineError("the page image could not be encoded for Tesseract")
         args = [*_ENV, "tesseract", "stdin", "stdout", "-l", self.lang, "--psm", str(psm), "--dpi", str(dpi),
-                "-c", "tessedit_do_invert=0", "-c", f"thresholding_method={int(threshold)}", "tsv"]
+                "-c", "tessedit_do_invert=0", "-c", f"thresholding_method={int(threshold)}",
+                "-c", f"textord_tabfind_vertical_text={int(vertical)}", "tsv"]
         try:
             out = external.run(args, timeout=timeout_s, input=buf.tobytes())
         except external.ExternalTimeout:
@@ -213,12 +214,13 @@ class TesserocrEngine:
         api.SetSourceResolution(int(dpi))
 
     def tsv(self, image: np.ndarray, *, dpi: int, psm: int, timeout_s: float,
-            threshold: int = 0) -> tuple[str, bool]:
+            threshold: int = 0, vertical: bool = True) -> tuple[str, bool]:
         with self._lock:
             api = self._api
             try:
                 api.SetPageSegMode(int(psm))
                 api.SetVariable("thresholding_method", str(int(threshold)))
+                api.SetVariable("textord_tabfind_vertical_text", str(int(vertical)))
                 self._set(api, image, dpi)
                 ok = api.Recognize(timeout=max(1, int(timeout_s * 1000)))
                 text = api.GetTSVText(0) or "" if ok else self._partial(api)
@@ -288,6 +290,7 @@ class Words:
     words: int
     boxes: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 4), np.int64))  # left, top, w, h
     lines: tuple[str, ...] = ()     # each recognised text line, in reading order (NFC)
+    placed: tuple[OcrWord, ...] = ()    # each word with its box and line, in reading order
 
 
 def parse_tsv(tsv: str) -> Words:
@@ -298,6 +301,7 @@ def parse_tsv(tsv: str) -> Words:
     total_w = total_c = 0.0
     n = 0
     boxes: list[tuple[int, int, int, int]] = []
+    placed: list[OcrWord] = []
     for row in tsv.splitlines():
         cols = row.split("\t")
         if len(cols) < 12 or cols[0] != "5":
@@ -318,7 +322,10 @@ def parse_tsv(tsv: str) -> Words:
             key_line = kl
         paras[-1][-1].append(word)
         try:
-            boxes.append((int(cols[6]), int(cols[7]), int(cols[8]), int(cols[9])))
+            box = (int(cols[6]), int(cols[7]), int(cols[8]), int(cols[9]))
+            boxes.append(box)
+            placed.append(OcrWord(unicodedata.normalize("NFC", word), conf, *box,
+                                  line=(int(cols[2]), int(cols[3]), int(cols[4]))))
         except ValueError:
             pass
         if conf >= 0:
@@ -329,4 +336,4 @@ def parse_tsv(tsv: str) -> Words:
     text = "\n\n".join(" ".join(" ".join(line) for line in p) for p in paras if p)
     lines = tuple(unicodedata.normalize("NFC", " ".join(line)) for p in paras for line in p if line)
     return Words(unicodedata.normalize("NFC", text), total_c / total_w if total_w else 0.0, n,
-                 np.array(boxes, np.int64).reshape(-1, 4), lines)
+                 np.array(boxes, np.int64).reshape(-1, 4), lines, tuple(placed))

@@ -19,6 +19,7 @@ import numpy as np
 from .. import pagefind
 from ..load import LoadOptions, PageRef, load_page
 from ..records import Page, Reject, SheetFailure
+from .cells import erase_rules, vertical_rules, without_rules
 from .deblur import cepstrum, deconvolve, smear_in
 from .engine import Deadline, Engine, Words, engine_for, has_lang, parse_tsv
 from .ink import coverage, flatten, ink_mask, line_height, small_copy, text_box
@@ -75,6 +76,7 @@ class PageState:
     blur: tuple[float, float] | None = None   # (smear length, text line height) px when the page is smeared
     engine_name: str | None = None    # the engine that read it, when not the run's
     done: bool = False                # nothing more to do (blank page, no time left): judged as it stands
+    rules: tuple[tuple[int, int, int], ...] = ()   # drawn vertical lines (x, top, bottom) on the page as read
 
     def replace(self, **changes) -> PageState:
         return dataclasses.replace(self, **changes)
@@ -117,7 +119,9 @@ def straighten(run: Run, st: PageState) -> PageState:
     mask = ink_mask(small)
     if cv2.countNonZero(mask) < 30:
         return st.warn("blank page: no ink found", done=True)
-    turn, skew, _ = direction_and_skew(mask, may_turn=not run.upright)
+    turn, skew, _ = direction_and_skew(without_rules(mask) if run.options.tables else mask, may_turn=not run.upright)
+    if turn and run.options.tables and _osd_upright(run, page):
+        turn, skew, _ = direction_and_skew(without_rules(mask), may_turn=False)
     if turn:
         page = np.ascontiguousarray(np.rot90(page, 1))     # a quarter counter-clockwise
         mask = np.ascontiguousarray(np.rot90(mask, 1))
@@ -128,13 +132,37 @@ def straighten(run: Run, st: PageState) -> PageState:
     return st.replace(image=page, mask=mask, f=f)
 
 
+def erase_lines(run: Run, st: PageState) -> PageState:
+    """Long drawn lines painted over (``OcrOptions.tables``: a typed entry's ruled tables), the ink mask made
+    again without them (after ``straighten``: a skewed line is not found by the straight kernels)."""
+    if not run.options.tables:
+        return st
+    rules = vertical_rules(st.image)
+    page = erase_rules(st.image)
+    small, f = small_copy(page)
+    return st.replace(image=page, mask=ink_mask(small), f=f, rules=rules)
+
+
+def _osd_upright(run: Run, page: np.ndarray) -> bool:
+    """Tesseract's orientation detection says the text lines already run across (0° or 180°): a typed page with a
+    table of short rows (question numbers beside one-letter answers) makes the projection profiles prefer a
+    quarter turn, its columns passing for lines."""
+    if run.deadline.left() <= 1.0:
+        return False
+    small, f = small_copy(erase_rules(page), 2000)
+    found = run.engine.osd(small, dpi=max(70, int(round(run.options.dpi / f))),
+                           timeout_s=min(10.0, run.deadline.left()))
+    return found is not None and found[0] in (0, 180) and found[1] >= 2.0
+
+
 def crop_to_text(run: Run, st: PageState) -> PageState:
     """The text block with a margin of 0.2 inch."""
     box = text_box(st.mask, st.f, st.image.shape, pad=int(0.2 * st.dpi))
     if box is None:
         return st.warn("blank page: no ink found", done=True)
     r0, r1, c0, c1 = box
-    return st.replace(image=np.ascontiguousarray(st.image[r0:r1, c0:c1]))
+    rules = tuple((x - c0, top - r0, bottom - r0) for x, top, bottom in st.rules if c0 <= x < c1)
+    return st.replace(image=np.ascontiguousarray(st.image[r0:r1, c0:c1]), rules=rules)
 
 
 def scale_to_line_height(run: Run, st: PageState) -> PageState:
@@ -150,30 +178,42 @@ def scale_to_line_height(run: Run, st: PageState) -> PageState:
     page = st.image
     page = cv2.resize(page, (max(1, round(page.shape[1] * scale)), max(1, round(page.shape[0] * scale))),
                       interpolation=cv2.INTER_AREA)
-    return st.replace(image=page, line_px=read_line * scale, dpi=max(30, int(round(st.dpi * scale))))
+    rules = tuple((round(x * scale), round(t * scale), round(b * scale)) for x, t, b in st.rules)
+    return st.replace(image=page, line_px=read_line * scale, dpi=max(30, int(round(st.dpi * scale))), rules=rules)
 
 
 def turn_upright(run: Run, st: PageState) -> PageState:
     """A page upside down turned a half (never an upright image)."""
     if run.upright or not upside_down(run.engine, st.image, st.mask, st.dpi, run.deadline):
         return st
-    return st.replace(image=np.ascontiguousarray(st.image[::-1, ::-1]))
+    h, w = st.image.shape
+    rules = tuple((w - 1 - x, h - 1 - b, h - 1 - t) for x, t, b in st.rules)
+    return st.replace(image=np.ascontiguousarray(st.image[::-1, ::-1]), rules=rules)
 
 
 # ---------------------------------------------------------------------------------------------- readings
 
-def _reading(engine: Engine, image: np.ndarray, dpi: int, deadline: Deadline, threshold: int) -> tuple[Words, bool]:
+def _mode(options: OcrOptions) -> dict[str, int | bool]:
+    """How Tesseract lays out the page: automatic (``--psm 3``), or, for a typed entry that may hold tables, one
+    block of lines (``--psm 6``: a table's row is read across as one line, not column by column — ``--psm 3`` and
+    ``4`` drop or garble a column of one-letter answers, taken for vertical text)."""
+    return {"psm": 6, "vertical": False} if options.tables else {"psm": 3, "vertical": True}
+
+
+def _reading(engine: Engine, image: np.ndarray, dpi: int, deadline: Deadline, threshold: int,
+             mode: dict[str, int | bool]) -> tuple[Words, bool]:
     """(the words, timed out) of one more reading of ``image`` in the time left."""
-    tsv, timed_out = engine.tsv(image, dpi=dpi, psm=3, timeout_s=deadline.left(), threshold=threshold)
+    tsv, timed_out = engine.tsv(image, dpi=dpi, timeout_s=deadline.left(), threshold=threshold, **mode)
     return parse_tsv(tsv), timed_out
 
 
 def read(run: Run, st: PageState) -> PageState:
-    """Tesseract's reading (``--psm 3``) and the share of the ink its words cover; out of time: done."""
+    """Tesseract's reading (``--psm 3``, or 6 for a typed entry's page) and the share of the ink its words cover;
+    out of time: done."""
     left = run.deadline.left()
     if left <= 0.05:
         return st.warn(f"timeout: page not recognised within {run.options.timeout_s:g} s", done=True)
-    tsv, timed_out = run.engine.tsv(st.image, dpi=st.dpi, psm=3, timeout_s=left)
+    tsv, timed_out = run.engine.tsv(st.image, dpi=st.dpi, timeout_s=left, **_mode(run.options))
     words = parse_tsv(tsv)
     if timed_out:
         return st.warn(f"timeout: page {'partly' if words.words else 'not'} recognised within "
@@ -186,7 +226,8 @@ def reread_with_local_threshold(run: Run, st: PageState) -> PageState:
     (Sauvola) threshold, and the reading covering more of the ink kept."""
     if st.cover >= _MIN_COVERAGE or run.deadline.left() <= 1.0:
         return st
-    words, timed_out = _reading(run.engine, st.image, st.dpi, run.deadline, _RETRY_THRESHOLD)
+    words, timed_out = _reading(run.engine, st.image, st.dpi, run.deadline, _RETRY_THRESHOLD,
+                                 _mode(run.options))
     cover = coverage(st.image, words.boxes)
     st = st.warn(f"text missed: the words read cover {st.cover:.0%} of the ink; read again with a local "
                  f"threshold ({cover:.0%})")
@@ -219,7 +260,8 @@ def _deconvolved_readings(run: Run, st: PageState, length: float, angle: float, 
         if run.deadline.left() <= 1.0:
             break
         sharp = deconvolve(st.image, span, angle)
-        words, timed_out = _reading(run.engine, sharp, st.dpi, run.deadline, st.threshold)
+        words, timed_out = _reading(run.engine, sharp, st.dpi, run.deadline, st.threshold,
+                                     _mode(run.options))
         cover = coverage(sharp, words.boxes)
         tried.append(f"{words.mean_conf:.1f}")
         if (not timed_out and cover >= min(st.cover, _MIN_COVERAGE)
@@ -266,7 +308,7 @@ def second_opinion(run: Run, st: PageState) -> PageState:
     if second is None or not lo <= st.words.mean_conf < hi or run.deadline.left() <= 1.0 or not has_lang(second):
         return st
     other = engine_for(dataclasses.replace(run.options, lang=second))
-    words, timed_out = _reading(other, st.image, st.dpi, run.deadline, st.threshold)
+    words, timed_out = _reading(other, st.image, st.dpi, run.deadline, st.threshold, _mode(run.options))
     if timed_out or words.mean_conf <= st.words.mean_conf or words.words < 0.97 * st.words.words:
         return st
     return st.warn(f"degraded page: read again with '{second}' (confidence {st.words.mean_conf:.1f} → "
@@ -287,11 +329,11 @@ def judge(run: Run, st: PageState) -> OcrResult:
         warnings += (f"badly blurred photo (motion blur ~{smear:.0f} px, {smear / line:.0%} of a text line; "
                      f"confidence {w.mean_conf:.1f}): marked unreliable; photograph the page again, flat and sharp",)
     return OcrResult(w.text, round(w.mean_conf, 2), w.words, reliable, st.engine_name or run.engine.name, "ocr",
-                     time.perf_counter() - run.started, warnings, w.lines)
+                     time.perf_counter() - run.started, warnings, w.lines, w.placed, st.rules)
 
 
-STEPS: tuple[Step, ...] = (find_sheet, even_lighting, straighten, crop_to_text, scale_to_line_height, turn_upright,
-                           read, reread_with_local_threshold, deblur, flag_missed_text, second_opinion)
+STEPS: tuple[Step, ...] = (find_sheet, even_lighting, straighten, erase_lines, crop_to_text, scale_to_line_height,
+                           turn_upright, read, reread_with_local_threshold, deblur, flag_missed_text, second_opinion)
 
 
 # ---------------------------------------------------------------------------------------------- entries

@@ -155,7 +155,7 @@ def test_every_older_store_is_upgraded_in_place_keeping_every_row(store_url, ver
     engine.dispose()
 
     with Store.open(store_url) as store:
-        assert _version(store.engine) == (SCHEMA_VERSION, [HEAD]) and HEAD == "v11"
+        assert _version(store.engine) == (SCHEMA_VERSION, [HEAD]) and HEAD == "v12"
         # the current shape: every table, column and index of this program's tables
         assert _tables(store.engine) == sorted(metadata.tables)
         insp = sa.inspect(store.engine)
@@ -229,8 +229,9 @@ def test_replaying_every_revision_on_an_empty_database_makes_the_current_tables(
     with engine.begin() as conn:
         cfg = alembic_config(conn)
         script = ScriptDirectory.from_config(cfg)
-        assert [s.revision for s in script.walk_revisions("base", "heads")] == [f"v{n}" for n in range(11, 0, -1)]
-        assert set(REVISIONS) == {f"v{n}" for n in range(1, 12)} and script.get_current_head() == HEAD
+        assert [s.revision for s in script.walk_revisions("base", "heads")] == [
+            f"v{n}" for n in range(SCHEMA_VERSION, 0, -1)]
+        assert set(REVISIONS) == {f"v{n}" for n in range(1, SCHEMA_VERSION + 1)} and script.get_current_head() == HEAD
         command.upgrade(cfg, "head")
         context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _search_objects})
         assert compare_metadata(context, metadata) == []
@@ -250,9 +251,9 @@ def test_a_new_store_is_made_at_the_head_revision(store_url):
 
 def test_a_store_at_an_unknown_revision_is_refused(store_url):
     with Store.open(store_url) as store, store.write_tx("t") as conn:
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'v12'"))
-    with pytest.raises(DatabaseError, match=r"newer omr-grader \(schema version 11, revision v12; .*upgrade omr-grader"
-                       ) as exc:
+        conn.execute(sa.text(f"UPDATE alembic_version SET version_num = 'v{SCHEMA_VERSION + 1}'"))
+    with pytest.raises(DatabaseError, match=rf"newer omr-grader \(schema version {SCHEMA_VERSION}, revision "
+                                            rf"v{SCHEMA_VERSION + 1}; .*upgrade omr-grader") as exc:
         Store.open(store_url)
     assert exc.value.exit_code is ExitCode.DATABASE
 

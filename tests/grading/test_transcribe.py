@@ -59,8 +59,26 @@ def test_one_key_per_answer_with_blank_keys_and_lower_case(rules):
     answers, why = rules.parse_answers(typed)
     assert why is None
     assert [answers[f"q:{q}"] for q in ("1", "2", "3", "4", "5", "6")] == ["B", "", "", "", "", "A"]
-    assert rules.parse_answers("AB")[1] == "Cần đúng 40 ký tự (một ký tự mỗi câu, «-» cho câu bỏ trống); đã nhập 2."
+    assert rules.parse_answers("AB")[1] == ("Cần đúng 40 câu (một ký tự mỗi câu, «-» cho câu bỏ trống, [AB] cho câu "
+                                            "chọn nhiều phương án); đã nhập 2.")
     assert rules.parse_answers("E" + "A" * 39)[1] == "Câu 1: «E» không phải phương án (A, B, C, D) hay «-»."
+
+
+def test_several_letters_for_one_question_go_in_brackets(rules):
+    answers, why = rules.parse_answers("[AB]" + "(dc)" + "[ b a ]" + "B" * 37)
+    assert why is None
+    assert [answers[f"q:{q}"] for q in ("1", "2", "3", "4")] == ["AB", "CD", "AB", "B"]
+    assert rules.parse_answers("[AB" + "B" * 39)[1] == "Câu 1: nhóm «[ABBBB…» chưa đóng bằng «]»."
+    assert rules.parse_answers("B]" + "B" * 39)[1] == "Câu 2: «]» đóng nhóm mà chưa mở."
+    assert rules.parse_answers("[AE]" + "B" * 39)[1] == "Câu 1: «[AE]» không phải phương án (A, B, C, D) hay «-»."
+    assert rules.parse_answers("[]" + "B" * 39)[1] == "Câu 1: «[]» không phải phương án (A, B, C, D) hay «-»."
+    assert rules.parse_answers("[A(B]" + "B" * 39)[1].startswith("Câu 1: nhóm «[A(B]")
+    decided, problems = rules.read_decision({"f:q:3": "[ca]", "f:q:4": "(B)"}, ("q:3", "q:4"))
+    assert decided == {"q:3": "AC", "q:4": "B"} and problems == {}
+    entered, _ = rules.read_form(form("[AB]" + "A" * 39))
+    final = rules.settle({1: entered, 2: dict(entered)}).final
+    page = rules.answers_page(final, "/scans/hw.pdf", 3)
+    assert page.reading.answers["1"] == "AB"
 
 
 def test_identity_agrees_up_to_spaces_and_case_answers_and_code_exactly(rules):
@@ -284,8 +302,9 @@ def test_the_page_refuses_a_short_answers_string_and_keeps_the_entry_open(contes
         assert r.status_code == 303 and r.headers["location"].startswith("/transcribe/")
         entry = client.get(r.headers["location"])
         assert entry.status_code == 200 and 'id="answers"' in entry.text and 'id="version"' in entry.text
+        assert "<kbd>[AB]</kbd> hoặc <kbd>(AB)</kbd> là một câu chọn A và B" in entry.text
         r = client.post(r.headers["location"], data={**form("ABC"), "csrf": csrf(entry.text)})
-        assert r.status_code == 400 and "Cần đúng 40 ký tự" in r.text and 'value="ABC"' in r.text
+        assert r.status_code == 400 and "Cần đúng 40 câu" in r.text and 'value="ABC"' in r.text
     assert db_rows(sqlite_url, "SELECT state, entered FROM transcription_entries") == [("assigned", None)]
 
 
@@ -315,3 +334,202 @@ def test_an_entry_whose_pages_were_discarded_is_given_to_nobody(contest, sqlite_
         discard_page(store, page_id, "trang trắng", "quantri")
         assert T.take_next(store, gk1) is None
 
+
+
+# -- "not a handwritten entry" -----------------------------------------------------------------------------------------
+def test_a_judge_sends_the_pages_to_the_organisers_who_send_them_back_to_be_typed(contest, rules, store_url):
+    with Store.open(store_url) as store:
+        sid = record_handwritten(store, "/scans/hw-1.pdf")
+        T.queue(store, contest)
+        gk1, gk2, gk3, gk4 = judges(store, "Ban 1", "Ban 2", "Ban 3", "Ban 4")
+        type_in(store, rules, gk1, form(key_answers(contest)))
+        eid = T.take_next(store, gk2)
+        with pytest.raises(T.DeclineRefused, match="Khác"):
+            T.decline_entry(store, eid, gk2, T.DeclineKind.OTHER, "  ")
+        with pytest.raises(T.DeclineRefused, match="không được giao cho bạn"):
+            T.decline_entry(store, eid, gk3, T.DeclineKind.BLANK)
+        flag_ids = T.decline_entry(store, eid, gk2, T.DeclineKind.SHEET_ESSAY, "trang  của phiếu 0123")
+        assert len(flag_ids) == 2
+        assert T.take_next(store, gk3) is None                   # with the organisers: nobody is given it
+        assert db_rows(store_url, "SELECT state FROM transcriptions") == [("referred",)]
+        assert db_rows(store_url, "SELECT slot, state FROM transcription_entries") == [(1, "submitted")]
+        got = db_rows(store_url, "SELECT f.page_id, f.target, f.reason, f.origin, f.state, f.message FROM flags f "
+                                 f"JOIN pages p ON p.id = f.page_id WHERE p.submission_id = {sid} "
+                                 "AND f.reason = 'not_handwritten' ORDER BY f.id")
+        assert [r[1:5] for r in got] == [("page", "not_handwritten", "judge", "open")] * 2
+        assert "Trang tự luận của một phiếu trả lời — «trang của phiếu 0123»" in got[0][5] and "gk2" in got[0][5]
+        store.resolve_flag(flag_ids[0], "đúng là bài viết tay", who="quantri")
+        assert db_rows(store_url, "SELECT state FROM transcriptions") == [("open",)]
+        assert db_rows(store_url, f"SELECT state, resolved_by FROM flags WHERE id = {flag_ids[1]}") == [
+            ("resolved", "quantri")]
+        assert T.take_next(store, gk2) is None                   # he said it was none: not his to type now
+        assert type_in(store, rules, gk3, form(key_answers(contest))).state is TranscriptionState.TAKEN
+        rubric = E.load_rubric(contest)
+        assert E.take_next(store, gk2, rubric) is None            # he saw who wrote it: never its essay
+        assert E.take_next(store, gk4, rubric) is not None
+    assert [(j, k, t, js(f)) for j, k, t, f in db_rows(
+        store_url, "SELECT judge_id, kind, text, flags FROM transcription_notes")] == [
+        (gk2, "sheet_essay", "trang của phiếu 0123", list(flag_ids))]
+    assert db_rows(store_url, "SELECT slot, judge_id FROM transcription_entries ORDER BY slot") == [(1, gk1), (2, gk3)]
+    audit = [(a, w, js(x)) for a, w, x in db_rows(store_url, "SELECT action, who, after FROM audit WHERE action IN "
+                                                             "('transcription_declined', 'transcription_referred', "
+                                                             "'transcription_resumed') ORDER BY id")]
+    assert [(a, w) for a, w, _ in audit] == [("transcription_declined", "gk2"), ("transcription_referred", "gk2"),
+                                             ("transcription_resumed", "quantri")]
+    assert audit[0][2]["kind"] == "sheet_essay" and audit[0][2]["text"] == "trang của phiếu 0123"
+
+
+def test_a_declined_third_decision_goes_back_to_a_third_judge_and_discarded_pages_to_nobody(contest, rules,
+                                                                                          sqlite_url):
+    from grading.db.discards import discard_page, restore_page
+
+    with Store.open(sqlite_url) as store:
+        record_handwritten(store, "/scans/hw-1.pdf", pages=1)
+        T.queue(store, contest)
+        gk1, gk2, gk3, gk4 = judges(store, "Ban 1", "Ban 2", "Ban 3", "Ban 4")
+        type_in(store, rules, gk1, form(key_answers(contest)))
+        type_in(store, rules, gk2, form(key_answers(contest), name="Lê Văn An"))
+        (flag_id,) = T.decline_entry(store, T.take_next(store, gk3), gk3, T.DeclineKind.UNREADABLE)
+        (page_id,) = [r[0] for r in db_rows(sqlite_url, f"SELECT page_id FROM flags WHERE id = {flag_id}")]
+        discard_page(store, page_id, "trang trắng", "quantri")
+        assert db_rows(sqlite_url, "SELECT state FROM transcriptions") == [("disputed",)]
+        assert T.take_next(store, gk4) is None                   # no page left to type from
+        restore_page(store, page_id, "quantri")
+        assert db_rows(sqlite_url, "SELECT state FROM transcriptions") == [("referred",)]
+        store.resolve_flag(flag_id, "đọc được", who="quantri")
+        assert db_rows(sqlite_url, "SELECT state FROM transcriptions") == [("disputed",)]
+        eid = T.take_next(store, gk4)
+        assert T.entry_view(store, eid).slot == 3
+
+
+def test_the_page_sends_the_pages_to_the_organisers_and_an_admin_sends_them_back(contest, sqlite_url):
+    from grading.contest import load_contest
+    from grading.judges import Role
+    from grading.webapp.app import create_app
+    from web_support import TestClient, csrf, login_and_change_password
+
+    with Store.open(sqlite_url) as store:
+        record_handwritten(store, "/scans/hw-1.pdf", pages=1)
+        T.queue(store, contest)
+        pw = {"gk1": add_judge(store, "gk1", unit="Ban 1"), "quantri": add_judge(store, "quantri", unit="city",
+                                                                                 role=Role.ADMIN)}
+        app = create_app(store, load_contest(contest).layout, contest_dir=contest)
+        judge, boss = (TestClient(app, follow_redirects=False) for _ in range(2))
+        login_and_change_password(judge, "gk1", pw["gk1"])
+        login_and_change_password(boss, "quantri", pw["quantri"])
+        home = judge.get("/transcribe")
+        where = judge.post("/transcribe/next", data={"csrf": csrf(home.text)}).headers["location"]
+        entry = judge.get(where)
+        assert 'id="decline-form"' in entry.text and "<summary" in entry.text and 'value="sheet_essay"' in entry.text
+        r = judge.post(where + "/decline", data={"csrf": csrf(entry.text), "kind": "other", "text": ""})
+        assert r.status_code == 400 and 'id="decline-error"' in r.text and " open>" in r.text
+        r = judge.post(where + "/decline", data={"csrf": csrf(entry.text), "kind": "blank", "text": "chỉ có tên"})
+        assert r.status_code == 303 and r.headers["location"] == "/transcribe?done=referred"
+        assert "ban tổ chức" in judge.get(r.headers["location"]).text
+        (flag_id,) = [r[0] for r in db_rows(sqlite_url, "SELECT id FROM flags WHERE reason = 'not_handwritten'")]
+        assert f"/flags/{flag_id}" not in judge.get("/flags").text                  # the organisers' work only
+        assert judge.get(f"/flags/{flag_id}").status_code == 403
+        assert f"/flags/{flag_id}" in boss.get("/flags").text
+        page = boss.get(f"/flags/{flag_id}")
+        assert 'id="send-back"' in page.text and "Trả bài về nhập" in page.text and "Trang trắng" in page.text
+        assert 'id="page-actions"' in page.text                                    # the discard form is there too
+        r = boss.post(f"/flags/{flag_id}/resolve", data={"csrf": csrf(page.text), "value": "nhập bình thường"})
+        assert r.status_code == 303
+    assert db_rows(sqlite_url, "SELECT state FROM transcriptions") == [("open",)]
+    assert db_rows(sqlite_url, "SELECT count(*) FROM transcription_entries") == [(0,)]
+
+
+# -- the admin's view --------------------------------------------------------------------------------------------------
+def counts_table(html: str) -> dict[str, list[int]]:
+    """The /admin table of transcriptions: {unit: counts in ``T.PROGRESS_LABELS``' order}."""
+    import re
+
+    table = html.split('id="transcription-counts"', 1)[1].split("</table>", 1)[0]
+    return {unit: [int(n) for n in re.findall(r"<td>(\d+)</td>", cells)]
+            for unit, cells in re.findall(r'<tr data-unit="([^"]*)">(.*?)</tr>', table, re.S)}
+
+
+def test_the_admin_sees_the_transcriptions_by_state_and_a_unit_admin_only_his_units(contest, rules, sqlite_url):
+    from grading.contest import load_contest
+    from grading.db.discards import discard_page
+    from grading.judges import Role
+    from grading.webapp.app import create_app
+    from web_support import TestClient, login_and_change_password
+
+    (contest / "units.csv").write_text("code,name,kind,parent\nBD,Quận Ba Đình,district,\n"
+                                       "BD-PX,Phường Phúc Xá,ward,BD\nHK,Quận Hoàn Kiếm,district,\n", encoding="utf-8")
+    with Store.open(sqlite_url) as store:
+        for i, unit in enumerate(("Quận Ba Đình", "Phường Phúc Xá", "Quận Ba Đình", "Quận Hoàn Kiếm", None)):
+            record_handwritten(store, f"/scans/hw-{i}.pdf", pages=1, unit=unit)
+        T.queue(store, contest)
+        gk1, gk2 = judges(store, "Ban 1", "Ban 2")
+        type_in(store, rules, gk1, form(key_answers(contest)))                     # 1: taken
+        type_in(store, rules, gk2, form(key_answers(contest)))
+        type_in(store, rules, gk1, form(key_answers(contest)))                     # 2: waits for its second entry
+        T.decline_entry(store, T.take_next(store, gk1), gk1, T.DeclineKind.BLANK)   # 3: with the organisers
+        (last_page,) = db_rows(sqlite_url, "SELECT p.id FROM pages p JOIN submissions s ON s.id = p.submission_id "
+                                           "WHERE s.unit IS NULL")[0]
+        discard_page(store, last_page, "trang trắng", "quantri")                   # 5: no page left
+        assert T.progress(store).row() == [1, 1, 0, 1, 1, 1]
+        assert T.progress(store, frozenset({"Quận Hoàn Kiếm"})).counts == {("Quận Hoàn Kiếm", "first"): 1}
+        pw = {name: add_judge(store, name, unit=unit, role=Role.ADMIN) for name, unit in (("thanhpho", "city"),
+                                                                                        ("badinh", "BD"))}
+        app = create_app(store, load_contest(contest).layout, contest_dir=contest)
+        city, bd = (TestClient(app, follow_redirects=False) for _ in range(2))
+        login_and_change_password(city, "thanhpho", pw["thanhpho"])
+        login_and_change_password(bd, "badinh", pw["badinh"])
+        page = city.get("/admin")
+        assert page.status_code == 200 and "Bài viết tay chờ nhập" in page.text
+        assert counts_table(page.text) == {"Phường Phúc Xá": [0, 1, 0, 0, 0, 0], "Quận Ba Đình": [0, 0, 0, 1, 1, 0],
+                                           "Quận Hoàn Kiếm": [1, 0, 0, 0, 0, 0], "": [0, 0, 0, 0, 0, 1],
+                                           "*": [1, 1, 0, 1, 1, 1]}
+        assert counts_table(bd.get("/admin").text) == {"Phường Phúc Xá": [0, 1, 0, 0, 0, 0],
+                                                       "Quận Ba Đình": [0, 0, 0, 1, 1, 0], "*": [0, 1, 0, 1, 1, 0]}
+        assert 'href="/flags?reason=not_handwritten"' in page.text
+        (flag_id,) = [r[0] for r in db_rows(sqlite_url, "SELECT id FROM flags WHERE reason = 'not_handwritten'")]
+        for client in (city, bd):                                  # Ba Đình's referral: in both admins' queues
+            assert f'href="/flags/{flag_id}' in client.get("/flags?reason=not_handwritten").text
+
+
+# -- pages nobody wrote on ------------------------------------------------------------------------------------------
+def test_blank_pages_and_pictures_are_not_queued_written_pages_are(contest, tmp_path, sqlite_url):
+    import numpy as np
+    from PIL import Image
+
+    from grading.essays.ink import holds_writing, measure_ink
+    from samples.handwriting import handwritten_entry
+
+    rng = np.random.default_rng(3)
+    blank = np.clip(rng.normal(235, 12, (1754, 1240)), 0, 255).astype(np.uint8)       # a scanned blank sheet
+    picture = np.kron(rng.integers(40, 180, (14, 10)), np.ones((126, 124))).astype(np.uint8)  # a photo
+    Image.fromarray(blank).save(tmp_path / "blank.png")
+    Image.fromarray(picture).save(tmp_path / "picture.png")
+    paths, _ = handwritten_entry(tmp_path / "hw", seed=5, questions=QUESTIONS)
+    assert not holds_writing(measure_ink(blank)) and not holds_writing(measure_ink(picture))
+    written = [measure_ink(np.asarray(Image.open(p).convert("L"))) for p in paths[:2]]
+    assert all(map(holds_writing, written)) and min(w.ink for w in written) > 0.005
+    with Store.open(sqlite_url) as store:
+        for name in ("blank.png", "picture.png"):
+            record_handwritten(store, str(tmp_path / name), pages=1)
+        hw = record_handwritten(store, str(paths[-1]), pages=2)
+        gone = record_handwritten(store, str(tmp_path / "moved-away.pdf"), pages=1)    # cannot be opened: queued
+        assert T.queue(store, contest) == 2
+        assert T.queue(store, contest) == 0
+    assert db_rows(sqlite_url, "SELECT submission_id FROM transcriptions ORDER BY id") == [(hw,), (gone,)]
+
+
+@pytest.mark.slow
+def test_the_demo_queues_its_handwritten_entries_for_the_judges(tmp_path):
+    r = omr("demo", "--out", str(tmp_path / "demo"), "-n", "2", "--workers", "1", timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    db = f"sqlite:///{tmp_path / 'demo' / 'results.sqlite'}"
+    sources = [s for s, in db_rows(db, "SELECT s.source FROM transcriptions t JOIN submissions s "
+                                       "ON s.id = t.submission_id ORDER BY t.id")]
+    # the two handwritten entries, and the loose typed essay page of the sample set (no machine tells it from a
+    # one-page handwritten entry before it is read: a judge sends it to the organisers); never the blank page
+    assert [s.rsplit("/", 2)[-2] for s in sources if "/handwritten/" in s] == ["entry-1", "entry-2"]
+    truth = [json.loads(line) for line in (tmp_path / "demo" / "scans" / "truth.jsonl").read_text().splitlines()]
+    kinds = {t["file"].rsplit("/", 1)[-1]: t["kind"] for t in truth}
+    assert sorted(kinds[s.rsplit("/", 1)[-1]] for s in sources if "/handwritten/" not in s) == ["essay"]
+    assert "blank" in kinds.values()
+    assert f"handwritten entries: 2 scanned PDF — {len(sources)} entries waiting to be typed in" in r.stdout

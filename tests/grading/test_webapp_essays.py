@@ -218,6 +218,8 @@ def test_two_judges_score_a_dispute_goes_to_a_third_and_the_export_has_it(site, 
     # the unit rule: only the third task is left, and it is Ba Đình's: gkb never gets it, gk3 does
     r = c["gkb"].post("/essays/next", data={"csrf": csrf(c["gkb"].get("/essays").text)})
     assert r.headers["location"] == "/essays?none=1"
+    assert "Hiện không còn bài nào bạn được chấm" in c["gkb"].get(r.headers["location"]).text
+    assert "Hiện không còn bài nào bạn được chấm" not in c["gkb"].get("/essays").text
     assert db_rows(url, "SELECT count(*) FROM essay_assignments a JOIN judges j ON j.id = a.judge_id "
                         "WHERE j.name = 'gkb'") == [(0,)]
     assert db_rows(url, f"SELECT task_id FROM essay_assignments WHERE id = {take(c['gk3'])}") == [(t3,)]

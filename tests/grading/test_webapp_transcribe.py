@@ -2,7 +2,8 @@
 entry (``samples.handwriting``, a two-page scanned PDF) is graded by ``omr grade`` — which queues it — then two
 judges type it with the keyboard only, one of them getting question 7 wrong, and a third judge decides that one
 field. The store is checked: the transcription and its three entries, the answers page and its score, the
-entrant, the essay task now of that entrant, and the audit. The keys pressed for the 40 answers are counted."""
+entrant, the essay task now of that entrant, and the audit. The keys pressed for the 40 answers are counted.
+Another entry's judge says, with the keyboard only, that its pages are no handwritten entry."""
 from __future__ import annotations
 
 import json
@@ -33,6 +34,7 @@ def site(tmp_path_factory):
     paths, truth = handwritten_entry(d / "scan", seed=7, questions=QUESTIONS, version="102")
     r = omr("grade", str(paths[-1]), "--contest", str(contest), "--unit", UNIT, "--workers", "1")
     assert r.returncode in (0, 3), r.stderr
+    assert "bài viết tay chờ nhập: 1 (giám khảo nhập ở trang /transcribe của omr review)" in r.stdout
     url = f"sqlite:///{contest / 'out' / 'results.sqlite'}"
     assert rows(url, "SELECT state, unit FROM transcriptions") == [("open", UNIT)]
     with Store.open(url) as store:
@@ -41,7 +43,7 @@ def site(tmp_path_factory):
         for name, one_time in pw.items():
             with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as client:
                 login_and_change_password(client, name, one_time)
-        yield {"base": base, "url": url, "truth": truth}
+        yield {"base": base, "url": url, "truth": truth, "contest": contest}
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +71,9 @@ def judge_page(browser, site, name: str):
     return page
 
 
-def type_entry(page, identity: dict[str, str], version: str, answers: str) -> int:
-    """Type the form with the keyboard only; returns the keys pressed for the answers and the sending."""
+def type_entry(page, identity: dict[str, str], version: str, answers: str, *, try_group: bool = False) -> int:
+    """Type the form with the keyboard only; returns the keys pressed for the answers and the sending.
+    ``try_group``: first type a bracketed group and an option that is none, check the boxes, and clear them."""
     wait_until(page, "document.activeElement && document.activeElement.id === 'id-name'")
     assert page.evaluate("() => [...document.querySelectorAll('.essay-image img')].map(i => i.naturalWidth > 0)"
                          ) == [True, True]                           # both scanned pages shown
@@ -80,6 +83,13 @@ def type_entry(page, identity: dict[str, str], version: str, answers: str) -> in
     page.keyboard.type(version)
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "answers"
+    if try_group:
+        page.keyboard.type("[ab]e(c")
+        boxes = "() => [...document.querySelectorAll('#answer-boxes li')].slice(0, 4).map(b => [b.className, " \
+                "b.querySelector('.qa').textContent])"
+        assert page.evaluate(boxes) == [["filled", "AB"], ["invalid", "E"], ["current", "C"], ["", ""]]
+        assert page.inner_text("#answers-count") == f"3/{len(QUESTIONS)}"
+        page.fill("#answers", "")
     keys = 0
     for ch in answers:
         page.keyboard.press(ch)                                     # one key per question
@@ -108,7 +118,7 @@ def test_two_judges_type_a_handwritten_entry_and_a_third_decides_their_one_diffe
     first = judge_page(browser, site, "gk1")
     first.wait_for_url("**/transcribe/*")
     first_entry = first.url.rsplit("/", 1)[1]
-    keys = type_entry(first, truth.identity, truth.version, right)
+    keys = type_entry(first, truth.identity, truth.version, right, try_group=True)
     assert keys == 41                                               # 40 answers + Enter (target: at most 45)
     assert "người nhập thứ hai" in first.inner_text("#done")
 
@@ -148,3 +158,39 @@ def test_two_judges_type_a_handwritten_entry_and_a_third_decides_their_one_diffe
         ("transcription_queue", "system"), ("transcription_assign", "gk1"), ("transcription_entry", "gk1"),
         ("transcription_assign", "gk2"), ("transcription_entry", "gk2"), ("transcription_disputed", "gk2"),
         ("transcription_assign", "gk3"), ("transcription_entry", "gk3"), ("transcription_taken", "gk3")]
+
+
+@pytest.mark.slow
+def test_a_judge_sends_pages_that_are_no_handwritten_entry_to_the_organisers_with_the_keyboard(site, browser, tmp_path):
+    paths, _ = handwritten_entry(tmp_path / "scan", seed=8, questions=QUESTIONS)
+    r = omr("grade", str(paths[-1]), "--contest", str(site["contest"]), "--unit", UNIT, "--workers", "1")
+    assert r.returncode in (0, 3), r.stderr
+    with Store.open(site["url"]) as store:
+        one_time = add_judge(store, "gk5", unit="Ban giám khảo 5")
+    with httpx.Client(base_url=site["base"], follow_redirects=False, timeout=30) as client:
+        login_and_change_password(client, "gk5", one_time)
+    page = judge_page(browser, site, "gk5")
+    page.wait_for_url("**/transcribe/*")
+    (tid,) = rows(site["url"], "SELECT transcription_id FROM transcription_entries WHERE id = :e",
+                  e=int(page.url.rsplit("/", 1)[1]))[0]
+    wait_until(page, "document.activeElement && document.activeElement.id === 'id-name'")
+    for _ in range(20):                                             # Tab past the form to "Không phải bài viết tay?"
+        if page.evaluate("() => document.activeElement.id") == "decline-open":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "decline-open"
+    page.keyboard.press("Enter")                                    # opens the details
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "decline-kind"
+    page.keyboard.press("ArrowDown")                                # "Trang tự luận của một phiếu trả lời"
+    page.keyboard.press("Tab")
+    page.keyboard.type("phần tự luận của phiếu 000123")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/transcribe?done=referred")
+    assert rows(site["url"], f"SELECT state FROM transcriptions WHERE id = {tid}") == [("referred",)]
+    assert rows(site["url"], f"SELECT j.name, n.kind, n.text FROM transcription_notes n JOIN judges j "
+                             f"ON j.id = n.judge_id WHERE n.transcription_id = {tid}") == [
+        ("gk5", "sheet_essay", "phần tự luận của phiếu 000123")]
+    assert rows(site["url"], "SELECT count(*) FROM flags f JOIN pages p ON p.id = f.page_id JOIN transcriptions t "
+                             f"ON t.submission_id = p.submission_id WHERE t.id = {tid} AND f.reason = "
+                             "'not_handwritten' AND f.state = 'open'") == [(2,)]

@@ -194,3 +194,19 @@ def test_cli_prints_the_national_sheet(tmp_path):
                        timeout=120)
     assert r.returncode == 0 and "72 questions and 6 numeric answers, 6-digit participant id, 3-digit version" \
         in r.stdout
+
+
+def test_residue_beside_a_true_false_mark_is_a_doubt_not_a_second_answer(layout, blank):
+    """A true/false statement has two bubbles: a pen fill rubbed out beside the final one, still at 0.85 of its
+    darkness on a page of lighter pencil marks, is not read as both answers."""
+    img = blank.copy()
+    for i, g in enumerate(layout.question_groups):
+        y, x = layout.centres_mm[g.first + i % g.size] * DPI / 25.4
+        cv2.circle(img, (int(round(x)), int(round(y))), int(1.45 * DPI / 25.4), 110, -1)
+    g = next(g for g in layout.question_groups if g.key == "II.1a")
+    for label, grey in (("Đ", 0), ("S", 38)):
+        y, x = layout.centres_mm[g.first + g.labels.index(label)] * DPI / 25.4
+        cv2.circle(img, (int(round(x)), int(round(y))), int(1.45 * DPI / 25.4), grey, -1)
+    rec = read_page(Page(img, "x.png", 1, DPI), layout)
+    assert [f.reason for f in rec.flags if f.key == "II.1a"] == ["uneven_marks"]
+    assert rec.answers["II.1b"] == "S" and not [f for f in rec.flags if f.key == "II.1b"]
