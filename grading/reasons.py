@@ -26,6 +26,9 @@ LABELS: dict[str, dict[str, str]] = {
         "not_handwritten": "Giám khảo báo không phải bài viết tay",
         "discarded": "Trang đã bị loại bỏ",
         "not_on_roster": "Số báo danh không có trong danh sách",
+        "multiple_marks_in_column": "Một cột của câu trả lời số tô nhiều ô",
+        "gap_in_number": "Cột để trống giữa các cột của số",
+        "not_a_number": "Các ô tô không tạo thành một số",
     },
     "en": {
         "ambiguous_mark": "Faint or half-filled mark", "crossed_out": "Crossed-out bubble",
@@ -41,6 +44,8 @@ LABELS: dict[str, dict[str, str]] = {
         "judge_report": "A judge reported a problem with an essay", "discarded": "Page discarded",
         "not_handwritten": "A judge said the pages are no handwritten entry",
         "not_on_roster": "Participant id not on the roster",
+        "multiple_marks_in_column": "Several marks in one column of a number",
+        "gap_in_number": "A blank column inside a number", "not_a_number": "The marks make no number",
     },
 }
 

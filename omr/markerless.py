@@ -47,7 +47,7 @@ def align_any(image: np.ndarray, layout: Layout) -> Alignment:
     if method is AlignMethod.PAGE:
         return _by_outline(image, layout)
     if method is AlignMethod.MARKERS:
-        return _by_quads(image, layout, find_markers(image, layout), method.value)
+        return _by_markers(image, layout)
     h, w = image.shape
     whole = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
     return _by_quads(image, layout, [whole], method.value, turns=1)
@@ -57,16 +57,16 @@ def _by_quads(image: np.ndarray, layout: Layout, quads: list[np.ndarray], search
               ) -> Alignment:
     """The frame mapped onto each quad in its ``turns`` orientations; the quad that fits best is checked."""
     frame = np.asarray(layout.align.frame_corners_mm(), dtype=np.float32)
-    best: tuple[float, list[np.ndarray]] | None = None
+    best: tuple[float, list[np.ndarray], list[float]] | None = None
     for quad in quads:
         ordered = _clockwise(quad)
         cands = [cv2.getPerspectiveTransform(frame, np.roll(ordered, -k, axis=0).astype(np.float32))
                  .astype(np.float64) for k in range(turns)]
-        top = max(outline_score(image, H, layout) for H in cands)
-        if best is None or top > best[0]:
-            best = (top, cands)
+        scores = [outline_score(image, H, layout) for H in cands]
+        if best is None or max(scores) > best[0]:
+            best = (max(scores), cands, scores)
     assert best is not None
-    return _checked(image, layout, best[1], search)
+    return _checked(image, layout, best[1], search, scores=best[2])
 
 
 LIGHT_BORDER = 0.85           # the image's border this bright against the paper: the paper's edge is lost
@@ -132,7 +132,14 @@ def _ring_fit(image: np.ndarray, H: np.ndarray, pts: np.ndarray) -> float:
     lo = int(at)
     paper = ring[:, lo] + (at - lo) * (ring[:, min(lo + 1, ring.shape[1] - 1)] - ring[:, lo])
     dark = 1.0 - vals.mean(axis=2) / np.maximum(paper, 1.0)[:, None]
-    return float(np.median(dark[:, :3].max(axis=1) - dark[:, 3]))
+    return _median(dark[:, :3].max(axis=1) - dark[:, 3])
+
+
+def _median(v: np.ndarray) -> float:
+    """``np.median`` of a 1-D array (the same value), without its overhead: this runs hundreds of times a page."""
+    n = len(v)
+    part = np.partition(v, [(n - 1) // 2, n // 2])
+    return float((part[(n - 1) // 2] + part[n // 2]) / 2)
 
 
 _RINGS: dict[int, tuple[Layout, np.ndarray]] = {}
@@ -156,10 +163,11 @@ def _ring_points(layout: Layout) -> np.ndarray:
 
 
 def _checked(image: np.ndarray, layout: Layout, candidates: list[np.ndarray], search: str, *,
-             orientations: bool = True) -> Alignment:
+             orientations: bool = True, scores: list[float] | None = None) -> Alignment:
     """The candidate that fits the printed bubbles best, checked. ``orientations``: the candidates are the
-    sheet's four orientations, and the best must win clearly."""
-    scores = [outline_score(image, H, layout) for H in candidates]
+    sheet's four orientations, and the best must win clearly. ``scores``: their ``outline_score``s, when known."""
+    if scores is None:
+        scores = [outline_score(image, H, layout) for H in candidates]
     order = np.argsort(scores)[::-1]
     best = float(scores[order[0]])
     if best < MIN_FIT:
@@ -333,6 +341,66 @@ def _marker_image(path: str) -> np.ndarray:
     if img is None:
         raise AlignmentError("bad_alignment", f"the layout's marker image {path} cannot be read")
     return img
+
+
+CORNER_WINDOW = 0.2                # share of each side of the image searched at each of its corners
+CORNER_SCALES = (0.88, 0.94, 1.0, 1.06)   # the sheet's size against the image's: a scan shows the whole sheet
+CORNER_MARKER_PX = 20              # the marker's side in the reduced corner windows
+CORNER_MIN_MATCH = 0.5             # the weakest of the four corners' best matches must reach this
+
+
+def _by_markers(image: np.ndarray, layout: Layout) -> Alignment:
+    """The four corner markers where a scan puts them (``corner_markers``, cheap); when they are not there or
+    the printed bubbles reject them, the search over the whole image (``find_markers``)."""
+    quad = corner_markers(image, layout)
+    if quad is not None:
+        try:
+            return _by_quads(image, layout, [quad], AlignMethod.MARKERS.value)
+        except AlignmentError:
+            pass
+    return _by_quads(image, layout, find_markers(image, layout), AlignMethod.MARKERS.value)
+
+
+def corner_markers(image: np.ndarray, layout: Layout) -> np.ndarray | None:
+    """The four marker centres (x, y) in image pixels when the sheet fills the image (a scan, in any of its four
+    orientations): the best match of the marker in each corner window of the image, reduced by a whole factor
+    so that the marker is ~``CORNER_MARKER_PX`` wide, at a few scales around the one the image's size implies;
+    each centre refined at full resolution. ``None`` when a corner has no clear match (a photo): the whole
+    image is searched then."""
+    spec = layout.align
+    marker = _marker_image(spec.marker or "")
+    h, w = image.shape
+    side = spec.marker_size_mm * max(h, w) / max(layout.width_mm, layout.height_mm)
+    k = max(1, int(side / CORNER_MARKER_PX))
+    wh, ww = (int(h * CORNER_WINDOW) // k) * k, (int(w * CORNER_WINDOW) // k) * k
+    if min(wh, ww) < 2 * side:
+        return None
+    origins = ((0, 0), (w - ww, 0), (w - ww, h - wh), (0, h - wh))
+    # a whole reduction factor: OpenCV's area averaging has a fast path for it
+    wins = [cv2.resize(image[y:y + wh, x:x + ww], (ww // k, wh // k), interpolation=cv2.INTER_AREA) if k > 1
+            else image[y:y + wh, x:x + ww] for x, y in origins]
+    best: tuple[float, float, tuple[int, int], list[tuple[int, int]]] | None = None
+    for frac in CORNER_SCALES:
+        tpl = _sized(marker, side * frac / k)
+        if tpl.shape[0] >= wins[0].shape[0] or tpl.shape[1] >= wins[0].shape[1]:
+            continue
+        peaks = [cv2.minMaxLoc(cv2.matchTemplate(win, tpl, cv2.TM_CCOEFF_NORMED))[1:4:2] for win in wins]
+        weakest = min(v for v, _ in peaks)
+        if best is None or weakest > best[0]:
+            best = (weakest, frac, tpl.shape, [loc for _, loc in peaks])
+    if best is None or best[0] < CORNER_MIN_MATCH:
+        return None
+    _, frac, (th, tw), locs = best
+    centres = [np.array([x0 + (px + tw / 2) * k - 0.5, y0 + (py + th / 2) * k - 0.5])
+               for (x0, y0), (px, py) in zip(origins, locs)]
+    quad = np.array([_refine_marker(image, marker, c, side * frac) for c in centres])
+    # the marker's size from the quad found (the frame's sides in pixels), then refined at that size
+    q = _clockwise(quad)
+    sides = np.linalg.norm(q - np.roll(q, -1, axis=0), axis=1)
+    fw, fh = spec.frame[2], spec.frame[3]
+    long_px, short_px = sorted(((sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2))[::-1]
+    px_per_mm = (long_px / max(fw, fh) + short_px / min(fw, fh)) / 2
+    return np.array([_refine_marker(image, marker, c, spec.marker_size_mm * px_per_mm) for c in quad])
 
 
 def find_markers(image: np.ndarray, layout: Layout) -> list[np.ndarray]:

@@ -23,6 +23,20 @@ _TEXT = {
 }
 
 
+_COLUMN_REASONS = ("ambiguous_mark", "multiple_marks_in_column")
+_COLUMN = re.compile(r": cột (\d+) ")
+
+
+def flagged_column(reason: str, message: str) -> int | None:
+    """The column (1 = leftmost) a numeric answer's flag is about, the one whose fills the flag carries, from
+    the flag's reason and message as ``numeric_answers`` wrote them; ``None`` for a flag about the whole answer
+    (its fills are the first column's)."""
+    if reason not in _COLUMN_REASONS:
+        return None
+    m = _COLUMN.search(message)
+    return int(m.group(1)) if m else None
+
+
 def numeric_answers(layout: Layout, reads: tuple[GroupRead, ...]) -> tuple[dict[str, str], list[Flag]]:
     """Every numeric answer of ``layout`` from its column readings (``reads``, in layout order)."""
     by_q: dict[str, list[GroupRead]] = {q: [] for q in layout.numeric_ids}

@@ -83,7 +83,8 @@ def next_open_flag(store: Store, after: int, *, admin: bool, only: QueueFilter =
 
 def next_open_flags(store: Store, after: int, n: int) -> list[dict[str, Any]]:
     """The next ``n`` open flags after ``after`` (for drawing their pictures ahead)."""
-    q = (sa.select(flags.c.id, flags.c.page_id, flags.c.target, flags.c.key, flags.c.fills)
+    q = (sa.select(flags.c.id, flags.c.page_id, flags.c.target, flags.c.key, flags.c.fills, flags.c.reason,
+                   flags.c.message)
          .where(flags.c.state == "open", flags.c.id > after).order_by(flags.c.id).limit(n))
     with store.read_tx("find the next flags") as conn:
         return [dict(r._mapping) for r in conn.execute(q)]

@@ -2,7 +2,13 @@
 correct / wrong / to review, the right answer shown where the participant missed it, and a legend.
 
 For people to check the machine's work and to return to participants. ``overlay`` only draws; fetching pages
-and re-finding the sheet in its scan happen in ``annotate``.
+and re-finding the sheet in its scan happen in ``annotate`` (``omr.markerless.align_any``: the layout's own
+alignment, our ArUco markers or a sheet printed by others, as ``omr read`` found it).
+
+What is drawn, per kind of answer: a ring on each bubble read as marked (questions, Đúng/Sai statements), the
+right answer's bubble ringed in blue where it was missed, a box around an answer under review; a numeric answer
+(columns of "-", ",", digits) boxed in its outcome's colour with the number read written above it (and the key's
+number in blue when it is wrong); the digits read in the participant-id and test-code grids ringed.
 """
 from __future__ import annotations
 
@@ -13,9 +19,9 @@ from typing import Any, Iterator
 import cv2
 import numpy as np
 
-from omr.align import align
 from omr.errors import AlignmentError, OutputError
-from omr.layout import GroupKind, Layout
+from omr.layout import Group, GroupKind, Layout
+from omr.markerless import align_any
 from omr.load import LoadOptions, load_page, plan_pages
 from omr.paths import display_source
 from omr.records import SheetFailure
@@ -90,12 +96,48 @@ def overlay(canvas: np.ndarray, layout: Layout, page: PageToAnnotate, px_per_mm:
         elif outcome == "blank":
             cv2.line(out, (first[0] - r, first[1] + r + 1), (last[0] + r, last[1] + r + 1), GREY, 1)
 
-    for kind, target in ((GroupKind.PARTICIPANT, "participant"), (GroupKind.VERSION, "version")):
+    for q in layout.numeric_ids:
+        _numeric(out, layout, page, q, centre, r, open_q)
+    for kind, target, read in ((GroupKind.PARTICIPANT, "participant", page.participant),
+                               (GroupKind.VERSION, "version", page.version)):
         gs = layout.digit_groups(kind)
+        if gs and read and len(read) == len(gs):
+            for g, ch in zip(gs, read):
+                if ch in g.labels:
+                    cv2.circle(out, centre(g.first + g.labels.index(ch)), r, NEUTRAL, 2, cv2.LINE_AA)
         if gs and any(t == target for t, _ in page.open_flags):
             a, b = centre(gs[0].first), centre(gs[-1].first + gs[-1].size - 1)
             cv2.rectangle(out, (a[0] - r - 4, a[1] - r - 4), (b[0] + r + 4, b[1] + r + 4), ORANGE, 3)
     return _legend(out, page) if legend else out
+
+
+def numeric_columns(layout: Layout, question: str) -> tuple[Group, ...]:
+    """The columns of the numeric answer ``question``, left to right (none when it is not one)."""
+    return tuple(g for g in layout.digit_groups(GroupKind.NUMERIC) if g.name == question)
+
+
+def _numeric(out: np.ndarray, layout: Layout, page: PageToAnnotate, q: str, centre: Any, r: int,
+             open_q: set[str]) -> None:
+    """A numeric answer: its columns boxed in the outcome's colour, the number read above them, the key's number
+    in blue where it is wrong, and a ring on each column's bubble when the reading fills every column."""
+    cols = numeric_columns(layout, q)
+    read = page.questions.get(q, {})
+    marked, outcome = str(read.get("marked", "") or ""), read.get("outcome")
+    colour = (ORANGE if q in open_q or outcome == "unreadable" else GREEN if outcome == "correct"
+              else RED if outcome in ("wrong", "multiple") else GREY if outcome == "blank" else NEUTRAL)
+    a, b = centre(cols[0].first), centre(cols[-1].first + cols[-1].size - 1)
+    cv2.rectangle(out, (a[0] - r - 3, a[1] - r - 3), (b[0] + r + 3, b[1] + r + 3), colour, 2)
+    if len(marked) == len(cols):           # a number filling every column: which bubble is which is known
+        for g, ch in zip(cols, marked):
+            if ch in g.labels:
+                cv2.circle(out, centre(g.first + g.labels.index(ch)), r, colour, 2, cv2.LINE_AA)
+    x, y = a[0] - r, a[1] - r - 8            # the texts go above the columns (ASCII only: "-", ",", digits)
+    if marked:
+        cv2.putText(out, marked, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+        x += cv2.getTextSize(marked, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)[0][0] + 8
+    item = page.key.item(q) if page.key else None
+    if item is not None and item.numbers and outcome in ("wrong", "blank"):
+        cv2.putText(out, item.numbers[0], (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5, BLUE, 1, cv2.LINE_AA)
 
 
 def _legend(img: np.ndarray, page: PageToAnnotate) -> np.ndarray:
@@ -148,7 +190,7 @@ def annotate(store: Store, layout: Layout, out_dir: Path, *, participant: str | 
             problems.append(f"{shown} page {p.page_no}: {page.reason}")
             continue
         try:
-            al = align(page.image, layout)
+            al = align_any(page.image, layout)
         except AlignmentError as exc:
             problems.append(f"{shown} page {p.page_no}: {exc.message}")
             continue

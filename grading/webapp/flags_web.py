@@ -10,6 +10,7 @@ pages only, never a report; admins see all, and on a flag's page they may discar
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
@@ -20,6 +21,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from omr.errors import BadArguments
 from omr.layout import Layout
+from omr.layout_fields import TRUE_FALSE
+from omr.numeric import flagged_column
 
 from .. import judges as J
 from ..db import flag_queue as Q
@@ -68,7 +71,8 @@ def crop_cache(store: Store, layout: Layout) -> CropCache:
     def draw(f: dict[str, Any]) -> bytes:
         if f["target"] != "question":
             return png(page_canvas(store, layout, f["page_id"]).image)
-        return png(question_picture(store, layout, f["page_id"], f["key"], f["fills"]))
+        column = flagged_column(f.get("reason") or "", f.get("message") or "")
+        return png(question_picture(store, layout, f["page_id"], f["key"], f["fills"], column=column))
     return CropCache(draw)
 
 
@@ -143,14 +147,22 @@ def get_flags(request: Request, page: PageNo = 1, done: QueryId = None, only: Q.
                   grid=grid_links(store, admin, only))
 
 
+def shortcut(label: str) -> str:
+    """The key that picks ``label`` on a flag page: its first letter without diacritics, lower case ("Đ" → d)."""
+    plain = unicodedata.normalize("NFD", label.replace("Đ", "D").replace("đ", "d"))
+    return "".join(c for c in plain if not unicodedata.combining(c)).lower()
+
+
 def flag_page(request: Request, s: J.Session, f: dict[str, Any], status: int = 200, *, error: str = "",
               done: int | None = None, only: Q.QueueFilter = Q.ALL) -> HTMLResponse:
     web = state(request)
     options: tuple[str, ...] = ()
+    ctx: dict[str, Any] = {"numeric": False, "true_false": False}
     if f["target"] == "question":
         g = next((g for g in web.layout.question_groups if g.key == f["key"]), None)
         options = tuple(g.labels) if g else ()
-    ctx: dict[str, Any] = {}
+        ctx.update(numeric=f["key"] in web.layout.numeric_ids, true_false=options == TRUE_FALSE)
+    ctx["shortcuts"] = {o: shortcut(o) for o in options}
     if f["target"] == "participant":
         r = web.roster.current()
         person = r.index.find(f["participant"]) if r.index and f["participant"] else None

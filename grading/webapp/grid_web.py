@@ -23,10 +23,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from omr.errors import BadArguments
+from omr.numeric import flagged_column
 
 from .. import judges as J
 from ..db import flag_queue as Q
 from ..numbers import show_points
+from ..reports.annotate import numeric_columns
 from ..store import AlreadyDecided
 from .deps import WebState, csrf_ready, form_id, ready, render, state
 from .flags_web import _is_admin, filter_query, grid_links, may_see, scoped_filter, viewer_within
@@ -54,11 +56,21 @@ def _cells(web: WebState, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         g = groups.get(r["key"])
         labels = tuple(g.labels) if g else ()
+        shown = labels or _column_labels(web, r)
         fills = list(r["fills"] or [])
         out.append({**r, "target": "question", "options": labels,
                     "fills_shown": [(o, _fill_text(fills[k], web.settings.language) if k < len(fills) else "?")
-                                    for k, o in enumerate(labels)]})
+                                    for k, o in enumerate(shown)]})
     return out
+
+
+def _column_labels(web: WebState, row: dict[str, Any]) -> tuple[str, ...]:
+    """A numeric answer's flag: the labels of the column whose fills it carries ("-", ",", digits); else ()."""
+    cols = numeric_columns(web.layout, row["key"])
+    if not cols:
+        return ()
+    k = flagged_column(row.get("reason") or "", row.get("message") or "") or 1
+    return cols[k - 1].labels if k <= len(cols) else ()
 
 
 @router.get("/flags/grid", response_class=HTMLResponse)

@@ -1,5 +1,11 @@
 """Pictures for the judges: a flagged question cut from its straightened page with the measured fills written
-beside each bubble, and the whole page. The drawing reuses ``grading.reports.annotate`` (``straighten``, ``overlay``).
+beside each bubble, and the whole page. The drawing reuses ``grading.reports.annotate`` (``straighten``, ``overlay``);
+the page is found in its scan by the layout's own alignment (``omr.markerless.align_any``, as ``omr read`` found it:
+our ArUco markers, or the corner squares, outline or reference image of a sheet printed by others).
+
+A question's crop: its row of bubbles (a choice question, a Đúng/Sai statement) with each option's fill written in a
+band under it; a numeric answer's columns ("-", ",", digits) with the fills of the flagged column written beside its
+bubbles, that column boxed.
 
 Essays: ``essay_picture`` is an essay page as stored (decoded at ``ESSAY_LONG_SIDE`` pixels on the long side, no
 overlay) or an essay box cut upright from its aligned sheet; ``page_canvas`` of an essay page (a flag on an
@@ -12,15 +18,16 @@ from typing import Any
 import cv2
 import numpy as np
 
-from omr.align import align
 from omr.errors import AlignmentError
-from omr.layout import Layout
+from omr.layout import Group, Layout
+from omr.markerless import align_any
 from omr.load import LoadOptions, load_page, plan_pages
 from omr.ocr.essaybox import crop_region
 from omr.paths import display_source
 from omr.records import SheetFailure
 
-from ..reports.annotate import ORANGE, PX_PER_MM, READ_ONLY, PageToAnnotate, overlay, straighten, pages_to_annotate
+from ..reports.annotate import ORANGE, PX_PER_MM, READ_ONLY, PageToAnnotate, numeric_columns, overlay, straighten, \
+    pages_to_annotate
 from ..db.pictures import essay_page_scan, essay_scan, typed_evidence
 from ..store import Store
 from .rendered import NotShown, document_pages, stack
@@ -53,7 +60,7 @@ def _aligned(store: Store, layout: Layout, page_id: int,
         return None
     image = _load(page.source, page.page_no, options)
     try:
-        al = align(image, layout)
+        al = align_any(image, layout)
     except AlignmentError as exc:
         raise PictureError(f"{display_source(page.source)} page {page.page_no}: {exc.message}") from None
     return _judge_view(page), image, al.H
@@ -90,39 +97,75 @@ def typed_page(source: str, evidence: dict[str, str]) -> np.ndarray:
 
 
 def question_picture(store: Store, layout: Layout, page_id: int, question: str, fills: Any, *,
-                     margin_mm: float = 9.0, scale: float = 2.0,
+                     margin_mm: float = 9.0, scale: float = 2.0, column: int | None = None,
                      options: LoadOptions = LoadOptions()) -> np.ndarray:
-    """The question's row of bubbles with some context, enlarged, each bubble's measured fill written under it.
-    Only that window of the page is straightened and drawn (a judge waits for it)."""
+    """The question's bubbles with some context, enlarged, each bubble's measured fill written beside it. Only
+    that window of the page is straightened and drawn (a judge waits for it). ``column``: for a numeric answer,
+    the column (1 = leftmost) whose fills ``fills`` are (``omr.numeric.flagged_column``; the first by default)."""
     evidence = typed_evidence(store, page_id)
     if evidence is not None:                    # a typed entry: the line its answer came from
         text = evidence.get(question) or "không có dòng trả lời nào đọc được (xem lời nhắn của cờ)"
         return cv2.cvtColor(text_page(f"Câu {question}: {text}"), cv2.COLOR_GRAY2BGR)
-    g = next((g for g in layout.question_groups if g.key == question), None)
-    if g is None:
+    columns = numeric_columns(layout, question)
+    groups = columns or tuple(g for g in layout.question_groups if g.key == question)
+    if not groups:
         raise PictureError(f"question {question} is not on the layout {layout.id}")
     found = _aligned(store, layout, page_id, options)
     if found is None:
         raise PictureError(f"page {page_id} is not a graded answer page")
     page, image, H = found
     s = PX_PER_MM
-    ys = [layout.centres_mm[i][0] for i in g.indices]
-    xs = [layout.centres_mm[i][1] for i in g.indices]
+    ys = [layout.centres_mm[i][0] for g in groups for i in g.indices]
+    xs = [layout.centres_mm[i][1] for g in groups for i in g.indices]
     w, h = int(round(layout.width_mm * s)), int(round(layout.height_mm * s))
     top, bottom = max(0, int((min(ys) - margin_mm) * s)), min(h, int((max(ys) + margin_mm) * s))
     left, right = max(0, int((min(xs) - margin_mm * 2) * s)), min(w, int((max(xs) + margin_mm) * s))
     window = straighten(image, H, layout, window=(left, top, right, bottom))
     crop = overlay(window, layout, page, origin=(left, top), legend=False)
     crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    values = list(fills or [])
+    values = [float(v) for v in (fills or [])]
+    if columns:
+        k = column if column is not None and 1 <= column <= len(columns) else 1
+        return _column_fills(crop, layout, columns[k - 1], k, values, (left, top), scale)
+    g = groups[0]
     band = np.full((34, crop.shape[1], 3), 255, np.uint8)       # the fills, in a band under the crop
-    for k, i in enumerate(g.indices[:len(values)]):
-        x = layout.centres_mm[i][1]
-        cx = int((x * s - left) * scale)
-        text = f"{g.labels[k]} {float(values[k]):.2f}"
-        (tw, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 2)
-        cv2.putText(band, text, (cx - tw // 2, 23), cv2.FONT_HERSHEY_SIMPLEX, 0.6, ORANGE, 2, cv2.LINE_AA)
-    return np.vstack([crop, band])
+    texts = [(int((layout.centres_mm[i][1] * s - left) * scale), f"{g.labels[k]} {values[k]:.2f}")
+             for k, i in enumerate(g.indices[:len(values)])]
+    return np.vstack([crop, _write(band, [(x, 6, t) for x, t in texts], centred=True)])
+
+
+def _column_fills(crop: np.ndarray, layout: Layout, g: Group, k: int, values: list[float],
+                  origin: tuple[int, int], scale: float) -> np.ndarray:
+    """The numeric answer's crop with column ``k`` boxed and, in a strip to its right, each of that column's
+    bubbles' label and measured fill at the bubble's height."""
+    s = PX_PER_MM
+    r = int(round((layout.bubble_r_mm + 1.0) * s * scale))
+    pts = [(int((layout.centres_mm[i][1] * s - origin[0]) * scale), int((layout.centres_mm[i][0] * s - origin[1])
+                                                                         * scale)) for i in g.indices]
+    out = crop.copy()
+    cv2.rectangle(out, (pts[0][0] - r, pts[0][1] - r), (pts[-1][0] + r, pts[-1][1] + r), ORANGE, 2)
+    strip = np.full((crop.shape[0], 150, 3), 255, np.uint8)
+    texts = [(10, max(0, pts[0][1] - r - 34), f"cột {k}")]
+    texts += [(10, y - 11, f"{lab}   {values[j]:.2f}") for j, (lab, (_, y)) in enumerate(zip(g.labels, pts))
+              if j < len(values)]
+    return np.hstack([out, _write(strip, texts)])
+
+
+def _write(img: np.ndarray, texts: list[tuple[int, int, str]], *, centred: bool = False) -> np.ndarray:
+    """``texts`` (x, top y, text) drawn in orange on a copy of ``img`` with a font that has every Vietnamese letter
+    (labels such as "Đ"); ``centred``: x is the text's centre."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from omr.sheet import font_files
+
+    pil = Image.fromarray(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+    draw = ImageDraw.Draw(pil)
+    font = ImageFont.truetype(font_files()[1], 18)
+    b, g, r = ORANGE
+    for x, y, text in texts:
+        x0 = x - int(draw.textlength(text, font=font)) // 2 if centred else x
+        draw.text((x0, y), text, fill=(r, g, b), font=font)
+    return cv2.cvtColor(np.asarray(pil), cv2.COLOR_RGB2BGR)
 
 
 def png(img: np.ndarray) -> bytes:
@@ -169,7 +212,7 @@ def essay_picture(store: Store, layout: Layout, essay_id: int) -> np.ndarray:
         raise PictureError(f"the layout {layout.id} has no essay box {found.region_id!r}")
     image = _load(scan.source, scan.page_no, LoadOptions())
     try:
-        al = align(image, layout)
+        al = align_any(image, layout)
     except AlignmentError as exc:
         raise PictureError(f"page {scan.page_no}: {exc.message}") from None
     return crop_region(image, al.H, box.rect, dpi=REGION_DPI)

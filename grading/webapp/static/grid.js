@@ -19,6 +19,8 @@
 
   function isOpen(c) { var s = c.getAttribute("data-state"); return s === "open" || s === "error"; }
   function options(c) { return (c.getAttribute("data-options") || "").split(" ").filter(Boolean); }
+  // the key that picks an option: its letter without diacritics, lower case (Đúng/Sai: "Đ" → d, "S" → s)
+  function keyOf(o) { return o.replace(/[Đđ]/g, "d").normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase(); }
   function shown(value) { return value === "" ? "bỏ trống" : value; }
 
   function focusCell(i) {
@@ -147,7 +149,7 @@
       return;
     }
     var c = cells[i], id = c.getAttribute("data-id");
-    var label = options(c).filter(function (o) { return o.toLowerCase() === lower; })[0];
+    var label = options(c).filter(function (o) { return keyOf(o) === lower; })[0];
     if (label && isOpen(c)) {
       ev.preventDefault();
       if (ev.shiftKey) {
