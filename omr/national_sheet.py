@@ -16,7 +16,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from .errors import OutputError
+from .pdfcanvas import save_sheet, sheet_canvas
 from .layout import Group, GroupKind, Layout
 from .sheet import FONT, FONT_BOLD, register_fonts
 
@@ -40,22 +40,11 @@ FOOTER = ("Thí sinh dùng bút chì đen tô kín các ô tròn. Muốn sửa: 
 def render_national(layout: Layout, out: str | Path, *, copies: int = 1) -> int:
     """Write ``copies`` blank sheets of ``layout`` to the PDF ``out``. Returns the page count."""
     register_fonts()
-    out = Path(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        c = Canvas(str(out), pagesize=(layout.width_mm * mm, layout.height_mm * mm), pageCompression=1,
-                   initialFontName=FONT, initialFontSize=10)
-    except OSError as exc:
-        raise OutputError(f"cannot write {out}: {exc}") from None
-    c.setTitle(f"{layout.title} — {layout.subtitle}")
-    c.setCreator("omr sheet")
+    c = sheet_canvas(layout, out, font=FONT, title=f"{layout.title} — {layout.subtitle}")
     for _ in range(copies):
         _page(c, layout)
         c.showPage()
-    try:
-        c.save()
-    except OSError as exc:
-        raise OutputError(f"cannot write {out}: {exc}") from None
+    save_sheet(c, out)
     return copies
 
 

@@ -16,7 +16,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from .errors import InputError, MissingDependency, OutputError
+from .errors import InputError, MissingDependency
+from .pdfcanvas import save_sheet, sheet_canvas
 from .layout import EssayBox, GroupKind, Layout, MarkingRules, Rect
 from .qrpayload import QrPayload
 from .table import header_columns, read_table, table_rows
@@ -329,21 +330,10 @@ def render_sheets(layout: Layout, out: str | Path, *, participants: list[Partici
         people = [(p.name, p.id) for p in participants] if participants else None
         return render_pdf(layout, out, font_files(), people=people, copies=copies)
     register_fonts()
-    out = Path(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        c = Canvas(str(out), pagesize=(layout.width_mm * mm, layout.height_mm * mm), pageCompression=1,
-                   initialFontName=FONT, initialFontSize=10)
-    except OSError as exc:
-        raise OutputError(f"cannot write {out}: {exc}") from None
-    c.setTitle(f"{layout.title} — {layout.contest}")
-    c.setCreator("omr sheet")
+    c = sheet_canvas(layout, out, font=FONT, title=f"{layout.title} — {layout.contest}")
     pages = participants if participants else [None] * copies
     for p in pages:
         _draw_page(c, layout, p)
         c.showPage()
-    try:
-        c.save()
-    except OSError as exc:
-        raise OutputError(f"cannot write {out}: {exc}") from None
+    save_sheet(c, out)
     return len(pages)

@@ -25,6 +25,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from .errors import OutputError
+from .pdfcanvas import save_sheet, sheet_canvas
 from .layout import GroupKind, Layout
 from .layout_fields import AlignMethod
 
@@ -156,24 +157,13 @@ def render_pdf(layout: Layout, out: str | Path, fonts: tuple[str, str], *,
     if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont(PDF_FONT, fonts[0]))
         pdfmetrics.registerFont(TTFont(PDF_FONT_BOLD, fonts[1]))
-    out = Path(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        c = Canvas(str(out), pagesize=(layout.width_mm * mm, layout.height_mm * mm), pageCompression=1,
-                   initialFontName=PDF_FONT, initialFontSize=10)
-    except OSError as exc:
-        raise OutputError(f"cannot write {out}: {exc}") from None
-    c.setTitle(layout.title or layout.id)
-    c.setCreator("omr sheet")
+    c = sheet_canvas(layout, out, font=PDF_FONT, title=layout.title or layout.id)
     pages = people or [("", "")] * copies
     for name, pid in pages:
         for it in sheet_items(layout, name=name, pid=pid):
             _draw_pdf(c, layout.height_mm, it)
         c.showPage()
-    try:
-        c.save()
-    except OSError as exc:
-        raise OutputError(f"cannot write {out}: {exc}") from None
+    save_sheet(c, out)
     return len(pages)
 
 
