@@ -19,7 +19,7 @@ from grading.judges import Role, add_judge
 from grading.keys import load_keys
 from grading.store import Store
 from omr.layout import load_layout
-from web_support import (CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, csrf, demo_answers, demo_contest, faint_reading,
+from web_support import (NEW_PASSWORD, csrf, demo_answers, demo_contest, faint_reading,
                          live_server, login_and_change_password, record_faint_sheets, rows, wait_until)
 
 REASON = "ambiguous_mark"
@@ -194,18 +194,6 @@ def focused(page) -> int:
 
 def wait_state(page, fid: int, state: str) -> None:
     wait_until(page, f"document.getElementById('cell-{fid}').getAttribute('data-state') === '{state}'")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.mark.slow

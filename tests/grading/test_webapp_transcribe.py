@@ -16,7 +16,7 @@ from grading.store import Store
 from grading_support import omr
 from samples.handwriting import handwritten_entry
 from transcribe_support import QUESTIONS, hw_contest
-from web_support import CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, live_server, login_and_change_password, rows, wait_until
+from web_support import NEW_PASSWORD, live_server, login_and_change_password, rows, wait_until
 
 UNIT = "Phường Kim Mã"
 FIELDS = ("name", "date_of_birth", "address", "unit", "class", "phone", "email")
@@ -44,18 +44,6 @@ def site(tmp_path_factory):
             with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as client:
                 login_and_change_password(client, name, one_time)
         yield {"base": base, "url": url, "truth": truth, "contest": contest}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def judge_page(browser, site, name: str):
