@@ -1,6 +1,6 @@
 """A typed entry as it looks: the document the entrant sent (DOCX/ODT rendered by LibreOffice headless, a PDF by
-poppler) as page pictures, for whoever reviews its flags — the extracted answer lines alone do not show a table
-read the wrong way round or an answer struck through in the document.
+poppler, a scan or photo as stored) as page pictures, for whoever reviews its flags — the extracted answer lines
+alone do not show a table read the wrong way round or an answer struck through in the document.
 
 Rendering costs ~3 s per document (LibreOffice), so the pictures are kept on disk, keyed by the document's
 content (the same bytes are never rendered twice, whatever their path), and one document is rendered at a time per
@@ -19,10 +19,14 @@ import numpy as np
 from omr import external
 from omr.documents.render import render_png
 from omr.errors import OmrError
-from omr.load.sniff import sniff_head
+from omr.documents.container import sniff_document
+from omr.documents.records import DocumentOptions, DocumentRejected, Format
+from omr.load import LoadOptions, load_page, plan_pages
+from omr.records import SheetFailure
 
 MAX_PAGES = 3                    # pages shown: the answers are on the first ones; the essay is judged elsewhere
 DPI = 130                        # an A4 page ~1075 px wide: as wide as the lines read above it (1100 px)
+LONG_SIDE = 1520                 # px: a scan shown at the same size (A4 at 130 dpi)
 
 _lock = threading.Lock()
 
@@ -43,31 +47,46 @@ def _digest(path: str) -> str:
     return h.hexdigest()
 
 
-def _kind(path: str) -> str:
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    kind = sniff_head(head)
-    if kind == "pdf":
-        return "pdf"
-    if kind == "zip":
-        return "office"
-    return "other"
-
-
 def _pdf_pages(pdf: str, out: Path) -> list[Path]:
     external.require_program("pdftoppm", advice="install poppler-utils (Debian: apt-get install poppler-utils)")
     external.run(["pdftoppm", "-png", "-r", str(DPI), "-l", str(MAX_PAGES), pdf, str(out / "page")], timeout=60)
     return sorted(out.glob("page-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
 
 
+def _scan_pages(path: str, out: Path) -> list[Path]:
+    """A scan or photo of a typed entry (its first pages, as stored)."""
+    options = LoadOptions(target_long_side_px=LONG_SIDE)
+    refs = plan_pages(path, options)
+    if isinstance(refs, SheetFailure):
+        raise NotShown(f"không mở được ảnh ({refs.reason})")
+    kept = []
+    for i, ref in enumerate(refs[:MAX_PAGES], start=1):
+        page = load_page(ref, options)
+        if isinstance(page, SheetFailure):
+            raise NotShown(f"không mở được trang {i} của ảnh ({page.reason})")
+        img, k = page.image, LONG_SIDE / max(page.image.shape)
+        if k < 1:
+            img = cv2.resize(img, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+        target = out / f"page-{i}.png"
+        cv2.imwrite(str(target), img)
+        kept.append(target)
+    return kept
+
+
 def _render(path: str, out: Path) -> list[Path]:
-    kind = _kind(path)
-    if kind == "pdf":
+    # the document reader's own checks first (size, ZIP bombs, passwords): LibreOffice never opens what it refuses
+    try:
+        fmt = sniff_document(path, DocumentOptions(ocr=True))
+    except DocumentRejected as exc:
+        raise NotShown(f"không dựng được hình tài liệu ({exc.message})") from None
+    if fmt is Format.PDF:
         return _pdf_pages(path, out)
-    if kind == "office":
+    if fmt is Format.IMAGE:
+        return _scan_pages(path, out)
+    if fmt in (Format.DOCX, Format.ODT):
         with tempfile.TemporaryDirectory(prefix="omr-render-") as tmp:
             # LibreOffice names its PDF after the file: a plain name avoids trouble with the entrant's own
-            source = Path(tmp) / ("entry" + (Path(path).suffix.lower() or ".docx"))
+            source = Path(tmp) / f"entry.{fmt.value}"
             source.write_bytes(Path(path).read_bytes())
             pages = render_png(source, tmp, dpi=DPI)
             kept = []

@@ -117,3 +117,14 @@ def test_the_flag_page_of_a_typed_entry_links_to_the_document_as_sent(tmp_path, 
     shown = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_GRAYSCALE)
     page = rendered.document_pages(str(tmp_path / "in" / "entry.docx"))[0]
     assert shown.shape[0] > page.shape[0]                   # the lines read, then the page as sent
+
+
+def test_a_scan_of_a_typed_entry_is_shown_as_stored(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMR_RENDER_CACHE", str(tmp_path / "cache"))
+    scan = np.full((2000, 1414), 255, np.uint8)
+    cv2.putText(scan, "Cau 1: B", (200, 400), cv2.FONT_HERSHEY_SIMPLEX, 4, 0, 8)
+    path = tmp_path / "scan.png"
+    cv2.imwrite(str(path), scan)
+    pages = rendered.document_pages(str(path))
+    assert len(pages) == 1 and abs(max(pages[0].shape) - rendered.LONG_SIDE) <= 1
+    assert (pages[0] < 128).sum() > 1000                    # the writing is there, not a blank or a message
