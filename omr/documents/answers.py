@@ -178,11 +178,8 @@ def _table_hits(rows: list[Line], qs: dict[str, Question]) -> list[Hit]:
         if _ACROSS_Q.match(row.folded) and i + 1 < len(rows) and _ACROSS_A.match(rows[i + 1].folded):
             hits += _row_pairs(row, rows[i + 1], qs)
             continue
-        m = _Q_CELL.match(fcells[0]) if fcells else None
-        if m is None:
-            continue
-        qid = str(int(m.group(1) or m.group(2)))
-        if qid not in qs or len(cells) < 2:
+        qid = _qid(fcells[0], qs) if fcells else None
+        if qid is None or len(cells) < 2:
             continue
         if i in odd:
             hits.append(Hit(qid, Parsed(Outcome.OUT_OF_SEQUENCE), row.evidence(), row.index, True))
@@ -336,14 +333,13 @@ def _row_pairs(qrow: Line, arow: Line, qs: dict[str, Question]) -> list[Hit]:
     numbers = [None] + [_row_number(Line(0, "", "", "", (c,))) for c in (qrow.cells or ())[1:]]
     odd = _out_of_sequence(numbers)
     for j, (qc, ac) in enumerate(zip(qrow.cells or (), arow.cells or ())):
-        m = _Q_CELL.match(_fold_cell(qc)) if j else None
-        if m is None:
+        qid = _qid(_fold_cell(qc), qs) if j else None
+        if qid is None:
             continue
-        qid = str(int(m.group(1) or m.group(2)))
-        if qid in qs and j in odd:
+        if j in odd:
             hits.append(Hit(qid, Parsed(Outcome.OUT_OF_SEQUENCE), arow.evidence(f"{qrow.raw} / {arow.raw}"),
                             arow.index, True))
-        elif qid in qs and ac.strip():
+        elif ac.strip():
             p = parse_answer(ac, qs[qid])
             if p.outcome not in (Outcome.EMPTY, Outcome.QUESTION):
                 hits.append(Hit(qid, p, arow.evidence(f"{qc} | {ac}", f"{arow.where}, ô {j + 1}"), arow.index, True))

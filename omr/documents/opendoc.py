@@ -10,7 +10,7 @@ from xml.sax import SAXException
 
 from ..records import Reject
 from .container import check_pages
-from .records import Block, Document, DocumentOptions, DocumentRejected, Format, Paragraph, Table
+from .records import Block, Document, DocumentOptions, DocumentRejected, Format, Paragraph, Table, shared_emphasis
 
 _TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
@@ -89,19 +89,17 @@ def _styles(doc) -> Styles:
 
 
 def _emphasis(el, styles: Styles) -> frozenset[str]:
-    """The formatting every stretch of words of a paragraph carries (as ``wordml``: a stretch of one letter,
-    "B.", is left out — people often mark only the option's text)."""
-    found: list[frozenset[str]] = []
+    """The formatting all of a paragraph's text carries, its spans' styles over the paragraph's own."""
+    pieces: list[tuple[str, frozenset[str]]] = []
 
     def walk(node, inherited: frozenset[str]) -> None:
         for child in node.childNodes:
             if child.nodeType == child.TEXT_NODE:
-                if sum(ch.isalnum() for ch in child.data) >= 3:
-                    found.append(inherited)
+                pieces.append((child.data, inherited))
             elif getattr(child, "qname", None) in ((_TEXT, "span"), (_TEXT, "a")):
                 walk(child, inherited | styles.get(str(child.attributes.get((_TEXT, "style-name"))), frozenset()))
     walk(el, styles.get(str(el.attributes.get((_TEXT, "style-name"))), frozenset()))
-    return frozenset.intersection(*found) if found else frozenset()
+    return shared_emphasis(pieces)
 
 
 def _table(el, where: str, counts: dict[str, int]) -> Table:

@@ -14,7 +14,7 @@ from ..errors import MissingDependency
 from ..load.records import LoadOptions, _Rejected
 from ..ocr.textlayer import visible_text
 from ..records import Reject
-from .records import Block, Document, DocumentOptions, DocumentRejected, Format, Paragraph
+from .records import Block, Document, DocumentOptions, DocumentRejected, Format, Paragraph, shared_emphasis
 from .scanned import ocr_refs
 
 
@@ -70,9 +70,8 @@ def _printed_lines(path: str, timeout_s: float) -> Printed:
         lines = out.setdefault(int(page.get("number", "0")), {})
         for frags in rows.values():
             frags.sort()
-            marked = [k for _, t, k in frags if sum(ch.isalnum() for ch in t) >= 3]
-            lines[_key("".join(t for _, t, _ in frags))] = (
-                frozenset.intersection(*marked) if marked else frozenset(), tuple((x, t) for x, t, _ in frags))
+            lines[_key("".join(t for _, t, _ in frags))] = (shared_emphasis((t, k) for _, t, k in frags),
+                                                           tuple((x, t) for x, t, _ in frags))
     return out
 
 

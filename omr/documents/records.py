@@ -3,6 +3,7 @@ and what one typed entry says (``EntryReading``, whose ``to_json`` is the ``omr 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,14 @@ class OcrPage:
     @property
     def where(self) -> str:
         return f"trang {self.page} (OCR)"
+
+
+def shared_emphasis(pieces: Iterable[tuple[str, frozenset[str]]]) -> frozenset[str]:
+    """The formatting (bold, colour, highlight, underline) every piece of a paragraph's text carries — the runs of
+    a DOCX, the spans of an ODT, the printed pieces of a PDF line; a piece of fewer than three letters or digits
+    ("B.") does not count: people often mark only the option's text."""
+    kinds = [k for text, k in pieces if sum(ch.isalnum() for ch in text) >= 3]
+    return frozenset.intersection(*kinds) if kinds else frozenset()
 
 
 @dataclass(frozen=True, slots=True)

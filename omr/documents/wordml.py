@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from ..records import Reject
 from .container import check_pages
 from .numbering import Numbering
-from .records import Block, Document, DocumentOptions, DocumentRejected, Format, Paragraph, Table
+from .records import Block, Document, DocumentOptions, DocumentRejected, Format, Paragraph, Table, shared_emphasis
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
@@ -71,16 +71,8 @@ def _run_emphasis(run) -> frozenset[str]:
 
 
 def _emphasis(p) -> frozenset[str]:
-    """The formatting every run with words or numbers of the paragraph carries (a run of one letter, "B.", is
-    left out: people often mark only the option's text)."""
-    found: frozenset[str] | None = None
-    for run in p.iter(_W + "r"):
-        text = "".join(t.text or "" for t in run.iter(_W + "t"))
-        if sum(ch.isalnum() for ch in text) < 3:
-            continue
-        kinds = _run_emphasis(run)
-        found = kinds if found is None else found & kinds
-    return found or frozenset()
+    return shared_emphasis(("".join(t.text or "" for t in run.iter(_W + "t")), _run_emphasis(run))
+                           for run in p.iter(_W + "r"))
 
 
 def _struck(run) -> bool:
