@@ -11,7 +11,7 @@ Every level is measured against this page's own blank and filled bubbles (``Thre
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -58,7 +58,8 @@ INK_REL, INK_SHARE, INK_COVER = 0.16, 0.2, 0.22    # blanks: rel ≤ 0.12, cover
 RING_DARKER_REL = -0.3       # blanks: rel ≥ -0.09 (99.9 %)
 # a second mark beside a clear one: residue below RESIDUE_REL and RESIDUE_RATIO × the clear one; a second
 # answer from SECOND_REL and SECOND_RATIO up; in between the two cannot be told apart
-RESIDUE_REL, RESIDUE_RATIO, RESIDUE_AROUND = 0.62, 0.7, 0.25
+# (doubles' lighter fill: rel ≥ 0.69, ≥ 0.70 of the darker; residue left as "can't tell" reached 0.77 and 0.83)
+RESIDUE_REL, RESIDUE_RATIO, RESIDUE_AROUND = 0.66, 0.72, 0.25
 RESIDUE_EVEN_FROM, RESIDUE_MAX_EVEN = 0.45, 0.75   # from this rel up, residue must be patchier than this
 SECOND_REL, SECOND_RATIO = 0.85, 0.75
 SECOND_PAGE_PERCENTILE, SECOND_REL_MAX = 10, 0.95   # and at least this percentile of the page's clear marks
@@ -74,6 +75,14 @@ MAYBE_CROSSED_NEAR = 0.10    # X arms on the near ring (Fills.cross_near): fills
 # fills read as two answers ≤ 0.2 (87 %), fills struck through ≥ 0.28 (scanner) and ≥ 0.19 (phone), 1 %: 0.3;
 # an X with one faint arm shows ~0.23
 X_ANY = 0.2
+# a crossed-out fill cancelled on the near ring's evidence (phones blur the X's far arms away): its arms on the near
+# ring (Fills.cross_near ≥ 0.4 × mark; doubles' fills: 99 % ≤ 0.47 — hence also) four arms at some rotation
+# (x_arms ≥ 0.5), the struck fill darker than the kept one by CANCEL_REL_GAP (the X's ink on a fill; doubles differ
+# by ≤ 0.39), and the kept one quiet (near ring < MAYBE_CROSSED_NEAR, x_arms < 0.15)
+CANCEL_NEAR, CANCEL_X, CANCEL_REL_GAP, KEPT_QUIET_X = 0.4, 0.5, 0.25, 0.15
+# the fill kept when another is cancelled must be an answer in its own right (kept fills: rel ≥ 0.81 (99 %)); a
+# residue beside a fill whose overflow looks like an X is not
+KEPT_REL = 0.75
 RULE_CONFIDENCE = 0.8
 # the 8 rotations (11.25° apart) of four 5-sample sectors 90° apart on the 32-sample ring around a bubble
 _ARM_SECTORS = np.array([[(k * 8 + j + d) % 32 for k in range(4) for d in range(-2, 3)] for j in range(8)])
@@ -216,6 +225,7 @@ def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state
     second_rel = min(SECOND_REL_MAX, max(SECOND_REL, percentile(clear, SECOND_PAGE_PERCENTILE)
                                          if len(clear) else SECOND_REL))
     maybe_x = (fills.cross[gi.idx] >= MAYBE_CROSSED) | (fills.cross_near[gi.idx] >= MAYBE_CROSSED_NEAR)
+    near = fills.cross_near[gi.idx] / max(th.mark, 1e-6)
     n_marked = np.add.reduceat(marked.astype(np.intp), gi.starts)
     x_any = np.zeros(len(f))
     if (n_marked >= 2).any():          # only questions with two marks can be read as two answers
@@ -232,7 +242,7 @@ def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state
         a, b = int(gi.starts[g]), int(gi.starts[g]) + groups[g].size
         crossed = marked[a:b] & (strong[a:b] | (weak[a:b] & (n_marked[g] >= 2)))
         d = _decide(state[a:b], shape[a:b], Evidence(rel_all[a:b], f[a:b], around[a:b], crossed, strong[a:b],
-                                                     maybe_x[a:b], even[a:b], second_rel, x_any[a:b]), rules)
+                                                     maybe_x[a:b], even[a:b], second_rel, x_any[a:b], near[a:b]), rules)
         state[a:b] = d.states
         if d.doubt:
             doubts[int(g)] = d.doubt
@@ -254,6 +264,7 @@ class Evidence:
     even: np.ndarray            # evenness of the darkness inside (see ``evenness``)
     second_rel: float           # a second mark is an answer from this rel up (this page's clear marks)
     x_any: np.ndarray           # X arms at any rotation (``x_arms``), on the marks of questions with two or more
+    near: np.ndarray            # X arms on the near ring (Fills.cross_near) × the page's mark level
 
 
 def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules) -> Decision:
@@ -261,8 +272,10 @@ def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules
     marked = st == _MARKED
     if not marked.any():
         return _no_clear_fill(st, shape, rules)
-    if ev.crossed.any():
-        return _crossed(st, shape, ev, rules)
+    # a fill with an X's four arms on its near ring, far darker than the one other fill: struck through too
+    near_x = (marked & (ev.near >= CANCEL_NEAR) & (ev.x_any >= CANCEL_X)) if marked.sum() == 2 else ev.crossed
+    if ev.crossed.any() or near_x.any():
+        return _crossed(st, shape, replace(ev, crossed=ev.crossed | near_x), rules)
     ambiguous = st == _AMBIGUOUS
     odd = (shape == Shape.STROKE) | (shape == Shape.CIRCLE)
     if (odd & ~marked).any():
@@ -341,10 +354,16 @@ def _crossed(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRule
     marked = st == _MARKED
     rest = marked & ~crossed
     others_quiet = not ((st == _AMBIGUOUS) | ((shape != Shape.NONE) & ~marked)).any()
-    # cancelled only when the X is plain: its arms far out, the struck fill darker than the one kept (the X's ink
-    # on top of a fill), and no X evidence on the fill kept
-    if (rest.sum() == 1 and others_quiet and (shape[crossed] == Shape.FILL).all() and strong[crossed].all()
-            and not ev.maybe_x[rest].any() and ev.rel[crossed].min() > ev.rel[rest].max()):
+    # cancelled only when the X is plain — its arms far out, the struck fill darker than the one kept (the X's ink
+    # on top of a fill), and no X evidence on the fill kept; or its four arms on the near ring, the struck fill far
+    # darker and the kept one quiet — and the fill kept is an answer by itself
+    plain = bool(rest.sum() == 1 and others_quiet and (shape[crossed] == Shape.FILL).all()
+                 and ev.rel[rest].min() >= KEPT_REL)
+    if plain and ((strong[crossed].all() and not ev.maybe_x[rest].any()
+                   and ev.rel[crossed].min() > ev.rel[rest].max())
+                  or ((ev.near[crossed] >= CANCEL_NEAR).all() and (ev.x_any[crossed] >= CANCEL_X).all()
+                      and (ev.near[rest] < MAYBE_CROSSED_NEAR).all() and (ev.x_any[rest] < KEPT_QUIET_X).all()
+                      and ev.rel[crossed].min() - ev.rel[rest].max() >= CANCEL_REL_GAP)):
         if rules.crossed_out_fill == "cancel":
             st[crossed] = _CANCELLED
             return Decision(st, None, "crossed_out_fill")
