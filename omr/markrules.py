@@ -56,6 +56,12 @@ STROKE_MAX_RUN = 0.4          # longest dark arc on the 0.6-radius ring: strokes
 INK_REL, INK_SHARE, INK_COVER = 0.16, 0.2, 0.22    # blanks: rel ≤ 0.12, cover ≤ 0.20 (99.99 %), ink around
                                                     # them ≤ 0.22 (99.9 %): a loop round a bubble ≥ 0.25
 RING_DARKER_REL = -0.3       # blanks: rel ≥ -0.09 (99.9 %)
+# the loops inside the rim of a blurred photo's blank bubbles darken together (the rim spreads): ink there counts
+# from this much above the page's own blank bubbles (their 90th percentile; blanks beyond it: 13 of 58,000)
+INNER_OVER_PAGE, INNER_PAGE_PERCENTILE = 0.1, 90
+# ink where the printed letter is not: the disc's samples darker than the label's blank bubbles by the ink level.
+# Blanks: ≤ 0.054 (99.9 %), 0.108 at most in 116,000; a short tick covering a tenth of the bubble: 0.08
+INK_BEYOND_PRINT = 0.07
 # a second mark beside a clear one: residue below RESIDUE_REL and RESIDUE_RATIO × the clear one; a second
 # answer from SECOND_REL and SECOND_RATIO up; in between the two cannot be told apart
 # (doubles' lighter fill: rel ≥ 0.69, ≥ 0.70 of the darker; residue left as "can't tell" reached 0.77 and 0.83)
@@ -189,7 +195,13 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     if some.any():
         even[some] = evenness(ins[some])
     shape = np.full(len(idx), Shape.NONE, dtype=np.int8)
-    ink = (rel > INK_REL) | (around > INK_SHARE) | (inner > INK_SHARE) | (cover > INK_COVER) | around_dark
+    blanks = fill[idx] <= th.lo
+    inner_ink = max(INK_SHARE, percentile(inner[blanks], INNER_PAGE_PERCENTILE) + INNER_OVER_PAGE
+                    if blanks.sum() >= MIN_PRINT_SAMPLES else INK_SHARE)
+    ink = (rel > INK_REL) | (around > INK_SHARE) | (inner > inner_ink) | (cover > INK_COVER) | around_dark
+    if labels is not None and th.blank < PRINTED_BLANK and blanks.sum() >= MIN_PRINT_SAMPLES:
+        beyond = (_without_print(ins, labels[0], labels[1], blanks) > tau).mean(axis=1)
+        ink |= beyond > INK_BEYOND_PRINT
     stroke = ((rel >= STROKE_REL) & (cv >= STROKE_MIN_CV) & (inner >= STROKE_INNER[0]) & (inner <= STROKE_INNER[1])
               & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1]) & (even <= STROKE_MAX_EVEN))
     if stroke.any():                   # the longest dark arc, on the few candidates only
