@@ -62,6 +62,9 @@ INNER_OVER_PAGE, INNER_PAGE_PERCENTILE = 0.1, 90
 # ink where the printed letter is not: the disc's samples darker than the label's blank bubbles by the ink level.
 # Blanks: ≤ 0.054 (99.9 %), 0.108 at most in 116,000; a short tick covering a tenth of the bubble: 0.08
 INK_BEYOND_PRINT = 0.07
+# and a bubble darker than the page's own blank bubbles (90th percentile) by this much, from INK_FLOOR_REL up:
+# blanks of questions without a mark beyond it: 2 in 4,900; a one-pixel tick across the bubble: 0.13
+INK_OVER_PAGE, INK_FLOOR_REL = 0.08, 0.1
 # a second mark beside a clear one: residue below RESIDUE_REL and RESIDUE_RATIO × the clear one; a second
 # answer from SECOND_REL and SECOND_RATIO up; in between the two cannot be told apart
 # (doubles' lighter fill: rel ≥ 0.69, ≥ 0.70 of the darker; residue left as "can't tell" reached 0.77 and 0.83)
@@ -201,7 +204,8 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     ink = (rel > INK_REL) | (around > INK_SHARE) | (inner > inner_ink) | (cover > INK_COVER) | around_dark
     if labels is not None and th.blank < PRINTED_BLANK and blanks.sum() >= MIN_PRINT_SAMPLES:
         beyond = (_without_print(ins, labels[0], labels[1], blanks) > tau).mean(axis=1)
-        ink |= beyond > INK_BEYOND_PRINT
+        ink |= (beyond > INK_BEYOND_PRINT) | (
+            rel > max(INK_FLOOR_REL, percentile(rel[blanks], INNER_PAGE_PERCENTILE) + INK_OVER_PAGE))
     stroke = ((rel >= STROKE_REL) & (cv >= STROKE_MIN_CV) & (inner >= STROKE_INNER[0]) & (inner <= STROKE_INNER[1])
               & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1]) & (even <= STROKE_MAX_EVEN))
     if stroke.any():                   # the longest dark arc, on the few candidates only
