@@ -268,3 +268,108 @@ def test_a_lone_patchy_smudge_is_never_read_as_a_mark(base, demo_layout):
     img[y0:y0 + 4 * r, x0:x0 + 4 * r] = np.clip(region * (1 - patch), 0, 255).astype(np.uint8)
     rec, flags, rules = read(img, demo_layout)
     assert rec.answers["1"] == "" and rules.get("1") != "light_mark"
+
+
+# -- the edges found on fresh sets: a short X, a kept mark that is no answer, thin ticks, residue ------------
+def _x(img, layout, idx, reach, grey=0, width_mm=0.6):
+    for pts in ([(-reach, -reach), (reach, reach)], [(reach, -reach), (-reach, reach)]):
+        stroke(img, layout, idx, pts, grey=grey, width_mm=width_mm)
+
+
+def test_a_fill_struck_by_a_short_x_beside_a_lighter_fill_is_cancelled(base, demo_layout):
+    # the X's arms end on the ring just outside the bubble (a phone's blur hides anything further out): four arms
+    # there and a struck fill far darker than the other fill are enough to cancel it
+    img = base.copy()
+    g = q(demo_layout, "1")
+    disc(img, demo_layout, g.first + 1, grey=25)
+    _x(img, demo_layout, g.first + 1, 1.05)
+    disc(img, demo_layout, g.first + 3, grey=60)
+    rec, flags, rules = read(img, demo_layout)
+    assert "1" not in flags and rec.answers["1"] == "D" and rules["1"] == "crossed_out_fill"
+    assert next(gr.states for gr in rec.groups if gr.key == "1")[1] is MarkState.CANCELLED
+
+
+def test_a_fill_is_not_cancelled_beside_a_mark_too_light_to_be_an_answer(base, demo_layout):
+    # the struck fill's X is plain, but what would be kept is no clear answer (an erasure's residue beside a fill
+    # whose overflow looks like an X reads the same): a doubt, never a cancellation that reads the residue
+    img = base.copy()
+    g = q(demo_layout, "1")
+    disc(img, demo_layout, g.first, grey=25)
+    _x(img, demo_layout, g.first, 1.6, width_mm=0.7)
+    disc(img, demo_layout, g.first + 2, grey=100)
+    rec, flags, _ = read(img, demo_layout)
+    assert flags.get("1") == "crossed_out"
+    assert MarkState.CANCELLED not in next(gr.states for gr in rec.groups if gr.key == "1")
+
+
+def _page_of_letters(n_questions: int = 40):
+    """Measures of a synthetic page: 4-option questions, every blank bubble showing its printed letter on the same
+    four disc samples, option A filled on every question."""
+    from omr.layout import Group
+    from omr.marks import Fills, Thresholds
+    groups = tuple(Group(GroupKind.QUESTION, str(i + 1), tuple("ABCD"), 4 * i, 4) for i in range(n_questions))
+    n = 4 * n_questions
+    ins = np.zeros((n, 37), np.float32)
+    ins[:, [1, 2, 8, 9]] = 0.5                       # the letter
+    ins[::4] = 1.0                                  # A filled
+    fill = np.where(np.arange(n) % 4 == 0, 1.0, 0.1)
+    fills = Fills(fill=fill, ring=np.zeros(n), cross=np.zeros(n), cross_near=np.zeros(n),
+                  ring_samples=np.zeros((n, 32), np.float32), black=0.05, inside_samples=ins,
+                  outer_samples=np.zeros((n, 32), np.float32), inner_samples=np.zeros((n, 32), np.float32))
+    return groups, fills, fill, Thresholds(blank=0.1, mark=1.0, lo=0.1 + 0.22 * 0.9, hi=0.1 + 0.6 * 0.9)
+
+
+def test_a_short_stroke_where_the_letter_is_not_is_ink_never_paper():
+    # a short tick covering a tenth of the bubble, away from the printed letter: as light overall as the letter
+    # (rel 0.1, cover 0.16 — both within what blank bubbles show), but ink where every blank of its label is paper
+    from omr.markrules import Shape, bubble_shapes
+    from omr.marks import group_index
+    groups, fills, fill, th = _page_of_letters()
+    k = 4 * 7 + 2                                   # question 8, option C, otherwise blank
+    fills.inside_samples[k, [20, 21, 22]] = 0.9
+    fill[k] = 0.19
+    gi = group_index(groups)
+    shape, _, _ = bubble_shapes(fills, fill, th, gi.idx, (gi.label_id, gi.n_labels))
+    assert shape[k] == Shape.INK
+    assert (shape[(np.arange(len(shape)) % 4 != 0) & (np.arange(len(shape)) != k)] == Shape.NONE).all()
+
+
+def test_a_blurred_rim_on_every_bubble_of_a_photo_is_not_ink_but_a_loop_inside_one_is():
+    # a blurred photo spreads every printed rim onto the loops just inside it: a quarter of their angles reads dark
+    # on every blank bubble of the page (a question left blank was flagged for it); a loop drawn around one letter
+    # darkens all of them
+    from omr.markrules import Shape, bubble_shapes
+    from omr.marks import group_index
+    groups, fills, fill, th = _page_of_letters()
+    fills.inner_samples[:, ::4] = 0.6
+    fills.inner_samples[:, 1::8] = 0.6
+    k = 4 * 9 + 1                                   # question 10, option B: a loop around its letter
+    fills.inner_samples[k] = 0.8
+    gi = group_index(groups)
+    shape, _, _ = bubble_shapes(fills, fill, th, gi.idx, (gi.label_id, gi.n_labels))
+    blank = (np.arange(len(shape)) % 4 != 0) & (np.arange(len(shape)) != k)
+    assert (shape[blank] == Shape.NONE).all()
+    assert shape[k] in (Shape.CIRCLE, Shape.INK)
+
+
+def _decide_two(rel_second: float, even: float = 0.6):
+    """The rules on one question: a clear fill on C (rel 1.0) and a second mark on A, on a page whose blank
+    level is 0.1 and mark level 1.0."""
+    from omr.markrules import Evidence, Shape, _decide
+    rel = np.array([rel_second, 0.0, 1.0, 0.0])
+    f = 0.1 + 0.9 * rel
+    zeros, no = np.zeros(4), np.zeros(4, bool)
+    shape = np.array([Shape.FILL, Shape.NONE, Shape.FILL, Shape.NONE], np.int8)
+    st = np.array([1, 0, 1, 0], np.int8)
+    ev = Evidence(rel, f, zeros, no, no, no, np.array([even, 0, 0.8, 0]), 0.85, zeros, zeros)
+    return _decide(st, shape, ev, DEMO)
+
+
+def test_residue_at_two_thirds_of_the_page_marks_beside_a_fill_is_an_erasure():
+    d = _decide_two(0.64)                     # 0.68 of the fill beside it, patchy
+    assert d.doubt is None and list(d.states) == [3, 0, 1, 0]        # A erased, C the answer
+
+
+def test_a_second_mark_as_dark_as_the_lightest_double_still_cannot_be_told_apart():
+    d = _decide_two(0.69)                     # the lightest second fill of a double seen: 0.69, 0.70 of the first
+    assert d.doubt == "uneven_marks" and 3 not in list(d.states)
