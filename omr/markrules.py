@@ -89,6 +89,9 @@ X_ANY = 0.2
 # (x_arms ≥ 0.5), the struck fill darker than the kept one by CANCEL_REL_GAP (the X's ink on a fill; doubles differ
 # by ≤ 0.39), and the kept one quiet (near ring < MAYBE_CROSSED_NEAR, x_arms < 0.15)
 CANCEL_NEAR, CANCEL_X, CANCEL_REL_GAP, KEPT_QUIET_X = 0.4, 0.5, 0.25, 0.15
+# … and the struck fill darker than the page's marks (an X's ink over a fill: ≥ 1.19; a scribbled fill whose
+# overflow showed four arms near it read 1.07)
+CANCEL_STRUCK_REL = 1.15
 # the fill kept when another is cancelled must be an answer in its own right (kept fills: rel ≥ 0.81 (99 %)); a
 # residue beside a fill whose overflow looks like an X is not
 KEPT_REL = 0.75
@@ -244,8 +247,10 @@ def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state
     near = fills.cross_near[gi.idx] / max(th.mark, 1e-6)
     n_marked = np.add.reduceat(marked.astype(np.intp), gi.starts)
     x_any = np.zeros(len(f))
-    if (n_marked >= 2).any():          # only questions with two marks can be read as two answers
-        two = np.flatnonzero(marked & (n_marked >= 2)[gi.gid])
+    # X arms on the marks of questions with two marks (read as two answers?) or one beside a lighter one
+    lighter = np.add.reduceat((~marked & (rel_all >= LIGHT_REL)).astype(np.intp), gi.starts)
+    if ((n_marked >= 2) | ((n_marked == 1) & (lighter > 0))).any():
+        two = np.flatnonzero(marked & ((n_marked >= 2) | (lighter > 0))[gi.gid])
         x_any[two] = x_arms(fills.ring_samples[gi.idx[two]], th.mark)
     odd = (shape != Shape.NONE) & ~((shape == Shape.FILL) & marked)
     # a question with no mark, no ambiguous bubble and no unusual ink anywhere is plainly blank: nothing to decide
@@ -279,7 +284,8 @@ class Evidence:
     maybe_x: np.ndarray         # some X arms far beyond the bubble
     even: np.ndarray            # evenness of the darkness inside (see ``evenness``)
     second_rel: float           # a second mark is an answer from this rel up (this page's clear marks)
-    x_any: np.ndarray           # X arms at any rotation (``x_arms``), on the marks of questions with two or more
+    x_any: np.ndarray           # X arms at any rotation (``x_arms``), on the marks of questions with two marks or
+                                # with one beside a lighter mark
     near: np.ndarray            # X arms on the near ring (Fills.cross_near) × the page's mark level
 
 
@@ -289,10 +295,15 @@ def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules
     if not marked.any():
         return _no_clear_fill(st, shape, rules)
     # a fill with an X's four arms on its near ring, far darker than the one other fill: struck through too
-    near_x = (marked & (ev.near >= CANCEL_NEAR) & (ev.x_any >= CANCEL_X)) if marked.sum() == 2 else ev.crossed
+    near_x = (marked & (ev.near >= CANCEL_NEAR) & (ev.x_any >= CANCEL_X) & (ev.rel >= CANCEL_STRUCK_REL)
+              if marked.sum() == 2 else ev.crossed)
     if ev.crossed.any() or near_x.any():
         return _crossed(st, shape, replace(ev, crossed=ev.crossed | near_x), rules)
     ambiguous = st == _AMBIGUOUS
+    if (marked.sum() == 1 and (marked & (ev.near >= CANCEL_NEAR) & (ev.x_any >= CANCEL_X)).any()
+            and (~marked & (ev.rel >= LIGHT_REL)).any()):
+        # the one clear mark shows an X's four arms beside a light fill: a struck fill beside the real answer?
+        return Decision(st, "crossed_out", None)
     odd = (shape == Shape.STROKE) | (shape == Shape.CIRCLE)
     if (odd & ~marked).any():
         return Decision(st, "unusual_mark", None)
@@ -378,6 +389,7 @@ def _crossed(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRule
     if plain and ((strong[crossed].all() and not ev.maybe_x[rest].any()
                    and ev.rel[crossed].min() > ev.rel[rest].max())
                   or ((ev.near[crossed] >= CANCEL_NEAR).all() and (ev.x_any[crossed] >= CANCEL_X).all()
+                      and (ev.rel[crossed] >= CANCEL_STRUCK_REL).all()
                       and (ev.near[rest] < MAYBE_CROSSED_NEAR).all() and (ev.x_any[rest] < KEPT_QUIET_X).all()
                       and ev.rel[crossed].min() - ev.rel[rest].max() >= CANCEL_REL_GAP)):
         if rules.crossed_out_fill == "cancel":

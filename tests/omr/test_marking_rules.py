@@ -289,6 +289,18 @@ def test_a_fill_struck_by_a_short_x_beside_a_lighter_fill_is_cancelled(base, dem
     assert next(gr.states for gr in rec.groups if gr.key == "1")[1] is MarkState.CANCELLED
 
 
+def test_a_scribble_whose_overflow_shows_arms_is_not_cancelled_beside_a_lighter_fill(base, demo_layout):
+    # a scribbled fill spilling over its rim in four tongues (as dark as the scribble: ~1.1 of the page's marks)
+    # beside a heavy erasure (~0.85): an X's ink over a fill would be darker; a doubt, not the erasure read
+    img = base.copy()
+    g = q(demo_layout, "1")
+    disc(img, demo_layout, g.first + 1, grey=25)
+    _x(img, demo_layout, g.first + 1, 1.05, grey=25, width_mm=0.9)
+    disc(img, demo_layout, g.first + 3, grey=80)
+    rec, flags, _ = read(img, demo_layout)
+    assert flags.get("1") == "crossed_out" and rec.answers["1"] == "BD"
+
+
 def test_a_fill_is_not_cancelled_beside_a_mark_too_light_to_be_an_answer(base, demo_layout):
     # the struck fill's X is plain, but what would be kept is no clear answer (an erasure's residue beside a fill
     # whose overflow looks like an X reads the same): a doubt, never a cancellation that reads the residue
@@ -300,6 +312,18 @@ def test_a_fill_is_not_cancelled_beside_a_mark_too_light_to_be_an_answer(base, d
     rec, flags, _ = read(img, demo_layout)
     assert flags.get("1") == "crossed_out"
     assert MarkState.CANCELLED not in next(gr.states for gr in rec.groups if gr.key == "1")
+
+
+@pytest.mark.parametrize("grey", [120, 130])
+def test_the_one_clear_mark_struck_by_an_x_beside_a_light_fill_is_a_doubt(base, demo_layout, grey):
+    # the light fill beside the struck one reads as its erasure: the struck fill would be read as the answer
+    img = base.copy()
+    g = q(demo_layout, "1")
+    disc(img, demo_layout, g.first + 1, grey=25)
+    _x(img, demo_layout, g.first + 1, 1.05)
+    disc(img, demo_layout, g.first + 3, grey=grey)
+    rec, flags, _ = read(img, demo_layout)
+    assert flags.get("1") == "crossed_out"
 
 
 def _page_of_letters(n_questions: int = 40):
