@@ -38,6 +38,9 @@ class Shape(enum.IntEnum):
     INK = 5        # some ink that is none of the above (a smudge, residue)
 
 
+# the codes as plain ints for the per-question rules (an Enum member lookup costs more than the comparison)
+_S_NONE, _S_FILL, _S_LIGHT, _S_STROKE, _S_CIRCLE, _S_INK = (int(k) for k in Shape)
+
 # Shape constants, measured on generated sheets (samples.marks): fractions of sample points darker than the
 # ink level INK_LEVEL × the page's mark level (at least INK_FLOOR); "rel" = (fill - blank) / (mark - blank).
 INK_LEVEL, INK_FLOOR = 0.4, 0.12
@@ -149,6 +152,29 @@ class Decision:
     rule: str | None
 
 
+def _column_percentile(rows: np.ndarray, q: float) -> np.ndarray:
+    """Per column of ``rows``, the ``q``-th percentile as ``np.percentile`` interpolates it, from one partial sort
+    (np.percentile's generic path costs more than the whole of a page's shape measures)."""
+    m = len(rows) - 1
+    k = q / 100.0 * m
+    lo = int(np.floor(k))
+    hi = min(lo + 1, m)
+    part = np.partition(rows, sorted({lo, hi}), axis=0)
+    return part[lo] + (k - lo) * (part[hi] - part[lo])
+
+
+def _print_of_labels(samples: np.ndarray, labels: np.ndarray, n_labels: int, blank: np.ndarray,
+                     q: float = 50) -> np.ndarray:
+    """(n_labels, samples per bubble): what each printed label shows at each sample position — the ``q``-th
+    percentile of its blank bubbles (0 where too few blanks show it)."""
+    base = np.zeros((n_labels, samples.shape[1]))
+    for lab in range(n_labels):
+        rows = samples[(labels == lab) & blank]
+        if len(rows) >= MIN_PRINT_SAMPLES:
+            base[lab] = np.clip(_column_percentile(rows, q), 0.0, 1.0)
+    return base
+
+
 def _without_print(samples: np.ndarray, labels: np.ndarray, n_labels: int, blank: np.ndarray, *,
                    share: bool = False, q: float = 50) -> np.ndarray:
     """``samples`` (one row per bubble) less what is printed there: per printed label, the median of its blank
@@ -157,12 +183,7 @@ def _without_print(samples: np.ndarray, labels: np.ndarray, n_labels: int, blank
     print leaves: a fill over a dark letter is as dark as black, and (d - p) / (1 - p) reads it as a full mark
     where d - p would read it as paper. The loops keep d - p (a share would magnify the rim's blur there). ``q``:
     the percentile of the label's blanks taken as its print (the median by default)."""
-    base = np.zeros((n_labels, samples.shape[1]))
-    for lab in range(n_labels):
-        rows = samples[(labels == lab) & blank]
-        if len(rows) >= MIN_PRINT_SAMPLES:
-            base[lab] = np.clip(np.percentile(rows, q, axis=0), 0.0, 1.0)
-    print_ = base[labels]
+    print_ = _print_of_labels(samples, labels, n_labels, blank, q)[labels]
     light = np.maximum(1.0 - print_, PRINT_LIGHT_FLOOR) if share else 1.0
     return np.clip((samples - print_) / light, 0.0, None)
 
@@ -206,9 +227,10 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
                     if blanks.sum() >= MIN_PRINT_SAMPLES else INK_SHARE)
     ink = (rel > INK_REL) | (around > INK_SHARE) | (inner > inner_ink) | (cover > INK_COVER) | around_dark
     if labels is not None and th.blank < PRINTED_BLANK and blanks.sum() >= MIN_PRINT_SAMPLES:
-        beyond = (_without_print(ins, labels[0], labels[1], blanks) > tau).mean(axis=1)
-        ink |= (beyond > INK_BEYOND_PRINT) | (
-            rel > max(INK_FLOOR_REL, percentile(rel[blanks], INNER_PAGE_PERCENTILE) + INK_OVER_PAGE))
+        ink |= rel > max(INK_FLOOR_REL, percentile(rel[blanks], INNER_PAGE_PERCENTILE) + INK_OVER_PAGE)
+        quiet = np.flatnonzero(~ink)          # ink where the letter is not, on the bubbles not yet seen as ink
+        base = _print_of_labels(ins, labels[0], labels[1], blanks)[labels[0][quiet]]
+        ink[quiet] = ((ins[quiet] - base) > tau).mean(axis=1) > INK_BEYOND_PRINT
     stroke = ((rel >= STROKE_REL) & (cv >= STROKE_MIN_CV) & (inner >= STROKE_INNER[0]) & (inner <= STROKE_INNER[1])
               & (cover >= STROKE_COVER[0]) & (cover <= STROKE_COVER[1]) & (even <= STROKE_MAX_EVEN))
     if stroke.any():                   # the longest dark arc, on the few candidates only
@@ -252,7 +274,7 @@ def apply_rules(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], state
     if ((n_marked >= 2) | ((n_marked == 1) & (lighter > 0))).any():
         two = np.flatnonzero(marked & ((n_marked >= 2) | (lighter > 0))[gi.gid])
         x_any[two] = x_arms(fills.ring_samples[gi.idx[two]], th.mark)
-    odd = (shape != Shape.NONE) & ~((shape == Shape.FILL) & marked)
+    odd = (shape != _S_NONE) & ~((shape == _S_FILL) & marked)
     # a question with no mark, no ambiguous bubble and no unusual ink anywhere is plainly blank: nothing to decide
     n_ambiguous = np.add.reduceat((state == _AMBIGUOUS).astype(np.intp), gi.starts)
     unusual = (np.add.reduceat(odd.astype(np.intp), gi.starts) > 0) | (n_marked >= 2) | (
@@ -304,13 +326,13 @@ def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules
             and (~marked & (ev.rel >= LIGHT_REL)).any()):
         # the one clear mark shows an X's four arms beside a light fill: a struck fill beside the real answer?
         return Decision(st, "crossed_out", None)
-    odd = (shape == Shape.STROKE) | (shape == Shape.CIRCLE)
+    odd = (shape == _S_STROKE) | (shape == _S_CIRCLE)
     if (odd & ~marked).any():
         return Decision(st, "unusual_mark", None)
-    if marked.sum() == 1 and shape[marked][0] == Shape.CIRCLE and not ambiguous.any():
+    if marked.sum() == 1 and shape[marked][0] == _S_CIRCLE and not ambiguous.any():
         return _by_rule(st, int(np.flatnonzero(marked)[0]), rules.circle_around == "mark", "circle_around",
                         "circled")
-    if marked.sum() == 1 and shape[marked][0] == Shape.STROKE and not ambiguous.any():
+    if marked.sum() == 1 and shape[marked][0] == _S_STROKE and not ambiguous.any():
         # a tick or an X that reads as dark as a fill by itself: the rule still says whether it counts
         if rules.tick_or_x_on_empty == "mark":
             return Decision(st, None, "tick_or_x_on_empty")
@@ -350,18 +372,18 @@ def _unless_struck(st: np.ndarray, ev: Evidence, rule: str | None) -> Decision:
 
 def _no_clear_fill(st: np.ndarray, shape: np.ndarray, rules: MarkingRules) -> Decision:
     """No bubble of the question is clearly filled: ink on or around one bubble is a mark by rule or a doubt."""
-    cand = np.flatnonzero((shape != Shape.NONE) | (st == _AMBIGUOUS))
+    cand = np.flatnonzero((shape != _S_NONE) | (st == _AMBIGUOUS))
     if len(cand) == 0:
         return Decision(st, None, None)
     if len(cand) > 1:
         return Decision(st, "ambiguous_mark", None)
     k = int(cand[0])
     kind = shape[k]
-    if kind == Shape.CIRCLE:
+    if kind == _S_CIRCLE:
         return _by_rule(st, k, rules.circle_around == "mark", "circle_around", "circled")
-    if kind == Shape.STROKE:
+    if kind == _S_STROKE:
         return _by_rule(st, k, rules.tick_or_x_on_empty == "mark", "tick_or_x_on_empty", "tick_or_x")
-    if kind == Shape.LIGHT:
+    if kind == _S_LIGHT:
         return _by_rule(st, k, True, "light_mark", "ambiguous_mark")
     return Decision(st, "ambiguous_mark" if st[k] == _AMBIGUOUS else "unusual_mark", None)
 
@@ -380,11 +402,11 @@ def _crossed(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRule
     crossed, strong = ev.crossed, ev.strong
     marked = st == _MARKED
     rest = marked & ~crossed
-    others_quiet = not ((st == _AMBIGUOUS) | ((shape != Shape.NONE) & ~marked)).any()
+    others_quiet = not ((st == _AMBIGUOUS) | ((shape != _S_NONE) & ~marked)).any()
     # cancelled only when the X is plain — its arms far out, the struck fill darker than the one kept (the X's ink
     # on top of a fill), and no X evidence on the fill kept; or its four arms on the near ring, the struck fill far
     # darker and the kept one quiet — and the fill kept is an answer by itself
-    plain = bool(rest.sum() == 1 and others_quiet and (shape[crossed] == Shape.FILL).all()
+    plain = bool(rest.sum() == 1 and others_quiet and (shape[crossed] == _S_FILL).all()
                  and ev.rel[rest].min() >= KEPT_REL)
     if plain and ((strong[crossed].all() and not ev.maybe_x[rest].any()
                    and ev.rel[crossed].min() > ev.rel[rest].max())
@@ -396,7 +418,7 @@ def _crossed(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRule
             st[crossed] = _CANCELLED
             return Decision(st, None, "crossed_out_fill")
         return Decision(st, "crossed_out", "crossed_out_fill")
-    if rest.sum() == 0 and crossed.sum() == 1 and others_quiet and (shape[crossed] == Shape.STROKE).all():
+    if rest.sum() == 0 and crossed.sum() == 1 and others_quiet and (shape[crossed] == _S_STROKE).all():
         if rules.tick_or_x_on_empty == "mark":
             return Decision(st, None, "tick_or_x_on_empty")
         return Decision(st, "tick_or_x", "tick_or_x_on_empty")
