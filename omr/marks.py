@@ -75,11 +75,12 @@ def _sample(image: np.ndarray, pts_xy: np.ndarray) -> np.ndarray:
     """Nearest-pixel gather (one ``cv2.remap``); points off the image read as white (255) so they never look
     marked. ``pts_xy``: (..., 2) image points (x, y); returns float32 values of shape ``pts_xy.shape[:-1]``."""
     shape = pts_xy.shape[:-1]
-    flat = np.asarray(pts_xy, dtype=np.float32).reshape(-1, 2)
+    flat = np.asarray(pts_xy).reshape(-1, 2)
     n = len(flat)
     rows = max(1, -(-n // _REMAP_COLS))
-    grid = np.full((rows * _REMAP_COLS, 2), -10.0, dtype=np.float32)
-    grid[:n] = flat
+    grid = np.empty((rows * _REMAP_COLS, 2), dtype=np.float32)
+    grid[:n] = flat                       # cast to float32 while copying (one pass, no intermediate array)
+    grid[n:] = -10.0
     grid = grid.reshape(rows, _REMAP_COLS, 2)
     out = cv2.remap(image, grid, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=255)
     return out.reshape(-1)[:n].astype(np.float32).reshape(shape)
@@ -153,12 +154,20 @@ def _fiducial_pattern_mm(layout: Layout) -> np.ndarray:
     return arr
 
 
+_SORT_ROWS_UP_TO = 512
+
+
 def _percentile_rows(a: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
-    """``np.percentile(a, q, axis=1)`` (linear interpolation) for every q of ``qs``, from one partial sort."""
+    """``np.percentile(a, q, axis=1)`` (linear interpolation) for every q of ``qs``: short rows from one sort
+    (numpy's vectorised sort costs a fraction of a partition around several ranks), long ones from one
+    partial sort."""
     m = a.shape[1] - 1
     pos = [q / 100.0 * m for q in qs]
-    kth = sorted({k for p in pos for k in (int(np.floor(p)), min(int(np.floor(p)) + 1, m))})
-    part = np.partition(a, kth, axis=1)
+    if m < _SORT_ROWS_UP_TO:
+        part = np.sort(a, axis=1)
+    else:
+        kth = sorted({k for p in pos for k in (int(np.floor(p)), min(int(np.floor(p)) + 1, m))})
+        part = np.partition(a, kth, axis=1)
     out = []
     for p in pos:
         lo = int(np.floor(p))
@@ -222,7 +231,7 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     # a loop around the bubble darkens most of the ring: its paper is the brightest quarter of every radius
     outside = np.concatenate([ring, loop_vals[:, :len(OUTER_GAPS_MM) - 1].reshape(n, -1)], axis=1)
     k90 = int(0.9 * (outside.shape[1] - 1))
-    loop_paper = np.maximum(paper_local, np.partition(outside, k90, axis=1)[:, k90])
+    loop_paper = np.maximum(paper_local, np.sort(outside, axis=1)[:, k90])
     loop_dark = (1.0 - loop_vals / loop_paper[:, None, None]) / ink_span
     n_out = len(OUTER_GAPS_MM) - 1
     outer = np.maximum(loop_dark[:, :n_out].max(axis=1), ring_samples)
@@ -305,11 +314,20 @@ def normalise_labels(fill: np.ndarray, groups: tuple[Group, ...]) -> np.ndarray:
     second = np.maximum.reduceat(np.where(sub < gmax, sub, -np.inf), gi.starts)[gi.gid]
     unmarked = (sub < gmax) | (gmax - second < STANDS_OUT)
     base = _medians_by_label(sub[unmarked], gi.label_id[unmarked], gi.n_labels)
-    if np.all(np.isnan(base)):
+    known = base[~np.isnan(base)]
+    if not len(known):
         return out
-    shift = np.nan_to_num(base - np.nanmedian(base))
+    shift = base - _median(known)
+    shift[np.isnan(shift)] = 0.0
     out[gi.idx] = sub - shift[gi.label_id]
     return out
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a short 1-D array without NaN (the middle value, or the mean of the two middle ones)."""
+    v = np.sort(values)
+    m = len(v) // 2
+    return float(v[m]) if len(v) % 2 else float((v[m - 1] + v[m]) / 2)
 
 
 def _medians_by_label(values: np.ndarray, labels: np.ndarray, n_labels: int) -> np.ndarray:

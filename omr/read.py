@@ -357,7 +357,7 @@ def read_inputs(inputs: list[str], layout: Layout, *, json_out: str, options: Re
     try:
         with _writing(json_out), Progress(total=len(refs) + len(failures), label="reading", enabled=progress) as bar:
             for rec in _records(failures, run_pages(refs, layout, options)):
-                out.write(json.dumps(rec.to_json(detail=options.detail), ensure_ascii=False) + "\n")
+                out.write(_JSON.encode(rec.to_json(detail=options.detail)) + "\n")
                 if table is not None:
                     table.add(rec)
                 summary.add(rec)
@@ -371,6 +371,10 @@ def read_inputs(inputs: list[str], layout: Layout, *, json_out: str, options: Re
     summary.seconds = time.perf_counter() - t0
     print(summary.text(options.workers), file=sys.stderr)
     return summary
+
+
+# one encoder for the whole batch (``json.dumps`` with options builds one per call); records hold no cycles
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 
 
 @contextmanager
