@@ -314,20 +314,11 @@ def normalise_labels(fill: np.ndarray, groups: tuple[Group, ...]) -> np.ndarray:
     second = np.maximum.reduceat(np.where(sub < gmax, sub, -np.inf), gi.starts)[gi.gid]
     unmarked = (sub < gmax) | (gmax - second < STANDS_OUT)
     base = _medians_by_label(sub[unmarked], gi.label_id[unmarked], gi.n_labels)
-    known = base[~np.isnan(base)]
-    if not len(known):
+    if np.all(np.isnan(base)):
         return out
-    shift = base - _median(known)
-    shift[np.isnan(shift)] = 0.0
+    shift = np.nan_to_num(base - np.nanmedian(base))
     out[gi.idx] = sub - shift[gi.label_id]
     return out
-
-
-def _median(values: np.ndarray) -> float:
-    """``np.median`` of a short 1-D array without NaN (the middle value, or the mean of the two middle ones)."""
-    v = np.sort(values)
-    m = len(v) // 2
-    return float(v[m]) if len(v) % 2 else float((v[m - 1] + v[m]) / 2)
 
 
 def _medians_by_label(values: np.ndarray, labels: np.ndarray, n_labels: int) -> np.ndarray:
