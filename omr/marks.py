@@ -227,20 +227,22 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     both = np.minimum(near, far_dark)
     cross = np.sort(both, axis=1)[:, 1] - ring_dark                                 # 3rd darkest of 4
     cross_near = np.sort(near, axis=1)[:, 1] - ring_dark
-    ring_samples = ((1.0 - ring_refl) / ink_span).astype(np.float32)
+    ring_samples = ((1.0 - ring_refl) / ink_span).astype(np.float32, copy=False)
     # a loop around the bubble darkens most of the ring: its paper is the brightest quarter of every radius
     outside = np.concatenate([ring, loop_vals[:, :len(OUTER_GAPS_MM) - 1].reshape(n, -1)], axis=1)
     k90 = int(0.9 * (outside.shape[1] - 1))
     loop_paper = np.maximum(paper_local, np.sort(outside, axis=1)[:, k90])
-    loop_dark = (1.0 - loop_vals / loop_paper[:, None, None]) / ink_span
+    # the darkest of the loops per angle: darkness falls as the grey level rises, so it is taken at the
+    # lowest grey level (the same value as the maximum of every loop's darkness, for a fraction of the work)
     n_out = len(OUTER_GAPS_MM) - 1
-    outer = np.maximum(loop_dark[:, :n_out].max(axis=1), ring_samples)
-    inner = loop_dark[:, n_out:].max(axis=1)
+    lp = loop_paper[:, None]
+    outer = np.maximum((1.0 - loop_vals[:, :n_out].min(axis=1) / lp) / ink_span, ring_samples)
+    inner = (1.0 - loop_vals[:, n_out:].min(axis=1) / lp) / ink_span
     return Fills(fill=np.clip(fill, -0.5, 1.5), ring=np.clip(ring_dark, -0.5, 1.5),
                  cross=np.clip(cross, -0.5, 1.5), cross_near=np.clip(cross_near, -0.5, 1.5),
                  ring_samples=ring_samples, black=float(black_refl),
-                 inside_samples=((1.0 - refl) / ink_span).astype(np.float32),
-                 outer_samples=outer.astype(np.float32), inner_samples=inner.astype(np.float32))
+                 inside_samples=((1.0 - refl) / ink_span).astype(np.float32, copy=False),
+                 outer_samples=outer.astype(np.float32, copy=False), inner_samples=inner.astype(np.float32, copy=False))
 
 
 # Decision constants (fractions of the gap between this page's blank and marked levels, or of its mark level)
