@@ -84,6 +84,21 @@ def _group_reads(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], th,
     return tuple(out), doubts
 
 
+_DIGITS: dict[int, tuple[Layout, tuple[Group, ...]]] = {}
+
+
+def _digit_groups(layout: Layout) -> tuple[Group, ...]:
+    """The participant, version and numeric groups as one tuple: the same object for a layout every time, as
+    ``marks.group_index`` caches its vectorised view by the tuple's identity (a new tuple per page rebuilt it)."""
+    hit = _DIGITS.get(id(layout))
+    if hit is None or hit[0] is not layout:
+        if len(_DIGITS) > 64:
+            _DIGITS.clear()
+        hit = _DIGITS[id(layout)] = (layout, layout.digit_groups(GroupKind.PARTICIPANT)
+                                     + layout.digit_groups(GroupKind.VERSION) + layout.digit_groups(GroupKind.NUMERIC))
+    return hit[1]
+
+
 def read_page(page: Page, layout: Layout) -> Record:
     """The whole per-page pipeline. Pure apart from timing; never raises for a bad page."""
     t0 = time.perf_counter()
@@ -105,7 +120,7 @@ def read_page(page: Page, layout: Layout) -> Record:
     vgroups = layout.digit_groups(GroupKind.VERSION)
     ngroups = layout.digit_groups(GroupKind.NUMERIC)
     fill = normalise_labels(fills.fill, qgroups)
-    fill = normalise_labels(fill, pgroups + vgroups + ngroups)
+    fill = normalise_labels(fill, _digit_groups(layout))
     th = page_thresholds(fill, qgroups)
     q_reads, q_doubts = _group_reads(fills, fill, qgroups, th, layout.marking)
     id_reads, _ = _group_reads(fills, fill, pgroups, th)
