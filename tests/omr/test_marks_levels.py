@@ -17,3 +17,18 @@ def test_percentile_rows_gives_every_asked_percentile_from_one_sort():
     med, p75 = _percentile_rows(a, (50, 75))
     assert np.allclose(med, np.median(a, axis=1), atol=1e-6)
     assert np.allclose(p75, np.percentile(a, 75, axis=1), atol=1e-6)
+
+
+def test_percentile_rows_by_sort_or_by_partition_are_the_same_values(monkeypatch):
+    import omr.marks as marks
+    rng = np.random.default_rng(6)
+    for cols in (1, 2, 5, 32, 96, 700):
+        a = rng.uniform(size=(40, cols)).astype(np.float32)
+        a[:, ::3] = np.round(a[:, ::3], 1)                                  # ties
+        qs = (1, 25, 50, 75, 90, 100)
+        monkeypatch.setattr(marks, "_SORT_ROWS_UP_TO", 10**9)
+        by_sort = _percentile_rows(a, qs)
+        monkeypatch.setattr(marks, "_SORT_ROWS_UP_TO", 0)
+        by_partition = _percentile_rows(a, qs)
+        for s, p in zip(by_sort, by_partition):
+            assert s.dtype == p.dtype and np.array_equal(s, p)
