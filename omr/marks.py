@@ -62,6 +62,8 @@ _SECTORS = np.array([[(k * 8 + 4 + d) % _RING_N for d in range(-2, 3)] for k in 
 # the X's arms are looked for further out too, on the diagonals only (clear of neighbouring bubbles there)
 CROSS_GAP_MM = 1.6
 _CROSS_ANGLES = _RING_ANGLES[_SECTORS.ravel()]
+# each sector is a run of ring indices: its darkest sample by one ``minimum.reduceat`` (every other segment)
+_SECTOR_BOUNDS = _SECTORS[:, [0, -1]].ravel() + [0, 1] * len(_SECTORS)
 # a loop drawn around the bubble (between it and its neighbours), or around its letter (inside the rim)
 OUTER_GAPS_MM = (0.45, 0.8, 1.1)
 INNER_RADII = (0.45, 0.6, 0.72, 0.85)                      # × the bubble radius
@@ -220,10 +222,11 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     fill = (1.0 - darker_half.mean(axis=1)) / ink_span
     ring_refl = ring / paper_local[:, None]
     ring_dark = (1.0 - ring_median / paper_local) / ink_span     # the median of ring_refl (a positive scale)
-    # an X: its arms cross the near ring AND reach the far diagonal points in at least three of four sectors
-    near = (1.0 - ring_refl[:, _SECTORS].min(axis=2)) / ink_span                    # (n, 4) darkest per sector
-    far_refl = far_vals.reshape(n, 4, 5) / paper_local[:, None, None]
-    far_dark = (1.0 - far_refl.min(axis=2)) / ink_span
+    # an X: its arms cross the near ring AND reach the far diagonal points in at least three of four sectors.
+    # Darkest = lowest grey level over the paper: the minimum is taken before dividing (the same values)
+    pl = paper_local[:, None]
+    near = (1.0 - np.minimum.reduceat(ring, _SECTOR_BOUNDS, axis=1)[:, ::2] / pl) / ink_span  # (n, 4) per sector
+    far_dark = (1.0 - np.minimum.reduceat(far_vals, np.arange(0, n_far, 5), axis=1) / pl) / ink_span
     both = np.minimum(near, far_dark)
     cross = np.sort(both, axis=1)[:, 1] - ring_dark                                 # 3rd darkest of 4
     cross_near = np.sort(near, axis=1)[:, 1] - ring_dark
@@ -236,13 +239,22 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     # lowest grey level (the same value as the maximum of every loop's darkness, for a fraction of the work)
     n_out = len(OUTER_GAPS_MM) - 1
     lp = loop_paper[:, None]
-    outer = np.maximum((1.0 - loop_vals[:, :n_out].min(axis=1) / lp) / ink_span, ring_samples)
-    inner = (1.0 - loop_vals[:, n_out:].min(axis=1) / lp) / ink_span
+    outer = np.maximum((1.0 - _min_of(loop_vals[:, :n_out]) / lp) / ink_span, ring_samples)
+    inner = (1.0 - _min_of(loop_vals[:, n_out:]) / lp) / ink_span
     return Fills(fill=np.clip(fill, -0.5, 1.5), ring=np.clip(ring_dark, -0.5, 1.5),
                  cross=np.clip(cross, -0.5, 1.5), cross_near=np.clip(cross_near, -0.5, 1.5),
                  ring_samples=ring_samples, black=float(black_refl),
                  inside_samples=((1.0 - refl) / ink_span).astype(np.float32, copy=False),
                  outer_samples=outer.astype(np.float32, copy=False), inner_samples=inner.astype(np.float32, copy=False))
+
+
+def _min_of(loops: np.ndarray) -> np.ndarray:
+    """``loops.min(axis=1)`` of a (n, few, 32) view, one loop at a time (numpy reduces a strided middle axis
+    slowly)."""
+    out = loops[:, 0].copy()
+    for i in range(1, loops.shape[1]):
+        np.minimum(out, loops[:, i], out=out)
+    return out
 
 
 # Decision constants (fractions of the gap between this page's blank and marked levels, or of its mark level)

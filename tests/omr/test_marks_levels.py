@@ -32,3 +32,12 @@ def test_percentile_rows_by_sort_or_by_partition_are_the_same_values(monkeypatch
         by_partition = _percentile_rows(a, qs)
         for s, p in zip(by_sort, by_partition):
             assert s.dtype == p.dtype and np.array_equal(s, p)
+
+
+def test_darkest_per_sector_and_per_angle_by_the_fast_reductions():
+    from omr.marks import _SECTOR_BOUNDS, _SECTORS, _min_of
+    a = np.random.default_rng(7).integers(0, 256, size=(30, 32)).astype(np.float32)
+    assert np.array_equal(np.minimum.reduceat(a, _SECTOR_BOUNDS, axis=1)[:, ::2], a[:, _SECTORS].min(axis=2))
+    loops = np.random.default_rng(8).integers(0, 256, size=(30, 200)).astype(np.float32)[:, 8:].reshape(30, 6, 32)
+    for part in (loops[:, :2], loops[:, 2:], loops):
+        assert np.array_equal(_min_of(part), part.min(axis=1))
