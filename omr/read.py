@@ -31,7 +31,7 @@ from .markrules import RULE_CONFIDENCE, apply_rules
 from .numeric import numeric_answers
 from .marks import STATE_ORDER, Fills, classify, measure_fills, normalise_labels, page_thresholds
 from .progress import Progress
-from .records import Flag, GroupRead, Page, Reject, SheetFailure, SheetReading, Status
+from .records import Flag, GroupRead, MarkState, Page, Reject, SheetFailure, SheetReading, Status
 from .workers import pool_context, start_worker
 
 Record = SheetReading | SheetFailure
@@ -70,17 +70,16 @@ def _group_reads(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], th,
     codes = state.tolist()
     out, doubts, k = [], {}, 0
     for n, (g, c) in enumerate(zip(groups, conf.tolist())):
-        gcodes = codes[k:k + g.size]
-        states = tuple(map(STATE_ORDER.__getitem__, gcodes))
-        marked = "".join(lab for lab, s in zip(g.labels, gcodes) if s == 1) if 1 in gcodes else ""
-        reason = doubt_of.get(n) or ("ambiguous_mark" if 2 in gcodes else None)   # 2: an ambiguous bubble
+        end = k + g.size
+        states, marked = _decoded(g.labels, tuple(codes[k:end]))
+        reason = doubt_of.get(n) or ("ambiguous_mark" if MarkState.AMBIGUOUS in states else None)
         if reason:
             doubts[g.key] = reason
             c = min(c, 0.5)
         elif n in rule_of:
             c = RULE_CONFIDENCE
-        out.append(GroupRead(g.key, marked, states, tuple(values[k:k + g.size]), c, rule_of.get(n)))
-        k += g.size
+        out.append(GroupRead(g.key, marked, states, tuple(values[k:end]), c, rule_of.get(n)))
+        k = end
     return tuple(out), doubts
 
 
@@ -97,6 +96,21 @@ def _digit_groups(layout: Layout) -> tuple[Group, ...]:
         hit = _DIGITS[id(layout)] = (layout, layout.digit_groups(GroupKind.PARTICIPANT)
                                      + layout.digit_groups(GroupKind.VERSION) + layout.digit_groups(GroupKind.NUMERIC))
     return hit[1]
+
+
+_DECODED: dict[tuple[tuple[str, ...], tuple[int, ...]], tuple[tuple[MarkState, ...], str]] = {}
+
+
+def _decoded(labels: tuple[str, ...], codes: tuple[int, ...]) -> tuple[tuple[MarkState, ...], str]:
+    """A group's state codes as ``MarkState``s, and its marked labels ("" when none). Few combinations occur
+    (labels × states), so each is worked out once per process."""
+    hit = _DECODED.get((labels, codes))
+    if hit is None:
+        if len(_DECODED) > 4096:
+            _DECODED.clear()
+        hit = _DECODED[(labels, codes)] = (tuple(STATE_ORDER[c] for c in codes),
+                                           "".join(lab for lab, c in zip(labels, codes) if c == 1))
+    return hit
 
 
 def read_page(page: Page, layout: Layout) -> Record:

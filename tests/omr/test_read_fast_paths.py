@@ -52,3 +52,12 @@ def test_digit_groups_are_those_of_the_layout_asked_and_one_object_per_layout():
         assert _digit_groups(layout) is _digit_groups(layout)
     assert _digit_groups(demo) != _digit_groups(national)
     assert _digit_groups(load_layout(DEMO_LAYOUT)) == _digit_groups(demo)     # an equal layout loaded again
+
+
+def test_decoded_group_states_are_keyed_by_labels_and_codes():
+    from omr.read import _decoded
+    assert _decoded(("A", "B", "C", "D"), (0, 1, 0, 1)) == ((MarkState.BLANK, MarkState.MARKED) * 2, "BD")
+    assert _decoded(("1", "2", "3", "4"), (0, 1, 0, 1))[1] == "24"
+    assert _decoded(("A", "B", "C", "D"), (2, 0, 3, 4)) == (
+        (MarkState.AMBIGUOUS, MarkState.BLANK, MarkState.ERASED, MarkState.CANCELLED), "")
+    assert _decoded(("A", "B", "C", "D"), (0, 1, 0, 1))[1] == "BD"                # the first answer kept
