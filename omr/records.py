@@ -144,8 +144,8 @@ def rounded(values: list[float], ndigits: int) -> list[float]:
     """``[round(v, ndigits) for v in values]`` at numpy's speed. Scaling by 10**ndigits and rounding to the
     nearest integer gives Python's exact decimal rounding except for values within a hair of a half, where the
     product's own rounding may decide: those few are rounded by ``round`` itself."""
-    if not values:
-        return []
+    if set(map(type, values)) != {float}:                 # ints stay ints, numpy scalars their own type
+        return [round(v, ndigits) for v in values]
     a = np.asarray(values, dtype=np.float64)
     scale = 10.0 ** ndigits
     with np.errstate(invalid="ignore", over="ignore"):

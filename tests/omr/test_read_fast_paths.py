@@ -61,3 +61,8 @@ def test_decoded_group_states_are_keyed_by_labels_and_codes():
     assert _decoded(("A", "B", "C", "D"), (2, 0, 3, 4)) == (
         (MarkState.AMBIGUOUS, MarkState.BLANK, MarkState.ERASED, MarkState.CANCELLED), "")
     assert _decoded(("A", "B", "C", "D"), (0, 1, 0, 1))[1] == "BD"                # the first answer kept
+
+
+def test_rounded_keeps_what_round_gives_for_other_numbers():
+    vals = [1, 0.12345, np.float64(0.5555), True]
+    assert [(type(v), repr(v)) for v in rounded(vals, 3)] == [(type(round(v, 3)), repr(round(v, 3))) for v in vals]
