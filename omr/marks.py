@@ -62,6 +62,8 @@ _SECTORS = np.array([[(k * 8 + 4 + d) % _RING_N for d in range(-2, 3)] for k in 
 # the X's arms are looked for further out too, on the diagonals only (clear of neighbouring bubbles there)
 CROSS_GAP_MM = 1.6
 _CROSS_ANGLES = _RING_ANGLES[_SECTORS.ravel()]
+# each sector is a run of ring indices: its darkest sample by one ``minimum.reduceat`` (every other segment)
+_SECTOR_BOUNDS = _SECTORS[:, [0, -1]].ravel() + [0, 1] * len(_SECTORS)
 # a loop drawn around the bubble (between it and its neighbours), or around its letter (inside the rim)
 OUTER_GAPS_MM = (0.45, 0.8, 1.1)
 INNER_RADII = (0.45, 0.6, 0.72, 0.85)                      # × the bubble radius
@@ -75,11 +77,12 @@ def _sample(image: np.ndarray, pts_xy: np.ndarray) -> np.ndarray:
     """Nearest-pixel gather (one ``cv2.remap``); points off the image read as white (255) so they never look
     marked. ``pts_xy``: (..., 2) image points (x, y); returns float32 values of shape ``pts_xy.shape[:-1]``."""
     shape = pts_xy.shape[:-1]
-    flat = np.asarray(pts_xy, dtype=np.float32).reshape(-1, 2)
+    flat = np.asarray(pts_xy).reshape(-1, 2)
     n = len(flat)
     rows = max(1, -(-n // _REMAP_COLS))
-    grid = np.full((rows * _REMAP_COLS, 2), -10.0, dtype=np.float32)
-    grid[:n] = flat
+    grid = np.empty((rows * _REMAP_COLS, 2), dtype=np.float32)
+    grid[:n] = flat                       # cast to float32 while copying (one pass, no intermediate array)
+    grid[n:] = -10.0
     grid = grid.reshape(rows, _REMAP_COLS, 2)
     out = cv2.remap(image, grid, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=255)
     return out.reshape(-1)[:n].astype(np.float32).reshape(shape)
@@ -153,12 +156,20 @@ def _fiducial_pattern_mm(layout: Layout) -> np.ndarray:
     return arr
 
 
+_SORT_ROWS_UP_TO = 512
+
+
 def _percentile_rows(a: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
-    """``np.percentile(a, q, axis=1)`` (linear interpolation) for every q of ``qs``, from one partial sort."""
+    """``np.percentile(a, q, axis=1)`` (linear interpolation) for every q of ``qs``: short rows from one sort
+    (numpy's vectorised sort costs a fraction of a partition around several ranks), long ones from one
+    partial sort."""
     m = a.shape[1] - 1
     pos = [q / 100.0 * m for q in qs]
-    kth = sorted({k for p in pos for k in (int(np.floor(p)), min(int(np.floor(p)) + 1, m))})
-    part = np.partition(a, kth, axis=1)
+    if m < _SORT_ROWS_UP_TO:
+        part = np.sort(a, axis=1)
+    else:
+        kth = sorted({k for p in pos for k in (int(np.floor(p)), min(int(np.floor(p)) + 1, m))})
+        part = np.partition(a, kth, axis=1)
     out = []
     for p in pos:
         lo = int(np.floor(p))
@@ -211,27 +222,39 @@ def measure_fills(image: np.ndarray, alignment: Alignment, layout: Layout) -> Fi
     fill = (1.0 - darker_half.mean(axis=1)) / ink_span
     ring_refl = ring / paper_local[:, None]
     ring_dark = (1.0 - ring_median / paper_local) / ink_span     # the median of ring_refl (a positive scale)
-    # an X: its arms cross the near ring AND reach the far diagonal points in at least three of four sectors
-    near = (1.0 - ring_refl[:, _SECTORS].min(axis=2)) / ink_span                    # (n, 4) darkest per sector
-    far_refl = far_vals.reshape(n, 4, 5) / paper_local[:, None, None]
-    far_dark = (1.0 - far_refl.min(axis=2)) / ink_span
+    # an X: its arms cross the near ring AND reach the far diagonal points in at least three of four sectors.
+    # Darkest = lowest grey level over the paper: the minimum is taken before dividing (the same values)
+    pl = paper_local[:, None]
+    near = (1.0 - np.minimum.reduceat(ring, _SECTOR_BOUNDS, axis=1)[:, ::2] / pl) / ink_span  # (n, 4) per sector
+    far_dark = (1.0 - np.minimum.reduceat(far_vals, np.arange(0, n_far, 5), axis=1) / pl) / ink_span
     both = np.minimum(near, far_dark)
     cross = np.sort(both, axis=1)[:, 1] - ring_dark                                 # 3rd darkest of 4
     cross_near = np.sort(near, axis=1)[:, 1] - ring_dark
-    ring_samples = ((1.0 - ring_refl) / ink_span).astype(np.float32)
+    ring_samples = ((1.0 - ring_refl) / ink_span).astype(np.float32, copy=False)
     # a loop around the bubble darkens most of the ring: its paper is the brightest quarter of every radius
     outside = np.concatenate([ring, loop_vals[:, :len(OUTER_GAPS_MM) - 1].reshape(n, -1)], axis=1)
     k90 = int(0.9 * (outside.shape[1] - 1))
-    loop_paper = np.maximum(paper_local, np.partition(outside, k90, axis=1)[:, k90])
-    loop_dark = (1.0 - loop_vals / loop_paper[:, None, None]) / ink_span
+    loop_paper = np.maximum(paper_local, np.sort(outside, axis=1)[:, k90])
+    # the darkest of the loops per angle: darkness falls as the grey level rises, so it is taken at the
+    # lowest grey level (the same value as the maximum of every loop's darkness, for a fraction of the work)
     n_out = len(OUTER_GAPS_MM) - 1
-    outer = np.maximum(loop_dark[:, :n_out].max(axis=1), ring_samples)
-    inner = loop_dark[:, n_out:].max(axis=1)
+    lp = loop_paper[:, None]
+    outer = np.maximum((1.0 - _min_of(loop_vals[:, :n_out]) / lp) / ink_span, ring_samples)
+    inner = (1.0 - _min_of(loop_vals[:, n_out:]) / lp) / ink_span
     return Fills(fill=np.clip(fill, -0.5, 1.5), ring=np.clip(ring_dark, -0.5, 1.5),
                  cross=np.clip(cross, -0.5, 1.5), cross_near=np.clip(cross_near, -0.5, 1.5),
                  ring_samples=ring_samples, black=float(black_refl),
-                 inside_samples=((1.0 - refl) / ink_span).astype(np.float32),
-                 outer_samples=outer.astype(np.float32), inner_samples=inner.astype(np.float32))
+                 inside_samples=((1.0 - refl) / ink_span).astype(np.float32, copy=False),
+                 outer_samples=outer.astype(np.float32, copy=False), inner_samples=inner.astype(np.float32, copy=False))
+
+
+def _min_of(loops: np.ndarray) -> np.ndarray:
+    """``loops.min(axis=1)`` of a (n, few, 32) view, one loop at a time (numpy reduces a strided middle axis
+    slowly)."""
+    out = loops[:, 0].copy()
+    for i in range(1, loops.shape[1]):
+        np.minimum(out, loops[:, i], out=out)
+    return out
 
 
 # Decision constants (fractions of the gap between this page's blank and marked levels, or of its mark level)

@@ -31,7 +31,7 @@ from .markrules import RULE_CONFIDENCE, apply_rules
 from .numeric import numeric_answers
 from .marks import STATE_ORDER, Fills, classify, measure_fills, normalise_labels, page_thresholds
 from .progress import Progress
-from .records import Flag, GroupRead, Page, Reject, SheetFailure, SheetReading, Status
+from .records import Flag, GroupRead, MarkState, Page, Reject, SheetFailure, SheetReading, Status
 from .workers import pool_context, start_worker
 
 Record = SheetReading | SheetFailure
@@ -70,18 +70,47 @@ def _group_reads(fills: Fills, fill: np.ndarray, groups: tuple[Group, ...], th,
     codes = state.tolist()
     out, doubts, k = [], {}, 0
     for n, (g, c) in enumerate(zip(groups, conf.tolist())):
-        gcodes = codes[k:k + g.size]
-        states = tuple(map(STATE_ORDER.__getitem__, gcodes))
-        marked = "".join(lab for lab, s in zip(g.labels, gcodes) if s == 1) if 1 in gcodes else ""
-        reason = doubt_of.get(n) or ("ambiguous_mark" if 2 in gcodes else None)   # 2: an ambiguous bubble
+        end = k + g.size
+        states, marked = _decoded(g.labels, tuple(codes[k:end]))
+        reason = doubt_of.get(n) or ("ambiguous_mark" if MarkState.AMBIGUOUS in states else None)
         if reason:
             doubts[g.key] = reason
             c = min(c, 0.5)
         elif n in rule_of:
             c = RULE_CONFIDENCE
-        out.append(GroupRead(g.key, marked, states, tuple(values[k:k + g.size]), c, rule_of.get(n)))
-        k += g.size
+        out.append(GroupRead(g.key, marked, states, tuple(values[k:end]), c, rule_of.get(n)))
+        k = end
     return tuple(out), doubts
+
+
+_DIGITS: dict[int, tuple[Layout, tuple[Group, ...]]] = {}
+
+
+def _digit_groups(layout: Layout) -> tuple[Group, ...]:
+    """The participant, version and numeric groups as one tuple: the same object for a layout every time, as
+    ``marks.group_index`` caches its vectorised view by the tuple's identity (a new tuple per page rebuilt it)."""
+    hit = _DIGITS.get(id(layout))
+    if hit is None or hit[0] is not layout:
+        if len(_DIGITS) > 64:
+            _DIGITS.clear()
+        hit = _DIGITS[id(layout)] = (layout, layout.digit_groups(GroupKind.PARTICIPANT)
+                                     + layout.digit_groups(GroupKind.VERSION) + layout.digit_groups(GroupKind.NUMERIC))
+    return hit[1]
+
+
+_DECODED: dict[tuple[tuple[str, ...], tuple[int, ...]], tuple[tuple[MarkState, ...], str]] = {}
+
+
+def _decoded(labels: tuple[str, ...], codes: tuple[int, ...]) -> tuple[tuple[MarkState, ...], str]:
+    """A group's state codes as ``MarkState``s, and its marked labels ("" when none). Few combinations occur
+    (labels × states), so each is worked out once per process."""
+    hit = _DECODED.get((labels, codes))
+    if hit is None:
+        if len(_DECODED) > 4096:
+            _DECODED.clear()
+        hit = _DECODED[(labels, codes)] = (tuple(STATE_ORDER[c] for c in codes),
+                                           "".join(lab for lab, c in zip(labels, codes) if c == 1))
+    return hit
 
 
 def read_page(page: Page, layout: Layout) -> Record:
@@ -105,7 +134,7 @@ def read_page(page: Page, layout: Layout) -> Record:
     vgroups = layout.digit_groups(GroupKind.VERSION)
     ngroups = layout.digit_groups(GroupKind.NUMERIC)
     fill = normalise_labels(fills.fill, qgroups)
-    fill = normalise_labels(fill, pgroups + vgroups + ngroups)
+    fill = normalise_labels(fill, _digit_groups(layout))
     th = page_thresholds(fill, qgroups)
     q_reads, q_doubts = _group_reads(fills, fill, qgroups, th, layout.marking)
     id_reads, _ = _group_reads(fills, fill, pgroups, th)
@@ -357,7 +386,7 @@ def read_inputs(inputs: list[str], layout: Layout, *, json_out: str, options: Re
     try:
         with _writing(json_out), Progress(total=len(refs) + len(failures), label="reading", enabled=progress) as bar:
             for rec in _records(failures, run_pages(refs, layout, options)):
-                out.write(json.dumps(rec.to_json(detail=options.detail), ensure_ascii=False) + "\n")
+                out.write(_JSON.encode(rec.to_json(detail=options.detail)) + "\n")
                 if table is not None:
                     table.add(rec)
                 summary.add(rec)
@@ -371,6 +400,10 @@ def read_inputs(inputs: list[str], layout: Layout, *, json_out: str, options: Re
     summary.seconds = time.perf_counter() - t0
     print(summary.text(options.workers), file=sys.stderr)
     return summary
+
+
+# one encoder for the whole batch (``json.dumps`` with options builds one per call); records hold no cycles
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 
 
 @contextmanager
