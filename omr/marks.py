@@ -328,9 +328,13 @@ def normalise_labels(fill: np.ndarray, groups: tuple[Group, ...]) -> np.ndarray:
     second = np.maximum.reduceat(np.where(sub < gmax, sub, -np.inf), gi.starts)[gi.gid]
     unmarked = (sub < gmax) | (gmax - second < STANDS_OUT)
     base = _medians_by_label(sub[unmarked], gi.label_id[unmarked], gi.n_labels)
-    if np.all(np.isnan(base)):
+    known = np.sort(base[~np.isnan(base)])
+    if not len(known):
         return out
-    shift = np.nan_to_num(base - np.nanmedian(base))
+    # np.nanmedian's value without its cost (~0.2 ms a page, and numpy.ma imported on its first call)
+    m = len(known) // 2
+    centre = known[m] if len(known) % 2 else (known[m - 1] + known[m]) / 2
+    shift = np.nan_to_num(base - centre)
     out[gi.idx] = sub - shift[gi.label_id]
     return out
 
