@@ -19,9 +19,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
 
+import cv2
 import numpy as np
 
 from .csvout import CsvWriter
+from .deblur import deconvolve, motion_blur
 from .errors import AlignmentError, ExitCode, OutputError
 from .identify import NO_QR, decide_participant, digits_from_groups, read_qr
 from .layout import Group, GroupKind, Layout, MarkingRules
@@ -113,16 +115,19 @@ def _decoded(labels: tuple[str, ...], codes: tuple[int, ...]) -> tuple[tuple[Mar
     return hit
 
 
-def read_page(page: Page, layout: Layout) -> Record:
-    """The whole per-page pipeline. Pure apart from timing; never raises for a bad page."""
+def read_page(page: Page, layout: Layout, *, align_on: np.ndarray | None = None) -> Record:
+    """The whole per-page pipeline. Pure apart from timing; never raises for a bad page. ``align_on``: an image of
+    the same geometry to find the sheet and its QR code in (the page deconvolved of a motion smear); the marks are
+    read on the page."""
     t0 = time.perf_counter()
     try:
-        al = align_any(page.image, layout)
+        al = align_any(page.image if align_on is None else align_on, layout)
     except AlignmentError as exc:
         return SheetFailure(page.source, page.page, Reject(exc.code), exc.message,
                             {"align": (time.perf_counter() - t0) * 1000})
     t1 = time.perf_counter()
-    qr = read_qr(page.image, al, layout) if layout.qr is not None else NO_QR
+    sharp = page.image if align_on is None else align_on
+    qr = read_qr(sharp, al, layout) if layout.qr is not None else NO_QR
     if qr.payload and (qr.payload.contest != layout.contest or qr.payload.layout != layout.id):
         return SheetFailure(page.source, page.page, Reject.WRONG_LAYOUT,
                             f"the QR code says contest {qr.payload.contest!r}, layout {qr.payload.layout!r}; "
@@ -217,12 +222,15 @@ def read_ref(ref: PageRef, layout: Layout, options: LoadOptions) -> Record:
             return page
         t1 = time.perf_counter()
         rec = read_page(page, layout)
+        first = page
         if page.scale > 1 and _second_look(rec):
             full = load_page(ref, replace(options, target_long_side_px=1 << 30))
             if not isinstance(full, SheetFailure):
                 second = read_page(full, layout)
                 if not _worse(second, rec):
                     page, rec = full, second
+        if isinstance(rec, SheetFailure) and rec.reason_code in _RETRY_CODES:
+            page, rec = _unsmeared(first, layout, page, rec)
         decode_ms = (t1 - t0) * 1000
         if isinstance(rec, SheetReading):
             return _with_timing(rec, decode=decode_ms, scale=page.scale)
@@ -232,6 +240,27 @@ def read_ref(ref: PageRef, layout: Layout, options: LoadOptions) -> Record:
     except Exception as exc:  # noqa: BLE001 — a bad page must never kill the batch; reported with its type
         return SheetFailure(ref.path, ref.index + 1, Reject.INTERNAL,
                             f"internal error {type(exc).__name__}: {exc} (please report this file)")
+
+
+UNSMEAR_LONG_SIDE_PX = 2000     # a smeared page is looked at this size (a phone's 4000 px frame: half)
+
+
+def _unsmeared(page: Page, layout: Layout, failed_page: Page, failed: Record) -> tuple[Page, Record]:
+    """A phone moved during the shot smears the corner markers past recognition: when the page shows a straight
+    motion smear (``omr.deblur``), the sheet is looked for again on the page deconvolved of it, and its marks read
+    on the page as taken (a deconvolution's ringing must not make marks). The reading records the smear's length
+    (``alignment.motion_blur_px``); the failure stands when the sheet is still not found."""
+    if max(page.image.shape) > UNSMEAR_LONG_SIDE_PX:       # the cepstrum's square sees more of a smaller page
+        f = UNSMEAR_LONG_SIDE_PX / max(page.image.shape)
+        page = replace(page, image=cv2.resize(page.image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA),
+                       scale=page.scale / f)
+    smear = motion_blur(page.image, strict=False)
+    if smear is None:
+        return failed_page, failed
+    again = read_page(page, layout, align_on=deconvolve(page.image, *smear))
+    if not isinstance(again, SheetReading):
+        return failed_page, failed
+    return page, replace(again, alignment={**again.alignment, "motion_blur_px": round(smear[0], 1)})
 
 
 def _with_timing(rec: SheetReading, *, decode: float, scale: float) -> SheetReading:

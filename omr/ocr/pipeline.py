@@ -20,7 +20,7 @@ from .. import pagefind
 from ..load import LoadOptions, PageRef, load_page
 from ..records import Page, Reject, SheetFailure
 from .cells import erase_rules, vertical_rules, without_rules
-from .deblur import cepstrum, deconvolve, smear_in
+from ..deblur import cepstrum, deconvolve, smear_in
 from .engine import Deadline, Engine, Words, engine_for, has_lang, parse_tsv
 from .ink import coverage, flatten, ink_mask, line_height, small_copy, text_box
 from .orient import direction_and_skew, rotate, upside_down

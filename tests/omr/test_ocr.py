@@ -452,7 +452,7 @@ def long_paragraph_image() -> np.ndarray:
 
 
 def test_motion_blur_length_and_direction_are_estimated():
-    from omr.ocr.deblur import motion_blur
+    from omr.deblur import motion_blur
 
     page = render(PARAGRAPH + " " + PARAGRAPH, width=1320, height=960, dpi=160, margin=60)
     for m, deg in ((5, 30), (5, 120), (6, 80)):
@@ -462,7 +462,7 @@ def test_motion_blur_length_and_direction_are_estimated():
 
 
 def test_sharp_pages_show_nomotion_blur(paragraph_image):
-    from omr.ocr.deblur import motion_blur
+    from omr.deblur import motion_blur
 
     small = cv2.resize(paragraph_image, None, fx=0.53, fy=0.53, interpolation=cv2.INTER_AREA)   # as read
     soft = cv2.GaussianBlur(small, (0, 0), 1.2)
@@ -499,7 +499,7 @@ def test_smear_hidden_by_defocus_gets_a_second_look():
     # cepstral dip is deeper than the smear's, so the strict look sees nothing and the page read at confidence 61
     # (22 % CER). Read badly, it gets the second look, is deconvolved and reads far better.
     from bench.ocr_bench import corpus_paragraphs, degrade, render_pages, rates
-    from omr.ocr.deblur import motion_blur
+    from omr.deblur import motion_blur
 
     typed = render_pages(corpus_paragraphs())
     rng = np.random.default_rng([6262, 0])
@@ -536,7 +536,7 @@ def test_sheet_cut_off_by_the_frame_is_not_given_a_made_up_side(seed, side):
 
 
 def test_motion_blur_look_on_a_narrow_crop_does_not_fail():
-    from omr.ocr.deblur import motion_blur
+    from omr.deblur import motion_blur
 
     rng = np.random.default_rng(4)
     for shape in ((128, 700), (140, 900), (150, 400)):        # one written line in an essay box

@@ -1,5 +1,6 @@
 """Motion blur (a phone moved during the shot): a straight smear found by the cepstrum, undone by Wiener
-deconvolution with its line kernel.
+deconvolution with its line kernel. Used by the OCR (``omr.ocr.pipeline``) and by the sheet reader, whose corner
+markers a smear can hide (``omr.read``).
 
 A straight smear over N pixels shows in the cepstrum of the page as read (text lines ~30 px) as a negative dip N
 pixel steps away along the smear. Sharp pages put their deepest dip 3 steps away (the strokes), 2–3 px smears at

@@ -1,0 +1,78 @@
+"""A sheet photographed while the phone moved: the smear hides the corner markers from the detector; the reader
+finds the sheet on the page deconvolved of the smear (``omr.deblur``) and reads the marks on the page as taken."""
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from omr.layout import GroupKind
+from omr.load import LoadOptions, plan_pages
+from omr.read import read_ref
+from omr.sheet import Participant, render_sheets
+from tests.conftest import rasterise
+
+DPI = 150
+PPM = DPI / 25.4
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory, demo_layout):
+    """The demo sheet at 150 dpi with every question answered (A, B, C, D in turn) by a dark disc, the candidate
+    number and the version filled in too (the QR code does not survive a long smear)."""
+    pdf = tmp_path_factory.mktemp("smear") / "sheet.pdf"
+    render_sheets(demo_layout, pdf, participants=[Participant("123456", "Đỗ Minh Châu")])
+    img = rasterise(pdf, dpi=DPI)
+    want = {}
+
+    def disc(idx):
+        y, x = demo_layout.centres_mm[idx]
+        cv2.circle(img, (int(round(x * PPM)), int(round(y * PPM))), int(demo_layout.bubble_r_mm * 0.85 * PPM), 40, -1)
+
+    for g in demo_layout.question_groups:
+        disc(g.first + int(g.key) % 4)
+        want[g.key] = g.labels[int(g.key) % 4]
+    for kind, value in ((GroupKind.PARTICIPANT, "123456"), (GroupKind.VERSION, "101")):
+        for d, g in zip(value, demo_layout.digit_groups(kind)):
+            disc(g.first + int(d))
+    return img, want
+
+
+def _smeared(img: np.ndarray, length: float, angle_deg: float) -> np.ndarray:
+    """A straight motion smear ``length`` px long, the sheet then lying on a grey desk."""
+    size = int(length) + 3 | 1
+    m, a = size // 2, math.radians(angle_deg)
+    k = np.zeros((size, size), np.float32)
+    cv2.line(k, (round(m - length / 2 * math.cos(a)), round(m - length / 2 * math.sin(a))),
+             (round(m + length / 2 * math.cos(a)), round(m + length / 2 * math.sin(a))), 1.0, 1, cv2.LINE_AA)
+    out = cv2.filter2D(img, -1, k / k.sum(), borderType=cv2.BORDER_REPLICATE)
+    return cv2.copyMakeBorder(out, 200, 200, 150, 150, cv2.BORDER_CONSTANT, value=110)
+
+
+def _read(tmp_path, img, layout):
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), img)
+    return read_ref(plan_pages(str(path), LoadOptions())[0], layout, LoadOptions())
+
+
+@pytest.mark.parametrize("length", [12, 16])
+def test_a_sheet_smeared_past_its_markers_is_found_on_the_page_deconvolved(tmp_path, demo_layout, filled, length):
+    img, want = filled
+    rec = _read(tmp_path, _smeared(img, length, 35), demo_layout)
+    assert rec.status.value != "rejected", getattr(rec, "reason", "")
+    assert abs(rec.alignment["motion_blur_px"] - length) < 2.5
+    assert rec.answers == want and rec.participant == "123456" and rec.version == "101"
+
+
+def test_a_sharp_sheet_is_read_without_looking_for_a_smear(tmp_path, demo_layout, filled):
+    img, want = filled
+    rec = _read(tmp_path, _smeared(img, 1, 0), demo_layout)
+    assert "motion_blur_px" not in rec.alignment and rec.answers == want
+
+
+def test_a_smeared_page_that_is_no_sheet_stays_refused_with_its_reason(tmp_path, demo_layout):
+    page = np.full((1700, 1200), 235, np.uint8)
+    for y in range(200, 1500, 40):                  # lines of "text"
+        cv2.line(page, (150, y), (1050, y), 60, 3)
+    rec = _read(tmp_path, _smeared(page, 14, 20), demo_layout)
+    assert rec.status.value == "rejected" and rec.reason_code.value == "not_a_sheet"
