@@ -325,9 +325,11 @@ def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules
     if ev.crossed.any() or near_x.any():
         return _crossed(st, shape, replace(ev, crossed=ev.crossed | near_x), rules)
     ambiguous = st == _AMBIGUOUS
-    if (marked.sum() == 1 and (marked & (ev.near >= CANCEL_NEAR) & (ev.x_any >= CANCEL_X)).any()
+    if (marked.sum() == 1 and (marked & (ev.near >= CANCEL_NEAR)
+                               & ((ev.x_any >= CANCEL_X) | (ev.rel >= CANCEL_STRUCK_REL))).any()
             and (~marked & (ev.rel >= LIGHT_REL)).any()):
-        # the one clear mark shows an X's four arms beside a light fill: a struck fill beside the real answer?
+        # the one clear mark shows an X's arms (four of them, or some on a mark darker than the page's: ink over a
+        # fill) beside a light fill: a struck fill beside the real answer?
         return Decision(st, "crossed_out", None)
     odd = (shape == _S_STROKE) | (shape == _S_CIRCLE)
     if (odd & ~marked).any():

@@ -54,6 +54,8 @@ _DOUBT_TEXT = {
     "circled": "Câu {q}: có ô được khoanh tròn thay vì tô, cần người chấm xem lại",
     "tick_or_x": "Câu {q}: có ô được đánh dấu ✓ hoặc ✗ thay vì tô, cần người chấm xem lại",
     "unusual_mark": "Câu {q}: có nét bút lạ trên hoặc quanh một ô, cần người chấm xem lại",
+    "blurred_mark": "Câu {q}: ảnh phiếu bị nhoè do rung máy, dấu ở câu này không rõ là tô, tẩy hay gạch, "
+                    "cần người chấm xem lại",
 }
 
 
@@ -260,7 +262,18 @@ def _unsmeared(page: Page, layout: Layout, failed_page: Page, failed: Record) ->
     again = read_page(page, layout, align_on=deconvolve(page.image, *smear))
     if not isinstance(again, SheetReading):
         return failed_page, failed
-    return page, replace(again, alignment={**again.alignment, "motion_blur_px": round(smear[0], 1)})
+    # the smear also blurs what tells an X from a fill's overflow, residue from a light mark: only plain marks are
+    # read as they are; every question holding anything else goes to a judge
+    keys = {g.key for g in layout.question_groups}
+    flagged = {f.key for f in again.flags if f.target == "question"}
+    unsure = (MarkState.ERASED, MarkState.CANCELLED, MarkState.AMBIGUOUS)
+    more = tuple(Flag("question", g.key, "blurred_mark", _DOUBT_TEXT["blurred_mark"].format(q=g.key),
+                      min(g.confidence, 0.5), g.fills)
+                 for g in again.groups if g.key in keys and g.key not in flagged
+                 and (g.rule is not None or len(g.marked) > 1 or any(st in unsure for st in g.states)))
+    flags = tuple(again.flags) + more
+    return page, replace(again, flags=flags, status=Status.FLAGGED if flags else Status.OK,
+                         alignment={**again.alignment, "motion_blur_px": round(smear[0], 1)})
 
 
 def _with_timing(rec: SheetReading, *, decode: float, scale: float) -> SheetReading:

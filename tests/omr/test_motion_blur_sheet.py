@@ -76,3 +76,21 @@ def test_a_smeared_page_that_is_no_sheet_stays_refused_with_its_reason(tmp_path,
         cv2.line(page, (150, y), (1050, y), 60, 3)
     rec = _read(tmp_path, _smeared(page, 14, 20), demo_layout)
     assert rec.status.value == "rejected" and rec.reason_code.value == "not_a_sheet"
+
+
+def test_on_a_smeared_sheet_only_plain_marks_are_read_the_rest_goes_to_a_judge(tmp_path, demo_layout, filled):
+    # an erasure's residue beside question 1's answer: on a sharp photo an erasure, read; smeared, the smear
+    # also blurs what tells residue from a mark — a doubt with its reason, the plain questions still read
+    img, want = filled
+    img = img.copy()
+    g = next(g for g in demo_layout.question_groups if g.key == "1")
+    y, x = demo_layout.centres_mm[g.first]
+    cv2.circle(img, (int(round(x * PPM)), int(round(y * PPM))), int(demo_layout.bubble_r_mm * 0.9 * PPM), 175, -1)
+    sharp = _read(tmp_path, _smeared(img, 1, 0), demo_layout)
+    assert sharp.answers["1"] == want["1"] and not [f for f in sharp.flags if f.key == "1"]
+    rec = _read(tmp_path, _smeared(img, 12, 35), demo_layout)
+    reasons = {f.key: f.reason for f in rec.flags if f.target == "question"}
+    assert reasons.get("1") == "blurred_mark" and "nhoè" in next(f.message for f in rec.flags if f.key == "1")
+    assert {k: v for k, v in rec.answers.items() if k not in reasons} == {k: v for k, v in want.items()
+                                                                          if k not in reasons}
+    assert len(reasons) <= 5
