@@ -417,3 +417,16 @@ def test_residue_at_two_thirds_of_the_page_marks_beside_a_fill_is_an_erasure():
 def test_a_second_mark_as_dark_as_the_lightest_double_still_cannot_be_told_apart():
     d = _decide_two(0.69)                     # the lightest second fill of a double seen: 0.69, 0.70 of the first
     assert d.doubt == "uneven_marks" and 3 not in list(d.states)
+
+
+def test_a_mark_darker_than_the_page_marks_with_x_arms_near_it_beside_a_light_fill_is_a_doubt():
+    # a smeared photo's struck fill: its X shows near the bubble on fewer than four arms (x_arms 0.45) but the X's ink
+    # makes it far darker than the page's marks (1.33); the real, lighter answer beside it reads as its erasure
+    from omr.markrules import Evidence, Shape, _decide
+    rel = np.array([0.0, 1.33, 0.0, 0.53])
+    zeros, no = np.zeros(4), np.zeros(4, bool)
+    shape = np.array([Shape.NONE, Shape.FILL, Shape.NONE, Shape.LIGHT], np.int8)
+    st = np.array([0, 1, 0, 3], np.int8)
+    ev = Evidence(rel, 0.1 + 0.9 * rel, zeros, no, no, np.array([False, True, False, False]), np.full(4, 0.7), 0.85,
+                  np.array([0.0, 0.45, 0.0, 0.16]), np.array([0.0, 0.45, 0.0, 0.08]))
+    assert _decide(st, shape, ev, DEMO).doubt == "crossed_out"
