@@ -52,9 +52,9 @@ LIGHT_REL, LIGHT_COVER, LIGHT_MAX_CV, LIGHT_CENTRE = 0.42, 0.65, 0.5, 0.7
 # evenness: the 25th percentile of the disc samples / their 90th. A light fill is even (median 0.65), an eraser's
 # smudge patchy (median 0.33, 99 %: 0.63); a fill's median 0.77, a bad erasure's 0.56
 LIGHT_EVEN, SECOND_EVEN = 0.45, 0.6
-# a light mark both partial and patchy is where a person hesitates too: a lone erasure's smudge (cover 0.68,
-# evenness 0.49-0.50) reads so; of 3,184 light fills alone on their question, 61 (1.9 %)
-LIGHT_PARTIAL_COVER, LIGHT_PARTIAL_EVEN = 0.72, 0.55
+# a light mark both partial and patchy is where a person hesitates too: a lone erasure's smudge (cover 0.68-0.73,
+# evenness 0.48-0.50) reads so; of 4,575 light fills alone on their question, 98 (2.1 %)
+LIGHT_PARTIAL_COVER, LIGHT_PARTIAL_EVEN = 0.75, 0.55
 STROKE_REL, STROKE_MIN_CV = 0.3, 0.7
 STROKE_INNER, STROKE_COVER = (0.15, 0.75), (0.18, 0.66)
 STROKE_MAX_EVEN = 0.18       # strokes leave most of the disc paper (evenness ≤ 0.16 for ticks), smudges do not
