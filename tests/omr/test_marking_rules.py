@@ -376,7 +376,8 @@ def test_a_blurred_rim_on_every_bubble_of_a_photo_is_not_ink_but_a_loop_inside_o
     assert shape[k] in (Shape.CIRCLE, Shape.INK)
 
 
-def test_a_light_mark_both_partial_and_patchy_is_not_read_as_a_light_fill():
+@pytest.mark.parametrize("covered", [25, 27])      # of the 37 disc samples: 0.68 and 0.73 of the bubble
+def test_a_light_mark_both_partial_and_patchy_is_not_read_as_a_light_fill(covered):
     # what a lone erasure leaves: two thirds of the bubble a patchy grey (a person hesitates: erased, or a light
     # answer?) — a doubt; the same grey over the whole bubble, evenly, is a light fill
     from omr.markrules import Shape, bubble_shapes, evenness
@@ -384,12 +385,12 @@ def test_a_light_mark_both_partial_and_patchy_is_not_read_as_a_light_fill():
     groups, fills, fill, th = _page_of_letters()
     smudge, light = 4 * 5 + 2, 4 * 6 + 1             # question 6 option C, question 7 option B
     rng = np.random.default_rng(3)
-    fills.inside_samples[smudge, :25] = rng.uniform(0.45, 0.75, 25)
-    fills.inside_samples[smudge, 25:] = 0.36                 # grey, just under the ink level (0.4)
+    fills.inside_samples[smudge, :covered] = rng.uniform(0.45, 0.75, covered)
+    fills.inside_samples[smudge, covered:] = 0.36            # grey, just under the ink level (0.4)
     fills.inside_samples[light] = 0.55
     fill[smudge] = fill[light] = 0.55
     cover = (fills.inside_samples[smudge] > 0.4).mean()
-    assert cover < 0.72 and 0.45 <= evenness(fills.inside_samples[smudge][None])[0] < 0.55
+    assert cover < 0.75 and 0.45 <= evenness(fills.inside_samples[smudge][None])[0] < 0.55
     gi = group_index(groups)
     shape, _, _ = bubble_shapes(fills, fill, th, gi.idx, (gi.label_id, gi.n_labels))
     assert shape[light] == Shape.LIGHT
