@@ -122,13 +122,13 @@ def read_page(page: Page, layout: Layout, *, align_on: np.ndarray | None = None)
     the same geometry to find the sheet and its QR code in (the page deconvolved of a motion smear); the marks are
     read on the page."""
     t0 = time.perf_counter()
+    sharp = page.image if align_on is None else align_on
     try:
-        al = align_any(page.image if align_on is None else align_on, layout)
+        al = align_any(sharp, layout)
     except AlignmentError as exc:
         return SheetFailure(page.source, page.page, Reject(exc.code), exc.message,
                             {"align": (time.perf_counter() - t0) * 1000})
     t1 = time.perf_counter()
-    sharp = page.image if align_on is None else align_on
     qr = read_qr(sharp, al, layout) if layout.qr is not None else NO_QR
     if qr.payload and (qr.payload.contest != layout.contest or qr.payload.layout != layout.id):
         return SheetFailure(page.source, page.page, Reject.WRONG_LAYOUT,
