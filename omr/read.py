@@ -231,7 +231,8 @@ def read_ref(ref: PageRef, layout: Layout, options: LoadOptions) -> Record:
                 second = read_page(full, layout)
                 if not _worse(second, rec):
                     page, rec = full, second
-        if isinstance(rec, SheetFailure) and rec.reason_code in _RETRY_CODES:
+        if (rec.reason_code in _RETRY_CODES if isinstance(rec, SheetFailure)
+                else rec.alignment.get("markers", 4) < 4):
             page, rec = _unsmeared(first, layout, page, rec)
         decode_ms = (t1 - t0) * 1000
         if isinstance(rec, SheetReading):
@@ -251,7 +252,9 @@ def _unsmeared(page: Page, layout: Layout, failed_page: Page, failed: Record) ->
     """A phone moved during the shot smears the corner markers past recognition: when the page shows a straight
     motion smear (``omr.deblur``), the sheet is looked for again on the page deconvolved of it, and its marks read
     on the page as taken (a deconvolution's ringing must not make marks). The reading records the smear's length
-    (``alignment.motion_blur_px``); the failure stands when the sheet is still not found."""
+    (``alignment.motion_blur_px``); the failure stands when the sheet is still not found. A sheet found by three
+    of its markers (the fourth lost in the smear) is looked at the same way, and the new reading replaces it only
+    when it finds all four."""
     if max(page.image.shape) > UNSMEAR_LONG_SIDE_PX:       # the cepstrum's square sees more of a smaller page
         f = UNSMEAR_LONG_SIDE_PX / max(page.image.shape)
         page = replace(page, image=cv2.resize(page.image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA),
@@ -260,7 +263,8 @@ def _unsmeared(page: Page, layout: Layout, failed_page: Page, failed: Record) ->
     if smear is None:
         return failed_page, failed
     again = read_page(page, layout, align_on=deconvolve(page.image, *smear))
-    if not isinstance(again, SheetReading):
+    if not isinstance(again, SheetReading) or (isinstance(failed, SheetReading)
+                                               and again.alignment["markers"] <= failed.alignment["markers"]):
         return failed_page, failed
     # the smear also blurs what tells an X from a fill's overflow, residue from a light mark: only plain marks are
     # read as they are; every question holding anything else goes to a judge

@@ -8,7 +8,8 @@ import pytest
 
 from omr.layout import GroupKind
 from omr.load import LoadOptions, plan_pages
-from omr.read import read_ref
+from omr.read import read_page, read_ref
+from omr.records import Page
 from omr.sheet import Participant, render_sheets
 from tests.conftest import rasterise
 
@@ -49,6 +50,14 @@ def _smeared(img: np.ndarray, length: float, angle_deg: float) -> np.ndarray:
     return cv2.copyMakeBorder(out, 200, 200, 150, 150, cv2.BORDER_CONSTANT, value=110)
 
 
+def _tilted(img: np.ndarray, k: float) -> np.ndarray:
+    """The sheet photographed at a slant: its right edge ``k`` of the height shorter at each end."""
+    h, w = img.shape
+    m = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]),
+                                    np.float32([[0, 0], [w, h * k], [w, h * (1 - k)], [0, h]]))
+    return cv2.warpPerspective(img, m, (w, h), borderValue=255)
+
+
 def _read(tmp_path, img, layout):
     path = tmp_path / "photo.png"
     cv2.imwrite(str(path), img)
@@ -61,6 +70,21 @@ def test_a_sheet_smeared_past_its_markers_is_found_on_the_page_deconvolved(tmp_p
     rec = _read(tmp_path, _smeared(img, length, 35), demo_layout)
     assert rec.status.value != "rejected", getattr(rec, "reason", "")
     assert abs(rec.alignment["motion_blur_px"] - length) < 2.5
+    assert rec.answers == want and rec.participant == "123456" and rec.version == "101"
+
+
+@pytest.mark.parametrize("length, angle", [(11, 35), (10, 0)])
+def test_a_slanted_smeared_sheet_found_by_three_markers_is_read_by_four_on_the_page_deconvolved(
+        tmp_path, demo_layout, filled, length, angle):
+    """The far corner of a slanted photo is the smallest: a smear that the others survive hides its marker. A
+    three-marker fit may misplace bubbles and sends the whole sheet to a judge; deconvolved, all four are found."""
+    img, want = filled
+    photo = _smeared(_tilted(img, 0.15), length, angle)
+    first = read_page(Page(image=photo, source="photo.png", page=1, dpi=None, scale=1.0), demo_layout)
+    assert first.alignment["markers"] == 3                      # what the reader had to go on before
+    rec = _read(tmp_path, photo, demo_layout)
+    assert rec.alignment["markers"] == 4 and abs(rec.alignment["motion_blur_px"] - length) < 2.5
+    assert not any(f.reason == "three_markers" for f in rec.flags)
     assert rec.answers == want and rec.participant == "123456" and rec.version == "101"
 
 
