@@ -30,7 +30,8 @@ class Alignment:
     px_per_mm: float            # mean scale near the page centre
     markers: int                # how many fiducials were used (3 or 4)
     rotation_deg: float         # page rotation in the image, counter-clockwise positive, -180..180
-    search: str                 # which search found them: "corners" | "coarse" | "full"
+    search: str                 # which search found them: "corners" | "coarse" | "full", "+square" when the
+                                # fourth was found as a dark square where the other three put it
 
     def map_mm(self, pts_xy_mm: np.ndarray) -> np.ndarray:
         """(n, 2) points (x, y) in mm → (n, 2) image points (x, y) in pixels."""
@@ -180,6 +181,96 @@ def find_fiducials(image: np.ndarray, layout: Layout) -> tuple[dict[int, np.ndar
     return found, "full"
 
 
+SQUARE_SEARCH_SIDES = 2.0      # the missing marker is looked for this many marker sides around where three put it
+SQUARE_AREA = (0.5, 1.8)       # its dark square's area × the mean area of the three found
+SQUARE_PATTERN_CORR = 0.5      # its cells must correlate this well with the marker printed there
+
+
+def missing_marker(image: np.ndarray, layout: Layout, found: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """The fourth corner marker, when three were found: a blurred or smeared marker whose bits the detector
+    cannot decode still shows as a dark square where the three put it. Looked for there as a dark convex
+    quadrilateral of the three's size, thresholded half-way between the window's black and its paper; kept
+    only when its cells, sampled through the quadrilateral, correlate with the marker printed at that corner
+    (which also fixes which of its corners is which). Returns {} when no such square is found: a three-marker
+    fit (a homography from three markers' twelve corners) can put the far corner millimetres off."""
+    ref = layout.fiducial_corners_mm()
+    ids = sorted(found)
+    (k,) = set(range(4)) - set(ids)
+    H, _ = cv2.findHomography(np.concatenate([ref[i] for i in ids]), np.concatenate([found[i] for i in ids]), 0)
+    if H is None or not np.all(np.isfinite(H)):
+        return {}
+    pred = cv2.perspectiveTransform(ref[k].reshape(-1, 1, 2), H).reshape(4, 2)
+    areas = [abs(cv2.contourArea(found[i].astype(np.float32))) for i in ids]
+    area = float(np.mean(areas))
+    side = math.sqrt(area)
+    if not np.all(np.isfinite(pred)) or side < 6:
+        return {}
+    h, w = image.shape
+    cx, cy = pred.mean(axis=0)
+    r = SQUARE_SEARCH_SIDES * side
+    x0, y0, x1, y1 = int(max(0, cx - r)), int(max(0, cy - r)), int(min(w, cx + r)), int(min(h, cy + r))
+    if x1 - x0 < side or y1 - y0 < side:
+        return {}
+    win = image[y0:y1, x0:x1]
+    black, paper = np.percentile(win, (1, 90))
+    if paper - black < 40:
+        return {}
+    dark = (win < (black + paper) / 2).astype(np.uint8)
+    contours, _ = cv2.findContours(dark, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    bits = _marker_cells(layout.aruco_dictionary, k)
+    best: tuple[float, np.ndarray] | None = None
+    for c in contours:
+        a = cv2.contourArea(c)
+        if not SQUARE_AREA[0] * area <= a <= SQUARE_AREA[1] * area:
+            continue
+        quad = cv2.approxPolyDP(c, 0.06 * cv2.arcLength(c, True), True).reshape(-1, 2)
+        if len(quad) != 4 or not cv2.isContourConvex(quad.reshape(-1, 1, 2)):
+            continue
+        quad = quad.astype(np.float64) + (x0, y0)
+        # the quadrilateral's corners in the order of the predicted ones (same winding: the page is not mirrored)
+        quad = min((np.roll(quad, -j, axis=0) for j in range(4)), key=lambda q: float(np.sum((q - pred) ** 2)))
+        if cv2.contourArea(quad.astype(np.float32), oriented=True) * cv2.contourArea(
+                pred.astype(np.float32), oriented=True) <= 0:
+            quad = quad[::-1]
+            quad = min((np.roll(quad, -j, axis=0) for j in range(4)), key=lambda q: float(np.sum((q - pred) ** 2)))
+        corr = _cells_corr(image, quad, bits)
+        if corr >= SQUARE_PATTERN_CORR and (best is None or corr > best[0]):
+            best = (corr, quad)
+    if best is None:
+        return {}
+    pts = best[1].astype(np.float32).reshape(-1, 1, 2)
+    half = max(2, int(side / 8))
+    cv2.cornerSubPix(image, pts, (half, half), (-1, -1), (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_COUNT, 20, 0.01))
+    return {k: pts.reshape(4, 2).astype(np.float64)}
+
+
+_CELLS: dict[tuple[str, int], np.ndarray] = {}
+
+
+def _marker_cells(dictionary: str, k: int) -> np.ndarray:
+    """The marker's cells (its black border included) as 0/1, row by row."""
+    hit = _CELLS.get((dictionary, k))
+    if hit is None:
+        d = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, dictionary))
+        n = d.markerSize + 2
+        hit = _CELLS[(dictionary, k)] = (cv2.aruco.generateImageMarker(d, k, n) > 127).astype(np.float64)
+    return hit
+
+
+def _cells_corr(image: np.ndarray, quad: np.ndarray, cells: np.ndarray) -> float:
+    """Correlation between the printed marker's inner cells and the image's cells through ``quad``."""
+    n = cells.shape[0]
+    px = 8 * n
+    M = cv2.getPerspectiveTransform(quad.astype(np.float32),
+                                    np.float32([[0, 0], [px, 0], [px, px], [0, px]]))
+    flat = cv2.warpPerspective(image, M, (px, px), flags=cv2.INTER_LINEAR)
+    got = cv2.resize(flat, (n, n), interpolation=cv2.INTER_AREA).astype(np.float64)[1:-1, 1:-1].ravel()
+    want = cells[1:-1, 1:-1].ravel()
+    if got.std() < 1e-6 or want.std() < 1e-6:
+        return 0.0
+    return float(np.corrcoef(got, want)[0, 1])
+
+
 def align(image: np.ndarray, layout: Layout, *, max_residual_mm: float = MAX_RESIDUAL_MM) -> Alignment:
     """Estimate and check the mapping from the layout (mm) to ``image`` (grayscale uint8)."""
     if image.ndim != 2 or image.dtype != np.uint8:
@@ -192,6 +283,19 @@ def align(image: np.ndarray, layout: Layout, *, max_residual_mm: float = MAX_RES
         raise AlignmentError("partial_sheet", f"only {len(found)} of 4 corner markers found "
                                               f"({_names(found)}): the sheet is cut off, folded, covered or too "
                                               "blurred; scan or photograph the whole sheet again, flat and sharp")
+    if len(found) == 3:
+        fourth = missing_marker(image, layout, found)
+        if fourth:
+            try:
+                return _fitted(image, layout, {**found, **fourth}, search + "+square", max_residual_mm)
+            except AlignmentError:      # the square does not fit with the three: the three alone
+                pass
+    return _fitted(image, layout, found, search, max_residual_mm)
+
+
+def _fitted(image: np.ndarray, layout: Layout, found: dict[int, np.ndarray], search: str,
+            max_residual_mm: float) -> Alignment:
+    """The homography from the markers ``found``, checked."""
     ref = layout.fiducial_corners_mm()
     ids = sorted(found)
     src = np.concatenate([ref[i] for i in ids])

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from omr.align import align
+from omr.align import align, find_fiducials
 from omr.errors import AlignmentError, ExitCode
 from omr.identify import decide_participant, digits_from_groups, QrResult
 from omr.layout import GroupKind, layout_from_dict
@@ -290,6 +290,52 @@ def test_a_page_aligned_on_three_markers_is_flagged_for_review(blank_sheet, demo
     assert r.alignment["markers"] == 3
     assert r.status is Status.FLAGGED and [f.reason for f in r.flags if f.target == "page"] == ["three_markers"]
     assert r.answers["100"] == "C"
+
+
+def _photographed(img):
+    """The sheet photographed at a slant (a perspective the markers must follow), and the mapping used."""
+    h, w = img.shape
+    m = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]),
+                                    np.float32([[180, 140], [w + 60, 60], [w + 10, h + 260], [120, h + 120]]))
+    return cv2.warpPerspective(img, m, (w + 300, h + 380), borderValue=90), m
+
+
+def _over_marker(img, layout, k, margin_mm, paint):
+    r = layout.fiducial_rects()[k]
+    y0, x0 = int((r.y_mm - margin_mm) * PPM), int((r.x_mm - margin_mm) * PPM)
+    y1, x1 = int((r.y_mm + r.h_mm + margin_mm) * PPM), int((r.x_mm + r.w_mm + margin_mm) * PPM)
+    img[y0:y1, x0:x1] = paint(img[y0:y1, x0:x1])
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3])
+def test_a_marker_too_blurred_to_decode_is_found_as_the_dark_square_where_the_other_three_put_it(
+        blank_sheet, demo_layout, k):
+    """A marker whose bits a blur has merged is no ArUco marker to the detector, but still a dark square of the
+    right size where the other three say: found there, checked against the printed pattern, it gives the fourth
+    corner a three-marker fit lacks."""
+    img = marked_sheet(blank_sheet, demo_layout, {g.key: "B" for g in demo_layout.question_groups},
+                       participant="123456")
+    _over_marker(img, demo_layout, k, 3, lambda a: cv2.GaussianBlur(a, (0, 0), 6.0))
+    photo, m = _photographed(img)
+    assert len(find_fiducials(photo, demo_layout)[0]) == 3          # the detector alone: three
+    al = align(photo, demo_layout)
+    assert al.markers == 4 and al.search.endswith("+square") and al.residual_mm < 0.5
+    mm = np.asarray(demo_layout.centres_mm)[:, ::-1]                # every bubble lands where it was printed
+    truth = cv2.perspectiveTransform((mm * PPM - 0.5).reshape(-1, 1, 2), m).reshape(-1, 2)
+    assert np.abs(al.map_mm(mm) - truth).max() < 0.25 * PPM
+    r = read_page(Page(photo, "photo.png", 1, None), demo_layout)
+    assert r.alignment["markers"] == 4 and not [f for f in r.flags if f.target == "page"]
+    assert set(r.answers.values()) == {"B"}
+
+
+def test_a_dark_square_that_is_not_the_marker_is_not_taken_for_it(blank_sheet, demo_layout):
+    """A marker blacked out (ink spilt, a sticker) is a dark square of the right size, but not the marker's
+    pattern: the sheet stays on three markers, flagged for review."""
+    img = blank_sheet.copy()
+    _over_marker(img, demo_layout, 2, 0, lambda a: np.full_like(a, 30))
+    photo, _ = _photographed(img)
+    al = align(photo, demo_layout)
+    assert al.markers == 3 and "+square" not in al.search
 
 
 def test_a_small_sheet_in_a_big_photo_gets_a_full_resolution_second_look(tmp_path, blank_sheet, demo_layout):
