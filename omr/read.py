@@ -246,6 +246,7 @@ def read_ref(ref: PageRef, layout: Layout, options: LoadOptions) -> Record:
 
 
 UNSMEAR_LONG_SIDE_PX = 2000     # a smeared page is looked at this size (a phone's 4000 px frame: half)
+SMEARED_RING_REL = -0.15        # on a smeared page, a bubble this much lighter than its blanks is ringed by ink
 
 
 def _unsmeared(page: Page, layout: Layout, failed_page: Page, failed: Record) -> tuple[Page, Record]:
@@ -266,18 +267,27 @@ def _unsmeared(page: Page, layout: Layout, failed_page: Page, failed: Record) ->
     if not isinstance(again, SheetReading) or (isinstance(failed, SheetReading)
                                                and again.alignment["markers"] <= failed.alignment["markers"]):
         return failed_page, failed
-    # the smear also blurs what tells an X from a fill's overflow, residue from a light mark: only plain marks are
-    # read as they are; every question holding anything else goes to a judge
-    keys = {g.key for g in layout.question_groups}
-    flagged = {f.key for f in again.flags if f.target == "question"}
-    unsure = (MarkState.ERASED, MarkState.CANCELLED, MarkState.AMBIGUOUS)
-    more = tuple(Flag("question", g.key, "blurred_mark", _DOUBT_TEXT["blurred_mark"].format(q=g.key),
-                      min(g.confidence, 0.5), g.fills)
-                 for g in again.groups if g.key in keys and g.key not in flagged
-                 and (g.rule is not None or len(g.marked) > 1 or any(st in unsure for st in g.states)))
+    more = smeared_doubts(again, {g.key for g in layout.question_groups})
     flags = tuple(again.flags) + more
     return page, replace(again, flags=flags, status=Status.FLAGGED if flags else Status.OK,
                          alignment={**again.alignment, "motion_blur_px": round(smear[0], 1)})
+
+
+def smeared_doubts(rec: SheetReading, keys: set[str]) -> tuple[Flag, ...]:
+    """The doubts a motion smear adds to a sheet read on the page as taken: the smear also blurs what tells an
+    X from a fill's overflow, residue from a light mark, so only plain marks are read as they are; every question
+    (of ``keys``) holding anything else goes to a judge — residue, a cancelled or ambiguous bubble, two marks, a
+    rule's decision, or a bubble lighter than the page's blanks (ink smeared all round it: a loop drawn round it
+    blurs into its surround; blanks of smeared pages ≥ -0.06 of the page's mark level, such loops ≤ -0.24)."""
+    flagged = {f.key for f in rec.flags if f.target == "question"}
+    unsure = (MarkState.ERASED, MarkState.CANCELLED, MarkState.AMBIGUOUS)
+    blank, mark = rec.alignment["blank_level"], rec.alignment["mark_level"]
+    ringed = blank + SMEARED_RING_REL * max(mark - blank, 1e-6)
+    return tuple(Flag("question", g.key, "blurred_mark", _DOUBT_TEXT["blurred_mark"].format(q=g.key),
+                      min(g.confidence, 0.5), g.fills)
+                 for g in rec.groups if g.key in keys and g.key not in flagged
+                 and (g.rule is not None or len(g.marked) > 1 or any(st in unsure for st in g.states)
+                      or min(g.fills) < ringed))
 
 
 def _with_timing(rec: SheetReading, *, decode: float, scale: float) -> SheetReading:

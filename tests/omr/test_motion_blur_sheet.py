@@ -8,8 +8,8 @@ import pytest
 
 from omr.layout import GroupKind
 from omr.load import LoadOptions, plan_pages
-from omr.read import read_page, read_ref
-from omr.records import Page
+from omr.read import read_page, read_ref, smeared_doubts
+from omr.records import GroupRead, MarkState, Page, SheetReading, Status
 from omr.sheet import Participant, render_sheets
 from tests.conftest import rasterise
 
@@ -18,12 +18,17 @@ PPM = DPI / 25.4
 
 
 @pytest.fixture(scope="module")
-def filled(tmp_path_factory, demo_layout):
-    """The demo sheet at 150 dpi with every question answered (A, B, C, D in turn) by a dark disc, the candidate
-    number and the version filled in too (the QR code does not survive a long smear)."""
+def blank(tmp_path_factory, demo_layout):
     pdf = tmp_path_factory.mktemp("smear") / "sheet.pdf"
     render_sheets(demo_layout, pdf, participants=[Participant("123456", "Đỗ Minh Châu")])
-    img = rasterise(pdf, dpi=DPI)
+    return rasterise(pdf, dpi=DPI)
+
+
+@pytest.fixture(scope="module")
+def filled(blank, demo_layout):
+    """The demo sheet at 150 dpi with every question answered (A, B, C, D in turn) by a dark disc, the candidate
+    number and the version filled in too (the QR code does not survive a long smear)."""
+    img = blank.copy()
     want = {}
 
     def disc(idx):
@@ -118,3 +123,23 @@ def test_on_a_smeared_sheet_only_plain_marks_are_read_the_rest_goes_to_a_judge(t
     assert {k: v for k, v in rec.answers.items() if k not in reasons} == {k: v for k, v in want.items()
                                                                           if k not in reasons}
     assert len(reasons) <= 5
+
+
+
+def test_on_a_smeared_sheet_a_bubble_lighter_than_the_blanks_is_a_doubt_not_a_blank():
+    """A phone photo at 76 dpi smeared 8 px (generated phone set s23301, page 62): the loop drawn round question
+    34's C blurred into the paper around the bubble; no mark on it, but the bubble read 0.28 of the page's mark
+    level lighter than its blanks (its surround darker: the paper level is taken there) — it was a silent blank.
+    Blanks of smeared pages read ≥ -0.06; any question holding such a bubble goes to a judge."""
+    def q(key, fills, marked=""):
+        states = tuple(MarkState.MARKED if lab in marked else MarkState.BLANK for lab in "ABCD")
+        return GroupRead(key, marked, states, fills, 0.9, None)
+
+    rec = SheetReading("p.jpg", 1, "demo-a4-100", Status.OK, None, None, {}, (),
+                       groups=(q("33", (0.10, 0.12, 0.11, 0.08)),                 # blank, within the blanks
+                               q("34", (0.119, 0.088, -0.11, 0.062)),             # the loop round C
+                               q("35", (0.09, 0.95, 0.12, 0.11), "B")),           # a plain fill
+                       alignment={"blank_level": 0.1115, "mark_level": 0.8964})
+    doubts = smeared_doubts(rec, {"33", "34", "35"})
+    assert [(f.key, f.reason) for f in doubts] == [("34", "blurred_mark")]
+    assert smeared_doubts(rec, {"33", "35"}) == ()          # not a question of the sheet: not its business
