@@ -84,6 +84,11 @@ TWO_OPTION_SECOND_RATIO = 0.9
 MAYBE_CROSSED = 0.05         # X arms far out (Fills.cross): fills ≤ 0.04 (99.9 %), X's struck through ≥ 0.002
 # a mark far darker than the page's marks with ink all around it, beside a normal one: struck through, maybe
 STRUCK_REL, STRUCK_AROUND = 1.25, 0.4    # fills: rel ≤ 1.25 (99 %); X's over a fill: rel median 1.42
+# … and two answers stand only when none of them is at least as dark as the page's marks with ink on three
+# quarters of the angles around it (strokes leaving it everywhere: an X whose arms were not recognised). Fills of
+# doubles so (harsh sets s23101, s23301, s4301): 6 of 557; struck fills read as answers: s24101 p371 q88 (rel
+# 1.18, around 1.0), phone s24301 p100 q11 (1.04, 0.75)
+INKED_ALL_ROUND_REL, INKED_ALL_ROUND = 1.0, 0.75
 MAYBE_CROSSED_NEAR = 0.10    # X arms on the near ring (Fills.cross_near): fills of a double ≤ 0.11 (99 %),
                              # X's struck through ≥ 0.11 (99 %)
 # strokes leaving a marked bubble like an X's four arms at any rotation (``x_arms``), × the page's mark level:
@@ -370,7 +375,8 @@ def _unless_struck(st: np.ndarray, ev: Evidence, rule: str | None) -> Decision:
     """Two or more answers stand only when none of them shows strokes leaving it like an X's arms (at any
     angle): a struck-through fill whose X was not recognised would otherwise be read as a second answer."""
     marked = st == _MARKED
-    if marked.sum() >= 2 and (ev.x_any[marked] >= X_ANY).any():
+    if marked.sum() >= 2 and ((ev.x_any[marked] >= X_ANY).any() or (
+            marked & (ev.rel >= INKED_ALL_ROUND_REL) & (ev.around >= INKED_ALL_ROUND)).any()):
         return Decision(st, "crossed_out", rule)
     return Decision(st, None, rule)
 
