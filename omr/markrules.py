@@ -106,6 +106,11 @@ CANCEL_STRUCK_REL = 1.15
 # the fill kept when another is cancelled must be an answer in its own right (kept fills: rel ≥ 0.81 (99 %)); a
 # residue beside a fill whose overflow looks like an X is not
 KEPT_REL = 0.75
+# a fill with ink on most angles round it (a scribble overflowing its bubble) shows "arms" wherever the overflow
+# juts out: its X is believed, and the fill cancelled, only when the arms stand out clearly (x_arms ≥ OVERFLOW_X);
+# else a doubt. Doubles' scribbles cancelled so (silently): s26101 p71 q17 (around 0.97, x_arms 0.73), s27101 p133
+# q65 (0.69, 0.72); struck fills so: 60 of 2,292 (sets s23101, s23301, s4301), now doubts
+OVERFLOW_AROUND, OVERFLOW_X = 0.65, 0.8
 RULE_CONFIDENCE = 0.8
 # the 8 rotations (11.25° apart) of four 5-sample sectors 90° apart on the 32-sample ring around a bubble
 _ARM_SECTORS = np.array([[(k * 8 + j + d) % 32 for k in range(4) for d in range(-2, 3)] for j in range(8)])
@@ -418,7 +423,8 @@ def _crossed(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRule
     # on top of a fill), and no X evidence on the fill kept; or its four arms on the near ring, the struck fill far
     # darker and the kept one quiet — and the fill kept is an answer by itself
     plain = bool(rest.sum() == 1 and others_quiet and (shape[crossed] == _S_FILL).all()
-                 and ev.rel[rest].min() >= KEPT_REL)
+                 and ev.rel[rest].min() >= KEPT_REL
+                 and not ((ev.around[crossed] >= OVERFLOW_AROUND) & (ev.x_any[crossed] < OVERFLOW_X)).any())
     if plain and ((strong[crossed].all() and not ev.maybe_x[rest].any()
                    and ev.rel[crossed].min() > ev.rel[rest].max())
                   or ((ev.near[crossed] >= CANCEL_NEAR).all() and (ev.x_any[crossed] >= CANCEL_X).all()

@@ -452,3 +452,27 @@ def test_of_two_answers_one_as_dark_as_the_page_marks_with_ink_all_round_it_is_a
                   np.array([0.93, 0.74, 0.0, 0.0]), 0.95, np.array([0.03, 0.12, 0.0, 0.0]), np.array([0.0, 0.12, 0, 0]))
     d = _decide(st, shape, ev, DEMO)
     assert d.doubt == doubt and list(d.states) == [1, 1, 0, 0]
+
+
+@pytest.mark.parametrize("around_c, x_c, cancelled", [
+    (0.97, 0.73, False),     # s26101 p71 q17: a scribble overflowing all round its bubble, beside a lighter fill
+    (0.28, 0.73, True),      # the same arms on a fill with ink only where they are: an X, cancelled by the rule
+    (0.97, 0.95, True),      # ink all round, but arms standing out clearly: an X over an overflowing fill
+])
+def test_a_fill_with_ink_all_round_it_is_cancelled_only_when_its_x_arms_stand_out(around_c, x_c, cancelled):
+    """A scribble overflowing its bubble shows "arms" wherever the overflow juts out: read as struck through, the
+    real double lost its first answer silently. With ink on most angles round the fill, the X is believed only
+    when its arms stand out clearly; otherwise the question is a doubt, never a cancellation."""
+    from omr.markrules import Evidence, Shape, _decide
+    rel = np.array([0.0, 0.0, 1.33, 0.88])
+    no = np.zeros(4, bool)
+    shape = np.array([Shape.NONE, Shape.NONE, Shape.FILL, Shape.FILL], np.int8)
+    st = np.array([0, 0, 1, 1], np.int8)
+    ev = Evidence(rel, 0.1 + 0.9 * rel, np.array([0.0, 0.06, around_c, 0.22]), no, no, no,
+                  np.array([0.0, 0.0, 0.72, 0.66]), 0.87, np.array([0.0, 0.0, x_c, 0.06]),
+                  np.array([0.01, 0.01, x_c, 0.06]))
+    d = _decide(st, shape, ev, DEMO)
+    if cancelled:
+        assert d.doubt is None and d.rule == "crossed_out_fill" and list(d.states) == [0, 0, 4, 1]
+    else:
+        assert d.doubt == "crossed_out" and 4 not in list(d.states)
