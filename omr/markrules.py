@@ -61,7 +61,7 @@ STROKE_MAX_EVEN = 0.18       # strokes leave most of the disc paper (evenness �
 STROKE_MAX_RUN = 0.4          # longest dark arc on the 0.6-radius ring: strokes ≤ 0.39, half fills ≥ 0.33 (1 %: 0.4)
 INK_REL, INK_SHARE, INK_COVER = 0.16, 0.2, 0.22    # blanks: rel ≤ 0.12, cover ≤ 0.20 (99.99 %), ink around
                                                     # them ≤ 0.22 (99.9 %): a loop round a bubble ≥ 0.25
-RING_DARKER_REL = -0.3       # blanks: rel ≥ -0.09 (99.9 %)
+RING_DARKER_REL = -0.2       # blanks: rel ≥ -0.09 (99.9 %); a blurred phone loop round a bubble: -0.28 (s28301)
 # the loops inside the rim of a blurred photo's blank bubbles darken together (the rim spreads): ink there counts
 # from this much above the page's own blank bubbles (their 90th percentile; blanks beyond it: 13 of 58,000)
 INNER_OVER_PAGE, INNER_PAGE_PERCENTILE = 0.1, 90

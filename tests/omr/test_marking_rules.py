@@ -91,6 +91,21 @@ def test_circle_around_an_empty_bubble_is_a_doubt_never_a_blank(base, demo_layou
     assert flags.get("1") == "circled" and rules["1"] == "circle_around"
 
 
+def test_a_faint_blurred_loop_round_a_bubble_is_a_doubt_never_a_blank(base, demo_layout):
+    """A phone photo blurs a pencil loop into a faint grey band round the bubble (phone set s28301 p13 q54, read
+    blank): too faint to count as ink beside the rim, it still darkens the paper level taken there, so the bubble
+    reads lighter than the page's blanks (here -0.25 of the mark level; blanks ≥ -0.09)."""
+    img = base.copy()
+    cx, cy = centre(demo_layout, q(demo_layout, "1").first + 2)
+    band = np.zeros(img.shape, np.uint8)
+    cv2.circle(band, (int(round(cx)), int(round(cy))), int(demo_layout.bubble_r_mm * 1.3 * PPM), 255,
+               int(0.8 * PPM))
+    band = cv2.GaussianBlur(band, (0, 0), 2.0).astype(np.float32) / 255
+    img = np.minimum(img, (255 - band * (255 - 190)).astype(np.uint8))
+    rec, flags, rules = read(img, demo_layout)
+    assert flags.get("1") == "circled" and rules["1"] == "circle_around" and rec.answers["1"] == ""
+
+
 def test_circle_around_counts_where_the_contest_says_so(base, demo_layout):
     img = base.copy()
     loop(img, demo_layout, q(demo_layout, "1").first + 2, 1.35)
