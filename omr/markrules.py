@@ -111,6 +111,10 @@ KEPT_REL = 0.75
 # else a doubt. Doubles' scribbles cancelled so (silently): s26101 p71 q17 (around 0.97, x_arms 0.73), s27101 p133
 # q65 (0.69, 0.72); struck fills so: 60 of 2,292 (sets s23101, s23301, s4301), now doubts
 OVERFLOW_AROUND, OVERFLOW_X = 0.65, 0.8
+# a bubble read as residue by its level with ink on this share of the angles round it beside a clear mark: residue
+# reads ≤ 0.44 (2,500 on sets s23101, s23301, s4301); a double's scribble overflowing far past its rim read 1.0 and
+# 0.43 of the page's marks (its paper level taken on its ink: s30101 p20 q7, one answer lost silently)
+OVERFLOWED_RESIDUE = 0.75
 RULE_CONFIDENCE = 0.8
 # the 8 rotations (11.25° apart) of four 5-sample sectors 90° apart on the 32-sample ring around a bubble
 _ARM_SECTORS = np.array([[(k * 8 + j + d) % 32 for k in range(4) for d in range(-2, 3)] for j in range(8)])
@@ -329,6 +333,10 @@ def _decide(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRules
     marked = st == _MARKED
     if not marked.any():
         return _no_clear_fill(st, shape, rules)
+    if ((st == _ERASED) & (ev.around >= OVERFLOWED_RESIDUE)).any():
+        # a bubble read as residue with ink all round it: a fill overflowing far past its rim, its paper level
+        # taken on its own ink — a second answer that reads light, or residue: a judge decides
+        return Decision(st, "uneven_marks", None)
     # a fill with an X's four arms on its near ring, far darker than the one other fill: struck through too
     near_x = (marked & (ev.near >= CANCEL_NEAR) & (ev.x_any >= CANCEL_X) & (ev.rel >= CANCEL_STRUCK_REL)
               if marked.sum() == 2 else ev.crossed)

@@ -491,3 +491,19 @@ def test_a_fill_with_ink_all_round_it_is_cancelled_only_when_its_x_arms_stand_ou
         assert d.doubt is None and d.rule == "crossed_out_fill" and list(d.states) == [0, 0, 4, 1]
     else:
         assert d.doubt == "crossed_out" and 4 not in list(d.states)
+
+
+@pytest.mark.parametrize("around_a, doubt", [(1.0, "uneven_marks"), (0.3, None)])
+def test_residue_by_its_level_with_ink_all_round_it_is_a_doubt(around_a, doubt):
+    """A scribble overflowing far past its bubble makes the paper level round it its own ink: the fill reads
+    0.43 of the page's marks, the level of residue (s30101 p20 q7, a double read as one answer, silently). A
+    residue with ink all round it beside a clear mark goes to a judge; residue without (≤ 0.44 seen) stays."""
+    from omr.markrules import Evidence, Shape, _decide
+    rel = np.array([0.43, 0.03, 0.0, 0.99])
+    no = np.zeros(4, bool)
+    shape = np.array([Shape.INK, Shape.NONE, Shape.NONE, Shape.FILL], np.int8)
+    st = np.array([3, 0, 0, 1], np.int8)
+    ev = Evidence(rel, 0.1 + 0.9 * rel, np.array([around_a, 0.09, 0.03, 0.5]), no, no, no,
+                  np.array([0.48, 0.0, 0.0, 0.95]), 0.95, np.zeros(4), np.array([0.21, 0.0, 0.0, 0.0]))
+    d = _decide(st, shape, ev, DEMO)
+    assert d.doubt == doubt and list(d.states) == [3, 0, 0, 1]
