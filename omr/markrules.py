@@ -106,11 +106,12 @@ CANCEL_STRUCK_REL = 1.15
 # the fill kept when another is cancelled must be an answer in its own right (kept fills: rel ≥ 0.81 (99 %)); a
 # residue beside a fill whose overflow looks like an X is not
 KEPT_REL = 0.75
-# a fill with ink on most angles round it (a scribble overflowing its bubble) shows "arms" wherever the overflow
+# a fill with ink on many angles round it (a scribble overflowing its bubble) shows "arms" wherever the overflow
 # juts out: its X is believed, and the fill cancelled, only when the arms stand out clearly (x_arms ≥ OVERFLOW_X);
-# else a doubt. Doubles' scribbles cancelled so (silently): s26101 p71 q17 (around 0.97, x_arms 0.73), s27101 p133
-# q65 (0.69, 0.72); struck fills so: 60 of 2,292 (sets s23101, s23301, s4301), now doubts
-OVERFLOW_AROUND, OVERFLOW_X = 0.65, 0.8
+# else a doubt. Doubles' fills cancelled so (silently): s26101 p71 q17 (around 0.97, x_arms 0.73), s27101 p133
+# q65 (0.69, 0.72), s31101 p447 q39 (an elongated fill jutting out both ways along a diagonal: 0.41, 0.64);
+# struck fills so: 116 of 2,292 cancels (sets s23101, s23301, s4301), now doubts
+OVERFLOW_AROUND, OVERFLOW_X = 0.4, 0.75
 # a bubble read as residue by its level with ink on this share of the angles round it beside a clear mark: residue
 # reads ≤ 0.44 (2,500 on sets s23101, s23301, s4301); a double's scribble overflowing far past its rim read 1.0 and
 # 0.43 of the page's marks (its paper level taken on its ink: s30101 p20 q7, one answer lost silently)

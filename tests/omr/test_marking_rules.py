@@ -473,6 +473,7 @@ def test_of_two_answers_one_as_dark_as_the_page_marks_with_ink_all_round_it_is_a
     (0.97, 0.73, False),     # s26101 p71 q17: a scribble overflowing all round its bubble, beside a lighter fill
     (0.28, 0.73, True),      # the same arms on a fill with ink only where they are: an X, cancelled by the rule
     (0.97, 0.95, True),      # ink all round, but arms standing out clearly: an X over an overflowing fill
+    (0.41, 0.64, False),     # s31101 p447 q39: an elongated fill jutting out both ways along a diagonal
 ])
 def test_a_fill_with_ink_all_round_it_is_cancelled_only_when_its_x_arms_stand_out(around_c, x_c, cancelled):
     """A scribble overflowing its bubble shows "arms" wherever the overflow juts out: read as struck through, the
