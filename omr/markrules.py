@@ -62,6 +62,8 @@ STROKE_MAX_RUN = 0.4          # longest dark arc on the 0.6-radius ring: strokes
 INK_REL, INK_SHARE, INK_COVER = 0.16, 0.2, 0.22    # blanks: rel ≤ 0.12, cover ≤ 0.20 (99.99 %), ink around
                                                     # them ≤ 0.22 (99.9 %): a loop round a bubble ≥ 0.25
 RING_DARKER_REL = -0.2       # blanks: rel ≥ -0.09 (99.9 %); a blurred phone loop round a bubble: -0.28 (s28301)
+RING_DARKER_REL_PRINTED = -0.3   # … on pages whose bubbles print their letters (blanks vary with the letter:
+                                 # -0.2 flagged 0.25 point more of the generator's timing-mark phone photos)
 # the loops inside the rim of a blurred photo's blank bubbles darken together (the rim spreads): ink there counts
 # from this much above the page's own blank bubbles (their 90th percentile; blanks beyond it: 13 of 58,000)
 INNER_OVER_PAGE, INNER_PAGE_PERCENTILE = 0.1, 90
@@ -218,7 +220,7 @@ def bubble_shapes(fills: Fills, fill: np.ndarray, th: Thresholds, idx: np.ndarra
     rel = (fill[idx] - th.blank) / span
     # a fill below paper comes from ink all around the rim (it darkens the paper estimate), measured against the
     # page's median blank: on printed pages the darkest blanks' level would make lighter letters look like it
-    around_dark = rel < RING_DARKER_REL
+    around_dark = rel < (RING_DARKER_REL_PRINTED if th.blank >= PRINTED_BLANK else RING_DARKER_REL)
     ins, outer, inner_s = fills.inside_samples[idx], fills.outer_samples[idx], fills.inner_samples[idx]
     if labels is not None and th.blank >= PRINTED_BLANK:
         blank = fill[idx] <= th.lo
