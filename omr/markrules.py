@@ -114,6 +114,10 @@ KEPT_REL = 0.75
 # q65 (0.69, 0.72), s31101 p447 q39 (an elongated fill jutting out both ways along a diagonal: 0.41, 0.64);
 # struck fills so: 116 of 2,292 cancels (sets s23101, s23301, s4301), now doubts
 OVERFLOW_AROUND, OVERFLOW_X = 0.4, 0.75
+# … and a fill cancelled on its far arms is darker than the page's marks too (the X's ink over it: struck fills
+# cancelled read ≥ 1.06 (99 %)); s35101 p126 q55, a double's elongated fill with ink on 0.38 of the angles round it
+# and far "arms" along its length, read 1.01: cancelled, silently
+CANCEL_FAR_REL = 1.05
 # a bubble read as residue by its level with ink on this share of the angles round it beside a clear mark: residue
 # reads ≤ 0.44 (2,500 on sets s23101, s23301, s4301); a double's scribble overflowing far past its rim read 1.0 and
 # 0.43 of the page's marks (its paper level taken on its ink: s30101 p20 q7, one answer lost silently)
@@ -437,7 +441,7 @@ def _crossed(st: np.ndarray, shape: np.ndarray, ev: Evidence, rules: MarkingRule
                  and ev.rel[rest].min() >= KEPT_REL
                  and not ((ev.around[crossed] >= OVERFLOW_AROUND) & (ev.x_any[crossed] < OVERFLOW_X)).any())
     if plain and ((strong[crossed].all() and not ev.maybe_x[rest].any()
-                   and ev.rel[crossed].min() > ev.rel[rest].max())
+                   and ev.rel[crossed].min() > ev.rel[rest].max() and ev.rel[crossed].min() >= CANCEL_FAR_REL)
                   or ((ev.near[crossed] >= CANCEL_NEAR).all() and (ev.x_any[crossed] >= CANCEL_X).all()
                       and (ev.rel[crossed] >= CANCEL_STRUCK_REL).all()
                       and (ev.near[rest] < MAYBE_CROSSED_NEAR).all() and (ev.x_any[rest] < KEPT_QUIET_X).all()

@@ -508,3 +508,23 @@ def test_residue_by_its_level_with_ink_all_round_it_is_a_doubt(around_a, doubt):
                   np.array([0.48, 0.0, 0.0, 0.95]), 0.95, np.zeros(4), np.array([0.21, 0.0, 0.0, 0.0]))
     d = _decide(st, shape, ev, DEMO)
     assert d.doubt == doubt and list(d.states) == [3, 0, 0, 1]
+
+
+@pytest.mark.parametrize("rel_d, cancelled", [(1.011, False), (1.30, True)])
+def test_a_fill_cancelled_on_its_far_arms_must_be_darker_than_the_page_marks(rel_d, cancelled):
+    """An X drawn over a fill adds its ink: struck fills read ≥ 1.06 of the page's marks (99 %). A double's
+    elongated fill jutting out along a diagonal (s35101 p126 q55) showed far "arms" but read 1.01: a doubt, not a
+    cancellation."""
+    from omr.markrules import Evidence, Shape, _decide
+    rel = np.array([0.0, 0.944, 0.0, rel_d])
+    d_only = np.array([False, False, False, True])
+    shape = np.array([Shape.NONE, Shape.FILL, Shape.NONE, Shape.FILL], np.int8)
+    st = np.array([0, 1, 0, 1], np.int8)
+    ev = Evidence(rel, 0.1 + 0.9 * rel, np.array([0.0, 0.5, 0.0, 0.375]), d_only, d_only, d_only,
+                  np.array([0.0, 0.73, 0.0, 0.56]), 0.89, np.array([0.0, 0.06, 0.0, 0.58]),
+                  np.array([0.0, 0.06, 0.0, 0.58]))
+    d = _decide(st, shape, ev, DEMO)
+    if cancelled:
+        assert d.doubt is None and d.rule == "crossed_out_fill" and list(d.states) == [0, 1, 0, 4]
+    else:
+        assert d.doubt == "crossed_out" and 4 not in list(d.states)
