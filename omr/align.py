@@ -227,12 +227,11 @@ def missing_marker(image: np.ndarray, layout: Layout, found: dict[int, np.ndarra
         if len(quad) != 4 or not cv2.isContourConvex(quad.reshape(-1, 1, 2)):
             continue
         quad = quad.astype(np.float64) + (x0, y0)
-        # the quadrilateral's corners in the order of the predicted ones (same winding: the page is not mirrored)
-        quad = min((np.roll(quad, -j, axis=0) for j in range(4)), key=lambda q: float(np.sum((q - pred) ** 2)))
+        # the quadrilateral's corners in the winding and order of the predicted ones (the page is not mirrored)
         if cv2.contourArea(quad.astype(np.float32), oriented=True) * cv2.contourArea(
                 pred.astype(np.float32), oriented=True) <= 0:
             quad = quad[::-1]
-            quad = min((np.roll(quad, -j, axis=0) for j in range(4)), key=lambda q: float(np.sum((q - pred) ** 2)))
+        quad = min((np.roll(quad, -j, axis=0) for j in range(4)), key=lambda q: float(np.sum((q - pred) ** 2)))
         corr = _cells_corr(image, quad, bits)
         if corr >= SQUARE_PATTERN_CORR and (best is None or corr > best[0]):
             best = (corr, quad)
