@@ -16,8 +16,8 @@ from omr.errors import LayoutError
 from omr.layout import GroupKind, MarkingRules, layout_from_dict
 from omr.read import read_page
 from omr.records import MarkState, Page
-from omr.sheet import Participant, marking_lines, render_sheets
-from tests.conftest import DEMO_LAYOUT, rasterise
+from omr.sheet import marking_lines, render_sheets
+from tests.conftest import DEMO_LAYOUT
 
 DPI = 150
 PPM = DPI / 25.4
@@ -26,11 +26,9 @@ DEMO = MarkingRules(crossed_out_fill="cancel", tick_or_x_on_empty="mark", circle
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory, demo_layout):
+def base(demo_sheet, demo_layout):
     """The demo sheet with questions 11..70 filled (a clean page population) and the id and version."""
-    pdf = tmp_path_factory.mktemp("rules") / "sheet.pdf"
-    render_sheets(demo_layout, pdf, participants=[Participant("123456", "Đỗ Minh Châu")])
-    img = rasterise(pdf, dpi=DPI)
+    img = demo_sheet.copy()
     assert abs(img.shape[0] - 297 * PPM) < 3, "the test assumes a 150-dpi raster"
     for g in demo_layout.question_groups[10:70]:
         disc(img, demo_layout, g.first + (int(g.key) % 4))

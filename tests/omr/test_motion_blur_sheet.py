@@ -10,18 +10,14 @@ from omr.layout import GroupKind
 from omr.load import LoadOptions, plan_pages
 from omr.read import read_page, read_ref, smeared_doubts
 from omr.records import GroupRead, MarkState, Page, SheetReading, Status
-from omr.sheet import Participant, render_sheets
-from tests.conftest import rasterise
 
 DPI = 150
 PPM = DPI / 25.4
 
 
 @pytest.fixture(scope="module")
-def blank(tmp_path_factory, demo_layout):
-    pdf = tmp_path_factory.mktemp("smear") / "sheet.pdf"
-    render_sheets(demo_layout, pdf, participants=[Participant("123456", "Đỗ Minh Châu")])
-    return rasterise(pdf, dpi=DPI)
+def blank(demo_sheet):
+    return demo_sheet
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from omr.marks import STATE_ORDER, Thresholds, classify, page_thresholds
 from omr.qrpayload import QrPayload
 from omr.read import read_page
 from omr.records import Flag, GroupRead, MarkState, Page, Reject, SheetFailure, SheetReading, Status
-from omr.sheet import Participant, render_sheets
+from omr.sheet import render_sheets
 from tests.conftest import DEMO_LAYOUT, ROOT, rasterise
 
 from process_support import ProcessTree
@@ -31,10 +31,8 @@ PPM = DPI / 25.4
 
 
 @pytest.fixture(scope="module")
-def blank_sheet(tmp_path_factory, demo_layout):
-    pdf = tmp_path_factory.mktemp("read") / "sheets.pdf"
-    render_sheets(demo_layout, pdf, participants=[Participant("123456", "Đỗ Minh Châu")])
-    return rasterise(pdf)
+def blank_sheet(demo_sheet):
+    return demo_sheet
 
 
 def fill(img, layout, idx, grey=40, frac=0.85, dx=0.0):
