@@ -278,12 +278,18 @@ def test_omr_read_records_a_file_name_that_is_not_utf8_with_its_exact_bytes(tmp_
         assert all(r["status"] == "ok" and r["participant"] == "123456" for r in rows)
 
 
+def _over_marker(img, layout, k, margin_mm, paint):
+    """Paint over corner marker ``k`` and ``margin_mm`` round it."""
+    r = layout.fiducial_rects()[k]
+    y0, x0 = int((r.y_mm - margin_mm) * PPM), int((r.x_mm - margin_mm) * PPM)
+    y1, x1 = int((r.y_mm + r.h_mm + margin_mm) * PPM), int((r.x_mm + r.w_mm + margin_mm) * PPM)
+    img[y0:y1, x0:x1] = paint(img[y0:y1, x0:x1])
+
+
 def test_a_page_aligned_on_three_markers_is_flagged_for_review(blank_sheet, demo_layout):
     img = marked_sheet(blank_sheet, demo_layout, {g.key: "C" for g in demo_layout.question_groups},
                        participant="123456")
-    rect = demo_layout.fiducial_rects()[2]                      # cover the bottom-right marker
-    x0, y0 = int((rect.x_mm - 1) * PPM), int((rect.y_mm - 1) * PPM)
-    img[y0:y0 + int((rect.h_mm + 2) * PPM), x0:x0 + int((rect.w_mm + 2) * PPM)] = 250
+    _over_marker(img, demo_layout, 2, 1, lambda a: np.full_like(a, 250))   # cover the bottom-right marker
     r = read_page(Page(img, "x.png", 1, DPI), demo_layout)
     assert r.alignment["markers"] == 3
     assert r.status is Status.FLAGGED and [f.reason for f in r.flags if f.target == "page"] == ["three_markers"]
@@ -296,13 +302,6 @@ def _photographed(img):
     m = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]),
                                     np.float32([[180, 140], [w + 60, 60], [w + 10, h + 260], [120, h + 120]]))
     return cv2.warpPerspective(img, m, (w + 300, h + 380), borderValue=90), m
-
-
-def _over_marker(img, layout, k, margin_mm, paint):
-    r = layout.fiducial_rects()[k]
-    y0, x0 = int((r.y_mm - margin_mm) * PPM), int((r.x_mm - margin_mm) * PPM)
-    y1, x1 = int((r.y_mm + r.h_mm + margin_mm) * PPM), int((r.x_mm + r.w_mm + margin_mm) * PPM)
-    img[y0:y1, x0:x1] = paint(img[y0:y1, x0:x1])
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, 3])
